@@ -1,0 +1,23 @@
+//! The domain of Ricevo: towns, offices, opening hours, holidays, slots and booking rules.
+//!
+//! Nothing here touches a clock, a socket or a database: callers pass `now` and the facts they
+//! loaded, and get decisions back. That is where most of Ricevo's rules are tested.
+
+pub mod citizen;
+pub mod fiscal_code;
+pub mod holidays;
+pub mod hours;
+pub mod ids;
+pub mod lang;
+pub mod mode;
+pub mod seats;
+pub mod service;
+pub mod slots;
+pub mod text;
+
+pub use fiscal_code::FiscalCode;
+pub use hours::{Closure, OpeningHours, WeeklyRange};
+pub use ids::{AppointmentId, OfficeId, ServiceId, TenantId, UserId};
+pub use lang::Lang;
+pub use mode::Mode;
+pub use text::{Email, Slug};
