@@ -1,1 +1,222 @@
-//! placeholder
+//! Ricevo's storage: one [`Store`] trait, implemented on SQLite (the embedded default) and on
+//! PostgreSQL (several nodes). Each engine has its own migrations; the same behavioural tests
+//! run against both.
+//!
+//! Every query is scoped by tenant. Double booking is made impossible by the `seats` table:
+//! one row per (office, five-minute step, seat) under a primary key (see `ricevo_core::seats`).
+
+mod model;
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use ricevo_core::slots::Booked;
+use ricevo_core::{AppointmentId, OfficeId, OpeningHours, ServiceId, TenantId, UserId};
+
+pub use model::*;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// The one error type of the storage boundary.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A unique value (slug, e-mail, ...) already exists.
+    #[error("already exists")]
+    Duplicate,
+    /// The record does not exist (or belongs to another tenant).
+    #[error("not found")]
+    NotFound,
+    /// The record changed since it was read; read it again and retry.
+    #[error("changed concurrently")]
+    Stale,
+    /// Too many concurrent writers raced for the same seats; try again shortly.
+    #[error("too much contention, try again")]
+    Contended,
+    /// A stored value could not be read back (a bug or a hand-edited database).
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// The URL names no engine we support.
+    #[error("unsupported database URL (use sqlite:// or postgres://)")]
+    UnsupportedUrl,
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything Ricevo keeps.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Brings the schema up to date.
+    async fn migrate(&self) -> Result<()>;
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// Creates a tenant; `Duplicate` if the slug is taken.
+    async fn create_tenant(&self, t: &NewTenant) -> Result<Tenant>;
+    /// Updates a tenant's settings (not its slug).
+    async fn update_tenant(&self, id: TenantId, t: &NewTenant) -> Result<()>;
+    /// Finds a tenant by slug.
+    async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>>;
+    /// Every tenant.
+    async fn tenants(&self) -> Result<Vec<Tenant>>;
+
+    /// Creates an office with one desk and no hours.
+    async fn create_office(&self, tenant: TenantId, o: &NewOffice) -> Result<Office>;
+    /// Updates an office's description.
+    async fn update_office(&self, tenant: TenantId, id: OfficeId, o: &NewOffice) -> Result<()>;
+    /// The offices of a tenant, by name.
+    async fn offices(&self, tenant: TenantId) -> Result<Vec<Office>>;
+    /// One office of a tenant.
+    async fn office(&self, tenant: TenantId, id: OfficeId) -> Result<Option<Office>>;
+    /// Replaces an office's weekly hours and desk count.
+    async fn set_hours(&self, tenant: TenantId, office: OfficeId, hours: &OpeningHours) -> Result<()>;
+    /// An office's weekly hours as stored.
+    async fn hours(&self, tenant: TenantId, office: OfficeId) -> Result<Vec<RangeRow>>;
+    /// Adds a closure; returns its id.
+    async fn add_closure(&self, tenant: TenantId, office: OfficeId, c: &ricevo_core::Closure) -> Result<i64>;
+    /// Removes a closure.
+    async fn delete_closure(&self, tenant: TenantId, office: OfficeId, id: i64) -> Result<()>;
+    /// An office's closures.
+    async fn closures(&self, tenant: TenantId, office: OfficeId) -> Result<Vec<ClosureRow>>;
+
+    /// Creates a service.
+    async fn create_service(&self, tenant: TenantId, s: &NewService) -> Result<Service>;
+    /// Updates a service.
+    async fn update_service(&self, tenant: TenantId, id: ServiceId, s: &NewService) -> Result<()>;
+    /// The services of a tenant.
+    async fn services(&self, tenant: TenantId) -> Result<Vec<Service>>;
+    /// One service of a tenant.
+    async fn service(&self, tenant: TenantId, id: ServiceId) -> Result<Option<Service>>;
+
+    /// Desk intervals of an office's active appointments that overlap `[from, to)`.
+    async fn booked(&self, tenant: TenantId, office: OfficeId, from: Timestamp, to: Timestamp) -> Result<Vec<Booked>>;
+    /// Books atomically: seats, appointment, outbox messages and idempotency record, or nothing.
+    async fn book(&self, new: &NewAppointment) -> Result<BookOutcome>;
+    /// The first answer stored under an idempotency key.
+    async fn idempotency(&self, tenant: TenantId, key: &str) -> Result<Option<IdempotencyRecord>>;
+    /// The appointment a citizen's link token opens.
+    async fn appointment_by_token(&self, token_hash: &str) -> Result<Option<Appointment>>;
+    /// One appointment of a tenant.
+    async fn appointment(&self, tenant: TenantId, id: AppointmentId) -> Result<Option<Appointment>>;
+    /// Appointments of a tenant starting in `[from, to)`, optionally only for some offices.
+    async fn appointments_between(
+        &self,
+        tenant: TenantId,
+        offices: Option<&[OfficeId]>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Appointment>>;
+    /// Appointments whose citizen's name or codice fiscale contains `needle` (case-insensitive).
+    async fn search_appointments(&self, tenant: TenantId, needle: &str, limit: i64) -> Result<Vec<Appointment>>;
+    /// Cancels an active appointment whose sequence is still `expected_sequence`, frees its
+    /// seats, drops its retractable messages and queues `outbox`. `Stale` if it changed.
+    async fn cancel(
+        &self,
+        tenant: TenantId,
+        id: AppointmentId,
+        expected_sequence: i32,
+        now: Timestamp,
+        outbox: &[NewOutboxMessage],
+    ) -> Result<Appointment>;
+    /// Moves an active appointment; `Ok(None)` when the new time is full.
+    async fn reschedule(
+        &self,
+        tenant: TenantId,
+        id: AppointmentId,
+        expected_sequence: i32,
+        to: &Reschedule,
+        now: Timestamp,
+        outbox: &[NewOutboxMessage],
+    ) -> Result<Option<Appointment>>;
+    /// Sets check-in, done or no-show (not cancel: use [`Store::cancel`]).
+    async fn set_status(
+        &self,
+        tenant: TenantId,
+        id: AppointmentId,
+        status: AppointmentStatus,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Replaces personal data of appointments that started before `before`; returns how many.
+    async fn anonymise_before(&self, tenant: TenantId, before: Timestamp) -> Result<u64>;
+    /// Forgets idempotency records older than `before`.
+    async fn purge_idempotency(&self, before: Timestamp) -> Result<u64>;
+
+    /// Claims messages due at `now`, oldest first, for five minutes (one node per message).
+    async fn due_outbox(&self, now: Timestamp, limit: i64) -> Result<Vec<OutboxMessage>>;
+    /// Marks a message delivered and forgets its body (it may hold a link token).
+    async fn outbox_sent(&self, id: i64, now: Timestamp) -> Result<()>;
+    /// Records a failed attempt and when to try again.
+    async fn outbox_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<()>;
+    /// Messages not yet delivered.
+    async fn outbox_backlog(&self) -> Result<i64>;
+
+    /// Creates a staff account.
+    async fn create_user(
+        &self,
+        tenant: TenantId,
+        email: &str,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+        offices: &[OfficeId],
+    ) -> Result<User>;
+    /// Finds a staff account by e-mail within a tenant.
+    async fn user_by_email(&self, tenant: TenantId, email: &str) -> Result<Option<User>>;
+    /// One staff account.
+    async fn user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>>;
+    /// The staff of a tenant.
+    async fn users(&self, tenant: TenantId) -> Result<Vec<User>>;
+    /// Replaces a password hash.
+    async fn set_password(&self, tenant: TenantId, id: UserId, password_hash: &str) -> Result<()>;
+    /// Opens a login session.
+    async fn create_session(&self, token_hash: &str, user: UserId, csrf: &str, expires_at: Timestamp) -> Result<()>;
+    /// The user and CSRF token of a live session.
+    async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<(User, String)>>;
+    /// Ends a session.
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    /// Creates an API token for an integration.
+    async fn create_api_token(
+        &self,
+        tenant: TenantId,
+        role: Role,
+        office: Option<OfficeId>,
+        token_hash: &str,
+        label: &str,
+    ) -> Result<i64>;
+    /// What an API token may do.
+    async fn api_token(&self, token_hash: &str) -> Result<Option<Grant>>;
+
+    /// Adds a webhook subscription.
+    async fn create_webhook(&self, tenant: TenantId, url: &str, secret: &str) -> Result<Webhook>;
+    /// A tenant's webhooks.
+    async fn webhooks(&self, tenant: TenantId) -> Result<Vec<Webhook>>;
+    /// One webhook.
+    async fn webhook(&self, id: i64) -> Result<Option<Webhook>>;
+    /// Removes a webhook.
+    async fn delete_webhook(&self, tenant: TenantId, id: i64) -> Result<()>;
+}
+
+/// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::open(url).await?)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Arc::new(PostgresStore::open(url).await?)
+    } else {
+        return Err(StoreError::UnsupportedUrl);
+    };
+    store.migrate().await?;
+    Ok(store)
+}

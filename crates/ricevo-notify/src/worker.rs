@@ -1,0 +1,197 @@
+//! The outbox worker: delivers due messages, records failures with exponential backoff, and
+//! never lets one bad message stop the others.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use ricevo_store::{OutboxMessage, Store};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use crate::delivery::{Mailer, Outgoing};
+use crate::{NotifyError, webhook};
+
+/// How many due messages one round takes.
+pub const BATCH: i64 = 50;
+/// How long the worker sleeps when the outbox had nothing more to do.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// The first retry waits this long; each further one twice as long.
+const BACKOFF_BASE: SignedDuration = SignedDuration::from_secs(30);
+/// No retry waits longer than this.
+const BACKOFF_CAP: SignedDuration = SignedDuration::from_hours(6);
+/// A payload nobody can read will not become readable by retrying soon: park it far away,
+/// where staff can see it in the backlog, instead of spinning on it.
+const PARKED: SignedDuration = SignedDuration::from_hours(24 * 30);
+/// Stored error texts are cut to this many characters.
+const MAX_ERROR_CHARS: usize = 500;
+
+/// How long to wait before the next attempt of a message that has already failed
+/// `attempts` times: 30 s, 1 min, 2 min, ... at most 6 h.
+pub fn backoff(attempts: i32) -> SignedDuration {
+    // 2^10 * 30 s is past the cap already, so larger exponents need not be computed.
+    let exponent = attempts.clamp(0, 10);
+    let wait = BACKOFF_BASE.checked_mul(1 << exponent).unwrap_or(BACKOFF_CAP);
+    wait.min(BACKOFF_CAP)
+}
+
+/// What happened to one message.
+enum Outcome {
+    /// Handed to the mail system or accepted by the webhook receiver.
+    Delivered,
+    /// Nothing to deliver any more (the webhook subscription was deleted).
+    Obsolete,
+}
+
+/// Delivers the outbox: e-mails through the [`Mailer`], webhooks over HTTP.
+#[derive(Debug)]
+pub struct Worker {
+    store: Arc<dyn Store>,
+    mailer: Mailer,
+    http: reqwest::Client,
+}
+
+impl Worker {
+    /// A worker with Ricevo's webhook HTTP client (see [`webhook::client`]).
+    pub fn new(store: Arc<dyn Store>, mailer: Mailer) -> Result<Worker, NotifyError> {
+        Ok(Worker::with_http_client(store, mailer, webhook::client()?))
+    }
+
+    /// A worker with a given HTTP client for webhooks.
+    pub fn with_http_client(store: Arc<dyn Store>, mailer: Mailer, http: reqwest::Client) -> Worker {
+        Worker { store, mailer, http }
+    }
+
+    /// Delivers up to [`BATCH`] messages due at `now`, one after the other; returns how many it
+    /// handled (delivered, dropped as obsolete, or failed and rescheduled: after [`backoff`], or
+    /// after weeks when the failure is permanent). Only a failing database stops the round early.
+    pub async fn run_once(&self, now: Timestamp) -> Result<usize, NotifyError> {
+        let due = self.store.due_outbox(now, BATCH).await?;
+        let count = due.len();
+        for message in due {
+            self.handle(&message, now).await?;
+        }
+        Ok(count)
+    }
+
+    async fn handle(&self, message: &OutboxMessage, now: Timestamp) -> Result<(), NotifyError> {
+        let outgoing = match Outgoing::from_payload(&message.payload) {
+            Ok(outgoing) => outgoing,
+            Err(e) => {
+                warn!(id = message.id, kind = %message.kind, error = %e, "outbox message cannot be read; parked");
+                let retry_at = now.checked_add(PARKED).unwrap_or(Timestamp::MAX);
+                self.store.outbox_failed(message.id, &truncate(&e.to_string()), retry_at).await?;
+                return Ok(());
+            }
+        };
+        match self.deliver(message, &outgoing, now).await {
+            Ok(Outcome::Delivered) => {
+                debug!(id = message.id, kind = outgoing.kind(), "outbox message delivered");
+                self.store.outbox_sent(message.id, now).await?;
+            }
+            Ok(Outcome::Obsolete) => {
+                self.store.outbox_sent(message.id, now).await?;
+            }
+            Err(e) => {
+                // A message that can never be delivered is parked, not retried every 6 hours;
+                // it stays in the backlog, with its error, for staff to see.
+                let wait = if e.is_permanent() { PARKED } else { backoff(message.attempts) };
+                let retry_at = now.checked_add(wait).unwrap_or(Timestamp::MAX);
+                warn!(
+                    id = message.id,
+                    kind = outgoing.kind(),
+                    attempts = message.attempts + 1,
+                    error = %e,
+                    permanent = e.is_permanent(),
+                    retry_in_s = wait.as_secs(),
+                    "outbox delivery failed"
+                );
+                self.store.outbox_failed(message.id, &truncate(&e.to_string()), retry_at).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliver(
+        &self,
+        message: &OutboxMessage,
+        outgoing: &Outgoing,
+        now: Timestamp,
+    ) -> Result<Outcome, NotifyError> {
+        match outgoing {
+            Outgoing::Email(email) => {
+                self.mailer.send(email).await?;
+                Ok(Outcome::Delivered)
+            }
+            Outgoing::Webhook { webhook_id, event_id, body } => match self.store.webhook(*webhook_id).await? {
+                // A subscription of another town must never receive this town's events.
+                Some(hook) if hook.tenant_id == message.tenant_id => {
+                    webhook::deliver(&self.http, &hook.url, &hook.secret, event_id, body, now).await?;
+                    Ok(Outcome::Delivered)
+                }
+                _ => {
+                    info!(id = message.id, webhook_id, event_id = %event_id, "webhook subscription is gone; event dropped");
+                    Ok(Outcome::Obsolete)
+                }
+            },
+        }
+    }
+
+    /// Runs rounds until `shutdown` becomes true (or its sender is dropped): at once again
+    /// after a full batch, otherwise after [`POLL_INTERVAL`].
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        info!("outbox worker started");
+        loop {
+            if *shutdown.borrow_and_update() {
+                break;
+            }
+            let handled = match self.run_once(Timestamp::now()).await {
+                Ok(n) => n,
+                Err(e) => {
+                    warn!(error = %e, "outbox round failed");
+                    0
+                }
+            };
+            if handled as i64 >= BATCH {
+                continue;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        info!("outbox worker stopped");
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(MAX_ERROR_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_thirty_seconds_up_to_six_hours() {
+        assert_eq!(backoff(0), SignedDuration::from_secs(30));
+        assert_eq!(backoff(1), SignedDuration::from_secs(60));
+        assert_eq!(backoff(2), SignedDuration::from_secs(120));
+        assert_eq!(backoff(5), SignedDuration::from_secs(960));
+        assert_eq!(backoff(9), SignedDuration::from_secs(15_360));
+        assert_eq!(backoff(10), SignedDuration::from_hours(6));
+        assert_eq!(backoff(11), SignedDuration::from_hours(6));
+        assert_eq!(backoff(i32::MAX), SignedDuration::from_hours(6));
+        assert_eq!(backoff(-3), SignedDuration::from_secs(30), "a corrupt count still waits");
+    }
+
+    #[test]
+    fn stored_errors_are_cut_short() {
+        assert_eq!(truncate(&"è".repeat(2000)).chars().count(), MAX_ERROR_CHARS);
+        assert_eq!(truncate("short"), "short");
+    }
+}

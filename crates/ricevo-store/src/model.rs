@@ -1,0 +1,417 @@
+//! The records the store reads and writes.
+
+use jiff::Timestamp;
+use ricevo_core::service::{IntakeQuestion, ServiceRules};
+use ricevo_core::{AppointmentId, Lang, Mode, OfficeId, ServiceId, TenantId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// A town served by this instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tenant {
+    /// Its id.
+    pub id: TenantId,
+    /// The short name in URLs.
+    pub slug: String,
+    /// The full name, such as "Comune di Esempio".
+    pub name: String,
+    /// IANA zone, such as `Europe/Rome`.
+    pub time_zone: String,
+    /// The patron saint's day as `MM-DD`.
+    pub patron_day: Option<String>,
+    /// Where citizens can write.
+    pub contact_email: String,
+    /// The privacy notice citizens accept when booking.
+    pub privacy_notice: String,
+    /// Personal data of appointments older than this is anonymised.
+    pub retention_days: i32,
+}
+
+/// What is needed to create or update a tenant.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewTenant {
+    /// The short name in URLs.
+    pub slug: String,
+    /// The full name.
+    pub name: String,
+    /// IANA zone.
+    pub time_zone: String,
+    /// The patron saint's day as `MM-DD`.
+    pub patron_day: Option<String>,
+    /// Contact e-mail.
+    pub contact_email: String,
+    /// Privacy notice.
+    pub privacy_notice: String,
+    /// Retention of personal data, in days.
+    pub retention_days: i32,
+}
+
+/// An office of a town.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Office {
+    /// Its id.
+    pub id: OfficeId,
+    /// Its town.
+    pub tenant_id: TenantId,
+    /// Name, such as "Anagrafe".
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// Street address for in-person visits.
+    pub address: String,
+    /// Contact e-mail.
+    pub contact_email: String,
+    /// Citizens served at the same time.
+    pub desks: i32,
+}
+
+/// What is needed to create or update an office.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewOffice {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Address.
+    pub address: String,
+    /// Contact e-mail.
+    pub contact_email: String,
+}
+
+/// A weekly opening range as stored: weekday 1 (Monday) to 7, minutes since midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeRow {
+    /// 1 = Monday ... 7 = Sunday.
+    pub weekday: i32,
+    /// Opening minute of the day.
+    pub start_minute: i32,
+    /// Closing minute of the day.
+    pub end_minute: i32,
+}
+
+/// A closure as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClosureRow {
+    /// Its id.
+    pub id: i64,
+    /// First closed day, `YYYY-MM-DD`.
+    pub first_day: String,
+    /// Last closed day, inclusive.
+    pub last_day: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A service an office offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Service {
+    /// Its id.
+    pub id: ServiceId,
+    /// Its town.
+    pub tenant_id: TenantId,
+    /// The office that provides it.
+    pub office_id: OfficeId,
+    /// Name, such as "Carta d'identità elettronica".
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Duration, buffer, modes, notice and horizon.
+    pub rules: ServiceRules,
+    /// What to bring.
+    pub what_to_bring: String,
+    /// Questions asked when booking.
+    pub questions: Vec<IntakeQuestion>,
+    /// Whether citizens can book it.
+    pub active: bool,
+}
+
+/// What is needed to create or update a service.
+#[derive(Debug, Clone)]
+pub struct NewService {
+    /// The office.
+    pub office_id: OfficeId,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Rules.
+    pub rules: ServiceRules,
+    /// What to bring.
+    pub what_to_bring: String,
+    /// Questions.
+    pub questions: Vec<IntakeQuestion>,
+    /// Whether citizens can book it.
+    pub active: bool,
+}
+
+/// Where an appointment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppointmentStatus {
+    /// Booked and upcoming.
+    Booked,
+    /// The citizen has arrived (or joined the waiting room).
+    CheckedIn,
+    /// The meeting took place.
+    Done,
+    /// The citizen did not come.
+    NoShow,
+    /// Cancelled by the citizen or the office.
+    Cancelled,
+}
+
+impl AppointmentStatus {
+    /// The database and API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppointmentStatus::Booked => "booked",
+            AppointmentStatus::CheckedIn => "checked_in",
+            AppointmentStatus::Done => "done",
+            AppointmentStatus::NoShow => "no_show",
+            AppointmentStatus::Cancelled => "cancelled",
+        }
+    }
+    /// Parses the database spelling.
+    pub fn parse(s: &str) -> Option<AppointmentStatus> {
+        [Self::Booked, Self::CheckedIn, Self::Done, Self::NoShow, Self::Cancelled].into_iter().find(|x| x.as_str() == s)
+    }
+    /// Whether the appointment still holds its seat (and can be cancelled or moved).
+    pub fn is_active(self) -> bool {
+        matches!(self, AppointmentStatus::Booked | AppointmentStatus::CheckedIn)
+    }
+}
+
+/// A booked appointment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Appointment {
+    /// Internal id.
+    pub id: AppointmentId,
+    /// Random public id, used in the API and calendar UIDs.
+    pub public_id: String,
+    /// Its town.
+    pub tenant_id: TenantId,
+    /// Its office.
+    pub office_id: OfficeId,
+    /// Its service.
+    pub service_id: ServiceId,
+    /// Where it stands.
+    pub status: AppointmentStatus,
+    /// Start of the meeting.
+    pub start: Timestamp,
+    /// End of the meeting.
+    pub end: Timestamp,
+    /// End of desk occupancy (meeting plus buffer).
+    pub occupied_until: Timestamp,
+    /// How they meet.
+    pub mode: Mode,
+    /// Citizen's name (empty once anonymised).
+    pub citizen_name: String,
+    /// Citizen's e-mail (empty once anonymised).
+    pub citizen_email: String,
+    /// Citizen's phone.
+    pub citizen_phone: Option<String>,
+    /// Citizen's codice fiscale.
+    pub fiscal_code: Option<String>,
+    /// Notes for the office.
+    pub notes: Option<String>,
+    /// Answers to intake questions (JSON object).
+    pub answers: serde_json::Value,
+    /// Language for e-mails.
+    pub lang: Lang,
+    /// Calendar sequence: raised at each change so invites update.
+    pub sequence: i32,
+    /// When it was booked.
+    pub created_at: Timestamp,
+}
+
+/// A message to deliver, written in the same transaction as the change it announces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutboxMessage {
+    /// `email` or `webhook`.
+    pub kind: String,
+    /// Unique per event and recipient: a second insert with the same key is ignored.
+    pub dedupe_key: String,
+    /// The rendered message (JSON).
+    pub payload: String,
+    /// Not before this instant (reminders are scheduled).
+    pub due_at: Timestamp,
+    /// Dropped if the appointment is cancelled or moved before it is sent (reminders).
+    pub retractable: bool,
+}
+
+/// A message waiting for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    /// Its id.
+    pub id: i64,
+    /// Its town.
+    pub tenant_id: TenantId,
+    /// `email` or `webhook`.
+    pub kind: String,
+    /// Unique per event and recipient.
+    pub dedupe_key: String,
+    /// The rendered message (JSON).
+    pub payload: String,
+    /// Delivery attempts so far.
+    pub attempts: i32,
+}
+
+/// A request to book, with everything to write in its transaction.
+#[derive(Debug, Clone)]
+pub struct NewAppointment {
+    /// Town.
+    pub tenant_id: TenantId,
+    /// Office whose desks it takes.
+    pub office_id: OfficeId,
+    /// Service.
+    pub service_id: ServiceId,
+    /// Desks of the office (capacity).
+    pub desks: u16,
+    /// Random public id.
+    pub public_id: String,
+    /// Hash of the citizen's link token.
+    pub token_hash: String,
+    /// Start.
+    pub start: Timestamp,
+    /// End of the meeting.
+    pub end: Timestamp,
+    /// End of desk occupancy.
+    pub occupied_until: Timestamp,
+    /// Mode.
+    pub mode: Mode,
+    /// Citizen's name.
+    pub citizen_name: String,
+    /// Citizen's e-mail.
+    pub citizen_email: String,
+    /// Citizen's phone.
+    pub citizen_phone: Option<String>,
+    /// Codice fiscale.
+    pub fiscal_code: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Answers (JSON object).
+    pub answers: serde_json::Value,
+    /// Language.
+    pub lang: Lang,
+    /// Now.
+    pub now: Timestamp,
+    /// Messages announcing the booking.
+    pub outbox: Vec<NewOutboxMessage>,
+    /// The client's idempotency key with the request's hash and the response to replay.
+    pub idempotency: Option<IdempotencyRecord>,
+}
+
+/// What a retried request with the same key gets back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// The client's key.
+    pub key: String,
+    /// Hash of the request body, to refuse a key reused for another request.
+    pub request_hash: String,
+    /// HTTP status of the first answer.
+    pub status: u16,
+    /// Body of the first answer.
+    pub body: String,
+}
+
+/// The outcome of a booking attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookOutcome {
+    /// Committed.
+    Booked(Box<Appointment>),
+    /// Some step of the interval has no free seat.
+    Full,
+    /// The idempotency key was seen before: here is the first answer.
+    Replay(IdempotencyRecord),
+}
+
+/// A change to an existing appointment.
+#[derive(Debug, Clone)]
+pub struct Reschedule {
+    /// New start.
+    pub start: Timestamp,
+    /// New end.
+    pub end: Timestamp,
+    /// New end of occupancy.
+    pub occupied_until: Timestamp,
+    /// Desks of the office.
+    pub desks: u16,
+}
+
+/// Staff roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Works the desk of some offices.
+    Operator,
+    /// Manages some offices (hours, services).
+    Manager,
+    /// Administers the whole town.
+    Admin,
+}
+
+impl Role {
+    /// Database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+    /// Parses the database spelling.
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Operator, Role::Manager, Role::Admin].into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A staff account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Its id.
+    pub id: UserId,
+    /// Its town.
+    pub tenant_id: TenantId,
+    /// Login e-mail.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// argon2id PHC string.
+    #[serde(skip)]
+    pub password_hash: String,
+    /// Offices an operator or manager works for (admins: all).
+    pub offices: Vec<OfficeId>,
+}
+
+/// Who holds an API token or session, for permission checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// Town.
+    pub tenant_id: TenantId,
+    /// Role.
+    pub role: Role,
+    /// Offices (ignored for admins).
+    pub offices: Vec<OfficeId>,
+}
+
+impl Grant {
+    /// Whether this grant may act on `office`.
+    pub fn covers_office(&self, office: OfficeId) -> bool {
+        self.role == Role::Admin || self.offices.contains(&office)
+    }
+}
+
+/// A webhook subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Webhook {
+    /// Its id.
+    pub id: i64,
+    /// Town.
+    pub tenant_id: TenantId,
+    /// Where to POST.
+    pub url: String,
+    /// HMAC-SHA256 key.
+    #[serde(skip)]
+    pub secret: String,
+}

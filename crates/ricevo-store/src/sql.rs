@@ -1,0 +1,1126 @@
+//! The SQL both engines share. The statements are written once in a dialect both SQLite and
+//! PostgreSQL accept (`$1` parameters, `RETURNING`, integers for instants); `impl_store!`
+//! expands them for each engine's concrete types, which keeps sqlx's strict typing without
+//! the generic bounds that make shared sqlx code unreadable.
+
+use jiff::Timestamp;
+use ricevo_core::service::ServiceRules;
+use ricevo_core::{AppointmentId, Lang, Mode, OfficeId, ServiceId, TenantId};
+
+use crate::{Appointment, AppointmentStatus, Result, Service, StoreError};
+
+/// Columns of `appointments` in the order [`appointment_from`] reads them.
+pub(crate) const APPOINTMENT_COLUMNS: &str = "id, public_id, tenant_id, office_id, service_id, status, start_at, end_at, \
+     occupied_until, mode, citizen_name, citizen_email, citizen_phone, fiscal_code, notes, answers, lang, sequence, \
+     created_at";
+
+/// Columns of `services` in the order [`service_from`] reads them.
+pub(crate) const SERVICE_COLUMNS: &str = "id, tenant_id, office_id, name, description, duration_minutes, \
+     buffer_minutes, modes, min_notice_hours, horizon_days, what_to_bring, questions, active";
+
+/// An instant from stored Unix seconds.
+pub(crate) fn instant(secs: i64) -> Result<Timestamp> {
+    Timestamp::from_second(secs).map_err(|e| StoreError::Corrupt(format!("instant {secs}: {e}")))
+}
+
+/// The raw columns of an appointment row.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct AppointmentTuple {
+    id: i64,
+    public_id: String,
+    tenant_id: i64,
+    office_id: i64,
+    service_id: i64,
+    status: String,
+    start_at: i64,
+    end_at: i64,
+    occupied_until: i64,
+    mode: String,
+    citizen_name: String,
+    citizen_email: String,
+    citizen_phone: Option<String>,
+    fiscal_code: Option<String>,
+    notes: Option<String>,
+    answers: String,
+    lang: String,
+    sequence: i32,
+    created_at: i64,
+}
+
+/// Builds an appointment from its columns.
+pub(crate) fn appointment_from(r: AppointmentTuple) -> Result<Appointment> {
+    Ok(Appointment {
+        id: AppointmentId(r.id),
+        public_id: r.public_id,
+        tenant_id: TenantId(r.tenant_id),
+        office_id: OfficeId(r.office_id),
+        service_id: ServiceId(r.service_id),
+        status: AppointmentStatus::parse(&r.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {}", r.status)))?,
+        start: instant(r.start_at)?,
+        end: instant(r.end_at)?,
+        occupied_until: instant(r.occupied_until)?,
+        mode: Mode::parse(&r.mode).ok_or_else(|| StoreError::Corrupt(format!("mode {}", r.mode)))?,
+        citizen_name: r.citizen_name,
+        citizen_email: r.citizen_email,
+        citizen_phone: r.citizen_phone,
+        fiscal_code: r.fiscal_code,
+        notes: r.notes,
+        answers: serde_json::from_str(&r.answers).map_err(|e| StoreError::Corrupt(format!("answers: {e}")))?,
+        lang: Lang::parse(&r.lang).unwrap_or_default(),
+        sequence: r.sequence,
+        created_at: instant(r.created_at)?,
+    })
+}
+
+/// The raw columns of a service row.
+pub(crate) type ServiceTuple = (i64, i64, i64, String, String, i32, i32, String, i32, i32, String, String, i32);
+
+/// Builds a service from its columns.
+pub(crate) fn service_from(t: ServiceTuple) -> Result<Service> {
+    let (id, tenant, office, name, description, duration, buffer, modes, notice, horizon, bring, questions, active) = t;
+    let rules = ServiceRules::new(duration, buffer, Mode::parse_list(&modes), notice, horizon)
+        .map_err(|e| StoreError::Corrupt(format!("service {id}: {e}")))?;
+    Ok(Service {
+        id: ServiceId(id),
+        tenant_id: TenantId(tenant),
+        office_id: OfficeId(office),
+        name,
+        description,
+        rules,
+        what_to_bring: bring,
+        questions: serde_json::from_str(&questions).map_err(|e| StoreError::Corrupt(format!("questions: {e}")))?,
+        active: active != 0,
+    })
+}
+
+/// Whether an error is a unique-key collision.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| d.is_unique_violation())
+}
+
+/// Maps a unique-key collision to [`StoreError::Duplicate`].
+pub(crate) fn duplicate_or(e: sqlx::Error) -> StoreError {
+    if is_unique_violation(&e) { StoreError::Duplicate } else { StoreError::Database(e) }
+}
+
+/// How often a booking transaction is retried after losing a race for a seat.
+pub(crate) const SEAT_RACE_RETRIES: usize = 64;
+
+/// How long a worker owns a message it claimed before another may try it.
+pub(crate) const OUTBOX_LEASE: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
+/// Implements [`crate::Store`] for a store type with `reader` and `writer` pools of engine `$db`.
+macro_rules! impl_store {
+    ($store:ty, $db:ty) => {
+        use $crate::sql::{
+            APPOINTMENT_COLUMNS, AppointmentTuple, OUTBOX_LEASE, SEAT_RACE_RETRIES, SERVICE_COLUMNS, ServiceTuple, appointment_from,
+            duplicate_or, instant, is_unique_violation, service_from,
+        };
+
+        type Tx<'c> = sqlx::Transaction<'c, $db>;
+
+        impl $store {
+            async fn insert_outbox(
+                tx: &mut Tx<'_>,
+                tenant: TenantId,
+                appointment: Option<i64>,
+                messages: &[NewOutboxMessage],
+                now: Timestamp,
+            ) -> std::result::Result<(), sqlx::Error> {
+                for m in messages {
+                    sqlx::query(
+                        "INSERT INTO outbox (tenant_id, appointment_id, kind, dedupe_key, payload, retractable, due_at, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedupe_key) DO NOTHING",
+                    )
+                    .bind(tenant.0)
+                    .bind(appointment)
+                    .bind(&m.kind)
+                    .bind(&m.dedupe_key)
+                    .bind(&m.payload)
+                    .bind(i32::from(m.retractable))
+                    .bind(m.due_at.as_second())
+                    .bind(now.as_second())
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            // Takes seats for every step of [start, occupied_until); false when a step is full.
+            async fn take_seats(
+                tx: &mut Tx<'_>,
+                office: OfficeId,
+                appointment: i64,
+                start: Timestamp,
+                until: Timestamp,
+                desks: u16,
+            ) -> std::result::Result<bool, sqlx::Error> {
+                let wanted = ricevo_core::seats::steps(start, until);
+                let taken: Vec<(i64, i32)> = sqlx::query_as(
+                    "SELECT step, seat FROM seats WHERE office_id = $1 AND step >= $2 AND step < $3",
+                )
+                .bind(office.0)
+                .bind(wanted.start)
+                .bind(wanted.end)
+                .fetch_all(&mut **tx)
+                .await?;
+                let Some(assigned) = ricevo_core::seats::assign(wanted, &taken, desks) else {
+                    return Ok(false);
+                };
+                for (step, seat) in assigned {
+                    sqlx::query("INSERT INTO seats (office_id, step, seat, appointment_id) VALUES ($1, $2, $3, $4)")
+                        .bind(office.0)
+                        .bind(step)
+                        .bind(seat)
+                        .bind(appointment)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(true)
+            }
+
+            async fn try_book(&self, new: &NewAppointment) -> std::result::Result<BookOutcome, sqlx::Error> {
+                let mut tx = self.writer.begin().await?;
+                if let Some(idem) = &new.idempotency {
+                    let row: Option<(String, i32, String)> = sqlx::query_as(
+                        "SELECT request_hash, status, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+                    )
+                    .bind(new.tenant_id.0)
+                    .bind(&idem.key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some((request_hash, status, body)) = row {
+                        tx.rollback().await?;
+                        return Ok(BookOutcome::Replay(IdempotencyRecord {
+                            key: idem.key.clone(),
+                            request_hash,
+                            status: u16::try_from(status).unwrap_or(500),
+                            body,
+                        }));
+                    }
+                }
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO appointments (public_id, token_hash, tenant_id, office_id, service_id, status, start_at, \
+                     end_at, occupied_until, mode, citizen_name, citizen_email, citizen_phone, fiscal_code, notes, answers, \
+                     lang, sequence, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'booked', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $17) \
+                     RETURNING id",
+                )
+                .bind(&new.public_id)
+                .bind(&new.token_hash)
+                .bind(new.tenant_id.0)
+                .bind(new.office_id.0)
+                .bind(new.service_id.0)
+                .bind(new.start.as_second())
+                .bind(new.end.as_second())
+                .bind(new.occupied_until.as_second())
+                .bind(new.mode.as_str())
+                .bind(&new.citizen_name)
+                .bind(&new.citizen_email)
+                .bind(&new.citizen_phone)
+                .bind(&new.fiscal_code)
+                .bind(&new.notes)
+                .bind(new.answers.to_string())
+                .bind(new.lang.code())
+                .bind(new.now.as_second())
+                .fetch_one(&mut *tx)
+                .await?;
+                if !Self::take_seats(&mut tx, new.office_id, id, new.start, new.occupied_until, new.desks).await? {
+                    tx.rollback().await?;
+                    return Ok(BookOutcome::Full);
+                }
+                Self::insert_outbox(&mut tx, new.tenant_id, Some(id), &new.outbox, new.now).await?;
+                if let Some(idem) = &new.idempotency {
+                    sqlx::query(
+                        "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, body, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(new.tenant_id.0)
+                    .bind(&idem.key)
+                    .bind(&idem.request_hash)
+                    .bind(i32::from(idem.status))
+                    .bind(&idem.body)
+                    .bind(new.now.as_second())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let row: AppointmentTuple =
+                    sqlx::query_as(&format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1"))
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                tx.commit().await?;
+                let appointment = appointment_from(row).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                Ok(BookOutcome::Booked(Box::new(appointment)))
+            }
+
+            async fn try_reschedule(
+                &self,
+                tenant: TenantId,
+                id: AppointmentId,
+                expected_sequence: i32,
+                to: &Reschedule,
+                now: Timestamp,
+                outbox: &[NewOutboxMessage],
+            ) -> Result<Option<Appointment>> {
+                let mut tx = self.writer.begin().await?;
+                let current: Option<(i64, String, i32)> = sqlx::query_as(
+                    "SELECT office_id, status, sequence FROM appointments WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant.0)
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((office, status, sequence)) = current else {
+                    tx.rollback().await?;
+                    return Err(StoreError::NotFound);
+                };
+                if sequence != expected_sequence
+                    || !AppointmentStatus::parse(&status).is_some_and(AppointmentStatus::is_active)
+                {
+                    tx.rollback().await?;
+                    return Err(StoreError::Stale);
+                }
+                let updated = sqlx::query(
+                    "UPDATE appointments SET start_at = $1, end_at = $2, occupied_until = $3, sequence = sequence + 1, \
+                     updated_at = $4 WHERE id = $5 AND sequence = $6",
+                )
+                .bind(to.start.as_second())
+                .bind(to.end.as_second())
+                .bind(to.occupied_until.as_second())
+                .bind(now.as_second())
+                .bind(id.0)
+                .bind(expected_sequence)
+                .execute(&mut *tx)
+                .await?;
+                if updated.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Err(StoreError::Stale);
+                }
+                sqlx::query("DELETE FROM seats WHERE appointment_id = $1").bind(id.0).execute(&mut *tx).await?;
+                if !Self::take_seats(&mut tx, OfficeId(office), id.0, to.start, to.occupied_until, to.desks).await? {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                sqlx::query("DELETE FROM outbox WHERE appointment_id = $1 AND retractable = 1 AND sent_at IS NULL")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::insert_outbox(&mut tx, tenant, Some(id.0), outbox, now).await?;
+                let row: AppointmentTuple =
+                    sqlx::query_as(&format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1"))
+                        .bind(id.0)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                tx.commit().await?;
+                appointment_from(row).map(Some)
+            }
+
+            async fn user_from(&self, row: (i64, i64, String, String, String, String)) -> Result<User> {
+                let (id, tenant, email, name, role, password_hash) = row;
+                let offices: Vec<(i64,)> =
+                    sqlx::query_as("SELECT office_id FROM user_offices WHERE user_id = $1 ORDER BY office_id")
+                        .bind(id)
+                        .fetch_all(&self.reader)
+                        .await?;
+                Ok(User {
+                    id: UserId(id),
+                    tenant_id: TenantId(tenant),
+                    email,
+                    name,
+                    role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+                    password_hash,
+                    offices: offices.into_iter().map(|(o,)| OfficeId(o)).collect(),
+                })
+            }
+        }
+
+        type TenantTuple = (i64, String, String, String, Option<String>, String, String, i32);
+        const TENANT_COLUMNS: &str =
+            "id, slug, name, time_zone, patron_day, contact_email, privacy_notice, retention_days";
+
+        fn tenant_from(t: TenantTuple) -> Tenant {
+            let (id, slug, name, time_zone, patron_day, contact_email, privacy_notice, retention_days) = t;
+            Tenant { id: TenantId(id), slug, name, time_zone, patron_day, contact_email, privacy_notice, retention_days }
+        }
+
+        type OfficeTuple = (i64, i64, String, String, String, String, i32);
+        const OFFICE_COLUMNS: &str = "id, tenant_id, name, description, address, contact_email, desks";
+
+        fn office_from(t: OfficeTuple) -> Office {
+            let (id, tenant, name, description, address, contact_email, desks) = t;
+            Office { id: OfficeId(id), tenant_id: TenantId(tenant), name, description, address, contact_email, desks }
+        }
+
+        const USER_COLUMNS: &str = "id, tenant_id, email, name, role, password_hash";
+
+        #[async_trait]
+        impl Store for $store {
+            async fn migrate(&self) -> Result<()> {
+                Self::MIGRATOR.run(&self.writer).await?;
+                Ok(())
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.reader).await?;
+                Ok(())
+            }
+
+            async fn create_tenant(&self, t: &NewTenant) -> Result<Tenant> {
+                let row: TenantTuple = sqlx::query_as(&format!(
+                    "INSERT INTO tenants (slug, name, time_zone, patron_day, contact_email, privacy_notice, \
+                     retention_days, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {TENANT_COLUMNS}"
+                ))
+                .bind(&t.slug)
+                .bind(&t.name)
+                .bind(&t.time_zone)
+                .bind(&t.patron_day)
+                .bind(&t.contact_email)
+                .bind(&t.privacy_notice)
+                .bind(t.retention_days)
+                .bind(Timestamp::now().as_second())
+                .fetch_one(&self.writer)
+                .await
+                .map_err(duplicate_or)?;
+                Ok(tenant_from(row))
+            }
+
+            async fn update_tenant(&self, id: TenantId, t: &NewTenant) -> Result<()> {
+                let r = sqlx::query(
+                    "UPDATE tenants SET name = $1, time_zone = $2, patron_day = $3, contact_email = $4, \
+                     privacy_notice = $5, retention_days = $6 WHERE id = $7",
+                )
+                .bind(&t.name)
+                .bind(&t.time_zone)
+                .bind(&t.patron_day)
+                .bind(&t.contact_email)
+                .bind(&t.privacy_notice)
+                .bind(t.retention_days)
+                .bind(id.0)
+                .execute(&self.writer)
+                .await?;
+                if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
+                let row: Option<TenantTuple> =
+                    sqlx::query_as(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1"))
+                        .bind(slug)
+                        .fetch_optional(&self.reader)
+                        .await?;
+                Ok(row.map(tenant_from))
+            }
+
+            async fn tenants(&self) -> Result<Vec<Tenant>> {
+                let rows: Vec<TenantTuple> =
+                    sqlx::query_as(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name"))
+                        .fetch_all(&self.reader)
+                        .await?;
+                Ok(rows.into_iter().map(tenant_from).collect())
+            }
+
+            async fn create_office(&self, tenant: TenantId, o: &NewOffice) -> Result<Office> {
+                let row: OfficeTuple = sqlx::query_as(&format!(
+                    "INSERT INTO offices (tenant_id, name, description, address, contact_email, desks) \
+                     VALUES ($1, $2, $3, $4, $5, 1) RETURNING {OFFICE_COLUMNS}"
+                ))
+                .bind(tenant.0)
+                .bind(&o.name)
+                .bind(&o.description)
+                .bind(&o.address)
+                .bind(&o.contact_email)
+                .fetch_one(&self.writer)
+                .await?;
+                Ok(office_from(row))
+            }
+
+            async fn update_office(&self, tenant: TenantId, id: OfficeId, o: &NewOffice) -> Result<()> {
+                let r = sqlx::query(
+                    "UPDATE offices SET name = $1, description = $2, address = $3, contact_email = $4 \
+                     WHERE tenant_id = $5 AND id = $6",
+                )
+                .bind(&o.name)
+                .bind(&o.description)
+                .bind(&o.address)
+                .bind(&o.contact_email)
+                .bind(tenant.0)
+                .bind(id.0)
+                .execute(&self.writer)
+                .await?;
+                if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn offices(&self, tenant: TenantId) -> Result<Vec<Office>> {
+                let rows: Vec<OfficeTuple> =
+                    sqlx::query_as(&format!("SELECT {OFFICE_COLUMNS} FROM offices WHERE tenant_id = $1 ORDER BY name"))
+                        .bind(tenant.0)
+                        .fetch_all(&self.reader)
+                        .await?;
+                Ok(rows.into_iter().map(office_from).collect())
+            }
+
+            async fn office(&self, tenant: TenantId, id: OfficeId) -> Result<Option<Office>> {
+                let row: Option<OfficeTuple> = sqlx::query_as(&format!(
+                    "SELECT {OFFICE_COLUMNS} FROM offices WHERE tenant_id = $1 AND id = $2"
+                ))
+                .bind(tenant.0)
+                .bind(id.0)
+                .fetch_optional(&self.reader)
+                .await?;
+                Ok(row.map(office_from))
+            }
+
+            async fn set_hours(&self, tenant: TenantId, office: OfficeId, hours: &OpeningHours) -> Result<()> {
+                let mut tx = self.writer.begin().await?;
+                let r = sqlx::query("UPDATE offices SET desks = $1 WHERE tenant_id = $2 AND id = $3")
+                    .bind(i32::from(hours.desks()))
+                    .bind(tenant.0)
+                    .bind(office.0)
+                    .execute(&mut *tx)
+                    .await?;
+                if r.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Err(StoreError::NotFound);
+                }
+                sqlx::query("DELETE FROM opening_ranges WHERE office_id = $1").bind(office.0).execute(&mut *tx).await?;
+                for range in hours.ranges() {
+                    sqlx::query(
+                        "INSERT INTO opening_ranges (office_id, weekday, start_minute, end_minute) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(office.0)
+                    .bind(i32::from(range.weekday().to_monday_one_offset()))
+                    .bind(ricevo_core::hours::minutes_of_day(range.start()))
+                    .bind(ricevo_core::hours::minutes_of_day(range.end()))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn hours(&self, tenant: TenantId, office: OfficeId) -> Result<Vec<RangeRow>> {
+                let rows: Vec<(i32, i32, i32)> = sqlx::query_as(
+                    "SELECT r.weekday, r.start_minute, r.end_minute FROM opening_ranges r \
+                     JOIN offices o ON o.id = r.office_id WHERE o.tenant_id = $1 AND o.id = $2 \
+                     ORDER BY r.weekday, r.start_minute",
+                )
+                .bind(tenant.0)
+                .bind(office.0)
+                .fetch_all(&self.reader)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(weekday, start_minute, end_minute)| RangeRow { weekday, start_minute, end_minute })
+                    .collect())
+            }
+
+            async fn add_closure(&self, tenant: TenantId, office: OfficeId, c: &ricevo_core::Closure) -> Result<i64> {
+                if self.office(tenant, office).await?.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO closures (office_id, first_day, last_day, reason) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(office.0)
+                .bind(c.first().to_string())
+                .bind(c.last().to_string())
+                .bind(c.reason())
+                .fetch_one(&self.writer)
+                .await?;
+                Ok(id)
+            }
+
+            async fn delete_closure(&self, tenant: TenantId, office: OfficeId, id: i64) -> Result<()> {
+                let r = sqlx::query(
+                    "DELETE FROM closures WHERE id = $1 AND office_id = $2 \
+                     AND office_id IN (SELECT id FROM offices WHERE tenant_id = $3)",
+                )
+                .bind(id)
+                .bind(office.0)
+                .bind(tenant.0)
+                .execute(&self.writer)
+                .await?;
+                if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn closures(&self, tenant: TenantId, office: OfficeId) -> Result<Vec<ClosureRow>> {
+                let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+                    "SELECT c.id, c.first_day, c.last_day, c.reason FROM closures c \
+                     JOIN offices o ON o.id = c.office_id WHERE o.tenant_id = $1 AND o.id = $2 ORDER BY c.first_day",
+                )
+                .bind(tenant.0)
+                .bind(office.0)
+                .fetch_all(&self.reader)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, first_day, last_day, reason)| ClosureRow { id, first_day, last_day, reason })
+                    .collect())
+            }
+
+            async fn create_service(&self, tenant: TenantId, s: &NewService) -> Result<Service> {
+                if self.office(tenant, s.office_id).await?.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let row: ServiceTuple = sqlx::query_as(&format!(
+                    "INSERT INTO services (tenant_id, office_id, name, description, duration_minutes, buffer_minutes, \
+                     modes, min_notice_hours, horizon_days, what_to_bring, questions, active) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {SERVICE_COLUMNS}"
+                ))
+                .bind(tenant.0)
+                .bind(s.office_id.0)
+                .bind(&s.name)
+                .bind(&s.description)
+                .bind(s.rules.duration_minutes())
+                .bind(s.rules.buffer_minutes())
+                .bind(Mode::join(s.rules.modes()))
+                .bind(s.rules.min_notice_hours())
+                .bind(s.rules.horizon_days())
+                .bind(&s.what_to_bring)
+                .bind(serde_json::to_string(&s.questions).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+                .bind(i32::from(s.active))
+                .fetch_one(&self.writer)
+                .await?;
+                service_from(row)
+            }
+
+            async fn update_service(&self, tenant: TenantId, id: ServiceId, s: &NewService) -> Result<()> {
+                if self.office(tenant, s.office_id).await?.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let r = sqlx::query(
+                    "UPDATE services SET office_id = $1, name = $2, description = $3, duration_minutes = $4, \
+                     buffer_minutes = $5, modes = $6, min_notice_hours = $7, horizon_days = $8, what_to_bring = $9, \
+                     questions = $10, active = $11 WHERE tenant_id = $12 AND id = $13",
+                )
+                .bind(s.office_id.0)
+                .bind(&s.name)
+                .bind(&s.description)
+                .bind(s.rules.duration_minutes())
+                .bind(s.rules.buffer_minutes())
+                .bind(Mode::join(s.rules.modes()))
+                .bind(s.rules.min_notice_hours())
+                .bind(s.rules.horizon_days())
+                .bind(&s.what_to_bring)
+                .bind(serde_json::to_string(&s.questions).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+                .bind(i32::from(s.active))
+                .bind(tenant.0)
+                .bind(id.0)
+                .execute(&self.writer)
+                .await?;
+                if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn services(&self, tenant: TenantId) -> Result<Vec<Service>> {
+                let rows: Vec<ServiceTuple> = sqlx::query_as(&format!(
+                    "SELECT {SERVICE_COLUMNS} FROM services WHERE tenant_id = $1 ORDER BY office_id, name"
+                ))
+                .bind(tenant.0)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.into_iter().map(service_from).collect()
+            }
+
+            async fn service(&self, tenant: TenantId, id: ServiceId) -> Result<Option<Service>> {
+                let row: Option<ServiceTuple> = sqlx::query_as(&format!(
+                    "SELECT {SERVICE_COLUMNS} FROM services WHERE tenant_id = $1 AND id = $2"
+                ))
+                .bind(tenant.0)
+                .bind(id.0)
+                .fetch_optional(&self.reader)
+                .await?;
+                row.map(service_from).transpose()
+            }
+
+            async fn booked(
+                &self,
+                tenant: TenantId,
+                office: OfficeId,
+                from: Timestamp,
+                to: Timestamp,
+            ) -> Result<Vec<Booked>> {
+                let rows: Vec<(i64, i64)> = sqlx::query_as(
+                    "SELECT start_at, occupied_until FROM appointments WHERE tenant_id = $1 AND office_id = $2 \
+                     AND status IN ('booked', 'checked_in') AND start_at < $3 AND occupied_until > $4",
+                )
+                .bind(tenant.0)
+                .bind(office.0)
+                .bind(to.as_second())
+                .bind(from.as_second())
+                .fetch_all(&self.reader)
+                .await?;
+                rows.into_iter().map(|(s, e)| Ok(Booked { start: instant(s)?, end: instant(e)? })).collect()
+            }
+
+            async fn book(&self, new: &NewAppointment) -> Result<BookOutcome> {
+                for _ in 0..SEAT_RACE_RETRIES {
+                    match self.try_book(new).await {
+                        Ok(outcome) => return Ok(outcome),
+                        // Another node took the same seat first: read the seats again.
+                        Err(e) if is_unique_violation(&e) => {
+                            if let Some(idem) = &new.idempotency {
+                                if let Some(first) = self.idempotency(new.tenant_id, &idem.key).await? {
+                                    return Ok(BookOutcome::Replay(first));
+                                }
+                            }
+                            tokio::task::yield_now().await;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Err(StoreError::Contended)
+            }
+
+            async fn idempotency(&self, tenant: TenantId, key: &str) -> Result<Option<IdempotencyRecord>> {
+                let row: Option<(String, i32, String)> = sqlx::query_as(
+                    "SELECT request_hash, status, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+                )
+                .bind(tenant.0)
+                .bind(key)
+                .fetch_optional(&self.writer)
+                .await?;
+                Ok(row.map(|(request_hash, status, body)| IdempotencyRecord {
+                    key: key.to_owned(),
+                    request_hash,
+                    status: u16::try_from(status).unwrap_or(500),
+                    body,
+                }))
+            }
+
+            async fn appointment_by_token(&self, token_hash: &str) -> Result<Option<Appointment>> {
+                let row: Option<AppointmentTuple> =
+                    sqlx::query_as(&format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE token_hash = $1"))
+                        .bind(token_hash)
+                        .fetch_optional(&self.reader)
+                        .await?;
+                row.map(appointment_from).transpose()
+            }
+
+            async fn appointment(&self, tenant: TenantId, id: AppointmentId) -> Result<Option<Appointment>> {
+                let row: Option<AppointmentTuple> = sqlx::query_as(&format!(
+                    "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE tenant_id = $1 AND id = $2"
+                ))
+                .bind(tenant.0)
+                .bind(id.0)
+                .fetch_optional(&self.reader)
+                .await?;
+                row.map(appointment_from).transpose()
+            }
+
+            async fn appointments_between(
+                &self,
+                tenant: TenantId,
+                offices: Option<&[OfficeId]>,
+                from: Timestamp,
+                to: Timestamp,
+            ) -> Result<Vec<Appointment>> {
+                let rows: Vec<AppointmentTuple> = sqlx::query_as(&format!(
+                    "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE tenant_id = $1 AND start_at >= $2 \
+                     AND start_at < $3 ORDER BY start_at, id"
+                ))
+                .bind(tenant.0)
+                .bind(from.as_second())
+                .bind(to.as_second())
+                .fetch_all(&self.reader)
+                .await?;
+                let all: Vec<Appointment> = rows.into_iter().map(appointment_from).collect::<Result<_>>()?;
+                Ok(match offices {
+                    Some(list) => all.into_iter().filter(|a| list.contains(&a.office_id)).collect(),
+                    None => all,
+                })
+            }
+
+            async fn search_appointments(&self, tenant: TenantId, needle: &str, limit: i64) -> Result<Vec<Appointment>> {
+                let pattern = format!(
+                    "%{}%",
+                    needle.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+                );
+                let rows: Vec<AppointmentTuple> = sqlx::query_as(&format!(
+                    "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE tenant_id = $1 AND anonymised = 0 \
+                     AND (LOWER(citizen_name) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(fiscal_code, '')) LIKE $2 ESCAPE '\\') \
+                     ORDER BY start_at DESC LIMIT $3"
+                ))
+                .bind(tenant.0)
+                .bind(pattern)
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.into_iter().map(appointment_from).collect()
+            }
+
+            async fn cancel(
+                &self,
+                tenant: TenantId,
+                id: AppointmentId,
+                expected_sequence: i32,
+                now: Timestamp,
+                outbox: &[NewOutboxMessage],
+            ) -> Result<Appointment> {
+                let mut tx = self.writer.begin().await?;
+                let r = sqlx::query(
+                    "UPDATE appointments SET status = 'cancelled', sequence = sequence + 1, updated_at = $1 \
+                     WHERE tenant_id = $2 AND id = $3 AND sequence = $4 AND status IN ('booked', 'checked_in')",
+                )
+                .bind(now.as_second())
+                .bind(tenant.0)
+                .bind(id.0)
+                .bind(expected_sequence)
+                .execute(&mut *tx)
+                .await?;
+                if r.rows_affected() != 1 {
+                    let exists: Option<(i64,)> =
+                        sqlx::query_as("SELECT id FROM appointments WHERE tenant_id = $1 AND id = $2")
+                            .bind(tenant.0)
+                            .bind(id.0)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    tx.rollback().await?;
+                    return Err(if exists.is_some() { StoreError::Stale } else { StoreError::NotFound });
+                }
+                sqlx::query("DELETE FROM seats WHERE appointment_id = $1").bind(id.0).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM outbox WHERE appointment_id = $1 AND retractable = 1 AND sent_at IS NULL")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::insert_outbox(&mut tx, tenant, Some(id.0), outbox, now).await?;
+                let row: AppointmentTuple =
+                    sqlx::query_as(&format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1"))
+                        .bind(id.0)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                tx.commit().await?;
+                appointment_from(row)
+            }
+
+            async fn reschedule(
+                &self,
+                tenant: TenantId,
+                id: AppointmentId,
+                expected_sequence: i32,
+                to: &Reschedule,
+                now: Timestamp,
+                outbox: &[NewOutboxMessage],
+            ) -> Result<Option<Appointment>> {
+                for _ in 0..SEAT_RACE_RETRIES {
+                    match self.try_reschedule(tenant, id, expected_sequence, to, now, outbox).await {
+                        Err(StoreError::Database(e)) if is_unique_violation(&e) => tokio::task::yield_now().await,
+                        other => return other,
+                    }
+                }
+                Err(StoreError::Contended)
+            }
+
+            async fn set_status(
+                &self,
+                tenant: TenantId,
+                id: AppointmentId,
+                status: AppointmentStatus,
+                now: Timestamp,
+            ) -> Result<()> {
+                if status == AppointmentStatus::Cancelled {
+                    return Err(StoreError::Stale);
+                }
+                let r = sqlx::query(
+                    "UPDATE appointments SET status = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4 \
+                     AND status <> 'cancelled'",
+                )
+                .bind(status.as_str())
+                .bind(now.as_second())
+                .bind(tenant.0)
+                .bind(id.0)
+                .execute(&self.writer)
+                .await?;
+                if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn anonymise_before(&self, tenant: TenantId, before: Timestamp) -> Result<u64> {
+                let r = sqlx::query(
+                    "UPDATE appointments SET citizen_name = '', citizen_email = '', citizen_phone = NULL, \
+                     fiscal_code = NULL, notes = NULL, answers = '{}', anonymised = 1 \
+                     WHERE tenant_id = $1 AND start_at < $2 AND anonymised = 0",
+                )
+                .bind(tenant.0)
+                .bind(before.as_second())
+                .execute(&self.writer)
+                .await?;
+                Ok(r.rows_affected())
+            }
+
+            async fn purge_idempotency(&self, before: Timestamp) -> Result<u64> {
+                let r = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                    .bind(before.as_second())
+                    .execute(&self.writer)
+                    .await?;
+                Ok(r.rows_affected())
+            }
+
+            async fn due_outbox(&self, now: Timestamp, limit: i64) -> Result<Vec<OutboxMessage>> {
+                let rows: Vec<(i64, i64, i64, String, String, String, i32)> = sqlx::query_as(
+                    "SELECT id, due_at, tenant_id, kind, dedupe_key, payload, attempts FROM outbox \
+                     WHERE sent_at IS NULL AND due_at <= $1 ORDER BY due_at, id LIMIT $2",
+                )
+                .bind(now.as_second())
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await?;
+                let lease_until = (now + OUTBOX_LEASE).as_second();
+                let mut claimed = Vec::with_capacity(rows.len());
+                for (id, due_at, tenant, kind, dedupe_key, payload, attempts) in rows {
+                    // Claim by moving due_at forward only if nobody else did: with several nodes
+                    // each message is worked on by one, and a crashed node's claim simply expires.
+                    let r = sqlx::query(
+                        "UPDATE outbox SET due_at = $1 WHERE id = $2 AND due_at = $3 AND sent_at IS NULL",
+                    )
+                    .bind(lease_until)
+                    .bind(id)
+                    .bind(due_at)
+                    .execute(&self.writer)
+                    .await?;
+                    if r.rows_affected() == 1 {
+                        claimed.push(OutboxMessage { id, tenant_id: TenantId(tenant), kind, dedupe_key, payload, attempts });
+                    }
+                }
+                Ok(claimed)
+            }
+
+            async fn outbox_sent(&self, id: i64, now: Timestamp) -> Result<()> {
+                sqlx::query("UPDATE outbox SET sent_at = $1, payload = '{}', last_error = NULL WHERE id = $2")
+                    .bind(now.as_second())
+                    .bind(id)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(())
+            }
+
+            async fn outbox_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<()> {
+                let error: String = error.chars().take(1000).collect();
+                sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, due_at = $2 WHERE id = $3")
+                    .bind(error)
+                    .bind(retry_at.as_second())
+                    .bind(id)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(())
+            }
+
+            async fn outbox_backlog(&self) -> Result<i64> {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+                    .fetch_one(&self.reader)
+                    .await?;
+                Ok(n)
+            }
+
+            async fn create_user(
+                &self,
+                tenant: TenantId,
+                email: &str,
+                name: &str,
+                role: Role,
+                password_hash: &str,
+                offices: &[OfficeId],
+            ) -> Result<User> {
+                let mut tx = self.writer.begin().await?;
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO users (tenant_id, email, name, role, password_hash, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(tenant.0)
+                .bind(email.to_lowercase())
+                .bind(name)
+                .bind(role.as_str())
+                .bind(password_hash)
+                .bind(Timestamp::now().as_second())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(duplicate_or)?;
+                for office in offices {
+                    // The office must belong to the same tenant: a grant never crosses towns.
+                    let r = sqlx::query(
+                        "INSERT INTO user_offices (user_id, office_id) SELECT $1, id FROM offices \
+                         WHERE id = $2 AND tenant_id = $3",
+                    )
+                    .bind(id)
+                    .bind(office.0)
+                    .bind(tenant.0)
+                    .execute(&mut *tx)
+                    .await?;
+                    if r.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Err(StoreError::NotFound);
+                    }
+                }
+                tx.commit().await?;
+                self.user(tenant, UserId(id)).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn user_by_email(&self, tenant: TenantId, email: &str) -> Result<Option<User>> {
+                let row: Option<(i64, i64, String, String, String, String)> = sqlx::query_as(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND email = $2"
+                ))
+                .bind(tenant.0)
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(&self.writer)
+                .await?;
+                match row {
+                    Some(r) => self.user_from(r).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+
+            async fn user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>> {
+                let row: Option<(i64, i64, String, String, String, String)> =
+                    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2"))
+                        .bind(tenant.0)
+                        .bind(id.0)
+                        .fetch_optional(&self.writer)
+                        .await?;
+                match row {
+                    Some(r) => self.user_from(r).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+
+            async fn users(&self, tenant: TenantId) -> Result<Vec<User>> {
+                let rows: Vec<(i64, i64, String, String, String, String)> =
+                    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY name"))
+                        .bind(tenant.0)
+                        .fetch_all(&self.reader)
+                        .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    out.push(self.user_from(r).await?);
+                }
+                Ok(out)
+            }
+
+            async fn set_password(&self, tenant: TenantId, id: UserId, password_hash: &str) -> Result<()> {
+                let r = sqlx::query("UPDATE users SET password_hash = $1 WHERE tenant_id = $2 AND id = $3")
+                    .bind(password_hash)
+                    .bind(tenant.0)
+                    .bind(id.0)
+                    .execute(&self.writer)
+                    .await?;
+                if r.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                // A new password ends every open session of that account.
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&self.writer).await?;
+                Ok(())
+            }
+
+            async fn create_session(&self, token_hash: &str, user: UserId, csrf: &str, expires_at: Timestamp) -> Result<()> {
+                sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)")
+                    .bind(token_hash)
+                    .bind(user.0)
+                    .bind(csrf)
+                    .bind(expires_at.as_second())
+                    .execute(&self.writer)
+                    .await?;
+                Ok(())
+            }
+
+            async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<(User, String)>> {
+                let row: Option<(i64, i64, String)> = sqlx::query_as(
+                    "SELECT u.tenant_id, u.id, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id \
+                     WHERE s.token_hash = $1 AND s.expires_at > $2",
+                )
+                .bind(token_hash)
+                .bind(now.as_second())
+                .fetch_optional(&self.writer)
+                .await?;
+                let Some((tenant, user, csrf)) = row else { return Ok(None) };
+                Ok(self.user(TenantId(tenant), UserId(user)).await?.map(|u| (u, csrf)))
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.writer).await?;
+                Ok(())
+            }
+
+            async fn create_api_token(
+                &self,
+                tenant: TenantId,
+                role: Role,
+                office: Option<OfficeId>,
+                token_hash: &str,
+                label: &str,
+            ) -> Result<i64> {
+                if let Some(o) = office {
+                    if self.office(tenant, o).await?.is_none() {
+                        return Err(StoreError::NotFound);
+                    }
+                }
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO api_tokens (tenant_id, role, office_id, token_hash, label, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(tenant.0)
+                .bind(role.as_str())
+                .bind(office.map(|o| o.0))
+                .bind(token_hash)
+                .bind(label)
+                .bind(Timestamp::now().as_second())
+                .fetch_one(&self.writer)
+                .await?;
+                Ok(id)
+            }
+
+            async fn api_token(&self, token_hash: &str) -> Result<Option<Grant>> {
+                let row: Option<(i64, String, Option<i64>)> =
+                    sqlx::query_as("SELECT tenant_id, role, office_id FROM api_tokens WHERE token_hash = $1")
+                        .bind(token_hash)
+                        .fetch_optional(&self.reader)
+                        .await?;
+                let Some((tenant, role, office)) = row else { return Ok(None) };
+                Ok(Some(Grant {
+                    tenant_id: TenantId(tenant),
+                    role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+                    offices: office.map(OfficeId).into_iter().collect(),
+                }))
+            }
+
+            async fn create_webhook(&self, tenant: TenantId, url: &str, secret: &str) -> Result<Webhook> {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO webhooks (tenant_id, url, secret, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(tenant.0)
+                .bind(url)
+                .bind(secret)
+                .bind(Timestamp::now().as_second())
+                .fetch_one(&self.writer)
+                .await?;
+                Ok(Webhook { id, tenant_id: tenant, url: url.to_owned(), secret: secret.to_owned() })
+            }
+
+            async fn webhooks(&self, tenant: TenantId) -> Result<Vec<Webhook>> {
+                let rows: Vec<(i64, String, String)> =
+                    sqlx::query_as("SELECT id, url, secret FROM webhooks WHERE tenant_id = $1 ORDER BY id")
+                        .bind(tenant.0)
+                        .fetch_all(&self.reader)
+                        .await?;
+                Ok(rows.into_iter().map(|(id, url, secret)| Webhook { id, tenant_id: tenant, url, secret }).collect())
+            }
+
+            async fn webhook(&self, id: i64) -> Result<Option<Webhook>> {
+                let row: Option<(i64, String, String)> =
+                    sqlx::query_as("SELECT tenant_id, url, secret FROM webhooks WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&self.reader)
+                        .await?;
+                Ok(row.map(|(tenant, url, secret)| Webhook { id, tenant_id: TenantId(tenant), url, secret }))
+            }
+
+            async fn delete_webhook(&self, tenant: TenantId, id: i64) -> Result<()> {
+                let r = sqlx::query("DELETE FROM webhooks WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.0)
+                    .bind(id)
+                    .execute(&self.writer)
+                    .await?;
+                if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;

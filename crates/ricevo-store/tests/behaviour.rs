@@ -1,0 +1,496 @@
+//! The behaviour every store must have, run against SQLite and PostgreSQL alike.
+//!
+//! PostgreSQL is reached at `RICEVO_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`); each test gets its own schema and drops it.
+//! Without a server the PostgreSQL cases are skipped, except under `CI=true`, where they fail.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use ricevo_core::hours::{OpeningHours, WeeklyRange};
+use ricevo_core::service::ServiceRules;
+use ricevo_core::{Closure, Lang, Mode, OfficeId, TenantId};
+use ricevo_store::*;
+
+struct Fixture {
+    store: Arc<dyn Store>,
+    // A second connection pool on the same database: a second server node.
+    other_node: Arc<dyn Store>,
+    _guard: Box<dyn std::any::Any + Send>,
+}
+
+async fn sqlite() -> Option<Fixture> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let store = open(&url).await.unwrap();
+    let other_node = open(&url).await.unwrap();
+    Some(Fixture { store, other_node, _guard: Box::new(dir) })
+}
+
+struct DropSchema {
+    url: String,
+    schema: String,
+}
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        let (url, schema) = (self.url.clone(), self.schema.clone());
+        // Drop in a thread of its own: the test's runtime is shutting down.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await {
+                    // The test's own connections may outlive its runtime: end them first.
+                    let _ = sqlx::query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                    )
+                    .bind(&schema)
+                    .execute(&pool)
+                    .await;
+                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+async fn postgres() -> Option<Fixture> {
+    let url = std::env::var("RICEVO_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let admin = match sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await {
+        Ok(p) => p,
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => panic!("PostgreSQL is required under CI: {e}"),
+        Err(e) => {
+            eprintln!("skipping PostgreSQL case: {e}");
+            return None;
+        }
+    };
+    let schema = format!("t_{}", rand::random::<u64>());
+    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.unwrap();
+    let node = |schema: String| {
+        let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+        let options = options.application_name(&schema);
+        async move {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(8)
+                .after_connect(move |conn, _| {
+                    let schema = schema.clone();
+                    Box::pin(async move {
+                        sqlx::Executor::execute(conn, format!("SET search_path TO {schema}").as_str()).await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(options)
+                .await
+                .unwrap();
+            let store: Arc<dyn Store> = Arc::new(PostgresStore::from_pool(pool));
+            store
+        }
+    };
+    let store = node(schema.clone()).await;
+    store.migrate().await.unwrap();
+    let other_node = node(schema.clone()).await;
+    Some(Fixture { store, other_node, _guard: Box::new(DropSchema { url, schema }) })
+}
+
+fn new_tenant(slug: &str) -> NewTenant {
+    NewTenant {
+        slug: slug.into(),
+        name: format!("Comune di {slug}"),
+        time_zone: "Europe/Rome".into(),
+        patron_day: Some("06-24".into()),
+        contact_email: format!("urp@{slug}.it"),
+        privacy_notice: "Informativa".into(),
+        retention_days: 365,
+    }
+}
+
+struct Town {
+    tenant: Tenant,
+    office: Office,
+    service: Service,
+}
+
+async fn town(store: &dyn Store, slug: &str, desks: u16) -> Town {
+    let tenant = store.create_tenant(&new_tenant(slug)).await.unwrap();
+    let office = store
+        .create_office(
+            tenant.id,
+            &NewOffice {
+                name: "Anagrafe".into(),
+                description: "Servizi demografici".into(),
+                address: "Piazza del Comune 1".into(),
+                contact_email: "anagrafe@x.it".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let t = |h, m| jiff::civil::Time::new(h, m, 0, 0).unwrap();
+    let hours =
+        OpeningHours::new(vec![WeeklyRange::new(jiff::civil::Weekday::Monday, t(9, 0), t(12, 0)).unwrap()], desks)
+            .unwrap();
+    store.set_hours(tenant.id, office.id, &hours).await.unwrap();
+    let office = store.office(tenant.id, office.id).await.unwrap().unwrap();
+    assert_eq!(office.desks, i32::from(desks));
+    let service = store
+        .create_service(
+            tenant.id,
+            &NewService {
+                office_id: office.id,
+                name: "Carta d'identità elettronica".into(),
+                description: String::new(),
+                rules: ServiceRules::new(20, 10, vec![Mode::Video, Mode::InPerson], 0, 60).unwrap(),
+                what_to_bring: "Foto tessera".into(),
+                questions: vec![],
+                active: true,
+            },
+        )
+        .await
+        .unwrap();
+    Town { tenant, office, service }
+}
+
+fn at(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn booking(town: &Town, start: &str, n: u32) -> NewAppointment {
+    let start = at(start);
+    NewAppointment {
+        tenant_id: town.tenant.id,
+        office_id: town.office.id,
+        service_id: town.service.id,
+        desks: u16::try_from(town.office.desks).unwrap(),
+        public_id: format!("pub-{n}-{}", rand::random::<u64>()),
+        token_hash: format!("hash-{n}-{}", rand::random::<u64>()),
+        start,
+        end: start + SignedDuration::from_mins(20),
+        occupied_until: start + SignedDuration::from_mins(30),
+        mode: Mode::Video,
+        citizen_name: format!("Cittadino {n}"),
+        citizen_email: format!("c{n}@example.it"),
+        citizen_phone: None,
+        fiscal_code: Some("RSSMRA85T10A562S".into()),
+        notes: None,
+        answers: serde_json::json!({}),
+        lang: Lang::It,
+        now: at("2026-11-01T00:00:00Z"),
+        outbox: vec![
+            NewOutboxMessage {
+                kind: "email".into(),
+                dedupe_key: format!("confirm-{n}-{}", rand::random::<u64>()),
+                payload: "{\"n\":1}".into(),
+                due_at: at("2026-11-01T00:00:00Z"),
+                retractable: false,
+            },
+            NewOutboxMessage {
+                kind: "email".into(),
+                dedupe_key: format!("remind-{n}-{}", rand::random::<u64>()),
+                payload: "{\"n\":2}".into(),
+                due_at: start - SignedDuration::from_hours(24),
+                retractable: true,
+            },
+        ],
+        idempotency: None,
+    }
+}
+
+fn booked(outcome: BookOutcome) -> Appointment {
+    match outcome {
+        BookOutcome::Booked(a) => *a,
+        other => panic!("expected a booking, got {other:?}"),
+    }
+}
+
+macro_rules! behaviour {
+    ($engine:ident) => {
+        mod $engine {
+            use super::*;
+
+            async fn fixture() -> Option<Fixture> {
+                super::$engine().await
+            }
+
+            #[tokio::test]
+            async fn a_slug_can_belong_to_one_tenant_only() {
+                let Some(f) = fixture().await else { return };
+                f.store.create_tenant(&new_tenant("prato")).await.unwrap();
+                let again = f.store.create_tenant(&new_tenant("prato")).await;
+                assert!(matches!(again, Err(StoreError::Duplicate)), "{again:?}");
+                assert_eq!(f.store.tenant_by_slug("prato").await.unwrap().unwrap().name, "Comune di prato");
+                assert!(f.store.tenant_by_slug("nessuno").await.unwrap().is_none());
+            }
+
+            #[tokio::test]
+            async fn hours_closures_and_services_read_back_as_written() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 2).await;
+                let hours = f.store.hours(town.tenant.id, town.office.id).await.unwrap();
+                assert_eq!(hours, vec![RangeRow { weekday: 1, start_minute: 540, end_minute: 720 }]);
+                assert_eq!(f.store.office(town.tenant.id, town.office.id).await.unwrap().unwrap().desks, 2);
+                let d = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
+                let id = f
+                    .store
+                    .add_closure(
+                        town.tenant.id,
+                        town.office.id,
+                        &Closure::new(d("2026-12-07"), d("2026-12-09"), "Trasloco".into()).unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                let closures = f.store.closures(town.tenant.id, town.office.id).await.unwrap();
+                assert_eq!(closures.len(), 1);
+                assert_eq!(closures[0].first_day, "2026-12-07");
+                f.store.delete_closure(town.tenant.id, town.office.id, id).await.unwrap();
+                assert!(f.store.closures(town.tenant.id, town.office.id).await.unwrap().is_empty());
+                let service = f.store.service(town.tenant.id, town.service.id).await.unwrap().unwrap();
+                assert_eq!(service, town.service);
+                assert_eq!(service.rules.modes(), &[Mode::Video, Mode::InPerson]);
+            }
+
+            #[tokio::test]
+            async fn nothing_of_one_town_is_reachable_through_another() {
+                let Some(f) = fixture().await else { return };
+                let a = town(&*f.store, "a", 1).await;
+                let b = town(&*f.store, "b", 1).await;
+                let appt = booked(f.store.book(&booking(&a, "2026-11-30T08:00:00Z", 1)).await.unwrap());
+                assert!(f.store.office(b.tenant.id, a.office.id).await.unwrap().is_none());
+                assert!(f.store.service(b.tenant.id, a.service.id).await.unwrap().is_none());
+                assert!(f.store.appointment(b.tenant.id, appt.id).await.unwrap().is_none());
+                assert!(f.store.hours(b.tenant.id, a.office.id).await.unwrap().is_empty());
+                let everything = (at("2000-01-01T00:00:00Z"), at("2100-01-01T00:00:00Z"));
+                assert!(
+                    f.store
+                        .appointments_between(b.tenant.id, None, everything.0, everything.1)
+                        .await
+                        .unwrap()
+                        .is_empty()
+                );
+                assert!(matches!(
+                    f.store.cancel(b.tenant.id, appt.id, 0, at("2026-11-02T00:00:00Z"), &[]).await,
+                    Err(StoreError::NotFound)
+                ));
+                let office_b = NewOffice {
+                    name: "x".into(),
+                    description: String::new(),
+                    address: String::new(),
+                    contact_email: String::new(),
+                };
+                assert!(matches!(
+                    f.store.update_office(b.tenant.id, a.office.id, &office_b).await,
+                    Err(StoreError::NotFound)
+                ));
+                // A user of town B cannot be given an office of town A.
+                let grant =
+                    f.store.create_user(b.tenant.id, "op@b.it", "Op", Role::Operator, "h", &[a.office.id]).await;
+                assert!(matches!(grant, Err(StoreError::NotFound)), "{grant:?}");
+                assert!(f.store.search_appointments(b.tenant.id, "Cittadino", 10).await.unwrap().is_empty());
+                assert_eq!(f.store.search_appointments(a.tenant.id, "cittadino 1", 10).await.unwrap().len(), 1);
+            }
+
+            #[tokio::test]
+            async fn a_booking_takes_its_seats_and_a_cancellation_gives_them_back() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let appt = booked(f.store.book(&booking(&town, "2026-11-30T08:00:00Z", 1)).await.unwrap());
+                assert_eq!(appt.status, AppointmentStatus::Booked);
+                assert_eq!(appt.occupied_until, at("2026-11-30T08:30:00Z"));
+                // The buffer counts: 08:20 overlaps the first booking's buffer.
+                assert_eq!(f.store.book(&booking(&town, "2026-11-30T08:20:00Z", 2)).await.unwrap(), BookOutcome::Full);
+                let b = f
+                    .store
+                    .booked(town.tenant.id, town.office.id, at("2026-11-30T00:00:00Z"), at("2026-12-01T00:00:00Z"))
+                    .await
+                    .unwrap();
+                assert_eq!(b.len(), 1);
+                let cancelled =
+                    f.store.cancel(town.tenant.id, appt.id, 0, at("2026-11-02T00:00:00Z"), &[]).await.unwrap();
+                assert_eq!(cancelled.status, AppointmentStatus::Cancelled);
+                assert_eq!(cancelled.sequence, 1);
+                assert!(
+                    f.store
+                        .booked(town.tenant.id, town.office.id, at("2026-11-30T00:00:00Z"), at("2026-12-01T00:00:00Z"))
+                        .await
+                        .unwrap()
+                        .is_empty()
+                );
+                booked(f.store.book(&booking(&town, "2026-11-30T08:20:00Z", 3)).await.unwrap());
+                // Cancelling twice is refused as stale, not silently repeated.
+                assert!(matches!(
+                    f.store.cancel(town.tenant.id, appt.id, 1, at("2026-11-02T00:00:00Z"), &[]).await,
+                    Err(StoreError::Stale)
+                ));
+            }
+
+            #[tokio::test]
+            async fn the_last_seat_goes_to_exactly_one_of_many_concurrent_bookings_across_nodes() {
+                let Some(f) = fixture().await else { return };
+                let town = Arc::new(town(&*f.store, "a", 2).await);
+                let mut tasks = Vec::new();
+                for n in 0..24u32 {
+                    let store = if n % 2 == 0 { f.store.clone() } else { f.other_node.clone() };
+                    let town = town.clone();
+                    tasks.push(tokio::spawn(async move {
+                        store.book(&booking(&town, "2026-11-30T08:00:00Z", n)).await.unwrap()
+                    }));
+                }
+                let outcomes = futures::future::join_all(tasks).await;
+                let wins = outcomes.iter().filter(|o| matches!(o.as_ref().unwrap(), BookOutcome::Booked(_))).count();
+                let full = outcomes.iter().filter(|o| matches!(o.as_ref().unwrap(), BookOutcome::Full)).count();
+                assert_eq!((wins, full), (2, 22));
+                let b = f
+                    .store
+                    .booked(town.tenant.id, town.office.id, at("2026-11-30T00:00:00Z"), at("2026-12-01T00:00:00Z"))
+                    .await
+                    .unwrap();
+                assert_eq!(b.len(), 2);
+            }
+
+            #[tokio::test]
+            async fn a_retried_request_with_the_same_key_gets_the_first_answer() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 3).await;
+                let mut first = booking(&town, "2026-11-30T08:00:00Z", 1);
+                first.idempotency = Some(IdempotencyRecord {
+                    key: "k-1".into(),
+                    request_hash: "h".into(),
+                    status: 201,
+                    body: "{\"id\":\"x\"}".into(),
+                });
+                booked(f.store.book(&first).await.unwrap());
+                let mut retry = booking(&town, "2026-11-30T08:00:00Z", 2);
+                retry.idempotency = first.idempotency.clone();
+                match f.store.book(&retry).await.unwrap() {
+                    BookOutcome::Replay(r) => assert_eq!((r.status, r.body.as_str()), (201, "{\"id\":\"x\"}")),
+                    other => panic!("expected a replay, got {other:?}"),
+                }
+                let b = f
+                    .store
+                    .booked(town.tenant.id, town.office.id, at("2026-11-30T00:00:00Z"), at("2026-12-01T00:00:00Z"))
+                    .await
+                    .unwrap();
+                assert_eq!(b.len(), 1, "the retry must not book again");
+            }
+
+            #[tokio::test]
+            async fn moving_to_a_full_time_keeps_the_old_seat_and_moving_to_a_free_one_bumps_the_sequence() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let a = booked(f.store.book(&booking(&town, "2026-11-30T08:00:00Z", 1)).await.unwrap());
+                booked(f.store.book(&booking(&town, "2026-11-30T09:00:00Z", 2)).await.unwrap());
+                let to = |s: &str| Reschedule {
+                    start: at(s),
+                    end: at(s) + SignedDuration::from_mins(20),
+                    occupied_until: at(s) + SignedDuration::from_mins(30),
+                    desks: 1,
+                };
+                let now = at("2026-11-02T00:00:00Z");
+                assert_eq!(
+                    f.store.reschedule(town.tenant.id, a.id, 0, &to("2026-11-30T09:00:00Z"), now, &[]).await.unwrap(),
+                    None
+                );
+                let still = f.store.appointment(town.tenant.id, a.id).await.unwrap().unwrap();
+                assert_eq!((still.start, still.sequence), (a.start, 0));
+                assert_eq!(f.store.book(&booking(&town, "2026-11-30T08:00:00Z", 3)).await.unwrap(), BookOutcome::Full);
+                let moved = f
+                    .store
+                    .reschedule(town.tenant.id, a.id, 0, &to("2026-11-30T10:00:00Z"), now, &[])
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!((moved.start, moved.sequence), (at("2026-11-30T10:00:00Z"), 1));
+                booked(f.store.book(&booking(&town, "2026-11-30T08:00:00Z", 4)).await.unwrap());
+                assert!(matches!(
+                    f.store.reschedule(town.tenant.id, a.id, 0, &to("2026-11-30T11:00:00Z"), now, &[]).await,
+                    Err(StoreError::Stale)
+                ));
+            }
+
+            #[tokio::test]
+            async fn the_outbox_holds_messages_until_due_and_forgets_bodies_once_sent() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let a = booked(f.store.book(&booking(&town, "2026-11-30T08:00:00Z", 1)).await.unwrap());
+                let now = at("2026-11-01T00:00:00Z");
+                let due = f.store.due_outbox(now, 10).await.unwrap();
+                assert_eq!(due.len(), 1, "only the confirmation is due; the reminder waits");
+                assert_eq!(f.store.outbox_backlog().await.unwrap(), 2);
+                assert!(f.other_node.due_outbox(now, 10).await.unwrap().is_empty(), "claimed by the first node");
+                f.store.outbox_failed(due[0].id, "smtp down", at("2026-11-01T00:05:00Z")).await.unwrap();
+                assert!(f.store.due_outbox(now, 10).await.unwrap().is_empty());
+                let retry = f.store.due_outbox(at("2026-11-01T00:05:00Z"), 10).await.unwrap();
+                assert_eq!(retry[0].attempts, 1);
+                f.store.outbox_sent(retry[0].id, now).await.unwrap();
+                assert_eq!(f.store.outbox_backlog().await.unwrap(), 1);
+                // Cancelling drops the pending reminder and queues the cancellation.
+                let cancel_mail = NewOutboxMessage {
+                    kind: "email".into(),
+                    dedupe_key: "cancel-1".into(),
+                    payload: "{}".into(),
+                    due_at: now,
+                    retractable: false,
+                };
+                f.store.cancel(town.tenant.id, a.id, 0, now, std::slice::from_ref(&cancel_mail)).await.unwrap();
+                let left = f.store.due_outbox(at("2027-01-01T00:00:00Z"), 10).await.unwrap();
+                assert_eq!(left.iter().map(|m| m.dedupe_key.as_str()).collect::<Vec<_>>(), ["cancel-1"]);
+            }
+
+            #[tokio::test]
+            async fn anonymising_old_appointments_keeps_them_for_statistics() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let a = booked(f.store.book(&booking(&town, "2026-11-30T08:00:00Z", 1)).await.unwrap());
+                assert_eq!(f.store.anonymise_before(town.tenant.id, at("2026-11-30T00:00:00Z")).await.unwrap(), 0);
+                assert_eq!(f.store.anonymise_before(town.tenant.id, at("2026-12-30T00:00:00Z")).await.unwrap(), 1);
+                let after = f.store.appointment(town.tenant.id, a.id).await.unwrap().unwrap();
+                assert_eq!(
+                    (after.citizen_name.as_str(), after.citizen_email.as_str(), after.fiscal_code),
+                    ("", "", None)
+                );
+                assert_eq!(after.service_id, a.service_id);
+            }
+
+            #[tokio::test]
+            async fn staff_sessions_and_api_tokens_carry_their_grants() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let u = f
+                    .store
+                    .create_user(town.tenant.id, "Op@A.it", "Operatrice", Role::Operator, "hash", &[town.office.id])
+                    .await
+                    .unwrap();
+                assert_eq!(u.email, "op@a.it");
+                assert!(matches!(
+                    f.store.create_user(town.tenant.id, "op@a.it", "x", Role::Admin, "h", &[]).await,
+                    Err(StoreError::Duplicate)
+                ));
+                let found = f.store.user_by_email(town.tenant.id, " OP@a.it ").await.unwrap().unwrap();
+                assert_eq!(found.offices, vec![town.office.id]);
+                f.store.create_session("s1", u.id, "csrf", at("2030-01-01T00:00:00Z")).await.unwrap();
+                let (user, csrf) = f.store.session("s1", at("2029-01-01T00:00:00Z")).await.unwrap().unwrap();
+                assert_eq!((user.id, csrf.as_str()), (u.id, "csrf"));
+                assert!(f.store.session("s1", at("2031-01-01T00:00:00Z")).await.unwrap().is_none(), "expired");
+                f.store.set_password(town.tenant.id, u.id, "new").await.unwrap();
+                assert!(
+                    f.store.session("s1", at("2029-01-01T00:00:00Z")).await.unwrap().is_none(),
+                    "a new password ends sessions"
+                );
+                f.store
+                    .create_api_token(town.tenant.id, Role::Operator, Some(town.office.id), "t1", "portal")
+                    .await
+                    .unwrap();
+                let g = f.store.api_token("t1").await.unwrap().unwrap();
+                assert!(g.covers_office(town.office.id));
+                assert!(!g.covers_office(OfficeId(town.office.id.0 + 1000)));
+                assert_eq!(g.tenant_id, TenantId(town.tenant.id.0));
+            }
+        }
+    };
+}
+
+behaviour!(sqlite);
+behaviour!(postgres);
