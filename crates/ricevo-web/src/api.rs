@@ -1,0 +1,786 @@
+//! `/api/v1`: the JSON API for integrators (the town's portal) and for our acceptance tests.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use ricevo_core::citizen::{BookingInput, FieldError};
+use ricevo_core::slots::{Slot, SlotRefusal};
+use ricevo_core::{Lang, Mode, OfficeId, ServiceId};
+use ricevo_store::{Appointment, AppointmentStatus, Grant, Role, Tenant};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::booking::{self, BookingRefusal, BookingRequest, BookingResult, MAX_SLOT_RANGE_DAYS, zone_of};
+use crate::error::ApiError;
+use crate::lang::ReqLang;
+use crate::state::AppState;
+use crate::tokens;
+
+/// RFC 3339 with the local offset, as every API time is written.
+pub fn rfc3339(z: &jiff::Zoned) -> String {
+    z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+/// Finds a tenant by slug; 404 for anything else.
+pub async fn tenant(state: &AppState, slug: &str, lang: Lang) -> Result<Tenant, ApiError> {
+    if ricevo_core::Slug::parse(slug).is_err() {
+        return Err(ApiError::NotFound(lang));
+    }
+    state.store.tenant_by_slug(slug).await?.ok_or(ApiError::NotFound(lang))
+}
+
+/// A service as listed by the API.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ServiceView {
+    /// Id.
+    pub id: i64,
+    /// The office providing it.
+    pub office_id: i64,
+    /// The office's name.
+    pub office_name: String,
+    /// Name.
+    pub name: String,
+    /// Meeting length.
+    pub duration_minutes: i32,
+    /// `video`, `in_person`, `phone`.
+    #[schema(value_type = Vec<String>)]
+    pub modes: Vec<Mode>,
+}
+
+/// Lists the bookable services of a town.
+#[utoipa::path(get, path = "/api/v1/{tenant}/services", params(("tenant" = String, Path, description = "Town slug")),
+    responses((status = 200, body = [ServiceView]), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn services(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path(slug): Path<String>,
+) -> Result<Json<Vec<ServiceView>>, ApiError> {
+    let t = tenant(&state, &slug, lang).await?;
+    let offices = state.store.offices(t.id).await?;
+    let list = state
+        .store
+        .services(t.id)
+        .await?
+        .into_iter()
+        .filter(|s| s.active)
+        .map(|s| ServiceView {
+            id: s.id.0,
+            office_id: s.office_id.0,
+            office_name: offices.iter().find(|o| o.id == s.office_id).map(|o| o.name.clone()).unwrap_or_default(),
+            name: s.name,
+            duration_minutes: s.rules.duration_minutes(),
+            modes: s.rules.modes().to_vec(),
+        })
+        .collect();
+    Ok(Json(list))
+}
+
+/// Query of the slot list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SlotParams {
+    /// First day, `YYYY-MM-DD` (default today).
+    pub from: Option<String>,
+    /// Last day, inclusive (default `from` + 13 days).
+    pub to: Option<String>,
+    /// Only if the service offers this mode.
+    pub mode: Option<String>,
+}
+
+/// A slot as the API shows it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SlotView {
+    /// Start, RFC 3339 with the local offset.
+    pub start: String,
+    /// End, RFC 3339 with the local offset.
+    pub end: String,
+    /// Seats left.
+    pub available: u16,
+}
+
+impl From<&Slot> for SlotView {
+    fn from(s: &Slot) -> Self {
+        SlotView { start: rfc3339(&s.start), end: rfc3339(&s.end), available: s.available }
+    }
+}
+
+fn parse_day(field: &str, value: &str, lang: Lang) -> Result<Date, ApiError> {
+    value.trim().parse::<Date>().map_err(|_| {
+        ApiError::Fields(
+            lang,
+            vec![FieldError::new(
+                field,
+                match lang {
+                    Lang::It => "Data non valida: usa il formato AAAA-MM-GG.",
+                    Lang::En => "Invalid date: use the YYYY-MM-DD format.",
+                },
+            )],
+        )
+    })
+}
+
+/// Lists the slots of a service between two days.
+#[utoipa::path(get, path = "/api/v1/{tenant}/services/{service_id}/slots", params(("tenant" = String, Path), ("service_id" = i64, Path), SlotParams),
+    responses((status = 200, body = [SlotView]), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn slots(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path((slug, service_id)): Path<(String, String)>,
+    Query(p): Query<SlotParams>,
+) -> Result<Json<Vec<SlotView>>, ApiError> {
+    let t = tenant(&state, &slug, lang).await?;
+    let service_id = service_id.parse::<i64>().map(ServiceId).map_err(|_| ApiError::not_found_service(lang))?;
+    let (service, office) = booking::service_and_office(&state, &t, service_id, lang).await?;
+    let now = state.now();
+    let today = now.to_zoned(zone_of(&t)).date();
+    let from = match p.from.as_deref() {
+        Some(v) => parse_day("from", v, lang)?,
+        None => today,
+    };
+    let to = match p.to.as_deref() {
+        Some(v) => parse_day("to", v, lang)?,
+        None => from.checked_add(13.days()).unwrap_or(from),
+    };
+    let span_days = (to - from).get_days();
+    if to < from || i64::from(span_days) >= MAX_SLOT_RANGE_DAYS {
+        return Err(ApiError::Fields(
+            lang,
+            vec![FieldError::new(
+                "to",
+                match lang {
+                    Lang::It => "L'intervallo deve andare in avanti e coprire al massimo 62 giorni.",
+                    Lang::En => "The range must go forward and cover at most 62 days.",
+                },
+            )],
+        ));
+    }
+    if let Some(m) = p.mode.as_deref() {
+        match Mode::parse(m) {
+            Some(mode) if service.rules.offers(mode) => {}
+            Some(_) => return Ok(Json(Vec::new())),
+            None => {
+                return Err(ApiError::Fields(
+                    lang,
+                    vec![FieldError::new(
+                        "mode",
+                        match lang {
+                            Lang::It => "Modalità sconosciuta: usa video, in_person o phone.",
+                            Lang::En => "Unknown mode: use video, in_person or phone.",
+                        },
+                    )],
+                ));
+            }
+        }
+    }
+    let list = booking::slots_between(&state, &t, &service, &office, from, to, now).await?;
+    Ok(Json(list.iter().map(SlotView::from).collect()))
+}
+
+/// The citizen in a booking request.
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct CitizenBody {
+    /// Full name.
+    pub name: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Codice fiscale.
+    pub fiscal_code: Option<String>,
+}
+
+/// A booking request.
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct BookingBody {
+    /// The service.
+    pub service_id: Option<i64>,
+    /// The chosen start, RFC 3339.
+    pub start: Option<String>,
+    /// `video`, `in_person` or `phone`.
+    pub mode: Option<String>,
+    /// Who books.
+    pub citizen: CitizenBody,
+    /// Notes for the office.
+    pub notes: Option<String>,
+    /// Answers to intake questions by key.
+    #[schema(value_type = Object)]
+    pub answers: BTreeMap<String, serde_json::Value>,
+    /// Whether the privacy notice was accepted.
+    pub privacy_accepted: Option<bool>,
+    /// `it` or `en`: the language of the e-mails.
+    pub lang: Option<String>,
+}
+
+/// Reads a JSON body: 400 when it is not JSON, 422 when a value has the wrong type.
+pub fn read_json<T: serde::de::DeserializeOwned>(body: &[u8], lang: Lang) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => ApiError::Fields(
+            lang,
+            vec![FieldError::new(
+                "body",
+                match lang {
+                    Lang::It => "Un campo ha un tipo di valore non valido.",
+                    Lang::En => "A field has a value of the wrong type.",
+                },
+            )],
+        ),
+        _ => ApiError::BadRequest(
+            lang,
+            match lang {
+                Lang::It => "il corpo non è JSON valido".into(),
+                Lang::En => "the body is not valid JSON".into(),
+            },
+        ),
+    })
+}
+
+/// Parses an RFC 3339 instant (with offset or `Z`).
+pub fn parse_instant(s: &str) -> Option<Timestamp> {
+    let s = s.trim();
+    if s.len() > 64 {
+        return None;
+    }
+    s.parse::<Timestamp>().ok()
+}
+
+fn start_error(lang: Lang) -> FieldError {
+    FieldError::new(
+        "start",
+        match lang {
+            Lang::It => "Orario non valido: usa il formato RFC 3339, ad esempio 2026-12-07T09:00:00+01:00.",
+            Lang::En => "Invalid time: use RFC 3339, for example 2026-12-07T09:00:00+01:00.",
+        },
+    )
+}
+
+/// A conflict answer: 409 with the nearest free slots.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConflictBody {
+    /// `slot_unavailable`.
+    pub error: &'static str,
+    /// Why, for people.
+    pub message: String,
+    /// Why, for machines: `full`, `too_soon`, `beyond_horizon`, `not_a_slot`.
+    pub reason: &'static str,
+    /// Free slots near the wanted time.
+    pub alternatives: Vec<SlotView>,
+}
+
+/// The message for a slot refusal.
+pub fn refusal_message(reason: SlotRefusal, lang: Lang) -> &'static str {
+    match (reason, lang) {
+        (SlotRefusal::Full, Lang::It) => {
+            "Questo orario è appena stato prenotato da qualcun altro. Scegli un altro orario."
+        }
+        (SlotRefusal::Full, Lang::En) => "This time has just been booked by someone else. Please choose another time.",
+        (SlotRefusal::TooSoon, Lang::It) => "Questo orario è passato o troppo vicino per prenotare.",
+        (SlotRefusal::TooSoon, Lang::En) => "This time has passed or is too close to book.",
+        (SlotRefusal::BeyondHorizon, Lang::It) => "Questo orario è troppo lontano: non è ancora prenotabile.",
+        (SlotRefusal::BeyondHorizon, Lang::En) => "This time is too far ahead to book yet.",
+        (SlotRefusal::NotASlot, Lang::It) => "L'ufficio non riceve per questo servizio a quell'orario.",
+        (SlotRefusal::NotASlot, Lang::En) => "The office does not receive for this service at that time.",
+    }
+}
+
+fn reason_code(reason: SlotRefusal) -> &'static str {
+    match reason {
+        SlotRefusal::Full => "full",
+        SlotRefusal::TooSoon => "too_soon",
+        SlotRefusal::BeyondHorizon => "beyond_horizon",
+        SlotRefusal::NotASlot => "not_a_slot",
+    }
+}
+
+/// Turns a refusal into its HTTP answer.
+pub fn refusal_response(r: BookingRefusal, lang: Lang) -> Response {
+    match r {
+        BookingRefusal::Fields(fields) => ApiError::Fields(lang, fields).into_response(),
+        BookingRefusal::Unavailable { reason, alternatives } => {
+            let status =
+                if reason == SlotRefusal::Full { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let body = ConflictBody {
+                error: "slot_unavailable",
+                message: refusal_message(reason, lang).to_owned(),
+                reason: reason_code(reason),
+                alternatives: alternatives.iter().map(SlotView::from).collect(),
+            };
+            (status, Json(body)).into_response()
+        }
+        BookingRefusal::Api(e) => e.into_response(),
+    }
+}
+
+/// Books an appointment.
+#[utoipa::path(post, path = "/api/v1/{tenant}/appointments", params(("tenant" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key get the first answer")),
+    request_body = BookingBody,
+    responses((status = 201, body = crate::booking::BookingReceipt), (status = 400, body = crate::error::ErrorBody),
+        (status = 409, body = ConflictBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_appointment(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let t = match tenant(&state, &slug, lang).await {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let parsed: BookingBody = match read_json(&body, lang) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let idempotency = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 200 => {
+            Some((k.trim().to_owned(), hex::encode(Sha256::digest(&body))))
+        }
+        Some(_) => {
+            return ApiError::BadRequest(lang, "Idempotency-Key: 1-200 printable characters".into()).into_response();
+        }
+    };
+    let mut errors = Vec::new();
+    let service_id = parsed.service_id.map(ServiceId);
+    if service_id.is_none() {
+        errors.push(FieldError::new(
+            "service_id",
+            match lang {
+                Lang::It => "Indica il servizio.",
+                Lang::En => "Give the service.",
+            },
+        ));
+    }
+    let start = parsed.start.as_deref().and_then(parse_instant);
+    if start.is_none() {
+        errors.push(start_error(lang));
+    }
+    let email_lang = parsed.lang.as_deref().and_then(Lang::parse).unwrap_or(lang);
+    let answers = parsed
+        .answers
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Bool(true) => "yes".into(),
+                serde_json::Value::Bool(false) => "no".into(),
+                other => other.to_string(),
+            };
+            (k, text)
+        })
+        .collect();
+    let input = BookingInput {
+        name: parsed.citizen.name.unwrap_or_default(),
+        email: parsed.citizen.email.unwrap_or_default(),
+        phone: parsed.citizen.phone,
+        fiscal_code: parsed.citizen.fiscal_code,
+        mode: parsed.mode.unwrap_or_default(),
+        notes: parsed.notes,
+        answers,
+        privacy_accepted: parsed.privacy_accepted.unwrap_or(false),
+        lang: email_lang,
+    };
+    let (Some(service_id), Some(start)) = (service_id, start) else {
+        // Report the other fields' problems too, when the service is known.
+        if let Some(id) = service_id {
+            if let Ok((service, _)) = booking::service_and_office(&state, &t, id, lang).await {
+                if let Err(more) = ricevo_core::citizen::check_booking(&input, &service.rules, &service.questions, lang)
+                {
+                    errors.extend(more);
+                }
+            }
+        }
+        return ApiError::Fields(lang, errors).into_response();
+    };
+    let req = BookingRequest { service_id, start, input, idempotency };
+    let now = state.now();
+    match booking::book(&state, &t, req, lang, now).await {
+        Ok(BookingResult::Booked { receipt, .. }) => (StatusCode::CREATED, Json(receipt)).into_response(),
+        Ok(BookingResult::Replay(first)) => {
+            let status = StatusCode::from_u16(first.status).unwrap_or(StatusCode::CREATED);
+            (status, [(axum::http::header::CONTENT_TYPE, "application/json")], first.body).into_response()
+        }
+        Err(r) => refusal_response(r, lang),
+    }
+}
+
+/// An appointment as its citizen sees it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AppointmentView {
+    /// Public id.
+    pub id: String,
+    /// `booked`, `checked_in`, `done`, `no_show`, `cancelled`.
+    #[schema(value_type = String)]
+    pub status: AppointmentStatus,
+    /// Start, RFC 3339 local.
+    pub start: String,
+    /// End, RFC 3339 local.
+    pub end: String,
+    /// Mode.
+    #[schema(value_type = String)]
+    pub mode: Mode,
+    /// Service id.
+    pub service_id: i64,
+    /// Service name.
+    pub service_name: String,
+    /// Office name.
+    pub office_name: String,
+    /// Citizen's name.
+    pub citizen_name: String,
+}
+
+/// Builds the view of an appointment.
+pub async fn appointment_view(state: &AppState, t: &Tenant, a: &Appointment) -> Result<AppointmentView, ApiError> {
+    let zone = zone_of(t);
+    let service = state.store.service(t.id, a.service_id).await?;
+    let office = state.store.office(t.id, a.office_id).await?;
+    Ok(AppointmentView {
+        id: a.public_id.clone(),
+        status: a.status,
+        start: rfc3339(&a.start.to_zoned(zone.clone())),
+        end: rfc3339(&a.end.to_zoned(zone)),
+        mode: a.mode,
+        service_id: a.service_id.0,
+        service_name: service.map(|s| s.name).unwrap_or_default(),
+        office_name: office.map(|o| o.name).unwrap_or_default(),
+        citizen_name: a.citizen_name.clone(),
+    })
+}
+
+/// The appointment and tenant a citizen's token opens; 404 otherwise.
+pub async fn by_token(state: &AppState, token: &str, lang: Lang) -> Result<(Tenant, Appointment), ApiError> {
+    if !tokens::looks_like_token(token) {
+        return Err(ApiError::NotFound(lang));
+    }
+    let a = state.store.appointment_by_token(&tokens::hash(token)).await?.ok_or(ApiError::NotFound(lang))?;
+    let t = state.store.tenants().await?.into_iter().find(|t| t.id == a.tenant_id).ok_or(ApiError::NotFound(lang))?;
+    Ok((t, a))
+}
+
+/// Shows the appointment a token opens.
+#[utoipa::path(get, path = "/api/v1/appointments/{token}", params(("token" = String, Path)),
+    responses((status = 200, body = AppointmentView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_appointment(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path(token): Path<String>,
+) -> Result<Json<AppointmentView>, ApiError> {
+    let (t, a) = by_token(&state, &token, lang).await?;
+    Ok(Json(appointment_view(&state, &t, &a).await?))
+}
+
+/// Cancels the appointment a token opens.
+#[utoipa::path(post, path = "/api/v1/appointments/{token}/cancel", params(("token" = String, Path)),
+    responses((status = 200, body = AppointmentView), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn cancel_appointment(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path(token): Path<String>,
+) -> Result<Json<AppointmentView>, ApiError> {
+    let (t, a) = by_token(&state, &token, lang).await?;
+    let done = booking::cancel(&state, &t, &a, state.now(), lang).await?;
+    Ok(Json(appointment_view(&state, &t, &done).await?))
+}
+
+/// A move request.
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct MoveBody {
+    /// The new start, RFC 3339.
+    pub start: Option<String>,
+}
+
+/// Moves the appointment a token opens.
+#[utoipa::path(post, path = "/api/v1/appointments/{token}/move", params(("token" = String, Path)), request_body = MoveBody,
+    responses((status = 200, body = AppointmentView), (status = 404, body = crate::error::ErrorBody), (status = 409, body = ConflictBody)))]
+pub async fn move_appointment(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
+    let run = async {
+        let (t, a) = by_token(&state, &token, lang).await.map_err(BookingRefusal::Api)?;
+        let parsed: MoveBody = read_json(&body, lang).map_err(BookingRefusal::Api)?;
+        let start = parsed
+            .start
+            .as_deref()
+            .and_then(parse_instant)
+            .ok_or_else(|| BookingRefusal::Fields(vec![start_error(lang)]))?;
+        let moved = booking::reschedule(&state, &t, &a, Some(&token), start, state.now(), lang).await?;
+        appointment_view(&state, &t, &moved).await.map_err(BookingRefusal::Api)
+    };
+    match run.await {
+        Ok(view) => Json(view).into_response(),
+        Err(r) => refusal_response(r, lang),
+    }
+}
+
+/// Reads the `Authorization: Bearer` token and checks it belongs to the tenant.
+pub async fn bearer(state: &AppState, headers: &HeaderMap, t: &Tenant, lang: Lang) -> Result<Grant, ApiError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(ApiError::Unauthorized(lang))?;
+    let grant = state.store.api_token(&tokens::hash(token)).await?.ok_or(ApiError::Unauthorized(lang))?;
+    if grant.tenant_id != t.id {
+        // A token of another town is as good as none here.
+        return Err(ApiError::Unauthorized(lang));
+    }
+    Ok(grant)
+}
+
+/// Query of the day view.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DayParams {
+    /// The local day, `YYYY-MM-DD` (default today).
+    pub date: Option<String>,
+    /// Only this office.
+    pub office_id: Option<i64>,
+}
+
+/// An appointment as staff see it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StaffAppointmentView {
+    /// Internal id (for staff actions).
+    pub id: i64,
+    /// Public id.
+    pub public_id: String,
+    /// Office.
+    pub office_id: i64,
+    /// Service.
+    pub service_id: i64,
+    /// Status.
+    #[schema(value_type = String)]
+    pub status: AppointmentStatus,
+    /// Start, RFC 3339 local.
+    pub start: String,
+    /// End, RFC 3339 local.
+    pub end: String,
+    /// Mode.
+    #[schema(value_type = String)]
+    pub mode: Mode,
+    /// Citizen's name.
+    pub citizen_name: String,
+    /// Citizen's e-mail.
+    pub citizen_email: String,
+    /// Citizen's phone.
+    pub citizen_phone: Option<String>,
+    /// Codice fiscale.
+    pub fiscal_code: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Answers.
+    #[schema(value_type = Object)]
+    pub answers: serde_json::Value,
+}
+
+/// The staff view of an appointment.
+pub fn staff_view(t: &Tenant, a: &Appointment) -> StaffAppointmentView {
+    let zone = zone_of(t);
+    StaffAppointmentView {
+        id: a.id.0,
+        public_id: a.public_id.clone(),
+        office_id: a.office_id.0,
+        service_id: a.service_id.0,
+        status: a.status,
+        start: rfc3339(&a.start.to_zoned(zone.clone())),
+        end: rfc3339(&a.end.to_zoned(zone)),
+        mode: a.mode,
+        citizen_name: a.citizen_name.clone(),
+        citizen_email: a.citizen_email.clone(),
+        citizen_phone: a.citizen_phone.clone(),
+        fiscal_code: a.fiscal_code.clone(),
+        notes: a.notes.clone(),
+        answers: a.answers.clone(),
+    }
+}
+
+/// The appointments of one local day that a grant may see.
+pub async fn day_appointments(
+    state: &AppState,
+    t: &Tenant,
+    grant: &Grant,
+    day: Date,
+    office: Option<OfficeId>,
+) -> Result<Vec<Appointment>, ApiError> {
+    let zone = zone_of(t);
+    let start = day.to_zoned(zone.clone()).map_err(|e| ApiError::Internal(e.to_string()))?.timestamp();
+    let end = day
+        .checked_add(1.day())
+        .and_then(|d| d.to_zoned(zone))
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .timestamp();
+    let offices: Option<Vec<OfficeId>> = match (grant.role, office) {
+        (Role::Admin, None) => None,
+        (Role::Admin, Some(o)) => Some(vec![o]),
+        (_, None) => Some(grant.offices.clone()),
+        (_, Some(o)) if grant.covers_office(o) => Some(vec![o]),
+        (_, Some(_)) => Some(Vec::new()),
+    };
+    Ok(state.store.appointments_between(t.id, offices.as_deref(), start, end).await?)
+}
+
+/// The day's appointments for staff (Bearer token).
+#[utoipa::path(get, path = "/api/v1/{tenant}/day", params(("tenant" = String, Path), DayParams),
+    responses((status = 200, body = [StaffAppointmentView]), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn day(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    Query(p): Query<DayParams>,
+) -> Result<Json<Vec<StaffAppointmentView>>, ApiError> {
+    let t = tenant(&state, &slug, lang).await?;
+    let grant = bearer(&state, &headers, &t, lang).await?;
+    let day = match p.date.as_deref() {
+        Some(d) => parse_day("date", d, lang)?,
+        None => state.now().to_zoned(zone_of(&t)).date(),
+    };
+    let list = day_appointments(&state, &t, &grant, day, p.office_id.map(OfficeId)).await?;
+    Ok(Json(list.iter().map(|a| staff_view(&t, a)).collect()))
+}
+
+/// An office with its hours, for staff.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OfficeView {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Address.
+    pub address: String,
+    /// Contact e-mail.
+    pub contact_email: String,
+    /// Parallel desks.
+    pub desks: i32,
+    /// Weekly ranges: weekday 1-7, minutes since midnight.
+    #[schema(value_type = Object)]
+    pub hours: Vec<ricevo_store::RangeRow>,
+}
+
+/// The offices of a town with their hours (Bearer token).
+#[utoipa::path(get, path = "/api/v1/{tenant}/offices", params(("tenant" = String, Path)),
+    responses((status = 200, body = [OfficeView]), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn offices(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<OfficeView>>, ApiError> {
+    let t = tenant(&state, &slug, lang).await?;
+    let grant = bearer(&state, &headers, &t, lang).await?;
+    let mut out = Vec::new();
+    for o in state.store.offices(t.id).await? {
+        if !grant.covers_office(o.id) {
+            continue;
+        }
+        let hours = state.store.hours(t.id, o.id).await?;
+        out.push(OfficeView {
+            id: o.id.0,
+            name: o.name,
+            description: o.description,
+            address: o.address,
+            contact_email: o.contact_email,
+            desks: o.desks,
+            hours,
+        });
+    }
+    Ok(Json(out))
+}
+
+/// A staff status change.
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct StatusBody {
+    /// `checked_in`, `done`, `no_show` or `cancelled`.
+    pub status: Option<String>,
+}
+
+/// Changes an appointment's status (Bearer token; operators only for their offices).
+#[utoipa::path(post, path = "/api/v1/{tenant}/appointments/{id}/status", params(("tenant" = String, Path), ("id" = i64, Path)),
+    request_body = StatusBody,
+    responses((status = 200, body = StaffAppointmentView), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn set_status(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<StaffAppointmentView>, ApiError> {
+    let t = tenant(&state, &slug, lang).await?;
+    let grant = bearer(&state, &headers, &t, lang).await?;
+    let id = id.parse::<i64>().map_err(|_| ApiError::NotFound(lang))?;
+    let a = state.store.appointment(t.id, ricevo_core::AppointmentId(id)).await?.ok_or(ApiError::NotFound(lang))?;
+    if !grant.covers_office(a.office_id) {
+        return Err(ApiError::Forbidden(lang));
+    }
+    let parsed: StatusBody = read_json(&body, lang)?;
+    let status = parsed.status.as_deref().and_then(AppointmentStatus::parse).ok_or_else(|| {
+        ApiError::Fields(
+            lang,
+            vec![FieldError::new(
+                "status",
+                match lang {
+                    Lang::It => "Stato non valido: checked_in, done, no_show o cancelled.",
+                    Lang::En => "Invalid status: checked_in, done, no_show or cancelled.",
+                },
+            )],
+        )
+    })?;
+    let now = state.now();
+    let updated = match status {
+        AppointmentStatus::Cancelled => booking::cancel(&state, &t, &a, now, lang).await?,
+        AppointmentStatus::Booked => return Err(ApiError::Conflict(lang)),
+        other => {
+            state.store.set_status(t.id, a.id, other, now).await?;
+            state.store.appointment(t.id, a.id).await?.ok_or(ApiError::NotFound(lang))?
+        }
+    };
+    Ok(Json(staff_view(&t, &updated)))
+}
+
+/// The OpenAPI document of `/api/v1`, generated from the handlers above.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Ricevo API", description = "Booking and appointments of the virtual reception desk", version = "1"),
+    paths(
+        services,
+        slots,
+        create_appointment,
+        get_appointment,
+        cancel_appointment,
+        move_appointment,
+        day,
+        offices,
+        set_status
+    ),
+    components(schemas(
+        ServiceView,
+        SlotView,
+        BookingBody,
+        CitizenBody,
+        ConflictBody,
+        AppointmentView,
+        MoveBody,
+        StaffAppointmentView,
+        OfficeView,
+        StatusBody,
+        crate::booking::BookingReceipt,
+        crate::error::ErrorBody,
+        crate::error::FieldErrorBody
+    ))
+)]
+#[derive(Debug)]
+pub struct ApiDoc;

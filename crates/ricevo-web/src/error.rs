@@ -1,0 +1,191 @@
+//! The one error type of the web boundary: every refusal becomes a 4xx with a message in the
+//! user's language; storage failures become 503 and are logged, never shown.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use ricevo_core::Lang;
+use ricevo_core::citizen::FieldError;
+use ricevo_store::StoreError;
+use serde::Serialize;
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// 400: the request could not be read.
+    #[error("bad request: {1}")]
+    BadRequest(Lang, String),
+    /// 404: no such thing (or not yours).
+    #[error("not found")]
+    NotFound(Lang),
+    /// 404: no such service.
+    #[error("service not found")]
+    ServiceNotFound(Lang),
+    /// 422: fields are wrong.
+    #[error("invalid fields")]
+    Fields(Lang, Vec<FieldError>),
+    /// 409: the appointment is no longer active.
+    #[error("appointment not active")]
+    NotActive(Lang),
+    /// 422: an idempotency key was reused for a different request.
+    #[error("idempotency key reused")]
+    IdempotencyMismatch(Lang),
+    /// 401: no or bad credentials.
+    #[error("unauthorized")]
+    Unauthorized(Lang),
+    /// 403: not allowed.
+    #[error("forbidden")]
+    Forbidden(Lang),
+    /// 429: too many requests.
+    #[error("too many requests")]
+    TooManyRequests(Lang),
+    /// 409: changed concurrently.
+    #[error("conflict")]
+    Conflict(Lang),
+    /// 503: the database failed.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// 500: a bug.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// 404 for an unknown service.
+    pub fn not_found_service(lang: Lang) -> ApiError {
+        ApiError::ServiceNotFound(lang)
+    }
+
+    /// HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) | ApiError::ServiceNotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Fields(..) | ApiError::IdempotencyMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NotActive(_) | ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A short machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(..) => "bad_request",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::ServiceNotFound(_) => "service_not_found",
+            ApiError::Fields(..) => "invalid_fields",
+            ApiError::NotActive(_) => "not_active",
+            ApiError::IdempotencyMismatch(_) => "idempotency_key_reused",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::TooManyRequests(_) => "too_many_requests",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// A message for the person reading it.
+    pub fn message(&self) -> String {
+        use Lang::{En, It};
+        match self {
+            ApiError::BadRequest(It, d) => format!("Richiesta non valida: {d}"),
+            ApiError::BadRequest(En, d) => format!("Invalid request: {d}"),
+            ApiError::NotFound(It) => "Pagina o risorsa non trovata.".into(),
+            ApiError::NotFound(En) => "Page or resource not found.".into(),
+            ApiError::ServiceNotFound(It) => "Servizio non trovato.".into(),
+            ApiError::ServiceNotFound(En) => "Service not found.".into(),
+            ApiError::Fields(It, _) => "Alcuni campi non sono validi.".into(),
+            ApiError::Fields(En, _) => "Some fields are not valid.".into(),
+            ApiError::NotActive(It) => "L'appuntamento è già stato annullato o concluso.".into(),
+            ApiError::NotActive(En) => "The appointment has already been cancelled or has ended.".into(),
+            ApiError::IdempotencyMismatch(It) => {
+                "La chiave Idempotency-Key è già stata usata per una richiesta diversa.".into()
+            }
+            ApiError::IdempotencyMismatch(En) => "The Idempotency-Key was already used for a different request.".into(),
+            ApiError::Unauthorized(It) => "Accesso non autorizzato: credenziali mancanti o non valide.".into(),
+            ApiError::Unauthorized(En) => "Unauthorized: missing or invalid credentials.".into(),
+            ApiError::Forbidden(It) => "Non hai i permessi per questa operazione.".into(),
+            ApiError::Forbidden(En) => "You are not allowed to do this.".into(),
+            ApiError::TooManyRequests(It) => "Troppe richieste: riprova tra qualche istante.".into(),
+            ApiError::TooManyRequests(En) => "Too many requests: try again in a moment.".into(),
+            ApiError::Conflict(It) => "I dati sono cambiati nel frattempo: ricarica e riprova.".into(),
+            ApiError::Conflict(En) => "The data changed in the meantime: reload and try again.".into(),
+            ApiError::Unavailable(_) => {
+                "Servizio momentaneamente non disponibile. / Service temporarily unavailable.".into()
+            }
+            ApiError::Internal(_) => "Errore interno. / Internal error.".into(),
+        }
+    }
+
+    /// The field errors, if any.
+    pub fn fields(&self) -> &[FieldError] {
+        match self {
+            ApiError::Fields(_, f) => f,
+            _ => &[],
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound(Lang::It),
+            StoreError::Stale | StoreError::Duplicate => ApiError::Conflict(Lang::It),
+            StoreError::Contended => ApiError::Unavailable("contention".into()),
+            other => ApiError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// The JSON body of every API error.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable code.
+    pub error: &'static str,
+    /// Human-readable message in the request's language.
+    pub message: String,
+    /// Per-field problems (422 only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldErrorBody>,
+}
+
+/// One field's problem.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldErrorBody {
+    /// The field, such as `citizen.email`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ApiError {
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.code(),
+            message: self.message(),
+            fields: self
+                .fields()
+                .iter()
+                .map(|f| FieldErrorBody { field: f.field.clone(), message: f.message.to_owned() })
+                .collect(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Unavailable(detail) => tracing::error!(%detail, "storage unavailable"),
+            ApiError::Internal(detail) => tracing::error!(%detail, "internal error"),
+            _ => {}
+        }
+        (self.status(), Json(self.body())).into_response()
+    }
+}

@@ -1,0 +1,94 @@
+//! What every handler shares.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use ricevo_store::Store;
+
+use crate::limits::RateLimiter;
+use crate::metrics::Metrics;
+
+/// Settings of the web edge.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The address citizens reach, used in links and e-mails (`http://127.0.0.1:8080`).
+    pub public_url: String,
+    /// The From address of e-mails; the tenant's contact address when unset.
+    pub mail_from: Option<String>,
+    /// How long before an appointment the reminder goes out.
+    pub reminder_hours: i32,
+    /// Where e-mails are written when no SMTP server is configured (listed for staff).
+    pub outbox_dir: Option<PathBuf>,
+    /// Whether cookies carry `Secure` (true when served over HTTPS).
+    pub secure_cookies: bool,
+    /// Requests per minute one client address may make to public endpoints.
+    pub rate_limit_per_minute: u32,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            public_url: "http://127.0.0.1:8080".into(),
+            mail_from: None,
+            reminder_hours: 24,
+            outbox_dir: None,
+            secure_cookies: false,
+            rate_limit_per_minute: 600,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// The clock handlers read, replaceable in tests.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// Shared state of the web edge.
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub config: Arc<WebConfig>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Per-client request budget.
+    pub limiter: Arc<RateLimiter>,
+    /// Failed logins per account and address.
+    pub login_throttle: Arc<RateLimiter>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("store", &self.store).field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State with the real clock.
+    pub fn new(store: Arc<dyn Store>, config: WebConfig) -> AppState {
+        AppState::with_clock(store, config, Arc::new(Timestamp::now))
+    }
+
+    /// State with a given clock (tests travel in time with it).
+    pub fn with_clock(store: Arc<dyn Store>, config: WebConfig, clock: Clock) -> AppState {
+        let per_minute = config.rate_limit_per_minute.max(1);
+        AppState {
+            store,
+            metrics: Arc::new(Metrics::default()),
+            limiter: Arc::new(RateLimiter::new(per_minute, 60)),
+            // Ten failed logins per quarter of an hour per account and per address.
+            login_throttle: Arc::new(RateLimiter::new(10, 15 * 60)),
+            config: Arc::new(config),
+            clock,
+        }
+    }
+
+    /// Now.
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+}
