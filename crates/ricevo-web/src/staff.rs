@@ -1,10 +1,113 @@
-//! Placeholder: being written.
+//! The staff pages under `/{tenant}/staff`: login, the day's appointments, search, offices,
+//! hours, closures, services, and for administrators accounts, API tokens, webhooks and the
+//! e-mail outbox.
+//!
+//! Server-rendered HTML that works without JavaScript. Every page needs a session of the same
+//! town (`ricevo_session`, only its hash is stored); every POST carries the session's CSRF token.
+//! Handlers are thin: they check the role, parse the form into core types and call the store or
+//! the booking journey.
 
+mod admin;
+mod auth;
+mod common;
+mod day;
+mod offices;
+mod views;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
 use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use rand::RngCore;
 
 use crate::AppState;
 
-/// The routes of this module.
+/// The name of the staff session cookie.
+pub const SESSION_COOKIE: &str = "ricevo_session";
+
+/// Hashes a password with argon2id (default parameters) into a PHC string.
+pub fn hash_password(pw: &str) -> String {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let hashed = SaltString::encode_b64(&salt)
+        .and_then(|salt| Argon2::default().hash_password(pw.as_bytes(), &salt).map(|h| h.to_string()));
+    match hashed {
+        Ok(phc) => phc,
+        // Unreachable with a 16-byte salt; an empty hash never verifies, so nobody gets in.
+        Err(e) => {
+            tracing::error!(error = %e, "password hashing failed");
+            String::new()
+        }
+    }
+}
+
+/// Whether `pw` matches the PHC string `phc` (false for a malformed hash).
+pub fn verify_password(pw: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => Argon2::default().verify_password(pw.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// The routes of the staff pages.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/{tenant}/staff/login", get(auth::login_page).post(auth::login))
+        .route("/{tenant}/staff/logout", post(auth::logout))
+        .route("/{tenant}/staff", get(day::day))
+        .route("/{tenant}/staff/search", get(day::search))
+        .route("/{tenant}/staff/appointments/{id}/status", post(day::set_status))
+        .route("/{tenant}/staff/offices", get(offices::list).post(offices::create))
+        .route("/{tenant}/staff/offices/{office}", get(offices::show).post(offices::update))
+        .route("/{tenant}/staff/offices/{office}/hours", post(offices::set_hours))
+        .route("/{tenant}/staff/offices/{office}/closures", post(offices::add_closure))
+        .route("/{tenant}/staff/offices/{office}/closures/{closure}/delete", post(offices::delete_closure))
+        .route("/{tenant}/staff/offices/{office}/services/new", get(offices::new_service).post(offices::create_service))
+        .route("/{tenant}/staff/services/{service}", get(offices::edit_service).post(offices::update_service))
+        .route("/{tenant}/staff/users", get(admin::users).post(admin::create_user))
+        .route("/{tenant}/staff/users/{user}/password", post(admin::reset_password))
+        .route("/{tenant}/staff/tokens", get(admin::tokens).post(admin::create_token))
+        .route("/{tenant}/staff/webhooks", get(admin::webhooks).post(admin::create_webhook))
+        .route("/{tenant}/staff/webhooks/{hook}/delete", post(admin::delete_webhook))
+        .route("/{tenant}/staff/outbox", get(admin::outbox))
+        .route("/{tenant}/staff/outbox/{file}", get(admin::outbox_file))
+        .layer(middleware::from_fn(private_pages))
+}
+
+// Staff pages hold personal data and one-time secrets: never cached. A `?lang=` choice sticks.
+async fn private_pages(req: Request, next: Next) -> Response {
+    let chosen = req.uri().query().and_then(|q| {
+        q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "lang").and_then(|(_, v)| {
+            ricevo_core::Lang::parse(v)
+        })
+    });
+    let mut resp = next.run(req).await;
+    let headers = resp.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(lang) = chosen {
+        let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            headers.append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_to_argon2id_phc_strings_that_verify_only_the_right_password() {
+        let phc = hash_password("correct horse");
+        assert!(phc.starts_with("$argon2id$"), "{phc}");
+        assert!(verify_password("correct horse", &phc));
+        assert!(!verify_password("wrong horse", &phc));
+        assert!(!verify_password("correct horse", "not a hash"));
+        assert_ne!(hash_password("correct horse"), phc, "each hash has its own salt");
+    }
 }

@@ -1,0 +1,474 @@
+//! The staff pages' templates (in `templates/staff/`) and the small view types they show.
+
+use askama::Template;
+use ricevo_core::Lang;
+use ricevo_store::Role;
+
+use super::common::{Errors, Fields, tr};
+
+/// The frame every staff page shares: town, user, navigation, language switch.
+#[derive(Debug, Clone)]
+pub(crate) struct Page {
+    /// The language of the page.
+    pub(crate) lang: Lang,
+    /// `/{slug}/staff` (empty on pages outside a town).
+    pub(crate) base: String,
+    /// The town's name.
+    pub(crate) tenant_name: String,
+    /// The page's title.
+    pub(crate) title: String,
+    /// The current path (the language switch links to it).
+    pub(crate) path: String,
+    /// The signed-in user's name (empty when signed out).
+    pub(crate) user_name: String,
+    /// The signed-in user's role.
+    pub(crate) role: Option<Role>,
+    /// The session's CSRF token for the forms of the page.
+    pub(crate) csrf: String,
+}
+
+impl Page {
+    /// A frame with no town and no user (error pages).
+    pub(crate) fn bare(lang: Lang, title: &str) -> Page {
+        Page {
+            lang,
+            base: String::new(),
+            tenant_name: String::new(),
+            title: title.to_owned(),
+            path: String::new(),
+            user_name: String::new(),
+            role: None,
+            csrf: String::new(),
+        }
+    }
+    /// Italian or English text.
+    pub(crate) fn t(&self, it: &'static str, en: &'static str) -> &'static str {
+        tr(self.lang, it, en)
+    }
+    /// `it` or `en`.
+    pub(crate) fn lang_code(&self) -> &'static str {
+        self.lang.code()
+    }
+    /// The code of the other language.
+    pub(crate) fn other_lang(&self) -> &'static str {
+        match self.lang {
+            Lang::It => "en",
+            Lang::En => "it",
+        }
+    }
+    /// The other language's name, in that language.
+    pub(crate) fn other_lang_name(&self) -> &'static str {
+        match self.lang {
+            Lang::It => "English",
+            Lang::En => "Italiano",
+        }
+    }
+    /// Whether someone is signed in.
+    pub(crate) fn signed_in(&self) -> bool {
+        self.role.is_some()
+    }
+    /// Whether the user administers the town.
+    pub(crate) fn is_admin(&self) -> bool {
+        self.role == Some(Role::Admin)
+    }
+    /// Whether the user manages offices (administrators and managers).
+    pub(crate) fn can_manage(&self) -> bool {
+        matches!(self.role, Some(Role::Admin | Role::Manager))
+    }
+    /// The navigation links this user may follow: (href, label, current).
+    pub(crate) fn nav(&self) -> Vec<(String, &'static str, bool)> {
+        let mut links = Vec::new();
+        if self.role.is_none() {
+            return links;
+        }
+        let b = &self.base;
+        links.push((b.clone(), self.t("Giornata", "Day")));
+        links.push((format!("{b}/search"), self.t("Cerca", "Search")));
+        if self.can_manage() {
+            links.push((format!("{b}/offices"), self.t("Uffici", "Offices")));
+        }
+        if self.is_admin() {
+            links.push((format!("{b}/users"), self.t("Personale", "Staff")));
+            links.push((format!("{b}/tokens"), self.t("Token API", "API tokens")));
+            links.push((format!("{b}/webhooks"), self.t("Webhook", "Webhooks")));
+            links.push((format!("{b}/outbox"), self.t("Posta in uscita", "Outbox")));
+        }
+        links
+            .into_iter()
+            .map(|(href, label)| {
+                let current = self.path == href || (href != *b && self.path.starts_with(&format!("{href}/")));
+                (href, label, current)
+            })
+            .collect()
+    }
+    /// The role's name in the page's language.
+    pub(crate) fn role_name(&self) -> &'static str {
+        self.role.map(|r| role_name(r, self.lang)).unwrap_or("")
+    }
+}
+
+/// A role's name for people.
+pub(crate) fn role_name(role: Role, lang: Lang) -> &'static str {
+    match role {
+        Role::Operator => tr(lang, "Operatore", "Operator"),
+        Role::Manager => tr(lang, "Responsabile d'ufficio", "Office manager"),
+        Role::Admin => tr(lang, "Amministratore", "Administrator"),
+    }
+}
+
+/// One input of a form with its label, value and problem.
+#[derive(Debug, Clone)]
+pub(crate) struct Field {
+    /// The HTML id.
+    pub(crate) id: String,
+    /// The form name.
+    pub(crate) name: String,
+    /// The label.
+    pub(crate) label: String,
+    /// `text`, `email`, `password`, `date`, `time`, `number`, `url`, `search` or `textarea`.
+    pub(crate) kind: &'static str,
+    /// The current value.
+    pub(crate) value: String,
+    /// What is wrong with it.
+    pub(crate) error: Option<String>,
+    /// A hint under the label.
+    pub(crate) hint: Option<String>,
+    /// Whether the field is required.
+    pub(crate) required: bool,
+    /// The `autocomplete` attribute.
+    pub(crate) autocomplete: &'static str,
+}
+
+impl Field {
+    /// A field `name` of kind `kind`, filled from `values` with its problem from `errors`.
+    pub(crate) fn new(name: &str, label: &str, kind: &'static str, values: &Fields, errors: &Errors) -> Field {
+        Field {
+            id: format!("f-{name}"),
+            name: name.to_owned(),
+            label: label.to_owned(),
+            kind,
+            value: values.get(name).to_owned(),
+            error: errors.get(name),
+            hint: None,
+            required: false,
+            autocomplete: "off",
+        }
+    }
+    /// Marks the field required.
+    pub(crate) fn required(mut self) -> Field {
+        self.required = true;
+        self
+    }
+    /// Adds a hint.
+    pub(crate) fn hint(mut self, hint: &str) -> Field {
+        self.hint = Some(hint.to_owned());
+        self
+    }
+    /// Sets the `autocomplete` attribute.
+    pub(crate) fn autocomplete(mut self, value: &'static str) -> Field {
+        self.autocomplete = value;
+        self
+    }
+    /// The ids that describe the input (hint and error), for `aria-describedby`.
+    pub(crate) fn described_by(&self) -> String {
+        let mut ids = Vec::new();
+        if self.hint.is_some() {
+            ids.push(format!("{}-hint", self.id));
+        }
+        if self.error.is_some() {
+            ids.push(format!("{}-error", self.id));
+        }
+        ids.join(" ")
+    }
+}
+
+/// One option of a select.
+#[derive(Debug, Clone)]
+pub(crate) struct Choice {
+    /// The submitted value.
+    pub(crate) value: String,
+    /// The label.
+    pub(crate) label: String,
+    /// Whether it is selected (or ticked, for checkboxes).
+    pub(crate) selected: bool,
+}
+
+/// A select or a group of checkboxes.
+#[derive(Debug, Clone)]
+pub(crate) struct ChoiceField {
+    /// The HTML id.
+    pub(crate) id: String,
+    /// The form name.
+    pub(crate) name: String,
+    /// The label or legend.
+    pub(crate) label: String,
+    /// The options.
+    pub(crate) options: Vec<Choice>,
+    /// What is wrong.
+    pub(crate) error: Option<String>,
+}
+
+impl ChoiceField {
+    /// A select or checkbox group `name`, with its problem from `errors`.
+    pub(crate) fn new(name: &str, label: &str, options: Vec<Choice>, errors: &Errors) -> ChoiceField {
+        ChoiceField { id: format!("f-{name}"), name: name.to_owned(), label: label.to_owned(), options, error: errors.get(name) }
+    }
+}
+
+/// A list of problems to show above a form, each linking to its field.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Summary(pub(crate) Vec<(String, String)>);
+
+impl Summary {
+    /// The summary of `errors`.
+    pub(crate) fn of(errors: &Errors) -> Summary {
+        Summary(errors.0.iter().map(|(k, v)| (format!("f-{k}"), v.clone())).collect())
+    }
+    /// Whether there is nothing to show.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The login form.
+#[derive(Debug, Template)]
+#[template(path = "staff/login.html")]
+pub(crate) struct LoginPage {
+    pub(crate) p: Page,
+    pub(crate) action: String,
+    pub(crate) login_csrf: String,
+    pub(crate) email: Field,
+    pub(crate) password: Field,
+    pub(crate) error: Option<String>,
+}
+
+/// An error page.
+#[derive(Debug, Template)]
+#[template(path = "staff/error.html")]
+pub(crate) struct ErrorPage {
+    pub(crate) p: Page,
+    pub(crate) status: u16,
+    pub(crate) message: String,
+    pub(crate) back: Option<String>,
+}
+
+/// One appointment on the day page.
+#[derive(Debug, Clone)]
+pub(crate) struct ApptRow {
+    pub(crate) time: String,
+    pub(crate) office: String,
+    pub(crate) service: String,
+    pub(crate) citizen: String,
+    pub(crate) email: String,
+    pub(crate) phone: String,
+    pub(crate) fiscal_code: String,
+    pub(crate) mode: &'static str,
+    pub(crate) status: &'static str,
+    pub(crate) status_code: &'static str,
+    pub(crate) notes: String,
+    pub(crate) answers: Vec<(String, String)>,
+    pub(crate) action: String,
+    pub(crate) can_check_in: bool,
+    pub(crate) can_close: bool,
+}
+
+/// The appointments of one day.
+#[derive(Debug, Template)]
+#[template(path = "staff/day.html")]
+pub(crate) struct DayPage {
+    pub(crate) p: Page,
+    pub(crate) summary: Summary,
+    pub(crate) date: Field,
+    pub(crate) office: Option<ChoiceField>,
+    pub(crate) day_label: String,
+    pub(crate) date_value: String,
+    pub(crate) office_value: String,
+    pub(crate) prev: String,
+    pub(crate) next: String,
+    pub(crate) rows: Vec<ApptRow>,
+}
+
+/// One search result.
+#[derive(Debug, Clone)]
+pub(crate) struct SearchRow {
+    pub(crate) when: String,
+    pub(crate) day_link: String,
+    pub(crate) office: String,
+    pub(crate) service: String,
+    pub(crate) citizen: String,
+    pub(crate) fiscal_code: String,
+    pub(crate) status: &'static str,
+}
+
+/// Search by name or codice fiscale.
+#[derive(Debug, Template)]
+#[template(path = "staff/search.html")]
+pub(crate) struct SearchPage {
+    pub(crate) p: Page,
+    pub(crate) q: Field,
+    pub(crate) searched: bool,
+    pub(crate) rows: Vec<SearchRow>,
+}
+
+/// One office in the list.
+#[derive(Debug, Clone)]
+pub(crate) struct OfficeRow {
+    pub(crate) name: String,
+    pub(crate) link: String,
+    pub(crate) address: String,
+    pub(crate) desks: i32,
+}
+
+/// The offices a manager or administrator looks after.
+#[derive(Debug, Template)]
+#[template(path = "staff/offices.html")]
+pub(crate) struct OfficesPage {
+    pub(crate) p: Page,
+    pub(crate) offices: Vec<OfficeRow>,
+    /// The new office form (administrators only).
+    pub(crate) create: Option<Vec<Field>>,
+    pub(crate) summary: Summary,
+}
+
+/// One weekday of the hours form.
+#[derive(Debug, Clone)]
+pub(crate) struct DayHours {
+    pub(crate) name: String,
+    pub(crate) from1: Field,
+    pub(crate) to1: Field,
+    pub(crate) from2: Field,
+    pub(crate) to2: Field,
+}
+
+/// One closure.
+#[derive(Debug, Clone)]
+pub(crate) struct ClosureItem {
+    pub(crate) first: String,
+    pub(crate) last: String,
+    pub(crate) reason: String,
+    pub(crate) delete: String,
+}
+
+/// One service of an office.
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceItem {
+    pub(crate) name: String,
+    pub(crate) link: String,
+    pub(crate) duration: i32,
+    pub(crate) modes: String,
+    pub(crate) active: bool,
+}
+
+/// An office: its data, hours, closures and services.
+#[derive(Debug, Template)]
+#[template(path = "staff/office.html")]
+pub(crate) struct OfficePage {
+    pub(crate) p: Page,
+    pub(crate) summary: Summary,
+    pub(crate) office_name: String,
+    pub(crate) action: String,
+    pub(crate) data: Vec<Field>,
+    pub(crate) desks: Field,
+    pub(crate) days: Vec<DayHours>,
+    pub(crate) hours_error: Option<String>,
+    pub(crate) closures: Vec<ClosureItem>,
+    pub(crate) closure: Vec<Field>,
+    pub(crate) services: Vec<ServiceItem>,
+}
+
+/// A service's form (new or edit).
+#[derive(Debug, Template)]
+#[template(path = "staff/service.html")]
+pub(crate) struct ServicePage {
+    pub(crate) p: Page,
+    pub(crate) summary: Summary,
+    pub(crate) office_name: String,
+    pub(crate) office_link: String,
+    pub(crate) action: String,
+    pub(crate) is_new: bool,
+    pub(crate) texts: Vec<Field>,
+    pub(crate) numbers: Vec<Field>,
+    pub(crate) modes: ChoiceField,
+    pub(crate) active: bool,
+    pub(crate) questions: Field,
+}
+
+/// One staff account.
+#[derive(Debug, Clone)]
+pub(crate) struct UserRow {
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) role: &'static str,
+    pub(crate) offices: String,
+    pub(crate) reset: String,
+}
+
+/// A secret shown once.
+#[derive(Debug, Clone)]
+pub(crate) struct Secret {
+    /// What it is for.
+    pub(crate) what: String,
+    /// The secret.
+    pub(crate) value: String,
+}
+
+/// Staff accounts (administrators).
+#[derive(Debug, Template)]
+#[template(path = "staff/users.html")]
+pub(crate) struct UsersPage {
+    pub(crate) p: Page,
+    pub(crate) summary: Summary,
+    pub(crate) secret: Option<Secret>,
+    pub(crate) users: Vec<UserRow>,
+    pub(crate) texts: Vec<Field>,
+    pub(crate) role: ChoiceField,
+    pub(crate) offices: ChoiceField,
+}
+
+/// API tokens (administrators).
+#[derive(Debug, Template)]
+#[template(path = "staff/tokens.html")]
+pub(crate) struct TokensPage {
+    pub(crate) p: Page,
+    pub(crate) summary: Summary,
+    pub(crate) secret: Option<Secret>,
+    pub(crate) label: Field,
+    pub(crate) role: ChoiceField,
+    pub(crate) office: ChoiceField,
+}
+
+/// One webhook.
+#[derive(Debug, Clone)]
+pub(crate) struct HookRow {
+    pub(crate) url: String,
+    pub(crate) delete: String,
+}
+
+/// Webhooks (administrators).
+#[derive(Debug, Template)]
+#[template(path = "staff/webhooks.html")]
+pub(crate) struct WebhooksPage {
+    pub(crate) p: Page,
+    pub(crate) summary: Summary,
+    pub(crate) secret: Option<Secret>,
+    pub(crate) hooks: Vec<HookRow>,
+    pub(crate) url: Field,
+}
+
+/// One e-mail written to the outbox folder.
+#[derive(Debug, Clone)]
+pub(crate) struct FileRow {
+    pub(crate) name: String,
+    pub(crate) href: String,
+    pub(crate) size: String,
+    pub(crate) time: String,
+}
+
+/// The outbox folder (administrators).
+#[derive(Debug, Template)]
+#[template(path = "staff/outbox.html")]
+pub(crate) struct OutboxPage {
+    pub(crate) p: Page,
+    pub(crate) configured: bool,
+    pub(crate) files: Vec<FileRow>,
+}

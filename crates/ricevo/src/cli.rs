@@ -1,0 +1,269 @@
+//! The command line: `serve` (default), `migrate`, `demo`, `user`, `token`, `check-config`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use ricevo_core::OfficeId;
+use ricevo_store::{Role, Store};
+
+use crate::config::Config;
+
+/// Ricevo: the virtual reception desk for city halls.
+#[derive(Debug, Parser)]
+#[command(name = "ricevo", version, about)]
+struct Cli {
+    /// Configuration file (TOML); see ricevo.example.toml.
+    #[arg(long, global = true, env = "RICEVO_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve pages, API and e-mail delivery (the default).
+    Serve,
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Load the demo town "Comune di Esempio" (slug `demo`) if it is not there.
+    Demo,
+    /// Staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens for integrations.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Check the configuration and the database connection, then exit.
+    CheckConfig,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a staff account; prints its generated password.
+    Add {
+        /// Town slug.
+        #[arg(long)]
+        tenant: String,
+        /// Login e-mail.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Office ids (for managers and operators); repeat for several.
+        #[arg(long = "office")]
+        offices: Vec<i64>,
+    },
+    /// Set a new generated password for an account and print it (ends its sessions).
+    Password {
+        /// Town slug.
+        #[arg(long)]
+        tenant: String,
+        /// Login e-mail.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it (and nothing else) on standard output.
+    Add {
+        /// Town slug.
+        #[arg(long)]
+        tenant: String,
+        /// Role of the token.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Limit the token to one office.
+        #[arg(long)]
+        office: Option<i64>,
+        /// A label to recognise it.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    Manager,
+    Operator,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Manager => Role::Manager,
+            RoleArg::Operator => Role::Operator,
+        }
+    }
+}
+
+/// Runs the command line and returns the process exit code.
+pub(crate) fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let config = match Config::load(cli.config.as_deref(), |k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => return fail(&format!("configuration: {e}")),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(&message),
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn fail(message: &str) -> ExitCode {
+    eprintln!("ricevo: {message}");
+    ExitCode::FAILURE
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RICEVO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Logs go to standard error: standard output carries what commands print (tokens, passwords).
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Opens the configured database (creating the data dir for SQLite) and migrates it.
+pub(crate) async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| format!("cannot create the data directory {}: {e}", config.data_dir.display()))?;
+    }
+    ricevo_store::open(&url).await.map_err(|e| format!("database {}: {e}", redact(&url)))
+}
+
+// Hides a password in a database URL before printing it.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn tenant_id(store: &dyn Store, slug: &str) -> Result<ricevo_store::Tenant, String> {
+    store
+        .tenant_by_slug(slug)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no town with slug {slug:?}"))
+}
+
+#[allow(clippy::print_stdout)]
+async fn run(command: Command, config: Config) -> Result<(), String> {
+    match command {
+        Command::Serve => crate::serve::serve(config).await,
+        Command::Migrate => {
+            open_store(&config).await?;
+            tracing::info!("database schema is up to date");
+            Ok(())
+        }
+        Command::Demo => {
+            let store = open_store(&config).await?;
+            match load_demo(&*store).await? {
+                Some(password) => println!("demo town loaded: admin {} password {password}", ricevo_web::demo::DEMO_ADMIN_EMAIL),
+                None => println!("the demo town is already there"),
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::Add { tenant, email, name, role, offices }) => {
+            let store = open_store(&config).await?;
+            let t = tenant_id(&*store, &tenant).await?;
+            let email = ricevo_core::Email::parse(&email).map_err(|e| format!("e-mail: {e}"))?;
+            let password = ricevo_web::tokens::new_public_id();
+            let offices: Vec<OfficeId> = offices.into_iter().map(OfficeId).collect();
+            store
+                .create_user(t.id, email.as_str(), &name, role.into(), &ricevo_web::staff::hash_password(&password), &offices)
+                .await
+                .map_err(|e| match e {
+                    ricevo_store::StoreError::Duplicate => "an account with this e-mail already exists".to_owned(),
+                    ricevo_store::StoreError::NotFound => "an office id does not belong to this town".to_owned(),
+                    other => other.to_string(),
+                })?;
+            println!("{password}");
+            Ok(())
+        }
+        Command::User(UserCommand::Password { tenant, email }) => {
+            let store = open_store(&config).await?;
+            let t = tenant_id(&*store, &tenant).await?;
+            let user = store
+                .user_by_email(t.id, &email)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no account {email} in {tenant}"))?;
+            let password = ricevo_web::tokens::new_public_id();
+            store.set_password(t.id, user.id, &ricevo_web::staff::hash_password(&password)).await.map_err(|e| e.to_string())?;
+            println!("{password}");
+            Ok(())
+        }
+        Command::Token(TokenCommand::Add { tenant, role, office, label }) => {
+            let store = open_store(&config).await?;
+            let t = tenant_id(&*store, &tenant).await?;
+            let token = ricevo_web::tokens::new_token();
+            store
+                .create_api_token(t.id, role.into(), office.map(OfficeId), &ricevo_web::tokens::hash(&token), &label)
+                .await
+                .map_err(|e| match e {
+                    ricevo_store::StoreError::NotFound => format!("office {office:?} does not belong to {tenant}"),
+                    other => other.to_string(),
+                })?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::CheckConfig => {
+            let store = open_store(&config).await?;
+            store.ping().await.map_err(|e| e.to_string())?;
+            println!(
+                "configuration ok: listen {}, database {}, e-mail {}",
+                config.listen,
+                redact(&config.database_url()),
+                match &config.smtp {
+                    Some(s) => format!("SMTP {}:{}", s.host, s.port),
+                    None => format!("outbox folder {}", config.outbox_dir().display()),
+                }
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Loads the demo town unless a town with its slug exists; returns the admin password if loaded.
+pub(crate) async fn load_demo(store: &dyn Store) -> Result<Option<String>, String> {
+    if store.tenant_by_slug(ricevo_web::demo::DEMO_SLUG).await.map_err(|e| e.to_string())?.is_some() {
+        return Ok(None);
+    }
+    let demo = ricevo_web::demo::load(store, ricevo_web::staff::hash_password).await.map_err(|e| e.to_string())?;
+    Ok(Some(demo.admin_password))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_are_hidden_in_messages() {
+        assert_eq!(redact("postgres://ricevo:s3cret@db/ricevo"), "postgres://ricevo:***@db/ricevo");
+        assert_eq!(redact("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
+        assert_eq!(redact("sqlite://./data/ricevo.db"), "sqlite://./data/ricevo.db");
+    }
+}

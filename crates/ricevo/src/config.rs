@@ -1,0 +1,360 @@
+//! Configuration: a TOML file (`--config`) overridden by `RICEVO_*` environment variables,
+//! with defaults that run a demo on a fresh machine.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for our settings.
+    #[error("invalid configuration file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: Box<toml::de::Error>,
+    },
+    /// A value is wrong.
+    #[error("invalid setting {name}: {reason}")]
+    Invalid {
+        /// The setting, as in the file or the environment.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How to talk to the SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection (only for a relay on the same machine).
+    None,
+    /// Upgrade with STARTTLS (port 587).
+    Starttls,
+    /// TLS from the start (port 465).
+    Tls,
+}
+
+/// Settings of the SMTP server; without it e-mails go to `<data_dir>/outbox/`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Host name.
+    pub host: String,
+    /// Port (587 for STARTTLS, 465 for TLS).
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// Connection security.
+    #[serde(default = "default_smtp_security")]
+    pub security: SmtpSecurity,
+    /// User name.
+    pub username: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_smtp_security() -> SmtpSecurity {
+    SmtpSecurity::Starttls
+}
+
+/// Everything `ricevo` can be told.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// Where the SQLite database and the e-mail outbox live.
+    pub data_dir: PathBuf,
+    /// The address citizens use, for links in e-mails (default: from `listen`).
+    pub public_url: Option<String>,
+    /// Database settings.
+    pub database: DatabaseConfig,
+    /// E-mail settings.
+    pub mail: MailConfig,
+    /// SMTP server; none means the outbox folder.
+    pub smtp: Option<SmtpConfig>,
+    /// HTTP settings.
+    pub http: HttpConfig,
+}
+
+/// Database settings.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://path` or `postgres://user@host/db`; default SQLite in the data dir.
+    pub url: Option<String>,
+}
+
+/// E-mail settings.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// From address (default: the town's contact address).
+    pub from: Option<String>,
+    /// Hours before an appointment the reminder goes out.
+    pub reminder_hours: i32,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig { from: None, reminder_hours: 24 }
+    }
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Mark cookies `Secure` (set when citizens reach us over HTTPS).
+    pub secure_cookies: Option<bool>,
+    /// Requests per minute per client address on public endpoints.
+    pub rate_limit_per_minute: u32,
+    /// Trust `X-Forwarded-For` (only behind your own reverse proxy).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { secure_cookies: None, rate_limit_per_minute: 600, trust_forwarded_for: false }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            public_url: None,
+            database: DatabaseConfig::default(),
+            mail: MailConfig::default(),
+            smtp: None,
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { name, reason: reason.into() }
+}
+
+fn flag(name: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(invalid(name, format!("expected true or false, got {other:?}"))),
+    }
+}
+
+fn number<T: std::str::FromStr>(name: &'static str, v: &str) -> Result<T, ConfigError> {
+    v.trim().parse().map_err(|_| invalid(name, format!("expected a number, got {v:?}")))
+}
+
+impl Config {
+    /// Reads the file (if any), applies the environment, and checks the result.
+    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut c = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+                toml::from_str(&text)
+                    .map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })?
+            }
+            None => Config::default(),
+        };
+        if let Some(v) = env("RICEVO_LISTEN") {
+            c.listen = v;
+        }
+        if let Some(v) = env("RICEVO_DATA_DIR") {
+            c.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("RICEVO_DATABASE_URL") {
+            c.database.url = Some(v);
+        }
+        if let Some(v) = env("RICEVO_PUBLIC_URL") {
+            c.public_url = Some(v);
+        }
+        if let Some(v) = env("RICEVO_MAIL_FROM") {
+            c.mail.from = Some(v);
+        }
+        if let Some(v) = env("RICEVO_REMINDER_HOURS") {
+            c.mail.reminder_hours = number("RICEVO_REMINDER_HOURS", &v)?;
+        }
+        if let Some(v) = env("RICEVO_SECURE_COOKIES") {
+            c.http.secure_cookies = Some(flag("RICEVO_SECURE_COOKIES", &v)?);
+        }
+        if let Some(v) = env("RICEVO_RATE_LIMIT_PER_MINUTE") {
+            c.http.rate_limit_per_minute = number("RICEVO_RATE_LIMIT_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = env("RICEVO_TRUST_FORWARDED_FOR") {
+            c.http.trust_forwarded_for = flag("RICEVO_TRUST_FORWARDED_FOR", &v)?;
+        }
+        if let Some(host) = env("RICEVO_SMTP_HOST") {
+            let mut smtp = c.smtp.take().unwrap_or(SmtpConfig {
+                host: String::new(),
+                port: default_smtp_port(),
+                security: default_smtp_security(),
+                username: None,
+                password: None,
+            });
+            smtp.host = host;
+            c.smtp = Some(smtp);
+        }
+        if let Some(smtp) = c.smtp.as_mut() {
+            if let Some(v) = env("RICEVO_SMTP_PORT") {
+                smtp.port = number("RICEVO_SMTP_PORT", &v)?;
+            }
+            if let Some(v) = env("RICEVO_SMTP_SECURITY") {
+                smtp.security = match v.trim().to_ascii_lowercase().as_str() {
+                    "none" => SmtpSecurity::None,
+                    "starttls" => SmtpSecurity::Starttls,
+                    "tls" => SmtpSecurity::Tls,
+                    other => return Err(invalid("RICEVO_SMTP_SECURITY", format!("use none, starttls or tls, not {other:?}"))),
+                };
+            }
+            if let Some(v) = env("RICEVO_SMTP_USERNAME") {
+                smtp.username = Some(v);
+            }
+            if let Some(v) = env("RICEVO_SMTP_PASSWORD") {
+                smtp.password = Some(v);
+            }
+        }
+        c.check()?;
+        Ok(c)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        let url = self.database_url();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+            return Err(invalid("database.url", "use sqlite://... or postgres://..."));
+        }
+        if !(0..=336).contains(&self.mail.reminder_hours) {
+            return Err(invalid("mail.reminder_hours", "between 0 and 336 hours"));
+        }
+        if let Some(smtp) = &self.smtp {
+            if smtp.host.trim().is_empty() {
+                return Err(invalid("smtp.host", "must not be empty"));
+            }
+        }
+        let public = self.public_url();
+        if !(public.starts_with("http://") || public.starts_with("https://")) {
+            return Err(invalid("public_url", "must start with http:// or https://"));
+        }
+        Ok(())
+    }
+
+    /// The socket address to bind.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| invalid("listen", format!("{:?} is not an address like 127.0.0.1:8080", self.listen)))
+    }
+
+    /// The database URL, defaulting to SQLite in the data dir.
+    pub fn database_url(&self) -> String {
+        self.database
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ricevo.db").display()))
+    }
+
+    /// The public address for links.
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| {
+            let host = self.listen.replace("0.0.0.0", "127.0.0.1").replace("[::]", "[::1]");
+            format!("http://{host}")
+        })
+    }
+
+    /// Where e-mails are written without SMTP.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    /// Whether cookies are marked Secure: explicit, or inferred from an https public URL.
+    pub fn secure_cookies(&self) -> bool {
+        self.http.secure_cookies.unwrap_or_else(|| self.public_url().starts_with("https://"))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn with_nothing_configured_the_demo_runs_on_sqlite_in_data() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.listen_addr().unwrap().to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url(), "sqlite://./data/ricevo.db");
+        assert_eq!(c.public_url(), "http://127.0.0.1:8080");
+        assert!(c.smtp.is_none());
+        assert!(!c.secure_cookies());
+    }
+
+    #[test]
+    fn environment_variables_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ricevo.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\n[database]\nurl = \"sqlite://x.db\"\n[smtp]\nhost = \"mail.comune.it\"\n").unwrap();
+        let c = Config::load(
+            Some(&path),
+            env(&[
+                ("RICEVO_LISTEN", "127.0.0.1:9999"),
+                ("RICEVO_DATA_DIR", "/var/lib/ricevo"),
+                ("RICEVO_DATABASE_URL", "postgres://ricevo@db/ricevo"),
+                ("RICEVO_SMTP_SECURITY", "tls"),
+                ("RICEVO_PUBLIC_URL", "https://ricevo.comune.it"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9999");
+        assert_eq!(c.database_url(), "postgres://ricevo@db/ricevo");
+        assert_eq!(c.outbox_dir(), PathBuf::from("/var/lib/ricevo/outbox"));
+        let smtp = c.smtp.clone().unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port, smtp.security), ("mail.comune.it", 587, SmtpSecurity::Tls));
+        assert!(c.secure_cookies(), "an https public URL implies Secure cookies");
+    }
+
+    #[test]
+    fn bad_values_are_named_in_the_error() {
+        let e = Config::load(None, env(&[("RICEVO_LISTEN", "nowhere")])).unwrap_err().to_string();
+        assert!(e.contains("listen"), "{e}");
+        let e = Config::load(None, env(&[("RICEVO_DATABASE_URL", "mysql://x")])).unwrap_err().to_string();
+        assert!(e.contains("database.url"), "{e}");
+        let e = Config::load(None, env(&[("RICEVO_SECURE_COOKIES", "maybe")])).unwrap_err().to_string();
+        assert!(e.contains("RICEVO_SECURE_COOKIES"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "lisen = \"typo\"\n").unwrap();
+        let e = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(e.contains("bad.toml") && e.contains("lisen"), "{e}");
+    }
+
+    #[test]
+    fn the_documented_sample_file_is_valid() {
+        let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ricevo.example.toml");
+        let c = Config::load(Some(Path::new(sample)), env(&[])).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+    }
+}
