@@ -68,13 +68,22 @@ impl Worker {
     pub async fn run_once(&self, now: Timestamp) -> Result<usize, NotifyError> {
         let due = self.store.due_outbox(now, BATCH).await?;
         let count = due.len();
+        let mut sent = Vec::with_capacity(count);
+        let mut result = Ok(());
         for message in due {
-            self.handle(&message, now).await?;
+            if let Err(e) = self.handle(&message, now, &mut sent).await {
+                result = Err(e);
+                break;
+            }
         }
-        Ok(count)
+        // One transaction marks the round's deliveries: on SQLite each commit is an fsync, and
+        // bookings share the writer. A crash before this line redelivers the round; e-mails
+        // keep their Message-ID and the outbox folder their file name, so copies are recognisable.
+        self.store.outbox_sent(&sent, now).await?;
+        result.map(|()| count)
     }
 
-    async fn handle(&self, message: &OutboxMessage, now: Timestamp) -> Result<(), NotifyError> {
+    async fn handle(&self, message: &OutboxMessage, now: Timestamp, sent: &mut Vec<i64>) -> Result<(), NotifyError> {
         let outgoing = match Outgoing::from_payload(&message.payload) {
             Ok(outgoing) => outgoing,
             Err(e) => {
@@ -87,11 +96,9 @@ impl Worker {
         match self.deliver(message, &outgoing, now).await {
             Ok(Outcome::Delivered) => {
                 debug!(id = message.id, kind = outgoing.kind(), "outbox message delivered");
-                self.store.outbox_sent(message.id, now).await?;
+                sent.push(message.id);
             }
-            Ok(Outcome::Obsolete) => {
-                self.store.outbox_sent(message.id, now).await?;
-            }
+            Ok(Outcome::Obsolete) => sent.push(message.id),
             Err(e) => {
                 // A message that can never be delivered is parked, not retried every 6 hours;
                 // it stays in the backlog, with its error, for staff to see.

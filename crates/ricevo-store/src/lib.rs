@@ -154,8 +154,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Claims messages due at `now`, oldest first, for five minutes (one node per message).
     async fn due_outbox(&self, now: Timestamp, limit: i64) -> Result<Vec<OutboxMessage>>;
-    /// Marks a message delivered and forgets its body (it may hold a link token).
-    async fn outbox_sent(&self, id: i64, now: Timestamp) -> Result<()>;
+    /// Marks messages delivered, in one transaction, and forgets their bodies (they may hold
+    /// a link token).
+    async fn outbox_sent(&self, ids: &[i64], now: Timestamp) -> Result<()>;
     /// Records a failed attempt and when to try again.
     async fn outbox_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<()>;
     /// Messages not yet delivered.

@@ -31,6 +31,15 @@ impl PostgresStore {
         Ok(PostgresStore { reader: pool.clone(), writer: pool })
     }
 
+    async fn begin_write(&self) -> std::result::Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.writer.begin().await
+    }
+
+    // Each booking commits on its own: PostgreSQL's group commit does the batching.
+    async fn commit_booking(&self, new: &NewAppointment) -> std::result::Result<BookOutcome, sqlx::Error> {
+        self.book_alone(new).await
+    }
+
     /// Uses an existing pool (tests give each case its own schema this way).
     pub fn from_pool(pool: PgPool) -> PostgresStore {
         PostgresStore { reader: pool.clone(), writer: pool }

@@ -180,18 +180,21 @@ macro_rules! impl_store {
                 Ok(true)
             }
 
-            async fn try_book(&self, new: &NewAppointment) -> std::result::Result<BookOutcome, sqlx::Error> {
-                let mut tx = self.writer.begin().await?;
+            /// Books inside the caller's transaction; the caller commits on `Booked` and rolls
+            /// back otherwise (so a `Full` leaves no appointment row behind).
+            async fn book_in(
+                tx: &mut Tx<'_>,
+                new: &NewAppointment,
+            ) -> std::result::Result<BookOutcome, sqlx::Error> {
                 if let Some(idem) = &new.idempotency {
                     let row: Option<(String, i32, String)> = sqlx::query_as(
                         "SELECT request_hash, status, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
                     )
                     .bind(new.tenant_id.0)
                     .bind(&idem.key)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut **tx)
                     .await?;
                     if let Some((request_hash, status, body)) = row {
-                        tx.rollback().await?;
                         return Ok(BookOutcome::Replay(IdempotencyRecord {
                             key: idem.key.clone(),
                             request_hash,
@@ -224,13 +227,12 @@ macro_rules! impl_store {
                 .bind(new.answers.to_string())
                 .bind(new.lang.code())
                 .bind(new.now.as_second())
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?;
-                if !Self::take_seats(&mut tx, new.office_id, id, new.start, new.occupied_until, new.desks).await? {
-                    tx.rollback().await?;
+                if !Self::take_seats(tx, new.office_id, id, new.start, new.occupied_until, new.desks).await? {
                     return Ok(BookOutcome::Full);
                 }
-                Self::insert_outbox(&mut tx, new.tenant_id, Some(id), &new.outbox, new.now).await?;
+                Self::insert_outbox(tx, new.tenant_id, Some(id), &new.outbox, new.now).await?;
                 if let Some(idem) = &new.idempotency {
                     sqlx::query(
                         "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, body, created_at) \
@@ -242,17 +244,29 @@ macro_rules! impl_store {
                     .bind(i32::from(idem.status))
                     .bind(&idem.body)
                     .bind(new.now.as_second())
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
                 }
                 let row: AppointmentTuple =
                     sqlx::query_as(&format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1"))
                         .bind(id)
-                        .fetch_one(&mut *tx)
+                        .fetch_one(&mut **tx)
                         .await?;
-                tx.commit().await?;
                 let appointment = appointment_from(row).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
                 Ok(BookOutcome::Booked(Box::new(appointment)))
+            }
+
+            /// One booking in a transaction of its own.
+            #[allow(dead_code)]
+            async fn book_alone(&self, new: &NewAppointment) -> std::result::Result<BookOutcome, sqlx::Error> {
+                let mut tx = self.begin_write().await?;
+                let outcome = Self::book_in(&mut tx, new).await?;
+                if matches!(outcome, BookOutcome::Booked(_)) {
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                Ok(outcome)
             }
 
             async fn try_reschedule(
@@ -264,7 +278,7 @@ macro_rules! impl_store {
                 now: Timestamp,
                 outbox: &[NewOutboxMessage],
             ) -> Result<Option<Appointment>> {
-                let mut tx = self.writer.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let current: Option<(i64, String, i32)> = sqlx::query_as(
                     "SELECT office_id, status, sequence FROM appointments WHERE tenant_id = $1 AND id = $2",
                 )
@@ -472,7 +486,7 @@ macro_rules! impl_store {
             }
 
             async fn set_hours(&self, tenant: TenantId, office: OfficeId, hours: &OpeningHours) -> Result<()> {
-                let mut tx = self.writer.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let r = sqlx::query("UPDATE offices SET desks = $1 WHERE tenant_id = $2 AND id = $3")
                     .bind(i32::from(hours.desks()))
                     .bind(tenant.0)
@@ -655,7 +669,7 @@ macro_rules! impl_store {
 
             async fn book(&self, new: &NewAppointment) -> Result<BookOutcome> {
                 for _ in 0..SEAT_RACE_RETRIES {
-                    match self.try_book(new).await {
+                    match self.commit_booking(new).await {
                         Ok(outcome) => return Ok(outcome),
                         // Another node took the same seat first: read the seats again.
                         Err(e) if is_unique_violation(&e) => {
@@ -757,7 +771,7 @@ macro_rules! impl_store {
                 now: Timestamp,
                 outbox: &[NewOutboxMessage],
             ) -> Result<Appointment> {
-                let mut tx = self.writer.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let r = sqlx::query(
                     "UPDATE appointments SET status = 'cancelled', sequence = sequence + 1, updated_at = $1 \
                      WHERE tenant_id = $2 AND id = $3 AND sequence = $4 AND status IN ('booked', 'checked_in')",
@@ -866,6 +880,10 @@ macro_rules! impl_store {
                 .await?;
                 let lease_until = (now + OUTBOX_LEASE).as_second();
                 let mut claimed = Vec::with_capacity(rows.len());
+                if rows.is_empty() {
+                    return Ok(claimed);
+                }
+                let mut tx = self.begin_write().await?;
                 for (id, due_at, tenant, kind, dedupe_key, payload, attempts) in rows {
                     // Claim by moving due_at forward only if nobody else did: with several nodes
                     // each message is worked on by one, and a crashed node's claim simply expires.
@@ -875,21 +893,29 @@ macro_rules! impl_store {
                     .bind(lease_until)
                     .bind(id)
                     .bind(due_at)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await?;
                     if r.rows_affected() == 1 {
                         claimed.push(OutboxMessage { id, tenant_id: TenantId(tenant), kind, dedupe_key, payload, attempts });
                     }
                 }
+                tx.commit().await?;
                 Ok(claimed)
             }
 
-            async fn outbox_sent(&self, id: i64, now: Timestamp) -> Result<()> {
-                sqlx::query("UPDATE outbox SET sent_at = $1, payload = '{}', last_error = NULL WHERE id = $2")
-                    .bind(now.as_second())
-                    .bind(id)
-                    .execute(&self.writer)
-                    .await?;
+            async fn outbox_sent(&self, ids: &[i64], now: Timestamp) -> Result<()> {
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await?;
+                for id in ids {
+                    sqlx::query("UPDATE outbox SET sent_at = $1, payload = '{}', last_error = NULL WHERE id = $2")
+                        .bind(now.as_second())
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -920,7 +946,7 @@ macro_rules! impl_store {
                 password_hash: &str,
                 offices: &[OfficeId],
             ) -> Result<User> {
-                let mut tx = self.writer.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO users (tenant_id, email, name, role, password_hash, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

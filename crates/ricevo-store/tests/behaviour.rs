@@ -424,7 +424,7 @@ macro_rules! behaviour {
                 assert!(f.store.due_outbox(now, 10).await.unwrap().is_empty());
                 let retry = f.store.due_outbox(at("2026-11-01T00:05:00Z"), 10).await.unwrap();
                 assert_eq!(retry[0].attempts, 1);
-                f.store.outbox_sent(retry[0].id, now).await.unwrap();
+                f.store.outbox_sent(&[retry[0].id], now).await.unwrap();
                 assert_eq!(f.store.outbox_backlog().await.unwrap(), 1);
                 // Cancelling drops the pending reminder and queues the cancellation.
                 let cancel_mail = NewOutboxMessage {

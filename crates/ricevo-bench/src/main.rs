@@ -1,0 +1,34 @@
+//! Ricevo's benchmarks. Results, with the command and the machine, go to BENCHMARKS.md.
+//!
+//! `ricevo-bench slots`: slot computation for a busy office (two desks, 60 days, 1,000 bookings).
+//! `ricevo-bench booking --server target/release/ricevo [--database-url postgres://...]`:
+//! concurrent clients booking over HTTP against a running server; reports successes,
+//! conflicts, latency percentiles and double bookings (which must be 0).
+
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
+
+mod booking;
+mod slots;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("slots") => slots::run(),
+        Some("booking") => booking::run(&args[2..]),
+        _ => {
+            eprintln!(
+                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]"
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The value at quantile `q` (0..=1) of sorted samples.
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
