@@ -163,16 +163,21 @@ impl Phone {
     }
 }
 
+/// Path words a town cannot take as its slug, since Ricevo's own routes use them.
+pub const RESERVED_SLUGS: [&str; 6] = ["a", "api", "static", "healthz", "metrics", "staff"];
+
 /// The short name of a town in URLs, such as `demo` or `prato`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Slug(String);
 
 impl Slug {
-    /// Accepts 1 to 40 lowercase ASCII letters, digits and inner dashes.
+    /// Accepts 1 to 40 lowercase ASCII letters, digits and inner dashes, except the words
+    /// that name Ricevo's own paths (`a`, `api`, `static`, ...).
     pub fn parse(input: &str) -> Result<Slug, TextError> {
         let s = input.trim();
         let ok = !s.is_empty()
+            && !RESERVED_SLUGS.contains(&s)
             && s.len() <= 40
             && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
@@ -238,7 +243,7 @@ mod tests {
     #[test]
     fn slugs_are_lowercase_words_with_dashes() {
         assert!(Slug::parse("san-giovanni-2").is_ok());
-        for bad in ["", "Demo", "-x", "x-", "a b", "città", &"a".repeat(41)] {
+        for bad in ["", "Demo", "-x", "x-", "a b", "città", &"a".repeat(41), "a", "api", "static"] {
             assert!(Slug::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -656,11 +656,14 @@ macro_rules! impl_store {
             ) -> Result<Vec<Booked>> {
                 let rows: Vec<(i64, i64)> = sqlx::query_as(
                     "SELECT start_at, occupied_until FROM appointments WHERE tenant_id = $1 AND office_id = $2 \
-                     AND status IN ('booked', 'checked_in') AND start_at < $3 AND occupied_until > $4",
+                     AND status IN ('booked', 'checked_in') AND start_at < $3 AND start_at > $4 AND occupied_until > $5",
                 )
                 .bind(tenant.0)
                 .bind(office.0)
                 .bind(to.as_second())
+                // No booking lasts longer than a day (480 minutes plus buffer): this bound lets
+                // the (office, start) index skip the office's whole history.
+                .bind(from.as_second() - 24 * 3600)
                 .bind(from.as_second())
                 .fetch_all(&self.reader)
                 .await?;

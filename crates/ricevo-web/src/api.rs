@@ -389,13 +389,11 @@ pub async fn create_appointment(
     };
     let (Some(service_id), Some(start)) = (service_id, start) else {
         // Report the other fields' problems too, when the service is known.
-        if let Some(id) = service_id {
-            if let Ok((service, _)) = booking::service_and_office(&state, &t, id, lang).await {
-                if let Err(more) = ricevo_core::citizen::check_booking(&input, &service.rules, &service.questions, lang)
-                {
-                    errors.extend(more);
-                }
-            }
+        if let Some(id) = service_id
+            && let Ok((service, _)) = booking::service_and_office(&state, &t, id, lang).await
+            && let Err(more) = ricevo_core::citizen::check_booking(&input, &service.rules, &service.questions, lang)
+        {
+            errors.extend(more);
         }
         return ApiError::Fields(lang, errors).into_response();
     };

@@ -50,10 +50,10 @@ pub async fn office_facts(state: &AppState, tenant: &Tenant, office: &Office) ->
     for r in ranges {
         let t = |m: i32| jiff::civil::Time::new((m / 60) as i8, (m % 60) as i8, 0, 0);
         let weekday = jiff::civil::Weekday::from_monday_one_offset(r.weekday as i8);
-        if let (Ok(wd), Ok(s), Ok(e)) = (weekday, t(r.start_minute), t(r.end_minute)) {
-            if let Ok(range) = WeeklyRange::new(wd, s, e) {
-                weekly.push(range);
-            }
+        if let (Ok(wd), Ok(s), Ok(e)) = (weekday, t(r.start_minute), t(r.end_minute))
+            && let Ok(range) = WeeklyRange::new(wd, s, e)
+        {
+            weekly.push(range);
         }
     }
     let desks = u16::try_from(office.desks).unwrap_or(1).max(1);
@@ -210,21 +210,20 @@ pub async fn book(
     lang: Lang,
     now: Timestamp,
 ) -> Result<BookingResult, BookingRefusal> {
-    if let Some((key, hash)) = &req.idempotency {
-        if let Some(first) = state.store.idempotency(tenant.id, key).await? {
-            return if &first.request_hash == hash {
-                Ok(BookingResult::Replay(first))
-            } else {
-                Err(ApiError::IdempotencyMismatch(lang).into())
-            };
-        }
+    if let Some((key, hash)) = &req.idempotency
+        && let Some(first) = state.store.idempotency(tenant.id, key).await?
+    {
+        return if &first.request_hash == hash {
+            Ok(BookingResult::Replay(first))
+        } else {
+            Err(ApiError::IdempotencyMismatch(lang).into())
+        };
     }
     let (service, office) = service_and_office(state, tenant, req.service_id, lang).await?;
     let details =
         check_booking(&req.input, &service.rules, &service.questions, lang).map_err(BookingRefusal::Fields)?;
     let facts = office_facts(state, tenant, &office).await?;
     let day = req.start.to_zoned(facts.zone.clone()).date();
-    let slots = slots_around(state, tenant, &service, &office, day, now).await?;
     let booked_now = state
         .store
         .booked(
@@ -248,9 +247,10 @@ pub async fn book(
     let slot = match slots::check_start(&q, req.start) {
         Ok(slot) => slot,
         Err(reason) => {
+            let around = slots_around(state, tenant, &service, &office, day, now).await?;
             return Err(BookingRefusal::Unavailable {
                 reason,
-                alternatives: slots::nearest_free(&slots, req.start, 5),
+                alternatives: slots::nearest_free(&around, req.start, 5),
             });
         }
     };

@@ -46,8 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/{tenant}/appointments", post(api::create_appointment))
         .route("/api/v1/{tenant}/appointments/{id}/status", post(api::set_status))
         .route("/api/v1/{tenant}/day", get(api::day))
-        .route("/api/v1/{tenant}/offices", get(api::offices))
-        .fallback(api_not_found);
+        .route("/api/v1/{tenant}/offices", get(api::offices));
     Router::new()
         .merge(api)
         .merge(pages::routes())
@@ -55,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -79,8 +79,13 @@ async fn openapi() -> impl IntoResponse {
     axum::Json(api::ApiDoc::openapi())
 }
 
-async fn api_not_found(lang: lang::ReqLang) -> error::ApiError {
-    error::ApiError::NotFound(lang.0)
+// API clients get JSON, people get a page in their language.
+async fn not_found(state: State<AppState>, req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        let lang = lang::detect(&req.into_parts().0);
+        return error::ApiError::NotFound(lang).into_response();
+    }
+    pages::not_found(state, req).await
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -100,12 +105,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 /// The client address used for rate limits.
 pub fn client_key(state: &AppState, req: &Request) -> String {
-    if state.config.trust_forwarded_for {
-        if let Some(first) =
+    if state.config.trust_forwarded_for
+        && let Some(first) =
             req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next())
-        {
-            return first.trim().to_owned();
-        }
+    {
+        return first.trim().to_owned();
     }
     req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "local".into())
 }

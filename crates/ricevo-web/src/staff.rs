@@ -14,8 +14,8 @@ mod day;
 mod offices;
 mod views;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -81,9 +81,10 @@ pub fn routes() -> Router<AppState> {
 // Staff pages hold personal data and one-time secrets: never cached. A `?lang=` choice sticks.
 async fn private_pages(req: Request, next: Next) -> Response {
     let chosen = req.uri().query().and_then(|q| {
-        q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "lang").and_then(|(_, v)| {
-            ricevo_core::Lang::parse(v)
-        })
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == "lang")
+            .and_then(|(_, v)| ricevo_core::Lang::parse(v))
     });
     let mut resp = next.run(req).await;
     let headers = resp.headers_mut();

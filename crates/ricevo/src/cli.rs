@@ -29,6 +29,9 @@ enum Command {
     Migrate,
     /// Load the demo town "Comune di Esempio" (slug `demo`) if it is not there.
     Demo,
+    /// Towns.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
     /// Staff accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -37,6 +40,34 @@ enum Command {
     Token(TokenCommand),
     /// Check the configuration and the database connection, then exit.
     CheckConfig,
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create a town with its first administrator; prints the administrator's password.
+    Add {
+        /// Short name in URLs, such as `prato`.
+        #[arg(long)]
+        slug: String,
+        /// Full name, such as "Comune di Prato".
+        #[arg(long)]
+        name: String,
+        /// Contact e-mail shown to citizens and used as the From address.
+        #[arg(long)]
+        email: String,
+        /// The administrator's login e-mail.
+        #[arg(long)]
+        admin_email: String,
+        /// IANA time zone.
+        #[arg(long, default_value = "Europe/Rome")]
+        time_zone: String,
+        /// Patron saint's day, `MM-DD` (a local holiday).
+        #[arg(long)]
+        patron_day: Option<String>,
+        /// Days after which personal data of appointments is anonymised.
+        #[arg(long, default_value_t = 365)]
+        retention_days: i32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,11 +193,7 @@ fn redact(url: &str) -> String {
 }
 
 async fn tenant_id(store: &dyn Store, slug: &str) -> Result<ricevo_store::Tenant, String> {
-    store
-        .tenant_by_slug(slug)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no town with slug {slug:?}"))
+    store.tenant_by_slug(slug).await.map_err(|e| e.to_string())?.ok_or_else(|| format!("no town with slug {slug:?}"))
 }
 
 #[allow(clippy::print_stdout)]
@@ -181,9 +208,70 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::Demo => {
             let store = open_store(&config).await?;
             match load_demo(&*store).await? {
-                Some(password) => println!("demo town loaded: admin {} password {password}", ricevo_web::demo::DEMO_ADMIN_EMAIL),
+                Some(password) => {
+                    println!("demo town loaded: admin {} password {password}", ricevo_web::demo::DEMO_ADMIN_EMAIL)
+                }
                 None => println!("the demo town is already there"),
             }
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Add {
+            slug,
+            name,
+            email,
+            admin_email,
+            time_zone,
+            patron_day,
+            retention_days,
+        }) => {
+            let slug = ricevo_core::Slug::parse(&slug).map_err(|_| {
+                format!(
+                    "slug: use lowercase letters, digits and dashes, and none of {:?}",
+                    ricevo_core::text::RESERVED_SLUGS
+                )
+            })?;
+            let email = ricevo_core::Email::parse(&email).map_err(|e| format!("e-mail: {e}"))?;
+            let admin_email = ricevo_core::Email::parse(&admin_email).map_err(|e| format!("admin e-mail: {e}"))?;
+            let name = ricevo_core::text::single_line(&name, 200).map_err(|e| format!("name: {e}"))?;
+            jiff::tz::TimeZone::get(&time_zone).map_err(|_| format!("unknown time zone {time_zone:?}"))?;
+            if let Some(p) = &patron_day {
+                ricevo_core::holidays::PatronDay::parse(p).ok_or_else(|| format!("patron day {p:?}: use MM-DD"))?;
+            }
+            if !(1..=3650).contains(&retention_days) {
+                return Err("retention days: between 1 and 3650".into());
+            }
+            let store = open_store(&config).await?;
+            let tenant = store
+                .create_tenant(&ricevo_store::NewTenant {
+                    slug: slug.as_str().to_owned(),
+                    name,
+                    time_zone,
+                    patron_day,
+                    contact_email: email.as_str().to_owned(),
+                    privacy_notice: format!(
+                        "I dati personali sono trattati dal Comune al solo fine di gestire l'appuntamento (Reg. UE 2016/679) \
+                         e resi anonimi dopo {retention_days} giorni. Contatti: {email}."
+                    ),
+                    retention_days,
+                })
+                .await
+                .map_err(|e| match e {
+                    ricevo_store::StoreError::Duplicate => format!("a town with slug {slug} already exists"),
+                    other => other.to_string(),
+                })?;
+            let password = ricevo_web::tokens::new_public_id();
+            store
+                .create_user(
+                    tenant.id,
+                    admin_email.as_str(),
+                    "Amministratore",
+                    Role::Admin,
+                    &ricevo_web::staff::hash_password(&password),
+                    &[],
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{password}");
             Ok(())
         }
         Command::User(UserCommand::Add { tenant, email, name, role, offices }) => {
@@ -193,7 +281,14 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let password = ricevo_web::tokens::new_public_id();
             let offices: Vec<OfficeId> = offices.into_iter().map(OfficeId).collect();
             store
-                .create_user(t.id, email.as_str(), &name, role.into(), &ricevo_web::staff::hash_password(&password), &offices)
+                .create_user(
+                    t.id,
+                    email.as_str(),
+                    &name,
+                    role.into(),
+                    &ricevo_web::staff::hash_password(&password),
+                    &offices,
+                )
                 .await
                 .map_err(|e| match e {
                     ricevo_store::StoreError::Duplicate => "an account with this e-mail already exists".to_owned(),
@@ -212,7 +307,10 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no account {email} in {tenant}"))?;
             let password = ricevo_web::tokens::new_public_id();
-            store.set_password(t.id, user.id, &ricevo_web::staff::hash_password(&password)).await.map_err(|e| e.to_string())?;
+            store
+                .set_password(t.id, user.id, &ricevo_web::staff::hash_password(&password))
+                .await
+                .map_err(|e| e.to_string())?;
             println!("{password}");
             Ok(())
         }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -38,7 +38,7 @@ pub enum ConfigError {
 /// How to talk to the SMTP server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum SmtpSecurity {
+pub(crate) enum SmtpSecurity {
     /// Plain connection (only for a relay on the same machine).
     None,
     /// Upgrade with STARTTLS (port 587).
@@ -50,19 +50,19 @@ pub enum SmtpSecurity {
 /// Settings of the SMTP server; without it e-mails go to `<data_dir>/outbox/`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct SmtpConfig {
+pub(crate) struct SmtpConfig {
     /// Host name.
-    pub host: String,
+    pub(crate) host: String,
     /// Port (587 for STARTTLS, 465 for TLS).
     #[serde(default = "default_smtp_port")]
-    pub port: u16,
+    pub(crate) port: u16,
     /// Connection security.
     #[serde(default = "default_smtp_security")]
-    pub security: SmtpSecurity,
+    pub(crate) security: SmtpSecurity,
     /// User name.
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
     /// Password.
-    pub password: Option<String>,
+    pub(crate) password: Option<String>,
 }
 
 fn default_smtp_port() -> u16 {
@@ -76,39 +76,39 @@ fn default_smtp_security() -> SmtpSecurity {
 /// Everything `ricevo` can be told.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
-pub struct Config {
+pub(crate) struct Config {
     /// Address and port to listen on.
-    pub listen: String,
+    pub(crate) listen: String,
     /// Where the SQLite database and the e-mail outbox live.
-    pub data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     /// The address citizens use, for links in e-mails (default: from `listen`).
-    pub public_url: Option<String>,
+    pub(crate) public_url: Option<String>,
     /// Database settings.
-    pub database: DatabaseConfig,
+    pub(crate) database: DatabaseConfig,
     /// E-mail settings.
-    pub mail: MailConfig,
+    pub(crate) mail: MailConfig,
     /// SMTP server; none means the outbox folder.
-    pub smtp: Option<SmtpConfig>,
+    pub(crate) smtp: Option<SmtpConfig>,
     /// HTTP settings.
-    pub http: HttpConfig,
+    pub(crate) http: HttpConfig,
 }
 
 /// Database settings.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
 #[serde(deny_unknown_fields, default)]
-pub struct DatabaseConfig {
+pub(crate) struct DatabaseConfig {
     /// `sqlite://path` or `postgres://user@host/db`; default SQLite in the data dir.
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
 }
 
 /// E-mail settings.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
-pub struct MailConfig {
+pub(crate) struct MailConfig {
     /// From address (default: the town's contact address).
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// Hours before an appointment the reminder goes out.
-    pub reminder_hours: i32,
+    pub(crate) reminder_hours: i32,
 }
 
 impl Default for MailConfig {
@@ -120,13 +120,13 @@ impl Default for MailConfig {
 /// HTTP settings.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
-pub struct HttpConfig {
+pub(crate) struct HttpConfig {
     /// Mark cookies `Secure` (set when citizens reach us over HTTPS).
-    pub secure_cookies: Option<bool>,
+    pub(crate) secure_cookies: Option<bool>,
     /// Requests per minute per client address on public endpoints.
-    pub rate_limit_per_minute: u32,
+    pub(crate) rate_limit_per_minute: u32,
     /// Trust `X-Forwarded-For` (only behind your own reverse proxy).
-    pub trust_forwarded_for: bool,
+    pub(crate) trust_forwarded_for: bool,
 }
 
 impl Default for HttpConfig {
@@ -167,7 +167,7 @@ fn number<T: std::str::FromStr>(name: &'static str, v: &str) -> Result<T, Config
 
 impl Config {
     /// Reads the file (if any), applies the environment, and checks the result.
-    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    pub(crate) fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let mut c = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -224,7 +224,12 @@ impl Config {
                     "none" => SmtpSecurity::None,
                     "starttls" => SmtpSecurity::Starttls,
                     "tls" => SmtpSecurity::Tls,
-                    other => return Err(invalid("RICEVO_SMTP_SECURITY", format!("use none, starttls or tls, not {other:?}"))),
+                    other => {
+                        return Err(invalid(
+                            "RICEVO_SMTP_SECURITY",
+                            format!("use none, starttls or tls, not {other:?}"),
+                        ));
+                    }
                 };
             }
             if let Some(v) = env("RICEVO_SMTP_USERNAME") {
@@ -247,10 +252,10 @@ impl Config {
         if !(0..=336).contains(&self.mail.reminder_hours) {
             return Err(invalid("mail.reminder_hours", "between 0 and 336 hours"));
         }
-        if let Some(smtp) = &self.smtp {
-            if smtp.host.trim().is_empty() {
-                return Err(invalid("smtp.host", "must not be empty"));
-            }
+        if let Some(smtp) = &self.smtp
+            && smtp.host.trim().is_empty()
+        {
+            return Err(invalid("smtp.host", "must not be empty"));
         }
         let public = self.public_url();
         if !(public.starts_with("http://") || public.starts_with("https://")) {
@@ -260,20 +265,19 @@ impl Config {
     }
 
     /// The socket address to bind.
-    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.listen.parse().map_err(|_| invalid("listen", format!("{:?} is not an address like 127.0.0.1:8080", self.listen)))
+    pub(crate) fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen
+            .parse()
+            .map_err(|_| invalid("listen", format!("{:?} is not an address like 127.0.0.1:8080", self.listen)))
     }
 
     /// The database URL, defaulting to SQLite in the data dir.
-    pub fn database_url(&self) -> String {
-        self.database
-            .url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ricevo.db").display()))
+    pub(crate) fn database_url(&self) -> String {
+        self.database.url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ricevo.db").display()))
     }
 
     /// The public address for links.
-    pub fn public_url(&self) -> String {
+    pub(crate) fn public_url(&self) -> String {
         self.public_url.clone().unwrap_or_else(|| {
             let host = self.listen.replace("0.0.0.0", "127.0.0.1").replace("[::]", "[::1]");
             format!("http://{host}")
@@ -281,12 +285,12 @@ impl Config {
     }
 
     /// Where e-mails are written without SMTP.
-    pub fn outbox_dir(&self) -> PathBuf {
+    pub(crate) fn outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
     }
 
     /// Whether cookies are marked Secure: explicit, or inferred from an https public URL.
-    pub fn secure_cookies(&self) -> bool {
+    pub(crate) fn secure_cookies(&self) -> bool {
         self.http.secure_cookies.unwrap_or_else(|| self.public_url().starts_with("https://"))
     }
 }
@@ -316,7 +320,11 @@ mod tests {
     fn environment_variables_override_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ricevo.toml");
-        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\n[database]\nurl = \"sqlite://x.db\"\n[smtp]\nhost = \"mail.comune.it\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:9000\"\n[database]\nurl = \"sqlite://x.db\"\n[smtp]\nhost = \"mail.comune.it\"\n",
+        )
+        .unwrap();
         let c = Config::load(
             Some(&path),
             env(&[

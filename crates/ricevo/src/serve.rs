@@ -61,7 +61,10 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
             "Demo town created. Staff login: http://{local}/demo/staff/login  e-mail {}  password {password}",
             ricevo_web::demo::DEMO_ADMIN_EMAIL
         );
-        println!("(shown once; reset it with: ricevo user password --tenant demo --email {})", ricevo_web::demo::DEMO_ADMIN_EMAIL);
+        println!(
+            "(shown once; reset it with: ricevo user password --tenant demo --email {})",
+            ricevo_web::demo::DEMO_ADMIN_EMAIL
+        );
     }
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal());

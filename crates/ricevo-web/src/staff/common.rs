@@ -6,6 +6,7 @@ use axum::extract::{Form, FromRequest, FromRequestParts, RawPathParams, Request}
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use ricevo_core::text::{multi_line, single_line};
 use ricevo_core::{Lang, OfficeId};
 use ricevo_store::{Grant, Role, Tenant, User};
 
@@ -73,10 +74,6 @@ pub(crate) enum PageError {
 }
 
 impl PageError {
-    /// 403 in the user's language.
-    pub(crate) fn forbidden(lang: Lang) -> PageError {
-        PageError::Api(ApiError::Forbidden(lang), lang, None)
-    }
     /// 404 in the user's language.
     pub(crate) fn not_found(lang: Lang) -> PageError {
         PageError::Api(ApiError::NotFound(lang), lang, None)
@@ -160,16 +157,16 @@ impl Staff {
     }
     /// 403 unless an administrator.
     pub(crate) fn require_admin(&self) -> Result<(), PageError> {
-        if self.is_admin() { Ok(()) } else { Err(PageError::forbidden(self.lang)) }
+        if self.is_admin() { Ok(()) } else { Err(self.forbidden()) }
     }
     /// 403 unless an administrator or a manager of `office`.
     pub(crate) fn require_manager_of(&self, office: OfficeId) -> Result<(), PageError> {
         let ok = self.is_admin() || (self.user.role == Role::Manager && self.user.offices.contains(&office));
-        if ok { Ok(()) } else { Err(PageError::forbidden(self.lang)) }
+        if ok { Ok(()) } else { Err(self.forbidden()) }
     }
     /// 403 unless the account works the desk of `office`.
     pub(crate) fn require_desk_of(&self, office: OfficeId) -> Result<(), PageError> {
-        if self.grant().covers_office(office) { Ok(()) } else { Err(PageError::forbidden(self.lang)) }
+        if self.grant().covers_office(office) { Ok(()) } else { Err(self.forbidden()) }
     }
     /// `/{slug}/staff`.
     pub(crate) fn base(&self) -> String {
@@ -192,9 +189,17 @@ impl Staff {
     pub(crate) fn t(&self, it: &'static str, en: &'static str) -> &'static str {
         tr(self.lang, it, en)
     }
-    /// An error page in the user's language.
+    /// An error page in the user's language, linking back to the day page.
     pub(crate) fn err(&self, e: ApiError) -> PageError {
-        PageError::api(e, self.lang)
+        PageError::Api(e, self.lang, Some(self.base()))
+    }
+    /// 403, linking back to the day page.
+    pub(crate) fn forbidden(&self) -> PageError {
+        self.err(ApiError::Forbidden(self.lang))
+    }
+    /// 404, linking back to the day page.
+    pub(crate) fn not_found(&self) -> PageError {
+        self.err(ApiError::NotFound(self.lang))
     }
 }
 
@@ -284,7 +289,7 @@ impl FromRequest<AppState> for Posted {
         let form = read_form(Request::from_parts(parts, body), state, staff.lang).await?;
         if !same_secret(form.get("csrf"), &staff.csrf) {
             tracing::warn!(tenant = %staff.tenant.slug, user = %staff.user.id, "CSRF token mismatch");
-            return Err(PageError::forbidden(staff.lang));
+            return Err(staff.forbidden());
         }
         Ok(Posted { staff, form })
     }
@@ -308,6 +313,37 @@ impl Errors {
     /// Whether nothing is wrong.
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// A one-line text that may be empty.
+pub(crate) fn optional_line(form: &Fields, name: &str, max: usize, lang: Lang, errors: &mut Errors) -> String {
+    let raw = form.get(name);
+    if raw.trim().is_empty() {
+        return String::new();
+    }
+    single_line(raw, max).unwrap_or_else(|e| {
+        errors.add(name, e.message(lang));
+        String::new()
+    })
+}
+
+/// A one-line text that must be given.
+pub(crate) fn required_line(form: &Fields, name: &str, max: usize, lang: Lang, errors: &mut Errors) -> String {
+    single_line(form.get(name), max).unwrap_or_else(|e| {
+        errors.add(name, e.message(lang));
+        String::new()
+    })
+}
+
+/// A text of several lines that may be empty.
+pub(crate) fn text_block(form: &Fields, name: &str, max: usize, lang: Lang, errors: &mut Errors) -> String {
+    match multi_line(form.get(name), max) {
+        Ok(v) => v.unwrap_or_default(),
+        Err(e) => {
+            errors.add(name, e.message(lang));
+            String::new()
+        }
     }
 }
 

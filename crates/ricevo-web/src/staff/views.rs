@@ -77,10 +77,10 @@ impl Page {
     }
     /// The navigation links this user may follow: (href, label, current).
     pub(crate) fn nav(&self) -> Vec<(String, &'static str, bool)> {
-        let mut links = Vec::new();
         if self.role.is_none() {
-            return links;
+            return Vec::new();
         }
+        let mut links: Vec<(String, &'static str)> = Vec::new();
         let b = &self.base;
         links.push((b.clone(), self.t("Giornata", "Day")));
         links.push((format!("{b}/search"), self.t("Cerca", "Search")));
@@ -211,7 +211,13 @@ pub(crate) struct ChoiceField {
 impl ChoiceField {
     /// A select or checkbox group `name`, with its problem from `errors`.
     pub(crate) fn new(name: &str, label: &str, options: Vec<Choice>, errors: &Errors) -> ChoiceField {
-        ChoiceField { id: format!("f-{name}"), name: name.to_owned(), label: label.to_owned(), options, error: errors.get(name) }
+        ChoiceField {
+            id: format!("f-{name}"),
+            name: name.to_owned(),
+            label: label.to_owned(),
+            options,
+            error: errors.get(name),
+        }
     }
 }
 
@@ -365,7 +371,6 @@ pub(crate) struct ServiceItem {
 pub(crate) struct OfficePage {
     pub(crate) p: Page,
     pub(crate) summary: Summary,
-    pub(crate) office_name: String,
     pub(crate) action: String,
     pub(crate) data: Vec<Field>,
     pub(crate) desks: Field,
@@ -471,4 +476,75 @@ pub(crate) struct OutboxPage {
     pub(crate) p: Page,
     pub(crate) configured: bool,
     pub(crate) files: Vec<FileRow>,
+}
+
+/// An appointment status for people.
+pub(crate) fn status_name(status: ricevo_store::AppointmentStatus, lang: Lang) -> &'static str {
+    use ricevo_store::AppointmentStatus as S;
+    match status {
+        S::Booked => tr(lang, "Prenotato", "Booked"),
+        S::CheckedIn => tr(lang, "Arrivato", "Checked in"),
+        S::Done => tr(lang, "Concluso", "Done"),
+        S::NoShow => tr(lang, "Non presentato", "No-show"),
+        S::Cancelled => tr(lang, "Annullato", "Cancelled"),
+    }
+}
+
+/// A mode of meeting for people.
+pub(crate) fn mode_name(mode: ricevo_core::Mode, lang: Lang) -> &'static str {
+    use ricevo_core::Mode as M;
+    match mode {
+        M::Video => tr(lang, "Video", "Video"),
+        M::InPerson => tr(lang, "In presenza", "In person"),
+        M::Phone => tr(lang, "Telefono", "Phone"),
+    }
+}
+
+/// A weekday's name (1 = Monday).
+pub(crate) fn weekday_name(n: i8, lang: Lang) -> &'static str {
+    const IT: [&str; 7] = ["Lunedì", "Martedì", "Mercoledì", "Giovedì", "Venerdì", "Sabato", "Domenica"];
+    const EN: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+    let i = usize::try_from(n.clamp(1, 7) - 1).unwrap_or(0);
+    match lang {
+        Lang::It => IT[i],
+        Lang::En => EN[i],
+    }
+}
+
+/// A day written out, such as "Lunedì 7 dicembre 2026".
+pub(crate) fn long_date(d: jiff::civil::Date, lang: Lang) -> String {
+    const IT: [&str; 12] = [
+        "gennaio",
+        "febbraio",
+        "marzo",
+        "aprile",
+        "maggio",
+        "giugno",
+        "luglio",
+        "agosto",
+        "settembre",
+        "ottobre",
+        "novembre",
+        "dicembre",
+    ];
+    const EN: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let m = usize::try_from(d.month().clamp(1, 12) - 1).unwrap_or(0);
+    let weekday = weekday_name(d.weekday().to_monday_one_offset(), lang);
+    match lang {
+        Lang::It => format!("{weekday} {} {} {}", d.day(), IT[m], d.year()),
+        Lang::En => format!("{weekday} {} {} {}", d.day(), EN[m], d.year()),
+    }
 }

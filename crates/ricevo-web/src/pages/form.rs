@@ -1,0 +1,307 @@
+//! The booking form: its fields with their values and errors, and the parsing of what was posted.
+
+use std::collections::BTreeMap;
+
+use ricevo_core::citizen::{BookingInput, FieldError};
+use ricevo_core::service::{IntakeQuestion, QuestionKind};
+use ricevo_core::{Lang, Mode};
+use ricevo_store::Service;
+
+use super::texts::{self, Texts};
+
+/// The posted form's field prefix for intake answers: `answer.<key>`.
+const ANSWER_PREFIX: &str = "answer.";
+
+/// What the citizen typed, kept to fill the form again.
+#[derive(Default)]
+pub(crate) struct Values {
+    pairs: Vec<(String, String)>,
+}
+
+impl Values {
+    /// The posted pairs.
+    pub(crate) fn new(pairs: Vec<(String, String)>) -> Values {
+        Values { pairs }
+    }
+
+    /// The first value of a field.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or("").to_owned()
+    }
+
+    /// The booking input these values make; `lang` is the page's language.
+    pub(crate) fn input(&self, lang: Lang) -> BookingInput {
+        let optional = |name: &str| self.get(name).map(str::to_owned);
+        let answers: BTreeMap<String, String> = self
+            .pairs
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(ANSWER_PREFIX).map(|key| (key.to_owned(), v.clone())))
+            .collect();
+        BookingInput {
+            name: self.text("name"),
+            email: self.text("email"),
+            phone: optional("phone"),
+            fiscal_code: optional("fiscal_code"),
+            mode: self.text("mode"),
+            notes: optional("notes"),
+            answers,
+            privacy_accepted: self.get("privacy_accepted").is_some_and(|v| !v.is_empty()),
+            lang: self.get("email_lang").and_then(Lang::parse).unwrap_or(lang),
+        }
+    }
+}
+
+/// A text field.
+pub(crate) struct Field {
+    /// `id` (and the anchor of the error summary).
+    pub id: String,
+    /// `name`.
+    pub name: String,
+    /// The label.
+    pub label: String,
+    /// `type` of the input; `textarea` for several lines.
+    pub kind: &'static str,
+    /// `autocomplete`.
+    pub autocomplete: &'static str,
+    /// Current value.
+    pub value: String,
+    /// Required.
+    pub required: bool,
+    /// A hint under the label.
+    pub hint: Option<&'static str>,
+    /// The error, if any.
+    pub error: Option<String>,
+    /// `aria-describedby`: the hint's and the error's ids.
+    pub describedby: String,
+}
+
+/// One option of a radio group or select.
+pub(crate) struct Opt {
+    /// The input's id.
+    pub id: String,
+    /// The posted value.
+    pub value: String,
+    /// What it says.
+    pub label: String,
+    /// Chosen.
+    pub checked: bool,
+}
+
+/// A radio group (or a select, when `select`).
+pub(crate) struct Group {
+    /// The id of the first input (anchor of the error summary); the select's id.
+    pub id: String,
+    /// `name`.
+    pub name: String,
+    /// Legend or label.
+    pub legend: String,
+    /// Options.
+    pub options: Vec<Opt>,
+    /// Required.
+    pub required: bool,
+    /// A select instead of radios (long lists).
+    pub select: bool,
+    /// The error, if any.
+    pub error: Option<String>,
+    /// `aria-describedby`: the error's id.
+    pub describedby: String,
+}
+
+/// An intake question, by how it is asked.
+pub(crate) enum Question {
+    /// A line of text.
+    Text(Field),
+    /// Yes/no or a choice.
+    Choice(Group),
+}
+
+/// The form's fields, in order.
+pub(crate) struct Fields {
+    /// Name, e-mail, phone, codice fiscale.
+    pub contact: Vec<Field>,
+    /// The mode.
+    pub mode: Group,
+    /// Intake questions.
+    pub questions: Vec<Question>,
+    /// Notes.
+    pub notes: Field,
+    /// Language of e-mails.
+    pub email_lang: Group,
+    /// Privacy checkbox: its error.
+    pub privacy_error: Option<String>,
+    /// Privacy checkbox: checked.
+    pub privacy_checked: bool,
+}
+
+/// A line of the error summary.
+pub(crate) struct SummaryLine {
+    /// `#id` of the field.
+    pub href: String,
+    /// "E-mail: ...".
+    pub text: String,
+}
+
+/// Choices with more options than this are a select instead of radios.
+const MAX_RADIOS: usize = 5;
+
+/// The `id` of an intake question's input (its base, for a radio group).
+fn question_id(i: usize) -> String {
+    format!("f-q{i}")
+}
+
+/// The id of a group's first input: the select itself, or the first radio.
+fn first_input(base: &str, options: usize) -> String {
+    if options > MAX_RADIOS { base.to_owned() } else { format!("{base}-0") }
+}
+
+/// The id an error about intake question `q` (the `i`th) links to.
+fn question_anchor(q: &IntakeQuestion, i: usize) -> String {
+    match &q.kind {
+        QuestionKind::ShortText => question_id(i),
+        QuestionKind::YesNo => first_input(&question_id(i), 2),
+        QuestionKind::Choice { options } => first_input(&question_id(i), options.len()),
+    }
+}
+
+/// The id and label of the input an error belongs to (`None`: no such input).
+fn anchor(field: &str, t: &Texts, questions: &[IntakeQuestion]) -> Option<(String, String)> {
+    let plain = |id: &str, label: &str| Some((id.to_owned(), label.to_owned()));
+    match field {
+        "citizen.name" => plain("f-name", t.name),
+        "citizen.email" => plain("f-email", t.email),
+        "citizen.phone" => plain("f-phone", t.phone),
+        "citizen.fiscal_code" => plain("f-fiscal_code", t.fiscal_code),
+        "mode" => plain(&first_input("f-mode", Mode::ALL.len()), t.mode),
+        "notes" => plain("f-notes", t.notes),
+        "privacy_accepted" => plain("f-privacy", t.privacy),
+        other => {
+            let key = other.strip_prefix("answers.")?;
+            let i = questions.iter().position(|q| q.key == key)?;
+            Some((question_anchor(&questions[i], i), questions[i].label.clone()))
+        }
+    }
+}
+
+/// The error summary: every error, linked to its input.
+pub(crate) fn summary(errors: &[FieldError], t: &Texts, questions: &[IntakeQuestion]) -> Vec<SummaryLine> {
+    errors
+        .iter()
+        .map(|e| match anchor(&e.field, t, questions) {
+            Some((id, label)) => SummaryLine { href: format!("#{id}"), text: format!("{label}: {}", e.message) },
+            None => SummaryLine { href: "#form".into(), text: e.message.to_owned() },
+        })
+        .collect()
+}
+
+/// Builds every field with its value and error.
+pub(crate) fn fields(service: &Service, values: &Values, errors: &[FieldError], lang: Lang) -> Fields {
+    let t = texts::texts(lang);
+    let error_of =
+        |field: &str| errors.iter().filter(|e| e.field == field).map(|e| e.message).collect::<Vec<_>>().join(" ");
+    let error_of = |field: &str| Some(error_of(field)).filter(|m| !m.is_empty());
+    let field = |id: &str,
+                 name: &str,
+                 label: &str,
+                 kind: &'static str,
+                 autocomplete: &'static str,
+                 required: bool,
+                 hint: Option<&'static str>,
+                 error_key: &str| {
+        let error = error_of(error_key);
+        let describedby = [hint.map(|_| format!("{id}-hint")), error.as_ref().map(|_| format!("{id}-error"))]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        Field {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            label: label.to_owned(),
+            kind,
+            autocomplete,
+            value: values.text(name),
+            required,
+            hint,
+            error,
+            describedby,
+        }
+    };
+    let contact = vec![
+        field("f-name", "name", t.name, "text", "name", true, None, "citizen.name"),
+        field("f-email", "email", t.email, "email", "email", true, Some(t.email_hint), "citizen.email"),
+        field("f-phone", "phone", t.phone, "tel", "tel", false, Some(t.phone_hint), "citizen.phone"),
+        field("f-fiscal_code", "fiscal_code", t.fiscal_code, "text", "off", false, None, "citizen.fiscal_code"),
+    ];
+    let group =
+        |id: &str, name: &str, legend: &str, options: Vec<(String, String)>, required: bool, error_key: &str| {
+            let chosen = values.get(name).map(str::to_owned);
+            let only = options.len() == 1 && required;
+            let error = error_of(error_key);
+            let select = options.len() > MAX_RADIOS;
+            Group {
+                id: first_input(id, options.len()),
+                name: name.to_owned(),
+                legend: legend.to_owned(),
+                options: options
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (value, label))| Opt {
+                        id: format!("{id}-{i}"),
+                        checked: only || chosen.as_deref() == Some(value.as_str()),
+                        value,
+                        label,
+                    })
+                    .collect(),
+                required,
+                select,
+                describedby: error.as_ref().map(|_| format!("{id}-error")).unwrap_or_default(),
+                error,
+            }
+        };
+    let modes = service.rules.modes().iter().map(|m| (m.as_str().to_owned(), texts::mode_name(lang, *m).to_owned()));
+    let mode = group("f-mode", "mode", t.mode, modes.collect(), true, "mode");
+    let questions = service
+        .questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let id = question_id(i);
+            let name = format!("{ANSWER_PREFIX}{}", q.key);
+            let label = if q.required { format!("{} {}", q.label, t.required) } else { q.label.clone() };
+            let error_key = format!("answers.{}", q.key);
+            match &q.kind {
+                QuestionKind::ShortText => {
+                    Question::Text(field(&id, &name, &label, "text", "off", q.required, None, &error_key))
+                }
+                QuestionKind::YesNo => {
+                    let options = vec![("yes".to_owned(), t.yes.to_owned()), ("no".to_owned(), t.no.to_owned())];
+                    Question::Choice(group(&id, &name, &label, options, q.required, &error_key))
+                }
+                QuestionKind::Choice { options } => {
+                    let options = options.iter().map(|o| (o.clone(), o.clone())).collect();
+                    Question::Choice(group(&id, &name, &label, options, q.required, &error_key))
+                }
+            }
+        })
+        .collect();
+    let langs = [Lang::It, Lang::En].map(|l| (l.code().to_owned(), texts::lang_name(l).to_owned()));
+    let mut email_lang = group("f-lang", "email_lang", t.email_lang, langs.to_vec(), false, "lang");
+    if !email_lang.options.iter().any(|o| o.checked) {
+        for o in &mut email_lang.options {
+            o.checked = o.value == lang.code();
+        }
+    }
+    Fields {
+        contact,
+        mode,
+        questions,
+        notes: field("f-notes", "notes", t.notes, "textarea", "off", false, Some(t.notes_hint), "notes"),
+        email_lang,
+        privacy_error: error_of("privacy_accepted"),
+        privacy_checked: values.get("privacy_accepted").is_some_and(|v| !v.is_empty()),
+    }
+}

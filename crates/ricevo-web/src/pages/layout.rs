@@ -1,0 +1,317 @@
+//! What every citizen page shares: the request's language and embed mode, the page frame
+//! (header, breadcrumbs, footer), the response headers, the form token and the error pages.
+
+use std::convert::Infallible;
+
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ricevo_core::Lang;
+use ricevo_store::Tenant;
+
+use super::texts::{self, Texts};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::{assets, lang, tokens};
+
+/// The cookie holding the form token (double submit: the same value is in a hidden field).
+pub(crate) const CSRF_COOKIE: &str = "ricevo_csrf";
+/// The hidden field echoing the form token.
+pub(crate) const CSRF_FIELD: &str = "csrf";
+
+// The router's policy plus who may frame the page (copied: the router only adds its own when
+// a response has none).
+const CSP_BASE: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                        connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; \
+                        form-action 'self'";
+
+/// The parts of a request every page needs.
+pub(crate) struct Ctx {
+    /// The language to answer in.
+    pub lang: Lang,
+    /// Its texts.
+    pub t: &'static Texts,
+    /// Shown inside a town's iframe (`?embed=1`): no header or footer, framing allowed.
+    pub embed: bool,
+    /// The `?lang=` of the request, remembered in a cookie.
+    lang_asked: Option<Lang>,
+    path: String,
+    query: Option<String>,
+    /// The form token the request carried in its cookie.
+    csrf_cookie: Option<String>,
+    /// The form token this page's forms carry (the cookie's, or a new one).
+    pub csrf: String,
+    secure_cookies: bool,
+    cross_site: bool,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = lang::detect(parts);
+        let query = parts.uri.query().map(str::to_owned);
+        let param = |name: &str| {
+            query.as_deref().and_then(|q| {
+                q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_owned())
+            })
+        };
+        let csrf_cookie = lang::cookie(parts, CSRF_COOKIE).filter(|v| tokens::looks_like_token(v)).map(str::to_owned);
+        // Browsers say where a request comes from; a form posted from another site is refused
+        // even before the token is compared.
+        let cross_site = parts
+            .headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == "cross-site" || v == "same-site");
+        Ok(Ctx {
+            lang,
+            t: texts::texts(lang),
+            embed: param("embed").as_deref() == Some("1"),
+            lang_asked: param("lang").as_deref().and_then(Lang::parse),
+            path: parts.uri.path().to_owned(),
+            query,
+            csrf: csrf_cookie.clone().unwrap_or_else(tokens::new_token),
+            csrf_cookie,
+            secure_cookies: state.config.secure_cookies,
+            cross_site,
+        })
+    }
+}
+
+/// One step of the breadcrumbs; the last has no link.
+pub(crate) struct Crumb {
+    /// What it says.
+    pub label: String,
+    /// Where it leads.
+    pub href: Option<String>,
+}
+
+/// The town a page belongs to, for the header and footer.
+pub(crate) struct Town {
+    /// Its name.
+    pub name: String,
+    /// Its page.
+    pub href: String,
+    /// Where citizens write.
+    pub email: String,
+}
+
+/// The frame of a page: what `base.html` shows around the content.
+pub(crate) struct Layout {
+    /// `<html lang>`.
+    pub lang: &'static str,
+    /// `<title>`.
+    pub title: String,
+    /// Inside an iframe.
+    pub embed: bool,
+    /// The stylesheet's URL.
+    pub css: String,
+    /// The icon's URL.
+    pub icon: String,
+    /// The script that sizes the iframe (embed mode only).
+    pub script: Option<String>,
+    /// The language switch: where, its label and language code.
+    pub switch_href: String,
+    /// The other language's name.
+    pub switch_label: &'static str,
+    /// The other language's code.
+    pub switch_lang: &'static str,
+    /// Breadcrumbs.
+    pub crumbs: Vec<Crumb>,
+    /// The town, if the page is about one.
+    pub town: Option<Town>,
+    /// Keep out of search engines (pages opened by a personal link).
+    pub noindex: bool,
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
+pub(crate) fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Ctx {
+    /// A link inside the citizen pages, keeping embed mode (and its language, since a framed
+    /// page may not be allowed to keep cookies).
+    pub(crate) fn href(&self, path: &str) -> String {
+        if !self.embed {
+            return path.to_owned();
+        }
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!("{path}{sep}embed=1&lang={}", self.lang.code())
+    }
+
+    /// The URL this request came to, as a form action (keeps its query).
+    pub(crate) fn here(&self) -> String {
+        match &self.query {
+            Some(q) => format!("{}?{q}", self.path),
+            None => self.path.clone(),
+        }
+    }
+
+    /// The page frame.
+    pub(crate) fn layout(&self, title: String, crumbs: Vec<Crumb>, town: Option<&Tenant>, noindex: bool) -> Layout {
+        let other = match self.lang {
+            Lang::It => Lang::En,
+            Lang::En => Lang::It,
+        };
+        let mut query: Vec<&str> = self
+            .query
+            .as_deref()
+            .unwrap_or("")
+            .split('&')
+            .filter(|kv| !kv.is_empty() && !kv.starts_with("lang="))
+            .collect();
+        let lang_pair = format!("lang={}", other.code());
+        query.push(&lang_pair);
+        Layout {
+            lang: self.lang.code(),
+            title,
+            embed: self.embed,
+            css: assets::url("ricevo.css"),
+            icon: assets::url("favicon.svg"),
+            script: self.embed.then(|| assets::url("frame.js")),
+            switch_href: format!("{}?{}", self.path, query.join("&")),
+            switch_label: texts::lang_name(other),
+            switch_lang: other.code(),
+            crumbs,
+            town: town.map(|t| Town {
+                name: t.name.clone(),
+                href: self.href(&format!("/{}", t.slug)),
+                email: t.contact_email.clone(),
+            }),
+            noindex,
+        }
+    }
+
+    /// The breadcrumbs from the home page (left out when embedded: the town's site is home).
+    pub(crate) fn crumbs(&self, steps: Vec<(String, Option<String>)>) -> Vec<Crumb> {
+        let home = (!self.embed).then(|| Crumb { label: self.t.home.to_owned(), href: Some("/".to_owned()) });
+        home.into_iter().chain(steps.into_iter().map(|(label, href)| Crumb { label, href })).collect()
+    }
+
+    /// Answers with a rendered page and the headers every page carries.
+    pub(crate) fn page(&self, status: StatusCode, page: &impl Template) -> Response {
+        self.render(status, page, false)
+    }
+
+    /// Like [`Ctx::page`] for a page with a form: also sets the form token's cookie.
+    pub(crate) fn form_page(&self, status: StatusCode, page: &impl Template) -> Response {
+        self.render(status, page, true)
+    }
+
+    fn render(&self, status: StatusCode, page: &impl Template, with_form: bool) -> Response {
+        let body = match page.render() {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::error!(error = %e, "page template failed");
+                return (StatusCode::INTERNAL_SERVER_ERROR, texts::unavailable(self.lang)).into_response();
+            }
+        };
+        let mut resp = (status, body).into_response();
+        let h = resp.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        // Pages show free seats and personal details: never from a cache.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let ancestors = if self.embed { "*" } else { "'self'" };
+        if let Ok(v) = HeaderValue::from_str(&format!("{CSP_BASE}; frame-ancestors {ancestors}")) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        if let Some(l) = self.lang_asked {
+            let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}", l.code());
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                h.append(header::SET_COOKIE, v);
+            }
+        }
+        if with_form && self.csrf_cookie.as_deref() != Some(self.csrf.as_str()) {
+            // Inside a town's iframe a Strict cookie would never come back: there (over HTTPS
+            // only) it is a partitioned cross-site cookie, still tied to our origin.
+            let site = if self.embed && self.secure_cookies { "None; Partitioned" } else { "Strict" };
+            let cookie = format!("{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite={site}{secure}", self.csrf);
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                h.append(header::SET_COOKIE, v);
+            }
+        }
+        resp
+    }
+
+    /// Whether a posted form carries the token of its cookie and comes from our own pages.
+    pub(crate) fn csrf_ok(&self, field: Option<&str>) -> bool {
+        match (self.csrf_cookie.as_deref(), field) {
+            (Some(cookie), Some(field)) if !self.cross_site => same(cookie.as_bytes(), field.as_bytes()),
+            _ => false,
+        }
+    }
+
+    /// The 403 page for a form without a valid token; `retry` reloads the form.
+    pub(crate) fn csrf_refused(&self, retry: String) -> Response {
+        let t = self.t;
+        self.problem(StatusCode::FORBIDDEN, t.csrf_title, t.csrf_text.to_owned(), Some((t.csrf_retry, retry)))
+    }
+
+    /// A friendly page for any error, in the request's language; `back` offers a way on.
+    pub(crate) fn error(&self, e: &ApiError, back: Option<(&'static str, String)>) -> Response {
+        let status = e.status();
+        let message = if status.is_server_error() {
+            tracing::error!(error = %e, "citizen page failed");
+            texts::unavailable(self.lang).to_owned()
+        } else {
+            e.message()
+        };
+        self.problem(status, texts::error_title(self.lang, status.as_u16()), message, back)
+    }
+
+    /// A page with a heading, one message and a link on.
+    pub(crate) fn problem(
+        &self,
+        status: StatusCode,
+        title: &'static str,
+        message: String,
+        back: Option<(&'static str, String)>,
+    ) -> Response {
+        let (back_label, back_href) = back.unwrap_or((self.t.back_home, self.href("/")));
+        let page = ErrorPage {
+            l: self.layout(title.to_owned(), self.crumbs(Vec::new()), None, true),
+            t: self.t,
+            title,
+            message,
+            back_label,
+            back_href,
+        };
+        self.page(status, &page)
+    }
+}
+
+// Compares two secrets in time independent of where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Any error, as a page.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub(crate) struct ErrorPage {
+    /// Frame.
+    pub l: Layout,
+    /// Texts.
+    pub t: &'static Texts,
+    /// Heading.
+    pub title: &'static str,
+    /// What happened.
+    pub message: String,
+    /// The way on.
+    pub back_label: &'static str,
+    /// Where it leads.
+    pub back_href: String,
+}

@@ -1,0 +1,121 @@
+//! The slot picker: two weeks of days, each with its times, as links (booking) or as the
+//! buttons of one form (moving).
+
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use ricevo_core::slots::Slot;
+use ricevo_store::{Office, Service, Tenant};
+
+use super::layout::{Ctx, encode};
+use super::texts;
+use crate::AppState;
+use crate::api::rfc3339;
+use crate::booking::{self, zone_of};
+use crate::error::ApiError;
+
+/// Days shown at once.
+pub(crate) const DAYS_SHOWN: i32 = 14;
+
+/// What a chosen time does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose<'a> {
+    /// Opens the booking form at this path (a link).
+    Book(&'a str),
+    /// Moves an appointment (a button of the page's form).
+    Move,
+}
+
+/// One time in the picker.
+pub(crate) struct TimeView {
+    /// "09:00".
+    pub label: String,
+    /// Seats left, briefly: "2 posti".
+    pub seats: String,
+    /// The accessible name: "Prenota lunedì 7 dicembre 2026 alle 09:00, 2 posti liberi".
+    pub action: String,
+    /// The booking form at this time (booking only).
+    pub href: Option<String>,
+    /// The start, RFC 3339 (the value of a move button).
+    pub start: String,
+    /// Whether a seat is left.
+    pub free: bool,
+}
+
+/// One day of the picker.
+pub(crate) struct DayView {
+    /// "lunedì 7 dicembre 2026".
+    pub heading: String,
+    /// Its times.
+    pub times: Vec<TimeView>,
+}
+
+/// The picker.
+pub(crate) struct Picker {
+    /// The days shown.
+    pub days: Vec<DayView>,
+    /// The two weeks before, if bookable.
+    pub earlier: Option<String>,
+    /// The two weeks after, if bookable.
+    pub later: Option<String>,
+}
+
+/// Turns one slot into its view.
+pub(crate) fn time_view(ctx: &Ctx, purpose: Purpose<'_>, slot: &Slot) -> TimeView {
+    let label = slot.start.strftime("%H:%M").to_string();
+    let day = texts::day_words(ctx.lang, &slot.start);
+    let start = rfc3339(&slot.start);
+    let free = slot.available > 0;
+    TimeView {
+        action: if free {
+            texts::slot_action(ctx.lang, purpose == Purpose::Move, &day, &label, slot.available)
+        } else {
+            texts::slot_full(ctx.lang, &day, &label)
+        },
+        seats: if free { texts::seats_short(ctx.lang, slot.available) } else { ctx.t.full.to_owned() },
+        href: match purpose {
+            Purpose::Book(form) => Some(ctx.href(&format!("{form}?start={}", encode(&start)))),
+            Purpose::Move => None,
+        },
+        start,
+        free,
+        label,
+    }
+}
+
+/// Builds the picker of `service` from `from` (today when absent, unreadable or past).
+///
+/// `page` is the picker's own path (for the pager).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn build(
+    ctx: &Ctx,
+    state: &AppState,
+    tenant: &Tenant,
+    service: &Service,
+    office: &Office,
+    from: Option<&str>,
+    now: Timestamp,
+    page: &str,
+    purpose: Purpose<'_>,
+) -> Result<Picker, ApiError> {
+    let zone = zone_of(tenant);
+    let today = now.to_zoned(zone.clone()).date();
+    let last = today.checked_add(service.rules.horizon_days().days()).unwrap_or(today);
+    let from = from.and_then(|f| f.trim().parse::<Date>().ok()).unwrap_or(today).clamp(today, last);
+    let to = from.checked_add((DAYS_SHOWN - 1).days()).unwrap_or(from);
+    let slots = booking::slots_between(state, tenant, service, office, from, to, now).await?;
+    let mut days = Vec::new();
+    let mut day = from;
+    while day <= to {
+        let heading = day.to_zoned(zone.clone()).map(|z| texts::day_words(ctx.lang, &z)).unwrap_or_default();
+        let times = slots.iter().filter(|s| s.start.date() == day).map(|s| time_view(ctx, purpose, s)).collect();
+        days.push(DayView { heading, times });
+        day = match day.tomorrow() {
+            Ok(d) => d,
+            Err(_) => break,
+        };
+    }
+    let pager = |d: Date| format!("{}#times", ctx.href(&format!("{page}?from={d}")));
+    let earlier = (from > today).then(|| pager(from.checked_sub(DAYS_SHOWN.days()).unwrap_or(today).max(today)));
+    let later = (to < last).then(|| to.tomorrow().ok()).flatten().map(pager);
+    Ok(Picker { days, earlier, later })
+}

@@ -1,0 +1,485 @@
+//! Every word the citizen pages show, in Italian and English.
+
+use jiff::Zoned;
+use ricevo_core::{Lang, Mode};
+use ricevo_store::AppointmentStatus;
+
+/// The fixed texts of the citizen pages in one language.
+pub(crate) struct Texts {
+    /// Skip link.
+    pub skip: &'static str,
+    /// The slim header's line.
+    pub tagline: &'static str,
+    /// First breadcrumb.
+    pub home: &'static str,
+    /// Label of the breadcrumb navigation.
+    pub breadcrumb: &'static str,
+    /// Footer line.
+    pub footer: &'static str,
+    /// Label of the contact link in the footer.
+    pub contact: &'static str,
+    /// Index heading.
+    pub index_title: &'static str,
+    /// Index introduction.
+    pub index_intro: &'static str,
+    /// No towns yet.
+    pub index_empty: &'static str,
+    /// Town page introduction.
+    pub town_intro: &'static str,
+    /// A town with nothing bookable.
+    pub town_empty: &'static str,
+    /// "What to bring" heading.
+    pub what_to_bring: &'static str,
+    /// Service facts: office.
+    pub office: &'static str,
+    /// Service facts: address.
+    pub address: &'static str,
+    /// Service facts: length.
+    pub duration: &'static str,
+    /// Service facts: modes.
+    pub modes: &'static str,
+    /// Slot picker heading.
+    pub choose_time: &'static str,
+    /// Slot picker introduction.
+    pub choose_time_intro: &'static str,
+    /// A day without free times.
+    pub no_slots_day: &'static str,
+    /// A full slot.
+    pub full: &'static str,
+    /// Label of the pager navigation.
+    pub more_days: &'static str,
+    /// Pager: back.
+    pub earlier: &'static str,
+    /// Pager: forward.
+    pub later: &'static str,
+    /// Booking form heading.
+    pub form_title: &'static str,
+    /// The chosen time, above the form.
+    pub chosen_time: &'static str,
+    /// Link back to the picker.
+    pub change_time: &'static str,
+    /// Name field.
+    pub name: &'static str,
+    /// E-mail field.
+    pub email: &'static str,
+    /// Hint of the e-mail field.
+    pub email_hint: &'static str,
+    /// Phone field.
+    pub phone: &'static str,
+    /// Hint of the phone field.
+    pub phone_hint: &'static str,
+    /// Codice fiscale field.
+    pub fiscal_code: &'static str,
+    /// Mode legend.
+    pub mode: &'static str,
+    /// Notes field.
+    pub notes: &'static str,
+    /// Hint of the notes field.
+    pub notes_hint: &'static str,
+    /// Marks a required question.
+    pub required: &'static str,
+    /// Yes.
+    pub yes: &'static str,
+    /// No.
+    pub no: &'static str,
+    /// Empty option of a select.
+    pub choose_option: &'static str,
+    /// Privacy heading.
+    pub privacy: &'static str,
+    /// Privacy checkbox.
+    pub privacy_accept: &'static str,
+    /// Language of e-mails legend.
+    pub email_lang: &'static str,
+    /// Submit of the booking form.
+    pub submit_book: &'static str,
+    /// Error summary heading.
+    pub errors_title: &'static str,
+    /// Title prefix of a page with errors.
+    pub error_prefix: &'static str,
+    /// Legend of the alternative times.
+    pub alternatives: &'static str,
+    /// No alternatives near the wanted time.
+    pub no_alternatives: &'static str,
+    /// Manage page heading.
+    pub manage_title: &'static str,
+    /// Banner after booking: heading.
+    pub booked_title: &'static str,
+    /// Banner after booking: text.
+    pub booked_text: &'static str,
+    /// Banner after moving: heading.
+    pub moved_title: &'static str,
+    /// Banner after moving: text.
+    pub moved_text: &'static str,
+    /// Facts: service.
+    pub service: &'static str,
+    /// Facts: date and time.
+    pub when: &'static str,
+    /// Facts: how the meeting takes place.
+    pub meeting: &'static str,
+    /// Facts: status.
+    pub status: &'static str,
+    /// Facts: name.
+    pub booked_by: &'static str,
+    /// Facts: reference.
+    pub reference: &'static str,
+    /// Join link.
+    pub join: &'static str,
+    /// Hint of the join link.
+    pub join_hint: &'static str,
+    /// Hint for phone meetings.
+    pub phone_meeting_hint: &'static str,
+    /// Calendar download.
+    pub ics: &'static str,
+    /// Move link.
+    pub move_link: &'static str,
+    /// Cancel link.
+    pub cancel_link: &'static str,
+    /// Book again.
+    pub book_again: &'static str,
+    /// Cancel confirmation heading.
+    pub cancel_title: &'static str,
+    /// Cancel confirmation text.
+    pub cancel_text: &'static str,
+    /// Cancel confirmation button.
+    pub cancel_confirm: &'static str,
+    /// Keep the appointment.
+    pub cancel_keep: &'static str,
+    /// After cancelling: heading.
+    pub cancelled_title: &'static str,
+    /// After cancelling: text.
+    pub cancelled_text: &'static str,
+    /// Move page heading.
+    pub move_title: &'static str,
+    /// Move page introduction.
+    pub move_intro: &'static str,
+    /// Current time on the move page.
+    pub current_time: &'static str,
+    /// Back to the appointment.
+    pub back_to_appointment: &'static str,
+    /// Back to the home page.
+    pub back_home: &'static str,
+    /// Expired or forged form: heading.
+    pub csrf_title: &'static str,
+    /// Expired or forged form: explanation.
+    pub csrf_text: &'static str,
+    /// Reload the form.
+    pub csrf_retry: &'static str,
+    /// Unreadable time in a link.
+    pub bad_start: &'static str,
+    /// Back to the list of times.
+    pub back_to_times: &'static str,
+    /// Unreadable form.
+    pub bad_form: &'static str,
+}
+
+/// Italian, the default.
+pub(crate) const IT: Texts = Texts {
+    skip: "Vai al contenuto",
+    tagline: "Prenotazione appuntamenti con gli uffici comunali",
+    home: "Home",
+    breadcrumb: "Percorso di navigazione",
+    footer: "Ricevo: il ricevimento virtuale degli uffici comunali.",
+    contact: "Contatti",
+    index_title: "Prenota un appuntamento con il tuo Comune",
+    index_intro: "Scegli il tuo Comune per vedere gli uffici e i servizi che ricevono su appuntamento: \
+                  in presenza, al telefono o in videochiamata, senza registrarti.",
+    index_empty: "Nessun Comune è ancora configurato.",
+    town_intro: "Scegli il servizio: vedrai gli orari liberi e potrai prenotare senza registrarti.",
+    town_empty: "Al momento non ci sono servizi prenotabili.",
+    what_to_bring: "Cosa preparare",
+    office: "Ufficio",
+    address: "Indirizzo",
+    duration: "Durata",
+    modes: "Modalità",
+    choose_time: "Scegli giorno e ora",
+    choose_time_intro: "Sono elencati gli orari dei prossimi giorni. Scegli un orario libero per inserire i tuoi dati.",
+    no_slots_day: "Nessun orario disponibile in questo giorno.",
+    full: "completo",
+    more_days: "Altri giorni",
+    earlier: "← Giorni precedenti",
+    later: "Giorni successivi →",
+    form_title: "Inserisci i tuoi dati",
+    chosen_time: "Orario scelto",
+    change_time: "Cambia orario",
+    name: "Nome e cognome",
+    email: "E-mail",
+    email_hint: "Ti invieremo la conferma con il link per spostare o annullare l'appuntamento.",
+    phone: "Telefono (facoltativo)",
+    phone_hint: "Utile se l'ufficio deve contattarti o se scegli l'appuntamento telefonico.",
+    fiscal_code: "Codice fiscale (facoltativo)",
+    mode: "Come vuoi incontrare l'ufficio?",
+    notes: "Note per l'ufficio (facoltativo)",
+    notes_hint: "Descrivi in breve di cosa hai bisogno. Non inserire dati sanitari.",
+    required: "(obbligatoria)",
+    yes: "Sì",
+    no: "No",
+    choose_option: "Scegli…",
+    privacy: "Informativa sulla privacy",
+    privacy_accept: "Ho letto l'informativa sulla privacy e accetto il trattamento dei miei dati per gestire l'appuntamento.",
+    email_lang: "Lingua delle e-mail",
+    submit_book: "Prenota l'appuntamento",
+    errors_title: "Controlla questi campi",
+    error_prefix: "Errore: ",
+    alternatives: "Scegli uno di questi orari liberi",
+    no_alternatives: "Non ci sono orari liberi vicini: torna all'elenco e scegli un altro giorno.",
+    manage_title: "Il tuo appuntamento",
+    booked_title: "Prenotazione confermata",
+    booked_text: "Ti abbiamo inviato un'e-mail con questi dettagli. Conserva l'indirizzo di questa pagina: \
+                  ti permette di spostare o annullare l'appuntamento.",
+    moved_title: "Appuntamento spostato",
+    moved_text: "Ti abbiamo inviato un'e-mail con il nuovo orario.",
+    service: "Servizio",
+    when: "Data e ora",
+    meeting: "Modalità",
+    status: "Stato",
+    booked_by: "Prenotato da",
+    reference: "Codice",
+    join: "Entra nella sala d'attesa virtuale",
+    join_hint: "Il giorno dell'appuntamento apri questo link dal browser, senza installare nulla: \
+                l'operatore ti farà entrare.",
+    phone_meeting_hint: "L'ufficio ti chiamerà all'orario indicato.",
+    ics: "Aggiungi al calendario (.ics)",
+    move_link: "Sposta l'appuntamento",
+    cancel_link: "Annulla l'appuntamento",
+    book_again: "Prenota un nuovo appuntamento",
+    cancel_title: "Vuoi annullare l'appuntamento?",
+    cancel_text: "Se annulli, l'orario tornerà disponibile per altri cittadini. Ti invieremo un'e-mail di conferma.",
+    cancel_confirm: "Sì, annulla l'appuntamento",
+    cancel_keep: "No, mantieni l'appuntamento",
+    cancelled_title: "Appuntamento annullato",
+    cancelled_text: "L'appuntamento è stato annullato. Ti abbiamo inviato un'e-mail di conferma.",
+    move_title: "Sposta l'appuntamento",
+    move_intro: "Scegli il nuovo orario: l'appuntamento viene spostato subito e ricevi un'e-mail.",
+    current_time: "Orario attuale",
+    back_to_appointment: "Torna all'appuntamento",
+    back_home: "Torna alla pagina iniziale",
+    csrf_title: "Il modulo è scaduto",
+    csrf_text: "Per proteggere i tuoi dati accettiamo solo moduli inviati dalla pagina in cui li hai compilati, \
+                con i cookie attivi. Forse la pagina è rimasta aperta a lungo o i cookie sono disattivati. \
+                Ricarica la pagina e riprova: nessuna modifica è stata fatta.",
+    csrf_retry: "Ricarica il modulo",
+    bad_start: "L'orario indicato nel link non è valido. Torna all'elenco degli orari e scegline uno.",
+    back_to_times: "Torna all'elenco degli orari",
+    bad_form: "Non è stato possibile leggere il modulo inviato. Ricarica la pagina e riprova.",
+};
+
+/// English.
+pub(crate) const EN: Texts = Texts {
+    skip: "Skip to content",
+    tagline: "Appointments with the town hall's offices",
+    home: "Home",
+    breadcrumb: "Breadcrumb",
+    footer: "Ricevo: the virtual reception desk of the town hall.",
+    contact: "Contact",
+    index_title: "Book an appointment with your town hall",
+    index_intro: "Choose your town to see the offices and services you can book: in person, by phone or \
+                  by video call, without an account.",
+    index_empty: "No town is set up yet.",
+    town_intro: "Choose a service: you will see the free times and can book without an account.",
+    town_empty: "There are no services to book at the moment.",
+    what_to_bring: "What to prepare",
+    office: "Office",
+    address: "Address",
+    duration: "Length",
+    modes: "Ways to meet",
+    choose_time: "Choose a day and time",
+    choose_time_intro: "These are the times of the coming days. Choose a free time to enter your details.",
+    no_slots_day: "No times available on this day.",
+    full: "full",
+    more_days: "More days",
+    earlier: "← Earlier days",
+    later: "Later days →",
+    form_title: "Your details",
+    chosen_time: "Chosen time",
+    change_time: "Change time",
+    name: "Full name",
+    email: "E-mail",
+    email_hint: "We will send you the confirmation with the link to move or cancel the appointment.",
+    phone: "Phone (optional)",
+    phone_hint: "Useful if the office needs to reach you or if you choose a phone appointment.",
+    fiscal_code: "Italian tax code, codice fiscale (optional)",
+    mode: "How do you want to meet the office?",
+    notes: "Notes for the office (optional)",
+    notes_hint: "Briefly describe what you need. Do not enter health data.",
+    required: "(required)",
+    yes: "Yes",
+    no: "No",
+    choose_option: "Choose…",
+    privacy: "Privacy notice",
+    privacy_accept: "I have read the privacy notice and accept the processing of my data to manage the appointment.",
+    email_lang: "Language of e-mails",
+    submit_book: "Book the appointment",
+    errors_title: "Please check these fields",
+    error_prefix: "Error: ",
+    alternatives: "Choose one of these free times",
+    no_alternatives: "There are no free times nearby: go back to the list and choose another day.",
+    manage_title: "Your appointment",
+    booked_title: "Booking confirmed",
+    booked_text: "We have sent you an e-mail with these details. Keep the address of this page: it lets you \
+                  move or cancel the appointment.",
+    moved_title: "Appointment moved",
+    moved_text: "We have sent you an e-mail with the new time.",
+    service: "Service",
+    when: "Date and time",
+    meeting: "Meeting",
+    status: "Status",
+    booked_by: "Booked by",
+    reference: "Reference",
+    join: "Enter the virtual waiting room",
+    join_hint: "On the day, open this link in your browser, nothing to install: the official will let you in.",
+    phone_meeting_hint: "The office will call you at the time shown.",
+    ics: "Add to calendar (.ics)",
+    move_link: "Move the appointment",
+    cancel_link: "Cancel the appointment",
+    book_again: "Book a new appointment",
+    cancel_title: "Cancel the appointment?",
+    cancel_text: "If you cancel, the time becomes free for other citizens. We will send you a confirmation e-mail.",
+    cancel_confirm: "Yes, cancel the appointment",
+    cancel_keep: "No, keep the appointment",
+    cancelled_title: "Appointment cancelled",
+    cancelled_text: "The appointment has been cancelled. We have sent you a confirmation e-mail.",
+    move_title: "Move the appointment",
+    move_intro: "Choose the new time: the appointment moves at once and you get an e-mail.",
+    current_time: "Current time",
+    back_to_appointment: "Back to the appointment",
+    back_home: "Back to the home page",
+    csrf_title: "The form has expired",
+    csrf_text: "To protect your data we only accept forms sent from the page where you filled them in, with \
+                cookies enabled. The page may have been open for a long time, or cookies are disabled. \
+                Reload the page and try again: nothing has been changed.",
+    csrf_retry: "Reload the form",
+    bad_start: "The time in the link is not valid. Go back to the list of times and choose one.",
+    back_to_times: "Back to the list of times",
+    bad_form: "The form could not be read. Reload the page and try again.",
+};
+
+/// The texts of a language.
+pub(crate) fn texts(lang: Lang) -> &'static Texts {
+    match lang {
+        Lang::It => &IT,
+        Lang::En => &EN,
+    }
+}
+
+/// The language's own name, for the switch link.
+pub(crate) fn lang_name(lang: Lang) -> &'static str {
+    match lang {
+        Lang::It => "Italiano",
+        Lang::En => "English",
+    }
+}
+
+/// "20 minuti".
+pub(crate) fn minutes(lang: Lang, n: i32) -> String {
+    match lang {
+        Lang::It => format!("{n} minuti"),
+        Lang::En => format!("{n} minutes"),
+    }
+}
+
+/// The name of a mode of meeting.
+pub(crate) fn mode_name(lang: Lang, mode: Mode) -> &'static str {
+    match (lang, mode) {
+        (Lang::It, Mode::Video) => "Videochiamata",
+        (Lang::It, Mode::InPerson) => "In presenza, allo sportello",
+        (Lang::It, Mode::Phone) => "Telefonata",
+        (Lang::En, Mode::Video) => "Video call",
+        (Lang::En, Mode::InPerson) => "In person, at the desk",
+        (Lang::En, Mode::Phone) => "Phone call",
+    }
+}
+
+/// The modes of a service, joined for a list.
+pub(crate) fn mode_list(lang: Lang, modes: &[Mode]) -> String {
+    modes.iter().map(|m| mode_name(lang, *m)).collect::<Vec<_>>().join(", ")
+}
+
+/// The name of an appointment's status.
+pub(crate) fn status_name(lang: Lang, status: AppointmentStatus) -> &'static str {
+    match (lang, status) {
+        (Lang::It, AppointmentStatus::Booked) => "Prenotato",
+        (Lang::It, AppointmentStatus::CheckedIn) => "In attesa di essere ricevuto",
+        (Lang::It, AppointmentStatus::Done) => "Concluso",
+        (Lang::It, AppointmentStatus::NoShow) => "Non presentato",
+        (Lang::It, AppointmentStatus::Cancelled) => "Annullato",
+        (Lang::En, AppointmentStatus::Booked) => "Booked",
+        (Lang::En, AppointmentStatus::CheckedIn) => "Waiting to be received",
+        (Lang::En, AppointmentStatus::Done) => "Done",
+        (Lang::En, AppointmentStatus::NoShow) => "Did not attend",
+        (Lang::En, AppointmentStatus::Cancelled) => "Cancelled",
+    }
+}
+
+/// "lunedì 7 dicembre 2026, ore 09:00", as the e-mails write it.
+pub(crate) fn when(lang: Lang, at: &Zoned) -> String {
+    ricevo_notify::human_datetime(lang, at)
+}
+
+/// "lunedì 7 dicembre 2026": the date part of [`when`].
+pub(crate) fn day_words(lang: Lang, at: &Zoned) -> String {
+    let full = when(lang, at);
+    match full.rsplit_once(", ") {
+        Some((day, _)) => day.to_owned(),
+        None => full,
+    }
+}
+
+/// The accessible name of a time in the picker: "Prenota lunedì 7 dicembre 2026 alle 09:00, 2 posti liberi".
+pub(crate) fn slot_action(lang: Lang, moving: bool, day: &str, time: &str, free: u16) -> String {
+    match lang {
+        Lang::It => {
+            let verb = if moving { "Sposta a" } else { "Prenota" };
+            let seats = if free == 1 { "1 posto libero".to_owned() } else { format!("{free} posti liberi") };
+            format!("{verb} {day} alle {time}, {seats}")
+        }
+        Lang::En => {
+            let verb = if moving { "Move to" } else { "Book" };
+            let seats = if free == 1 { "1 place free".to_owned() } else { format!("{free} places free") };
+            format!("{verb} {day} at {time}, {seats}")
+        }
+    }
+}
+
+/// The accessible name of a full time: "lunedì 7 dicembre 2026 alle 09:20, completo".
+pub(crate) fn slot_full(lang: Lang, day: &str, time: &str) -> String {
+    match lang {
+        Lang::It => format!("{day} alle {time}, completo"),
+        Lang::En => format!("{day} at {time}, full"),
+    }
+}
+
+/// Short visible note under a time: "2 posti".
+pub(crate) fn seats_short(lang: Lang, free: u16) -> String {
+    match (lang, free) {
+        (Lang::It, 1) => "1 posto".into(),
+        (Lang::It, n) => format!("{n} posti"),
+        (Lang::En, 1) => "1 place".into(),
+        (Lang::En, n) => format!("{n} places"),
+    }
+}
+
+/// The heading of an error page by HTTP status.
+pub(crate) fn error_title(lang: Lang, status: u16) -> &'static str {
+    match (lang, status) {
+        (Lang::It, 400 | 422) => "Richiesta non valida",
+        (Lang::En, 400 | 422) => "Invalid request",
+        (Lang::It, 401 | 403) => "Operazione non consentita",
+        (Lang::En, 401 | 403) => "Not allowed",
+        (Lang::It, 404) => "Pagina non trovata",
+        (Lang::En, 404) => "Page not found",
+        (Lang::It, 409) => "Operazione non possibile",
+        (Lang::En, 409) => "This cannot be done",
+        (Lang::It, 429) => "Troppe richieste",
+        (Lang::En, 429) => "Too many requests",
+        (Lang::It, _) => "Servizio momentaneamente non disponibile",
+        (Lang::En, _) => "Service temporarily unavailable",
+    }
+}
+
+/// The message of a 5xx page (the detail goes to the log, never to the page).
+pub(crate) fn unavailable(lang: Lang) -> &'static str {
+    match lang {
+        Lang::It => "Non è stato possibile completare l'operazione. Riprova tra qualche minuto.",
+        Lang::En => "The action could not be completed. Please try again in a few minutes.",
+    }
+}

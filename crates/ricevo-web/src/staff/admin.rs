@@ -1,0 +1,491 @@
+//! Administrators only: staff accounts, API tokens, webhooks and the e-mail outbox folder.
+//! Passwords, tokens and webhook secrets are shown once, when created, and never again.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ricevo_core::{Email, Lang, OfficeId, UserId};
+use ricevo_store::{Office, Role, StoreError};
+
+use super::common::{Errors, Fields, PageError, Posted, Staff, path_id, render, required_line, see_other, tr};
+use super::hash_password;
+use super::views::{
+    Choice, ChoiceField, Field, FileRow, HookRow, OutboxPage, Secret, Summary, TokensPage, UserRow, UsersPage,
+    WebhooksPage, role_name,
+};
+use crate::booking::zone_of;
+use crate::state::AppState;
+use crate::tokens;
+
+const ROLES: [Role; 3] = [Role::Operator, Role::Manager, Role::Admin];
+
+fn role_choice(lang: Lang, values: &Fields, errors: &Errors) -> ChoiceField {
+    let chosen = values.get("role");
+    let options = ROLES
+        .iter()
+        .map(|r| Choice { value: r.as_str().into(), label: role_name(*r, lang).into(), selected: chosen == r.as_str() })
+        .collect();
+    ChoiceField::new("role", tr(lang, "Ruolo", "Role"), options, errors)
+}
+
+async fn offices_of(state: &AppState, staff: &Staff) -> Result<Vec<Office>, PageError> {
+    state.store.offices(staff.tenant.id).await.map_err(|e| staff.err(e.into()))
+}
+
+fn status_of(errors: &Errors) -> StatusCode {
+    if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY }
+}
+
+fn parse_role(form: &Fields, lang: Lang, errors: &mut Errors) -> Option<Role> {
+    let role = Role::parse(form.get("role"));
+    if role.is_none() {
+        errors.add("role", tr(lang, "Scegli un ruolo.", "Choose a role."));
+    }
+    role
+}
+
+// ---- staff accounts ----
+
+async fn users_page(
+    state: &AppState,
+    staff: &Staff,
+    values: &Fields,
+    errors: &Errors,
+    secret: Option<Secret>,
+) -> Result<Response, PageError> {
+    let lang = staff.lang;
+    let offices = offices_of(state, staff).await?;
+    let users = state.store.users(staff.tenant.id).await.map_err(|e| staff.err(e.into()))?;
+    let office_names = |ids: &[OfficeId]| {
+        offices.iter().filter(|o| ids.contains(&o.id)).map(|o| o.name.as_str()).collect::<Vec<_>>().join(", ")
+    };
+    let ticked: Vec<&str> = values.all("offices").collect();
+    let page = UsersPage {
+        p: staff.page(staff.t("Personale", "Staff")),
+        summary: Summary::of(errors),
+        secret,
+        users: users
+            .iter()
+            .map(|u| UserRow {
+                name: u.name.clone(),
+                email: u.email.clone(),
+                role: role_name(u.role, lang),
+                offices: if u.role == Role::Admin {
+                    staff.t("Tutti", "All").to_owned()
+                } else {
+                    office_names(&u.offices)
+                },
+                reset: format!("{}/users/{}/password", staff.base(), u.id.0),
+            })
+            .collect(),
+        texts: vec![
+            Field::new("name", tr(lang, "Nome e cognome", "Full name"), "text", values, errors).required(),
+            Field::new("email", "E-mail", "email", values, errors).required(),
+        ],
+        role: role_choice(lang, values, errors),
+        offices: ChoiceField::new(
+            "offices",
+            tr(lang, "Uffici (per operatori e responsabili)", "Offices (for operators and managers)"),
+            offices
+                .iter()
+                .map(|o| Choice {
+                    value: o.id.0.to_string(),
+                    label: o.name.clone(),
+                    selected: ticked.contains(&o.id.0.to_string().as_str()),
+                })
+                .collect(),
+            errors,
+        ),
+    };
+    Ok(render(status_of(errors), &page))
+}
+
+/// `GET /{tenant}/staff/users`: the staff accounts.
+pub(crate) async fn users(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+    staff.require_admin()?;
+    let mut values = Fields::default();
+    values.set("role", Role::Operator.as_str());
+    users_page(&state, &staff, &values, &Errors::default(), None).await
+}
+
+async fn hashed(password: String) -> String {
+    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    tokio::task::spawn_blocking(move || hash_password(&password)).await.unwrap_or_default()
+}
+
+/// `POST /{tenant}/staff/users`: creates an account and shows its first password once.
+pub(crate) async fn create_user(
+    State(state): State<AppState>,
+    Posted { staff, form }: Posted,
+) -> Result<Response, PageError> {
+    staff.require_admin()?;
+    let lang = staff.lang;
+    let mut errors = Errors::default();
+    let name = required_line(&form, "name", 100, lang, &mut errors);
+    let email = Email::parse(form.get("email")).map_err(|e| errors.add("email", e.message(lang))).ok();
+    let role = parse_role(&form, lang, &mut errors);
+    let offices = offices_of(&state, &staff).await?;
+    let mut chosen = Vec::new();
+    for raw in form.all("offices") {
+        match raw.parse::<i64>().ok().and_then(|id| offices.iter().find(|o| o.id.0 == id)) {
+            Some(o) => chosen.push(o.id),
+            None => errors.add("offices", tr(lang, "Ufficio sconosciuto.", "Unknown office.")),
+        }
+    }
+    if matches!(role, Some(Role::Operator | Role::Manager)) && chosen.is_empty() {
+        errors.add(
+            "offices",
+            tr(lang, "Scegli almeno un ufficio per questo ruolo.", "Choose at least one office for this role."),
+        );
+    }
+    let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
+        return users_page(&state, &staff, &form, &errors, None).await;
+    };
+    if role == Role::Admin {
+        chosen.clear();
+    }
+    let password = tokens::new_public_id();
+    let phc = hashed(password.clone()).await;
+    match state.store.create_user(staff.tenant.id, email.as_str(), &name, role, &phc, &chosen).await {
+        Ok(u) => {
+            tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, created = %u.id, "staff account created");
+            let secret = Secret {
+                what: format!("{} {}:", staff.t("Password iniziale di", "First password of"), u.email),
+                value: password,
+            };
+            let mut values = Fields::default();
+            values.set("role", Role::Operator.as_str());
+            users_page(&state, &staff, &values, &Errors::default(), Some(secret)).await
+        }
+        Err(StoreError::Duplicate) => {
+            errors.add(
+                "email",
+                tr(lang, "Esiste già un account con questa e-mail.", "An account with this e-mail exists."),
+            );
+            users_page(&state, &staff, &form, &errors, None).await
+        }
+        Err(e) => Err(staff.err(e.into())),
+    }
+}
+
+/// `POST /{tenant}/staff/users/{user}/password`: gives an account a new password, shown once.
+pub(crate) async fn reset_password(
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    Posted { staff, .. }: Posted,
+) -> Result<Response, PageError> {
+    staff.require_admin()?;
+    let id = UserId(path_id(&id, staff.lang)?);
+    let user = state
+        .store
+        .user(staff.tenant.id, id)
+        .await
+        .map_err(|e| staff.err(e.into()))?
+        .ok_or_else(|| staff.not_found())?;
+    let password = tokens::new_public_id();
+    let phc = hashed(password.clone()).await;
+    state.store.set_password(staff.tenant.id, user.id, &phc).await.map_err(|e| staff.err(e.into()))?;
+    tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, target = %user.id, "password reset");
+    let secret = Secret {
+        what: format!("{} {}:", staff.t("Nuova password di", "New password of"), user.email),
+        value: password,
+    };
+    let mut values = Fields::default();
+    values.set("role", Role::Operator.as_str());
+    users_page(&state, &staff, &values, &Errors::default(), Some(secret)).await
+}
+
+// ---- API tokens ----
+
+async fn tokens_page(
+    state: &AppState,
+    staff: &Staff,
+    values: &Fields,
+    errors: &Errors,
+    secret: Option<Secret>,
+) -> Result<Response, PageError> {
+    let lang = staff.lang;
+    let offices = offices_of(state, staff).await?;
+    let chosen = values.get("office");
+    let mut options = vec![Choice {
+        value: String::new(),
+        label: tr(lang, "Nessuno (solo per amministratori)", "None (administrators only)").into(),
+        selected: chosen.is_empty(),
+    }];
+    options.extend(offices.iter().map(|o| Choice {
+        value: o.id.0.to_string(),
+        label: o.name.clone(),
+        selected: chosen == o.id.0.to_string(),
+    }));
+    let page = TokensPage {
+        p: staff.page(staff.t("Token API", "API tokens")),
+        summary: Summary::of(errors),
+        secret,
+        label: Field::new(
+            "label",
+            tr(lang, "Descrizione (a chi serve)", "Label (who uses it)"),
+            "text",
+            values,
+            errors,
+        )
+        .required(),
+        role: role_choice(lang, values, errors),
+        office: ChoiceField::new("office", tr(lang, "Ufficio", "Office"), options, errors),
+    };
+    Ok(render(status_of(errors), &page))
+}
+
+/// `GET /{tenant}/staff/tokens`: the form to create an API token.
+pub(crate) async fn tokens(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+    staff.require_admin()?;
+    let mut values = Fields::default();
+    values.set("role", Role::Operator.as_str());
+    tokens_page(&state, &staff, &values, &Errors::default(), None).await
+}
+
+/// `POST /{tenant}/staff/tokens`: creates an API token and shows it once.
+pub(crate) async fn create_token(
+    State(state): State<AppState>,
+    Posted { staff, form }: Posted,
+) -> Result<Response, PageError> {
+    staff.require_admin()?;
+    let lang = staff.lang;
+    let mut errors = Errors::default();
+    let label = required_line(&form, "label", 100, lang, &mut errors);
+    let role = parse_role(&form, lang, &mut errors);
+    let offices = offices_of(&state, &staff).await?;
+    let office = match form.get("office").trim() {
+        "" => None,
+        raw => {
+            let found = raw.parse::<i64>().ok().and_then(|id| offices.iter().find(|o| o.id.0 == id)).map(|o| o.id);
+            if found.is_none() {
+                errors.add("office", tr(lang, "Ufficio sconosciuto.", "Unknown office."));
+            }
+            found
+        }
+    };
+    if matches!(role, Some(Role::Operator | Role::Manager)) && office.is_none() {
+        errors.add("office", tr(lang, "Scegli l'ufficio per questo ruolo.", "Choose the office for this role."));
+    }
+    let (Some(role), true) = (role, errors.is_empty()) else {
+        return tokens_page(&state, &staff, &form, &errors, None).await;
+    };
+    let token = tokens::new_token();
+    state
+        .store
+        .create_api_token(staff.tenant.id, role, office, &tokens::hash(&token), &label)
+        .await
+        .map_err(|e| staff.err(e.into()))?;
+    tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, role = role.as_str(), "API token created");
+    let secret = Secret { what: format!("{} «{label}»:", staff.t("Token", "Token")), value: token };
+    let mut values = Fields::default();
+    values.set("role", Role::Operator.as_str());
+    tokens_page(&state, &staff, &values, &Errors::default(), Some(secret)).await
+}
+
+// ---- webhooks ----
+
+async fn webhooks_page(
+    state: &AppState,
+    staff: &Staff,
+    values: &Fields,
+    errors: &Errors,
+    secret: Option<Secret>,
+) -> Result<Response, PageError> {
+    let hooks = state.store.webhooks(staff.tenant.id).await.map_err(|e| staff.err(e.into()))?;
+    let page = WebhooksPage {
+        p: staff.page(staff.t("Webhook", "Webhooks")),
+        summary: Summary::of(errors),
+        secret,
+        hooks: hooks
+            .into_iter()
+            .map(|h| HookRow { delete: format!("{}/webhooks/{}/delete", staff.base(), h.id), url: h.url })
+            .collect(),
+        url: Field::new(
+            "url",
+            staff.t("Indirizzo che riceve gli eventi", "Address receiving the events"),
+            "url",
+            values,
+            errors,
+        )
+        .required()
+        .hint(staff.t(
+            "http:// o https://, ad esempio https://portale.comune.it/ricevo",
+            "http:// or https://, such as https://portal.town.example/ricevo",
+        )),
+    };
+    Ok(render(status_of(errors), &page))
+}
+
+/// Checks a webhook address: http or https, a host, no spaces or control characters.
+fn parse_webhook_url(raw: &str) -> Option<String> {
+    let url = raw.trim();
+    if url.len() > 500 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        return None;
+    }
+    Some(url.to_owned())
+}
+
+/// `GET /{tenant}/staff/webhooks`: the webhooks of the town.
+pub(crate) async fn webhooks(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+    staff.require_admin()?;
+    webhooks_page(&state, &staff, &Fields::default(), &Errors::default(), None).await
+}
+
+/// `POST /{tenant}/staff/webhooks`: adds a webhook and shows its signing secret once.
+pub(crate) async fn create_webhook(
+    State(state): State<AppState>,
+    Posted { staff, form }: Posted,
+) -> Result<Response, PageError> {
+    staff.require_admin()?;
+    let Some(url) = parse_webhook_url(form.get("url")) else {
+        let mut errors = Errors::default();
+        errors.add(
+            "url",
+            staff.t(
+                "Indica un indirizzo che inizia con http:// o https://, senza spazi.",
+                "Enter an address starting with http:// or https://, without spaces.",
+            ),
+        );
+        return webhooks_page(&state, &staff, &form, &errors, None).await;
+    };
+    let secret = tokens::new_token();
+    let hook = state.store.create_webhook(staff.tenant.id, &url, &secret).await.map_err(|e| staff.err(e.into()))?;
+    tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, webhook = hook.id, "webhook added");
+    let shown = Secret {
+        what: format!("{} {}:", staff.t("Segreto di firma per", "Signing secret for"), hook.url),
+        value: secret,
+    };
+    webhooks_page(&state, &staff, &Fields::default(), &Errors::default(), Some(shown)).await
+}
+
+/// `POST /{tenant}/staff/webhooks/{hook}/delete`: removes a webhook.
+pub(crate) async fn delete_webhook(
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    Posted { staff, .. }: Posted,
+) -> Result<Response, PageError> {
+    staff.require_admin()?;
+    let id = path_id(&id, staff.lang)?;
+    state.store.delete_webhook(staff.tenant.id, id).await.map_err(|e| staff.err(e.into()))?;
+    tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, webhook = id, "webhook deleted");
+    Ok(see_other(&format!("{}/webhooks", staff.base())))
+}
+
+// ---- outbox ----
+
+fn human_size(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
+fn encode_segment(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'@' | b'+') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Whether `name` may be served from the outbox folder: a plain `.eml` file name, nothing more.
+fn safe_eml_name(name: &str) -> bool {
+    name.len() <= 255
+        && name.ends_with(".eml")
+        && !name.starts_with('.')
+        && !name.contains("..")
+        && !name.chars().any(|c| matches!(c, '/' | '\\' | '"' | ':') || c.is_control())
+}
+
+/// `GET /{tenant}/staff/outbox`: the e-mails written to the outbox folder.
+pub(crate) async fn outbox(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+    staff.require_admin()?;
+    let zone = zone_of(&staff.tenant);
+    let files = match state.config.outbox_dir.clone() {
+        None => Vec::new(),
+        Some(dir) => tokio::task::spawn_blocking(move || ricevo_notify::list_outbox_dir(&dir))
+            .await
+            .map_err(|e| staff.err(crate::error::ApiError::Internal(e.to_string())))?
+            .map_err(|e| staff.err(crate::error::ApiError::Unavailable(format!("outbox folder: {e}"))))?,
+    };
+    let page = OutboxPage {
+        p: staff.page(staff.t("Posta in uscita", "Outbox")),
+        configured: state.config.outbox_dir.is_some(),
+        files: files
+            .into_iter()
+            .map(|(name, size, time)| FileRow {
+                href: format!("{}/outbox/{}", staff.base(), encode_segment(&name)),
+                size: human_size(size),
+                time: jiff::Timestamp::try_from(time)
+                    .map(|t| t.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default(),
+                name,
+            })
+            .collect(),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// `GET /{tenant}/staff/outbox/{file}`: downloads one `.eml` file of the outbox folder.
+pub(crate) async fn outbox_file(
+    State(state): State<AppState>,
+    Path((_, name)): Path<(String, String)>,
+    staff: Staff,
+) -> Result<Response, PageError> {
+    staff.require_admin()?;
+    if !safe_eml_name(&name) {
+        return Err(PageError::bad_request(staff.lang, staff.t("nome di file non valido", "invalid file name")));
+    }
+    let dir = state.config.outbox_dir.clone().ok_or_else(|| staff.not_found())?;
+    let bytes = match tokio::fs::read(dir.join(&name)).await {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(staff.not_found()),
+        Err(e) => return Err(staff.err(crate::error::ApiError::Unavailable(format!("outbox file: {e}")))),
+    };
+    let mut resp = bytes.into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("message/rfc822"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_eml_names_are_served_from_the_outbox() {
+        assert!(safe_eml_name("abc.confirmation@ricevo.eml"));
+        for bad in ["../secret.eml", "a/b.eml", "..\\x.eml", ".hidden.eml", "notes.txt", "x.eml\n", "a\"b.eml"] {
+            assert!(!safe_eml_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn webhook_addresses_must_be_http_or_https_with_a_host() {
+        assert_eq!(
+            parse_webhook_url(" https://portale.esempio.it/hook ").as_deref(),
+            Some("https://portale.esempio.it/hook")
+        );
+        assert!(parse_webhook_url("http://10.0.0.2:8080/x").is_some());
+        for bad in ["ftp://x.it", "javascript:alert(1)", "https://", "https:///path", "https://a b.it", "x.it"] {
+            assert!(parse_webhook_url(bad).is_none(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Signing in and out: argon2id passwords, a session cookie holding a random token whose hash
+//! is stored, failed attempts throttled per account and per address.
+
+use std::sync::OnceLock;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::SignedDuration;
+use ricevo_core::Lang;
+use ricevo_store::Tenant;
+
+use super::common::{
+    Errors, Fields, PageError, Posted, login_url, read_form, render, same_secret, see_other, town, tr,
+};
+use super::views::{Field, LoginPage, Page};
+use super::{SESSION_COOKIE, hash_password, verify_password};
+use crate::lang::{cookie, detect};
+use crate::state::AppState;
+use crate::tokens;
+
+/// The double-submit cookie of the login form.
+const LOGIN_CSRF_COOKIE: &str = "ricevo_login_csrf";
+/// How long a session lasts.
+const SESSION_HOURS: i64 = 12;
+
+// Verified against when the e-mail is unknown, so both answers take as long.
+static DUMMY_HASH: OnceLock<String> = OnceLock::new();
+
+fn dummy_hash() -> &'static str {
+    DUMMY_HASH.get_or_init(|| hash_password(&tokens::new_token()))
+}
+
+fn cookie_header(name: &str, value: &str, path: &str, max_age: i64, same_site: &str, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let v = format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}");
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+fn login_page_for(
+    t: &Tenant,
+    lang: Lang,
+    path: &str,
+    email: &str,
+    error: Option<String>,
+    login_csrf: &str,
+) -> LoginPage {
+    let mut values = Fields::default();
+    values.set("email", email);
+    let errors = Errors::default();
+    LoginPage {
+        p: Page {
+            base: format!("/{}/staff", t.slug),
+            tenant_name: t.name.clone(),
+            path: path.to_owned(),
+            ..Page::bare(lang, tr(lang, "Accesso del personale", "Staff sign-in"))
+        },
+        action: login_url(&t.slug),
+        login_csrf: login_csrf.to_owned(),
+        email: Field::new("email", "E-mail", "email", &values, &errors).required().autocomplete("username"),
+        password: Field::new("password", "Password", "password", &Fields::default(), &errors)
+            .required()
+            .autocomplete("current-password"),
+        error,
+    }
+}
+
+/// `GET /{tenant}/staff/login`: the sign-in form (already signed in: the day page).
+pub(crate) async fn login_page(State(state): State<AppState>, req: Request) -> Result<Response, PageError> {
+    let (mut parts, _) = req.into_parts();
+    let lang = detect(&parts);
+    let t = town(&state, &mut parts, lang).await?;
+    if super::common::Staff::from_request_parts(&mut parts, &state).await.is_ok() {
+        return Ok(see_other(&format!("/{}/staff", t.slug)));
+    }
+    if DUMMY_HASH.get().is_none() {
+        // Ready before the first attempt, so that one is not slower for an unknown e-mail.
+        drop(tokio::task::spawn_blocking(dummy_hash));
+    }
+    let login_csrf = tokens::new_token();
+    let page = login_page_for(&t, lang, parts.uri.path(), "", None, &login_csrf);
+    let mut resp = render(StatusCode::OK, &page);
+    let c =
+        cookie_header(LOGIN_CSRF_COOKIE, &login_csrf, &login_url(&t.slug), 3600, "Strict", state.config.secure_cookies);
+    resp.headers_mut().append(header::SET_COOKIE, c);
+    Ok(resp)
+}
+
+/// `POST /{tenant}/staff/login`: checks the password and opens a session.
+pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result<Response, PageError> {
+    let address = crate::client_key(&state, &req);
+    let (mut parts, body) = req.into_parts();
+    let lang = detect(&parts);
+    let t = town(&state, &mut parts, lang).await?;
+    let login_csrf = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or("").to_owned();
+    let path = parts.uri.path().to_owned();
+    let form = read_form(Request::from_parts(parts, body), &state, lang).await?;
+    if !same_secret(form.get("login_csrf"), &login_csrf) {
+        // An expired or forged form: refuse it, and offer a fresh one.
+        let fresh = tokens::new_token();
+        let message = tr(
+            lang,
+            "Il modulo di accesso è scaduto o non è valido: inserisci di nuovo le credenziali.",
+            "The sign-in form has expired or is not valid: please enter your credentials again.",
+        );
+        let page = login_page_for(&t, lang, &path, form.get("email").trim(), Some(message.into()), &fresh);
+        let mut resp = render(StatusCode::FORBIDDEN, &page);
+        let c =
+            cookie_header(LOGIN_CSRF_COOKIE, &fresh, &login_url(&t.slug), 3600, "Strict", state.config.secure_cookies);
+        resp.headers_mut().append(header::SET_COOKIE, c);
+        return Ok(resp);
+    }
+    let email = form.get("email").trim().to_lowercase();
+    let password = form.get("password").to_owned();
+    let now = state.now();
+    let account_key = format!("login:{}:{email}", t.id);
+    let address_key = format!("login-address:{address}");
+    let throttle = &state.login_throttle;
+    if throttle.exhausted(&account_key, now) || throttle.exhausted(&address_key, now) {
+        tracing::warn!(tenant = %t.slug, %address, "login throttled");
+        let page = super::views::ErrorPage {
+            p: Page {
+                tenant_name: t.name.clone(),
+                ..Page::bare(lang, tr(lang, "Troppi tentativi", "Too many attempts"))
+            },
+            status: 429,
+            message: tr(
+                lang,
+                "Troppi tentativi di accesso non riusciti: riprova tra 15 minuti.",
+                "Too many failed sign-in attempts: try again in 15 minutes.",
+            )
+            .into(),
+            back: None,
+        };
+        let mut resp = render(StatusCode::TOO_MANY_REQUESTS, &page);
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("900"));
+        return Ok(resp);
+    }
+    let user = if email.is_empty() || email.len() > 254 {
+        None
+    } else {
+        state.store.user_by_email(t.id, &email).await.map_err(|e| PageError::api(e.into(), lang))?
+    };
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    let verified = if password.is_empty() || password.len() > 1024 {
+        false
+    } else {
+        let check = move || match &stored {
+            Some(phc) => verify_password(&password, phc),
+            None => verify_password(&password, dummy_hash()),
+        };
+        tokio::task::spawn_blocking(check).await.unwrap_or(false)
+    };
+    let Some(user) = user.filter(|_| verified) else {
+        throttle.allow(&account_key, now);
+        throttle.allow(&address_key, now);
+        tracing::info!(tenant = %t.slug, %address, "failed staff login");
+        let message = tr(lang, "E-mail o password non corretti.", "Wrong e-mail or password.");
+        let page = login_page_for(&t, lang, &path, &email, Some(message.into()), &login_csrf);
+        return Ok(render(StatusCode::UNAUTHORIZED, &page));
+    };
+    // The per-address budget is not reset: a valid account must not unlock guessing at others.
+    throttle.reset(&account_key);
+    let token = tokens::new_token();
+    let csrf = tokens::new_token();
+    let expires = now + SignedDuration::from_hours(SESSION_HOURS);
+    state
+        .store
+        .create_session(&tokens::hash(&token), user.id, &csrf, expires)
+        .await
+        .map_err(|e| PageError::api(e.into(), lang))?;
+    tracing::info!(tenant = %t.slug, user = %user.id, "staff signed in");
+    let secure = state.config.secure_cookies;
+    let mut resp = see_other(&format!("/{}/staff", t.slug));
+    let headers = resp.headers_mut();
+    headers.append(header::SET_COOKIE, cookie_header(SESSION_COOKIE, &token, "/", SESSION_HOURS * 3600, "Lax", secure));
+    headers.append(header::SET_COOKIE, cookie_header(LOGIN_CSRF_COOKIE, "", &login_url(&t.slug), 0, "Strict", secure));
+    Ok(resp)
+}
+
+/// `POST /{tenant}/staff/logout`: ends the session.
+pub(crate) async fn logout(State(state): State<AppState>, posted: Posted) -> Result<Response, PageError> {
+    let staff = posted.staff;
+    state.store.delete_session(&staff.session_hash).await.map_err(|e| staff.err(e.into()))?;
+    let mut resp = see_other(&login_url(&staff.tenant.slug));
+    let c = cookie_header(SESSION_COOKIE, "", "/", 0, "Lax", state.config.secure_cookies);
+    resp.headers_mut().append(header::SET_COOKIE, c);
+    Ok(resp.into_response())
+}

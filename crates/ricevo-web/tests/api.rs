@@ -1,0 +1,422 @@
+//! The `/api/v1` contract, driven through the real router on a real SQLite store.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use jiff::Timestamp;
+use ricevo_store::Role;
+use ricevo_web::{AppState, WebConfig};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+// Monday 23 November 2026, 09:00 in Rome.
+const NOW: &str = "2026-11-23T08:00:00Z";
+
+struct App {
+    router: Router,
+    state: AppState,
+    _dir: tempfile::TempDir,
+}
+
+async fn app_with(config: WebConfig) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ricevo_store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+    ricevo_web::demo::load(&*store, |pw| format!("plain:{pw}")).await.unwrap();
+    let now: Timestamp = NOW.parse().unwrap();
+    let state = AppState::with_clock(store, config, Arc::new(move || now));
+    App { router: ricevo_web::router(state.clone()), state, _dir: dir }
+}
+
+async fn app() -> App {
+    app_with(WebConfig::default()).await
+}
+
+async fn send(app: &App, req: Request<Body>) -> (StatusCode, Value) {
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    let value =
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, value)
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+fn post_json(uri: &str, body: &Value) -> Request<Body> {
+    post_raw(uri, body.to_string())
+}
+
+fn post_raw(uri: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(uri).header(header::CONTENT_TYPE, "application/json").body(body.into()).unwrap()
+}
+
+async fn service_id(app: &App, name: &str) -> i64 {
+    let (_, list) = send(app, get("/api/v1/demo/services")).await;
+    list.as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()["id"].as_i64().unwrap()
+}
+
+fn booking(service_id: i64, start: &str, name: &str) -> Value {
+    json!({
+        "service_id": service_id,
+        "start": start,
+        "mode": "video",
+        "citizen": {"name": name, "email": "maria@example.it", "fiscal_code": "RSSMRA85T10A562S"},
+        "notes": "Porto i documenti",
+        "privacy_accepted": true
+    })
+}
+
+#[tokio::test]
+async fn services_are_listed_with_their_office_duration_and_modes() {
+    let app = app().await;
+    let (status, list) = send(&app, get("/api/v1/demo/services")).await;
+    assert_eq!(status, StatusCode::OK);
+    let residence = list.as_array().unwrap().iter().find(|s| s["name"] == "Cambio di residenza").unwrap();
+    assert_eq!(residence["office_name"], "Anagrafe");
+    assert_eq!(residence["duration_minutes"], 30);
+    assert_eq!(residence["modes"], json!(["video", "in_person", "phone"]));
+    assert!(residence["office_id"].is_i64());
+    assert_eq!(send(&app, get("/api/v1/nowhere/services")).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn slots_carry_the_local_offset_and_the_seats_left() {
+    let app = app().await;
+    let id = service_id(&app, "Cambio di residenza").await;
+    let (status, slots) =
+        send(&app, get(&format!("/api/v1/demo/services/{id}/slots?from=2026-11-25&to=2026-11-25"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let slots = slots.as_array().unwrap();
+    assert_eq!(
+        slots[0],
+        json!({"start": "2026-11-25T09:00:00+01:00", "end": "2026-11-25T09:30:00+01:00", "available": 2})
+    );
+    // 30 minutes + 5 buffer from 09:00 to 12:30: six slots.
+    assert_eq!(slots.len(), 6);
+    // A video-only query on a service without video returns nothing; an unknown mode is a 422.
+    let cie = service_id(&app, "Carta d'identità elettronica").await;
+    let (status, none) =
+        send(&app, get(&format!("/api/v1/demo/services/{cie}/slots?from=2026-11-25&to=2026-11-25&mode=video"))).await;
+    assert_eq!((status, none), (StatusCode::OK, json!([])));
+    let (status, body) = send(&app, get(&format!("/api/v1/demo/services/{id}/slots?mode=fax"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["fields"][0]["field"], "mode");
+    // Summer time: a June slot is at +02:00.
+    let (_, june) = send(&app, get(&format!("/api/v1/demo/services/{id}/slots?from=2026-12-01&to=2026-12-01"))).await;
+    assert!(june[0]["start"].as_str().unwrap().ends_with("+01:00"));
+}
+
+#[tokio::test]
+async fn a_booking_answers_201_with_links_and_can_be_read_moved_and_cancelled_by_its_token() {
+    let app = app().await;
+    let id = service_id(&app, "Cambio di residenza").await;
+    let (status, receipt) =
+        send(&app, post_json("/api/v1/demo/appointments", &booking(id, "2026-11-25T09:00:00+01:00", "Maria Rossi")))
+            .await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    assert_eq!(receipt["status"], "booked");
+    assert_eq!(receipt["start"], "2026-11-25T09:00:00+01:00");
+    assert_eq!(receipt["end"], "2026-11-25T09:30:00+01:00");
+    let manage = receipt["manage_url"].as_str().unwrap();
+    assert!(manage.starts_with("http://127.0.0.1:8080/a/"));
+    let token = manage.rsplit('/').next().unwrap();
+    assert_eq!(receipt["join_url"].as_str().unwrap(), format!("{manage}/join"));
+    assert_eq!(receipt["ics_url"].as_str().unwrap(), format!("{manage}/invite.ics"));
+
+    let (status, view) = send(&app, get(&format!("/api/v1/appointments/{token}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((view["citizen_name"].as_str(), view["office_name"].as_str()), (Some("Maria Rossi"), Some("Anagrafe")));
+
+    let (status, moved) = send(
+        &app,
+        post_json(&format!("/api/v1/appointments/{token}/move"), &json!({"start": "2026-11-26T10:45:00+01:00"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["start"], "2026-11-26T10:45:00+01:00");
+
+    let (status, cancelled) = send(&app, post_json(&format!("/api/v1/appointments/{token}/cancel"), &json!({}))).await;
+    assert_eq!((status, cancelled["status"].as_str()), (StatusCode::OK, Some("cancelled")));
+    let (status, again) = send(&app, post_json(&format!("/api/v1/appointments/{token}/cancel"), &json!({}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+
+    // Confirmation, move and cancellation e-mails are waiting in the outbox; the reminders were withdrawn.
+    assert_eq!(app.state.store.outbox_backlog().await.unwrap(), 3);
+    let (status, _) = send(&app, get("/api/v1/appointments/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn in_person_appointments_have_no_join_link() {
+    let app = app().await;
+    let id = service_id(&app, "Carta d'identità elettronica").await;
+    let mut body = booking(id, "2026-11-25T09:00:00+01:00", "Luca Bianchi");
+    body["mode"] = json!("in_person");
+    body["answers"] = json!({"tipo": "Rinnovo"});
+    let (status, receipt) = send(&app, post_json("/api/v1/demo/appointments", &body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    assert!(receipt.get("join_url").is_none());
+}
+
+#[tokio::test]
+async fn the_last_seats_go_to_exactly_as_many_concurrent_requests_as_there_are_desks() {
+    let app = app().await;
+    let id = service_id(&app, "Cambio di residenza").await;
+    let requests = (0..16).map(|n| {
+        let router = app.router.clone();
+        let body = booking(id, "2026-11-25T09:00:00+01:00", &format!("Cittadino {n}"));
+        async move {
+            let resp = router.oneshot(post_json("/api/v1/demo/appointments", &body)).await.unwrap();
+            let status = resp.status();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+        }
+    });
+    let answers: Vec<(StatusCode, Value)> = futures::future::join_all(requests).await;
+    let created = answers.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+    let conflicts: Vec<&Value> = answers.iter().filter(|(s, _)| *s == StatusCode::CONFLICT).map(|(_, b)| b).collect();
+    assert_eq!((created, conflicts.len()), (2, 14), "Anagrafe has two desks: {answers:?}");
+    let alternatives = conflicts[0]["alternatives"].as_array().unwrap();
+    assert!(!alternatives.is_empty());
+    assert!(alternatives.iter().all(|a| a["start"] != "2026-11-25T09:00:00+01:00"));
+    assert_eq!(conflicts[0]["reason"], "full");
+}
+
+#[tokio::test]
+async fn a_retried_request_with_the_same_idempotency_key_returns_the_first_answer() {
+    let app = app().await;
+    let id = service_id(&app, "Cambio di residenza").await;
+    let body = booking(id, "2026-11-25T09:35:00+01:00", "Maria Rossi");
+    let with_key = |b: &Value| {
+        Request::post("/api/v1/demo/appointments")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("Idempotency-Key", "portale-42")
+            .body(Body::from(b.to_string()))
+            .unwrap()
+    };
+    let (s1, first) = send(&app, with_key(&body)).await;
+    let (s2, second) = send(&app, with_key(&body)).await;
+    assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::CREATED));
+    assert_eq!(first, second);
+    let (_, slots) = send(&app, get(&format!("/api/v1/demo/services/{id}/slots?from=2026-11-25&to=2026-11-25"))).await;
+    assert_eq!(slots[1]["available"], 1, "only one seat was taken: {slots}");
+    let mut other = body.clone();
+    other["citizen"]["name"] = json!("Someone Else");
+    let (s3, err) = send(&app, with_key(&other)).await;
+    assert_eq!((s3, err["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("idempotency_key_reused")));
+}
+
+#[tokio::test]
+async fn every_field_problem_is_answered_422_with_its_field_and_a_message_in_the_language_asked() {
+    let app = app().await;
+    let id = service_id(&app, "Cambio di residenza").await;
+    let body = json!({"service_id": id, "start": "2026-11-25T09:00:00+01:00", "mode": "fax",
+        "citizen": {"name": "", "email": "nope", "fiscal_code": "RSSMRA85T10A562X", "phone": "abc"}, "privacy_accepted": false});
+    let (status, err) = send(&app, post_json("/api/v1/demo/appointments", &body)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = err["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    for f in ["citizen.name", "citizen.email", "citizen.fiscal_code", "citizen.phone", "mode", "privacy_accepted"] {
+        assert!(fields.contains(&f), "{f} missing in {fields:?}");
+    }
+    assert!(err["message"].as_str().unwrap().contains("campi"), "Italian by default: {err}");
+    let english = Request::post("/api/v1/demo/appointments")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let (_, err_en) = send(&app, english).await;
+    assert!(err_en["message"].as_str().unwrap().contains("fields"), "{err_en}");
+}
+
+#[tokio::test]
+async fn hostile_input_gets_a_4xx_and_never_a_5xx() {
+    let app = app().await;
+    let id = service_id(&app, "Cambio di residenza").await;
+    let huge = "x".repeat(10_000);
+    let mut cases: Vec<(Request<Body>, &[StatusCode])> = vec![
+        (post_raw("/api/v1/demo/appointments", "{not json"), &[StatusCode::BAD_REQUEST]),
+        (post_raw("/api/v1/demo/appointments", ""), &[StatusCode::BAD_REQUEST]),
+        (post_raw("/api/v1/demo/appointments", "[]"), &[StatusCode::UNPROCESSABLE_ENTITY]),
+        (post_json("/api/v1/demo/appointments", &json!({"service_id": "uno"})), &[StatusCode::UNPROCESSABLE_ENTITY]),
+        (
+            post_json("/api/v1/demo/appointments", &json!({"service_id": id, "citizen": "Maria"})),
+            &[StatusCode::UNPROCESSABLE_ENTITY],
+        ),
+        (post_raw("/api/v1/demo/appointments", "x".repeat(200_000)), &[StatusCode::PAYLOAD_TOO_LARGE]),
+        (get("/api/v1/demo/services/1%27%20OR%201=1/slots"), &[StatusCode::NOT_FOUND]),
+        (get("/api/v1/demo'%3B%20DROP%20TABLE%20tenants--/services"), &[StatusCode::NOT_FOUND]),
+        (get(&format!("/api/v1/demo/services/{id}/slots?from=2026-02-30")), &[StatusCode::UNPROCESSABLE_ENTITY]),
+        (
+            get(&format!("/api/v1/demo/services/{id}/slots?from=2026-12-01&to=2026-11-01")),
+            &[StatusCode::UNPROCESSABLE_ENTITY],
+        ),
+        (
+            get(&format!("/api/v1/demo/services/{id}/slots?from=2026-01-01&to=2027-12-31")),
+            &[StatusCode::UNPROCESSABLE_ENTITY],
+        ),
+        (get(&format!("/api/v1/demo/services/{id}/slots?from=99999-01-01")), &[StatusCode::UNPROCESSABLE_ENTITY]),
+        (get("/api/v1/demo/services/999999999999999999999/slots"), &[StatusCode::NOT_FOUND]),
+        (get("/api/v1/appointments/..%2F..%2Fetc%2Fpasswd"), &[StatusCode::NOT_FOUND]),
+        (
+            post_json("/api/v1/appointments/short/move", &json!({"start": "2026-11-25T09:00:00+01:00"})),
+            &[StatusCode::NOT_FOUND],
+        ),
+        (get("/api/v1/does/not/exist/at/all"), &[StatusCode::NOT_FOUND]),
+    ];
+    let starts: [(&str, StatusCode); 7] = [
+        ("2020-01-01T09:00:00+01:00", StatusCode::UNPROCESSABLE_ENTITY), // the past
+        ("2027-11-24T09:00:00+01:00", StatusCode::UNPROCESSABLE_ENTITY), // a year ahead
+        ("2026-11-25T09:07:00+01:00", StatusCode::UNPROCESSABLE_ENTITY), // off the grid
+        ("2026-11-28T09:00:00+01:00", StatusCode::UNPROCESSABLE_ENTITY), // a Saturday
+        ("2026-12-08T09:00:00+01:00", StatusCode::UNPROCESSABLE_ENTITY), // a holiday
+        ("yesterday", StatusCode::UNPROCESSABLE_ENTITY),                 // not a time
+        ("2026-13-45T99:00:00+01:00", StatusCode::UNPROCESSABLE_ENTITY), // not a date
+    ];
+    for (start, _) in &starts {
+        cases.push((
+            post_json("/api/v1/demo/appointments", &booking(id, start, "Maria Rossi")),
+            &[StatusCode::UNPROCESSABLE_ENTITY],
+        ));
+    }
+    for name in [huge.as_str(), "Maria\u{0}Rossi", "Ma\u{202E}ria", "\u{7}\u{8}"] {
+        cases.push((
+            post_json("/api/v1/demo/appointments", &booking(id, "2026-11-25T09:00:00+01:00", name)),
+            &[StatusCode::UNPROCESSABLE_ENTITY],
+        ));
+    }
+    for (req, expected) in cases {
+        let label = format!("{} {}", req.method(), req.uri());
+        let (status, body) = send(&app, req).await;
+        assert!(expected.contains(&status), "{label}: got {status} {body}");
+        assert!(status.is_client_error(), "{label}");
+        if status != StatusCode::PAYLOAD_TOO_LARGE {
+            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{label}: a message is owed: {body}");
+        }
+    }
+    // SQL and HTML in a name are just text: stored as given, harmless.
+    let (status, receipt) = send(
+        &app,
+        post_json(
+            "/api/v1/demo/appointments",
+            &booking(id, "2026-11-25T09:00:00+01:00", "Robert'); DROP TABLE appointments;-- <b>x</b>"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    let token = receipt["manage_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let (_, view) = send(&app, get(&format!("/api/v1/appointments/{token}"))).await;
+    assert_eq!(view["citizen_name"], "Robert'); DROP TABLE appointments;-- <b>x</b>");
+}
+
+#[tokio::test]
+async fn staff_endpoints_need_a_token_of_the_same_town_and_respect_offices() {
+    let app = app().await;
+    let store = app.state.store.clone();
+    let demo = store.tenant_by_slug("demo").await.unwrap().unwrap();
+    let offices = store.offices(demo.id).await.unwrap();
+    let anagrafe = offices.iter().find(|o| o.name == "Anagrafe").unwrap();
+    let tributi = offices.iter().find(|o| o.name == "Tributi").unwrap();
+    let issue = |role, office: Option<ricevo_core::OfficeId>| {
+        let store = store.clone();
+        async move {
+            let token = ricevo_web::tokens::new_token();
+            store.create_api_token(demo.id, role, office, &ricevo_web::tokens::hash(&token), "t").await.unwrap();
+            token
+        }
+    };
+    let admin = issue(Role::Admin, None).await;
+    let operator = issue(Role::Operator, Some(tributi.id)).await;
+    let id = service_id(&app, "Cambio di residenza").await;
+    let (_, receipt) =
+        send(&app, post_json("/api/v1/demo/appointments", &booking(id, "2026-11-25T09:00:00+01:00", "Maria Rossi")))
+            .await;
+    assert!(receipt["id"].is_string());
+
+    let authed = |uri: &str, token: &str| {
+        Request::get(uri).header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap()
+    };
+    assert_eq!(send(&app, get("/api/v1/demo/day?date=2026-11-25")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(send(&app, authed("/api/v1/demo/day?date=2026-11-25", "wrong")).await.0, StatusCode::UNAUTHORIZED);
+    let (status, day) = send(&app, authed("/api/v1/demo/day?date=2026-11-25", &admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(day.as_array().unwrap().len(), 1);
+    assert_eq!(day[0]["office_id"], anagrafe.id.0);
+    let (_, theirs) = send(&app, authed("/api/v1/demo/day?date=2026-11-25", &operator)).await;
+    assert_eq!(theirs, json!([]), "a Tributi operator does not see Anagrafe");
+    let (_, visible) = send(&app, authed("/api/v1/demo/offices", &operator)).await;
+    assert_eq!(visible.as_array().unwrap().len(), 1);
+
+    let appointment_id = day[0]["id"].as_i64().unwrap();
+    let status_req = |token: &str, status: &str| {
+        Request::post(format!("/api/v1/demo/appointments/{appointment_id}/status"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"status": status}).to_string()))
+            .unwrap()
+    };
+    assert_eq!(send(&app, status_req(&operator, "no_show")).await.0, StatusCode::FORBIDDEN);
+    let (status, checked) = send(&app, status_req(&admin, "checked_in")).await;
+    assert_eq!((status, checked["status"].as_str()), (StatusCode::OK, Some("checked_in")));
+    assert_eq!(send(&app, status_req(&admin, "teleported")).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A token of another town opens nothing here.
+    let other = store
+        .create_tenant(&ricevo_store::NewTenant {
+            slug: "altro".into(),
+            name: "Altro".into(),
+            time_zone: "Europe/Rome".into(),
+            patron_day: None,
+            contact_email: "a@b.it".into(),
+            privacy_notice: "x".into(),
+            retention_days: 365,
+        })
+        .await
+        .unwrap();
+    let foreign = ricevo_web::tokens::new_token();
+    store.create_api_token(other.id, Role::Admin, None, &ricevo_web::tokens::hash(&foreign), "t").await.unwrap();
+    assert_eq!(send(&app, authed("/api/v1/demo/day?date=2026-11-25", &foreign)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(send(&app, status_req(&foreign, "done")).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_openapi_document_health_and_metrics_are_served() {
+    let app = app().await;
+    let (status, doc) = send(&app, get("/api/v1/openapi.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/{tenant}/services",
+        "/api/v1/{tenant}/services/{service_id}/slots",
+        "/api/v1/{tenant}/appointments",
+        "/api/v1/appointments/{token}/move",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+    assert_eq!(send(&app, get("/healthz")).await.0, StatusCode::OK);
+    let id = service_id(&app, "Cambio di residenza").await;
+    send(&app, post_json("/api/v1/demo/appointments", &booking(id, "2026-11-25T09:00:00+01:00", "Maria Rossi"))).await;
+    let (status, text) = send(&app, get("/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = text.as_str().unwrap();
+    assert!(text.contains("ricevo_bookings_total 1"), "{text}");
+    assert!(text.contains("ricevo_outbox_backlog 2"), "confirmation and reminder: {text}");
+    assert!(text.contains("ricevo_http_request_duration_seconds_count"));
+}
+
+#[tokio::test]
+async fn a_client_over_its_budget_gets_429_with_retry_after() {
+    let app = app_with(WebConfig { rate_limit_per_minute: 5, ..WebConfig::default() }).await;
+    for _ in 0..5 {
+        assert_eq!(send(&app, get("/api/v1/demo/services")).await.0, StatusCode::OK);
+    }
+    let resp = app.router.clone().oneshot(get("/api/v1/demo/services")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers()[header::RETRY_AFTER], "60");
+    assert_eq!(send(&app, get("/healthz")).await.0, StatusCode::OK, "probes are not limited");
+}

@@ -1,0 +1,640 @@
+//! The staff pages, driven through the real router on a real SQLite store: sign-in, CSRF,
+//! roles, town isolation, the day's actions, tokens, webhooks and the outbox.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, LazyLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use jiff::Timestamp;
+use ricevo_core::{AppointmentId, OfficeId, TenantId};
+use ricevo_store::{AppointmentStatus, NewOffice, NewTenant, Role, Store};
+use ricevo_web::{AppState, WebConfig};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+// Monday 23 November 2026, 09:00 in Rome.
+const NOW: &str = "2026-11-23T08:00:00Z";
+const PASSWORD: &str = "una-password-lunga-1";
+const ADMIN: &str = "admin@esempio.it";
+// Wednesday 25 November 2026.
+const DAY: &str = "2026-11-25";
+
+// One argon2id hash for every account of every test (hashing is slow in debug builds).
+static PASSWORD_HASH: LazyLock<String> = LazyLock::new(|| ricevo_web::staff::hash_password(PASSWORD));
+
+struct App {
+    router: Router,
+    store: Arc<dyn Store>,
+    tenant: TenantId,
+    outbox: std::path::PathBuf,
+    dir: tempfile::TempDir,
+}
+
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+async fn app_with(mut config: WebConfig) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    std::fs::create_dir_all(&outbox).unwrap();
+    config.outbox_dir = Some(outbox.clone());
+    let store = ricevo_store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+    let hash = PASSWORD_HASH.clone();
+    let demo = ricevo_web::demo::load(&*store, move |_| hash.clone()).await.unwrap();
+    let now: Timestamp = NOW.parse().unwrap();
+    let state = AppState::with_clock(store.clone(), config, Arc::new(move || now));
+    App { router: ricevo_web::router(state), store, tenant: demo.tenant.id, outbox, dir }
+}
+
+async fn app() -> App {
+    app_with(WebConfig::default()).await
+}
+
+async fn send(app: &App, req: Request<Body>) -> Answer {
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    Answer { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
+        })
+        .collect()
+}
+
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+}
+
+fn set_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned()
+}
+
+// The value of the first `<input ... name="NAME" value="...">` of a page.
+fn hidden(body: &str, name: &str) -> String {
+    let at = body.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} field in {body}"));
+    let rest = &body[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+// The secret a page shows once.
+fn secret_of(body: &str) -> String {
+    let at = body.find("<code class=\"secret-value\">").unwrap_or_else(|| panic!("no secret in {body}"));
+    let rest = &body[at + 27..];
+    rest[..rest.find('<').unwrap()].to_owned()
+}
+
+async fn try_login(app: &App, slug: &str, email: &str, password: &str) -> Answer {
+    let page = send(app, Request::get(format!("/{slug}/staff/login")).body(Body::empty()).unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let login_csrf = hidden(&page.body, "login_csrf");
+    let cookie = cookie_value(set_cookie(&page.headers, "ricevo_login_csrf").unwrap());
+    let req = Request::post(format!("/{slug}/staff/login"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("ricevo_login_csrf={cookie}"))
+        .body(Body::from(form_body(&[("login_csrf", &login_csrf), ("email", email), ("password", password)])))
+        .unwrap();
+    send(app, req).await
+}
+
+async fn login_to(app: &App, slug: &str, email: &str) -> Session {
+    let answer = try_login(app, slug, email, PASSWORD).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let cookie = format!("ricevo_session={}", cookie_value(set_cookie(&answer.headers, "ricevo_session").unwrap()));
+    let day =
+        send(app, Request::get(format!("/{slug}/staff")).header(header::COOKIE, &cookie).body(Body::empty()).unwrap())
+            .await;
+    assert_eq!(day.status, StatusCode::OK, "{}", day.body);
+    Session { csrf: hidden(&day.body, "csrf"), cookie }
+}
+
+async fn login(app: &App, email: &str) -> Session {
+    login_to(app, "demo", email).await
+}
+
+async fn get(app: &App, s: &Session, uri: &str) -> Answer {
+    send(app, Request::get(uri).header(header::COOKIE, &s.cookie).body(Body::empty()).unwrap()).await
+}
+
+async fn post_raw(app: &App, s: &Session, uri: &str, pairs: &[(&str, &str)]) -> Answer {
+    let req = Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, &s.cookie)
+        .body(Body::from(form_body(pairs)))
+        .unwrap();
+    send(app, req).await
+}
+
+async fn post(app: &App, s: &Session, uri: &str, pairs: &[(&str, &str)]) -> Answer {
+    let mut all = vec![("csrf", s.csrf.as_str())];
+    all.extend_from_slice(pairs);
+    post_raw(app, s, uri, &all).await
+}
+
+async fn office(app: &App, name: &str) -> OfficeId {
+    app.store.offices(app.tenant).await.unwrap().into_iter().find(|o| o.name == name).unwrap().id
+}
+
+async fn add_user(app: &App, email: &str, role: Role, offices: &[OfficeId]) {
+    app.store.create_user(app.tenant, email, "Persona di prova", role, &PASSWORD_HASH, offices).await.unwrap();
+}
+
+async fn service_id(app: &App, name: &str) -> i64 {
+    app.store.services(app.tenant).await.unwrap().into_iter().find(|s| s.name == name).unwrap().id.0
+}
+
+// Books through the public API; returns the appointment's internal id.
+async fn book(app: &App, service: &str, time: &str, citizen: &str) -> AppointmentId {
+    let body = json!({
+        "service_id": service_id(app, service).await,
+        "start": format!("{DAY}T{time}:00+01:00"),
+        "mode": "video",
+        "citizen": {"name": citizen, "email": "cittadino@example.it", "fiscal_code": "RSSMRA85T10A562S"},
+        "notes": "Porto i documenti",
+        "privacy_accepted": true
+    });
+    let req = Request::post("/api/v1/demo/appointments")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let answer = send(app, req).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let from: Timestamp = format!("{DAY}T00:00:00+01:00").parse().unwrap();
+    let to: Timestamp = format!("{DAY}T23:59:00+01:00").parse().unwrap();
+    let all = app.store.appointments_between(app.tenant, None, from, to).await.unwrap();
+    all.into_iter().filter(|a| a.citizen_name == citizen).map(|a| a.id).max().unwrap()
+}
+
+async fn status_of(app: &App, id: AppointmentId) -> AppointmentStatus {
+    app.store.appointment(app.tenant, id).await.unwrap().unwrap().status
+}
+
+async fn seats_at(app: &App, service: &str, time: &str) -> u64 {
+    let uri = format!("/api/v1/demo/services/{}/slots?from={DAY}&to={DAY}", service_id(app, service).await);
+    let answer = send(app, Request::get(uri).body(Body::empty()).unwrap()).await;
+    let slots: Value = serde_json::from_str(&answer.body).unwrap();
+    let start = format!("{DAY}T{time}:00+01:00");
+    slots
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["start"] == start.as_str())
+        .map_or(0, |s| s["available"].as_u64().unwrap())
+}
+
+#[tokio::test]
+async fn signing_in_sets_an_http_only_session_cookie_that_opens_the_day() {
+    let app = app().await;
+    let answer = try_login(&app, "demo", ADMIN, PASSWORD).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers[header::LOCATION], "/demo/staff");
+    let cookie = set_cookie(&answer.headers, "ricevo_session").unwrap();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=43200"] {
+        assert!(cookie.contains(attribute), "{attribute} missing from {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP in this configuration: {cookie}");
+    // Only the token's hash is stored: the cookie value itself opens the session.
+    let s = Session { cookie: format!("ricevo_session={}", cookie_value(cookie)), csrf: String::new() };
+    let day = get(&app, &s, "/demo/staff").await;
+    assert_eq!(day.status, StatusCode::OK);
+    assert!(day.body.contains("Appuntamenti del giorno"));
+    assert!(day.body.contains("href=\"/static/ricevo.css\""));
+    assert_eq!(day.headers[header::CACHE_CONTROL], "no-store");
+
+    let secure = app_with(WebConfig { secure_cookies: true, ..WebConfig::default() }).await;
+    let answer = try_login(&secure, "demo", ADMIN, PASSWORD).await;
+    assert!(set_cookie(&answer.headers, "ricevo_session").unwrap().contains("; Secure"));
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_email_get_the_same_generic_message() {
+    let app = app().await;
+    let wrong = try_login(&app, "demo", ADMIN, "not-the-password").await;
+    let unknown = try_login(&app, "demo", "nobody@esempio.it", PASSWORD).await;
+    for answer in [&wrong, &unknown] {
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        assert!(answer.body.contains("E-mail o password non corretti."), "{}", answer.body);
+        assert!(set_cookie(&answer.headers, "ricevo_session").is_none());
+    }
+    // Without the page's own cookie the form is refused (login CSRF).
+    let req = Request::post("/demo/staff/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form_body(&[("login_csrf", "x"), ("email", ADMIN), ("password", PASSWORD)])))
+        .unwrap();
+    let forged = send(&app, req).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.body.contains("Il modulo di accesso è scaduto"), "{}", forged.body);
+    assert!(set_cookie(&forged.headers, "ricevo_session").is_none());
+}
+
+#[tokio::test]
+async fn the_eleventh_failed_attempt_is_throttled_even_with_the_right_password() {
+    let app = app().await;
+    for attempt in 1..=10 {
+        let answer = try_login(&app, "demo", ADMIN, "guess").await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let throttled = try_login(&app, "demo", ADMIN, "guess").await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(throttled.body.contains("riprova tra 15 minuti"), "{}", throttled.body);
+    assert_eq!(throttled.headers[header::RETRY_AFTER], "900");
+    let right = try_login(&app, "demo", ADMIN, PASSWORD).await;
+    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(set_cookie(&right.headers, "ricevo_session").is_none());
+}
+
+#[tokio::test]
+async fn posts_without_or_with_a_wrong_csrf_token_are_refused_with_403() {
+    let app = app().await;
+    let id = book(&app, "Cambio di residenza", "09:00", "Maria Rossi").await;
+    let s = login(&app, ADMIN).await;
+    let uri = format!("/demo/staff/appointments/{}/status", id.0);
+    let none = post_raw(&app, &s, &uri, &[("status", "cancelled")]).await;
+    assert_eq!(none.status, StatusCode::FORBIDDEN);
+    let wrong = post_raw(&app, &s, &uri, &[("csrf", "0123456789"), ("status", "cancelled")]).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert!(wrong.body.contains("Non hai i permessi"), "{}", wrong.body);
+    assert_eq!(status_of(&app, id).await, AppointmentStatus::Booked);
+    let logout = post_raw(&app, &s, "/demo/staff/logout", &[]).await;
+    assert_eq!(logout.status, StatusCode::FORBIDDEN);
+    assert_eq!(get(&app, &s, "/demo/staff").await.status, StatusCode::OK, "the session survives");
+}
+
+#[tokio::test]
+async fn an_operator_sees_only_their_offices_appointments_and_cannot_change_another_office() {
+    let app = app().await;
+    let anagrafe = office(&app, "Anagrafe").await;
+    let tributi = office(&app, "Tributi").await;
+    add_user(&app, "operatore@esempio.it", Role::Operator, &[anagrafe]).await;
+    let own = book(&app, "Cambio di residenza", "09:00", "Maria Rossi").await;
+    let other = book(&app, "TARI / IMU", "09:00", "Giulia Rossi").await;
+    let s = login(&app, "operatore@esempio.it").await;
+
+    let day = get(&app, &s, &format!("/demo/staff?date={DAY}")).await;
+    assert_eq!(day.status, StatusCode::OK);
+    assert!(day.body.contains("Maria Rossi") && day.body.contains("Porto i documenti"));
+    assert!(!day.body.contains("Giulia Rossi"), "another office's citizen is shown");
+    let found = get(&app, &s, "/demo/staff/search?q=rossi").await;
+    assert!(found.body.contains("Maria Rossi") && !found.body.contains("Giulia Rossi"));
+    let filtered = get(&app, &s, &format!("/demo/staff?date={DAY}&office={}", tributi.0)).await;
+    assert_eq!(filtered.status, StatusCode::FORBIDDEN);
+
+    let done = post(&app, &s, &format!("/demo/staff/appointments/{}/status", other.0), &[("status", "done")]).await;
+    assert_eq!(done.status, StatusCode::FORBIDDEN);
+    assert_eq!(status_of(&app, other).await, AppointmentStatus::Booked);
+    let hours = post(&app, &s, &format!("/demo/staff/offices/{}/hours", tributi.0), &[("desks", "3")]).await;
+    assert_eq!(hours.status, StatusCode::FORBIDDEN);
+    let uri = format!("/demo/staff/offices/{}/services/new", tributi.0);
+    let service = post(&app, &s, &uri, &[("name", "Abusivo"), ("duration", "20"), ("modes", "video")]).await;
+    assert_eq!(service.status, StatusCode::FORBIDDEN);
+    assert!(!app.store.services(app.tenant).await.unwrap().iter().any(|s| s.name == "Abusivo"));
+    // Operators manage no office at all, not even their own.
+    assert_eq!(get(&app, &s, "/demo/staff/offices").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(get(&app, &s, &format!("/demo/staff/offices/{}", anagrafe.0)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(get(&app, &s, "/demo/staff/users").await.status, StatusCode::FORBIDDEN);
+
+    let checked_in =
+        post(&app, &s, &format!("/demo/staff/appointments/{}/status", own.0), &[("status", "checked_in")]).await;
+    assert_eq!(checked_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&app, own).await, AppointmentStatus::CheckedIn);
+}
+
+#[tokio::test]
+async fn a_manager_edits_their_offices_hours_but_not_another_offices() {
+    let app = app().await;
+    let tributi = office(&app, "Tributi").await;
+    let anagrafe = office(&app, "Anagrafe").await;
+    add_user(&app, "manager@esempio.it", Role::Manager, &[tributi]).await;
+    let s = login(&app, "manager@esempio.it").await;
+    let before = app.store.hours(app.tenant, anagrafe).await.unwrap();
+
+    let offices = get(&app, &s, "/demo/staff/offices").await;
+    assert!(offices.body.contains("Tributi") && !offices.body.contains("Anagrafe"));
+    let hours =
+        [("desks", "2"), ("d1_from1", "08:30"), ("d1_to1", "12:00"), ("d3_from1", "14:00"), ("d3_to1", "16:00")];
+    let saved = post(&app, &s, &format!("/demo/staff/offices/{}/hours", tributi.0), &hours).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let rows = app.store.hours(app.tenant, tributi).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0].weekday, rows[0].start_minute, rows[0].end_minute), (1, 510, 720));
+    assert_eq!(app.store.office(app.tenant, tributi).await.unwrap().unwrap().desks, 2);
+    let page = get(&app, &s, &format!("/demo/staff/offices/{}", tributi.0)).await;
+    assert!(page.body.contains("value=\"08:30\""));
+
+    let refused = post(&app, &s, &format!("/demo/staff/offices/{}/hours", anagrafe.0), &hours).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.store.hours(app.tenant, anagrafe).await.unwrap(), before);
+
+    // A range that ends before it starts is refused on its field, in Italian.
+    let bad = [("desks", "1"), ("d2_from1", "12:00"), ("d2_to1", "09:00")];
+    let invalid = post(&app, &s, &format!("/demo/staff/offices/{}/hours", tributi.0), &bad).await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(invalid.body.contains("id=\"f-d2_to1-error\""), "{}", invalid.body);
+    assert!(
+        invalid.body.contains("L&#x27;orario di chiusura deve seguire")
+            || invalid.body.contains("L&#39;orario di chiusura")
+    );
+    assert_eq!(app.store.hours(app.tenant, tributi).await.unwrap(), rows, "nothing saved");
+
+    let closure = [("first_day", "2026-12-24"), ("last_day", "2026-12-31"), ("reason", "Chiusura natalizia")];
+    let added = post(&app, &s, &format!("/demo/staff/offices/{}/closures", tributi.0), &closure).await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let closures = app.store.closures(app.tenant, tributi).await.unwrap();
+    assert_eq!(closures[0].reason, "Chiusura natalizia");
+    let uri = format!("/demo/staff/offices/{}/closures/{}/delete", tributi.0, closures[0].id);
+    assert_eq!(post(&app, &s, &uri, &[]).await.status, StatusCode::SEE_OTHER);
+    assert!(app.store.closures(app.tenant, tributi).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_manager_creates_a_service_and_bad_intake_questions_are_reported_on_their_field() {
+    let app = app().await;
+    let tributi = office(&app, "Tributi").await;
+    add_user(&app, "manager@esempio.it", Role::Manager, &[tributi]).await;
+    let s = login(&app, "manager@esempio.it").await;
+    let uri = format!("/demo/staff/offices/{}/services/new", tributi.0);
+    assert_eq!(get(&app, &s, &uri).await.status, StatusCode::OK);
+    let mut fields = vec![
+        ("name", "Rateizzazione"),
+        ("duration", "30"),
+        ("buffer", "5"),
+        ("notice_hours", "24"),
+        ("horizon_days", "60"),
+        ("modes", "video"),
+        ("modes", "phone"),
+        ("active", "1"),
+        ("questions", "[{\"key\": \"avviso\""),
+    ];
+    let bad = post(&app, &s, &uri, &fields).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("id=\"f-questions-error\"") && bad.body.contains("riga 1"), "{}", bad.body);
+    fields.pop();
+    fields.push(("questions", r#"[{"key": "avviso", "label": "Hai l'avviso?", "type": "yes_no", "required": true}]"#));
+    let created = post(&app, &s, &uri, &fields).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let service =
+        app.store.services(app.tenant).await.unwrap().into_iter().find(|s| s.name == "Rateizzazione").unwrap();
+    assert_eq!(service.office_id, tributi);
+    assert_eq!(service.rules.duration_minutes(), 30);
+    assert_eq!(service.questions[0].key, "avviso");
+    // An off-grid duration is refused with the core's message on the field.
+    fields[1] = ("duration", "7");
+    let edit = format!("/demo/staff/services/{}", service.id.0);
+    let refused = post(&app, &s, &edit, &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("La durata deve essere tra 5 e 480 minuti"));
+    // Another office's service cannot even be opened.
+    let cie = service_id(&app, "Carta d'identità elettronica").await;
+    assert_eq!(get(&app, &s, &format!("/demo/staff/services/{cie}")).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn nobody_in_one_town_can_read_or_change_anything_of_another_town() {
+    let app = app().await;
+    let other = app
+        .store
+        .create_tenant(&NewTenant {
+            slug: "altro".into(),
+            name: "Comune Altro".into(),
+            time_zone: "Europe/Rome".into(),
+            patron_day: None,
+            contact_email: "urp@altro.it".into(),
+            privacy_notice: "Informativa".into(),
+            retention_days: 365,
+        })
+        .await
+        .unwrap();
+    let new_office = NewOffice {
+        name: "Ufficio Segreto".into(),
+        description: String::new(),
+        address: String::new(),
+        contact_email: "segreto@altro.it".into(),
+    };
+    let secret_office = app.store.create_office(other.id, &new_office).await.unwrap();
+    app.store.create_user(other.id, "admin@altro.it", "Admin Altro", Role::Admin, &PASSWORD_HASH, &[]).await.unwrap();
+    let id = book(&app, "Cambio di residenza", "09:00", "Maria Rossi").await;
+
+    let a = login(&app, ADMIN).await;
+    let b = login_to(&app, "altro", "admin@altro.it").await;
+    // A's session on B's pages: back to B's login, never data.
+    for uri in [
+        "/altro/staff",
+        "/altro/staff/offices",
+        "/altro/staff/users",
+        "/altro/staff/outbox",
+        "/altro/staff/search?q=se",
+    ] {
+        let answer = get(&app, &a, uri).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{uri}");
+        assert_eq!(answer.headers[header::LOCATION], "/altro/staff/login");
+    }
+    let uri = format!("/altro/staff/offices/{}/hours", secret_office.id.0);
+    assert_eq!(post(&app, &a, &uri, &[("desks", "5")]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.store.office(other.id, secret_office.id).await.unwrap().unwrap().desks, 1);
+    // A's own town's URLs with B's ids find nothing.
+    assert_eq!(
+        get(&app, &a, &format!("/demo/staff/offices/{}", secret_office.id.0)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(post(&app, &a, &uri.replace("altro", "demo"), &[("desks", "5")]).await.status, StatusCode::NOT_FOUND);
+    // And B cannot touch A's appointment, with its own CSRF token or A's.
+    for csrf in [&b.csrf, &a.csrf] {
+        let s = Session { cookie: b.cookie.clone(), csrf: csrf.clone() };
+        let answer =
+            post(&app, &s, &format!("/altro/staff/appointments/{}/status", id.0), &[("status", "cancelled")]).await;
+        assert_eq!(answer.status, if csrf == &b.csrf { StatusCode::NOT_FOUND } else { StatusCode::FORBIDDEN });
+        let answer =
+            post(&app, &s, &format!("/demo/staff/appointments/{}/status", id.0), &[("status", "cancelled")]).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER);
+        assert_eq!(answer.headers[header::LOCATION], "/demo/staff/login");
+    }
+    assert_eq!(status_of(&app, id).await, AppointmentStatus::Booked);
+    let b_day = get(&app, &b, &format!("/altro/staff?date={DAY}")).await;
+    assert!(!b_day.body.contains("Maria Rossi"));
+    let b_offices = get(&app, &b, "/altro/staff/offices").await;
+    assert!(b_offices.body.contains("Ufficio Segreto") && !b_offices.body.contains("Anagrafe"));
+}
+
+#[tokio::test]
+async fn check_in_no_show_done_and_cancel_change_the_status_and_cancel_frees_the_slot() {
+    let app = app().await;
+    // The registry office has two desks: two bookings fill a slot.
+    let first = book(&app, "Cambio di residenza", "09:00", "Anna Bianchi").await;
+    let second = book(&app, "Cambio di residenza", "09:00", "Bruno Verdi").await;
+    assert_eq!(seats_at(&app, "Cambio di residenza", "09:00").await, 0);
+    let s = login(&app, ADMIN).await;
+    let action = |id: AppointmentId| format!("/demo/staff/appointments/{}/status", id.0);
+
+    let answer = post(&app, &s, &action(first), &[("status", "checked_in")]).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers[header::LOCATION], format!("/demo/staff?date={DAY}"));
+    assert_eq!(status_of(&app, first).await, AppointmentStatus::CheckedIn);
+    post(&app, &s, &action(first), &[("status", "done")]).await;
+    assert_eq!(status_of(&app, first).await, AppointmentStatus::Done);
+    post(&app, &s, &action(second), &[("status", "no_show")]).await;
+    assert_eq!(status_of(&app, second).await, AppointmentStatus::NoShow);
+    // A finished appointment cannot be checked in again.
+    let again = post(&app, &s, &action(first), &[("status", "checked_in")]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    let third = book(&app, "Cambio di residenza", "09:35", "Carla Neri").await;
+    book(&app, "Cambio di residenza", "09:35", "Dario Neri").await;
+    assert_eq!(seats_at(&app, "Cambio di residenza", "09:35").await, 0);
+    let cancelled = post(&app, &s, &action(third), &[("status", "cancelled")]).await;
+    assert_eq!(cancelled.status, StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&app, third).await, AppointmentStatus::Cancelled);
+    assert_eq!(seats_at(&app, "Cambio di residenza", "09:35").await, 1, "the seat is free again");
+    let public_id = app.store.appointment(app.tenant, third).await.unwrap().unwrap().public_id;
+    let due = app.store.due_outbox(NOW.parse().unwrap(), 100).await.unwrap();
+    assert!(due.iter().any(|m| m.dedupe_key.starts_with(&format!("{public_id}:cancelled:"))), "the citizen is told");
+    let day = get(&app, &s, &format!("/demo/staff?date={DAY}")).await;
+    assert!(day.body.contains("Annullato") && day.body.contains("Concluso") && day.body.contains("Non presentato"));
+    let twice = post(&app, &s, &action(third), &[("status", "cancelled")]).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn an_admin_creates_an_api_token_shown_once_that_opens_the_api() {
+    let app = app().await;
+    let s = login(&app, ADMIN).await;
+    let created =
+        post(&app, &s, "/demo/staff/tokens", &[("label", "Portale del Comune"), ("role", "admin"), ("office", "")])
+            .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let token = secret_of(&created.body);
+    assert_eq!(token.len(), 43);
+    let api = Request::get("/api/v1/demo/offices")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, api).await.status, StatusCode::OK);
+    assert!(!get(&app, &s, "/demo/staff/tokens").await.body.contains(&token), "shown only once");
+    // An operator token needs an office.
+    let refused =
+        post(&app, &s, "/demo/staff/tokens", &[("label", "Totem"), ("role", "operator"), ("office", "")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("id=\"f-office-error\""));
+}
+
+#[tokio::test]
+async fn an_admin_adds_a_webhook_whose_secret_is_shown_once_and_can_delete_it() {
+    let app = app().await;
+    let s = login(&app, ADMIN).await;
+    let refused = post(&app, &s, "/demo/staff/webhooks", &[("url", "ftp://portale.esempio.it/hook")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("http:// o https://"));
+    let created = post(&app, &s, "/demo/staff/webhooks", &[("url", "https://portale.esempio.it/hook")]).await;
+    assert_eq!(created.status, StatusCode::OK);
+    let secret = secret_of(&created.body);
+    let hooks = app.store.webhooks(app.tenant).await.unwrap();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!((hooks[0].url.as_str(), hooks[0].secret.as_str()), ("https://portale.esempio.it/hook", secret.as_str()));
+    let list = get(&app, &s, "/demo/staff/webhooks").await;
+    assert!(list.body.contains("https://portale.esempio.it/hook") && !list.body.contains(&secret));
+    let deleted = post(&app, &s, &format!("/demo/staff/webhooks/{}/delete", hooks[0].id), &[]).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    assert!(app.store.webhooks(app.tenant).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_outbox_page_lists_eml_files_and_refuses_names_that_leave_the_folder() {
+    let app = app().await;
+    std::fs::write(app.outbox.join("abc.confirmation@ricevo.eml"), "Subject: Conferma\r\n\r\nCiao").unwrap();
+    std::fs::write(app.dir.path().join("secret.eml"), "not for the web").unwrap();
+    let s = login(&app, ADMIN).await;
+    let page = get(&app, &s, "/demo/staff/outbox").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("abc.confirmation@ricevo.eml"));
+    let file = get(&app, &s, "/demo/staff/outbox/abc.confirmation@ricevo.eml").await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.headers[header::CONTENT_TYPE], "message/rfc822");
+    assert!(file.body.contains("Subject: Conferma"));
+    for uri in ["/demo/staff/outbox/..%2Fsecret.eml", "/demo/staff/outbox/..%5Csecret.eml", "/demo/staff/outbox/t.db"] {
+        let answer = get(&app, &s, uri).await;
+        assert!(answer.status.is_client_error(), "{uri}: {}", answer.status);
+        assert!(!answer.body.contains("not for the web"));
+    }
+    assert_eq!(get(&app, &s, "/demo/staff/outbox/missing.eml").await.status, StatusCode::NOT_FOUND);
+    let anagrafe = office(&app, "Anagrafe").await;
+    add_user(&app, "manager@esempio.it", Role::Manager, &[anagrafe]).await;
+    let manager = login(&app, "manager@esempio.it").await;
+    assert_eq!(get(&app, &manager, "/demo/staff/outbox").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        get(&app, &manager, "/demo/staff/outbox/abc.confirmation@ricevo.eml").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn an_admin_creates_an_account_whose_one_time_password_signs_in() {
+    let app = app().await;
+    let anagrafe = office(&app, "Anagrafe").await;
+    let s = login(&app, ADMIN).await;
+    let id = anagrafe.0.to_string();
+    let fields =
+        [("name", "Paola Sportello"), ("email", "paola@esempio.it"), ("role", "operator"), ("offices", id.as_str())];
+    let created = post(&app, &s, "/demo/staff/users", &fields).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let password = secret_of(&created.body);
+    let user = app.store.user_by_email(app.tenant, "paola@esempio.it").await.unwrap().unwrap();
+    assert_eq!((user.role, user.offices.as_slice()), (Role::Operator, [anagrafe].as_slice()));
+    assert!(ricevo_web::staff::verify_password(&password, &user.password_hash));
+    assert!(user.password_hash.starts_with("$argon2id$"));
+    let duplicate = post(&app, &s, "/demo/staff/users", &fields).await;
+    assert_eq!(duplicate.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(duplicate.body.contains("Esiste già un account"));
+    let no_office =
+        post(&app, &s, "/demo/staff/users", &[("name", "X"), ("email", "x@esempio.it"), ("role", "manager")]).await;
+    assert_eq!(no_office.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_office.body.contains("id=\"f-offices-error\""));
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let app = app().await;
+    let s = login(&app, ADMIN).await;
+    let out = post(&app, &s, "/demo/staff/logout", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(set_cookie(&out.headers, "ricevo_session").unwrap().contains("Max-Age=0"));
+    let after = get(&app, &s, "/demo/staff").await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+    assert_eq!(after.headers[header::LOCATION], "/demo/staff/login");
+}
+
+#[tokio::test]
+async fn pages_speak_english_on_request_and_search_needs_two_characters() {
+    let app = app().await;
+    let page = send(&app, Request::get("/demo/staff/login?lang=en").body(Body::empty()).unwrap()).await;
+    assert!(page.body.contains("<html lang=\"en\">") && page.body.contains("Staff sign-in"));
+    assert!(set_cookie(&page.headers, "lang").unwrap().starts_with("lang=en"));
+    let s = login(&app, ADMIN).await;
+    let short = get(&app, &s, "/demo/staff/search?q=r&lang=en").await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.body.contains("Type at least 2 characters."));
+    let bad_date = get(&app, &s, "/demo/staff?date=25/11/2026").await;
+    assert_eq!(bad_date.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_date.body.contains("Data non valida"));
+}

@@ -1,0 +1,326 @@
+//! The citizen booking journey in a real headless browser (Debian's Chromium driven through
+//! chromedriver), with axe-core's WCAG 2.1 A/AA rules run on every citizen page.
+//!
+//! Needs `chromium`, `chromedriver` and `node_modules/axe-core/axe.min.js` (`scripts/test`
+//! installs them). Without them each test says why and passes, except under `CI=true`, where it
+//! fails. Run alone with `cargo test -p ricevo --test browser -- --test-threads=1`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr, clippy::print_stdout)]
+
+mod support;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, Locator};
+use serde_json::json;
+use support::{Audit, World, body_text, click_to, current_url, field, fill, html_lang, link, wait_for, with_world};
+
+/// The demo town's service with every mode (video, in person, phone) and no intake question.
+const SERVICE: &str = "Cambio di residenza";
+
+/// The budget of the booking form over the wire, cold cache: document plus every resource.
+const BOOKING_PAGE_BUDGET: u64 = 150 * 1024;
+
+/// A `<button>` (or submit `<input>`) whose text contains `text`.
+async fn button(c: &Client, text: &str) -> Element {
+    let xp = format!(
+        "//button[{}] | //input[(@type='submit' or @type='button') and {}]",
+        support::text_contains(".", text),
+        support::text_contains("@value", text)
+    );
+    wait_for(c, Locator::XPath(&xp)).await
+}
+
+/// Waits (bounded) until some element's text contains `text`, and returns the page's text.
+async fn wait_for_text(c: &Client, text: &str) -> String {
+    let xp = format!("//body//*[{}]", support::text_contains(".", text));
+    wait_for(c, Locator::XPath(&xp)).await;
+    body_text(c).await
+}
+
+/// The first free time of the picker: a link to the booking form.
+async fn first_free_time(c: &Client) -> Element {
+    wait_for(c, Locator::XPath("(//a[contains(@href, '/book?start=')])[1]")).await
+}
+
+/// The accessible name a link offers: `aria-label`, else its text.
+async fn accessible_name(e: &Element) -> String {
+    match e.attr("aria-label").await.expect("aria-label") {
+        Some(l) if !l.trim().is_empty() => l,
+        _ => e.text().await.expect("link text"),
+    }
+}
+
+/// Ticks a checkbox or radio (found by its label) unless it is already checked.
+async fn check(c: &Client, label: &str) {
+    let input = field(c, label).await;
+    if !input.is_selected().await.expect("is selected") {
+        input.click().await.expect("click the option");
+    }
+    assert!(input.is_selected().await.expect("is selected"), "clicking {label:?} did not select it");
+}
+
+/// The booking form of the page, for scripts.
+async fn booking_form(c: &Client) -> Element {
+    wait_for(c, Locator::XPath("//form[.//input[@name='name']]")).await
+}
+
+/// The texts a journey expects, in one language.
+struct Words {
+    lang: &'static str,
+    name: &'static str,
+    email: &'static str,
+    mode: &'static str,
+    privacy: &'static str,
+    submit: &'static str,
+    errors_title: &'static str,
+    booked_title: &'static str,
+    booked_status: &'static str,
+    cancelled_status: &'static str,
+    manage_title: &'static str,
+    cancel_link: &'static str,
+    cancel_title: &'static str,
+    cancel_confirm: &'static str,
+    cancelled_title: &'static str,
+    move_link: &'static str,
+    move_title: &'static str,
+    slot_verb: &'static str,
+}
+
+const IT: Words = Words {
+    lang: "it",
+    name: "Nome e cognome",
+    email: "E-mail",
+    mode: "In presenza, allo sportello",
+    privacy: "Ho letto l'informativa sulla privacy",
+    submit: "Prenota l'appuntamento",
+    errors_title: "Controlla questi campi",
+    booked_title: "Prenotazione confermata",
+    booked_status: "Prenotato",
+    cancelled_status: "Annullato",
+    manage_title: "Il tuo appuntamento",
+    cancel_link: "Annulla l'appuntamento",
+    cancel_title: "Vuoi annullare l'appuntamento?",
+    cancel_confirm: "Sì, annulla l'appuntamento",
+    cancelled_title: "Appuntamento annullato",
+    move_link: "Sposta l'appuntamento",
+    move_title: "Sposta l'appuntamento",
+    slot_verb: "Prenota ",
+};
+
+const EN: Words = Words {
+    lang: "en",
+    name: "Full name",
+    email: "E-mail",
+    mode: "Video call",
+    privacy: "I have read the privacy notice",
+    submit: "Book the appointment",
+    errors_title: "Please check these fields",
+    booked_title: "Booking confirmed",
+    booked_status: "Booked",
+    cancelled_status: "Cancelled",
+    manage_title: "Your appointment",
+    cancel_link: "Cancel the appointment",
+    cancel_title: "Cancel the appointment?",
+    cancel_confirm: "Yes, cancel the appointment",
+    cancelled_title: "Appointment cancelled",
+    move_link: "Move the appointment",
+    move_title: "Move the appointment",
+    slot_verb: "Book ",
+};
+
+/// From the town page at `start` to the booking form of [`SERVICE`]'s first free time, auditing
+/// each page; returns the form's URL.
+async fn to_booking_form(c: &Client, w: &World, audit: &mut Audit, start: &str, words: &Words, tag: &str) -> String {
+    c.goto(&w.server.url(start)).await.expect("open the town page");
+    link(c, SERVICE).await;
+    assert_eq!(html_lang(c).await, words.lang, "<html lang> of the town page {start}");
+    audit.page(c, &w.tools.axe, &format!("{tag}town page")).await;
+
+    let service = link(c, SERVICE).await;
+    let url = click_to(c, &service, |u| u.contains("/demo/services/")).await;
+    assert_eq!(html_lang(c).await, words.lang, "<html lang> of the service page {url}");
+    audit.page(c, &w.tools.axe, &format!("{tag}service page")).await;
+
+    let time = first_free_time(c).await;
+    let name = accessible_name(&time).await;
+    assert!(name.starts_with(words.slot_verb), "a free time's accessible name says what it does, got {name:?}");
+    let url = click_to(c, &time, |u| u.contains("/book?start=")).await;
+    field(c, words.name).await;
+    assert_eq!(html_lang(c).await, words.lang, "<html lang> of the booking form {url}");
+    audit.page(c, &w.tools.axe, &format!("{tag}booking form")).await;
+    url
+}
+
+/// Fills the booking form (name, e-mail, mode, privacy) and submits it; returns the manage
+/// page's URL.
+async fn book(c: &Client, words: &Words, name: &str, email: &str) -> String {
+    fill(c, words.name, name).await;
+    fill(c, words.email, email).await;
+    check(c, words.mode).await;
+    check(c, words.privacy).await;
+    let submit = button(c, words.submit).await;
+    let url = click_to(c, &submit, |u| u.contains("/a/") && u.contains("booked=1")).await;
+    let text = wait_for_text(c, words.booked_title).await;
+    assert!(text.contains(SERVICE), "the manage page names the service; it says:\n{text}");
+    assert!(text.contains(name), "the manage page names who booked; it says:\n{text}");
+    assert!(text.contains(words.booked_status), "the manage page shows the status; it says:\n{text}");
+    url
+}
+
+#[tokio::test]
+async fn a_citizen_books_an_appointment_in_the_browser_and_every_page_passes_axe() {
+    with_world(|w| async move {
+        let c = w.driver.session().await;
+        let mut audit = Audit::default();
+        let form_url = to_booking_form(&c, &w, &mut audit, "/demo", &IT, "").await;
+
+        // Sent empty (the browser's own checks switched off, as on an old browser), the form
+        // comes back with an error summary and the fields marked.
+        c.execute("arguments[0].noValidate = true;", vec![json!(booking_form(&c).await)]).await.expect("novalidate");
+        let submit = button(&c, IT.submit).await;
+        submit.click().await.expect("submit the empty form");
+        let text = wait_for_text(&c, IT.errors_title).await;
+        assert!(text.contains(IT.name), "the error summary names the name field; the page says:\n{text}");
+        let title = c.title().await.expect("title");
+        assert!(title.starts_with("Errore"), "a page with errors says so in its title, got {title:?}");
+        let invalid = field(&c, IT.name).await.attr("aria-invalid").await.expect("aria-invalid");
+        assert_eq!(invalid.as_deref(), Some("true"), "the empty name is marked invalid");
+        audit.page(&c, &w.tools.axe, "booking form with errors").await;
+        eprintln!("booking form {form_url} re-rendered with errors at {}", current_url(&c).await);
+
+        let manage = book(&c, &IT, "Maria Rossi", "maria.rossi@example.org").await;
+        audit.page(&c, &w.tools.axe, "manage page after booking").await;
+
+        let cancel = link(&c, IT.cancel_link).await;
+        click_to(&c, &cancel, |u| u.ends_with("/cancel")).await;
+        wait_for_text(&c, IT.cancel_title).await;
+        audit.page(&c, &w.tools.axe, "cancel confirmation").await;
+
+        let confirm = button(&c, IT.cancel_confirm).await;
+        confirm.click().await.expect("confirm the cancellation");
+        wait_for_text(&c, IT.cancelled_title).await;
+        audit.page(&c, &w.tools.axe, "cancellation done").await;
+
+        // The citizen's link still works and says the appointment is cancelled.
+        c.goto(&manage).await.expect("open the manage link again");
+        let text = wait_for_text(&c, IT.manage_title).await;
+        assert!(text.contains(IT.cancelled_status), "the status says cancelled; the page says:\n{text}");
+        assert!(!text.contains(IT.booked_title), "no booking banner once cancelled; the page says:\n{text}");
+        assert!(
+            !text.contains(IT.cancel_link),
+            "a cancelled appointment offers no cancel link; the page says:\n{text}"
+        );
+        audit.page(&c, &w.tools.axe, "manage page of a cancelled appointment").await;
+
+        audit.assert_clean();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_booking_pages_work_in_english_and_in_embed_mode() {
+    with_world(|w| async move {
+        let c = w.driver.session().await;
+        let mut audit = Audit::default();
+
+        // English, asked for in the link of the town page (the browser itself asks for Italian).
+        to_booking_form(&c, &w, &mut audit, "/demo?lang=en", &EN, "[en] ").await;
+        book(&c, &EN, "John Smith", "john.smith@example.org").await;
+        audit.page(&c, &w.tools.axe, "[en] manage page after booking").await;
+        let move_link = link(&c, EN.move_link).await;
+        click_to(&c, &move_link, |u| u.contains("/move")).await;
+        wait_for_text(&c, EN.move_title).await;
+        assert_eq!(html_lang(&c).await, "en", "<html lang> of the move page");
+        audit.page(&c, &w.tools.axe, "[en] move page").await;
+
+        // Embed mode, in Italian: no header or footer, and every step stays in embed mode.
+        let url = to_booking_form(&c, &w, &mut audit, "/demo?embed=1&lang=it", &IT, "[embed] ").await;
+        assert!(url.contains("embed=1"), "the booking form stays in embed mode: {url}");
+        let chrome = c
+            .execute("return document.querySelectorAll('body > header, body > footer').length", vec![])
+            .await
+            .expect("count header and footer");
+        assert_eq!(chrome, json!(0), "an embedded page has no header or footer of its own");
+        let manage = book(&c, &IT, "Giulia Bianchi", "giulia.bianchi@example.org").await;
+        assert!(manage.contains("embed=1"), "the manage page stays in embed mode: {manage}");
+        audit.page(&c, &w.tools.axe, "[embed] manage page after booking").await;
+        let cancel = link(&c, IT.cancel_link).await;
+        click_to(&c, &cancel, |u| u.contains("/cancel")).await;
+        wait_for_text(&c, IT.cancel_title).await;
+        audit.page(&c, &w.tools.axe, "[embed] cancel confirmation").await;
+
+        audit.assert_clean();
+    })
+    .await;
+}
+
+/// Asserts every URL the current page loaded, links to for loading, or submits to is on the
+/// server's own origin (`data:` URLs are no request and are allowed).
+async fn assert_same_origin(c: &Client, origin: &str, page: &str) -> usize {
+    let urls = support::requested_urls(c).await;
+    let prefix = format!("{origin}/");
+    let foreign: Vec<&String> = urls.iter().filter(|u| !u.starts_with(&prefix) && !u.starts_with("data:")).collect();
+    assert!(foreign.is_empty(), "the {page} reaches outside {origin}: {foreign:#?}");
+    urls.len()
+}
+
+#[tokio::test]
+async fn no_request_leaves_the_origin() {
+    with_world(|w| async move {
+        let c = w.driver.session().await;
+        let origin = w.server.origin.clone();
+
+        c.goto(&w.server.url("/demo")).await.expect("open the town page");
+        let service = link(&c, SERVICE).await;
+        let mut seen = assert_same_origin(&c, &origin, "town page").await;
+        click_to(&c, &service, |u| u.contains("/demo/services/")).await;
+        seen += assert_same_origin(&c, &origin, "service page").await;
+        let time = first_free_time(&c).await;
+        click_to(&c, &time, |u| u.contains("/book?start=")).await;
+        field(&c, IT.name).await;
+        seen += assert_same_origin(&c, &origin, "booking form").await;
+        book(&c, &IT, "Luca Verdi", "luca.verdi@example.org").await;
+        seen += assert_same_origin(&c, &origin, "manage page").await;
+        let cancel = link(&c, IT.cancel_link).await;
+        click_to(&c, &cancel, |u| u.ends_with("/cancel")).await;
+        seen += assert_same_origin(&c, &origin, "cancel confirmation").await;
+        for page in ["/demo?lang=en", "/demo?embed=1"] {
+            c.goto(&w.server.url(page)).await.expect("open a town page variant");
+            link(&c, SERVICE).await;
+            seen += assert_same_origin(&c, &origin, page).await;
+        }
+        // The pages do load their stylesheet, so the check above had resources to look at.
+        assert!(seen > 7, "expected resources beyond the documents themselves, saw {seen} URLs");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_booking_form_weighs_less_than_150_kib_on_a_cold_cache() {
+    with_world(|w| async move {
+        // Find the form's address in one browser...
+        let finder = w.driver.session().await;
+        finder.goto(&w.server.url("/demo")).await.expect("open the town page");
+        let service = link(&finder, SERVICE).await;
+        click_to(&finder, &service, |u| u.contains("/demo/services/")).await;
+        let href = first_free_time(&finder).await.prop("href").await.expect("href").expect("the time has a link");
+
+        // ...and load it in another, whose fresh profile has an empty cache.
+        let c = w.driver.session().await;
+        c.goto(&href).await.expect("open the booking form");
+        field(&c, IT.name).await;
+        let (document, resources) = support::transferred(&c).await;
+        let total = document + resources.iter().map(|(_, n)| n).sum::<u64>();
+        eprintln!("booking form {href}: {total} bytes transferred (document {document} bytes)");
+        for (url, n) in &resources {
+            eprintln!("    {n:>8} bytes  {url}");
+        }
+        assert!(document > 0, "the browser reported no transfer size for the document (a cached page?)");
+        assert!(
+            total < BOOKING_PAGE_BUDGET,
+            "the booking form transfers {total} bytes, over the {BOOKING_PAGE_BUDGET}-byte budget: document \
+             {document} bytes, resources {resources:#?}"
+        );
+    })
+    .await;
+}

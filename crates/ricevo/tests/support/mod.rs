@@ -1,0 +1,622 @@
+//! The browser harness: the `ricevo` server on an empty data directory (so it serves the demo
+//! town), `chromedriver` driving Debian's headless Chromium, and axe-core injected into pages.
+//!
+//! Every child process is owned by a guard that kills it on drop; every wait is bounded and only
+//! waits for readiness (no assertion is about time).
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::wd::TimeoutConfiguration;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// How long the server and chromedriver get to become ready (a bound, not an expectation).
+const READY_WITHIN: Duration = Duration::from_secs(30);
+/// How long to wait for an element or a navigation.
+pub const ELEMENT_WITHIN: Duration = Duration::from_secs(20);
+
+/// The WCAG 2.1 A and AA rule sets of axe-core.
+pub const WCAG_TAGS: [&str; 4] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+
+/// Whether this run is CI, where a missing browser is a failure, not a skip.
+fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// Finds a program on `PATH`.
+fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
+}
+
+/// What the browser tests need from the machine.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    /// The Chromium binary.
+    pub chromium: PathBuf,
+    /// The chromedriver binary.
+    pub chromedriver: PathBuf,
+    /// The source of `axe.min.js`.
+    pub axe: Arc<String>,
+}
+
+/// Finds Chromium, chromedriver and axe-core; `None` (after saying why) when one is missing,
+/// except under `CI=true`, where a missing tool fails the test.
+pub fn tools() -> Option<Tools> {
+    let chromium = which("chromium").or_else(|| Some(PathBuf::from("/usr/bin/chromium")).filter(|p| p.is_file()));
+    let chromedriver = which("chromedriver");
+    let axe_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../node_modules/axe-core/axe.min.js");
+    let axe = std::fs::read_to_string(&axe_path).ok();
+    let mut missing = Vec::new();
+    if chromium.is_none() {
+        missing.push("chromium (apt-get install chromium)".to_owned());
+    }
+    if chromedriver.is_none() {
+        missing.push("chromedriver (apt-get install chromium-driver)".to_owned());
+    }
+    if axe.is_none() {
+        missing.push(format!("axe-core at {} (npm ci, or scripts/test)", axe_path.display()));
+    }
+    match (chromium, chromedriver, axe) {
+        (Some(chromium), Some(chromedriver), Some(axe)) => Some(Tools { chromium, chromedriver, axe: Arc::new(axe) }),
+        _ => {
+            let why = format!("browser test needs {}", missing.join(", "));
+            if under_ci() {
+                panic!("{why} (CI=true: a skipped browser test is a failure)");
+            }
+            eprintln!("SKIPPED: {why}");
+            None
+        }
+    }
+}
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local address").port()
+}
+
+/// The last lines of a log file, for failure messages.
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// A child process killed when dropped.
+#[derive(Debug)]
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A plain HTTP/1.1 GET on loopback: the status code, or `None` if nobody answered.
+pub fn http_status(port: u16, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// `ricevo` serving an empty data directory (so the demo town `/demo`).
+#[derive(Debug)]
+pub struct Server {
+    guard: Guard,
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub origin: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts the server and waits until `/healthz` answers 200.
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().expect("temporary data directory");
+        let port = free_port();
+        let log = dir.path().join("ricevo.log");
+        let out = File::create(&log).expect("server log");
+        let err = out.try_clone().expect("server log");
+        let data = dir.path().join("data");
+        let child = Command::new(env!("CARGO_BIN_EXE_ricevo"))
+            .env("RICEVO_DATA_DIR", &data)
+            .env("RICEVO_LISTEN", format!("127.0.0.1:{port}"))
+            .env("RICEVO_LOG", "warn")
+            .env_remove("RICEVO_CONFIG")
+            .env_remove("RICEVO_DATABASE_URL")
+            .env_remove("RICEVO_SMTP_HOST")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start the ricevo binary");
+        let mut server = Server { guard: Guard(child), origin: format!("http://127.0.0.1:{port}"), log, _dir: dir };
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = server.guard.0.try_wait() {
+                panic!("ricevo exited before answering /healthz ({status}); its output:\n{}", tail(&server.log));
+            }
+            if http_status(port, "/healthz") == Some(200) {
+                return server;
+            }
+            assert!(
+                started.elapsed() < READY_WITHIN,
+                "ricevo did not answer /healthz with 200 within {READY_WITHIN:?}; its output:\n{}",
+                tail(&server.log)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// An absolute URL on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+
+    /// What the server printed so far.
+    pub fn log(&self) -> String {
+        tail(&self.log)
+    }
+}
+
+/// `chromedriver` on a free loopback port.
+#[derive(Debug)]
+pub struct Driver {
+    guard: Guard,
+    url: String,
+    chromium: PathBuf,
+    sessions: Arc<Mutex<Vec<Client>>>,
+    log: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Driver {
+    /// Starts chromedriver and waits until it accepts connections.
+    pub fn start(tools: &Tools) -> Driver {
+        let dir = tempfile::tempdir().expect("temporary browser directory");
+        let port = free_port();
+        let log = dir.path().join("chromedriver.log");
+        let out = File::create(&log).expect("chromedriver log");
+        let err = out.try_clone().expect("chromedriver log");
+        let child = Command::new(&tools.chromedriver)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start chromedriver");
+        let mut driver = Driver {
+            guard: Guard(child),
+            url: format!("http://127.0.0.1:{port}"),
+            chromium: tools.chromium.clone(),
+            sessions: Arc::default(),
+            log,
+            dir,
+        };
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = driver.guard.0.try_wait() {
+                panic!("chromedriver exited at start ({status}); its output:\n{}", tail(&driver.log));
+            }
+            if http_status(port, "/status") == Some(200) {
+                return driver;
+            }
+            assert!(
+                started.elapsed() < READY_WITHIN,
+                "chromedriver did not start within {READY_WITHIN:?}; its output:\n{}",
+                tail(&driver.log)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// A new headless Chromium with its own fresh profile (so an empty cache), asking for
+    /// Italian pages like a browser set up in Italy.
+    pub async fn session(&self) -> Client {
+        let n = self.sessions.lock().expect("sessions").len();
+        let profile = self.dir.path().join(format!("profile-{n}"));
+        let caps = json!({
+            "browserName": "chrome",
+            "pageLoadStrategy": "normal",
+            "goog:chromeOptions": {
+                "binary": self.chromium,
+                "args": [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--disable-dev-shm-usage",
+                    format!("--user-data-dir={}", profile.display()),
+                    "--window-size=1280,900",
+                    "--lang=it-IT",
+                    "--accept-lang=it-IT,it",
+                ],
+                "prefs": { "intl.accept_languages": "it-IT,it" },
+            },
+        });
+        let Value::Object(caps) = caps else { unreachable!("capabilities are an object") };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client =
+            ClientBuilder::new(connector).capabilities(caps).connect(&self.url).await.unwrap_or_else(|e| {
+                panic!("cannot open a Chromium session: {e}; chromedriver said:\n{}", tail(&self.log))
+            });
+        client
+            .update_timeouts(TimeoutConfiguration::new(
+                Some(Duration::from_secs(60)),
+                Some(Duration::from_secs(60)),
+                Some(Duration::ZERO),
+            ))
+            .await
+            .expect("set timeouts");
+        self.sessions.lock().expect("sessions").push(client.clone());
+        client
+    }
+
+    /// Ends every session this driver opened (so no Chromium outlives the test).
+    pub async fn close_all(&self) {
+        let sessions: Vec<Client> = std::mem::take(&mut *self.sessions.lock().expect("sessions"));
+        for c in sessions {
+            let _ = c.close().await;
+        }
+    }
+}
+
+/// One test's world: a server, a driver, and the tools.
+#[derive(Debug, Clone)]
+pub struct World {
+    /// The server under test.
+    pub server: Arc<Server>,
+    /// The chromedriver.
+    pub driver: Arc<Driver>,
+    /// axe-core and the browser.
+    pub tools: Tools,
+}
+
+/// Serialises the browser tests of this binary.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Runs `body` against a fresh server and chromedriver, then closes every browser session,
+/// whether `body` passed or panicked (the panic is then re-raised). Returns without running
+/// `body` when the browser tools are missing (outside CI).
+pub async fn with_world<F, Fut>(body: F)
+where
+    F: FnOnce(World) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(tools) = tools() else { return };
+    // One browser at a time, even when the harness runs these tests in parallel (the machines
+    // have two cores); a test that panicked leaves the lock usable.
+    let _one_at_a_time = ONE_BROWSER.lock().await;
+    // Both only wait for readiness, before anything else runs on this runtime.
+    let server = Arc::new(Server::start());
+    let driver = Arc::new(Driver::start(&tools));
+    let world = World { server: server.clone(), driver: driver.clone(), tools };
+    let outcome = tokio::spawn(body(world)).await;
+    driver.close_all().await;
+    if let Err(e) = outcome {
+        if e.is_panic() {
+            eprintln!("--- ricevo's output ---\n{}", server.log());
+            std::panic::resume_unwind(e.into_panic());
+        }
+        panic!("test body did not finish: {e}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages and elements
+
+/// An XPath string literal for any text (quotes included).
+pub fn xpath_literal(s: &str) -> String {
+    if !s.contains('\'') {
+        format!("'{s}'")
+    } else if !s.contains('"') {
+        format!("\"{s}\"")
+    } else {
+        let parts: Vec<String> = s.split('\'').map(|p| format!("'{p}'")).collect();
+        format!("concat({})", parts.join(", \"'\", "))
+    }
+}
+
+/// An XPath expression: the lower-cased, whitespace-normalised text of `what` contains `text`.
+pub fn text_contains(what: &str, text: &str) -> String {
+    const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZÀÈÉÌÒÙ";
+    const LOWER: &str = "abcdefghijklmnopqrstuvwxyzàèéìòù";
+    format!(
+        "contains(translate(normalize-space({what}), '{UPPER}', '{LOWER}'), {})",
+        xpath_literal(&text.to_lowercase())
+    )
+}
+
+/// Waits (bounded) for an element.
+pub async fn wait_for(c: &Client, locator: Locator<'_>) -> Element {
+    let what = format!("{locator:?}");
+    match c.wait().at_most(ELEMENT_WITHIN).for_element(locator).await {
+        Ok(e) => e,
+        Err(e) => {
+            let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+            let body = body_text(c).await;
+            panic!("no element {what} on {url} ({e}); the page says:\n{body}")
+        }
+    }
+}
+
+/// A link whose visible text or accessible name (`aria-label`) contains `text` (any case).
+pub async fn link(c: &Client, text: &str) -> Element {
+    let xp = format!("//a[{} or {}]", text_contains(".", text), text_contains("@aria-label", text));
+    wait_for(c, Locator::XPath(&xp)).await
+}
+
+/// The form control labelled `label`: the `<label>` whose text contains `label` (any case),
+/// then its `for` id, or the control inside it.
+pub async fn field(c: &Client, label: &str) -> Element {
+    let xp = format!("//label[{}]", text_contains(".", label));
+    let mut l = wait_for(c, Locator::XPath(&xp)).await;
+    // A label that says exactly this wins over one that merely contains it.
+    let exact = format!("//label[normalize-space(.)={}]", xpath_literal(label));
+    if let Ok(e) = c.find(Locator::XPath(&exact)).await {
+        l = e;
+    }
+    match l.attr("for").await.expect("label's for") {
+        Some(id) if !id.is_empty() => c
+            .find(Locator::Id(&id))
+            .await
+            .unwrap_or_else(|e| panic!("label {label:?} points to id {id:?}, which is not on the page: {e}")),
+        _ => l
+            .find(Locator::Css("input, select, textarea"))
+            .await
+            .unwrap_or_else(|e| panic!("label {label:?} has neither a for= nor a control inside: {e}")),
+    }
+}
+
+/// Types into the control labelled `label` (after clearing it).
+pub async fn fill(c: &Client, label: &str, value: &str) {
+    let f = field(c, label).await;
+    f.clear().await.expect("clear field");
+    f.send_keys(value).await.expect("type into field");
+}
+
+/// The visible text of the page.
+pub async fn body_text(c: &Client) -> String {
+    match c.execute("return document.body ? document.body.innerText : ''", vec![]).await {
+        Ok(Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// The page's `<html lang>`.
+pub async fn html_lang(c: &Client) -> String {
+    match c.execute("return document.documentElement.lang", vec![]).await {
+        Ok(Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// The current URL.
+pub async fn current_url(c: &Client) -> String {
+    c.current_url().await.expect("current url").to_string()
+}
+
+/// Clicks `e` and waits (bounded) until the URL satisfies `arrived`; returns the URL.
+pub async fn click_to(c: &Client, e: &Element, arrived: impl Fn(&str) -> bool) -> String {
+    let before = current_url(c).await;
+    e.click().await.expect("click");
+    wait_for_url(c, &before, arrived).await
+}
+
+/// Waits (bounded) until the URL satisfies `arrived` and the document has loaded.
+pub async fn wait_for_url(c: &Client, before: &str, arrived: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    loop {
+        let now = current_url(c).await;
+        let ready = c.execute("return document.readyState", vec![]).await.ok();
+        if arrived(&now) && ready.as_ref().and_then(Value::as_str) == Some("complete") {
+            return now;
+        }
+        if started.elapsed() > ELEMENT_WITHIN {
+            let body = body_text(c).await;
+            panic!("from {before} the browser did not reach the expected page; it is on {now}, which says:\n{body}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accessibility
+
+/// One axe-core violation, as reported.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    /// The page (a label chosen by the test).
+    pub page: String,
+    /// The rule id (e.g. `color-contrast`).
+    pub id: String,
+    /// `minor`, `moderate`, `serious` or `critical`.
+    pub impact: String,
+    /// The rule's one-line help and its URL.
+    pub help: String,
+    /// Each failing node: CSS target and what to fix.
+    pub nodes: Vec<String>,
+}
+
+impl Violation {
+    /// Whether this violation fails the test.
+    pub fn is_blocking(&self) -> bool {
+        self.impact == "serious" || self.impact == "critical"
+    }
+}
+
+/// Formats violations for a failure message or the log.
+pub fn describe(violations: &[Violation]) -> String {
+    let mut out = String::new();
+    for v in violations {
+        let _ = writeln!(out, "[{}] {} ({}): {}", v.page, v.id, v.impact, v.help);
+        for n in &v.nodes {
+            let _ = writeln!(out, "    {n}");
+        }
+    }
+    out
+}
+
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+const tags = arguments[0];
+axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations", "incomplete"] })
+  .then(function (r) {
+    done({
+      violations: r.violations.map(function (v) {
+        return {
+          id: v.id, impact: v.impact || "", help: v.help + " <" + v.helpUrl + ">",
+          nodes: v.nodes.map(function (n) {
+            const html = n.html.length > 240 ? n.html.slice(0, 240) + "…" : n.html;
+            return n.target.join(" ") + " :: " + html + " :: " + (n.failureSummary || "").replace(/\s+/g, " ");
+          }),
+        };
+      }),
+      incomplete: r.incomplete.map(function (v) {
+        return v.id + " at " + v.nodes.map(function (n) { return n.target.join(" "); }).join(", ");
+      }),
+      passes: r.passes.length,
+    });
+  })
+  .catch(function (e) { done({ error: String(e && e.stack || e) }); });
+"#;
+
+/// Runs axe-core's WCAG 2.1 A/AA rules on the current page (axe is injected from the local
+/// file with WebDriver's execute, never loaded from a URL) and returns every violation. All of
+/// them are printed to stderr, whatever their impact.
+pub async fn axe(c: &Client, axe_source: &str, page: &str) -> Vec<Violation> {
+    let present = c.execute("return typeof window.axe === 'object'", vec![]).await.expect("probe axe");
+    if present != Value::Bool(true) {
+        c.execute(axe_source, vec![]).await.expect("inject axe-core");
+    }
+    let result = c.execute_async(AXE_RUN, vec![json!(WCAG_TAGS)]).await.expect("run axe-core");
+    if let Some(e) = result.get("error") {
+        panic!("axe-core failed on {page}: {e}");
+    }
+    let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let violations: Vec<Violation> = result
+        .get("violations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|v| Violation {
+            page: page.to_owned(),
+            id: str_of(v, "id"),
+            impact: str_of(v, "impact"),
+            help: str_of(v, "help"),
+            nodes: v
+                .get("nodes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n.as_str().map(str::to_owned))
+                .collect(),
+        })
+        .collect();
+    let passes = result.get("passes").and_then(Value::as_u64).unwrap_or(0);
+    assert!(passes > 0, "axe-core checked no rule on {page}: is it the right axe-core? {result}");
+    let incomplete = result.get("incomplete").cloned().unwrap_or(Value::Null);
+    if violations.is_empty() {
+        eprintln!("axe [{page}]: no WCAG 2.1 A/AA violation (needs review: {incomplete})");
+    } else {
+        eprintln!(
+            "axe [{page}]: {} violation(s) (needs review: {incomplete}):\n{}",
+            violations.len(),
+            describe(&violations)
+        );
+    }
+    violations
+}
+
+/// Collects axe results over a journey and asserts at the end, so one run reports every page.
+#[derive(Debug, Default)]
+pub struct Audit {
+    all: Vec<Violation>,
+    pages: Vec<String>,
+}
+
+impl Audit {
+    /// Audits the current page.
+    pub async fn page(&mut self, c: &Client, axe_source: &str, page: &str) {
+        let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+        let label = format!("{page} {url}");
+        self.all.extend(axe(c, axe_source, &label).await);
+        self.pages.push(label);
+    }
+
+    /// Fails if any page had a serious or critical violation; the message lists every
+    /// violation of any impact.
+    pub fn assert_clean(&self) {
+        assert!(!self.pages.is_empty(), "no page was audited");
+        let blocking = self.all.iter().filter(|v| v.is_blocking()).count();
+        assert!(
+            blocking == 0,
+            "{blocking} serious or critical WCAG 2.1 A/AA violation(s) on {} audited page(s); every violation:\n{}",
+            self.pages.len(),
+            describe(&self.all)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network
+
+/// Every URL the current page fetched or points a fetch at: the document, resource-timing
+/// entries, and the `src`/`href`/`action`/`poster` of elements that load or submit.
+pub async fn requested_urls(c: &Client) -> Vec<String> {
+    let script = r#"
+const urls = [location.href];
+for (const e of performance.getEntriesByType("navigation")) urls.push(e.name);
+for (const e of performance.getEntriesByType("resource")) urls.push(e.name);
+for (const el of document.querySelectorAll("script[src], img[src], iframe[src], audio[src], video[src], source[src], track[src], embed[src], input[type=image][src]")) urls.push(el.src);
+for (const el of document.querySelectorAll("link[href]")) urls.push(el.href);
+for (const el of document.querySelectorAll("form")) urls.push(el.action);
+for (const el of document.querySelectorAll("video[poster]")) urls.push(el.poster);
+for (const el of document.querySelectorAll("object[data]")) urls.push(el.data);
+return urls;
+"#;
+    let v = c.execute(script, vec![]).await.expect("list requested URLs");
+    v.as_array().into_iter().flatten().filter_map(|u| u.as_str().map(str::to_owned)).collect()
+}
+
+/// What the current page cost over the wire, per the Resource Timing API:
+/// (the document's `transferSize`, each resource's URL and `transferSize`).
+pub async fn transferred(c: &Client) -> (u64, Vec<(String, u64)>) {
+    let script = r#"
+const nav = performance.getEntriesByType("navigation")[0];
+return {
+  document: nav ? nav.transferSize : 0,
+  resources: performance.getEntriesByType("resource").map(function (e) { return [e.name, e.transferSize]; }),
+};
+"#;
+    let v = c.execute(script, vec![]).await.expect("read resource timing");
+    let document = v.get("document").and_then(Value::as_u64).unwrap_or(0);
+    let resources = v
+        .get("resources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| Some((r.get(0)?.as_str()?.to_owned(), r.get(1)?.as_u64().unwrap_or(0))))
+        .collect();
+    (document, resources)
+}
