@@ -49,9 +49,70 @@ impl Lang {
     }
 }
 
+const WEEKDAYS_IT: [&str; 7] = ["lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"];
+const WEEKDAYS_EN: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const MONTHS_IT: [&str; 12] = [
+    "gennaio",
+    "febbraio",
+    "marzo",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "agosto",
+    "settembre",
+    "ottobre",
+    "novembre",
+    "dicembre",
+];
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+impl Lang {
+    /// A weekday's name as written mid-sentence ("lunedì", "Monday").
+    pub fn weekday(self, day: jiff::civil::Weekday) -> &'static str {
+        let i = usize::from(day.to_monday_zero_offset().unsigned_abs()) % 7;
+        match self {
+            Lang::It => WEEKDAYS_IT[i],
+            Lang::En => WEEKDAYS_EN[i],
+        }
+    }
+
+    /// A month's name as written mid-sentence ("dicembre", "December"); `month` is 1 to 12.
+    pub fn month(self, month: i8) -> &'static str {
+        let i = usize::from(month.clamp(1, 12).unsigned_abs()) - 1;
+        match self {
+            Lang::It => MONTHS_IT[i],
+            Lang::En => MONTHS_EN[i],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calendar_words_come_in_both_languages() {
+        use jiff::civil::Weekday;
+        assert_eq!(Lang::It.weekday(Weekday::Monday), "lunedì");
+        assert_eq!(Lang::En.weekday(Weekday::Sunday), "Sunday");
+        assert_eq!(Lang::It.month(12), "dicembre");
+        assert_eq!(Lang::En.month(1), "January");
+        assert_eq!(Lang::It.month(13), "dicembre", "out of range clamps, never panics");
+    }
 
     #[test]
     fn accept_language_picks_the_highest_supported_preference() {

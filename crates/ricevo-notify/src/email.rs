@@ -63,50 +63,18 @@ pub struct OutgoingEmail {
     pub message_id: String,
 }
 
-const WEEKDAYS_IT: [&str; 7] = ["lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"];
-const WEEKDAYS_EN: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-const MONTHS_IT: [&str; 12] = [
-    "gennaio",
-    "febbraio",
-    "marzo",
-    "aprile",
-    "maggio",
-    "giugno",
-    "luglio",
-    "agosto",
-    "settembre",
-    "ottobre",
-    "novembre",
-    "dicembre",
-];
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 /// Writes a date and time for people, in the zone of `at`: "lunedì 7 dicembre 2026, ore 09:00"
 /// or "Monday 7 December 2026, 09:00".
 pub fn human_datetime(lang: Lang, at: &Zoned) -> String {
-    let weekday = usize::from(at.weekday().to_monday_zero_offset().unsigned_abs());
-    let month = usize::from(at.month().unsigned_abs()).saturating_sub(1);
+    let (weekday, month) = (lang.weekday(at.weekday()), lang.month(at.month()));
     let (day, year, time) = (at.day(), at.year(), at.strftime("%H:%M"));
     match lang {
         Lang::It => {
             // Italian writes the first of the month as an ordinal: "1º dicembre".
             let day = if day == 1 { "1º".to_string() } else { day.to_string() };
-            format!("{} {day} {} {year}, ore {time}", WEEKDAYS_IT[weekday % 7], MONTHS_IT[month % 12])
+            format!("{weekday} {day} {month} {year}, ore {time}")
         }
-        Lang::En => format!("{} {day} {} {year}, {time}", WEEKDAYS_EN[weekday % 7], MONTHS_EN[month % 12]),
+        Lang::En => format!("{weekday} {day} {month} {year}, {time}"),
     }
 }
 

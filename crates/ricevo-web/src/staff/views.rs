@@ -500,51 +500,18 @@ pub(crate) fn mode_name(mode: ricevo_core::Mode, lang: Lang) -> &'static str {
     }
 }
 
-/// A weekday's name (1 = Monday).
-pub(crate) fn weekday_name(n: i8, lang: Lang) -> &'static str {
-    const IT: [&str; 7] = ["Lunedì", "Martedì", "Mercoledì", "Giovedì", "Venerdì", "Sabato", "Domenica"];
-    const EN: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-    let i = usize::try_from(n.clamp(1, 7) - 1).unwrap_or(0);
-    match lang {
-        Lang::It => IT[i],
-        Lang::En => EN[i],
-    }
+/// A weekday's name (1 = Monday), capitalised as at the start of a line.
+pub(crate) fn weekday_name(n: i8, lang: Lang) -> String {
+    let day = jiff::civil::Weekday::from_monday_one_offset(n.clamp(1, 7)).unwrap_or(jiff::civil::Weekday::Monday);
+    capitalised(lang.weekday(day))
 }
 
 /// A day written out, such as "Lunedì 7 dicembre 2026".
 pub(crate) fn long_date(d: jiff::civil::Date, lang: Lang) -> String {
-    const IT: [&str; 12] = [
-        "gennaio",
-        "febbraio",
-        "marzo",
-        "aprile",
-        "maggio",
-        "giugno",
-        "luglio",
-        "agosto",
-        "settembre",
-        "ottobre",
-        "novembre",
-        "dicembre",
-    ];
-    const EN: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let m = usize::try_from(d.month().clamp(1, 12) - 1).unwrap_or(0);
-    let weekday = weekday_name(d.weekday().to_monday_one_offset(), lang);
-    match lang {
-        Lang::It => format!("{weekday} {} {} {}", d.day(), IT[m], d.year()),
-        Lang::En => format!("{weekday} {} {} {}", d.day(), EN[m], d.year()),
-    }
+    format!("{} {} {} {}", capitalised(lang.weekday(d.weekday())), d.day(), lang.month(d.month()), d.year())
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
