@@ -236,10 +236,15 @@ fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
                 "by video call in your browser, with nothing to install. At the time of the appointment open the link:"
                     .into()
             },
-            link: (!cancelled).then(|| Link {
-                url: n.join_url.clone().unwrap_or_else(|| n.manage_url.clone()),
-                label: if it { "Entra nella videochiamata" } else { "Join the video call" }.into(),
-            }),
+            link: n
+                .join_url
+                .clone()
+                .or_else(|| Some(n.manage_url.clone()))
+                .filter(|url| !cancelled && !url.is_empty())
+                .map(|url| Link {
+                    url,
+                    label: if it { "Entra nella videochiamata" } else { "Join the video call" }.into(),
+                }),
         },
         Mode::Phone => Detail {
             label: if it { "Come" } else { "How" },
@@ -266,8 +271,9 @@ fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
     }
 
     let mut actions = Vec::new();
-    if cancelled {
-        // Nothing to manage any more; the invite in this message removes the calendar entry.
+    if cancelled || n.manage_url.is_empty() {
+        // Nothing to manage any more (the invite in this message removes the calendar entry),
+        // or the office changed it and only the citizen's first e-mail holds their link.
     } else {
         actions.push(Action {
             lead: if it {
@@ -281,7 +287,7 @@ fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
             },
         });
     }
-    if kind == EmailKind::Reminder {
+    if kind == EmailKind::Reminder && !n.cancel_url.is_empty() {
         actions.push(Action {
             lead: if it {
                 "Se non può venire, annulli con un clic: il posto tornerà libero per altri cittadini.".into()
@@ -440,6 +446,22 @@ mod tests {
         let first: Zoned = "2027-08-01T15:30[Europe/Rome]".parse().unwrap();
         assert_eq!(human_datetime(Lang::It, &first), "domenica 1º agosto 2027, ore 15:30");
         assert_eq!(human_datetime(Lang::En, &first), "Sunday 1 August 2027, 15:30");
+    }
+
+    #[test]
+    fn a_move_made_by_the_office_carries_no_empty_links() {
+        // The office does not hold the citizen's link (only its hash): the e-mail says what
+        // changed and updates the invite, and the citizen's first e-mail keeps the link.
+        let mut n = sample(Lang::It, Mode::Video);
+        n.manage_url = String::new();
+        n.cancel_url = String::new();
+        n.join_url = None;
+        let e = render(EmailKind::Moved, &n, FROM, now());
+        assert!(!e.html.contains("href=\"\""), "{}", e.html);
+        assert!(!e.html.contains("Gestisci l'appuntamento"));
+        assert!(e.ics.as_deref().is_some_and(|ics| ics.contains("METHOD:REQUEST")));
+        let reminder = render(EmailKind::Reminder, &n, FROM, now());
+        assert!(!reminder.html.contains("href=\"\""), "{}", reminder.html);
     }
 
     #[test]

@@ -749,6 +749,42 @@ pub async fn set_status(
     Ok(Json(staff_view(&t, &updated)))
 }
 
+/// Moves an appointment to another time (Bearer token; operators only for their offices).
+/// The citizen gets a "moved" e-mail with the updated invite; their link stays the same.
+#[utoipa::path(post, path = "/api/v1/{tenant}/appointments/{id}/move", params(("tenant" = String, Path), ("id" = i64, Path)),
+    request_body = MoveBody,
+    responses((status = 200, body = StaffAppointmentView), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 409, body = ConflictBody)))]
+pub async fn staff_move(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let run = async {
+        let t = tenant(&state, &slug, lang).await?;
+        let grant = bearer(&state, &headers, &t, lang).await?;
+        let id = id.parse::<i64>().map_err(|_| ApiError::NotFound(lang))?;
+        let a = state.store.appointment(t.id, ricevo_core::AppointmentId(id)).await?.ok_or(ApiError::NotFound(lang))?;
+        if !grant.covers_office(a.office_id) {
+            return Err(ApiError::Forbidden(lang).into());
+        }
+        let parsed: MoveBody = read_json(&body, lang)?;
+        let start = parsed
+            .start
+            .as_deref()
+            .and_then(parse_instant)
+            .ok_or_else(|| BookingRefusal::Fields(vec![start_error(lang)]))?;
+        let moved = booking::reschedule(&state, &t, &a, None, start, state.now(), lang).await?;
+        Ok::<_, BookingRefusal>(staff_view(&t, &moved))
+    };
+    match run.await {
+        Ok(view) => Json(view).into_response(),
+        Err(r) => refusal_response(r, lang),
+    }
+}
+
 /// The OpenAPI document of `/api/v1`, generated from the handlers above.
 #[derive(utoipa::OpenApi)]
 #[openapi(

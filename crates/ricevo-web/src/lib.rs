@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/{tenant}/services/{service_id}/slots", get(api::slots))
         .route("/api/v1/{tenant}/appointments", post(api::create_appointment))
         .route("/api/v1/{tenant}/appointments/{id}/status", post(api::set_status))
+        .route("/api/v1/{tenant}/appointments/{id}/move", post(api::staff_move))
         .route("/api/v1/{tenant}/day", get(api::day))
         .route("/api/v1/{tenant}/offices", get(api::offices));
     Router::new()

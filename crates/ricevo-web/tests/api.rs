@@ -365,6 +365,20 @@ async fn staff_endpoints_need_a_token_of_the_same_town_and_respect_offices() {
     assert_eq!((status, checked["status"].as_str()), (StatusCode::OK, Some("checked_in")));
     assert_eq!(send(&app, status_req(&admin, "teleported")).await.0, StatusCode::UNPROCESSABLE_ENTITY);
 
+    // Staff move an appointment too; an operator of another office may not.
+    let move_req = |token: &str, start: &str| {
+        Request::post(format!("/api/v1/demo/appointments/{appointment_id}/move"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"start": start}).to_string()))
+            .unwrap()
+    };
+    assert_eq!(send(&app, move_req(&operator, "2026-11-26T09:00:00+01:00")).await.0, StatusCode::FORBIDDEN);
+    let (status, moved) = send(&app, move_req(&admin, "2026-11-26T09:00:00+01:00")).await;
+    assert_eq!((status, moved["start"].as_str()), (StatusCode::OK, Some("2026-11-26T09:00:00+01:00")), "{moved}");
+    let (status, refused) = send(&app, move_req(&admin, "2026-11-28T09:00:00+01:00")).await;
+    assert_eq!((status, refused["reason"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("not_a_slot")));
+
     // A token of another town opens nothing here.
     let other = store
         .create_tenant(&ricevo_store::NewTenant {
