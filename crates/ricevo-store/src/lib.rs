@@ -101,6 +101,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Desk intervals of an office's active appointments that overlap `[from, to)`.
     async fn booked(&self, tenant: TenantId, office: OfficeId, from: Timestamp, to: Timestamp) -> Result<Vec<Booked>>;
+    /// The seats taken in `[from, to)`, one five-minute interval per seat and step, read from
+    /// the seats table (cheap whatever the office's history); `except` leaves out one
+    /// appointment's own seats (for moving it).
+    async fn taken_seats(
+        &self,
+        tenant: TenantId,
+        office: OfficeId,
+        from: Timestamp,
+        to: Timestamp,
+        except: Option<AppointmentId>,
+    ) -> Result<Vec<Booked>>;
     /// Books atomically: seats, appointment, outbox messages and idempotency record, or nothing.
     async fn book(&self, new: &NewAppointment) -> Result<BookOutcome>;
     /// The first answer stored under an idempotency key.

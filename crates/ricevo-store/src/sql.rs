@@ -670,6 +670,33 @@ macro_rules! impl_store {
                 rows.into_iter().map(|(s, e)| Ok(Booked { start: instant(s)?, end: instant(e)? })).collect()
             }
 
+            async fn taken_seats(
+                &self,
+                tenant: TenantId,
+                office: OfficeId,
+                from: Timestamp,
+                to: Timestamp,
+                except: Option<AppointmentId>,
+            ) -> Result<Vec<Booked>> {
+                let steps = ricevo_core::seats::steps(from, to);
+                let rows: Vec<(i64,)> = sqlx::query_as(
+                    "SELECT s.step FROM seats s JOIN offices o ON o.id = s.office_id \
+                     WHERE o.tenant_id = $1 AND s.office_id = $2 AND s.step >= $3 AND s.step < $4 \
+                     AND s.appointment_id <> $5",
+                )
+                .bind(tenant.0)
+                .bind(office.0)
+                .bind(steps.start)
+                .bind(steps.end)
+                .bind(except.map_or(-1, |a| a.0))
+                .fetch_all(&self.reader)
+                .await?;
+                let step = ricevo_core::seats::STEP_SECONDS;
+                rows.into_iter()
+                    .map(|(n,)| Ok(Booked { start: instant(n * step)?, end: instant(n * step + step)? }))
+                    .collect()
+            }
+
             async fn book(&self, new: &NewAppointment) -> Result<BookOutcome> {
                 for _ in 0..SEAT_RACE_RETRIES {
                     match self.commit_booking(new).await {

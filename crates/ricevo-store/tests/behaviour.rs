@@ -154,6 +154,10 @@ async fn town(store: &dyn Store, slug: &str, desks: u16) -> Town {
     Town { tenant, office, service }
 }
 
+async fn town_named(store: &dyn Store, slug: &str) -> Tenant {
+    store.create_tenant(&new_tenant(slug)).await.unwrap()
+}
+
 fn at(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
@@ -324,6 +328,28 @@ macro_rules! behaviour {
                     f.store.cancel(town.tenant.id, appt.id, 1, at("2026-11-02T00:00:00Z"), &[]).await,
                     Err(StoreError::Stale)
                 ));
+            }
+
+            #[tokio::test]
+            async fn taken_seats_are_read_per_step_without_the_excepted_appointment_or_other_towns() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 2).await;
+                let other = town_named(&*f.store, "b").await;
+                let a = booked(f.store.book(&booking(&town, "2026-11-30T08:00:00Z", 1)).await.unwrap());
+                let (from, to) = (at("2026-11-30T08:00:00Z"), at("2026-11-30T08:30:00Z"));
+                let taken = f.store.taken_seats(town.tenant.id, town.office.id, from, to, None).await.unwrap();
+                assert_eq!(taken.len(), 6, "30 minutes of meeting and buffer are six steps");
+                assert_eq!(taken.iter().map(|b| b.start).min(), Some(from));
+                assert!(
+                    f.store.taken_seats(town.tenant.id, town.office.id, from, to, Some(a.id)).await.unwrap().is_empty()
+                );
+                assert!(f.store.taken_seats(other.id, town.office.id, from, to, None).await.unwrap().is_empty());
+                let later = f
+                    .store
+                    .taken_seats(town.tenant.id, town.office.id, to, at("2026-11-30T09:00:00Z"), None)
+                    .await
+                    .unwrap();
+                assert!(later.is_empty());
             }
 
             #[tokio::test]

@@ -224,15 +224,9 @@ pub async fn book(
         check_booking(&req.input, &service.rules, &service.questions, lang).map_err(BookingRefusal::Fields)?;
     let facts = office_facts(state, tenant, &office).await?;
     let day = req.start.to_zoned(facts.zone.clone()).date();
-    let booked_now = state
-        .store
-        .booked(
-            tenant.id,
-            office.id,
-            req.start - SignedDuration::from_hours(24),
-            req.start + SignedDuration::from_hours(24),
-        )
-        .await?;
+    // Only the seats of the wanted interval decide; the database re-checks them on commit.
+    let booked_now =
+        state.store.taken_seats(tenant.id, office.id, req.start, req.start + service.rules.occupancy(), None).await?;
     let q = SlotQuery {
         zone: &facts.zone,
         hours: &facts.hours,
@@ -542,14 +536,9 @@ pub async fn reschedule(
     let (service, office) = service_and_office(state, tenant, a.service_id, lang).await?;
     let facts = office_facts(state, tenant, &office).await?;
     let day = start.to_zoned(facts.zone.clone()).date();
-    // The appointment's own seats do not count against its new time.
-    let mut booked = state
-        .store
-        .booked(tenant.id, office.id, start - SignedDuration::from_hours(24), start + SignedDuration::from_hours(24))
-        .await?;
-    if let Some(own) = booked.iter().position(|b| b.start == a.start && b.end == a.occupied_until) {
-        booked.swap_remove(own);
-    }
+    // Only the seats of the wanted interval decide, without the appointment's own seats.
+    let booked =
+        state.store.taken_seats(tenant.id, office.id, start, start + service.rules.occupancy(), Some(a.id)).await?;
     let q = SlotQuery {
         zone: &facts.zone,
         hours: &facts.hours,
