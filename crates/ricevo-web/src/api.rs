@@ -32,7 +32,12 @@ pub async fn tenant(state: &AppState, slug: &str, lang: Lang) -> Result<Tenant, 
     if ricevo_core::Slug::parse(slug).is_err() {
         return Err(ApiError::NotFound(lang));
     }
-    state.store.tenant_by_slug(slug).await?.ok_or(ApiError::NotFound(lang))
+    if let Some(t) = state.catalogue.tenant(slug) {
+        return Ok(t);
+    }
+    let t = state.store.tenant_by_slug(slug).await?.ok_or(ApiError::NotFound(lang))?;
+    state.catalogue.keep_tenant(t.clone());
+    Ok(t)
 }
 
 /// A service as listed by the API.

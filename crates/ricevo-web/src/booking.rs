@@ -2,6 +2,7 @@
 //! commit through the store with the messages that announce the change.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -18,6 +19,7 @@ use ricevo_store::{
 };
 use serde::Serialize;
 
+use crate::catalogue::ServiceContext;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tokens;
@@ -91,6 +93,33 @@ pub async fn service_and_office(
     let office =
         state.store.office(tenant.id, service.office_id).await?.ok_or_else(|| ApiError::not_found_service(lang))?;
     Ok((service, office))
+}
+
+/// A bookable service with its office and the office's facts, from the catalogue memory.
+pub async fn service_context(
+    state: &AppState,
+    tenant: &Tenant,
+    service_id: ServiceId,
+    lang: Lang,
+) -> Result<Arc<ServiceContext>, ApiError> {
+    if let Some(ctx) = state.catalogue.service(tenant.id, service_id) {
+        return Ok(ctx);
+    }
+    let (service, office) = service_and_office(state, tenant, service_id, lang).await?;
+    let facts = office_facts(state, tenant, &office).await?;
+    let ctx = Arc::new(ServiceContext { service, office, facts });
+    state.catalogue.keep_service(tenant.id, ctx.clone());
+    Ok(ctx)
+}
+
+/// A town's webhook subscriptions, from the catalogue memory.
+pub async fn webhooks(state: &AppState, tenant: &Tenant) -> Result<Arc<Vec<ricevo_store::Webhook>>, ApiError> {
+    if let Some(hooks) = state.catalogue.webhooks(tenant.id) {
+        return Ok(hooks);
+    }
+    let hooks = Arc::new(state.store.webhooks(tenant.id).await?);
+    state.catalogue.keep_webhooks(tenant.id, hooks.clone());
+    Ok(hooks)
 }
 
 /// Computes the slots of a service between two local days.
@@ -219,10 +248,10 @@ pub async fn book(
             Err(ApiError::IdempotencyMismatch(lang).into())
         };
     }
-    let (service, office) = service_and_office(state, tenant, req.service_id, lang).await?;
+    let ctx = service_context(state, tenant, req.service_id, lang).await?;
+    let (service, office, facts) = (&ctx.service, &ctx.office, &ctx.facts);
     let details =
         check_booking(&req.input, &service.rules, &service.questions, lang).map_err(BookingRefusal::Fields)?;
-    let facts = office_facts(state, tenant, &office).await?;
     let day = req.start.to_zoned(facts.zone.clone()).date();
     // Only the seats of the wanted interval decide; the database re-checks them on commit.
     let booked_now =
@@ -468,7 +497,7 @@ pub async fn announcements(
         });
     }
     let zone = zone_of(tenant);
-    for hook in state.store.webhooks(tenant.id).await? {
+    for hook in webhooks(state, tenant).await?.iter() {
         let event_id = format!("{}:{}:{}", a.public_id, change.event(), a.sequence);
         let body = serde_json::json!({
             "id": event_id,

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod assets;
 pub mod booking;
+pub mod catalogue;
 pub mod demo;
 pub mod error;
 pub mod lang;

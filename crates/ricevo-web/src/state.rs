@@ -58,6 +58,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Failed logins per account and address.
     pub login_throttle: Arc<RateLimiter>,
+    /// A two-second memory of each town's catalogue.
+    pub catalogue: Arc<crate::catalogue::Catalogue>,
     clock: Clock,
 }
 
@@ -82,6 +84,7 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(per_minute, 60)),
             // Ten failed logins per quarter of an hour per account and per address.
             login_throttle: Arc::new(RateLimiter::new(10, 15 * 60)),
+            catalogue: Arc::default(),
             config: Arc::new(config),
             clock,
         }

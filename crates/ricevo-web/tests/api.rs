@@ -399,6 +399,30 @@ async fn staff_endpoints_need_a_token_of_the_same_town_and_respect_offices() {
 }
 
 #[tokio::test]
+async fn a_change_to_the_catalogue_is_seen_by_the_next_booking_once_forgotten() {
+    let app = app().await;
+    let id = service_id(&app, "Cambio di residenza").await;
+    let (status, _) =
+        send(&app, post_json("/api/v1/demo/appointments", &booking(id, "2026-11-25T09:00:00+01:00", "Anna"))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // The office closes that Wednesday; staff handlers call forget() after every change.
+    let store = app.state.store.clone();
+    let demo = store.tenant_by_slug("demo").await.unwrap().unwrap();
+    let service = store.service(demo.id, ricevo_core::ServiceId(id)).await.unwrap().unwrap();
+    let day: jiff::civil::Date = "2026-11-25".parse().unwrap();
+    let closure = ricevo_core::Closure::new(day, day, "Sciopero".into()).unwrap();
+    store.add_closure(demo.id, service.office_id, &closure).await.unwrap();
+    app.state.catalogue.forget();
+    let (status, refused) =
+        send(&app, post_json("/api/v1/demo/appointments", &booking(id, "2026-11-25T09:35:00+01:00", "Bruno"))).await;
+    assert_eq!(
+        (status, refused["reason"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("not_a_slot")),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
 async fn the_openapi_document_health_and_metrics_are_served() {
     let app = app().await;
     let (status, doc) = send(&app, get("/api/v1/openapi.json")).await;

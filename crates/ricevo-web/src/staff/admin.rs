@@ -357,6 +357,7 @@ pub(crate) async fn create_webhook(
     };
     let secret = tokens::new_token();
     let hook = state.store.create_webhook(staff.tenant.id, &url, &secret).await.map_err(|e| staff.err(e.into()))?;
+    state.catalogue.forget();
     tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, webhook = hook.id, "webhook added");
     let shown = Secret {
         what: format!("{} {}:", staff.t("Segreto di firma per", "Signing secret for"), hook.url),
@@ -374,6 +375,7 @@ pub(crate) async fn delete_webhook(
     staff.require_admin()?;
     let id = path_id(&id, staff.lang)?;
     state.store.delete_webhook(staff.tenant.id, id).await.map_err(|e| staff.err(e.into()))?;
+    state.catalogue.forget();
     tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, webhook = id, "webhook deleted");
     Ok(see_other(&format!("{}/webhooks", staff.base())))
 }
