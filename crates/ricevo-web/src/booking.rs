@@ -270,7 +270,7 @@ pub async fn book(
     let slot = match slots::check_start(&q, req.start) {
         Ok(slot) => slot,
         Err(reason) => {
-            let around = slots_around(state, tenant, &service, &office, day, now).await?;
+            let around = slots_around(state, tenant, service, office, day, now).await?;
             return Err(BookingRefusal::Unavailable {
                 reason,
                 alternatives: slots::nearest_free(&around, req.start, 5),
@@ -311,7 +311,7 @@ pub async fn book(
         sequence: 0,
         created_at: now,
     };
-    let outbox = announcements(state, tenant, &office, &service, &appointment, &links, Change::Created, now).await?;
+    let outbox = announcements(state, tenant, office, service, &appointment, &links, Change::Created, now).await?;
     let idempotency = req.idempotency.as_ref().map(|(key, hash)| IdempotencyRecord {
         key: key.clone(),
         request_hash: hash.clone(),
@@ -356,7 +356,7 @@ pub async fn book(
         }
         BookOutcome::Full => {
             state.metrics.booking_conflict();
-            let slots = slots_around(state, tenant, &service, &office, day, now).await?;
+            let slots = slots_around(state, tenant, service, office, day, now).await?;
             Err(BookingRefusal::Unavailable {
                 reason: SlotRefusal::Full,
                 alternatives: slots::nearest_free(&slots, req.start, 5),
