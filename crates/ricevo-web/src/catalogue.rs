@@ -30,21 +30,22 @@ pub struct ServiceContext {
 }
 
 type Entry<T> = (Instant, T);
+type Memory<K, T> = Mutex<HashMap<K, Entry<T>>>;
 
 /// The memory itself.
 #[derive(Debug, Default)]
 pub struct Catalogue {
-    tenants: Mutex<HashMap<String, Entry<Tenant>>>,
-    services: Mutex<HashMap<(TenantId, ServiceId), Entry<Arc<ServiceContext>>>>,
-    webhooks: Mutex<HashMap<TenantId, Entry<Arc<Vec<Webhook>>>>>,
+    tenants: Memory<String, Tenant>,
+    services: Memory<(TenantId, ServiceId), Arc<ServiceContext>>,
+    webhooks: Memory<TenantId, Arc<Vec<Webhook>>>,
 }
 
-fn fresh<K: std::hash::Hash + Eq, T: Clone>(map: &Mutex<HashMap<K, Entry<T>>>, key: &K) -> Option<T> {
+fn fresh<K: std::hash::Hash + Eq, T: Clone>(map: &Memory<K, T>, key: &K) -> Option<T> {
     let map = map.lock().unwrap_or_else(|p| p.into_inner());
     map.get(key).filter(|(at, _)| at.elapsed() < FRESH).map(|(_, v)| v.clone())
 }
 
-fn keep<K: std::hash::Hash + Eq, T>(map: &Mutex<HashMap<K, Entry<T>>>, key: K, value: T) {
+fn keep<K: std::hash::Hash + Eq, T>(map: &Memory<K, T>, key: K, value: T) {
     let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
     if map.len() > 10_000 {
         map.retain(|_, (at, _)| at.elapsed() < FRESH);
