@@ -1,5 +1,5 @@
 // For a town's own site: sizes each Ricevo iframe to its content. See EMBED.md.
-// <script src="https://ricevo.example/static/embed.js" async></script>
+// Load it on the town site from the Ricevo server itself, as EMBED.md shows.
 (function () {
   "use strict";
   var me = document.currentScript;
