@@ -147,15 +147,14 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            // Takes seats for every step of [start, occupied_until); false when a step is full.
-            async fn take_seats(
+            // The seats to take for every step of [start, until), or None when a step is full.
+            async fn free_seats(
                 tx: &mut Tx<'_>,
                 office: OfficeId,
-                appointment: i64,
                 start: Timestamp,
                 until: Timestamp,
                 desks: u16,
-            ) -> std::result::Result<bool, sqlx::Error> {
+            ) -> std::result::Result<Option<Vec<(i64, i32)>>, sqlx::Error> {
                 let wanted = ricevo_core::seats::steps(start, until);
                 let taken: Vec<(i64, i32)> = sqlx::query_as(
                     "SELECT step, seat FROM seats WHERE office_id = $1 AND step >= $2 AND step < $3",
@@ -165,9 +164,15 @@ macro_rules! impl_store {
                 .bind(wanted.end)
                 .fetch_all(&mut **tx)
                 .await?;
-                let Some(assigned) = ricevo_core::seats::assign(wanted, &taken, desks) else {
-                    return Ok(false);
-                };
+                Ok(ricevo_core::seats::assign(wanted, &taken, desks))
+            }
+
+            async fn insert_seats(
+                tx: &mut Tx<'_>,
+                office: OfficeId,
+                appointment: i64,
+                assigned: &[(i64, i32)],
+            ) -> std::result::Result<(), sqlx::Error> {
                 for (step, seat) in assigned {
                     sqlx::query("INSERT INTO seats (office_id, step, seat, appointment_id) VALUES ($1, $2, $3, $4)")
                         .bind(office.0)
@@ -177,6 +182,22 @@ macro_rules! impl_store {
                         .execute(&mut **tx)
                         .await?;
                 }
+                Ok(())
+            }
+
+            // Takes seats for every step of [start, occupied_until); false when a step is full.
+            async fn take_seats(
+                tx: &mut Tx<'_>,
+                office: OfficeId,
+                appointment: i64,
+                start: Timestamp,
+                until: Timestamp,
+                desks: u16,
+            ) -> std::result::Result<bool, sqlx::Error> {
+                let Some(assigned) = Self::free_seats(tx, office, start, until, desks).await? else {
+                    return Ok(false);
+                };
+                Self::insert_seats(tx, office, appointment, &assigned).await?;
                 Ok(true)
             }
 
@@ -203,6 +224,12 @@ macro_rules! impl_store {
                         }));
                     }
                 }
+                // Seats first: a full slot answers before anything is written.
+                let Some(assigned) =
+                    Self::free_seats(tx, new.office_id, new.start, new.occupied_until, new.desks).await?
+                else {
+                    return Ok(BookOutcome::Full);
+                };
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO appointments (public_id, token_hash, tenant_id, office_id, service_id, status, start_at, \
                      end_at, occupied_until, mode, citizen_name, citizen_email, citizen_phone, fiscal_code, notes, answers, \
@@ -229,9 +256,7 @@ macro_rules! impl_store {
                 .bind(new.now.as_second())
                 .fetch_one(&mut **tx)
                 .await?;
-                if !Self::take_seats(tx, new.office_id, id, new.start, new.occupied_until, new.desks).await? {
-                    return Ok(BookOutcome::Full);
-                }
+                Self::insert_seats(tx, new.office_id, id, &assigned).await?;
                 Self::insert_outbox(tx, new.tenant_id, Some(id), &new.outbox, new.now).await?;
                 if let Some(idem) = &new.idempotency {
                     sqlx::query(
@@ -247,13 +272,28 @@ macro_rules! impl_store {
                     .execute(&mut **tx)
                     .await?;
                 }
-                let row: AppointmentTuple =
-                    sqlx::query_as(&format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1"))
-                        .bind(id)
-                        .fetch_one(&mut **tx)
-                        .await?;
-                let appointment = appointment_from(row).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-                Ok(BookOutcome::Booked(Box::new(appointment)))
+                // What was just written, without reading it back.
+                Ok(BookOutcome::Booked(Box::new(Appointment {
+                    id: AppointmentId(id),
+                    public_id: new.public_id.clone(),
+                    tenant_id: new.tenant_id,
+                    office_id: new.office_id,
+                    service_id: new.service_id,
+                    status: AppointmentStatus::Booked,
+                    start: new.start,
+                    end: new.end,
+                    occupied_until: new.occupied_until,
+                    mode: new.mode,
+                    citizen_name: new.citizen_name.clone(),
+                    citizen_email: new.citizen_email.clone(),
+                    citizen_phone: new.citizen_phone.clone(),
+                    fiscal_code: new.fiscal_code.clone(),
+                    notes: new.notes.clone(),
+                    answers: new.answers.clone(),
+                    lang: new.lang,
+                    sequence: 0,
+                    created_at: new.now,
+                })))
             }
 
             /// One booking in a transaction of its own.

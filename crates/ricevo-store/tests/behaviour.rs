@@ -303,6 +303,8 @@ macro_rules! behaviour {
                 let appt = booked(f.store.book(&booking(&town, "2026-11-30T08:00:00Z", 1)).await.unwrap());
                 assert_eq!(appt.status, AppointmentStatus::Booked);
                 assert_eq!(appt.occupied_until, at("2026-11-30T08:30:00Z"));
+                let stored = f.store.appointment(town.tenant.id, appt.id).await.unwrap().unwrap();
+                assert_eq!(stored, appt, "the answer is what was stored");
                 // The buffer counts: 08:20 overlaps the first booking's buffer.
                 assert_eq!(f.store.book(&booking(&town, "2026-11-30T08:20:00Z", 2)).await.unwrap(), BookOutcome::Full);
                 let b = f
