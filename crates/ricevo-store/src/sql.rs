@@ -110,6 +110,21 @@ pub(crate) const SEAT_RACE_RETRIES: usize = 64;
 /// How long a worker owns a message it claimed before another may try it.
 pub(crate) const OUTBOX_LEASE: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
+/// The INSERT of `rows` outbox messages at once (8 parameters a row).
+pub(crate) fn outbox_insert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let p: Vec<String> = (1..=8).map(|c| format!("${}", r * 8 + c)).collect();
+            format!("({})", p.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO outbox (tenant_id, appointment_id, kind, dedupe_key, payload, retractable, due_at, created_at) \
+         VALUES {} ON CONFLICT (dedupe_key) DO NOTHING",
+        values.join(", ")
+    )
+}
+
 /// Implements [`crate::Store`] for a store type with `reader` and `writer` pools of engine `$db`.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
@@ -128,22 +143,24 @@ macro_rules! impl_store {
                 messages: &[NewOutboxMessage],
                 now: Timestamp,
             ) -> std::result::Result<(), sqlx::Error> {
-                for m in messages {
-                    sqlx::query(
-                        "INSERT INTO outbox (tenant_id, appointment_id, kind, dedupe_key, payload, retractable, due_at, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedupe_key) DO NOTHING",
-                    )
-                    .bind(tenant.0)
-                    .bind(appointment)
-                    .bind(&m.kind)
-                    .bind(&m.dedupe_key)
-                    .bind(&m.payload)
-                    .bind(i32::from(m.retractable))
-                    .bind(m.due_at.as_second())
-                    .bind(now.as_second())
-                    .execute(&mut **tx)
-                    .await?;
+                if messages.is_empty() {
+                    return Ok(());
                 }
+                // One statement for all of a change's messages: each statement is a round trip.
+                let sql = $crate::sql::outbox_insert_sql(messages.len());
+                let mut q = sqlx::query(&sql);
+                for m in messages {
+                    q = q
+                        .bind(tenant.0)
+                        .bind(appointment)
+                        .bind(&m.kind)
+                        .bind(&m.dedupe_key)
+                        .bind(&m.payload)
+                        .bind(i32::from(m.retractable))
+                        .bind(m.due_at.as_second())
+                        .bind(now.as_second());
+                }
+                q.execute(&mut **tx).await?;
                 Ok(())
             }
 
@@ -1220,3 +1237,17 @@ macro_rules! impl_store {
 }
 
 pub(crate) use impl_store;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_outbox_insert_numbers_eight_parameters_a_row() {
+        let sql = super::outbox_insert_sql(2);
+        assert!(
+            sql.contains(
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8), ($9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT"
+            ),
+            "{sql}"
+        );
+    }
+}

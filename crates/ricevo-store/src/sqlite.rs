@@ -5,8 +5,8 @@
 //! reads use their own pool and run beside the writer thanks to WAL.
 //! `synchronous=FULL` makes every acknowledged commit survive a power cut. To keep that
 //! guarantee and still book thousands of appointments a second, concurrent bookings are
-//! committed together (group commit): each one in a savepoint of a shared transaction, one
-//! fsync for the batch, and no caller hears "booked" before that fsync.
+//! committed together (group commit): one transaction and one fsync for the batch, and no
+//! caller hears "booked" before that fsync.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -96,7 +96,20 @@ async fn commit_group<'a>(
     };
     let mut results = Vec::with_capacity(size);
     for new in batch {
-        // A savepoint per booking: a full slot or an error undoes that booking only.
+        // A booking that cannot fail half-way needs no savepoint: a full slot is found before
+        // anything is written. One with an idempotency key can collide with a twin in the same
+        // group, so it gets a savepoint that undoes it alone.
+        if new.idempotency.is_none() {
+            match SqliteStore::book_in(&mut tx, new).await {
+                Ok(outcome) => results.push(Ok(outcome)),
+                Err(e) => {
+                    // Something wrote half a booking: nothing of this group may be committed.
+                    let _ = tx.rollback().await;
+                    return failed(&e, size);
+                }
+            }
+            continue;
+        }
         let mut savepoint = match sqlx::Acquire::begin(&mut *tx).await {
             Ok(sp) => sp,
             Err(e) => {
