@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Everything an e-mail or a calendar invite about one appointment needs, already resolved
 /// (names instead of ids) so rendering never has to reach the database.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppointmentNotice {
     /// Calendar UID, stable across moves and cancellation, e.g. `"<public_id>@<host>"`.
     pub uid: String,

@@ -20,6 +20,16 @@ use crate::email::{OutgoingEmail, to_eml, to_message};
 pub enum Outgoing {
     /// An e-mail, rendered when the event happened.
     Email(OutgoingEmail),
+    /// An e-mail to render when it is delivered: keeps rendering off the request that
+    /// caused it. The Message-ID depends only on the notice, so a redelivery carries the same.
+    Notice {
+        /// Which event it announces.
+        email: crate::EmailKind,
+        /// What it says.
+        notice: Box<crate::AppointmentNotice>,
+        /// The From address.
+        from: String,
+    },
     /// A webhook event for one subscription.
     Webhook {
         /// The subscription; looked up at delivery time for its current URL and secret.
@@ -35,7 +45,7 @@ impl Outgoing {
     /// The value for the outbox's `kind` column.
     pub fn kind(&self) -> &'static str {
         match self {
-            Outgoing::Email(_) => "email",
+            Outgoing::Email(_) | Outgoing::Notice { .. } => "email",
             Outgoing::Webhook { .. } => "webhook",
         }
     }

@@ -130,6 +130,10 @@ impl Worker {
                 self.mailer.send(email).await?;
                 Ok(Outcome::Delivered)
             }
+            Outgoing::Notice { email, notice, from } => {
+                self.mailer.send(&crate::render(*email, notice, from, now)).await?;
+                Ok(Outcome::Delivered)
+            }
             Outgoing::Webhook { webhook_id, event_id, body } => match self.store.webhook(*webhook_id).await? {
                 // A subscription of another town must never receive this town's events.
                 Some(hook) if hook.tenant_id == message.tenant_id => {

@@ -286,3 +286,28 @@ async fn the_running_worker_delivers_and_stops_on_shutdown() {
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(5), running).await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_notice_is_rendered_at_delivery_with_the_message_id_it_would_have_had() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ricevo_store::open(&format!("sqlite://{}", dir.path().join("ricevo.db").display())).await.unwrap();
+    let prato = town(&*store, "prato").await;
+    let now = at("2026-11-20T10:00:00Z");
+    let outgoing = Outgoing::Notice {
+        email: EmailKind::Confirmation,
+        notice: Box::new(notice()),
+        from: "noreply@ricevo.example.it".into(),
+    };
+    assert_eq!(outgoing.kind(), "email");
+    book_with(&*store, &prato, "2026-11-30T08:00:00Z", vec![row(&outgoing, now)]).await;
+    let outbox_dir = dir.path().join("outbox");
+    let worker = Worker::new(store.clone() as Arc<dyn Store>, Mailer::outbox(&outbox_dir)).unwrap();
+    assert_eq!(worker.run_once(now).await.unwrap(), 1);
+    let files = list_outbox_dir(&outbox_dir).unwrap();
+    assert_eq!(files.len(), 1);
+    let eml = std::fs::read_to_string(outbox_dir.join(&files[0].0)).unwrap();
+    let expected = render(EmailKind::Confirmation, &notice(), "noreply@ricevo.example.it", now);
+    assert!(eml.contains(&format!("Message-ID: {}", expected.message_id)), "{eml}");
+    assert!(eml.contains("METHOD:REQUEST"));
+    assert_eq!(store.outbox_backlog().await.unwrap(), 0);
+}

@@ -477,7 +477,7 @@ pub async fn announcements(
         Change::Moved => EmailKind::Moved,
         Change::Cancelled => EmailKind::Cancelled,
     };
-    let email = Outgoing::Email(ricevo_notify::render(kind, &n, &from, now));
+    let email = Outgoing::Notice { email: kind, notice: Box::new(n.clone()), from: from.clone() };
     out.push(NewOutboxMessage {
         kind: "email".into(),
         dedupe_key: format!("{}:{}:{}", a.public_id, kind.as_str(), a.sequence),
@@ -487,7 +487,7 @@ pub async fn announcements(
     });
     let remind_at = a.start - SignedDuration::from_hours(i64::from(state.config.reminder_hours));
     if change != Change::Cancelled && remind_at > now {
-        let reminder = Outgoing::Email(ricevo_notify::render(EmailKind::Reminder, &n, &from, now));
+        let reminder = Outgoing::Notice { email: EmailKind::Reminder, notice: Box::new(n.clone()), from: from.clone() };
         out.push(NewOutboxMessage {
             kind: "email".into(),
             dedupe_key: format!("{}:reminder:{}", a.public_id, a.sequence),
