@@ -300,6 +300,33 @@ pub struct NewAppointment {
     pub idempotency: Option<IdempotencyRecord>,
 }
 
+impl NewAppointment {
+    /// The appointment this request stores, once the database has given it `id`.
+    pub fn appointment(&self, id: AppointmentId) -> Appointment {
+        Appointment {
+            id,
+            public_id: self.public_id.clone(),
+            tenant_id: self.tenant_id,
+            office_id: self.office_id,
+            service_id: self.service_id,
+            status: AppointmentStatus::Booked,
+            start: self.start,
+            end: self.end,
+            occupied_until: self.occupied_until,
+            mode: self.mode,
+            citizen_name: self.citizen_name.clone(),
+            citizen_email: self.citizen_email.clone(),
+            citizen_phone: self.citizen_phone.clone(),
+            fiscal_code: self.fiscal_code.clone(),
+            notes: self.notes.clone(),
+            answers: self.answers.clone(),
+            lang: self.lang,
+            sequence: 0,
+            created_at: self.now,
+        }
+    }
+}
+
 /// What a retried request with the same key gets back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {

@@ -290,27 +290,7 @@ macro_rules! impl_store {
                     .await?;
                 }
                 // What was just written, without reading it back.
-                Ok(BookOutcome::Booked(Box::new(Appointment {
-                    id: AppointmentId(id),
-                    public_id: new.public_id.clone(),
-                    tenant_id: new.tenant_id,
-                    office_id: new.office_id,
-                    service_id: new.service_id,
-                    status: AppointmentStatus::Booked,
-                    start: new.start,
-                    end: new.end,
-                    occupied_until: new.occupied_until,
-                    mode: new.mode,
-                    citizen_name: new.citizen_name.clone(),
-                    citizen_email: new.citizen_email.clone(),
-                    citizen_phone: new.citizen_phone.clone(),
-                    fiscal_code: new.fiscal_code.clone(),
-                    notes: new.notes.clone(),
-                    answers: new.answers.clone(),
-                    lang: new.lang,
-                    sequence: 0,
-                    created_at: new.now,
-                })))
+                Ok(BookOutcome::Booked(Box::new(new.appointment(AppointmentId(id)))))
             }
 
             /// One booking in a transaction of its own.

@@ -1,7 +1,6 @@
 //! The booking journey shared by the API and the citizen pages: load the facts, ask the core,
 //! commit through the store with the messages that announce the change.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::civil::Date;
@@ -19,6 +18,7 @@ use ricevo_store::{
 };
 use serde::Serialize;
 
+use crate::api::rfc3339;
 use crate::catalogue::ServiceContext;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -283,20 +283,19 @@ pub async fn book(
     let receipt = BookingReceipt {
         id: public_id.clone(),
         status: "booked".into(),
-        start: slot.start.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-        end: slot.end.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        start: rfc3339(&slot.start),
+        end: rfc3339(&slot.end),
         manage_url: links.manage.clone(),
         join_url: links.join.clone(),
         ics_url: links.ics.clone(),
     };
-    let answers: BTreeMap<String, String> = details.answers.clone();
-    let mut appointment = Appointment {
-        id: ricevo_core::AppointmentId(0),
-        public_id: public_id.clone(),
+    let mut new = NewAppointment {
         tenant_id: tenant.id,
         office_id: office.id,
         service_id: service.id,
-        status: ricevo_store::AppointmentStatus::Booked,
+        desks: facts.hours.desks(),
+        public_id,
+        token_hash: tokens::hash(&token),
         start: slot.start.timestamp(),
         end: slot.end.timestamp(),
         occupied_until: slot.start.timestamp() + service.rules.occupancy(),
@@ -306,45 +305,24 @@ pub async fn book(
         citizen_phone: details.citizen.phone.as_ref().map(|p| p.as_str().to_owned()),
         fiscal_code: details.citizen.fiscal_code.as_ref().map(|c| c.as_str().to_owned()),
         notes: details.notes.clone(),
-        answers: serde_json::to_value(&answers).unwrap_or_default(),
+        answers: serde_json::to_value(&details.answers).unwrap_or_default(),
         lang: details.lang,
-        sequence: 0,
-        created_at: now,
-    };
-    let outbox = announcements(state, tenant, office, service, &appointment, &links, Change::Created, now).await?;
-    let idempotency = req.idempotency.as_ref().map(|(key, hash)| IdempotencyRecord {
-        key: key.clone(),
-        request_hash: hash.clone(),
-        status: 201,
-        body: serde_json::to_string(&receipt).unwrap_or_default(),
-    });
-    let new = NewAppointment {
-        tenant_id: tenant.id,
-        office_id: office.id,
-        service_id: service.id,
-        desks: facts.hours.desks(),
-        public_id,
-        token_hash: tokens::hash(&token),
-        start: appointment.start,
-        end: appointment.end,
-        occupied_until: appointment.occupied_until,
-        mode: appointment.mode,
-        citizen_name: appointment.citizen_name.clone(),
-        citizen_email: appointment.citizen_email.clone(),
-        citizen_phone: appointment.citizen_phone.clone(),
-        fiscal_code: appointment.fiscal_code.clone(),
-        notes: appointment.notes.clone(),
-        answers: appointment.answers.clone(),
-        lang: appointment.lang,
         now,
-        outbox,
-        idempotency,
+        outbox: Vec::new(),
+        idempotency: req.idempotency.as_ref().map(|(key, hash)| IdempotencyRecord {
+            key: key.clone(),
+            request_hash: hash.clone(),
+            status: 201,
+            body: serde_json::to_string(&receipt).unwrap_or_default(),
+        }),
     };
+    // The messages announce the appointment as it will be stored (its id is not needed).
+    let to_be = new.appointment(ricevo_core::AppointmentId(0));
+    new.outbox = announcements(state, tenant, office, service, &to_be, &links, Change::Created, now).await?;
     match state.store.book(&new).await? {
         BookOutcome::Booked(stored) => {
-            appointment = *stored;
             state.metrics.booking_committed();
-            tracing::info!(tenant = %tenant.slug, appointment = %appointment.public_id, "booked");
+            tracing::info!(tenant = %tenant.slug, appointment = %stored.public_id, "booked");
             Ok(BookingResult::Booked { receipt, token })
         }
         BookOutcome::Replay(first) => {
@@ -393,6 +371,11 @@ pub struct Links {
 }
 
 impl Links {
+    /// No links: for messages caused by the office, which holds only the token's hash.
+    pub fn none() -> Links {
+        Links { manage: String::new(), cancel: String::new(), join: None, ics: String::new() }
+    }
+
     /// The links a token opens.
     pub fn new(state: &AppState, token: &str, mode: Mode) -> Links {
         let base = state.config.public_url.trim_end_matches('/');
@@ -509,8 +492,8 @@ pub async fn announcements(
                 "service_id": a.service_id,
                 "office_id": a.office_id,
                 "status": if change == Change::Cancelled { "cancelled" } else { "booked" },
-                "start": a.start.to_zoned(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-                "end": a.end.to_zoned(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+                "start": rfc3339(&a.start.to_zoned(zone.clone())),
+                "end": rfc3339(&a.end.to_zoned(zone.clone())),
                 "mode": a.mode,
             }
         });
@@ -540,7 +523,7 @@ pub async fn cancel(
     let office = state.store.office(tenant.id, a.office_id).await?.ok_or(ApiError::NotFound(lang))?;
     let service = state.store.service(tenant.id, a.service_id).await?.ok_or(ApiError::NotFound(lang))?;
     // The link token is not stored in clear: the cancellation e-mail carries no links.
-    let links = Links { manage: String::new(), cancel: String::new(), join: None, ics: String::new() };
+    let links = Links::none();
     let mut next = a.clone();
     next.sequence += 1;
     let outbox = announcements(state, tenant, &office, &service, &next, &links, Change::Cancelled, now).await?;
@@ -593,7 +576,7 @@ pub async fn reschedule(
     next.sequence += 1;
     let links = match token {
         Some(t) => Links::new(state, t, a.mode),
-        None => Links { manage: String::new(), cancel: String::new(), join: None, ics: String::new() },
+        None => Links::none(),
     };
     let outbox = announcements(state, tenant, &office, &service, &next, &links, Change::Moved, now).await?;
     let to = Reschedule {
