@@ -37,3 +37,16 @@ id_type!(
     /// A staff account.
     UserId
 );
+id_type!(
+    /// One person's place in a waiting room and, once admitted, in a meeting: a citizen with an
+    /// appointment, a walk-in ticket, an invitee or the official.
+    EntryId
+);
+id_type!(
+    /// A video meeting between an office and the people it admitted or invited.
+    MeetingId
+);
+id_type!(
+    /// A document shared in a meeting.
+    DocumentId
+);

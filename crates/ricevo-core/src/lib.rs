@@ -1,4 +1,5 @@
-//! The domain of Ricevo: towns, offices, opening hours, holidays, slots and booking rules.
+//! The domain of Ricevo: towns, offices, opening hours, holidays, slots, booking rules and the
+//! waiting room.
 //!
 //! Nothing here touches a clock, a socket or a database: callers pass `now` and the facts they
 //! loaded, and get decisions back. That is where most of Ricevo's rules are tested.
@@ -9,6 +10,7 @@ pub mod holidays;
 pub mod hours;
 pub mod ids;
 pub mod lang;
+pub mod lobby;
 pub mod mode;
 pub mod seats;
 pub mod service;
@@ -17,7 +19,8 @@ pub mod text;
 
 pub use fiscal_code::FiscalCode;
 pub use hours::{Closure, OpeningHours, WeeklyRange};
-pub use ids::{AppointmentId, OfficeId, ServiceId, TenantId, UserId};
+pub use ids::{AppointmentId, DocumentId, EntryId, MeetingId, OfficeId, ServiceId, TenantId, UserId};
 pub use lang::Lang;
+pub use lobby::{Abilities, Entry, EntryKind, EntryStatus, TransitionError, WalkInDesk};
 pub use mode::Mode;
 pub use text::{Email, Slug};

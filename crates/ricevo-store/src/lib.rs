@@ -5,6 +5,7 @@
 //! Every query is scoped by tenant. Double booking is made impossible by the `seats` table:
 //! one row per (office, five-minute step, seat) under a primary key (see `ricevo_core::seats`).
 
+mod lobby;
 mod model;
 mod postgres;
 mod sql;
@@ -14,8 +15,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use ricevo_core::lobby::{Entry, EntryStatus, WalkInDesk};
 use ricevo_core::slots::Booked;
-use ricevo_core::{AppointmentId, OfficeId, OpeningHours, ServiceId, TenantId, UserId};
+use ricevo_core::{AppointmentId, DocumentId, EntryId, MeetingId, OfficeId, OpeningHours, ServiceId, TenantId, UserId};
 
 pub use model::*;
 pub use postgres::PostgresStore;
@@ -158,7 +160,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         status: AppointmentStatus,
         now: Timestamp,
     ) -> Result<()>;
-    /// Replaces personal data of appointments that started before `before`; returns how many.
+    /// Replaces personal data of appointments that started before `before`, and the names and
+    /// e-mails of waiting-room entries that arrived before it (their durations stay for
+    /// reports); returns how many records were anonymised.
     async fn anonymise_before(&self, tenant: TenantId, before: Timestamp) -> Result<u64>;
     /// Forgets idempotency records older than `before`.
     async fn purge_idempotency(&self, before: Timestamp) -> Result<u64>;
@@ -218,6 +222,78 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn webhook(&self, id: i64) -> Result<Option<Webhook>>;
     /// Removes a webhook.
     async fn delete_webhook(&self, tenant: TenantId, id: i64) -> Result<()>;
+
+    /// An appointment's citizen arrives: returns the appointment's active entry (queued,
+    /// admitted, in the meeting or able to rejoin it), or creates one, Waiting. A citizen who
+    /// gave up the queue, or whose entry is final, gets a new entry. `NotFound` if the office
+    /// or appointment is not the tenant's, or `new` names no appointment.
+    async fn arrive(&self, new: &NewEntry, now: Timestamp) -> Result<Entry>;
+    /// Creates an entry as given: Admitted (admitted now) when `direct`, else Waiting.
+    /// `NotFound` if the office, appointment or meeting is not the tenant's.
+    async fn add_entry(&self, new: &NewEntry, now: Timestamp) -> Result<Entry>;
+    /// Takes the next ticket of the office for the civil day `day` (numbers start at 1 each day,
+    /// are never reused, and are unique even with concurrent takers on several nodes) and
+    /// creates its Waiting entry.
+    async fn take_ticket(&self, new: &NewEntry, day: jiff::civil::Date, now: Timestamp) -> Result<Entry>;
+    /// One entry of a tenant.
+    async fn entry(&self, tenant: TenantId, id: EntryId) -> Result<Option<Entry>>;
+    /// The entry a ticket's, invitee's or official's link token opens.
+    async fn entry_by_token(&self, token_hash: &str) -> Result<Option<Entry>>;
+    /// The latest citizen entry of an appointment (any status).
+    async fn entry_for_appointment(&self, tenant: TenantId, appointment: AppointmentId) -> Result<Option<Entry>>;
+    /// Entries of an office that are active: queued, admitted, in a meeting, or left a meeting
+    /// they may rejoin; by arrival.
+    async fn office_entries(&self, tenant: TenantId, office: OfficeId) -> Result<Vec<Entry>>;
+    /// Every entry of a meeting (any status), by id.
+    async fn meeting_entries(&self, tenant: TenantId, meeting: MeetingId) -> Result<Vec<Entry>>;
+    /// Writes a transition: succeeds only if the stored status is still `expected` (else
+    /// `Stale`); `NotFound` if the entry, or the office or meeting it now names, is not the tenant's.
+    async fn update_entry(&self, entry: &Entry, expected: EntryStatus) -> Result<()>;
+    /// Opens a meeting of an office; `Duplicate` if `public_id` is taken, `NotFound` if the
+    /// office or appointment is not the tenant's.
+    async fn create_meeting(
+        &self,
+        tenant: TenantId,
+        office: OfficeId,
+        appointment: Option<AppointmentId>,
+        public_id: &str,
+        now: Timestamp,
+    ) -> Result<Meeting>;
+    /// One meeting of a tenant.
+    async fn meeting(&self, tenant: TenantId, id: MeetingId) -> Result<Option<Meeting>>;
+    /// Ends the meeting in one transaction: sets its end, finishes every entry of it
+    /// (`Entry::finish`), and marks its appointment done. Returns the finished entries; ending
+    /// twice is a no-op that returns none.
+    async fn end_meeting(&self, tenant: TenantId, id: MeetingId, now: Timestamp) -> Result<Vec<Entry>>;
+    /// Service times (seconds met) of the office's last `limit` finished entries, newest first.
+    async fn recent_service_seconds(&self, tenant: TenantId, office: OfficeId, limit: i64) -> Result<Vec<i64>>;
+    /// Stores a document uploaded by `entry`, a participant of `meeting`; `NotFound` otherwise.
+    #[allow(clippy::too_many_arguments)]
+    async fn add_document(
+        &self,
+        tenant: TenantId,
+        meeting: MeetingId,
+        entry: EntryId,
+        name: &str,
+        content_type: &str,
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<DocumentMeta>;
+    /// The documents of a meeting, oldest first.
+    async fn documents(&self, tenant: TenantId, meeting: MeetingId) -> Result<Vec<DocumentMeta>>;
+    /// One document of a meeting with its bytes.
+    async fn document(
+        &self,
+        tenant: TenantId,
+        meeting: MeetingId,
+        id: DocumentId,
+    ) -> Result<Option<(DocumentMeta, Vec<u8>)>>;
+    /// Retention: deletes documents uploaded before `before`; returns how many.
+    async fn purge_documents(&self, before: Timestamp) -> Result<u64>;
+    /// Replaces an office's walk-in desk (always open, weekly hours and desks).
+    async fn set_walk_in(&self, tenant: TenantId, office: OfficeId, desk: &WalkInDesk) -> Result<()>;
+    /// An office's walk-in desk (closed unless set); `NotFound` if the office is not the tenant's.
+    async fn walk_in(&self, tenant: TenantId, office: OfficeId) -> Result<WalkInDesk>;
 }
 
 /// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.

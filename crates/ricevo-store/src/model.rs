@@ -1,8 +1,9 @@
 //! The records the store reads and writes.
 
 use jiff::Timestamp;
+use ricevo_core::lobby::{Abilities, EntryKind};
 use ricevo_core::service::{IntakeQuestion, ServiceRules};
-use ricevo_core::{AppointmentId, Lang, Mode, OfficeId, ServiceId, TenantId, UserId};
+use ricevo_core::{AppointmentId, DocumentId, EntryId, Lang, MeetingId, Mode, OfficeId, ServiceId, TenantId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// A town served by this instance.
@@ -441,4 +442,74 @@ pub struct Webhook {
     /// HMAC-SHA256 key.
     #[serde(skip)]
     pub secret: String,
+}
+
+/// A person arriving in a waiting room or invited into a meeting, before the store gives it an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    /// Town.
+    pub tenant_id: TenantId,
+    /// The office whose queue (or meeting) it is for.
+    pub office_id: OfficeId,
+    /// Why the person is here.
+    pub kind: EntryKind,
+    /// The appointment, for citizens who booked.
+    pub appointment_id: Option<AppointmentId>,
+    /// The meeting, for invitees and officials.
+    pub meeting_id: Option<MeetingId>,
+    /// The name staff see.
+    pub name: String,
+    /// Contact e-mail (tickets); blanked by retention.
+    pub email: Option<String>,
+    /// The service's name shown to staff (empty for invitees).
+    pub service: String,
+    /// Booked start, for appointments.
+    pub booked_start: Option<Timestamp>,
+    /// Booked end, for appointments.
+    pub booked_end: Option<Timestamp>,
+    /// What the person may do in the meeting.
+    pub abilities: Abilities,
+    /// Enters its meeting without waiting.
+    pub direct: bool,
+    /// Hash of the person's own link token (tickets, invitees, officials); appointments use
+    /// the appointment's token.
+    pub token_hash: Option<String>,
+}
+
+/// A video meeting of an office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Meeting {
+    /// Internal id.
+    pub id: MeetingId,
+    /// Town.
+    pub tenant_id: TenantId,
+    /// The office that holds it.
+    pub office_id: OfficeId,
+    /// Random public id, for URLs.
+    pub public_id: String,
+    /// The appointment it serves, if any.
+    pub appointment_id: Option<AppointmentId>,
+    /// When it was opened.
+    pub started_at: Timestamp,
+    /// When it was ended (once, for everyone).
+    pub ended_at: Option<Timestamp>,
+}
+
+/// A document shared in a meeting, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DocumentMeta {
+    /// Its id.
+    pub id: DocumentId,
+    /// The meeting it was shared in.
+    pub meeting_id: MeetingId,
+    /// Who uploaded it.
+    pub entry_id: EntryId,
+    /// The file name as uploaded.
+    pub name: String,
+    /// The media type the content was checked to be.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// When it was uploaded.
+    pub created_at: Timestamp,
 }

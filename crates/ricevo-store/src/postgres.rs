@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use ricevo_core::lobby::{Entry, EntryStatus, WalkInDesk};
 use ricevo_core::slots::Booked;
-use ricevo_core::{AppointmentId, Mode, OfficeId, OpeningHours, ServiceId, TenantId, UserId};
+use ricevo_core::{
+    AppointmentId, DocumentId, EntryId, MeetingId, Mode, OfficeId, OpeningHours, ServiceId, TenantId, UserId,
+};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::sql::impl_store;

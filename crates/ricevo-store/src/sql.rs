@@ -132,6 +132,11 @@ macro_rules! impl_store {
             APPOINTMENT_COLUMNS, AppointmentTuple, OUTBOX_LEASE, SEAT_RACE_RETRIES, SERVICE_COLUMNS, ServiceTuple, appointment_from,
             duplicate_or, instant, is_unique_violation, service_from,
         };
+        use $crate::lobby::{
+            ACTIVE_ENTRY, DOCUMENT_COLUMNS, DocumentTuple, ENTRY_COLUMNS, EntryRow, MEETING_COLUMNS, MeetingTuple,
+            document_from, entry_from, meeting_from, walk_in_from,
+        };
+        use ricevo_core::lobby::EntryKind;
 
         type Tx<'c> = sqlx::Transaction<'c, $db>;
 
@@ -384,6 +389,73 @@ macro_rules! impl_store {
                     password_hash,
                     offices: offices.into_iter().map(|(o,)| OfficeId(o)).collect(),
                 })
+            }
+
+            /// Inserts an entry as `status`, checking that its office, appointment and meeting are
+            /// the tenant's; `None` when one is not.
+            async fn insert_entry(
+                tx: &mut Tx<'_>,
+                new: &NewEntry,
+                status: EntryStatus,
+                admitted_at: Option<Timestamp>,
+                ticket: Option<(String, i32)>,
+                now: Timestamp,
+            ) -> std::result::Result<Option<EntryRow>, sqlx::Error> {
+                let (ticket_day, ticket_number) = ticket.unzip();
+                sqlx::query_as(&format!(
+                    "INSERT INTO entries (tenant_id, office_id, kind, appointment_id, ticket_day, ticket_number, \
+                     meeting_id, token_hash, name, email, service, booked_start, booked_end, abilities, direct, status, \
+                     arrived_at, admitted_at) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18 \
+                     WHERE EXISTS (SELECT 1 FROM offices WHERE id = $2 AND tenant_id = $1) \
+                     AND ($4 IS NULL OR EXISTS (SELECT 1 FROM appointments WHERE id = $4 AND tenant_id = $1)) \
+                     AND ($7 IS NULL OR EXISTS (SELECT 1 FROM meetings WHERE id = $7 AND tenant_id = $1)) \
+                     RETURNING {ENTRY_COLUMNS}"
+                ))
+                .bind(new.tenant_id.0)
+                .bind(new.office_id.0)
+                .bind(new.kind.as_str())
+                .bind(new.appointment_id.map(|a| a.0))
+                .bind(ticket_day)
+                .bind(ticket_number)
+                .bind(new.meeting_id.map(|m| m.0))
+                .bind(&new.token_hash)
+                .bind(&new.name)
+                .bind(&new.email)
+                .bind(&new.service)
+                .bind(new.booked_start.map(|t| t.as_second()))
+                .bind(new.booked_end.map(|t| t.as_second()))
+                .bind(new.abilities.to_string())
+                .bind(i32::from(new.direct))
+                .bind(status.as_str())
+                .bind(now.as_second())
+                .bind(admitted_at.map(|t| t.as_second()))
+                .fetch_optional(&mut **tx)
+                .await
+            }
+
+            // One round of `arrive`: the active entry, or a new one (a unique violation means
+            // another request created it meanwhile).
+            async fn try_arrive(&self, new: &NewEntry, appointment: AppointmentId, now: Timestamp) -> Result<Entry> {
+                let mut tx = self.begin_write().await?;
+                let existing: Option<EntryRow> = sqlx::query_as(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant_id = $1 AND appointment_id = $2 \
+                     AND kind = 'appointment' AND {ACTIVE_ENTRY} ORDER BY id DESC LIMIT 1"
+                ))
+                .bind(new.tenant_id.0)
+                .bind(appointment.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(row) = existing {
+                    tx.rollback().await?;
+                    return entry_from(row);
+                }
+                let Some(row) = Self::insert_entry(&mut tx, new, EntryStatus::Waiting, None, None, now).await? else {
+                    tx.rollback().await?;
+                    return Err(StoreError::NotFound);
+                };
+                tx.commit().await?;
+                entry_from(row)
             }
         }
 
@@ -925,7 +997,16 @@ macro_rules! impl_store {
                 .bind(before.as_second())
                 .execute(&self.writer)
                 .await?;
-                Ok(r.rows_affected())
+                // Waiting-room entries keep their times (waited, met) for reports, not who they were.
+                let entries = sqlx::query(
+                    "UPDATE entries SET name = '', email = NULL, message = NULL \
+                     WHERE tenant_id = $1 AND arrived_at < $2 AND (name <> '' OR email IS NOT NULL OR message IS NOT NULL)",
+                )
+                .bind(tenant.0)
+                .bind(before.as_second())
+                .execute(&self.writer)
+                .await?;
+                Ok(r.rows_affected() + entries.rows_affected())
             }
 
             async fn purge_idempotency(&self, before: Timestamp) -> Result<u64> {
@@ -1211,6 +1292,394 @@ macro_rules! impl_store {
                     .execute(&self.writer)
                     .await?;
                 if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn arrive(&self, new: &NewEntry, now: Timestamp) -> Result<Entry> {
+                let Some(appointment) = new.appointment_id.filter(|_| new.kind == EntryKind::Appointment) else {
+                    return Err(StoreError::NotFound);
+                };
+                for _ in 0..SEAT_RACE_RETRIES {
+                    match self.try_arrive(new, appointment, now).await {
+                        // Another tab or node created the entry first: read it on the next round.
+                        Err(StoreError::Database(e)) if is_unique_violation(&e) => tokio::task::yield_now().await,
+                        other => return other,
+                    }
+                }
+                Err(StoreError::Contended)
+            }
+
+            async fn add_entry(&self, new: &NewEntry, now: Timestamp) -> Result<Entry> {
+                let (status, admitted_at) =
+                    if new.direct { (EntryStatus::Admitted, Some(now)) } else { (EntryStatus::Waiting, None) };
+                let mut tx = self.begin_write().await?;
+                let row = Self::insert_entry(&mut tx, new, status, admitted_at, None, now).await.map_err(duplicate_or)?;
+                let Some(row) = row else {
+                    tx.rollback().await?;
+                    return Err(StoreError::NotFound);
+                };
+                tx.commit().await?;
+                entry_from(row)
+            }
+
+            async fn take_ticket(&self, new: &NewEntry, day: jiff::civil::Date, now: Timestamp) -> Result<Entry> {
+                let mut tx = self.begin_write().await?;
+                let office: Option<(i64,)> = sqlx::query_as("SELECT id FROM offices WHERE id = $1 AND tenant_id = $2")
+                    .bind(new.office_id.0)
+                    .bind(new.tenant_id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if office.is_none() {
+                    tx.rollback().await?;
+                    return Err(StoreError::NotFound);
+                }
+                let day = day.to_string();
+                // One counter row per office and day: concurrent takers queue on its row lock
+                // (PostgreSQL) or on the write lock (SQLite), so no number is given twice.
+                let (number,): (i32,) = sqlx::query_as(
+                    "INSERT INTO ticket_counters (office_id, day, last_number) VALUES ($1, $2, 1) \
+                     ON CONFLICT (office_id, day) DO UPDATE SET last_number = ticket_counters.last_number + 1 \
+                     RETURNING last_number",
+                )
+                .bind(new.office_id.0)
+                .bind(&day)
+                .fetch_one(&mut *tx)
+                .await?;
+                let ticket = NewEntry { kind: EntryKind::Ticket, ..new.clone() };
+                let row = Self::insert_entry(&mut tx, &ticket, EntryStatus::Waiting, None, Some((day, number)), now)
+                    .await
+                    .map_err(duplicate_or)?;
+                let Some(row) = row else {
+                    tx.rollback().await?;
+                    return Err(StoreError::NotFound);
+                };
+                tx.commit().await?;
+                entry_from(row)
+            }
+
+            async fn entry(&self, tenant: TenantId, id: EntryId) -> Result<Option<Entry>> {
+                let row: Option<EntryRow> =
+                    sqlx::query_as(&format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant_id = $1 AND id = $2"))
+                        .bind(tenant.0)
+                        .bind(id.0)
+                        .fetch_optional(&self.reader)
+                        .await?;
+                row.map(entry_from).transpose()
+            }
+
+            async fn entry_by_token(&self, token_hash: &str) -> Result<Option<Entry>> {
+                let row: Option<EntryRow> =
+                    sqlx::query_as(&format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE token_hash = $1"))
+                        .bind(token_hash)
+                        .fetch_optional(&self.reader)
+                        .await?;
+                row.map(entry_from).transpose()
+            }
+
+            async fn entry_for_appointment(&self, tenant: TenantId, appointment: AppointmentId) -> Result<Option<Entry>> {
+                let row: Option<EntryRow> = sqlx::query_as(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant_id = $1 AND appointment_id = $2 \
+                     AND kind = 'appointment' ORDER BY id DESC LIMIT 1"
+                ))
+                .bind(tenant.0)
+                .bind(appointment.0)
+                .fetch_optional(&self.reader)
+                .await?;
+                row.map(entry_from).transpose()
+            }
+
+            async fn office_entries(&self, tenant: TenantId, office: OfficeId) -> Result<Vec<Entry>> {
+                let rows: Vec<EntryRow> = sqlx::query_as(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant_id = $1 AND office_id = $2 AND {ACTIVE_ENTRY} \
+                     ORDER BY arrived_at, id"
+                ))
+                .bind(tenant.0)
+                .bind(office.0)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.into_iter().map(entry_from).collect()
+            }
+
+            async fn meeting_entries(&self, tenant: TenantId, meeting: MeetingId) -> Result<Vec<Entry>> {
+                let rows: Vec<EntryRow> = sqlx::query_as(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant_id = $1 AND meeting_id = $2 ORDER BY id"
+                ))
+                .bind(tenant.0)
+                .bind(meeting.0)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.into_iter().map(entry_from).collect()
+            }
+
+            async fn update_entry(&self, entry: &Entry, expected: EntryStatus) -> Result<()> {
+                let r = sqlx::query(
+                    "UPDATE entries SET office_id = $1, meeting_id = $2, name = $3, service = $4, booked_start = $5, \
+                     booked_end = $6, abilities = $7, direct = $8, status = $9, message = $10, admitted_at = $11, \
+                     joined_at = $12, ended_at = $13 \
+                     WHERE tenant_id = $14 AND id = $15 AND status = $16 \
+                     AND EXISTS (SELECT 1 FROM offices WHERE id = $1 AND tenant_id = $14) \
+                     AND ($2 IS NULL OR EXISTS (SELECT 1 FROM meetings WHERE id = $2 AND tenant_id = $14))",
+                )
+                .bind(entry.office_id.0)
+                .bind(entry.meeting_id.map(|m| m.0))
+                .bind(&entry.name)
+                .bind(&entry.service)
+                .bind(entry.booked_start.map(|t| t.as_second()))
+                .bind(entry.booked_end.map(|t| t.as_second()))
+                .bind(entry.abilities.to_string())
+                .bind(i32::from(entry.direct))
+                .bind(entry.status.as_str())
+                .bind(&entry.message)
+                .bind(entry.admitted_at.map(|t| t.as_second()))
+                .bind(entry.joined_at.map(|t| t.as_second()))
+                .bind(entry.ended_at.map(|t| t.as_second()))
+                .bind(entry.tenant_id.0)
+                .bind(entry.id.0)
+                .bind(expected.as_str())
+                .execute(&self.writer)
+                .await
+                .map_err(duplicate_or)?;
+                if r.rows_affected() == 1 {
+                    return Ok(());
+                }
+                let stored: Option<(String,)> = sqlx::query_as("SELECT status FROM entries WHERE tenant_id = $1 AND id = $2")
+                    .bind(entry.tenant_id.0)
+                    .bind(entry.id.0)
+                    .fetch_optional(&self.writer)
+                    .await?;
+                match stored {
+                    Some((status,)) if status != expected.as_str() => Err(StoreError::Stale),
+                    // The entry is there as expected: the office or meeting it names is not the tenant's.
+                    _ => Err(StoreError::NotFound),
+                }
+            }
+
+            async fn create_meeting(
+                &self,
+                tenant: TenantId,
+                office: OfficeId,
+                appointment: Option<AppointmentId>,
+                public_id: &str,
+                now: Timestamp,
+            ) -> Result<Meeting> {
+                let row: Option<MeetingTuple> = sqlx::query_as(&format!(
+                    "INSERT INTO meetings (tenant_id, office_id, appointment_id, public_id, started_at) \
+                     SELECT $1, $2, $3, $4, $5 \
+                     WHERE EXISTS (SELECT 1 FROM offices WHERE id = $2 AND tenant_id = $1) \
+                     AND ($3 IS NULL OR EXISTS (SELECT 1 FROM appointments WHERE id = $3 AND tenant_id = $1)) \
+                     RETURNING {MEETING_COLUMNS}"
+                ))
+                .bind(tenant.0)
+                .bind(office.0)
+                .bind(appointment.map(|a| a.0))
+                .bind(public_id)
+                .bind(now.as_second())
+                .fetch_optional(&self.writer)
+                .await
+                .map_err(duplicate_or)?;
+                row.map(meeting_from).transpose()?.ok_or(StoreError::NotFound)
+            }
+
+            async fn meeting(&self, tenant: TenantId, id: MeetingId) -> Result<Option<Meeting>> {
+                let row: Option<MeetingTuple> =
+                    sqlx::query_as(&format!("SELECT {MEETING_COLUMNS} FROM meetings WHERE tenant_id = $1 AND id = $2"))
+                        .bind(tenant.0)
+                        .bind(id.0)
+                        .fetch_optional(&self.reader)
+                        .await?;
+                row.map(meeting_from).transpose()
+            }
+
+            async fn end_meeting(&self, tenant: TenantId, id: MeetingId, now: Timestamp) -> Result<Vec<Entry>> {
+                let mut tx = self.begin_write().await?;
+                // Only the first end wins: a second one (another node, a double click) finds
+                // ended_at set and changes nothing.
+                let ended: Option<(Option<i64>,)> = sqlx::query_as(
+                    "UPDATE meetings SET ended_at = $1 WHERE tenant_id = $2 AND id = $3 AND ended_at IS NULL \
+                     RETURNING appointment_id",
+                )
+                .bind(now.as_second())
+                .bind(tenant.0)
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((appointment,)) = ended else {
+                    let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM meetings WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant.0)
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    tx.rollback().await?;
+                    return if exists.is_some() { Ok(Vec::new()) } else { Err(StoreError::NotFound) };
+                };
+                let rows: Vec<EntryRow> = sqlx::query_as(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant_id = $1 AND meeting_id = $2 ORDER BY id"
+                ))
+                .bind(tenant.0)
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut finished = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let entry = entry_from(row)?;
+                    // Entries already final, or that gave up before admission, stay as they are.
+                    let Ok(done) = entry.finish(now) else { continue };
+                    sqlx::query("UPDATE entries SET status = $1, ended_at = $2 WHERE id = $3 AND status = $4")
+                        .bind(done.status.as_str())
+                        .bind(done.ended_at.map(|t| t.as_second()))
+                        .bind(done.id.0)
+                        .bind(entry.status.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    finished.push(done);
+                }
+                if let Some(appointment) = appointment {
+                    sqlx::query(
+                        "UPDATE appointments SET status = 'done', updated_at = $1 WHERE tenant_id = $2 AND id = $3 \
+                         AND status IN ('booked', 'checked_in')",
+                    )
+                    .bind(now.as_second())
+                    .bind(tenant.0)
+                    .bind(appointment)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(finished)
+            }
+
+            async fn recent_service_seconds(&self, tenant: TenantId, office: OfficeId, limit: i64) -> Result<Vec<i64>> {
+                // Citizens only: the official's and invitees' time is not a service time.
+                let rows: Vec<(i64,)> = sqlx::query_as(
+                    "SELECT ended_at - joined_at FROM entries WHERE tenant_id = $1 AND office_id = $2 \
+                     AND status = 'done' AND kind IN ('appointment', 'ticket') \
+                     AND joined_at IS NOT NULL AND ended_at IS NOT NULL \
+                     ORDER BY ended_at DESC, id DESC LIMIT $3",
+                )
+                .bind(tenant.0)
+                .bind(office.0)
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await?;
+                Ok(rows.into_iter().map(|(s,)| s).collect())
+            }
+
+            async fn add_document(
+                &self,
+                tenant: TenantId,
+                meeting: MeetingId,
+                entry: EntryId,
+                name: &str,
+                content_type: &str,
+                body: &[u8],
+                now: Timestamp,
+            ) -> Result<DocumentMeta> {
+                let size = i64::try_from(body.len()).map_err(|_| StoreError::Corrupt("document too large".into()))?;
+                let row: Option<DocumentTuple> = sqlx::query_as(&format!(
+                    "INSERT INTO documents (tenant_id, meeting_id, entry_id, name, content_type, size, body, created_at) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+                     WHERE EXISTS (SELECT 1 FROM entries e JOIN meetings m ON m.id = e.meeting_id \
+                     WHERE e.id = $3 AND m.id = $2 AND m.tenant_id = $1 AND e.tenant_id = $1 AND m.ended_at IS NULL) \
+                     RETURNING {DOCUMENT_COLUMNS}"
+                ))
+                .bind(tenant.0)
+                .bind(meeting.0)
+                .bind(entry.0)
+                .bind(name)
+                .bind(content_type)
+                .bind(size)
+                .bind(body)
+                .bind(now.as_second())
+                .fetch_optional(&self.writer)
+                .await?;
+                row.map(document_from).transpose()?.ok_or(StoreError::NotFound)
+            }
+
+            async fn documents(&self, tenant: TenantId, meeting: MeetingId) -> Result<Vec<DocumentMeta>> {
+                let rows: Vec<DocumentTuple> = sqlx::query_as(&format!(
+                    "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = $1 AND meeting_id = $2 ORDER BY id"
+                ))
+                .bind(tenant.0)
+                .bind(meeting.0)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.into_iter().map(document_from).collect()
+            }
+
+            async fn document(
+                &self,
+                tenant: TenantId,
+                meeting: MeetingId,
+                id: DocumentId,
+            ) -> Result<Option<(DocumentMeta, Vec<u8>)>> {
+                let row: Option<(i64, i64, i64, String, String, i64, i64, Vec<u8>)> = sqlx::query_as(&format!(
+                    "SELECT {DOCUMENT_COLUMNS}, body FROM documents WHERE tenant_id = $1 AND meeting_id = $2 AND id = $3"
+                ))
+                .bind(tenant.0)
+                .bind(meeting.0)
+                .bind(id.0)
+                .fetch_optional(&self.reader)
+                .await?;
+                let Some((id, meeting, entry, name, content_type, size, created_at, body)) = row else {
+                    return Ok(None);
+                };
+                Ok(Some((document_from((id, meeting, entry, name, content_type, size, created_at))?, body)))
+            }
+
+            async fn purge_documents(&self, before: Timestamp) -> Result<u64> {
+                let r = sqlx::query("DELETE FROM documents WHERE created_at < $1")
+                    .bind(before.as_second())
+                    .execute(&self.writer)
+                    .await?;
+                Ok(r.rows_affected())
+            }
+
+            async fn set_walk_in(&self, tenant: TenantId, office: OfficeId, desk: &WalkInDesk) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let r = sqlx::query(
+                    "UPDATE offices SET walk_in_always = $1, walk_in_desks = $2 WHERE tenant_id = $3 AND id = $4",
+                )
+                .bind(i32::from(desk.always_open))
+                .bind(i32::from(desk.hours.desks()))
+                .bind(tenant.0)
+                .bind(office.0)
+                .execute(&mut *tx)
+                .await?;
+                if r.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Err(StoreError::NotFound);
+                }
+                sqlx::query("DELETE FROM walk_in_ranges WHERE office_id = $1").bind(office.0).execute(&mut *tx).await?;
+                for range in desk.hours.ranges() {
+                    sqlx::query(
+                        "INSERT INTO walk_in_ranges (office_id, weekday, start_minute, end_minute) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(office.0)
+                    .bind(i32::from(range.weekday().to_monday_one_offset()))
+                    .bind(ricevo_core::hours::minutes_of_day(range.start()))
+                    .bind(ricevo_core::hours::minutes_of_day(range.end()))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn walk_in(&self, tenant: TenantId, office: OfficeId) -> Result<WalkInDesk> {
+                let flags: Option<(i32, i32)> =
+                    sqlx::query_as("SELECT walk_in_always, walk_in_desks FROM offices WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant.0)
+                        .bind(office.0)
+                        .fetch_optional(&self.reader)
+                        .await?;
+                let Some((always_open, desks)) = flags else { return Err(StoreError::NotFound) };
+                let ranges: Vec<(i32, i32, i32)> = sqlx::query_as(
+                    "SELECT weekday, start_minute, end_minute FROM walk_in_ranges WHERE office_id = $1 \
+                     ORDER BY weekday, start_minute",
+                )
+                .bind(office.0)
+                .fetch_all(&self.reader)
+                .await?;
+                walk_in_from(always_open, desks, &ranges)
             }
         }
     };

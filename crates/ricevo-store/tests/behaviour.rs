@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use ricevo_core::hours::{OpeningHours, WeeklyRange};
+use ricevo_core::lobby::{Abilities, Entry, EntryKind, EntryStatus, WalkInDesk};
 use ricevo_core::service::ServiceRules;
 use ricevo_core::{Closure, Lang, Mode, OfficeId, TenantId};
 use ricevo_store::*;
@@ -207,6 +208,55 @@ fn booked(outcome: BookOutcome) -> Appointment {
     match outcome {
         BookOutcome::Booked(a) => *a,
         other => panic!("expected a booking, got {other:?}"),
+    }
+}
+
+fn arrival(town: &Town, appt: &Appointment) -> NewEntry {
+    NewEntry {
+        tenant_id: town.tenant.id,
+        office_id: town.office.id,
+        kind: EntryKind::Appointment,
+        appointment_id: Some(appt.id),
+        meeting_id: None,
+        name: appt.citizen_name.clone(),
+        email: None,
+        service: town.service.name.clone(),
+        booked_start: Some(appt.start),
+        booked_end: Some(appt.end),
+        abilities: Abilities::citizen(),
+        direct: false,
+        token_hash: None,
+    }
+}
+
+fn walk_in(town: &Town, name: &str) -> NewEntry {
+    NewEntry {
+        tenant_id: town.tenant.id,
+        office_id: town.office.id,
+        kind: EntryKind::Ticket,
+        appointment_id: None,
+        meeting_id: None,
+        name: name.into(),
+        email: Some(format!("{name}@example.it")),
+        service: String::new(),
+        booked_start: None,
+        booked_end: None,
+        abilities: Abilities::citizen(),
+        direct: false,
+        token_hash: Some(format!("ticket-{name}-{}", rand::random::<u64>())),
+    }
+}
+
+fn official_entry(town: &Town, meeting: &Meeting) -> NewEntry {
+    NewEntry {
+        kind: EntryKind::Official,
+        meeting_id: Some(meeting.id),
+        name: "Operatrice".into(),
+        email: None,
+        abilities: Abilities::official(),
+        direct: true,
+        token_hash: Some(format!("official-{}", rand::random::<u64>())),
+        ..walk_in(town, "x")
     }
 }
 
@@ -515,6 +565,282 @@ macro_rules! behaviour {
                 assert!(g.covers_office(town.office.id));
                 assert!(!g.covers_office(OfficeId(town.office.id.0 + 1000)));
                 assert_eq!(g.tenant_id, TenantId(town.tenant.id.0));
+            }
+
+            #[tokio::test]
+            async fn arriving_again_returns_the_same_place_even_from_two_nodes_at_once() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let appt = booked(f.store.book(&booking(&town, "2026-11-30T08:00:00Z", 1)).await.unwrap());
+                let now = at("2026-11-30T07:50:00Z");
+                let new = arrival(&town, &appt);
+                let (a, b) = tokio::join!(f.store.arrive(&new, now), f.other_node.arrive(&new, now));
+                let (a, b) = (a.unwrap(), b.unwrap());
+                assert_eq!(a, b, "two tabs on two nodes share one place");
+                assert_eq!(
+                    (a.status, a.kind, a.booked_start),
+                    (EntryStatus::Waiting, EntryKind::Appointment, Some(appt.start))
+                );
+                assert_eq!(a.arrived_at, now);
+                let later = f.store.arrive(&new, at("2026-11-30T07:55:00Z")).await.unwrap();
+                assert_eq!(later, a, "a reload keeps the arrival time");
+                assert_eq!(f.store.entry_for_appointment(town.tenant.id, appt.id).await.unwrap(), Some(a.clone()));
+                assert_eq!(f.store.office_entries(town.tenant.id, town.office.id).await.unwrap(), vec![a.clone()]);
+                // Giving up the queue ends that place; coming back queues anew.
+                let gone = a.leave(at("2026-11-30T07:56:00Z")).unwrap();
+                f.store.update_entry(&gone, EntryStatus::Waiting).await.unwrap();
+                assert!(f.store.office_entries(town.tenant.id, town.office.id).await.unwrap().is_empty());
+                let again = f.store.arrive(&new, at("2026-11-30T07:58:00Z")).await.unwrap();
+                assert_ne!(again.id, a.id);
+                assert_eq!(again.arrived_at, at("2026-11-30T07:58:00Z"));
+                // Another town cannot queue for this appointment.
+                let other = town_named(&*f.store, "b").await;
+                let stolen = NewEntry { tenant_id: other.id, ..new.clone() };
+                assert!(matches!(f.store.arrive(&stolen, now).await, Err(StoreError::NotFound)));
+                assert!(f.store.entry(other.id, again.id).await.unwrap().is_none());
+            }
+
+            #[tokio::test]
+            async fn tickets_are_numbered_from_one_per_office_and_day() {
+                let Some(f) = fixture().await else { return };
+                let a = town(&*f.store, "a", 1).await;
+                let b = town(&*f.store, "b", 1).await;
+                let day = jiff::civil::date(2026, 11, 30);
+                let now = at("2026-11-30T09:00:00Z");
+                let mut numbers = Vec::new();
+                for name in ["anna", "bruno", "carla"] {
+                    let t = f.store.take_ticket(&walk_in(&a, name), day, now).await.unwrap();
+                    assert_eq!((t.kind, t.status), (EntryKind::Ticket, EntryStatus::Waiting));
+                    numbers.push(t.ticket_number);
+                }
+                assert_eq!(numbers, vec![Some(1), Some(2), Some(3)]);
+                let other_office = f.store.take_ticket(&walk_in(&b, "dario"), day, now).await.unwrap();
+                assert_eq!(other_office.ticket_number, Some(1));
+                let tomorrow = f
+                    .store
+                    .take_ticket(&walk_in(&a, "elena"), day.tomorrow().unwrap(), at("2026-12-01T09:00:00Z"))
+                    .await
+                    .unwrap();
+                assert_eq!(tomorrow.ticket_number, Some(1));
+                let token = walk_in(&a, "fabio");
+                let t = f.store.take_ticket(&token, day, now).await.unwrap();
+                assert_eq!(t.ticket_number, Some(4), "numbers are not reused within a day");
+                assert_eq!(f.store.entry_by_token(token.token_hash.as_deref().unwrap()).await.unwrap(), Some(t));
+                // A ticket for another town's office is refused.
+                let foreign = NewEntry { tenant_id: b.tenant.id, ..walk_in(&a, "gino") };
+                assert!(matches!(f.store.take_ticket(&foreign, day, now).await, Err(StoreError::NotFound)));
+            }
+
+            #[tokio::test]
+            async fn concurrent_ticket_takers_on_two_nodes_get_distinct_numbers() {
+                let Some(f) = fixture().await else { return };
+                let town = Arc::new(town(&*f.store, "a", 1).await);
+                let day = jiff::civil::date(2026, 11, 30);
+                let mut tasks = Vec::new();
+                for n in 0..20u32 {
+                    let store = if n % 2 == 0 { f.store.clone() } else { f.other_node.clone() };
+                    let town = town.clone();
+                    tasks.push(tokio::spawn(async move {
+                        let t = store
+                            .take_ticket(&walk_in(&town, &format!("p{n}")), day, at("2026-11-30T09:00:00Z"))
+                            .await
+                            .unwrap();
+                        t.ticket_number.unwrap()
+                    }));
+                }
+                let mut numbers: Vec<i32> =
+                    futures::future::join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
+                numbers.sort_unstable();
+                assert_eq!(numbers, (1..=20).collect::<Vec<_>>());
+            }
+
+            #[tokio::test]
+            async fn a_transition_written_over_a_changed_status_is_stale() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let now = at("2026-11-30T09:00:00Z");
+                let waiting = f
+                    .store
+                    .take_ticket(&walk_in(&town, "anna"), now.to_zoned(jiff::tz::TimeZone::UTC).date(), now)
+                    .await
+                    .unwrap();
+                let meeting = f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", now).await.unwrap();
+                // Two officials admit the same citizen: the second is told it changed.
+                let first = waiting.admit(meeting.id, now).unwrap();
+                f.store.update_entry(&first, EntryStatus::Waiting).await.unwrap();
+                let second = waiting.refuse("no".into(), now).unwrap();
+                assert!(matches!(f.store.update_entry(&second, EntryStatus::Waiting).await, Err(StoreError::Stale)));
+                let stored = f.store.entry(town.tenant.id, waiting.id).await.unwrap().unwrap();
+                assert_eq!(stored, first);
+                // An entry cannot be moved into another town's office or meeting.
+                let other = super::town(&*f.store, "b", 1).await;
+                let theirs = f.store.create_meeting(other.tenant.id, other.office.id, None, "m-2", now).await.unwrap();
+                let hijack = Entry { meeting_id: Some(theirs.id), ..first.clone() };
+                assert!(matches!(
+                    f.store.update_entry(&hijack, EntryStatus::Admitted).await,
+                    Err(StoreError::NotFound)
+                ));
+                let elsewhere = Entry { office_id: other.office.id, ..first.clone() };
+                assert!(matches!(
+                    f.store.update_entry(&elsewhere, EntryStatus::Admitted).await,
+                    Err(StoreError::NotFound)
+                ));
+                let foreign = Entry { tenant_id: other.tenant.id, ..first.clone() };
+                assert!(matches!(
+                    f.store.update_entry(&foreign, EntryStatus::Admitted).await,
+                    Err(StoreError::NotFound)
+                ));
+                assert!(matches!(
+                    f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", now).await,
+                    Err(StoreError::Duplicate)
+                ));
+                assert!(matches!(
+                    f.store.create_meeting(other.tenant.id, town.office.id, None, "m-3", now).await,
+                    Err(StoreError::NotFound)
+                ));
+            }
+
+            #[tokio::test]
+            async fn ending_a_meeting_finishes_its_people_and_marks_the_appointment_done() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let appt = booked(f.store.book(&booking(&town, "2026-11-30T08:00:00Z", 1)).await.unwrap());
+                let t0 = at("2026-11-30T07:55:00Z");
+                let citizen = f.store.arrive(&arrival(&town, &appt), t0).await.unwrap();
+                let meeting = f
+                    .store
+                    .create_meeting(town.tenant.id, town.office.id, Some(appt.id), "m-1", at("2026-11-30T08:00:00Z"))
+                    .await
+                    .unwrap();
+                assert_eq!(f.store.meeting(town.tenant.id, meeting.id).await.unwrap(), Some(meeting.clone()));
+                let official =
+                    f.store.add_entry(&official_entry(&town, &meeting), at("2026-11-30T08:00:00Z")).await.unwrap();
+                assert_eq!(
+                    (official.status, official.admitted_at),
+                    (EntryStatus::Admitted, Some(at("2026-11-30T08:00:00Z")))
+                );
+                let admitted = citizen.admit(meeting.id, at("2026-11-30T08:01:00Z")).unwrap();
+                f.store.update_entry(&admitted, EntryStatus::Waiting).await.unwrap();
+                let joined = admitted.join_media(at("2026-11-30T08:02:00Z")).unwrap();
+                f.store.update_entry(&joined, EntryStatus::Admitted).await.unwrap();
+                // An invitee still waiting when the meeting ends is done too.
+                let invitee = NewEntry { kind: EntryKind::Invitee, direct: false, ..official_entry(&town, &meeting) };
+                let invitee = f.store.add_entry(&invitee, at("2026-11-30T08:05:00Z")).await.unwrap();
+                assert_eq!(invitee.status, EntryStatus::Waiting);
+                assert_eq!(f.store.meeting_entries(town.tenant.id, meeting.id).await.unwrap().len(), 3);
+                let end = at("2026-11-30T08:22:00Z");
+                let finished = f.store.end_meeting(town.tenant.id, meeting.id, end).await.unwrap();
+                assert_eq!(finished.len(), 3);
+                assert!(finished.iter().all(|e| e.status == EntryStatus::Done && e.ended_at == Some(end)));
+                let stored = f.store.entry(town.tenant.id, citizen.id).await.unwrap().unwrap();
+                assert_eq!(
+                    (stored.waited(), stored.met()),
+                    (Some(SignedDuration::from_mins(6)), Some(SignedDuration::from_mins(20)))
+                );
+                assert_eq!(
+                    f.store.appointment(town.tenant.id, appt.id).await.unwrap().unwrap().status,
+                    AppointmentStatus::Done
+                );
+                assert_eq!(f.store.meeting(town.tenant.id, meeting.id).await.unwrap().unwrap().ended_at, Some(end));
+                assert!(f.store.office_entries(town.tenant.id, town.office.id).await.unwrap().is_empty());
+                assert!(
+                    f.store
+                        .end_meeting(town.tenant.id, meeting.id, at("2026-11-30T09:00:00Z"))
+                        .await
+                        .unwrap()
+                        .is_empty(),
+                    "ending twice changes nothing"
+                );
+                assert_eq!(f.store.meeting(town.tenant.id, meeting.id).await.unwrap().unwrap().ended_at, Some(end));
+                let other = town_named(&*f.store, "b").await;
+                assert!(matches!(f.store.end_meeting(other.id, meeting.id, end).await, Err(StoreError::NotFound)));
+                // Only citizens' meeting times count as service times.
+                assert_eq!(
+                    f.store.recent_service_seconds(town.tenant.id, town.office.id, 10).await.unwrap(),
+                    vec![1200]
+                );
+                assert!(f.store.recent_service_seconds(other.id, town.office.id, 10).await.unwrap().is_empty());
+            }
+
+            #[tokio::test]
+            async fn documents_come_back_byte_for_byte_and_only_in_their_town() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let now = at("2026-11-30T08:00:00Z");
+                let meeting = f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", now).await.unwrap();
+                let official = f.store.add_entry(&official_entry(&town, &meeting), now).await.unwrap();
+                let body: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+                let meta = f
+                    .store
+                    .add_document(town.tenant.id, meeting.id, official.id, "modulo.pdf", "application/pdf", &body, now)
+                    .await
+                    .unwrap();
+                assert_eq!((meta.size, meta.entry_id, meta.name.as_str()), (70_000, official.id, "modulo.pdf"));
+                assert_eq!(f.store.documents(town.tenant.id, meeting.id).await.unwrap(), vec![meta.clone()]);
+                let (read, bytes) = f.store.document(town.tenant.id, meeting.id, meta.id).await.unwrap().unwrap();
+                assert_eq!(read, meta);
+                assert!(bytes == body, "the bytes come back exactly");
+                let other = super::town(&*f.store, "b", 1).await;
+                assert!(f.store.document(other.tenant.id, meeting.id, meta.id).await.unwrap().is_none());
+                assert!(f.store.documents(other.tenant.id, meeting.id).await.unwrap().is_empty());
+                let theirs = f.store.create_meeting(other.tenant.id, other.office.id, None, "m-2", now).await.unwrap();
+                assert!(f.store.document(other.tenant.id, theirs.id, meta.id).await.unwrap().is_none());
+                assert!(
+                    matches!(
+                        f.store
+                            .add_document(other.tenant.id, theirs.id, official.id, "x", "text/plain", b"x", now)
+                            .await,
+                        Err(StoreError::NotFound)
+                    ),
+                    "only a participant of the meeting can share into it"
+                );
+                assert_eq!(f.store.purge_documents(now).await.unwrap(), 0);
+                assert_eq!(f.store.purge_documents(at("2026-12-30T00:00:00Z")).await.unwrap(), 1);
+                assert!(f.store.document(town.tenant.id, meeting.id, meta.id).await.unwrap().is_none());
+            }
+
+            #[tokio::test]
+            async fn a_walk_in_desk_reads_back_as_written() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                assert_eq!(f.store.walk_in(town.tenant.id, town.office.id).await.unwrap(), WalkInDesk::default());
+                let t = |h, m| jiff::civil::Time::new(h, m, 0, 0).unwrap();
+                let ranges = vec![
+                    WeeklyRange::new(jiff::civil::Weekday::Tuesday, t(14, 0), t(16, 30)).unwrap(),
+                    WeeklyRange::new(jiff::civil::Weekday::Monday, t(9, 0), t(12, 0)).unwrap(),
+                ];
+                let desk = WalkInDesk { always_open: false, hours: OpeningHours::new(ranges, 2).unwrap() };
+                f.store.set_walk_in(town.tenant.id, town.office.id, &desk).await.unwrap();
+                assert_eq!(f.store.walk_in(town.tenant.id, town.office.id).await.unwrap(), desk);
+                let urp = WalkInDesk { always_open: true, ..WalkInDesk::default() };
+                f.store.set_walk_in(town.tenant.id, town.office.id, &urp).await.unwrap();
+                assert_eq!(f.store.walk_in(town.tenant.id, town.office.id).await.unwrap(), urp);
+                assert_eq!(
+                    f.store.hours(town.tenant.id, town.office.id).await.unwrap().len(),
+                    1,
+                    "opening hours untouched"
+                );
+                let other = town_named(&*f.store, "b").await;
+                assert!(matches!(f.store.walk_in(other.id, town.office.id).await, Err(StoreError::NotFound)));
+                assert!(matches!(f.store.set_walk_in(other.id, town.office.id, &urp).await, Err(StoreError::NotFound)));
+            }
+
+            #[tokio::test]
+            async fn anonymising_blanks_who_waited_but_keeps_how_long() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let now = at("2026-11-30T09:00:00Z");
+                let t =
+                    f.store.take_ticket(&walk_in(&town, "anna"), jiff::civil::date(2026, 11, 30), now).await.unwrap();
+                let meeting = f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", now).await.unwrap();
+                let admitted = t.admit(meeting.id, at("2026-11-30T09:04:00Z")).unwrap();
+                f.store.update_entry(&admitted, EntryStatus::Waiting).await.unwrap();
+                assert_eq!(f.store.anonymise_before(town.tenant.id, now).await.unwrap(), 0);
+                assert_eq!(f.store.anonymise_before(town.tenant.id, at("2027-01-01T00:00:00Z")).await.unwrap(), 1);
+                let after = f.store.entry(town.tenant.id, t.id).await.unwrap().unwrap();
+                assert_eq!(after.name, "");
+                assert_eq!(after.waited(), Some(SignedDuration::from_mins(4)));
+                assert_eq!(f.store.anonymise_before(town.tenant.id, at("2027-01-01T00:00:00Z")).await.unwrap(), 0);
             }
         }
     };
