@@ -1,0 +1,228 @@
+//! One participant of a room: its str0m session and the tracks it sends and receives.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use str0m::Rtc;
+use str0m::change::SdpPendingOffer;
+use str0m::media::{KeyframeRequestKind, MediaKind, Mid};
+
+use crate::{ParticipantId, Permissions, RoomId, Source, TrackKind};
+
+/// Keyframe requests to one sender's track are sent at most this often; a burst of PLIs from
+/// several receivers (or from one receiver after a loss) costs the sender only one keyframe.
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A track this participant's browser sends to the server.
+#[derive(Debug)]
+pub(crate) struct TrackIn {
+    pub(crate) mid: Mid,
+    pub(crate) kind: TrackKind,
+    pub(crate) source: Source,
+    last_keyframe_request: Option<Instant>,
+}
+
+/// Where an outgoing track stands in the offer/answer dance with this participant's browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutState {
+    /// Waiting for the next server offer.
+    ToOpen,
+    /// In an offer the browser has not answered yet.
+    Negotiating,
+    /// Answered: media flows.
+    Open,
+    /// In an offer that stops it; dropped when the browser answers.
+    NegotiatingStop,
+}
+
+/// Another participant's track, sent to this participant.
+#[derive(Debug)]
+pub(crate) struct TrackOut {
+    /// The mid in this participant's session, once offered.
+    pub(crate) mid: Option<Mid>,
+    pub(crate) from: ParticipantId,
+    pub(crate) from_mid: Mid,
+    pub(crate) kind: TrackKind,
+    pub(crate) source: Source,
+    pub(crate) state: OutState,
+    /// The sender left; the m-line must be stopped at the next offer.
+    pub(crate) gone: bool,
+}
+
+/// One participant: a str0m `Rtc` plus the router's bookkeeping.
+#[derive(Debug)]
+pub(crate) struct Participant {
+    pub(crate) id: ParticipantId,
+    pub(crate) room: RoomId,
+    pub(crate) rtc: Rtc,
+    pub(crate) permissions: Permissions,
+    /// Sources of the browser's offered m-lines, by mid (from the initial offer's order).
+    pub(crate) sources: HashMap<String, Source>,
+    pub(crate) muted: bool,
+    pub(crate) audio_only: bool,
+    /// Video flows to this participant as far as its bandwidth estimate goes.
+    pub(crate) bwe_video: bool,
+    pub(crate) tracks_in: Vec<TrackIn>,
+    pub(crate) tracks_out: Vec<TrackOut>,
+    pub(crate) pending: Option<SdpPendingOffer>,
+    /// Tracks were added or removed since the last offer.
+    pub(crate) needs_offer: bool,
+    pub(crate) next_timeout: Instant,
+    /// Queued in the router's list of participants to poll.
+    pub(crate) ready: bool,
+}
+
+impl Participant {
+    pub(crate) fn new(
+        id: ParticipantId,
+        room: RoomId,
+        rtc: Rtc,
+        permissions: Permissions,
+        sources: HashMap<String, Source>,
+        now: Instant,
+    ) -> Participant {
+        Participant {
+            id,
+            room,
+            rtc,
+            permissions,
+            sources,
+            muted: false,
+            audio_only: false,
+            bwe_video: true,
+            tracks_in: Vec::new(),
+            tracks_out: Vec::new(),
+            pending: None,
+            needs_offer: false,
+            next_timeout: now,
+            ready: false,
+        }
+    }
+
+    /// Whether this participant may send media from `source` into the room.
+    pub(crate) fn may_send(&self, source: Source) -> bool {
+        match source {
+            Source::Microphone => self.permissions.send_audio,
+            Source::Camera => self.permissions.send_video,
+            Source::Screen => self.permissions.share_screen,
+        }
+    }
+
+    /// Whether media from `source` is forwarded right now (permitted and not muted).
+    pub(crate) fn forwards(&self, source: Source) -> bool {
+        self.may_send(source) && !(source == Source::Microphone && self.muted)
+    }
+
+    /// Whether video is forwarded to this participant right now.
+    pub(crate) fn receives_video(&self) -> bool {
+        !self.audio_only && self.bwe_video
+    }
+
+    /// Records a track the browser offered to send, if it is one of the known sources.
+    pub(crate) fn add_track_in(&mut self, mid: Mid, kind: MediaKind) -> Option<&TrackIn> {
+        let source = *self.sources.get(&mid.to_string())?;
+        let kind = match kind {
+            MediaKind::Audio => TrackKind::Audio,
+            MediaKind::Video => TrackKind::Video,
+        };
+        if self.tracks_in.iter().any(|t| t.mid == mid) {
+            return None;
+        }
+        self.tracks_in.push(TrackIn { mid, kind, source, last_keyframe_request: None });
+        self.tracks_in.last()
+    }
+
+    pub(crate) fn track_in(&self, mid: Mid) -> Option<&TrackIn> {
+        self.tracks_in.iter().find(|t| t.mid == mid)
+    }
+
+    /// Asks this participant's browser for a keyframe on one of its tracks, unless one was
+    /// asked for very recently. Returns whether a request went out.
+    pub(crate) fn request_keyframe(&mut self, mid: Mid, kind: KeyframeRequestKind, now: Instant) -> bool {
+        let Some(track) = self.tracks_in.iter_mut().find(|t| t.mid == mid) else {
+            return false;
+        };
+        if track.kind != TrackKind::Video {
+            return false;
+        }
+        if track.last_keyframe_request.is_some_and(|at| now.saturating_duration_since(at) < KEYFRAME_REQUEST_INTERVAL) {
+            return false;
+        }
+        let Some(mut writer) = self.rtc.writer(mid) else {
+            return false;
+        };
+        // Browsers negotiate PLI everywhere and FIR not always: fall back to PLI.
+        let kind = if writer.is_request_keyframe_possible(kind) { kind } else { KeyframeRequestKind::Pli };
+        match writer.request_keyframe(None, kind) {
+            Ok(()) => {
+                track.last_keyframe_request = Some(now);
+                true
+            }
+            // No packet has arrived yet on that track: nothing to ask for.
+            Err(e) => {
+                tracing::debug!(participant = self.id.0, "keyframe request failed: {e}");
+                false
+            }
+        }
+    }
+}
+
+/// Reads the sources of the m-lines in a browser's initial offer: the first audio is the
+/// microphone, the first video the camera, the second video the screen. Others are ignored.
+pub(crate) fn offered_sources(sdp: &str) -> HashMap<String, Source> {
+    let mut sources = HashMap::new();
+    let mut kind: Option<MediaKind> = None;
+    let (mut audios, mut videos) = (0usize, 0usize);
+    for line in sdp.lines() {
+        let line = line.trim();
+        if let Some(media) = line.strip_prefix("m=") {
+            kind = if media.starts_with("audio") {
+                Some(MediaKind::Audio)
+            } else if media.starts_with("video") {
+                Some(MediaKind::Video)
+            } else {
+                None
+            };
+        } else if let Some(mid) = line.strip_prefix("a=mid:") {
+            let source = match kind {
+                Some(MediaKind::Audio) => {
+                    audios += 1;
+                    (audios == 1).then_some(Source::Microphone)
+                }
+                Some(MediaKind::Video) => {
+                    videos += 1;
+                    match videos {
+                        1 => Some(Source::Camera),
+                        2 => Some(Source::Screen),
+                        _ => None,
+                    }
+                }
+                None => None,
+            };
+            if let Some(source) = source {
+                sources.insert(mid.to_string(), source);
+            }
+        }
+    }
+    sources
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offered_sources;
+    use crate::Source;
+
+    #[test]
+    fn sources_follow_the_order_of_the_offered_m_lines() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:2\r\n\
+                   m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:3\r\n";
+        let sources = offered_sources(sdp);
+        assert_eq!(sources.get("0"), Some(&Source::Microphone));
+        assert_eq!(sources.get("1"), Some(&Source::Camera));
+        assert_eq!(sources.get("2"), Some(&Source::Screen));
+        assert_eq!(sources.get("3"), None);
+        assert_eq!(sources.len(), 3);
+    }
+}

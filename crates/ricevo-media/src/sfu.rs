@@ -1,0 +1,690 @@
+//! The room router: a sans-IO selective forwarding unit.
+//!
+//! The router never touches a socket or a clock. Its driver feeds it received datagrams and
+//! the current time ([`Sfu::handle_input`]), calls its commands (join, answer, leave, ...),
+//! and drains [`Sfu::poll_output`] until it returns [`SfuOutput::Timeout`]: the datagrams to
+//! send, the events for each participant, and when to wake it next. Tests drive it in virtual
+//! time with str0m peers in memory.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::bwe::{Bitrate, BweKind};
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::config::{CryptoProvider, DtlsCert};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::net::{Receive, Transmit};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+
+use crate::bandwidth::VideoGate;
+use crate::participant::{OutState, Participant, TrackOut, offered_sources};
+use crate::{
+    MAX_PARTICIPANTS_PER_ROOM, MediaError, MediaEvent, MediaStats, ParticipantId, Permissions, RoomId, Source,
+    TrackKind,
+};
+
+/// The bandwidth estimator starts from this guess for every receiver.
+const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1_000);
+/// What one forwarded video track is expected to need, to size the estimator's probing.
+const VIDEO_TRACK_BITRATE: Bitrate = Bitrate::kbps(1_500);
+/// What one forwarded audio track is expected to need.
+const AUDIO_TRACK_BITRATE: Bitrate = Bitrate::kbps(64);
+/// Wake-up when nothing at all is scheduled.
+const IDLE_WAKE: Duration = Duration::from_secs(1);
+
+/// How the router presents itself to browsers.
+#[derive(Debug, Clone)]
+pub struct SfuConfig {
+    /// Host candidates announced in every answer (the addresses browsers send media to).
+    pub candidates: Vec<SocketAddr>,
+}
+
+/// What the router wants done; drain with [`Sfu::poll_output`] until `Timeout`.
+#[derive(Debug)]
+pub enum SfuOutput {
+    /// A datagram to send.
+    Transmit(Transmit),
+    /// An event for one participant's signalling.
+    Event(ParticipantId, MediaEvent),
+    /// Nothing more to do until this time (or until new input).
+    Timeout(Instant),
+}
+
+/// Input from the network or the clock.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // like str0m's `Input`: built on the stack, never stored
+pub enum SfuInput<'a> {
+    /// Time has passed.
+    Timeout(Instant),
+    /// A datagram arrived.
+    Receive(Instant, Receive<'a>),
+}
+
+/// How much state the router holds: for tests and diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Footprint {
+    /// Participants in all rooms.
+    pub participants: usize,
+    /// Rooms with at least one participant.
+    pub rooms: usize,
+    /// Tracks received from browsers.
+    pub tracks_in: usize,
+    /// Tracks sent (or being negotiated) towards browsers.
+    pub tracks_out: usize,
+    /// Remote addresses remembered for demultiplexing.
+    pub addresses: usize,
+}
+
+/// The selective forwarding unit: rooms of participants whose media it forwards to each other.
+#[derive(Debug)]
+pub struct Sfu {
+    config: SfuConfig,
+    crypto: Arc<CryptoProvider>,
+    cert: Option<DtlsCert>,
+    gate: VideoGate,
+    participants: HashMap<ParticipantId, Participant>,
+    rooms: HashMap<RoomId, Vec<ParticipantId>>,
+    /// Which participant a remote address belongs to (filled when its `Rtc` accepts a packet).
+    addresses: HashMap<SocketAddr, ParticipantId>,
+    /// Participants whose `Rtc` may have output (a stack; `Participant::ready` dedups).
+    ready: Vec<ParticipantId>,
+    events: VecDeque<(ParticipantId, MediaEvent)>,
+    due: Vec<ParticipantId>,
+    now: Instant,
+    stats: MediaStats,
+}
+
+impl Sfu {
+    /// A router with no rooms yet.
+    pub fn new(config: SfuConfig, now: Instant) -> Sfu {
+        let crypto = Arc::new(str0m::crypto::from_feature_flags());
+        // One certificate for every session: generating a key per participant costs time on
+        // the media thread and buys nothing (the fingerprint travels in each answer).
+        let cert = crypto.dtls_provider.generate_certificate();
+        Sfu {
+            config,
+            crypto,
+            cert,
+            gate: VideoGate::default(),
+            participants: HashMap::new(),
+            rooms: HashMap::new(),
+            addresses: HashMap::new(),
+            ready: Vec::new(),
+            events: VecDeque::new(),
+            due: Vec::new(),
+            now,
+            stats: MediaStats::default(),
+        }
+    }
+
+    /// Adds `who` to `room` with the browser's offer and returns the SDP answer. A participant
+    /// that is already in a room (a reload, a dropped connection) is replaced.
+    pub fn join(
+        &mut self,
+        now: Instant,
+        room: RoomId,
+        who: ParticipantId,
+        offer_sdp: &str,
+        permissions: Permissions,
+    ) -> Result<String, MediaError> {
+        self.advance(now);
+        let offer = SdpOffer::from_sdp_string(offer_sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
+        let others = self.rooms.get(&room).map_or(0, |members| members.iter().filter(|m| **m != who).count());
+        if others >= MAX_PARTICIPANTS_PER_ROOM {
+            return Err(MediaError::RoomFull);
+        }
+
+        let mut rtc = self.new_rtc(now);
+        for addr in &self.config.candidates {
+            match Candidate::host(*addr, "udp") {
+                Ok(candidate) => {
+                    rtc.add_local_candidate(candidate);
+                }
+                Err(e) => tracing::warn!("candidate {addr} refused: {e}"),
+            }
+        }
+        let answer = rtc.sdp_api().accept_offer(offer)?;
+
+        if self.participants.contains_key(&who) {
+            self.leave(now, who);
+        }
+        // Events still queued for an earlier session of this participant mean nothing now.
+        self.events.retain(|(to, _)| *to != who);
+
+        let mut participant = Participant::new(who, room, rtc, permissions, offered_sources(offer_sdp), now);
+        let members = self.rooms.entry(room).or_default();
+        for other in members.iter() {
+            let Some(other) = self.participants.get(other) else {
+                continue;
+            };
+            for track in &other.tracks_in {
+                if other.may_send(track.source) {
+                    participant.tracks_out.push(new_track_out(other.id, track.mid, track.kind, track.source));
+                }
+            }
+        }
+        participant.needs_offer = !participant.tracks_out.is_empty();
+        members.push(who);
+        self.participants.insert(who, participant);
+        self.mark_ready(who);
+        tracing::info!(room = room.0, participant = who.0, "joined");
+        Ok(answer.to_sdp_string())
+    }
+
+    /// Applies the browser's answer to the last server offer sent to `who`.
+    pub fn answer(&mut self, now: Instant, who: ParticipantId, answer_sdp: &str) -> Result<(), MediaError> {
+        self.advance(now);
+        let answer = SdpAnswer::from_sdp_string(answer_sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
+        let participant = self.participants.get_mut(&who).ok_or(MediaError::UnknownParticipant)?;
+        let pending = participant.pending.take().ok_or(MediaError::NoPendingOffer)?;
+        participant.rtc.sdp_api().accept_answer(pending, answer)?;
+
+        let mut opened = Vec::new();
+        participant.tracks_out.retain_mut(|track| match track.state {
+            OutState::Negotiating => {
+                track.state = OutState::Open;
+                if track.kind == TrackKind::Video {
+                    opened.push((track.from, track.from_mid));
+                }
+                true
+            }
+            OutState::NegotiatingStop => false,
+            OutState::ToOpen | OutState::Open => true,
+        });
+        // Anything that changed while this offer was out goes in the next one.
+        participant.needs_offer =
+            participant.tracks_out.iter().any(|t| t.state == OutState::ToOpen || (t.gone && t.state == OutState::Open));
+        self.mark_ready(who);
+        // A receiver that just opened a video track needs a keyframe to start decoding.
+        for (from, mid) in opened {
+            self.request_keyframe(from, mid, KeyframeRequestKind::Pli);
+        }
+        Ok(())
+    }
+
+    /// Removes `who` from its room and frees its session; the others' tracks from it end.
+    pub fn leave(&mut self, now: Instant, who: ParticipantId) {
+        self.advance(now);
+        let Some(mut participant) = self.participants.remove(&who) else {
+            return;
+        };
+        participant.rtc.disconnect();
+        self.addresses.retain(|_, p| *p != who);
+        self.ready.retain(|p| *p != who);
+        self.events.retain(|(to, _)| *to != who);
+        let room = participant.room;
+        if let Some(members) = self.rooms.get_mut(&room) {
+            members.retain(|m| *m != who);
+            if members.is_empty() {
+                self.rooms.remove(&room);
+            }
+        }
+        let members = self.rooms.get(&room).cloned().unwrap_or_default();
+        for member in members {
+            let Some(other) = self.participants.get_mut(&member) else {
+                continue;
+            };
+            let mut changed = false;
+            other.tracks_out.retain_mut(|track| {
+                if track.from != who {
+                    return true;
+                }
+                changed = true;
+                if track.state == OutState::ToOpen {
+                    // Never offered: nothing to stop in the browser.
+                    return false;
+                }
+                track.gone = true;
+                true
+            });
+            if changed {
+                other.needs_offer = true;
+                self.mark_ready(member);
+            }
+        }
+        tracing::info!(room = room.0, participant = who.0, "left");
+    }
+
+    /// Removes everyone from `room`; returns who was in it.
+    pub fn close_room(&mut self, now: Instant, room: RoomId) -> Vec<ParticipantId> {
+        let members = self.rooms.get(&room).cloned().unwrap_or_default();
+        for member in &members {
+            self.leave(now, *member);
+        }
+        members
+    }
+
+    /// Stops (or resumes) forwarding `who`'s microphone to the others.
+    pub fn set_muted(&mut self, who: ParticipantId, muted: bool) {
+        if let Some(participant) = self.participants.get_mut(&who) {
+            participant.muted = muted;
+        }
+    }
+
+    /// Stops (or resumes) forwarding any video to `who`.
+    pub fn set_audio_only(&mut self, who: ParticipantId, on: bool) {
+        let Some(participant) = self.participants.get_mut(&who) else {
+            return;
+        };
+        let was_receiving = participant.receives_video();
+        participant.audio_only = on;
+        if !was_receiving && participant.receives_video() {
+            self.request_keyframes_for(who);
+        }
+    }
+
+    /// Rooms, participants and traffic so far.
+    pub fn stats(&self) -> MediaStats {
+        MediaStats { rooms: self.rooms.len() as u64, participants: self.participants.len() as u64, ..self.stats }
+    }
+
+    /// How much state the router holds right now.
+    pub fn footprint(&self) -> Footprint {
+        Footprint {
+            participants: self.participants.len(),
+            rooms: self.rooms.len(),
+            tracks_in: self.participants.values().map(|p| p.tracks_in.len()).sum(),
+            tracks_out: self.participants.values().map(|p| p.tracks_out.len()).sum(),
+            addresses: self.addresses.len(),
+        }
+    }
+
+    /// Whether video is forwarded to `who` now (not audio-only, bandwidth sufficient); `None`
+    /// when `who` is not in a room.
+    pub fn receives_video(&self, who: ParticipantId) -> Option<bool> {
+        self.participants.get(&who).map(Participant::receives_video)
+    }
+
+    /// Whether `who` is in a room.
+    pub fn contains(&self, who: ParticipantId) -> bool {
+        self.participants.contains_key(&who)
+    }
+
+    /// Feeds a received datagram or the passing of time. A datagram no participant accepts
+    /// is dropped.
+    pub fn handle_input(&mut self, input: SfuInput<'_>) {
+        match input {
+            SfuInput::Timeout(now) => {
+                self.advance(now);
+                // A reused buffer: this runs after every datagram.
+                let mut due = std::mem::take(&mut self.due);
+                due.clear();
+                due.extend(self.participants.values().filter(|p| p.next_timeout <= now).map(|p| p.id));
+                for &id in &due {
+                    if let Some(participant) = self.participants.get_mut(&id) {
+                        if let Err(e) = participant.rtc.handle_input(Input::Timeout(now)) {
+                            tracing::warn!(participant = id.0, "timeout failed: {e}");
+                            participant.rtc.disconnect();
+                        }
+                        self.mark_ready(id);
+                    }
+                }
+                self.due = due;
+            }
+            SfuInput::Receive(now, receive) => {
+                self.advance(now);
+                // Bytes received are counted by the driver: the parsed datagram hides its size.
+                self.stats.datagrams_received += 1;
+                let input = Input::Receive(now, receive);
+                let Some(id) = self.owner_of(&input) else {
+                    tracing::trace!("no participant accepts a datagram");
+                    return;
+                };
+                if let Some(participant) = self.participants.get_mut(&id) {
+                    if let Err(e) = participant.rtc.handle_input(input) {
+                        tracing::debug!(participant = id.0, "bad input: {e}");
+                    }
+                    self.mark_ready(id);
+                }
+            }
+        }
+    }
+
+    /// The next thing to do. Call until it returns [`SfuOutput::Timeout`].
+    pub fn poll_output(&mut self) -> SfuOutput {
+        loop {
+            if let Some((to, event)) = self.events.pop_front() {
+                return SfuOutput::Event(to, event);
+            }
+            let Some(&id) = self.ready.last() else {
+                return SfuOutput::Timeout(self.next_timeout());
+            };
+            let Some(participant) = self.participants.get_mut(&id) else {
+                self.ready.pop();
+                continue;
+            };
+            if !participant.rtc.is_alive() {
+                tracing::info!(participant = id.0, "session ended");
+                let now = self.now;
+                self.leave(now, id);
+                self.events.push_back((id, MediaEvent::Disconnected));
+                continue;
+            }
+            if participant.needs_offer && participant.pending.is_none() {
+                offer(participant, &mut self.events);
+                continue;
+            }
+            match participant.rtc.poll_output() {
+                Ok(Output::Transmit(transmit)) => {
+                    self.count_sent(&transmit);
+                    return SfuOutput::Transmit(transmit);
+                }
+                Ok(Output::Timeout(at)) => {
+                    participant.next_timeout = at;
+                    participant.ready = false;
+                    self.ready.pop();
+                }
+                Ok(Output::Event(event)) => self.handle_event(id, event),
+                Err(e) => {
+                    tracing::warn!(participant = id.0, "session failed: {e}");
+                    participant.rtc.disconnect();
+                }
+            }
+        }
+    }
+
+    fn advance(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+    }
+
+    fn new_rtc(&self, now: Instant) -> Rtc {
+        let mut builder = Rtc::builder()
+            .set_ice_lite(true)
+            .set_crypto_provider(self.crypto.clone())
+            .clear_codecs()
+            .enable_opus(true)
+            .enable_vp8(true)
+            .enable_h264(true)
+            .enable_bwe(Some(INITIAL_ESTIMATE));
+        if let Some(cert) = &self.cert {
+            builder = builder.set_dtls_cert(cert.clone());
+        }
+        builder.build(now)
+    }
+
+    fn mark_ready(&mut self, id: ParticipantId) {
+        if let Some(participant) = self.participants.get_mut(&id)
+            && !participant.ready
+        {
+            participant.ready = true;
+            self.ready.push(id);
+        }
+    }
+
+    fn next_timeout(&self) -> Instant {
+        self.participants.values().map(|p| p.next_timeout).min().unwrap_or(self.now + IDLE_WAKE)
+    }
+
+    /// Finds the participant a datagram belongs to: by its source address when known, else by
+    /// asking each session (STUN carries the ICE username; a new address is then remembered).
+    fn owner_of(&mut self, input: &Input<'_>) -> Option<ParticipantId> {
+        let Input::Receive(_, receive) = input else {
+            return None;
+        };
+        if let Some(id) = self.addresses.get(&receive.source)
+            && let Some(participant) = self.participants.get(id)
+            && participant.rtc.accepts(input)
+        {
+            return Some(*id);
+        }
+        let id = self.participants.values().find(|p| p.rtc.accepts(input)).map(|p| p.id)?;
+        self.addresses.insert(receive.source, id);
+        Some(id)
+    }
+
+    fn handle_event(&mut self, id: ParticipantId, event: Event) {
+        match event {
+            Event::Connected => self.events.push_back((id, MediaEvent::Connected)),
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                self.events.push_back((id, MediaEvent::Disconnected));
+            }
+            Event::MediaAdded(added) if added.direction.is_receiving() => {
+                self.track_added(id, added.mid, added.kind);
+            }
+            Event::MediaData(data) => self.forward(id, &data),
+            Event::KeyframeRequest(request) => {
+                let Some(participant) = self.participants.get(&id) else {
+                    return;
+                };
+                let Some(track) = participant.tracks_out.iter().find(|t| t.mid == Some(request.mid)) else {
+                    return;
+                };
+                let (from, from_mid) = (track.from, track.from_mid);
+                self.request_keyframe(from, from_mid, request.kind);
+            }
+            Event::EgressBitrateEstimate(BweKind::Twcc(estimate)) => {
+                let gate = self.gate;
+                let Some(participant) = self.participants.get_mut(&id) else {
+                    return;
+                };
+                let was_receiving = participant.receives_video();
+                participant.bwe_video = gate.video_allowed(participant.bwe_video, estimate.as_u64());
+                if was_receiving != participant.receives_video() {
+                    tracing::info!(
+                        participant = id.0,
+                        estimate = estimate.as_u64(),
+                        video = participant.receives_video(),
+                        "bandwidth switched video"
+                    );
+                    if participant.receives_video() {
+                        self.request_keyframes_for(id);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A browser sends a new track: offer it to everyone else in the room.
+    fn track_added(&mut self, id: ParticipantId, mid: Mid, kind: MediaKind) {
+        let Some(participant) = self.participants.get_mut(&id) else {
+            return;
+        };
+        let Some(track) = participant.add_track_in(mid, kind) else {
+            return;
+        };
+        let (kind, source) = (track.kind, track.source);
+        if !participant.may_send(source) {
+            return;
+        }
+        let room = participant.room;
+        let members = self.rooms.get(&room).cloned().unwrap_or_default();
+        for member in members {
+            if member == id {
+                continue;
+            }
+            if let Some(other) = self.participants.get_mut(&member) {
+                other.tracks_out.push(new_track_out(id, mid, kind, source));
+                other.needs_offer = true;
+                self.mark_ready(member);
+            }
+        }
+    }
+
+    /// Writes one frame from `from` to everyone in its room who receives that track.
+    fn forward(&mut self, from: ParticipantId, data: &MediaData) {
+        let now = self.now;
+        let Some(sender) = self.participants.get_mut(&from) else {
+            return;
+        };
+        let Some(track) = sender.track_in(data.mid) else {
+            return;
+        };
+        let (kind, source) = (track.kind, track.source);
+        if !sender.forwards(source) {
+            return;
+        }
+        if kind == TrackKind::Video && !data.contiguous {
+            // Packets were lost beyond what NACK recovered: receivers cannot decode until the
+            // next keyframe.
+            sender.request_keyframe(data.mid, KeyframeRequestKind::Pli, now);
+        }
+        let room = sender.room;
+        let Some(members) = self.rooms.get(&room) else {
+            return;
+        };
+        for member in members {
+            if *member == from {
+                continue;
+            }
+            let Some(receiver) = self.participants.get_mut(member) else {
+                continue;
+            };
+            if kind == TrackKind::Video && !receiver.receives_video() {
+                continue;
+            }
+            let Some(mid) = receiver
+                .tracks_out
+                .iter()
+                .find(|t| t.from == from && t.from_mid == data.mid && t.state == OutState::Open && !t.gone)
+                .and_then(|t| t.mid)
+            else {
+                continue;
+            };
+            let Some(writer) = receiver.rtc.writer(mid) else {
+                continue;
+            };
+            let Some(pt) = writer.match_params(data.params) else {
+                continue;
+            };
+            let writer = match data.ext_vals.audio_level {
+                Some(level) => writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(false)),
+                None => writer,
+            };
+            match writer.write(pt, data.network_time, data.time, data.data.clone()) {
+                Ok(()) => {
+                    self.stats.frames_forwarded += 1;
+                    if !receiver.ready {
+                        receiver.ready = true;
+                        self.ready.push(*member);
+                    }
+                }
+                Err(e) => tracing::debug!(participant = member.0, "write failed: {e}"),
+            }
+        }
+    }
+
+    fn request_keyframe(&mut self, from: ParticipantId, mid: Mid, kind: KeyframeRequestKind) {
+        let now = self.now;
+        if let Some(sender) = self.participants.get_mut(&from)
+            && sender.request_keyframe(mid, kind, now)
+        {
+            self.mark_ready(from);
+        }
+    }
+
+    /// Asks the senders of every video track `who` receives for a keyframe.
+    fn request_keyframes_for(&mut self, who: ParticipantId) {
+        let Some(participant) = self.participants.get(&who) else {
+            return;
+        };
+        let sources: Vec<(ParticipantId, Mid)> = participant
+            .tracks_out
+            .iter()
+            .filter(|t| t.kind == TrackKind::Video && t.state == OutState::Open)
+            .map(|t| (t.from, t.from_mid))
+            .collect();
+        for (from, mid) in sources {
+            self.request_keyframe(from, mid, KeyframeRequestKind::Pli);
+        }
+    }
+
+    fn count_sent(&mut self, transmit: &Transmit) {
+        let len = transmit.contents.len() as u64;
+        self.stats.datagrams_sent += 1;
+        self.stats.bytes_sent += len;
+        if is_rtp(&transmit.contents) {
+            self.stats.packets_forwarded += 1;
+            self.stats.bytes_forwarded += len;
+        }
+    }
+}
+
+fn new_track_out(from: ParticipantId, from_mid: Mid, kind: TrackKind, source: Source) -> TrackOut {
+    TrackOut { mid: None, from, from_mid, kind, source, state: OutState::ToOpen, gone: false }
+}
+
+/// Creates the server offer that adds new tracks and stops ended ones, and queues it (after
+/// the `Track`/`TrackEnded` events that explain it) for the participant.
+fn offer(participant: &mut Participant, events: &mut VecDeque<(ParticipantId, MediaEvent)>) {
+    participant.needs_offer = false;
+    let who = participant.id;
+    let mut api = participant.rtc.sdp_api();
+    let mut announced = Vec::new();
+    for track in &mut participant.tracks_out {
+        match track.state {
+            OutState::ToOpen => {
+                let kind = match track.kind {
+                    TrackKind::Audio => MediaKind::Audio,
+                    TrackKind::Video => MediaKind::Video,
+                };
+                let mid = api.add_media(
+                    kind,
+                    Direction::SendOnly,
+                    Some(format!("p{}", track.from.0)),
+                    Some(format!("p{}-{}", track.from.0, track.source.as_str())),
+                    None,
+                );
+                track.mid = Some(mid);
+                track.state = OutState::Negotiating;
+                announced.push(MediaEvent::Track {
+                    mid: mid.to_string(),
+                    from: track.from,
+                    kind: track.kind,
+                    source: track.source,
+                });
+            }
+            OutState::Open if track.gone => {
+                if let Some(mid) = track.mid {
+                    api.stop_media(mid);
+                    announced.push(MediaEvent::TrackEnded { mid: mid.to_string() });
+                }
+                track.state = OutState::NegotiatingStop;
+            }
+            _ => {}
+        }
+    }
+    let Some((offer, pending)) = api.apply() else {
+        return;
+    };
+    participant.pending = Some(pending);
+    let desired = participant
+        .tracks_out
+        .iter()
+        .filter(|t| !t.gone)
+        .map(|t| match t.kind {
+            TrackKind::Audio => AUDIO_TRACK_BITRATE.as_u64(),
+            TrackKind::Video => VIDEO_TRACK_BITRATE.as_u64(),
+        })
+        .sum::<u64>();
+    participant.rtc.bwe().set_desired_bitrate(Bitrate::from(desired));
+    for event in announced {
+        events.push_back((who, event));
+    }
+    events.push_back((who, MediaEvent::Offer { sdp: offer.to_sdp_string() }));
+}
+
+/// RTP (not RTCP, STUN or DTLS) by the first two bytes, as RFC 7983 and RFC 5761 demultiplex.
+fn is_rtp(datagram: &[u8]) -> bool {
+    match datagram {
+        [first, second, ..] => (128..=191).contains(first) && !(192..=223).contains(second),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_rtp;
+
+    #[test]
+    fn rtp_is_told_from_rtcp_stun_and_dtls() {
+        assert!(is_rtp(&[0x80, 96, 0, 1]));
+        assert!(is_rtp(&[0x90, 0xE0, 0, 1])); // marker bit set, PT 96
+        assert!(!is_rtp(&[0x80, 200, 0, 6])); // RTCP sender report
+        assert!(!is_rtp(&[0x00, 0x01, 0, 0])); // STUN binding request
+        assert!(!is_rtp(&[22, 0xFE, 0xFD])); // DTLS handshake
+        assert!(!is_rtp(&[]));
+    }
+}
