@@ -671,9 +671,12 @@ pub struct OfficeView {
     /// Weekly ranges: weekday 1-7, minutes since midnight.
     #[schema(value_type = Object)]
     pub hours: Vec<ricevo_store::RangeRow>,
+    /// Whether its walk-in virtual desk takes tickets now.
+    pub walk_in_open: bool,
 }
 
-/// The offices of a town with their hours (Bearer token).
+/// The offices of a town. With a Bearer token: the offices the token covers, with their hours.
+/// Without: every office's id, name and whether its walk-in desk is open now (public).
 #[utoipa::path(get, path = "/api/v1/{tenant}/offices", params(("tenant" = String, Path)),
     responses((status = 200, body = [OfficeView]), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn offices(
@@ -681,8 +684,11 @@ pub async fn offices(
     ReqLang(lang): ReqLang,
     Path(slug): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Vec<OfficeView>>, ApiError> {
+) -> Result<Response, ApiError> {
     let t = tenant(&state, &slug, lang).await?;
+    if !headers.contains_key(axum::http::header::AUTHORIZATION) {
+        return Ok(Json(crate::room::api::public_offices(&state, &t).await?).into_response());
+    }
     let grant = bearer(&state, &headers, &t, lang).await?;
     let mut out = Vec::new();
     for o in state.store.offices(t.id).await? {
@@ -690,6 +696,7 @@ pub async fn offices(
             continue;
         }
         let hours = state.store.hours(t.id, o.id).await?;
+        let walk_in_open = crate::room::walkin::is_open(&state, &t, &o).await?;
         out.push(OfficeView {
             id: o.id.0,
             name: o.name,
@@ -698,9 +705,10 @@ pub async fn offices(
             contact_email: o.contact_email,
             desks: o.desks,
             hours,
+            walk_in_open,
         });
     }
-    Ok(Json(out))
+    Ok(Json(out).into_response())
 }
 
 /// A staff status change.

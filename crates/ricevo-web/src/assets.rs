@@ -27,7 +27,7 @@ pub struct Asset {
 }
 
 /// Every static file.
-pub const ASSETS: [Asset; 4] = [
+pub const ASSETS: [Asset; 6] = [
     Asset { name: "ricevo.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../static/ricevo.css") },
     Asset {
         name: "frame.js",
@@ -38,6 +38,16 @@ pub const ASSETS: [Asset; 4] = [
         name: "embed.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../static/embed.js"),
+    },
+    Asset {
+        name: "room.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../static/room.js"),
+    },
+    Asset {
+        name: "desk.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../static/desk.js"),
     },
     Asset { name: "favicon.svg", content_type: "image/svg+xml", body: include_bytes!("../static/favicon.svg") },
 ];

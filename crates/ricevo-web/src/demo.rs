@@ -210,6 +210,19 @@ pub async fn load(store: &dyn Store, password_hash: impl Fn(&str) -> String) -> 
         vec![],
     )
     .await?;
+    // The URP keeps a walk-in virtual desk open at all hours, so anyone can try a meeting
+    // with two browser tabs: one takes a ticket, the other is the official.
+    let urp = office(
+        store,
+        &tenant,
+        "URP – Ufficio Relazioni con il Pubblico",
+        "Informazioni, segnalazioni e orientamento ai servizi del Comune. Sportello virtuale sempre aperto.",
+        "urp@esempio.it",
+        1,
+    )
+    .await?;
+    let always = ricevo_core::lobby::WalkInDesk { always_open: true, ..Default::default() };
+    store.set_walk_in(tenant.id, urp, &always).await?;
     let admin_password = crate::tokens::new_public_id();
     store
         .create_user(tenant.id, DEMO_ADMIN_EMAIL, "Amministratore", Role::Admin, &password_hash(&admin_password), &[])

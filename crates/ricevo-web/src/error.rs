@@ -43,6 +43,18 @@ pub enum ApiError {
     /// 409: changed concurrently.
     #[error("conflict")]
     Conflict(Lang),
+    /// 409: nobody is waiting in the office's queue.
+    #[error("nobody waiting")]
+    NobodyWaiting(Lang),
+    /// 409: the office's walk-in desk is closed now.
+    #[error("walk-in desk closed")]
+    WalkInClosed(Lang),
+    /// 413: a document over the size limit (in megabytes).
+    #[error("document too large")]
+    DocumentTooLarge(Lang, usize),
+    /// 415: a document whose content is not an accepted type.
+    #[error("unsupported document type")]
+    UnsupportedDocument(Lang),
     /// 503: the database failed.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -63,7 +75,11 @@ impl ApiError {
             ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) | ApiError::ServiceNotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Fields(..) | ApiError::IdempotencyMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::NotActive(_) | ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::NotActive(_) | ApiError::Conflict(_) | ApiError::NobodyWaiting(_) | ApiError::WalkInClosed(_) => {
+                StatusCode::CONFLICT
+            }
+            ApiError::DocumentTooLarge(..) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedDocument(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -85,6 +101,10 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::TooManyRequests(_) => "too_many_requests",
             ApiError::Conflict(_) => "conflict",
+            ApiError::NobodyWaiting(_) => "nobody_waiting",
+            ApiError::WalkInClosed(_) => "walk_in_closed",
+            ApiError::DocumentTooLarge(..) => "document_too_large",
+            ApiError::UnsupportedDocument(_) => "unsupported_document",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -116,6 +136,18 @@ impl ApiError {
             ApiError::TooManyRequests(En) => "Too many requests: try again in a moment.".into(),
             ApiError::Conflict(It) => "I dati sono cambiati nel frattempo: ricarica e riprova.".into(),
             ApiError::Conflict(En) => "The data changed in the meantime: reload and try again.".into(),
+            ApiError::NobodyWaiting(It) => "Nessuno è in attesa in questo ufficio.".into(),
+            ApiError::NobodyWaiting(En) => "Nobody is waiting for this office.".into(),
+            ApiError::WalkInClosed(It) => "Lo sportello virtuale di questo ufficio ora è chiuso.".into(),
+            ApiError::WalkInClosed(En) => "This office's virtual desk is closed now.".into(),
+            ApiError::DocumentTooLarge(It, mb) => format!("Il documento supera il limite di {mb} MB."),
+            ApiError::DocumentTooLarge(En, mb) => format!("The document is over the {mb} MB limit."),
+            ApiError::UnsupportedDocument(It) => {
+                "Tipo di documento non accettato: usa PDF, immagini (PNG, JPEG, GIF, WebP) o testo.".into()
+            }
+            ApiError::UnsupportedDocument(En) => {
+                "Document type not accepted: use PDF, images (PNG, JPEG, GIF, WebP) or plain text.".into()
+            }
             ApiError::Unavailable(_) => {
                 "Servizio momentaneamente non disponibile. / Service temporarily unavailable.".into()
             }

@@ -13,6 +13,7 @@ pub mod lang;
 pub mod limits;
 pub mod metrics;
 pub mod pages;
+pub mod room;
 pub mod staff;
 pub mod state;
 pub mod tokens;
@@ -30,7 +31,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 
-pub use state::{AppState, WebConfig};
+pub use state::{AppState, TurnConfig, WebConfig};
 
 /// Largest request body accepted anywhere (forms and JSON are far smaller).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(pages::routes())
         .merge(staff::routes())
+        .merge(room::routes(state.config.max_document_bytes))
         .merge(assets::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

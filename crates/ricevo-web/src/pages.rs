@@ -6,9 +6,9 @@
 //! The booking journey itself is [`crate::booking`]; handlers here parse, call it and render.
 
 mod form;
-mod layout;
+pub(crate) mod layout;
 mod picker;
-mod texts;
+pub(crate) mod texts;
 
 use askama::Template;
 use axum::Router;
@@ -90,6 +90,11 @@ fn service_id(raw: &str, lang: Lang) -> Result<ServiceId, ApiError> {
 /// The `<title>`: the page, then the town.
 fn title(page: &str, tenant: &Tenant) -> String {
     format!("{page} – {}", tenant.name)
+}
+
+/// A local date and time as the citizen pages say it ("lunedì 7 dicembre 2026, 09:30").
+pub(crate) fn when_text(lang: Lang, z: &jiff::Zoned) -> String {
+    texts::when(lang, z)
 }
 
 /// Paths of the citizen pages.

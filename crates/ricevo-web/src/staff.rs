@@ -9,10 +9,10 @@
 
 mod admin;
 mod auth;
-mod common;
+pub(crate) mod common;
 mod day;
 mod offices;
-mod views;
+pub(crate) mod views;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};

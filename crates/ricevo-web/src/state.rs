@@ -26,6 +26,23 @@ pub struct WebConfig {
     pub rate_limit_per_minute: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
+    /// How many minutes before its start a video appointment's waiting room opens.
+    pub join_open_minutes: i64,
+    /// Largest document a meeting accepts, in bytes.
+    pub max_document_bytes: usize,
+    /// TURN relay (coturn with the REST API shared secret), handed to browsers when set.
+    pub turn: Option<TurnConfig>,
+}
+
+/// A TURN relay using the TURN REST API's shared secret (coturn's `use-auth-secret`).
+#[derive(Debug, Clone)]
+pub struct TurnConfig {
+    /// Its URLs, e.g. `turn:turn.example.it:3478?transport=udp`, `turns:turn.example.it:5349`.
+    pub urls: Vec<String>,
+    /// coturn's `static-auth-secret`.
+    pub secret: String,
+    /// How long handed-out credentials stay valid, in seconds.
+    pub ttl_seconds: i64,
 }
 
 impl Default for WebConfig {
@@ -38,6 +55,9 @@ impl Default for WebConfig {
             secure_cookies: false,
             rate_limit_per_minute: 600,
             trust_forwarded_for: false,
+            join_open_minutes: 15,
+            max_document_bytes: 20 * 1024 * 1024,
+            turn: None,
         }
     }
 }
@@ -60,6 +80,10 @@ pub struct AppState {
     pub login_throttle: Arc<RateLimiter>,
     /// A two-second memory of each town's catalogue.
     pub catalogue: Arc<crate::catalogue::Catalogue>,
+    /// Live connections of waiting rooms, dashboards and meetings on this node.
+    pub hub: Arc<crate::room::Hub>,
+    /// The embedded SFU; without it meetings have no media (waiting rooms still work).
+    pub media: Option<ricevo_media::MediaServer>,
     clock: Clock,
 }
 
@@ -85,9 +109,17 @@ impl AppState {
             // Ten failed logins per quarter of an hour per account and per address.
             login_throttle: Arc::new(RateLimiter::new(10, 15 * 60)),
             catalogue: Arc::default(),
+            hub: Arc::default(),
+            media: None,
             config: Arc::new(config),
             clock,
         }
+    }
+
+    /// The same state with the embedded SFU attached.
+    pub fn with_media(mut self, media: ricevo_media::MediaServer) -> AppState {
+        self.media = Some(media);
+        self
     }
 
     /// Now.

@@ -91,6 +91,55 @@ pub(crate) struct Config {
     pub(crate) smtp: Option<SmtpConfig>,
     /// HTTP settings.
     pub(crate) http: HttpConfig,
+    /// The virtual office: media server, join window, documents.
+    pub(crate) media: MediaSettings,
+    /// TURN relay for networks that block direct media; none by default.
+    pub(crate) turn: Option<TurnSettings>,
+}
+
+/// Settings of the virtual office.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct MediaSettings {
+    /// The one UDP address and port all meetings' media use.
+    pub(crate) udp_listen: String,
+    /// Addresses announced to browsers (the server's public address behind NAT).
+    pub(crate) public_ips: Vec<String>,
+    /// Minutes before a video appointment's start its waiting room opens.
+    pub(crate) join_open_minutes: i64,
+    /// Largest document shared in a meeting, in megabytes.
+    pub(crate) max_document_mb: usize,
+    /// Days documents shared in meetings are kept.
+    pub(crate) document_retention_days: i64,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        MediaSettings {
+            udp_listen: "127.0.0.1:3479".into(),
+            public_ips: Vec::new(),
+            join_open_minutes: 15,
+            max_document_mb: 20,
+            document_retention_days: 30,
+        }
+    }
+}
+
+/// A coturn relay with the TURN REST API shared secret (`use-auth-secret`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TurnSettings {
+    /// `turn:` / `turns:` URLs handed to browsers.
+    pub(crate) urls: Vec<String>,
+    /// coturn's `static-auth-secret`.
+    pub(crate) secret: String,
+    /// Lifetime of handed-out credentials, in seconds.
+    #[serde(default = "default_turn_ttl")]
+    pub(crate) ttl_seconds: i64,
+}
+
+fn default_turn_ttl() -> i64 {
+    12 * 3600
 }
 
 /// Database settings.
@@ -145,6 +194,8 @@ impl Default for Config {
             mail: MailConfig::default(),
             smtp: None,
             http: HttpConfig::default(),
+            media: MediaSettings::default(),
+            turn: None,
         }
     }
 }
@@ -204,6 +255,22 @@ impl Config {
         if let Some(v) = env("RICEVO_TRUST_FORWARDED_FOR") {
             c.http.trust_forwarded_for = flag("RICEVO_TRUST_FORWARDED_FOR", &v)?;
         }
+        if let Some(v) = env("RICEVO_MEDIA_UDP") {
+            c.media.udp_listen = v;
+        }
+        if let Some(v) = env("RICEVO_MEDIA_PUBLIC_IPS") {
+            c.media.public_ips = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        }
+        if let Some(v) = env("RICEVO_JOIN_OPEN_MINUTES") {
+            c.media.join_open_minutes = number("RICEVO_JOIN_OPEN_MINUTES", &v)?;
+        }
+        if let Some(v) = env("RICEVO_MAX_DOCUMENT_MB") {
+            c.media.max_document_mb = number("RICEVO_MAX_DOCUMENT_MB", &v)?;
+        }
+        if let (Some(urls), Some(secret)) = (env("RICEVO_TURN_URLS"), env("RICEVO_TURN_SECRET")) {
+            let urls = urls.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            c.turn = Some(TurnSettings { urls, secret, ttl_seconds: default_turn_ttl() });
+        }
         if let Some(host) = env("RICEVO_SMTP_HOST") {
             let mut smtp = c.smtp.take().unwrap_or(SmtpConfig {
                 host: String::new(),
@@ -257,6 +324,22 @@ impl Config {
         {
             return Err(invalid("smtp.host", "must not be empty"));
         }
+        self.media_udp()?;
+        self.media_public_ips()?;
+        if !(0..=240).contains(&self.media.join_open_minutes) {
+            return Err(invalid("media.join_open_minutes", "between 0 and 240 minutes"));
+        }
+        if !(1..=500).contains(&self.media.max_document_mb) {
+            return Err(invalid("media.max_document_mb", "between 1 and 500 megabytes"));
+        }
+        if let Some(turn) = &self.turn {
+            if turn.urls.is_empty() || !turn.urls.iter().all(|u| u.starts_with("turn:") || u.starts_with("turns:")) {
+                return Err(invalid("turn.urls", "one or more turn:... or turns:... URLs"));
+            }
+            if turn.secret.trim().is_empty() {
+                return Err(invalid("turn.secret", "must not be empty"));
+            }
+        }
         let public = self.public_url();
         if !(public.starts_with("http://") || public.starts_with("https://")) {
             return Err(invalid("public_url", "must start with http:// or https://"));
@@ -269,6 +352,22 @@ impl Config {
         self.listen
             .parse()
             .map_err(|_| invalid("listen", format!("{:?} is not an address like 127.0.0.1:8080", self.listen)))
+    }
+
+    /// The media server's UDP address.
+    pub(crate) fn media_udp(&self) -> Result<SocketAddr, ConfigError> {
+        self.media.udp_listen.parse().map_err(|_| {
+            invalid("media.udp_listen", format!("{:?} is not an address like 0.0.0.0:3479", self.media.udp_listen))
+        })
+    }
+
+    /// The addresses announced to browsers.
+    pub(crate) fn media_public_ips(&self) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+        self.media
+            .public_ips
+            .iter()
+            .map(|ip| ip.parse().map_err(|_| invalid("media.public_ips", format!("{ip:?} is not an IP address"))))
+            .collect()
     }
 
     /// The database URL, defaulting to SQLite in the data dir.

@@ -40,7 +40,8 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker = Worker::new(store.clone(), mailer).map_err(|e| e.to_string())?;
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
-    let privacy_task = tokio::spawn(privacy_job(store.clone(), stop_rx.clone()));
+    let document_days = config.media.document_retention_days.max(1);
+    let privacy_task = tokio::spawn(privacy_job(store.clone(), document_days, stop_rx.clone()));
 
     let web = WebConfig {
         public_url: config.public_url(),
@@ -50,12 +51,28 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         secure_cookies: config.secure_cookies(),
         rate_limit_per_minute: config.http.rate_limit_per_minute,
         trust_forwarded_for: config.http.trust_forwarded_for,
+        join_open_minutes: config.media.join_open_minutes,
+        max_document_bytes: config.media.max_document_mb * 1024 * 1024,
+        turn: config.turn.as_ref().map(|t| ricevo_web::TurnConfig {
+            urls: t.urls.clone(),
+            secret: t.secret.clone(),
+            ttl_seconds: t.ttl_seconds,
+        }),
     };
-    let app = ricevo_web::router(AppState::new(store.clone(), web));
+    let media_config = ricevo_media::MediaConfig {
+        udp_listen: config.media_udp().map_err(|e| e.to_string())?,
+        public_ips: config.media_public_ips().map_err(|e| e.to_string())?,
+        tcp_listen: None,
+    };
+    let media = ricevo_media::MediaServer::start(media_config)
+        .map_err(|e| format!("cannot open the media port {}: {e}", config.media.udp_listen))?;
+    let media_addr = media.udp_addr();
+    let app = ricevo_web::router(AppState::new(store.clone(), web).with_media(media));
     let addr = config.listen_addr().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     println!("Ricevo is serving on http://{local}  (demo town: http://{local}/demo)");
+    println!("Meetings' media on UDP {media_addr}; walk-in virtual desk: http://{local}/demo/walk-in");
     if let Some(password) = admin_password {
         println!(
             "Demo town created. Staff login: http://{local}/demo/staff/login  e-mail {}  password {password}",
@@ -101,10 +118,11 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Once an hour: anonymise appointments past each town's retention, forget old idempotency keys.
-async fn privacy_job(store: Arc<dyn Store>, mut stop: watch::Receiver<bool>) {
+/// Once an hour: anonymise appointments past each town's retention, forget old idempotency keys,
+/// delete documents shared in meetings after `document_days`.
+async fn privacy_job(store: Arc<dyn Store>, document_days: i64, mut stop: watch::Receiver<bool>) {
     loop {
-        if let Err(e) = privacy_round(&*store, Timestamp::now()).await {
+        if let Err(e) = privacy_round(&*store, Timestamp::now(), document_days).await {
             tracing::warn!(error = %e, "privacy job failed; will retry");
         }
         tokio::select! {
@@ -115,7 +133,11 @@ async fn privacy_job(store: Arc<dyn Store>, mut stop: watch::Receiver<bool>) {
 }
 
 /// One round of the privacy job.
-pub(crate) async fn privacy_round(store: &dyn Store, now: Timestamp) -> Result<(), ricevo_store::StoreError> {
+pub(crate) async fn privacy_round(
+    store: &dyn Store,
+    now: Timestamp,
+    document_days: i64,
+) -> Result<(), ricevo_store::StoreError> {
     for t in store.tenants().await? {
         let keep = SignedDuration::from_hours(24 * i64::from(t.retention_days.max(1)));
         let n = store.anonymise_before(t.id, now - keep).await?;
@@ -124,5 +146,9 @@ pub(crate) async fn privacy_round(store: &dyn Store, now: Timestamp) -> Result<(
         }
     }
     store.purge_idempotency(now - SignedDuration::from_hours(24)).await?;
+    let removed = store.purge_documents(now - SignedDuration::from_hours(24 * document_days)).await?;
+    if removed > 0 {
+        tracing::info!(documents = removed, "deleted meeting documents past retention");
+    }
     Ok(())
 }

@@ -34,6 +34,7 @@ async fn start(data: &Path) -> Server {
         .env("RICEVO_LISTEN", format!("127.0.0.1:{port}"))
         .env("RICEVO_RATE_LIMIT_PER_MINUTE", "1000000")
         .env("RICEVO_LOG", "warn")
+        .env("RICEVO_MEDIA_UDP", "127.0.0.1:0")
         .env_remove("RICEVO_DATABASE_URL")
         .stdout(Stdio::null())
         .spawn()
@@ -122,6 +123,7 @@ async fn every_acknowledged_booking_survives_a_sigkill_and_no_slot_is_over_capac
         .args(["token", "add", "--tenant", "demo", "--role", "admin"])
         .env("RICEVO_DATA_DIR", data.path())
         .env("RICEVO_LOG", "warn")
+        .env("RICEVO_MEDIA_UDP", "127.0.0.1:0")
         .env_remove("RICEVO_DATABASE_URL")
         .output()
         .unwrap();

@@ -84,6 +84,7 @@ impl Page {
         let b = &self.base;
         links.push((b.clone(), self.t("Giornata", "Day")));
         links.push((format!("{b}/search"), self.t("Cerca", "Search")));
+        links.push((format!("{b}/desk"), self.t("Sala d'attesa", "Waiting room")));
         if self.can_manage() {
             links.push((format!("{b}/offices"), self.t("Uffici", "Offices")));
         }

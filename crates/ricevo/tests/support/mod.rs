@@ -137,6 +137,8 @@ impl Server {
             .env("RICEVO_DATA_DIR", &data)
             .env("RICEVO_LISTEN", format!("127.0.0.1:{port}"))
             .env("RICEVO_LOG", "warn")
+            // Each server its own media port: tests run side by side.
+            .env("RICEVO_MEDIA_UDP", "127.0.0.1:0")
             .env_remove("RICEVO_CONFIG")
             .env_remove("RICEVO_DATABASE_URL")
             .env_remove("RICEVO_SMTP_HOST")
@@ -171,6 +173,14 @@ impl Server {
     /// What the server printed so far.
     pub fn log(&self) -> String {
         tail(&self.log)
+    }
+
+    /// The demo administrator's password, printed once at start.
+    pub fn admin_password(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .find_map(|l| l.split_once("  password ").map(|(_, p)| p.trim().to_owned()))
+            .unwrap_or_else(|| panic!("the server printed no admin password:\n{}", self.log()))
     }
 }
 
@@ -248,6 +258,12 @@ impl Driver {
                     "--disable-dev-shm-usage",
                     format!("--user-data-dir={}", profile.display()),
                     "--window-size=1280,900",
+                    // A fake camera and microphone, granted without a prompt; screen capture
+                    // picks a fake screen; media plays without a click.
+                    "--use-fake-device-for-media-stream",
+                    "--use-fake-ui-for-media-stream",
+                    "--auto-select-desktop-capture-source=Entire screen",
+                    "--autoplay-policy=no-user-gesture-required",
                     "--lang=it-IT",
                     "--accept-lang=it-IT,it",
                 ],

@@ -1,0 +1,339 @@
+//! The virtual office: the waiting room a citizen's link opens, the meeting behind it, the
+//! walk-in desk, the officials' dashboard and the staff API for all of them.
+//!
+//! One link opens one place: `/a/{token}/join` is the page, `/a/{token}/ws` its live socket.
+//! The token is an appointment's link token (the citizen who booked) or the personal token of
+//! a walk-in ticket, an invitee or the official. The state of each place lives in the database
+//! (`ricevo_core::lobby`), so a restart loses nobody's place; who is connected lives in the
+//! [`Hub`].
+
+pub mod actions;
+pub mod api;
+pub(crate) mod desk;
+pub(crate) mod documents;
+mod hub;
+pub(crate) mod ice;
+mod socket;
+pub(crate) mod texts;
+pub(crate) mod walkin;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jiff::SignedDuration;
+use ricevo_core::lobby::{self, Abilities, Entry, EntryKind, EntryStatus, JoinWindow};
+use ricevo_core::{Lang, Mode};
+use ricevo_store::{Appointment, NewEntry, Tenant};
+
+pub use hub::Hub;
+
+use self::texts::{RoomTexts, room_texts};
+use crate::AppState;
+use crate::booking::zone_of;
+use crate::error::ApiError;
+use crate::pages::layout::{Ctx, Layout};
+use crate::{assets, tokens};
+
+/// The routes of the virtual office (pages, socket, documents, walk-in desk, dashboard, API).
+pub fn routes(max_document_bytes: usize) -> Router<AppState> {
+    Router::new()
+        .route("/a/{token}/join", get(join_page))
+        .route("/a/{token}/ws", get(socket_upgrade))
+        .route(
+            "/a/{token}/documents",
+            // The one route with a larger body: a document, checked against the configured limit.
+            post(documents::upload).layer(DefaultBodyLimit::max(max_document_bytes.saturating_add(1))),
+        )
+        .route("/a/{token}/documents/{id}", get(documents::download))
+        .merge(walkin::routes())
+        .merge(desk::routes())
+        .merge(api::routes())
+}
+
+/// What a link opens.
+pub(crate) enum Link {
+    /// The citizen's link of a booked appointment.
+    Appointment(Tenant, Box<Appointment>),
+    /// A walk-in ticket's, an invitee's or the official's link.
+    Entry(Tenant, Box<Entry>),
+}
+
+/// A link with its place in the waiting room.
+pub(crate) struct Opened {
+    /// The town.
+    pub tenant: Tenant,
+    /// The place.
+    pub entry: Entry,
+}
+
+async fn tenant_by_id(state: &AppState, id: ricevo_core::TenantId, lang: Lang) -> Result<Tenant, ApiError> {
+    state.store.tenants().await?.into_iter().find(|t| t.id == id).ok_or(ApiError::NotFound(lang))
+}
+
+/// Resolves a link token (404 for anything we did not issue).
+pub(crate) async fn resolve(state: &AppState, token: &str, lang: Lang) -> Result<Link, ApiError> {
+    if !tokens::looks_like_token(token) {
+        return Err(ApiError::NotFound(lang));
+    }
+    let hash = tokens::hash(token);
+    if let Some(a) = state.store.appointment_by_token(&hash).await? {
+        let t = tenant_by_id(state, a.tenant_id, lang).await?;
+        return Ok(Link::Appointment(t, Box::new(a)));
+    }
+    let e = state.store.entry_by_token(&hash).await?.ok_or(ApiError::NotFound(lang))?;
+    let t = tenant_by_id(state, e.tenant_id, lang).await?;
+    Ok(Link::Entry(t, Box::new(e)))
+}
+
+/// Opens the place of a link that has already arrived (404 before arrival).
+pub(crate) async fn open(state: &AppState, token: &str, lang: Lang) -> Result<Opened, ApiError> {
+    match resolve(state, token, lang).await? {
+        Link::Entry(tenant, entry) => Ok(Opened { tenant, entry: *entry }),
+        Link::Appointment(tenant, a) => {
+            let entry = state.store.entry_for_appointment(tenant.id, a.id).await?.ok_or(ApiError::NotFound(lang))?;
+            Ok(Opened { tenant, entry })
+        }
+    }
+}
+
+/// Why an appointment's link does not open the waiting room now.
+pub(crate) enum Closed {
+    /// Not a video appointment, or cancelled.
+    NotVideo,
+    /// Opens at this local time.
+    TooEarly(String),
+    /// The slot is over.
+    Over,
+}
+
+/// The waiting-room place of an appointment's citizen: the existing one, or a new arrival
+/// when the join window is open.
+async fn arrive(state: &AppState, tenant: &Tenant, a: &Appointment) -> Result<Result<Entry, Closed>, ApiError> {
+    if a.mode != Mode::Video || !a.status.is_active() {
+        return Ok(Err(Closed::NotVideo));
+    }
+    let existing = state.store.entry_for_appointment(tenant.id, a.id).await?;
+    if let Some(e) = &existing {
+        if e.was_admitted() && e.is_active() {
+            // Admitted people come back into their meeting even after the slot's end.
+            return Ok(Ok(e.clone()));
+        }
+        if matches!(e.status, EntryStatus::Refused | EntryStatus::Done) {
+            // The office's decision stands: reopening the link does not queue again.
+            return Ok(Err(Closed::NotVideo));
+        }
+    }
+    let now = state.now();
+    let open_before = SignedDuration::from_mins(state.config.join_open_minutes);
+    match lobby::join_window(a.start, a.end, now, open_before) {
+        JoinWindow::TooEarly { opens_at } => {
+            return Ok(Err(Closed::TooEarly(crate::api::rfc3339(&opens_at.to_zoned(zone_of(tenant))))));
+        }
+        JoinWindow::Over => return Ok(Err(Closed::Over)),
+        JoinWindow::Open => {}
+    }
+    let service = state.store.service(tenant.id, a.service_id).await?.map(|s| s.name).unwrap_or_default();
+    let new = NewEntry {
+        tenant_id: tenant.id,
+        office_id: a.office_id,
+        kind: EntryKind::Appointment,
+        appointment_id: Some(a.id),
+        meeting_id: None,
+        name: a.citizen_name.clone(),
+        email: None,
+        service,
+        booked_start: Some(a.start),
+        booked_end: Some(a.end),
+        abilities: Abilities::citizen(),
+        direct: false,
+        token_hash: None,
+    };
+    // Returns the queued place, or a new one for someone who gave up the queue earlier.
+    let entry = state.store.arrive(&new, now).await?;
+    state.hub.office_changed(entry.office_id);
+    Ok(Ok(entry))
+}
+
+/// The waiting room and meeting page.
+#[derive(Template)]
+#[template(path = "room.html", whitespace = "minimize")]
+struct RoomPage {
+    l: Layout,
+    t: &'static crate::pages::texts::Texts,
+    r: &'static RoomTexts,
+    facts: Vec<(&'static str, String)>,
+    document_label: String,
+    data: String,
+}
+
+/// JSON for a `<script type="application/json">` block: `<` escaped so no `</script>` can end it.
+fn script_json(value: &serde_json::Value) -> String {
+    value.to_string().replace('<', "\\u003c")
+}
+
+fn room_page(state: &AppState, ctx: &Ctx, tenant: &Tenant, token: &str, e: &Entry, admitted: bool) -> Response {
+    let r = room_texts(ctx.lang);
+    let zone = zone_of(tenant);
+    let mut facts = Vec::new();
+    if !e.service.is_empty() {
+        facts.push((if ctx.lang == Lang::It { "Servizio" } else { "Service" }, e.service.clone()));
+    }
+    if let Some(start) = e.booked_start {
+        facts.push((r.appointment, crate::pages::when_text(ctx.lang, &start.to_zoned(zone))));
+    }
+    if let Some(n) = e.ticket_number {
+        facts.push((if ctx.lang == Lang::It { "Numero" } else { "Number" }, n.to_string()));
+    }
+    facts.push((if ctx.lang == Lang::It { "Nome" } else { "Name" }, e.name.clone()));
+    let mb = state.config.max_document_bytes / (1024 * 1024);
+    let data = serde_json::json!({
+        "ws": format!("/a/{token}/ws"),
+        "documents": "documents",
+        "entry_id": e.id.0,
+        "admitted": admitted,
+        "max_document_bytes": state.config.max_document_bytes,
+        "closing": null,
+        "texts": r,
+    });
+    let mut l = ctx.layout(format!("{} – {}", r.title, tenant.name), ctx.crumbs(Vec::new()), Some(tenant), true);
+    l.script = Some(assets::url("room.js"));
+    let page = RoomPage {
+        l,
+        t: ctx.t,
+        r,
+        facts,
+        document_label: r.document_label.replace("{mb}", &mb.to_string()),
+        data: script_json(&data),
+    };
+    ctx.page(StatusCode::OK, &page)
+}
+
+/// A closed-door page (too early, over, ended, refused) without any script.
+fn notice_page(ctx: &Ctx, tenant: &Tenant, title: &'static str, message: String) -> Response {
+    let _ = tenant;
+    ctx.problem(StatusCode::OK, title, message, None)
+}
+
+/// `GET /a/{token}/join`: the device check and waiting room, or why not now.
+async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<String>) -> Response {
+    let r = room_texts(ctx.lang);
+    let run = async {
+        let link = resolve(&state, &token, ctx.lang).await?;
+        let (tenant, entry) = match link {
+            Link::Appointment(tenant, a) => {
+                // The page only looks: arrival is recorded when the socket opens after the device check.
+                let existing = state.store.entry_for_appointment(tenant.id, a.id).await?;
+                let closed = if a.mode != Mode::Video || !a.status.is_active() {
+                    Some(Closed::NotVideo)
+                } else if existing.as_ref().is_some_and(|e| e.was_admitted() && e.is_active()) {
+                    None
+                } else {
+                    let open_before = SignedDuration::from_mins(state.config.join_open_minutes);
+                    match lobby::join_window(a.start, a.end, state.now(), open_before) {
+                        JoinWindow::TooEarly { opens_at } => Some(Closed::TooEarly(crate::pages::when_text(
+                            ctx.lang,
+                            &opens_at.to_zoned(zone_of(&tenant)),
+                        ))),
+                        JoinWindow::Over => Some(Closed::Over),
+                        JoinWindow::Open => None,
+                    }
+                };
+                if let Some(closed) = closed {
+                    let message = match closed {
+                        Closed::NotVideo => r.not_video.to_owned(),
+                        Closed::TooEarly(when) => r.too_early.replace("{when}", &when),
+                        Closed::Over => r.over.to_owned(),
+                    };
+                    return Ok(notice_page(&ctx, &tenant, r.not_now_title, message));
+                }
+                let placeholder = existing.unwrap_or_else(|| preview_entry(&tenant, &a));
+                (tenant, placeholder)
+            }
+            Link::Entry(tenant, e) => (tenant, *e),
+        };
+        match entry.status {
+            EntryStatus::Done => return Ok(notice_page(&ctx, &tenant, r.closed_title, r.closed_text.to_owned())),
+            EntryStatus::Refused => {
+                let message = format!("{} {}", r.refused, entry.message.clone().unwrap_or_default());
+                return Ok(notice_page(&ctx, &tenant, r.not_now_title, message.trim().to_owned()));
+            }
+            EntryStatus::NoShow => return Ok(notice_page(&ctx, &tenant, r.not_now_title, r.over.to_owned())),
+            EntryStatus::Left if !entry.was_admitted() && entry.kind != EntryKind::Appointment => {
+                return Ok(notice_page(&ctx, &tenant, r.not_now_title, r.left_queue.to_owned()));
+            }
+            _ => {}
+        }
+        let admitted = entry.may_join_media() && actions::open_meeting_of(&state, &entry).await?.is_some();
+        Ok::<_, ApiError>(room_page(&state, &ctx, &tenant, &token, &entry, admitted))
+    };
+    run.await.unwrap_or_else(|e| ctx.error(&e, None))
+}
+
+/// How the page shows an appointment's citizen before arrival.
+fn preview_entry(tenant: &Tenant, a: &Appointment) -> Entry {
+    Entry {
+        id: ricevo_core::EntryId(0),
+        tenant_id: tenant.id,
+        office_id: a.office_id,
+        kind: EntryKind::Appointment,
+        appointment_id: Some(a.id),
+        ticket_number: None,
+        meeting_id: None,
+        name: a.citizen_name.clone(),
+        service: String::new(),
+        booked_start: Some(a.start),
+        booked_end: Some(a.end),
+        abilities: Abilities::citizen(),
+        direct: false,
+        status: EntryStatus::Waiting,
+        message: None,
+        arrived_at: a.start,
+        admitted_at: None,
+        joined_at: None,
+        ended_at: None,
+    }
+}
+
+/// Whether a WebSocket handshake comes from one of our own pages (or from a non-browser
+/// client, which sends no Origin).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    origin.split_once("://").is_some_and(|(_, rest)| rest == host)
+}
+
+/// `GET /a/{token}/ws`: the live socket of a link.
+async fn socket_upgrade(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let lang = ctx.lang;
+    if !same_origin(&headers) {
+        return ApiError::Forbidden(lang).into_response();
+    }
+    let run = async {
+        let (tenant, entry) = match resolve(&state, &token, lang).await? {
+            Link::Appointment(tenant, a) => match arrive(&state, &tenant, &a).await? {
+                Ok(e) => (tenant, e),
+                Err(_) => return Err(ApiError::NotActive(lang)),
+            },
+            Link::Entry(tenant, e) => {
+                if !e.is_active() {
+                    return Err(ApiError::NotActive(lang));
+                }
+                (tenant, *e)
+            }
+        };
+        Ok(upgrade
+            .max_message_size(socket::MAX_MESSAGE_BYTES)
+            .on_upgrade(move |ws| socket::run(state, tenant, entry.id, lang, ws)))
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}

@@ -1,0 +1,280 @@
+//! What officials do to the waiting room and meetings, shared by the dashboard and the API:
+//! admit, hold, refuse, transfer, call next, invite, end. Each action reads the entry, asks the
+//! pure state machine (`ricevo_core::lobby`) for the next state, writes it only if nobody
+//! changed it meanwhile, and then tells the connected browsers.
+
+use jiff::{SignedDuration, Timestamp};
+use ricevo_core::lobby::{self, Abilities, Entry, EntryKind, EntryStatus, Punctuality, TransitionError};
+use ricevo_core::{EntryId, Lang, MeetingId, OfficeId};
+use ricevo_store::{Grant, Meeting, NewEntry, StoreError, Tenant};
+use serde::Serialize;
+
+use super::hub::Push;
+use crate::AppState;
+use crate::error::ApiError;
+use crate::tokens;
+
+/// Longest message an official may send to someone waiting.
+pub(crate) const MAX_MESSAGE_CHARS: usize = 500;
+
+/// An entry of an office's queue as dashboards and the API show it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WaitingView {
+    /// Id for the actions.
+    pub entry_id: i64,
+    /// `appointment`, `ticket`, `invitee` or `official`.
+    pub kind: &'static str,
+    /// Name of the person.
+    pub name: String,
+    /// Service booked (empty for invitees and tickets).
+    pub service: String,
+    /// Booked start, RFC 3339 local (appointments only).
+    pub booked_start: Option<String>,
+    /// Since when they wait, RFC 3339 local.
+    pub waiting_since: String,
+    /// `waiting`, `held`, `admitted`, `in_meeting`, ...
+    pub status: &'static str,
+    /// Ticket number (walk-in desk).
+    pub ticket_number: Option<i32>,
+    /// Minutes waited so far.
+    pub minutes_waited: i64,
+    /// Minutes early for the booked time.
+    pub early_minutes: Option<i64>,
+    /// Minutes late for the booked time.
+    pub late_minutes: Option<i64>,
+    /// Whether their page is open on this node right now.
+    pub connected: bool,
+    /// Their meeting, once admitted.
+    pub meeting_id: Option<i64>,
+    /// The office's last message to them.
+    pub message: Option<String>,
+}
+
+/// Minutes between two instants, rounded down, never negative.
+pub(crate) fn minutes_between(from: Timestamp, to: Timestamp) -> i64 {
+    (to.as_second() - from.as_second()).max(0) / 60
+}
+
+/// How an entry shows on the dashboard.
+pub(crate) fn view(state: &AppState, tenant: &Tenant, e: &Entry, now: Timestamp) -> WaitingView {
+    let zone = crate::booking::zone_of(tenant);
+    let (early, late) = match e.booked_start.map(|b| lobby::punctuality(b, e.arrived_at, 2)) {
+        Some(Punctuality::Early { minutes }) => (Some(minutes), None),
+        Some(Punctuality::Late { minutes }) => (None, Some(minutes)),
+        _ => (None, None),
+    };
+    let waited_until = e.admitted_at.unwrap_or(now);
+    WaitingView {
+        entry_id: e.id.0,
+        kind: e.kind.as_str(),
+        name: e.name.clone(),
+        service: e.service.clone(),
+        booked_start: e.booked_start.map(|b| crate::api::rfc3339(&b.to_zoned(zone.clone()))),
+        waiting_since: crate::api::rfc3339(&e.arrived_at.to_zoned(zone)),
+        status: e.status.as_str(),
+        ticket_number: e.ticket_number,
+        minutes_waited: minutes_between(e.arrived_at, waited_until),
+        early_minutes: early,
+        late_minutes: late,
+        connected: state.hub.is_connected(e.id),
+        meeting_id: e.meeting_id.map(|m| m.0),
+        message: e.message.clone(),
+    }
+}
+
+/// The office's queue and meetings in service order: queued first, then those admitted.
+pub(crate) async fn office_queue(state: &AppState, tenant: &Tenant, office: OfficeId) -> Result<Vec<Entry>, ApiError> {
+    let entries = state.store.office_entries(tenant.id, office).await?;
+    let mut ordered: Vec<Entry> = lobby::queue_order(&entries).into_iter().cloned().collect();
+    ordered.extend(entries.iter().filter(|e| !e.status.is_queued() && e.kind != EntryKind::Official).cloned());
+    Ok(ordered)
+}
+
+/// Maps a refused transition to the API's 409.
+fn conflict(lang: Lang) -> impl Fn(TransitionError) -> ApiError {
+    move |_| ApiError::Conflict(lang)
+}
+
+/// Loads an entry the grant may act on.
+pub(crate) async fn entry_for(
+    state: &AppState,
+    tenant: &Tenant,
+    grant: &Grant,
+    id: EntryId,
+    lang: Lang,
+) -> Result<Entry, ApiError> {
+    let e = state.store.entry(tenant.id, id).await?.ok_or(ApiError::NotFound(lang))?;
+    if !grant.covers_office(e.office_id) {
+        return Err(ApiError::Forbidden(lang));
+    }
+    Ok(e)
+}
+
+/// Writes a transition and tells the person and the office's dashboards.
+async fn save(state: &AppState, before: EntryStatus, after: &Entry, lang: Lang) -> Result<(), ApiError> {
+    match state.store.update_entry(after, before).await {
+        Ok(()) => {}
+        Err(StoreError::Stale) => return Err(ApiError::Conflict(lang)),
+        Err(e) => return Err(e.into()),
+    }
+    state.hub.push(after.id, Push::Refresh);
+    state.hub.office_changed(after.office_id);
+    Ok(())
+}
+
+/// A checked message from the office (one line, at most [`MAX_MESSAGE_CHARS`]).
+pub(crate) fn office_message(raw: Option<&str>, lang: Lang) -> Result<Option<String>, ApiError> {
+    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+    ricevo_core::text::single_line(raw, MAX_MESSAGE_CHARS)
+        .map(Some)
+        .map_err(|e| ApiError::BadRequest(lang, e.message(lang).to_owned()))
+}
+
+/// Lets a waiting person in: opens their meeting (or uses the one they were invited to).
+pub(crate) async fn admit(
+    state: &AppState,
+    tenant: &Tenant,
+    entry: Entry,
+    lang: Lang,
+) -> Result<(Entry, MeetingId), ApiError> {
+    let now = state.now();
+    let meeting = match entry.meeting_id {
+        Some(m) => m,
+        None => {
+            let public_id = tokens::new_public_id();
+            state.store.create_meeting(tenant.id, entry.office_id, entry.appointment_id, &public_id, now).await?.id
+        }
+    };
+    let before = entry.status;
+    let admitted = entry.admit(meeting, now).map_err(conflict(lang))?;
+    save(state, before, &admitted, lang).await?;
+    Ok((admitted, meeting))
+}
+
+/// Asks a waiting person to wait, with a message they see.
+pub(crate) async fn hold(
+    state: &AppState,
+    entry: Entry,
+    message: Option<String>,
+    lang: Lang,
+) -> Result<Entry, ApiError> {
+    let before = entry.status;
+    let held = entry.hold(message.unwrap_or_default(), state.now()).map_err(conflict(lang))?;
+    save(state, before, &held, lang).await?;
+    Ok(held)
+}
+
+/// Refuses a waiting person, with a message they see.
+pub(crate) async fn refuse(
+    state: &AppState,
+    entry: Entry,
+    message: Option<String>,
+    lang: Lang,
+) -> Result<Entry, ApiError> {
+    let before = entry.status;
+    let refused = entry.refuse(message.unwrap_or_default(), state.now()).map_err(conflict(lang))?;
+    save(state, before, &refused, lang).await?;
+    Ok(refused)
+}
+
+/// Moves a waiting person to another office's queue (they keep their arrival time).
+pub(crate) async fn transfer(
+    state: &AppState,
+    tenant: &Tenant,
+    entry: Entry,
+    to: OfficeId,
+    lang: Lang,
+) -> Result<Entry, ApiError> {
+    state.store.office(tenant.id, to).await?.ok_or(ApiError::NotFound(lang))?;
+    let from = entry.office_id;
+    let before = entry.status;
+    let moved = entry.transfer(to, state.now()).map_err(conflict(lang))?;
+    save(state, before, &moved, lang).await?;
+    state.hub.office_changed(from);
+    Ok(moved)
+}
+
+/// Admits the next person in line of an office: people whose page is open come first.
+pub(crate) async fn call_next(
+    state: &AppState,
+    tenant: &Tenant,
+    office: OfficeId,
+    lang: Lang,
+) -> Result<(Entry, MeetingId), ApiError> {
+    let entries = state.store.office_entries(tenant.id, office).await?;
+    let order = lobby::queue_order(&entries);
+    let next = order
+        .iter()
+        .find(|e| e.status == EntryStatus::Waiting && state.hub.is_connected(e.id))
+        .or_else(|| order.iter().find(|e| e.status == EntryStatus::Waiting))
+        .or_else(|| order.first())
+        .map(|e| (*e).clone())
+        .ok_or(ApiError::NobodyWaiting(lang))?;
+    admit(state, tenant, next, lang).await
+}
+
+/// A new personal link into a meeting. `direct` enters without the waiting room.
+pub(crate) async fn invite(
+    state: &AppState,
+    tenant: &Tenant,
+    meeting: &Meeting,
+    name: String,
+    kind: EntryKind,
+    abilities: Abilities,
+    direct: bool,
+) -> Result<(Entry, String), ApiError> {
+    let token = tokens::new_token();
+    let new = NewEntry {
+        tenant_id: tenant.id,
+        office_id: meeting.office_id,
+        kind,
+        appointment_id: None,
+        meeting_id: Some(meeting.id),
+        name,
+        email: None,
+        service: String::new(),
+        booked_start: None,
+        booked_end: None,
+        abilities,
+        direct,
+        token_hash: Some(tokens::hash(&token)),
+    };
+    let entry = state.store.add_entry(&new, state.now()).await?;
+    state.hub.office_changed(meeting.office_id);
+    Ok((entry, format!("{}/a/{token}/join", state.config.public_url)))
+}
+
+/// Ends a meeting for everyone: entries done, the appointment done, media closed.
+pub(crate) async fn end_meeting(state: &AppState, tenant: &Tenant, meeting: &Meeting) -> Result<(), ApiError> {
+    let finished = state.store.end_meeting(tenant.id, meeting.id, state.now()).await?;
+    if let Some(media) = &state.media {
+        media.close_room(ricevo_media::RoomId(meeting.id.0));
+    }
+    state.hub.refresh_all(finished.iter().map(|e| e.id));
+    state.hub.office_changed(meeting.office_id);
+    Ok(())
+}
+
+/// The meeting of an entry, if it has one and it has not ended.
+pub(crate) async fn open_meeting_of(state: &AppState, e: &Entry) -> Result<Option<Meeting>, ApiError> {
+    let Some(id) = e.meeting_id else { return Ok(None) };
+    Ok(state.store.meeting(e.tenant_id, id).await?.filter(|m| m.ended_at.is_none()))
+}
+
+/// The wait estimate for a queued entry: `(position, minutes)`.
+pub(crate) async fn estimate(state: &AppState, e: &Entry, now: Timestamp) -> Result<(Option<usize>, i64), ApiError> {
+    let entries = state.store.office_entries(e.tenant_id, e.office_id).await?;
+    let position = lobby::position(&entries, e.id);
+    let recent = state.store.recent_service_seconds(e.tenant_id, e.office_id, 20).await?;
+    let desks =
+        state.store.office(e.tenant_id, e.office_id).await?.and_then(|o| u16::try_from(o.desks).ok()).unwrap_or(1);
+    let ahead = position.unwrap_or(0);
+    let mut wait = lobby::estimate_wait(ahead, &recent, desks, 15);
+    if let Some(start) = e.booked_start {
+        let until_start = SignedDuration::from_secs(start.as_second() - now.as_second());
+        if until_start > wait {
+            wait = until_start;
+        }
+    }
+    Ok((position, (wait.as_secs() + 59) / 60))
+}

@@ -1,0 +1,325 @@
+//! The staff and walk-in API of the virtual office (`/api/v1/{tenant}/...`). Staff endpoints
+//! take `Authorization: Bearer <api token>` of a staff member of the office.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ricevo_core::lobby::{Abilities, EntryKind};
+use ricevo_core::text::PersonName;
+use ricevo_core::{EntryId, Lang, MeetingId, OfficeId};
+use ricevo_store::{Grant, Meeting, Tenant};
+use serde::{Deserialize, Serialize};
+
+use super::actions::{self, WaitingView};
+use super::walkin;
+use crate::AppState;
+use crate::api::{bearer, read_json, tenant};
+use crate::error::ApiError;
+use crate::lang::ReqLang;
+
+/// The routes of this module.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/{tenant}/offices/{office_id}/waiting", get(waiting))
+        .route("/api/v1/{tenant}/offices/{office_id}/call-next", post(call_next))
+        .route("/api/v1/{tenant}/offices/{office_id}/tickets", post(take_ticket))
+        .route("/api/v1/{tenant}/waiting/{entry_id}/{action}", post(act))
+        .route("/api/v1/{tenant}/meetings/{meeting_id}/invite", post(invite))
+        .route("/api/v1/{tenant}/meetings/{meeting_id}/end", post(end))
+}
+
+/// An office as the public walk-in API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PublicOfficeView {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Whether its walk-in virtual desk takes tickets now.
+    pub walk_in_open: bool,
+}
+
+/// Every office of a town with its walk-in desk's state (no credentials needed).
+pub(crate) async fn public_offices(state: &AppState, t: &Tenant) -> Result<Vec<PublicOfficeView>, ApiError> {
+    let mut out = Vec::new();
+    for o in state.store.offices(t.id).await? {
+        let walk_in_open = walkin::is_open(state, t, &o).await?;
+        out.push(PublicOfficeView { id: o.id.0, name: o.name, walk_in_open });
+    }
+    Ok(out)
+}
+
+fn id_of(raw: &str, lang: Lang) -> Result<i64, ApiError> {
+    raw.parse::<i64>().map_err(|_| ApiError::NotFound(lang))
+}
+
+/// The town and the caller's grant, which must cover `office`.
+async fn staff_of_office(
+    state: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+    office: OfficeId,
+    lang: Lang,
+) -> Result<(Tenant, Grant), ApiError> {
+    let t = tenant(state, slug, lang).await?;
+    let grant = bearer(state, headers, &t, lang).await?;
+    state.store.office(t.id, office).await?.ok_or(ApiError::NotFound(lang))?;
+    if !grant.covers_office(office) {
+        return Err(ApiError::Forbidden(lang));
+    }
+    Ok((t, grant))
+}
+
+/// Who waits for an office, in service order, and who is in its meetings.
+#[utoipa::path(get, path = "/api/v1/{tenant}/offices/{office_id}/waiting",
+    params(("tenant" = String, Path), ("office_id" = i64, Path)),
+    responses((status = 200, body = [WaitingView]), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub(crate) async fn waiting(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path((slug, office)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<WaitingView>>, ApiError> {
+    let office = OfficeId(id_of(&office, lang)?);
+    let (t, _) = staff_of_office(&state, &slug, &headers, office, lang).await?;
+    let now = state.now();
+    let list = actions::office_queue(&state, &t, office).await?;
+    Ok(Json(list.iter().map(|e| actions::view(&state, &t, e, now)).collect()))
+}
+
+/// The answer of an admission.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Admitted {
+    /// The person admitted.
+    pub entry_id: i64,
+    /// Their meeting.
+    pub meeting_id: i64,
+}
+
+/// A message to the person (hold, refuse) or the office to transfer to.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct ActionBody {
+    /// Shown to the person (hold, refuse).
+    pub message: Option<String>,
+    /// Target office (transfer).
+    pub office_id: Option<i64>,
+}
+
+/// Acts on a waiting person: `admit`, `hold`, `refuse` or `transfer`.
+#[utoipa::path(post, path = "/api/v1/{tenant}/waiting/{entry_id}/{action}",
+    params(("tenant" = String, Path), ("entry_id" = i64, Path), ("action" = String, Path, description = "admit, hold, refuse or transfer")),
+    request_body = ActionBody,
+    responses((status = 200, body = WaitingView), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub(crate) async fn act(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path((slug, entry, action)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let t = tenant(&state, &slug, lang).await?;
+    let grant = bearer(&state, &headers, &t, lang).await?;
+    let id = EntryId(id_of(&entry, lang)?);
+    let body: ActionBody = if body.is_empty() { ActionBody::default() } else { read_json(&body, lang)? };
+    let e = actions::entry_for(&state, &t, &grant, id, lang).await?;
+    let message = actions::office_message(body.message.as_deref(), lang)?;
+    let now = state.now();
+    let changed = match action.as_str() {
+        "admit" => {
+            let (e, meeting) = actions::admit(&state, &t, e, lang).await?;
+            return Ok(Json(Admitted { entry_id: e.id.0, meeting_id: meeting.0 }).into_response());
+        }
+        "hold" => actions::hold(&state, e, message, lang).await?,
+        "refuse" => actions::refuse(&state, e, message, lang).await?,
+        "transfer" => {
+            let to = body.office_id.map(OfficeId).ok_or_else(|| {
+                ApiError::BadRequest(
+                    lang,
+                    if lang == Lang::It { "manca office_id" } else { "office_id is missing" }.into(),
+                )
+            })?;
+            actions::transfer(&state, &t, e, to, lang).await?
+        }
+        _ => return Err(ApiError::NotFound(lang)),
+    };
+    Ok(Json(actions::view(&state, &t, &changed, now)).into_response())
+}
+
+/// Admits the next person in the office's line.
+#[utoipa::path(post, path = "/api/v1/{tenant}/offices/{office_id}/call-next",
+    params(("tenant" = String, Path), ("office_id" = i64, Path)),
+    responses((status = 200, body = Admitted), (status = 409, body = crate::error::ErrorBody)))]
+pub(crate) async fn call_next(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path((slug, office)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Admitted>, ApiError> {
+    let office = OfficeId(id_of(&office, lang)?);
+    let (t, _) = staff_of_office(&state, &slug, &headers, office, lang).await?;
+    let (e, meeting) = actions::call_next(&state, &t, office, lang).await?;
+    Ok(Json(Admitted { entry_id: e.id.0, meeting_id: meeting.0 }))
+}
+
+/// An invitation into a meeting.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct InviteBody {
+    /// The invitee's name, as others see it.
+    pub name: String,
+    /// `participant` (speak, video, screen, documents), `speaker` (speak and video), `viewer`
+    /// (watch only), `official` (everything, including muting and ending), or a comma list of
+    /// `speak`, `video`, `screen`, `documents`.
+    pub role: String,
+    /// Enter without the waiting room.
+    pub direct: bool,
+}
+
+/// The personal link of an invitee.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Invitation {
+    /// The invitee's place.
+    pub entry_id: i64,
+    /// Their personal link.
+    pub join_url: String,
+}
+
+/// What a named role may do; `None` for an unknown role.
+pub(crate) fn role_abilities(role: &str) -> Option<(EntryKind, Abilities)> {
+    let role = role.trim();
+    let named = match role {
+        "" | "participant" => Some(Abilities::citizen()),
+        "speaker" => Some(Abilities { speak: true, video: true, ..Abilities::default() }),
+        "viewer" => Some(Abilities::default()),
+        "official" => return Some((EntryKind::Official, Abilities::official())),
+        _ => None,
+    };
+    if let Some(a) = named {
+        return Some((EntryKind::Invitee, a));
+    }
+    let words_ok = role.split(',').all(|w| matches!(w.trim(), "speak" | "video" | "screen" | "documents"));
+    words_ok.then(|| (EntryKind::Invitee, Abilities::parse(role)))
+}
+
+async fn meeting_for(state: &AppState, t: &Tenant, grant: &Grant, raw: &str, lang: Lang) -> Result<Meeting, ApiError> {
+    let id = MeetingId(id_of(raw, lang)?);
+    let m = state.store.meeting(t.id, id).await?.ok_or(ApiError::NotFound(lang))?;
+    if !grant.covers_office(m.office_id) {
+        return Err(ApiError::Forbidden(lang));
+    }
+    if m.ended_at.is_some() {
+        return Err(ApiError::NotActive(lang));
+    }
+    Ok(m)
+}
+
+/// Invites someone into a meeting with a personal link.
+#[utoipa::path(post, path = "/api/v1/{tenant}/meetings/{meeting_id}/invite",
+    params(("tenant" = String, Path), ("meeting_id" = i64, Path)), request_body = InviteBody,
+    responses((status = 201, body = Invitation), (status = 422, body = crate::error::ErrorBody)))]
+pub(crate) async fn invite(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path((slug, meeting)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let t = tenant(&state, &slug, lang).await?;
+    let grant = bearer(&state, &headers, &t, lang).await?;
+    let m = meeting_for(&state, &t, &grant, &meeting, lang).await?;
+    let body: InviteBody = read_json(&body, lang)?;
+    let name = PersonName::parse(&body.name).map_err(|e| {
+        ApiError::Fields(
+            lang,
+            vec![ricevo_core::citizen::FieldError { field: "name".into(), message: e.message(lang) }],
+        )
+    })?;
+    let (kind, abilities) = role_abilities(&body.role).ok_or_else(|| {
+        let message = if lang == Lang::It {
+            "Ruolo non valido: participant, speaker, viewer, official o un elenco di speak, video, screen, documents."
+        } else {
+            "Invalid role: participant, speaker, viewer, official or a list of speak, video, screen, documents."
+        };
+        ApiError::Fields(lang, vec![ricevo_core::citizen::FieldError { field: "role".into(), message }])
+    })?;
+    let (entry, join_url) =
+        actions::invite(&state, &t, &m, name.as_str().to_owned(), kind, abilities, body.direct).await?;
+    Ok((StatusCode::CREATED, Json(Invitation { entry_id: entry.id.0, join_url })).into_response())
+}
+
+/// Ends a meeting for everyone.
+#[utoipa::path(post, path = "/api/v1/{tenant}/meetings/{meeting_id}/end",
+    params(("tenant" = String, Path), ("meeting_id" = i64, Path)),
+    responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
+pub(crate) async fn end(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path((slug, meeting)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let t = tenant(&state, &slug, lang).await?;
+    let grant = bearer(&state, &headers, &t, lang).await?;
+    let m = meeting_for(&state, &t, &grant, &meeting, lang).await?;
+    actions::end_meeting(&state, &t, &m).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A walk-in ticket request.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct TicketBody {
+    /// The citizen's name.
+    pub name: String,
+    /// Optional e-mail.
+    pub email: Option<String>,
+}
+
+/// A taken ticket.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Ticket {
+    /// Number of the day at this office.
+    pub ticket_number: i32,
+    /// The citizen's personal link to the waiting room.
+    pub join_url: String,
+}
+
+/// Takes a ticket at an office's walk-in desk (public; 409 when the desk is closed).
+#[utoipa::path(post, path = "/api/v1/{tenant}/offices/{office_id}/tickets",
+    params(("tenant" = String, Path), ("office_id" = i64, Path)), request_body = TicketBody,
+    responses((status = 201, body = Ticket), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub(crate) async fn take_ticket(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path((slug, office)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let t = tenant(&state, &slug, lang).await?;
+    let office = OfficeId(id_of(&office, lang)?);
+    let office = state.store.office(t.id, office).await?.ok_or(ApiError::NotFound(lang))?;
+    let body: TicketBody = read_json(&body, lang)?;
+    let (entry, join_url) = walkin::take_ticket(&state, &t, &office, &body.name, body.email.as_deref(), lang).await?;
+    let ticket = Ticket { ticket_number: entry.ticket_number.unwrap_or(0), join_url };
+    Ok((StatusCode::CREATED, Json(ticket)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_name_what_an_invitee_may_do() {
+        let (kind, a) = role_abilities("viewer").expect("viewer");
+        assert_eq!(kind, EntryKind::Invitee);
+        assert!(!a.speak && !a.video && !a.share_screen && !a.share_documents && !a.moderate);
+        let (kind, a) = role_abilities("official").expect("official");
+        assert_eq!(kind, EntryKind::Official);
+        assert!(a.moderate);
+        let (_, a) = role_abilities("speak,documents").expect("list");
+        assert!(a.speak && a.share_documents && !a.video && !a.moderate);
+        assert!(role_abilities("moderate").is_none(), "moderation is not granted by a word list");
+        assert!(role_abilities("admin").is_none());
+    }
+}

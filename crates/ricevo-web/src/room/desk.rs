@@ -1,0 +1,426 @@
+//! The official's dashboard of an office: who waits (live, over Server-Sent Events), and the
+//! actions admit, ask to wait, refuse, transfer, call next, join, invite and end. Every action
+//! is a plain form, so the page works without JavaScript; `desk.js` keeps it live and alerts.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::{get, post};
+use futures_util::stream::{self, Stream};
+use jiff::Timestamp;
+use jiff::civil::{Time, Weekday};
+use ricevo_core::lobby::{Abilities, Entry, EntryKind, EntryStatus, Punctuality, WalkInDesk};
+use ricevo_core::{EntryId, Lang, MeetingId, OfficeId, OpeningHours, WeeklyRange};
+use ricevo_store::{Meeting, Office};
+use serde::Deserialize;
+
+use super::actions;
+use crate::AppState;
+use crate::assets;
+use crate::booking::zone_of;
+use crate::error::ApiError;
+use crate::staff::common::{PageError, Posted, Staff, path_id, render, see_other, tr};
+use crate::staff::views::Page;
+
+/// The routes of the dashboard.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/{tenant}/staff/desk", get(first_desk))
+        .route("/{tenant}/staff/desk/{office}", get(desk))
+        .route("/{tenant}/staff/desk/{office}/events", get(events))
+        .route("/{tenant}/staff/desk/{office}/call-next", post(call_next))
+        .route("/{tenant}/staff/desk/{office}/walk-in", post(set_walk_in))
+        .route("/{tenant}/staff/waiting/{entry}/{action}", post(act))
+        .route("/{tenant}/staff/meetings/{meeting}/{action}", post(meeting_action))
+}
+
+/// One row of the queue.
+struct Row {
+    id: i64,
+    name: String,
+    ticket: Option<i32>,
+    service: String,
+    booked: String,
+    arrived: String,
+    waited: String,
+    timing: String,
+    timing_class: &'static str,
+    status: &'static str,
+    status_code: &'static str,
+    connected: bool,
+    message: Option<String>,
+    queued: bool,
+    meeting: Option<i64>,
+}
+
+/// What the queue fragment needs besides its rows.
+struct QueueFrame {
+    lang: Lang,
+    base: String,
+    csrf: String,
+    /// Other offices to transfer to.
+    offices: Vec<(i64, String)>,
+}
+
+impl QueueFrame {
+    fn t(&self, it: &'static str, en: &'static str) -> &'static str {
+        tr(self.lang, it, en)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/desk_queue.html", whitespace = "minimize")]
+struct QueueFragment<'a> {
+    q: &'a QueueFrame,
+    rows: Vec<Row>,
+}
+
+#[derive(Template)]
+#[template(path = "staff/desk.html", whitespace = "minimize")]
+struct DeskPage {
+    p: Page,
+    script: String,
+    slug: String,
+    desks: Vec<(i64, String)>,
+    office_id: i64,
+    office_name: String,
+    events: String,
+    queue_html: String,
+    invited: Option<String>,
+    walk_in_editable: bool,
+    walk_in_always: bool,
+    walk_in_from: String,
+    walk_in_to: String,
+}
+
+fn status_name(lang: Lang, s: EntryStatus) -> &'static str {
+    match s {
+        EntryStatus::Waiting => tr(lang, "in attesa", "waiting"),
+        EntryStatus::Held => tr(lang, "invitato ad attendere", "asked to wait"),
+        EntryStatus::Admitted => tr(lang, "ammesso", "admitted"),
+        EntryStatus::InMeeting => tr(lang, "in incontro", "in the meeting"),
+        EntryStatus::Left => tr(lang, "uscito", "left"),
+        EntryStatus::Done => tr(lang, "concluso", "done"),
+        EntryStatus::NoShow => tr(lang, "assente", "no-show"),
+        EntryStatus::Refused => tr(lang, "rifiutato", "refused"),
+    }
+}
+
+fn row(state: &AppState, staff: &Staff, e: &Entry, now: Timestamp) -> Row {
+    let lang = staff.lang;
+    let zone = zone_of(&staff.tenant);
+    let hm = |t: Timestamp| t.to_zoned(zone.clone()).strftime("%H:%M").to_string();
+    let (timing, timing_class) = match e.booked_start.map(|b| ricevo_core::lobby::punctuality(b, e.arrived_at, 2)) {
+        Some(Punctuality::Early { minutes }) => {
+            (format!("{minutes} {}", tr(lang, "min in anticipo", "min early")), "muted")
+        }
+        Some(Punctuality::Late { minutes }) => {
+            (format!("{minutes} {}", tr(lang, "min in ritardo", "min late")), "late")
+        }
+        Some(Punctuality::OnTime) => (tr(lang, "puntuale", "on time").to_owned(), "muted"),
+        None => (String::new(), "muted"),
+    };
+    let waited = actions::minutes_between(e.arrived_at, e.admitted_at.unwrap_or(now));
+    Row {
+        id: e.id.0,
+        name: e.name.clone(),
+        ticket: e.ticket_number,
+        service: if e.service.is_empty() {
+            match e.kind {
+                EntryKind::Ticket => tr(lang, "senza appuntamento", "walk-in").to_owned(),
+                _ => tr(lang, "invitato", "invitee").to_owned(),
+            }
+        } else {
+            e.service.clone()
+        },
+        booked: e.booked_start.map(hm).unwrap_or_default(),
+        arrived: hm(e.arrived_at),
+        waited: format!("{waited} {}", tr(lang, "min di attesa", "min waited")),
+        timing,
+        timing_class,
+        status: status_name(lang, e.status),
+        status_code: e.status.as_str(),
+        connected: state.hub.is_connected(e.id),
+        message: e.message.clone().filter(|m| !m.is_empty()),
+        queued: e.status.is_queued(),
+        meeting: e.meeting_id.map(|m| m.0),
+    }
+}
+
+async fn office_of(state: &AppState, staff: &Staff, raw: &str) -> Result<Office, PageError> {
+    let id = OfficeId(path_id(raw, staff.lang)?);
+    let office = state
+        .store
+        .office(staff.tenant.id, id)
+        .await
+        .map_err(|e| staff.err(e.into()))?
+        .ok_or_else(|| staff.not_found())?;
+    staff.require_desk_of(office.id)?;
+    Ok(office)
+}
+
+async fn queue_html(state: &AppState, staff: &Staff, office: &Office) -> Result<String, ApiError> {
+    let now = state.now();
+    let entries = actions::office_queue(state, &staff.tenant, office.id).await?;
+    let rows = entries.iter().map(|e| row(state, staff, e, now)).collect();
+    let offices = state
+        .store
+        .offices(staff.tenant.id)
+        .await?
+        .into_iter()
+        .filter(|o| o.id != office.id)
+        .map(|o| (o.id.0, o.name))
+        .collect();
+    let frame = QueueFrame { lang: staff.lang, base: staff.base(), csrf: staff.csrf.clone(), offices };
+    QueueFragment { q: &frame, rows }.render().map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// `GET /{tenant}/staff/desk`: the first office the account works.
+async fn first_desk(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+    let offices = state.store.offices(staff.tenant.id).await.map_err(|e| staff.err(e.into()))?;
+    let grant = staff.grant();
+    match offices.into_iter().find(|o| grant.covers_office(o.id)) {
+        Some(o) => Ok(see_other(&format!("{}/desk/{}", staff.base(), o.id.0))),
+        None => Err(staff.forbidden()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DeskQuery {
+    invited: Option<String>,
+}
+
+fn hhmm(minutes: i32) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// `GET /{tenant}/staff/desk/{office}`.
+async fn desk(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((_, office)): Path<(String, String)>,
+    Query(q): Query<DeskQuery>,
+) -> Result<Response, PageError> {
+    let office = office_of(&state, &staff, &office).await?;
+    let grant = staff.grant();
+    let desks = state
+        .store
+        .offices(staff.tenant.id)
+        .await
+        .map_err(|e| staff.err(e.into()))?
+        .into_iter()
+        .filter(|o| grant.covers_office(o.id))
+        .map(|o| (o.id.0, o.name))
+        .collect();
+    let queue = queue_html(&state, &staff, &office).await.map_err(|e| staff.err(e))?;
+    let walk_in = state.store.walk_in(staff.tenant.id, office.id).await.map_err(|e| staff.err(e.into()))?;
+    let first = walk_in.hours.ranges().first();
+    let page = DeskPage {
+        p: staff.page(staff.t("Sala d'attesa", "Waiting room")),
+        script: assets::url("desk.js"),
+        slug: staff.tenant.slug.clone(),
+        desks,
+        office_id: office.id.0,
+        office_name: office.name.clone(),
+        events: format!("{}/desk/{}/events", staff.base(), office.id.0),
+        queue_html: queue,
+        // Only a link this server made is echoed back.
+        invited: q.invited.filter(|l| l.starts_with(&state.config.public_url) && l.len() < 300),
+        walk_in_editable: staff.require_manager_of(office.id).is_ok(),
+        walk_in_always: walk_in.always_open,
+        walk_in_from: first.map(|r| hhmm(ricevo_core::hours::minutes_of_day(r.start()))).unwrap_or_default(),
+        walk_in_to: first.map(|r| hhmm(ricevo_core::hours::minutes_of_day(r.end()))).unwrap_or_default(),
+    };
+    Ok(render(axum::http::StatusCode::OK, &page))
+}
+
+/// `GET /{tenant}/staff/desk/{office}/events`: the queue, pushed whenever it changes (and
+/// every 20 seconds, so waited minutes stay current).
+async fn events(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((_, office)): Path<(String, String)>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, PageError> {
+    let office = office_of(&state, &staff, &office).await?;
+    let changes = state.hub.watch_office(office.id);
+    let stream = stream::unfold(
+        (state, staff, office, changes, true),
+        |(state, staff, office, mut changes, first)| async move {
+            if !first {
+                tokio::select! {
+                    r = changes.recv() => {
+                        if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                            return None;
+                        }
+                    }
+                    _ = tokio::time::sleep(Duration::from_secs(20)) => {}
+                }
+            }
+            let html = match queue_html(&state, &staff, &office).await {
+                Ok(html) => html,
+                Err(e) => {
+                    tracing::warn!(error = %e, "dashboard refresh failed");
+                    return None;
+                }
+            };
+            let event = Event::default().event("queue").data(serde_json::json!({ "html": html }).to_string());
+            Some((Ok(event), (state, staff, office, changes, false)))
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// The official joins a meeting with a fresh personal link of their own (direct entry).
+async fn official_link(state: &AppState, staff: &Staff, meeting: &Meeting) -> Result<String, ApiError> {
+    let (_, url) = actions::invite(
+        state,
+        &staff.tenant,
+        meeting,
+        staff.user.name.clone(),
+        EntryKind::Official,
+        Abilities::official(),
+        true,
+    )
+    .await?;
+    Ok(url.strip_prefix(&state.config.public_url).map(str::to_owned).unwrap_or(url))
+}
+
+async fn admit_and_join(state: &AppState, staff: &Staff, e: Entry) -> Result<Response, PageError> {
+    let (_, meeting) = actions::admit(state, &staff.tenant, e, staff.lang).await.map_err(|e| staff.err(e))?;
+    let m = meeting_of(state, staff, meeting).await?;
+    let link = official_link(state, staff, &m).await.map_err(|e| staff.err(e))?;
+    Ok(see_other(&link))
+}
+
+async fn meeting_of(state: &AppState, staff: &Staff, id: MeetingId) -> Result<Meeting, PageError> {
+    let m = state
+        .store
+        .meeting(staff.tenant.id, id)
+        .await
+        .map_err(|e| staff.err(e.into()))?
+        .ok_or_else(|| staff.not_found())?;
+    staff.require_desk_of(m.office_id)?;
+    Ok(m)
+}
+
+/// `POST /{tenant}/staff/desk/{office}/call-next`: admits the next in line and opens the meeting.
+async fn call_next(
+    State(state): State<AppState>,
+    Path((_, office)): Path<(String, String)>,
+    Posted { staff, .. }: Posted,
+) -> Result<Response, PageError> {
+    let office = office_of(&state, &staff, &office).await?;
+    let (_, meeting) =
+        actions::call_next(&state, &staff.tenant, office.id, staff.lang).await.map_err(|e| staff.err(e))?;
+    let m = meeting_of(&state, &staff, meeting).await?;
+    let link = official_link(&state, &staff, &m).await.map_err(|e| staff.err(e))?;
+    Ok(see_other(&link))
+}
+
+/// `POST /{tenant}/staff/waiting/{entry}/{admit|hold|refuse|transfer}`.
+async fn act(
+    State(state): State<AppState>,
+    Path((_, entry, action)): Path<(String, String, String)>,
+    Posted { staff, form }: Posted,
+) -> Result<Response, PageError> {
+    let lang = staff.lang;
+    let id = EntryId(path_id(&entry, lang)?);
+    let e = actions::entry_for(&state, &staff.tenant, &staff.grant(), id, lang).await.map_err(|e| staff.err(e))?;
+    let back = format!("{}/desk/{}", staff.base(), e.office_id.0);
+    let message = actions::office_message(Some(form.get("message")), lang).map_err(|e| staff.err(e))?;
+    match action.as_str() {
+        "admit" => return admit_and_join(&state, &staff, e).await,
+        "hold" => actions::hold(&state, e, message, lang).await,
+        "refuse" => actions::refuse(&state, e, message, lang).await,
+        "transfer" => {
+            let to = OfficeId(path_id(form.get("office_id"), lang)?);
+            actions::transfer(&state, &staff.tenant, e, to, lang).await
+        }
+        _ => return Err(staff.not_found()),
+    }
+    .map_err(|e| staff.err(e))?;
+    Ok(see_other(&back))
+}
+
+/// `POST /{tenant}/staff/meetings/{meeting}/{join|invite|end}`.
+async fn meeting_action(
+    State(state): State<AppState>,
+    Path((_, meeting, action)): Path<(String, String, String)>,
+    Posted { staff, form }: Posted,
+) -> Result<Response, PageError> {
+    let lang = staff.lang;
+    let m = meeting_of(&state, &staff, MeetingId(path_id(&meeting, lang)?)).await?;
+    let back = format!("{}/desk/{}", staff.base(), m.office_id.0);
+    if m.ended_at.is_some() {
+        return Err(staff.err(ApiError::NotActive(lang)));
+    }
+    match action.as_str() {
+        "join" => Ok(see_other(&official_link(&state, &staff, &m).await.map_err(|e| staff.err(e))?)),
+        "end" => {
+            actions::end_meeting(&state, &staff.tenant, &m).await.map_err(|e| staff.err(e))?;
+            Ok(see_other(&back))
+        }
+        "invite" => {
+            let name = ricevo_core::text::PersonName::parse(form.get("name"))
+                .map_err(|e| PageError::bad_request(lang, e.message(lang)))?;
+            let (kind, abilities) = super::api::role_abilities(form.get("role"))
+                .filter(|(k, _)| *k == EntryKind::Invitee)
+                .ok_or_else(|| PageError::bad_request(lang, tr(lang, "ruolo non valido", "invalid role")))?;
+            let direct = form.checked("direct");
+            let (_, url) =
+                actions::invite(&state, &staff.tenant, &m, name.as_str().to_owned(), kind, abilities, direct)
+                    .await
+                    .map_err(|e| staff.err(e))?;
+            let encoded = crate::pages::layout::encode(&url);
+            Ok(see_other(&format!("{back}?invited={encoded}")))
+        }
+        _ => Err(staff.not_found()),
+    }
+}
+
+/// `POST /{tenant}/staff/desk/{office}/walk-in`: always open, or Monday to Friday in a range.
+async fn set_walk_in(
+    State(state): State<AppState>,
+    Path((_, office)): Path<(String, String)>,
+    Posted { staff, form }: Posted,
+) -> Result<Response, PageError> {
+    let lang = staff.lang;
+    let office = office_of(&state, &staff, &office).await?;
+    staff.require_manager_of(office.id)?;
+    let bad = || PageError::bad_request(lang, tr(lang, "orario non valido (HH:MM)", "invalid time (HH:MM)"));
+    let parse = |s: &str| -> Result<Option<Time>, PageError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        Time::strptime("%H:%M", s).map(Some).map_err(|_| bad())
+    };
+    let mut ranges = Vec::new();
+    if let (Some(from), Some(to)) = (parse(form.get("from"))?, parse(form.get("to"))?) {
+        for day in [Weekday::Monday, Weekday::Tuesday, Weekday::Wednesday, Weekday::Thursday, Weekday::Friday] {
+            ranges.push(WeeklyRange::new(day, from, to).map_err(|_| bad())?);
+        }
+    }
+    let hours = OpeningHours::new(ranges, 1).map_err(|_| bad())?;
+    let desk = WalkInDesk { always_open: form.checked("always_open"), hours };
+    state.store.set_walk_in(staff.tenant.id, office.id, &desk).await.map_err(|e| staff.err(e.into()))?;
+    tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, office = %office.id, "walk-in desk set");
+    Ok(see_other(&format!("{}/desk/{}", staff.base(), office.id.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minutes_print_as_clock_times() {
+        assert_eq!(hhmm(9 * 60 + 5), "09:05");
+        assert_eq!(hhmm(0), "00:00");
+    }
+}

@@ -1,0 +1,170 @@
+//! Who is connected to this node right now: each waiting or meeting person's socket, each
+//! office's live dashboards, and each meeting's participants. The database holds the truth
+//! (the waiting-room state); the hub only tells connected browsers to look again, and carries
+//! what is never stored (chat lines, mutes).
+//!
+//! Several nodes: the hub is per process. A meeting lives on one node; dashboards on other
+//! nodes see changes when they next refresh (PostgreSQL LISTEN/NOTIFY would carry the pings
+//! across nodes behind this same interface).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use ricevo_core::{EntryId, MeetingId, OfficeId};
+use tokio::sync::{broadcast, mpsc};
+
+/// What a connected socket is asked to do.
+#[derive(Debug, Clone)]
+pub(crate) enum Push {
+    /// Read your entry again and tell the browser (a state change happened).
+    Refresh,
+    /// Send this JSON text as it is.
+    Json(String),
+    /// Another connection of the same link took over: close quietly.
+    Superseded,
+}
+
+/// One connected participant of a meeting.
+#[derive(Debug, Clone)]
+pub(crate) struct Present {
+    /// Display name.
+    pub name: String,
+    /// `appointment`, `ticket`, `invitee` or `official`.
+    pub kind: &'static str,
+    /// Muted by the official.
+    pub muted: bool,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    // The socket of each entry (the newest connection wins).
+    sockets: HashMap<EntryId, (u64, mpsc::UnboundedSender<Push>)>,
+    // Live dashboards of each office.
+    offices: HashMap<OfficeId, broadcast::Sender<()>>,
+    // Connected participants of each meeting.
+    meetings: HashMap<MeetingId, HashMap<EntryId, Present>>,
+    next_connection: u64,
+}
+
+/// The per-process registry of live connections.
+#[derive(Debug, Default)]
+pub struct Hub {
+    inner: Mutex<Inner>,
+}
+
+impl Hub {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-written in a way that
+        // matters (each update is one insert or remove), so a poisoned lock is used as is.
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Registers the socket of `entry`; an older socket of the same entry is told to close.
+    /// Returns the connection number to pass to [`Hub::disconnect`].
+    pub(crate) fn connect(&self, entry: EntryId, tx: mpsc::UnboundedSender<Push>) -> u64 {
+        let mut inner = self.lock();
+        inner.next_connection += 1;
+        let id = inner.next_connection;
+        if let Some((_, old)) = inner.sockets.insert(entry, (id, tx)) {
+            let _ = old.send(Push::Superseded);
+        }
+        id
+    }
+
+    /// Forgets the socket `connection` of `entry`; false when a newer one took over (it stays).
+    pub(crate) fn disconnect(&self, entry: EntryId, connection: u64) -> bool {
+        let mut inner = self.lock();
+        let current = inner.sockets.get(&entry).is_some_and(|(id, _)| *id == connection);
+        if current {
+            inner.sockets.remove(&entry);
+        }
+        current
+    }
+
+    /// Whether the entry has a socket open on this node.
+    pub(crate) fn is_connected(&self, entry: EntryId) -> bool {
+        self.lock().sockets.contains_key(&entry)
+    }
+
+    /// Sends to the socket of one entry, if connected.
+    pub(crate) fn push(&self, entry: EntryId, push: Push) {
+        if let Some((_, tx)) = self.lock().sockets.get(&entry) {
+            let _ = tx.send(push);
+        }
+    }
+
+    /// Tells every connected entry of `entries` to refresh.
+    pub(crate) fn refresh_all(&self, entries: impl IntoIterator<Item = EntryId>) {
+        let inner = self.lock();
+        for e in entries {
+            if let Some((_, tx)) = inner.sockets.get(&e) {
+                let _ = tx.send(Push::Refresh);
+            }
+        }
+    }
+
+    /// The change feed of an office's dashboards.
+    pub(crate) fn watch_office(&self, office: OfficeId) -> broadcast::Receiver<()> {
+        self.lock().offices.entry(office).or_insert_with(|| broadcast::channel(16).0).subscribe()
+    }
+
+    /// Tells the office's dashboards that its queue changed.
+    pub(crate) fn office_changed(&self, office: OfficeId) {
+        if let Some(tx) = self.lock().offices.get(&office) {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Records a participant as present in a meeting.
+    pub(crate) fn enter(&self, meeting: MeetingId, entry: EntryId, present: Present) {
+        let mut inner = self.lock();
+        let muted = inner.meetings.get(&meeting).and_then(|m| m.get(&entry)).is_some_and(|p| p.muted);
+        inner.meetings.entry(meeting).or_default().insert(entry, Present { muted: present.muted || muted, ..present });
+    }
+
+    /// Removes a participant from a meeting's presence list.
+    pub(crate) fn exit(&self, meeting: MeetingId, entry: EntryId) {
+        let mut inner = self.lock();
+        if let Some(m) = inner.meetings.get_mut(&meeting) {
+            m.remove(&entry);
+            if m.is_empty() {
+                inner.meetings.remove(&meeting);
+            }
+        }
+    }
+
+    /// Marks a participant muted or not; false when not present.
+    pub(crate) fn set_muted(&self, meeting: MeetingId, entry: EntryId, muted: bool) -> bool {
+        match self.lock().meetings.get_mut(&meeting).and_then(|m| m.get_mut(&entry)) {
+            Some(p) => {
+                p.muted = muted;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Who is present in a meeting, by entry id.
+    pub(crate) fn present(&self, meeting: MeetingId) -> Vec<(EntryId, Present)> {
+        let mut list: Vec<_> = self
+            .lock()
+            .meetings
+            .get(&meeting)
+            .map(|m| m.iter().map(|(k, v)| (*k, v.clone())).collect())
+            .unwrap_or_default();
+        list.sort_by_key(|(id, _)| *id);
+        list
+    }
+
+    /// Sends the same JSON to every present participant of a meeting.
+    pub(crate) fn broadcast(&self, meeting: MeetingId, json: &str) {
+        let inner = self.lock();
+        let Some(m) = inner.meetings.get(&meeting) else { return };
+        let ids: HashSet<EntryId> = m.keys().copied().collect();
+        for id in ids {
+            if let Some((_, tx)) = inner.sockets.get(&id) {
+                let _ = tx.send(Push::Json(json.to_owned()));
+            }
+        }
+    }
+}

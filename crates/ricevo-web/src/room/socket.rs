@@ -1,0 +1,527 @@
+//! The WebSocket of one person's link (`/a/{token}/ws`): the waiting room's live state, the
+//! admission, WebRTC signalling with the SFU, chat, and the official's controls.
+//!
+//! The gate: nothing of a meeting reaches a socket whose entry has not been admitted — no
+//! participant list, no chat, no documents, and no offer is passed to the SFU.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use jiff::Timestamp;
+use ricevo_core::lobby::{Entry, EntryStatus, Punctuality};
+use ricevo_core::{EntryId, Lang, MeetingId};
+use ricevo_media::{MediaEvent, ParticipantId, Permissions, RoomId};
+use ricevo_store::{Meeting, StoreError, Tenant};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::actions;
+use super::hub::{Present, Push};
+use super::ice;
+use crate::AppState;
+
+/// Largest message a browser may send (an SDP offer is a few kilobytes).
+pub(crate) const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Messages a socket may send per second on average, and in a burst.
+const RATE_PER_SECOND: f64 = 20.0;
+const BURST: f64 = 60.0;
+/// Bad messages tolerated before the socket is closed.
+const MAX_ERRORS: u32 = 10;
+/// Longest chat line.
+const MAX_CHAT_CHARS: usize = 1000;
+
+/// A message from the browser.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum FromBrowser {
+    Offer { sdp: String },
+    Answer { sdp: String },
+    Chat { text: String },
+    Leave,
+    AudioOnly { on: bool },
+    Mute { entry_id: i64 },
+    Remove { entry_id: i64 },
+    End,
+    Ping,
+}
+
+/// Why the loop stops.
+enum Stop {
+    /// The browser went away or misbehaved.
+    Closed,
+    /// A newer connection of the same link took over.
+    Superseded,
+}
+
+/// One connection's state.
+struct Session {
+    state: AppState,
+    tenant: Tenant,
+    entry_id: EntryId,
+    lang: Lang,
+    /// The meeting this socket was told it is admitted to.
+    meeting: Option<Meeting>,
+    media_events: Option<mpsc::UnboundedReceiver<MediaEvent>>,
+    in_media: bool,
+    errors: u32,
+    tokens: f64,
+    last_refill: std::time::Instant,
+    finished: bool,
+}
+
+/// Runs a socket until it closes.
+pub(crate) async fn run(state: AppState, tenant: Tenant, entry: EntryId, lang: Lang, mut socket: WebSocket) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let connection = state.hub.connect(entry, tx);
+    state.hub.office_changed(office_of(&state, &tenant, entry).await);
+    let mut s = Session {
+        state: state.clone(),
+        tenant,
+        entry_id: entry,
+        lang,
+        meeting: None,
+        media_events: None,
+        in_media: false,
+        errors: 0,
+        tokens: BURST,
+        last_refill: std::time::Instant::now(),
+        finished: false,
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    tick.tick().await;
+    let stop = match s.refresh(&mut socket).await {
+        Err(stop) => stop,
+        Ok(()) => loop {
+            let step = tokio::select! {
+                incoming = socket.recv() => match incoming {
+                    Some(Ok(Message::Text(text))) => s.on_text(text.as_str(), &mut socket).await,
+                    Some(Ok(Message::Binary(_))) => s.complain(&mut socket, "i messaggi binari non sono accettati", "binary messages are not accepted").await,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Err(Stop::Closed),
+                },
+                push = rx.recv() => match push {
+                    Some(Push::Refresh) => s.refresh(&mut socket).await,
+                    Some(Push::Json(text)) => send_text(&mut socket, text).await,
+                    Some(Push::Superseded) | None => Err(Stop::Superseded),
+                },
+                event = next_event(&mut s.media_events) => s.on_media(event, &mut socket).await,
+                _ = tick.tick() => s.refresh_waiting(&mut socket).await,
+            };
+            if let Err(stop) = step {
+                break stop;
+            }
+            if s.finished {
+                break Stop::Closed;
+            }
+        },
+    };
+    let _ = socket.send(Message::Close(None)).await;
+    if matches!(stop, Stop::Closed) {
+        // Only the current connection of a link cleans up: a reload's new socket keeps its media.
+        let current = state.hub.disconnect(entry, connection);
+        if current {
+            s.left_media();
+        }
+    }
+    state.hub.office_changed(office_of(&state, &s.tenant, entry).await);
+}
+
+async fn office_of(state: &AppState, tenant: &Tenant, entry: EntryId) -> ricevo_core::OfficeId {
+    match state.store.entry(tenant.id, entry).await {
+        Ok(Some(e)) => e.office_id,
+        _ => ricevo_core::OfficeId(0),
+    }
+}
+
+async fn next_event(rx: &mut Option<mpsc::UnboundedReceiver<MediaEvent>>) -> Option<MediaEvent> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn send_text(socket: &mut WebSocket, text: String) -> Result<(), Stop> {
+    socket.send(Message::Text(text.into())).await.map_err(|_| Stop::Closed)
+}
+
+async fn send_json(socket: &mut WebSocket, value: serde_json::Value) -> Result<(), Stop> {
+    send_text(socket, value.to_string()).await
+}
+
+impl Session {
+    fn now(&self) -> Timestamp {
+        self.state.now()
+    }
+
+    async fn entry(&self) -> Result<Entry, Stop> {
+        match self.state.store.entry(self.tenant.id, self.entry_id).await {
+            Ok(Some(e)) => Ok(e),
+            Ok(None) => Err(Stop::Closed),
+            Err(e) => {
+                tracing::warn!(error = %e, "waiting room could not read its entry");
+                Err(Stop::Closed)
+            }
+        }
+    }
+
+    /// A bad message: an error back, and the socket closed after too many.
+    async fn complain(&mut self, socket: &mut WebSocket, it: &str, en: &str) -> Result<(), Stop> {
+        let message = if self.lang == Lang::It { it } else { en };
+        self.errors += 1;
+        send_json(socket, json!({"type": "error", "message": message})).await?;
+        if self.errors > MAX_ERRORS { Err(Stop::Closed) } else { Ok(()) }
+    }
+
+    /// Token bucket: a flood closes the socket.
+    fn allow(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        let elapsed = now.duration_since(self.last_refill).as_secs_f64();
+        self.last_refill = now;
+        self.tokens = (self.tokens + elapsed * RATE_PER_SECOND).min(BURST);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Tells the browser where its entry stands now.
+    async fn refresh(&mut self, socket: &mut WebSocket) -> Result<(), Stop> {
+        let e = self.entry().await?;
+        match e.status {
+            EntryStatus::Waiting | EntryStatus::Held => self.send_state(&e, socket).await,
+            EntryStatus::Admitted | EntryStatus::InMeeting | EntryStatus::Left if e.meeting_id.is_some() => {
+                let meeting = actions::open_meeting_of(&self.state, &e).await.map_err(|_| Stop::Closed)?;
+                match meeting {
+                    Some(m) => {
+                        if self.meeting.as_ref().map(|x| x.id) != Some(m.id) {
+                            let abilities = e.abilities;
+                            let ice = ice::servers(&self.state.config, e.id, self.now());
+                            self.meeting = Some(m.clone());
+                            send_json(
+                                socket,
+                                json!({"type": "admitted", "meeting_id": m.id.0, "ice_servers": ice, "abilities": abilities}),
+                            )
+                            .await?;
+                        }
+                        Ok(())
+                    }
+                    None => self.ended(socket).await,
+                }
+            }
+            EntryStatus::Done | EntryStatus::Admitted | EntryStatus::InMeeting => self.ended(socket).await,
+            EntryStatus::Refused => {
+                send_json(socket, json!({"type": "refused", "message": e.message})).await?;
+                self.finished = true;
+                Ok(())
+            }
+            EntryStatus::Left | EntryStatus::NoShow => {
+                send_json(socket, json!({"type": "ended", "url": null})).await?;
+                self.finished = true;
+                Ok(())
+            }
+        }
+    }
+
+    async fn ended(&mut self, socket: &mut WebSocket) -> Result<(), Stop> {
+        self.left_media();
+        send_json(socket, json!({"type": "ended", "url": null})).await?;
+        self.finished = true;
+        Ok(())
+    }
+
+    /// Every half minute a queued browser hears its updated estimate.
+    async fn refresh_waiting(&mut self, socket: &mut WebSocket) -> Result<(), Stop> {
+        if self.meeting.is_none() { self.refresh(socket).await } else { Ok(()) }
+    }
+
+    async fn send_state(&mut self, e: &Entry, socket: &mut WebSocket) -> Result<(), Stop> {
+        let now = self.now();
+        let (position, minutes) = actions::estimate(&self.state, e, now).await.map_err(|_| Stop::Closed)?;
+        let (early, late) = match e.booked_start.map(|b| ricevo_core::lobby::punctuality(b, now, 2)) {
+            Some(Punctuality::Early { minutes }) => (Some(minutes), None),
+            Some(Punctuality::Late { minutes }) => (None, Some(minutes)),
+            _ => (None, None),
+        };
+        send_json(
+            socket,
+            json!({
+                "type": "state", "status": e.status.as_str(), "position": position,
+                "estimate_minutes": minutes, "message": e.message,
+                "early_minutes": early, "late_minutes": late,
+            }),
+        )
+        .await
+    }
+
+    async fn on_text(&mut self, text: &str, socket: &mut WebSocket) -> Result<(), Stop> {
+        if !self.allow() {
+            let message = if self.lang == Lang::It { "troppi messaggi" } else { "too many messages" };
+            let _ = send_json(socket, json!({"type": "error", "message": message})).await;
+            return Err(Stop::Closed);
+        }
+        if text.len() > MAX_MESSAGE_BYTES {
+            return self.complain(socket, "messaggio troppo grande", "message too large").await;
+        }
+        let msg: FromBrowser = match serde_json::from_str(text) {
+            Ok(m) => m,
+            Err(_) => return self.complain(socket, "messaggio non valido", "malformed message").await,
+        };
+        match msg {
+            FromBrowser::Ping => send_json(socket, json!({"type": "pong"})).await,
+            FromBrowser::Leave => self.leave(socket).await,
+            FromBrowser::Offer { sdp } => self.offer(sdp, socket).await,
+            FromBrowser::Answer { sdp } => {
+                let Some(media) = self.media_if_joined() else {
+                    return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
+                };
+                match media.answer(ParticipantId(self.entry_id.0), sdp).await {
+                    Ok(()) => Ok(()),
+                    Err(_) => self.complain(socket, "risposta rifiutata", "answer refused").await,
+                }
+            }
+            FromBrowser::AudioOnly { on } => {
+                let Some(media) = self.media_if_joined() else {
+                    return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
+                };
+                media.set_audio_only(ParticipantId(self.entry_id.0), on);
+                Ok(())
+            }
+            FromBrowser::Chat { text } => self.chat(&text, socket).await,
+            FromBrowser::Mute { entry_id } => self.moderate(EntryId(entry_id), true, socket).await,
+            FromBrowser::Remove { entry_id } => self.moderate(EntryId(entry_id), false, socket).await,
+            FromBrowser::End => {
+                let Some(m) = self.meeting.clone() else {
+                    return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
+                };
+                let e = self.entry().await?;
+                if !e.abilities.moderate {
+                    return self
+                        .complain(
+                            socket,
+                            "solo l'operatore può terminare l'incontro",
+                            "only the official can end the meeting",
+                        )
+                        .await;
+                }
+                if let Err(err) = actions::end_meeting(&self.state, &self.tenant, &m).await {
+                    tracing::warn!(error = %err, "ending a meeting failed");
+                    return self
+                        .complain(
+                            socket,
+                            "non è stato possibile terminare l'incontro",
+                            "the meeting could not be ended",
+                        )
+                        .await;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn media_if_joined(&self) -> Option<ricevo_media::MediaServer> {
+        if self.in_media { self.state.media.clone() } else { None }
+    }
+
+    /// The first offer of an admitted browser: into the SFU.
+    async fn offer(&mut self, sdp: String, socket: &mut WebSocket) -> Result<(), Stop> {
+        let Some(meeting) = self.meeting.clone() else {
+            return self.complain(socket, "non sei ancora stato ammesso", "not admitted").await;
+        };
+        let Some(media) = self.state.media.clone() else {
+            return self
+                .complain(
+                    socket,
+                    "il video non è disponibile su questo server",
+                    "video is not available on this server",
+                )
+                .await;
+        };
+        let e = self.entry().await?;
+        let now = self.now();
+        if e.status != EntryStatus::InMeeting {
+            let before = e.status;
+            let Ok(joined) = e.clone().join_media(now) else {
+                return self.complain(socket, "non sei ancora stato ammesso", "not admitted").await;
+            };
+            match self.state.store.update_entry(&joined, before).await {
+                Ok(()) => {}
+                Err(StoreError::Stale) => return self.refresh(socket).await,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not record joining a meeting");
+                    return Err(Stop::Closed);
+                }
+            }
+        }
+        let permissions = Permissions {
+            send_audio: e.abilities.speak,
+            send_video: e.abilities.video,
+            share_screen: e.abilities.share_screen,
+        };
+        match media.join(RoomId(meeting.id.0), ParticipantId(e.id.0), sdp, permissions).await {
+            Ok(joined) => {
+                self.media_events = Some(joined.events);
+                self.in_media = true;
+                send_json(socket, json!({"type": "answer", "sdp": joined.answer_sdp})).await?;
+            }
+            Err(err) => {
+                tracing::info!(error = %err, "the SFU refused an offer");
+                return self
+                    .complain(
+                        socket,
+                        "non è stato possibile avviare il collegamento video",
+                        "the video connection could not be set up",
+                    )
+                    .await;
+            }
+        }
+        self.state.hub.enter(meeting.id, e.id, Present { name: e.name.clone(), kind: e.kind.as_str(), muted: false });
+        self.state.hub.office_changed(e.office_id);
+        participants_changed(&self.state, meeting.id);
+        // Documents shared before this person (re)joined.
+        if let Ok(docs) = self.state.store.documents(self.tenant.id, meeting.id).await {
+            for d in docs {
+                send_json(socket, super::documents::announcement(&d)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_media(&mut self, event: Option<MediaEvent>, socket: &mut WebSocket) -> Result<(), Stop> {
+        let Some(event) = event else {
+            self.media_events = None;
+            self.in_media = false;
+            return Ok(());
+        };
+        match event {
+            MediaEvent::Offer { sdp } => send_json(socket, json!({"type": "offer", "sdp": sdp})).await,
+            MediaEvent::Track { mid, from, kind, source } => {
+                let name = self
+                    .meeting
+                    .as_ref()
+                    .and_then(|m| self.state.hub.present(m.id).into_iter().find(|(id, _)| id.0 == from.0))
+                    .map(|(_, p)| p.name)
+                    .unwrap_or_default();
+                send_json(
+                    socket,
+                    json!({"type": "track", "mid": mid, "entry_id": from.0, "name": name,
+                           "kind": kind.as_str(), "source": source.as_str()}),
+                )
+                .await
+            }
+            MediaEvent::TrackEnded { mid } => send_json(socket, json!({"type": "track_ended", "mid": mid})).await,
+            MediaEvent::Connected | MediaEvent::Disconnected => Ok(()),
+        }
+    }
+
+    async fn chat(&mut self, text: &str, socket: &mut WebSocket) -> Result<(), Stop> {
+        let Some(m) = self.meeting.clone().filter(|_| self.in_media) else {
+            return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
+        };
+        let Ok(text) = ricevo_core::text::single_line(text.trim(), MAX_CHAT_CHARS) else {
+            return self
+                .complain(
+                    socket,
+                    "i messaggi della chat sono una riga di al massimo 1000 caratteri",
+                    "chat messages are one line of at most 1000 characters",
+                )
+                .await;
+        };
+        let e = self.entry().await?;
+        let at = crate::api::rfc3339(&self.now().to_zoned(crate::booking::zone_of(&self.tenant)));
+        let line = json!({"type": "chat", "from": e.name, "text": text, "at": at}).to_string();
+        self.state.hub.broadcast(m.id, &line);
+        Ok(())
+    }
+
+    /// The official mutes (`mute`) or removes (`!mute`) another participant of the meeting.
+    async fn moderate(&mut self, target: EntryId, mute: bool, socket: &mut WebSocket) -> Result<(), Stop> {
+        let Some(m) = self.meeting.clone() else {
+            return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
+        };
+        let me = self.entry().await?;
+        if !me.abilities.moderate {
+            return self.complain(socket, "solo l'operatore può farlo", "only the official can do this").await;
+        }
+        let other = match self.state.store.entry(self.tenant.id, target).await {
+            Ok(Some(o)) if o.meeting_id == Some(m.id) && o.id != me.id => o,
+            Ok(_) => {
+                return self
+                    .complain(
+                        socket,
+                        "partecipante non presente in questo incontro",
+                        "no such participant in this meeting",
+                    )
+                    .await;
+            }
+            Err(_) => return Err(Stop::Closed),
+        };
+        let participant = ParticipantId(other.id.0);
+        if mute {
+            if let Some(media) = &self.state.media {
+                media.set_muted(participant, true);
+            }
+            self.state.hub.set_muted(m.id, other.id, true);
+            self.state.hub.push(other.id, Push::Json(json!({"type": "muted"}).to_string()));
+        } else {
+            let before = other.status;
+            if let Ok(left) = other.clone().leave(self.now()) {
+                match self.state.store.update_entry(&left, before).await {
+                    Ok(()) | Err(StoreError::Stale) => {}
+                    Err(_) => return Err(Stop::Closed),
+                }
+            }
+            self.state.hub.push(other.id, Push::Json(json!({"type": "removed", "url": null}).to_string()));
+            if let Some(media) = &self.state.media {
+                media.leave(participant);
+            }
+            self.state.hub.exit(m.id, other.id);
+        }
+        participants_changed(&self.state, m.id);
+        Ok(())
+    }
+
+    /// The person leaves the queue or the meeting on purpose.
+    async fn leave(&mut self, socket: &mut WebSocket) -> Result<(), Stop> {
+        let e = self.entry().await?;
+        let before = e.status;
+        if let Ok(left) = e.leave(self.now()) {
+            match self.state.store.update_entry(&left, before).await {
+                Ok(()) => {}
+                Err(StoreError::Stale) => return self.refresh(socket).await,
+                Err(_) => return Err(Stop::Closed),
+            }
+        }
+        self.left_media();
+        self.finished = true;
+        Ok(())
+    }
+
+    /// Frees this person's media and presence (leaving, dropping, the meeting ending).
+    fn left_media(&mut self) {
+        if let Some(m) = &self.meeting {
+            if self.in_media
+                && let Some(media) = &self.state.media
+            {
+                media.leave(ParticipantId(self.entry_id.0));
+            }
+            self.state.hub.exit(m.id, self.entry_id);
+            participants_changed(&self.state, m.id);
+        }
+        self.in_media = false;
+        self.media_events = None;
+    }
+}
+
+/// Sends the meeting's participant list to everyone in it.
+pub(crate) fn participants_changed(state: &AppState, meeting: MeetingId) {
+    let list: Vec<_> = state
+        .hub
+        .present(meeting)
+        .into_iter()
+        .map(|(id, p)| json!({"entry_id": id.0, "name": p.name, "kind": p.kind, "muted": p.muted}))
+        .collect();
+    state.hub.broadcast(meeting, &json!({"type": "participants", "list": list}).to_string());
+}

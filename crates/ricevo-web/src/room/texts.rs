@@ -1,0 +1,320 @@
+//! Every word of the waiting room and the meeting, in Italian and English. The page shows some
+//! and hands all of them to `room.js`, which speaks in the same language.
+
+use ricevo_core::Lang;
+use serde::Serialize;
+
+/// The texts of the virtual office in one language.
+#[derive(Debug, Serialize)]
+pub(crate) struct RoomTexts {
+    /// Title of the waiting room page.
+    pub title: &'static str,
+    /// Shown until the script runs.
+    pub js_needed: &'static str,
+    /// Heading of the device check.
+    pub check_title: &'static str,
+    /// What the device check is for.
+    pub check_intro: &'static str,
+    /// Camera select label.
+    pub camera: &'static str,
+    /// Microphone select label.
+    pub microphone: &'static str,
+    /// Label of the level meter.
+    pub level: &'static str,
+    /// Continue with camera and microphone.
+    pub go_full: &'static str,
+    /// Continue with the microphone only.
+    pub go_audio: &'static str,
+    /// Continue without devices.
+    pub go_none: &'static str,
+    /// The browser has no media devices API.
+    pub no_devices_api: &'static str,
+    /// The citizen refused access.
+    pub devices_denied: &'static str,
+    /// Camera and microphone work.
+    pub devices_ok: &'static str,
+    /// Only the microphone works.
+    pub camera_missing: &'static str,
+    /// Heading of the waiting room.
+    pub waiting_title: &'static str,
+    /// Waiting.
+    pub waiting: &'static str,
+    /// Asked to wait by the office.
+    pub held: &'static str,
+    /// Next in line.
+    pub you_are_next: &'static str,
+    /// Position, `{n}`.
+    pub position: &'static str,
+    /// Estimated wait, `{n}` minutes.
+    pub estimate: &'static str,
+    /// Early by `{n}` minutes.
+    pub early: &'static str,
+    /// Late by `{n}` minutes.
+    pub late: &'static str,
+    /// Heading of the office's message.
+    pub message_from_office: &'static str,
+    /// Leave the queue.
+    pub leave_queue: &'static str,
+    /// After leaving the queue.
+    pub left_queue: &'static str,
+    /// Connection dropped, coming back.
+    pub reconnecting: &'static str,
+    /// Heading of the meeting.
+    pub meeting_title: &'static str,
+    /// Your own video.
+    pub you: &'static str,
+    /// Turn the microphone off.
+    pub mic_off: &'static str,
+    /// Turn the microphone on.
+    pub mic_on: &'static str,
+    /// Turn the camera off.
+    pub cam_off: &'static str,
+    /// Turn the camera on.
+    pub cam_on: &'static str,
+    /// Share the screen.
+    pub share: &'static str,
+    /// Stop sharing.
+    pub stop_share: &'static str,
+    /// Sharing failed.
+    pub share_failed: &'static str,
+    /// The screen of `{name}`.
+    pub screen_of: &'static str,
+    /// Audio only switch (saves data on weak connections).
+    pub audio_only: &'static str,
+    /// Leave the meeting.
+    pub leave: &'static str,
+    /// After leaving.
+    pub left: &'static str,
+    /// End the meeting for everyone.
+    pub end: &'static str,
+    /// Confirmation of ending.
+    pub end_confirm: &'static str,
+    /// Participants heading.
+    pub participants: &'static str,
+    /// Muted marker.
+    pub muted: &'static str,
+    /// Mute a participant.
+    pub mute: &'static str,
+    /// Remove a participant.
+    pub remove: &'static str,
+    /// The official muted you.
+    pub muted_by_official: &'static str,
+    /// Chat heading.
+    pub chat: &'static str,
+    /// Chat input label.
+    pub chat_label: &'static str,
+    /// Send.
+    pub send: &'static str,
+    /// Documents heading.
+    pub documents: &'static str,
+    /// File input label.
+    pub document_label: &'static str,
+    /// Upload.
+    pub upload: &'static str,
+    /// Uploading.
+    pub uploading: &'static str,
+    /// Uploaded.
+    pub uploaded: &'static str,
+    /// Upload failed.
+    pub upload_failed: &'static str,
+    /// File too large.
+    pub too_large: &'static str,
+    /// The media connection failed.
+    pub media_failed: &'static str,
+    /// Removed by the official.
+    pub removed: &'static str,
+    /// Refused by the office.
+    pub refused: &'static str,
+    /// The meeting ended.
+    pub ended: &'static str,
+    /// Heading of the closing page.
+    pub closed_title: &'static str,
+    /// Closing page text.
+    pub closed_text: &'static str,
+    /// The join link opens later: `{when}`.
+    pub too_early: &'static str,
+    /// The join link is over.
+    pub over: &'static str,
+    /// Heading of the window page.
+    pub not_now_title: &'static str,
+    /// The appointment is not a video appointment or not active.
+    pub not_video: &'static str,
+    /// Walk-in desk heading.
+    pub walk_in_title: &'static str,
+    /// Walk-in desk introduction.
+    pub walk_in_intro: &'static str,
+    /// Walk-in desk closed.
+    pub walk_in_closed: &'static str,
+    /// Name label.
+    pub name: &'static str,
+    /// E-mail label (optional).
+    pub email_optional: &'static str,
+    /// Take a ticket.
+    pub take_ticket: &'static str,
+    /// Ticket number `{n}`.
+    pub ticket: &'static str,
+    /// Your appointment.
+    pub appointment: &'static str,
+}
+
+const IT: RoomTexts = RoomTexts {
+    title: "Sala d'attesa virtuale",
+    js_needed: "Per la sala d'attesa e l'incontro video serve JavaScript. Attivalo nel browser e ricarica la pagina.",
+    check_title: "Prova videocamera e microfono",
+    check_intro: "Controlla di vederti e di sentirti. Puoi anche continuare solo con l'audio o senza dispositivi.",
+    camera: "Videocamera",
+    microphone: "Microfono",
+    level: "Livello del microfono",
+    go_full: "Continua con videocamera e microfono",
+    go_audio: "Continua solo con l'audio",
+    go_none: "Continua senza dispositivi",
+    no_devices_api: "Questo browser non permette di usare videocamera e microfono. Puoi continuare senza.",
+    devices_denied: "Non è stato possibile usare videocamera e microfono. Controlla i permessi del browser oppure continua senza.",
+    devices_ok: "Videocamera e microfono funzionano.",
+    camera_missing: "Il microfono funziona, la videocamera no.",
+    waiting_title: "Sei in sala d'attesa",
+    waiting: "Attendi: l'operatore ti farà entrare.",
+    held: "L'ufficio ti chiede di attendere ancora un momento.",
+    you_are_next: "Sei il prossimo.",
+    position: "Posizione in coda: {n}.",
+    estimate: "Attesa stimata: circa {n} minuti.",
+    early: "Sei in anticipo di {n} minuti sull'orario prenotato.",
+    late: "Sei in ritardo di {n} minuti sull'orario prenotato.",
+    message_from_office: "Messaggio dell'ufficio",
+    leave_queue: "Esci dalla coda",
+    left_queue: "Sei uscito dalla coda. Puoi rientrare riaprendo il link.",
+    reconnecting: "Connessione persa, riconnessione in corso…",
+    meeting_title: "Incontro in corso",
+    you: "Tu",
+    mic_off: "Spegni microfono",
+    mic_on: "Accendi microfono",
+    cam_off: "Spegni videocamera",
+    cam_on: "Accendi videocamera",
+    share: "Condividi lo schermo",
+    stop_share: "Interrompi la condivisione",
+    share_failed: "Non è stato possibile condividere lo schermo.",
+    screen_of: "Schermo di {name}",
+    audio_only: "Solo audio (consuma meno dati)",
+    leave: "Esci dall'incontro",
+    left: "Sei uscito dall'incontro.",
+    end: "Termina l'incontro per tutti",
+    end_confirm: "Terminare l'incontro per tutti i partecipanti?",
+    participants: "Partecipanti",
+    muted: "microfono spento",
+    mute: "Spegni microfono a",
+    remove: "Fai uscire",
+    muted_by_official: "L'operatore ha spento il tuo microfono. Puoi riaccenderlo quando devi parlare.",
+    chat: "Chat",
+    chat_label: "Messaggio",
+    send: "Invia",
+    documents: "Documenti",
+    document_label: "Scegli un documento (PDF, immagine, testo; al massimo {mb} MB)",
+    upload: "Invia documento",
+    uploading: "Invio in corso…",
+    uploaded: "Documento inviato.",
+    upload_failed: "Invio non riuscito.",
+    too_large: "Il documento è troppo grande.",
+    media_failed: "Il collegamento audio e video non è riuscito. Prova a ricaricare la pagina.",
+    removed: "L'operatore ti ha fatto uscire dall'incontro.",
+    refused: "L'ufficio non può riceverti ora.",
+    ended: "L'incontro è terminato.",
+    closed_title: "Incontro terminato",
+    closed_text: "Grazie per aver usato lo sportello virtuale. Puoi chiudere questa pagina.",
+    too_early: "La sala d'attesa apre {when}. Torna su questo link a quell'ora.",
+    over: "L'orario di questo appuntamento è passato. Se serve, prenota un nuovo appuntamento.",
+    not_now_title: "Sala d'attesa non disponibile",
+    not_video: "Questo appuntamento non è un incontro video attivo.",
+    walk_in_title: "Sportello virtuale senza appuntamento",
+    walk_in_intro: "Prendi il numero e attendi il tuo turno: l'operatore ti chiamerà in videochiamata.",
+    walk_in_closed: "Lo sportello virtuale di questo ufficio ora è chiuso.",
+    name: "Nome e cognome",
+    email_optional: "E-mail (facoltativa)",
+    take_ticket: "Prendi il numero",
+    ticket: "Numero {n}",
+    appointment: "Il tuo appuntamento",
+};
+
+const EN: RoomTexts = RoomTexts {
+    title: "Virtual waiting room",
+    js_needed: "The waiting room and the video meeting need JavaScript. Turn it on in your browser and reload the page.",
+    check_title: "Check your camera and microphone",
+    check_intro: "Make sure you can see and hear yourself. You can also go on with audio only or with no devices.",
+    camera: "Camera",
+    microphone: "Microphone",
+    level: "Microphone level",
+    go_full: "Continue with camera and microphone",
+    go_audio: "Continue with audio only",
+    go_none: "Continue without devices",
+    no_devices_api: "This browser cannot use a camera or microphone. You can continue without them.",
+    devices_denied: "Camera and microphone could not be used. Check the browser's permissions or continue without them.",
+    devices_ok: "Camera and microphone work.",
+    camera_missing: "The microphone works, the camera does not.",
+    waiting_title: "You are in the waiting room",
+    waiting: "Please wait: the official will let you in.",
+    held: "The office asks you to wait a little longer.",
+    you_are_next: "You are next.",
+    position: "Place in the queue: {n}.",
+    estimate: "Estimated wait: about {n} minutes.",
+    early: "You are {n} minutes early for your booked time.",
+    late: "You are {n} minutes late for your booked time.",
+    message_from_office: "Message from the office",
+    leave_queue: "Leave the queue",
+    left_queue: "You left the queue. Open the link again to come back.",
+    reconnecting: "Connection lost, reconnecting…",
+    meeting_title: "Meeting in progress",
+    you: "You",
+    mic_off: "Turn microphone off",
+    mic_on: "Turn microphone on",
+    cam_off: "Turn camera off",
+    cam_on: "Turn camera on",
+    share: "Share your screen",
+    stop_share: "Stop sharing",
+    share_failed: "The screen could not be shared.",
+    screen_of: "Screen of {name}",
+    audio_only: "Audio only (uses less data)",
+    leave: "Leave the meeting",
+    left: "You left the meeting.",
+    end: "End the meeting for everyone",
+    end_confirm: "End the meeting for all participants?",
+    participants: "Participants",
+    muted: "muted",
+    mute: "Mute",
+    remove: "Remove",
+    muted_by_official: "The official muted your microphone. Turn it back on when you need to speak.",
+    chat: "Chat",
+    chat_label: "Message",
+    send: "Send",
+    documents: "Documents",
+    document_label: "Choose a document (PDF, image, text; at most {mb} MB)",
+    upload: "Send document",
+    uploading: "Sending…",
+    uploaded: "Document sent.",
+    upload_failed: "Sending failed.",
+    too_large: "The document is too large.",
+    media_failed: "Audio and video could not connect. Try reloading the page.",
+    removed: "The official removed you from the meeting.",
+    refused: "The office cannot see you now.",
+    ended: "The meeting has ended.",
+    closed_title: "Meeting over",
+    closed_text: "Thank you for using the virtual desk. You can close this page.",
+    too_early: "The waiting room opens {when}. Come back to this link then.",
+    over: "The time of this appointment has passed. Book a new one if you need to.",
+    not_now_title: "Waiting room not available",
+    not_video: "This appointment is not an active video meeting.",
+    walk_in_title: "Virtual desk without appointment",
+    walk_in_intro: "Take a number and wait for your turn: the official will call you by video.",
+    walk_in_closed: "This office's virtual desk is closed now.",
+    name: "Full name",
+    email_optional: "E-mail (optional)",
+    take_ticket: "Take a number",
+    ticket: "Number {n}",
+    appointment: "Your appointment",
+};
+
+/// The texts in a language.
+pub(crate) fn room_texts(lang: Lang) -> &'static RoomTexts {
+    match lang {
+        Lang::It => &IT,
+        Lang::En => &EN,
+    }
+}

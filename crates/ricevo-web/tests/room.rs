@@ -1,0 +1,480 @@
+//! The virtual office's HTTP and WebSocket edge on a real SQLite store and a real TCP socket:
+//! the staff API shapes, walk-in tickets, the join window of booked appointments, documents,
+//! and hostile input on the WebSocket.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use jiff::Timestamp;
+use ricevo_store::Role;
+use ricevo_web::{AppState, WebConfig};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+// Monday 23 November 2026, 09:00 in Rome.
+const NOW: &str = "2026-11-23T08:00:00Z";
+
+struct App {
+    base: String,
+    state: AppState,
+    clock: Arc<AtomicI64>,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl App {
+    async fn start(config: WebConfig) -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ricevo_store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        ricevo_web::demo::load(&*store, |pw| format!("plain:{pw}")).await.unwrap();
+        let clock = Arc::new(AtomicI64::new(NOW.parse::<Timestamp>().unwrap().as_second()));
+        let read = clock.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let config = WebConfig { public_url: base.clone(), rate_limit_per_minute: 100_000, ..config };
+        let state = AppState::with_clock(
+            store,
+            config,
+            Arc::new(move || Timestamp::from_second(read.load(Ordering::SeqCst)).unwrap()),
+        );
+        let router = ricevo_web::router(state.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
+        });
+        App { base, state, clock, http: reqwest::Client::new(), _dir: dir }
+    }
+
+    fn set_now(&self, at: &str) {
+        self.clock.store(at.parse::<Timestamp>().unwrap().as_second(), Ordering::SeqCst);
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn office(&self, prefix: &str) -> i64 {
+        let list: Value = self.http.get(self.url("/api/v1/demo/offices")).send().await.unwrap().json().await.unwrap();
+        list.as_array().unwrap().iter().find(|o| o["name"].as_str().unwrap().starts_with(prefix)).unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    async fn token(&self, role: Role, office: Option<i64>) -> String {
+        let demo = self.state.store.tenant_by_slug("demo").await.unwrap().unwrap();
+        let token = ricevo_web::tokens::new_token();
+        self.state
+            .store
+            .create_api_token(demo.id, role, office.map(ricevo_core::OfficeId), &ricevo_web::tokens::hash(&token), "t")
+            .await
+            .unwrap();
+        token
+    }
+
+    async fn ticket(&self, office: i64, name: &str) -> (i64, String) {
+        let resp = self
+            .http
+            .post(self.url(&format!("/api/v1/demo/offices/{office}/tickets")))
+            .json(&json!({"name": name, "email": "cittadino@example.it"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let body: Value = resp.json().await.unwrap();
+        (body["ticket_number"].as_i64().unwrap(), body["join_url"].as_str().unwrap().to_owned())
+    }
+
+    async fn staff(&self, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn waiting(&self, token: &str, office: i64) -> Vec<Value> {
+        let (status, list) =
+            self.staff(token, reqwest::Method::GET, &format!("/api/v1/demo/offices/{office}/waiting"), None).await;
+        assert_eq!(status, 200, "{list}");
+        list.as_array().unwrap().clone()
+    }
+}
+
+/// The `/a/{token}` path of a join URL, without `/join`.
+fn link_path(join_url: &str, base: &str) -> String {
+    join_url.strip_prefix(base).unwrap().strip_suffix("/join").unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_staff_api_lists_holds_refuses_transfers_calls_next_invites_and_ends() {
+    let app = App::start(WebConfig::default()).await;
+    let urp = app.office("URP").await;
+    let tributi = app.office("Tributi").await;
+    let admin = app.token(Role::Admin, None).await;
+
+    let (n1, _) = app.ticket(urp, "Anna Neri").await;
+    let (n2, _) = app.ticket(urp, "Bruno Gialli").await;
+    let (n3, _) = app.ticket(urp, "Chiara Blu").await;
+    assert_eq!((n1, n2, n3), (1, 2, 3), "tickets are numbered per office and day");
+
+    let list = app.waiting(&admin, urp).await;
+    let names: Vec<&str> = list.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Anna Neri", "Bruno Gialli", "Chiara Blu"], "service order is arrival order for tickets");
+    for e in &list {
+        assert_eq!(e["kind"], "ticket");
+        assert_eq!(e["status"], "waiting");
+        assert!(e["waiting_since"].as_str().unwrap().ends_with("+01:00"), "local RFC 3339: {e}");
+        assert!(e["booked_start"].is_null());
+    }
+    let id = |i: usize| list[i]["entry_id"].as_i64().unwrap();
+
+    let (status, held) = app
+        .staff(
+            &admin,
+            reqwest::Method::POST,
+            &format!("/api/v1/demo/waiting/{}/hold", id(0)),
+            Some(json!({"message": "Arrivo tra 10 minuti"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{held}");
+    assert_eq!(held["status"], "held");
+    assert_eq!(held["message"], "Arrivo tra 10 minuti");
+
+    let (status, refused) = app
+        .staff(
+            &admin,
+            reqwest::Method::POST,
+            &format!("/api/v1/demo/waiting/{}/refuse", id(1)),
+            Some(json!({"message": "Ufficio sbagliato"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(refused["status"], "refused");
+    // A refused person cannot be admitted afterwards.
+    let (status, _) =
+        app.staff(&admin, reqwest::Method::POST, &format!("/api/v1/demo/waiting/{}/admit", id(1)), None).await;
+    assert_eq!(status, 409);
+
+    let (status, moved) = app
+        .staff(
+            &admin,
+            reqwest::Method::POST,
+            &format!("/api/v1/demo/waiting/{}/transfer", id(2)),
+            Some(json!({"office_id": tributi})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(moved["status"], "waiting");
+    assert_eq!(app.waiting(&admin, tributi).await.len(), 1, "the transferred person waits at Tributi");
+
+    // Call next admits the one left in line (the held one).
+    let (status, admitted) =
+        app.staff(&admin, reqwest::Method::POST, &format!("/api/v1/demo/offices/{urp}/call-next"), None).await;
+    assert_eq!(status, 200, "{admitted}");
+    assert_eq!(admitted["entry_id"].as_i64().unwrap(), id(0));
+    let meeting = admitted["meeting_id"].as_i64().unwrap();
+    let (status, body) =
+        app.staff(&admin, reqwest::Method::POST, &format!("/api/v1/demo/offices/{urp}/call-next"), None).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("nobody_waiting")));
+
+    let (status, invited) = app
+        .staff(
+            &admin,
+            reqwest::Method::POST,
+            &format!("/api/v1/demo/meetings/{meeting}/invite"),
+            Some(json!({"name": "Ing. Paolo Sala", "role": "speaker", "direct": true})),
+        )
+        .await;
+    assert_eq!(status, 201, "{invited}");
+    let join = invited["join_url"].as_str().unwrap();
+    assert!(join.starts_with(&app.base) && join.ends_with("/join"));
+    let page = app.http.get(join).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("\"admitted\":true"), "a direct invitee enters without waiting");
+    let (status, bad) = app
+        .staff(
+            &admin,
+            reqwest::Method::POST,
+            &format!("/api/v1/demo/meetings/{meeting}/invite"),
+            Some(json!({"name": "X Y", "role": "moderate"})),
+        )
+        .await;
+    assert_eq!(status, 422, "{bad}");
+
+    let (status, _) =
+        app.staff(&admin, reqwest::Method::POST, &format!("/api/v1/demo/meetings/{meeting}/end"), None).await;
+    assert_eq!(status, 204);
+    let page = app.http.get(join).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Incontro terminato"), "an ended meeting's link shows the closing page");
+    let (status, _) = app
+        .staff(
+            &admin,
+            reqwest::Method::POST,
+            &format!("/api/v1/demo/meetings/{meeting}/invite"),
+            Some(json!({"name": "Tardi Ritardo"})),
+        )
+        .await;
+    assert_eq!(status, 409, "no invitations into an ended meeting");
+}
+
+#[tokio::test]
+async fn staff_of_another_office_or_town_cannot_touch_the_queue() {
+    let app = App::start(WebConfig::default()).await;
+    let urp = app.office("URP").await;
+    let tributi = app.office("Tributi").await;
+    app.ticket(urp, "Anna Neri").await;
+    let other_office = app.token(Role::Operator, Some(tributi)).await;
+    let (status, _) =
+        app.staff(&other_office, reqwest::Method::GET, &format!("/api/v1/demo/offices/{urp}/waiting"), None).await;
+    assert_eq!(status, 403);
+    let (status, _) =
+        app.staff(&other_office, reqwest::Method::POST, &format!("/api/v1/demo/offices/{urp}/call-next"), None).await;
+    assert_eq!(status, 403);
+    let resp = app.http.get(app.url(&format!("/api/v1/demo/offices/{urp}/waiting"))).send().await.unwrap();
+    assert_eq!(resp.status(), 401, "no token, no queue");
+    let admin = app.token(Role::Admin, None).await;
+    let entry = app.waiting(&admin, urp).await[0]["entry_id"].as_i64().unwrap();
+    let (status, body) =
+        app.staff(&other_office, reqwest::Method::POST, &format!("/api/v1/demo/waiting/{entry}/admit"), None).await;
+    assert_eq!(status, 403, "{body}");
+}
+
+#[tokio::test]
+async fn tickets_are_refused_when_the_desk_is_closed_or_the_name_is_bad() {
+    let app = App::start(WebConfig::default()).await;
+    let anagrafe = app.office("Anagrafe").await;
+    let resp = app
+        .http
+        .post(app.url(&format!("/api/v1/demo/offices/{anagrafe}/tickets")))
+        .json(&json!({"name": "Anna Neri"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409, "Anagrafe has no walk-in desk");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "walk_in_closed");
+    assert!(body["message"].as_str().unwrap().contains("chiuso"), "{body}");
+
+    let urp = app.office("URP").await;
+    for bad in [
+        json!({"name": ""}),
+        json!({"name": "x".repeat(500)}),
+        json!({"name": "Anna", "email": "not-an-email"}),
+        json!({"name": 42}),
+    ] {
+        let resp =
+            app.http.post(app.url(&format!("/api/v1/demo/offices/{urp}/tickets"))).json(&bad).send().await.unwrap();
+        assert!(resp.status().is_client_error(), "{bad} → {}", resp.status());
+    }
+    let resp = app
+        .http
+        .post(app.url(&format!("/api/v1/demo/offices/{urp}/tickets")))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+}
+
+#[tokio::test]
+async fn a_booked_video_appointment_opens_its_waiting_room_fifteen_minutes_before() {
+    let app = App::start(WebConfig::default()).await;
+    let services: Value = app.http.get(app.url("/api/v1/demo/services")).send().await.unwrap().json().await.unwrap();
+    let service = services.as_array().unwrap().iter().find(|s| s["name"] == "Cambio di residenza").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let booking = json!({
+        "service_id": service, "start": "2026-11-24T10:10:00+01:00", "mode": "video",
+        "citizen": {"name": "Maria Rossi", "email": "maria@example.it"}, "privacy_accepted": true
+    });
+    let resp = app.http.post(app.url("/api/v1/demo/appointments")).json(&booking).send().await.unwrap();
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    let join = body["join_url"].as_str().unwrap().to_owned();
+
+    let early = app.http.get(&join).send().await.unwrap().text().await.unwrap();
+    assert!(
+        early.contains("Torna su questo link") && early.contains("martedì 24 novembre"),
+        "a day early the page says when to come back"
+    );
+    assert!(!early.contains("room.js"), "no meeting script before the window");
+
+    app.set_now("2026-11-24T08:56:00Z"); // 09:56 in Rome
+    let open = app.http.get(&join).send().await.unwrap().text().await.unwrap();
+    assert!(open.contains("room.js") && open.contains("\"admitted\":false"), "14 minutes before, the room opens");
+
+    // Arriving over the socket queues the citizen with the booked time.
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&app, &join)).await.unwrap();
+    let state = next_json(&mut ws).await;
+    assert_eq!(state["type"], "state");
+    assert_eq!(state["status"], "waiting");
+    assert_eq!(state["early_minutes"], 14);
+    let admin = app.token(Role::Admin, None).await;
+    let anagrafe = app.office("Anagrafe").await;
+    let list = app.waiting(&admin, anagrafe).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["kind"], "appointment");
+    assert_eq!(list[0]["service"], "Cambio di residenza");
+    assert_eq!(list[0]["booked_start"], "2026-11-24T10:10:00+01:00");
+    assert_eq!(list[0]["connected"], true);
+
+    app.set_now("2026-11-24T09:41:00Z"); // 10:41, after the slot's end, not admitted
+    let over = app.http.get(&join).send().await.unwrap().text().await.unwrap();
+    assert!(over.contains("è passato"), "after the slot the page says it is over");
+}
+
+fn ws_url(app: &App, join_url: &str) -> String {
+    format!("ws://{}{}/ws", app.base.strip_prefix("http://").unwrap(), link_path(join_url, &app.base))
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_json(ws: &mut Socket) -> Value {
+    loop {
+        let msg =
+            tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a message").expect("open").unwrap();
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(t.as_str()).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn hostile_messages_on_the_socket_get_errors_or_a_closed_socket_never_a_panic() {
+    let app = App::start(WebConfig::default()).await;
+    let urp = app.office("URP").await;
+    let (_, join) = app.ticket(urp, "Anna Neri").await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&app, &join)).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["type"], "state");
+
+    let hostile = [
+        "not json at all".to_owned(),
+        "{\"type\": 42}".to_owned(),
+        json!({"type": "offer", "sdp": 123}).to_string(),
+        json!({"type": "offer", "sdp": "v=0\r\n"}).to_string(),
+        json!({"type": "mute", "entry_id": 1}).to_string(),
+        json!({"type": "remove", "entry_id": "everyone"}).to_string(),
+        json!({"type": "end"}).to_string(),
+        json!({"type": "chat", "text": "<script>alert(1)</script>"}).to_string(),
+        json!({"type": "unknown_kind"}).to_string(),
+        "[]".to_owned(),
+    ];
+    for text in &hostile {
+        ws.send(Message::Text(text.clone().into())).await.unwrap();
+        let reply = next_json(&mut ws).await;
+        assert_eq!(reply["type"], "error", "{text} → {reply}");
+        assert!(!reply["message"].as_str().unwrap().is_empty());
+    }
+    // Too many bad messages close the socket.
+    let mut closed = false;
+    for _ in 0..20 {
+        if ws.send(Message::Text("nope".into())).await.is_err() {
+            closed = true;
+            break;
+        }
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap() {
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                closed = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(closed, "a socket that keeps sending garbage is closed");
+
+    // A flood of valid messages is cut off too.
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&app, &join)).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["type"], "state");
+    let mut sent = 0;
+    for _ in 0..2000 {
+        if ws.send(Message::Text(json!({"type": "ping"}).to_string().into())).await.is_err() {
+            break;
+        }
+        sent += 1;
+    }
+    let mut ended = false;
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+        if matches!(msg, Ok(Message::Close(_)) | Err(_)) {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "a flood of {sent} messages closes the socket");
+
+    // The server is fine, and the link still works.
+    let health = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&app, &join)).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["type"], "state");
+    // An oversized frame is refused without harm.
+    let _ = ws.send(Message::Text("x".repeat(200_000).into())).await;
+    assert_eq!(app.http.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn sockets_from_other_origins_and_unknown_links_are_refused() {
+    let app = App::start(WebConfig::default()).await;
+    let urp = app.office("URP").await;
+    let (_, join) = app.ticket(urp, "Anna Neri").await;
+    let mut req = ws_url(&app, &join).into_client_request().unwrap();
+    req.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_err(), "a page of another site cannot open the socket");
+    let unknown = format!("ws://{}/a/{}/ws", app.base.strip_prefix("http://").unwrap(), "A".repeat(43));
+    assert!(tokio_tungstenite::connect_async(unknown).await.is_err());
+    let resp = app.http.get(app.url(&format!("/a/{}/join", "A".repeat(43)))).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+}
+
+#[tokio::test]
+async fn documents_are_checked_by_content_and_size_and_stay_inside_their_meeting() {
+    let app = App::start(WebConfig { max_document_bytes: 4096, ..WebConfig::default() }).await;
+    let urp = app.office("URP").await;
+    let admin = app.token(Role::Admin, None).await;
+    let (_, join) = app.ticket(urp, "Anna Neri").await;
+    let (_, other) = app.ticket(urp, "Bruno Gialli").await;
+    let path = link_path(&join, &app.base);
+    let upload = |body: Vec<u8>, name: &'static str, path: String| {
+        let http = app.http.clone();
+        let url = app.url(&format!("{path}/documents"));
+        async move {
+            let resp = http.post(url).header("x-file-name", name).body(body).send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let pdf = b"%PDF-1.4\nciao\n%%EOF\n".to_vec();
+    let (status, _) = upload(pdf.clone(), "a.pdf", path.clone()).await;
+    assert_eq!(status, 403, "no documents before admission");
+
+    let list = app.waiting(&admin, urp).await;
+    let anna = list.iter().find(|e| e["name"] == "Anna Neri").unwrap()["entry_id"].as_i64().unwrap();
+    let (status, _) =
+        app.staff(&admin, reqwest::Method::POST, &format!("/api/v1/demo/waiting/{anna}/admit"), None).await;
+    assert_eq!(status, 200);
+
+    let (status, doc) = upload(pdf.clone(), "ricevuta%20TARI.pdf", path.clone()).await;
+    assert_eq!(status, 201, "{doc}");
+    assert_eq!(doc["name"], "ricevuta TARI.pdf");
+    let (status, body) = upload(b"MZ\x90\x00\x03 an executable".to_vec(), "innocuo.pdf", path.clone()).await;
+    assert_eq!((status, body["error"].as_str()), (415, Some("unsupported_document")));
+    let (status, body) = upload(vec![b'a'; 5000], "big.txt", path.clone()).await;
+    assert_eq!(status, 413, "{body}");
+
+    let url = app.url(&format!("{path}/{}", doc["url"].as_str().unwrap()));
+    let resp = app.http.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    assert!(resp.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), pdf);
+    let other_path = link_path(&other, &app.base);
+    let resp = app.http.get(app.url(&format!("{other_path}/{}", doc["url"].as_str().unwrap()))).send().await.unwrap();
+    assert_eq!(resp.status(), 404, "another citizen's link cannot read the meeting's documents");
+}

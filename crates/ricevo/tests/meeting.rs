@@ -1,0 +1,339 @@
+//! The virtual office end to end in real headless Chromium with a fake camera and microphone:
+//! a citizen takes a ticket at the demo town's walk-in desk, checks devices and waits; the
+//! official signs in, sees them on the dashboard and admits them; both sides decode each
+//! other's video and audio through the embedded SFU; a shared screen and a document arrive; a
+//! second citizen's link cannot enter the meeting; a reload goes straight back in.
+//!
+//! Needs `chromium` and `chromedriver` (`scripts/test` installs them); under `CI=true` a missing
+//! browser fails. Every wait is bounded and waits for a state, never asserts on time.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr, clippy::print_stdout)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, Locator};
+use serde_json::{Value, json};
+use support::{Audit, ELEMENT_WITHIN, World, body_text, current_url, wait_for, with_world};
+
+/// The budget of the waiting room and meeting page over the wire, cold cache, with every
+/// script and style (it is one page: the meeting opens in place after admission).
+const ROOM_PAGE_BUDGET: u64 = 200 * 1024;
+
+/// Bound for media to flow after a step (WebRTC set-up plus the first keyframe).
+const MEDIA_WITHIN: Duration = Duration::from_secs(45);
+
+/// What a page's peer connection receives, from `getStats()`.
+#[derive(Debug, Default)]
+struct Received {
+    /// Frames decoded per inbound video stream.
+    video_frames: Vec<u64>,
+    /// Total audio energy per inbound audio stream.
+    audio_energy: Vec<f64>,
+    /// `connectionState`.
+    state: String,
+}
+
+async fn received(c: &Client) -> Received {
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        const pc = window.ricevo && window.ricevo.pc();
+        if (!pc) { done(null); return; }
+        pc.getStats().then(stats => {
+          const out = { video: [], audio: [], state: pc.connectionState };
+          stats.forEach(r => {
+            if (r.type !== 'inbound-rtp') return;
+            if (r.kind === 'video') out.video.push(r.framesDecoded || 0);
+            if (r.kind === 'audio') out.audio.push(r.totalAudioEnergy || 0);
+          });
+          done(out);
+        }, () => done(null));
+    "#;
+    match c.execute_async(script, vec![]).await.expect("getStats") {
+        Value::Null => Received::default(),
+        v => Received {
+            video_frames: v["video"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap_or(0)).collect(),
+            audio_energy: v["audio"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap_or(0.0)).collect(),
+            state: v["state"].as_str().unwrap_or("").to_owned(),
+        },
+    }
+}
+
+/// Waits (bounded) until `c` decodes video from at least `videos` streams and hears audio.
+async fn wait_for_media(c: &Client, who: &str, videos: usize) -> Received {
+    let started = Instant::now();
+    loop {
+        let r = received(c).await;
+        let decoding = r.video_frames.iter().filter(|f| **f > 0).count();
+        let hearing = r.audio_energy.iter().any(|e| *e > 0.0);
+        if decoding >= videos && hearing {
+            return r;
+        }
+        assert!(
+            started.elapsed() < MEDIA_WITHIN,
+            "{who} did not decode {videos} video stream(s) and audio within {MEDIA_WITHIN:?}: {r:?}\npage says:\n{}",
+            body_text(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Waits (bounded) until the page's script says it is in `phase`.
+async fn wait_for_phase(c: &Client, phase: &str) {
+    let started = Instant::now();
+    loop {
+        let now = c.execute("return window.ricevo ? window.ricevo.state : ''", vec![]).await.expect("state");
+        if now.as_str() == Some(phase) {
+            return;
+        }
+        assert!(
+            started.elapsed() < ELEMENT_WITHIN,
+            "the page did not reach {phase:?} (it is {now:?}); it says:\n{}",
+            body_text(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits (bounded) until the element with `id` contains `text`.
+async fn wait_for_text_in(c: &Client, id: &str, text: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let got = c
+            .execute("const e = document.getElementById(arguments[0]); return e ? e.innerText : ''", vec![json!(id)])
+            .await
+            .expect("read text");
+        let got = got.as_str().unwrap_or("").to_owned();
+        if got.contains(text) {
+            return got;
+        }
+        assert!(started.elapsed() < ELEMENT_WITHIN, "#{id} never said {text:?}; it says {got:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Clicks the element at `xpath`, finding it again if the live dashboard replaced it meanwhile.
+async fn click_retrying(c: &Client, xpath: &str) {
+    let started = Instant::now();
+    loop {
+        let e = wait_for(c, Locator::XPath(xpath)).await;
+        match e.click().await {
+            Ok(()) => return,
+            Err(err) => assert!(started.elapsed() < ELEMENT_WITHIN, "cannot click {xpath}: {err}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn click_id(c: &Client, id: &str) {
+    wait_for(c, Locator::Id(id)).await.click().await.unwrap_or_else(|e| panic!("click #{id}: {e}"));
+}
+
+/// Takes a walk-in ticket through the public API; returns the join URL.
+async fn ticket(w: &World, name: &str) -> String {
+    let office = urp_office(w).await;
+    let resp = reqwest::Client::new()
+        .post(w.server.url(&format!("/api/v1/demo/offices/{office}/tickets")))
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .expect("take a ticket");
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.expect("ticket JSON");
+    assert!(body["ticket_number"].as_i64().unwrap() >= 1);
+    body["join_url"].as_str().unwrap().to_owned()
+}
+
+/// The demo town's URP office, whose walk-in desk is always open.
+async fn urp_office(w: &World) -> i64 {
+    let offices: Value =
+        reqwest::get(w.server.url("/api/v1/demo/offices")).await.expect("offices").json().await.expect("JSON");
+    let urp = offices.as_array().unwrap().iter().find(|o| o["name"].as_str().unwrap().starts_with("URP")).unwrap();
+    assert_eq!(urp["walk_in_open"], true);
+    urp["id"].as_i64().unwrap()
+}
+
+/// Signs the demo administrator in and opens the URP dashboard.
+async fn official_dashboard(w: &World, c: &Client) {
+    c.goto(&w.server.url("/demo/staff/login")).await.expect("login page");
+    let email = wait_for(c, Locator::Css("input[name=email]")).await;
+    email.send_keys("admin@esempio.it").await.expect("type e-mail");
+    let password = wait_for(c, Locator::Css("input[name=password]")).await;
+    password.send_keys(&w.server.admin_password()).await.expect("type password");
+    wait_for(c, Locator::Css("form.login button[type=submit]")).await.click().await.expect("sign in");
+    support::wait_for_url(c, "login", |u| !u.contains("/login")).await;
+    let office = urp_office(w).await;
+    c.goto(&w.server.url(&format!("/demo/staff/desk/{office}"))).await.expect("dashboard");
+}
+
+/// The bytes a page downloads from a link, fetched inside the page (its cookies and origin).
+async fn fetch_bytes(c: &Client, href: &str) -> Vec<u8> {
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0]).then(r => r.arrayBuffer()).then(b => done(Array.from(new Uint8Array(b))), e => done(String(e)));
+    "#;
+    let v = c.execute_async(script, vec![json!(href)]).await.expect("fetch in page");
+    v.as_array().unwrap_or_else(|| panic!("download failed: {v}")).iter().map(|b| b.as_u64().unwrap() as u8).collect()
+}
+
+#[tokio::test]
+async fn citizen_and_official_meet_by_video_share_a_screen_and_a_document_and_the_gate_holds() {
+    with_world(|w: World| async move {
+        // The citizen takes a ticket on the walk-in page.
+        let mut audit = Audit::default();
+        let axe = w.tools.axe.clone();
+        let citizen = w.driver.session().await;
+        citizen.goto(&w.server.url("/demo/walk-in")).await.expect("walk-in page");
+        audit.page(&citizen, &axe, "walk-in desk").await;
+        wait_for(&citizen, Locator::Css("input[name=name]")).await.send_keys("Lucia Bianchi").await.expect("name");
+        wait_for(&citizen, Locator::Css("form button[type=submit]")).await.click().await.expect("take a ticket");
+        support::wait_for_url(&citizen, "walk-in", |u| u.contains("/join")).await;
+        // Device check: the fake camera shows in the preview, then into the waiting room.
+        wait_for_phase(&citizen, "check").await;
+        wait_for_text_in(&citizen, "device-status", "funzionano").await;
+        audit.page(&citizen, &axe, "device check").await;
+        click_id(&citizen, "go-full").await;
+        wait_for_phase(&citizen, "waiting").await;
+        let status = wait_for_text_in(&citizen, "wait-position", "Sei il prossimo").await;
+        audit.page(&citizen, &axe, "waiting room").await;
+        assert!(status.contains("prossimo"), "{status}");
+        assert!(
+            citizen.execute("return window.ricevo.pc() === null", vec![]).await.unwrap().as_bool().unwrap(),
+            "no media before admission"
+        );
+
+        // The official sees Lucia on the dashboard, live, and admits her: the meeting opens
+        // in a new tab of the official's browser.
+        let official = w.driver.session().await;
+        official_dashboard(&w, &official).await;
+        wait_for_text_in(&official, "queue", "Lucia Bianchi").await;
+        audit.page(&official, &axe, "official's dashboard").await;
+        let dashboard = official.window().await.expect("dashboard window");
+        click_retrying(&official, "//tr[.//th[contains(., 'Lucia Bianchi')]]//button[contains(., 'Fai entrare')]")
+            .await;
+        let started = Instant::now();
+        let meeting_tab = loop {
+            let windows = official.windows().await.expect("windows");
+            if let Some(w) = windows.into_iter().find(|h| *h != dashboard) {
+                break w;
+            }
+            assert!(started.elapsed() < ELEMENT_WITHIN, "admitting opened no meeting tab");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        official.switch_to_window(meeting_tab).await.expect("switch to the meeting");
+        wait_for_phase(&official, "meeting").await;
+        wait_for_phase(&citizen, "meeting").await;
+
+        // Each side decodes the other's video and hears the other's audio.
+        let seen_by_official = wait_for_media(&official, "the official", 1).await;
+        let seen_by_citizen = wait_for_media(&citizen, "the citizen", 1).await;
+        assert_eq!(seen_by_official.state, "connected");
+        assert_eq!(seen_by_citizen.state, "connected");
+        wait_for_text_in(&official, "participants", "Lucia Bianchi").await;
+        audit.page(&citizen, &axe, "meeting (citizen)").await;
+        audit.page(&official, &axe, "meeting (official)").await;
+
+        // Chat reaches the other side.
+        wait_for(&citizen, Locator::Id("chat-text")).await.send_keys("Buongiorno, ho la ricevuta").await.unwrap();
+        wait_for(&citizen, Locator::Css("#chat-form button[type=submit]")).await.click().await.unwrap();
+        wait_for_text_in(&official, "chat-log", "Buongiorno, ho la ricevuta").await;
+
+        // A second citizen's link stays in the waiting room and cannot join the meeting,
+        // not even by sending an offer by hand.
+        let intruder_url = ticket(&w, "Carlo Verdi").await;
+        let intruder = w.driver.session().await;
+        intruder.goto(&intruder_url).await.expect("second join link");
+        wait_for_phase(&intruder, "check").await;
+        click_id(&intruder, "go-none").await;
+        wait_for_phase(&intruder, "waiting").await;
+        wait_for_text_in(&intruder, "wait-status", "Attendi").await;
+        // A fresh browser opening a join link: everything the waiting room and meeting need.
+        let (document, resources) = support::transferred(&intruder).await;
+        let total = document + resources.iter().map(|(_, n)| n).sum::<u64>();
+        eprintln!("waiting room + meeting page, cold cache: {total} bytes ({document} document, {resources:?})");
+        assert!(document > 0 && resources.iter().any(|(u, n)| u.contains("room.js") && *n > 0), "{resources:?}");
+        assert!(total < ROOM_PAGE_BUDGET, "the room page weighs {total} bytes, over {ROOM_PAGE_BUDGET}");
+        for u in support::requested_urls(&intruder).await {
+            assert!(u.starts_with(&w.server.origin), "a request left the origin: {u}");
+        }
+        let refused = intruder
+            .execute_async(
+                r#"
+                const done = arguments[arguments.length - 1];
+                const data = JSON.parse(document.getElementById('room-data').textContent);
+                const ws = new WebSocket('ws://' + location.host + data.ws);
+                const seen = [];
+                ws.onmessage = e => {
+                  const m = JSON.parse(e.data);
+                  seen.push(m.type);
+                  if (m.type === 'state') ws.send(JSON.stringify({type: 'offer', sdp: 'v=0\r\n'}));
+                  if (m.type === 'error') { done({error: m.message, seen: seen}); ws.close(); }
+                };
+                setTimeout(() => done({error: null, seen: seen}), 15000);
+                "#,
+                vec![],
+            )
+            .await
+            .expect("hand-made offer");
+        assert_eq!(refused["error"], "non sei ancora stato ammesso", "{refused}");
+        let seen: Vec<&str> = refused["seen"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        assert!(
+            !seen.iter().any(|t| ["admitted", "participants", "chat", "document", "offer", "answer"].contains(t)),
+            "{seen:?}"
+        );
+        assert!(intruder.execute("return window.ricevo.pc() === null", vec![]).await.unwrap().as_bool().unwrap());
+        let people = wait_for_text_in(&official, "participants", "Lucia").await;
+        assert!(!people.contains("Carlo"), "the second citizen is not in the meeting: {people}");
+
+        // The citizen shares her screen: the official decodes a second video stream.
+        click_id(&citizen, "share").await;
+        wait_for_text_in(&citizen, "share", "Interrompi").await;
+        wait_for_media(&official, "the official (screen)", 2).await;
+
+        // A document uploaded by the citizen arrives intact at the official.
+        let document: Vec<u8> =
+            b"%PDF-1.4\n% Ricevo test document\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ricevuta.pdf");
+        std::fs::write(&path, &document).unwrap();
+        let input = wait_for(&citizen, Locator::Id("document-file")).await;
+        input.send_keys(path.to_str().unwrap()).await.expect("choose the file");
+        wait_for(&citizen, Locator::Css("#documents-form button[type=submit]")).await.click().await.expect("upload");
+        wait_for_text_in(&citizen, "document-status", "inviato").await;
+        let link = wait_for(&official, Locator::Css("#documents a")).await;
+        assert_eq!(link.text().await.unwrap(), "ricevuta.pdf");
+        let href = link.attr("href").await.unwrap().unwrap();
+        assert_eq!(fetch_bytes(&official, &href).await, document, "the document arrives byte for byte");
+        // The second citizen's link cannot download it.
+        let status = intruder
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => done(r.status));",
+                vec![json!(href)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 404, "another link's documents are not reachable");
+
+        // A reload of the citizen's page goes straight back into the meeting.
+        citizen.refresh().await.expect("reload");
+        wait_for_phase(&citizen, "meeting").await;
+        let hidden = citizen.execute("return document.getElementById('phase-waiting').hidden", vec![]).await.unwrap();
+        assert_eq!(hidden, true, "no waiting room after a reload");
+        wait_for_media(&citizen, "the citizen after reload", 1).await;
+        assert!(current_url(&citizen).await.contains("/join"));
+
+        // The official mutes the citizen, then ends the meeting: both see the closing page.
+        click_retrying(&official, "//ul[@id='participants']//button[contains(., 'Spegni microfono a')]").await;
+        wait_for_text_in(&citizen, "notice", "ha spento il tuo microfono").await;
+        click_id(&official, "end").await;
+        official.accept_alert().await.expect("confirm ending");
+        wait_for_phase(&citizen, "closed").await;
+        wait_for_text_in(&citizen, "closed-text", "terminato").await;
+        citizen.refresh().await.expect("reload after the end");
+        let text = body_text(&citizen).await;
+        assert!(text.contains("Incontro terminato"), "an ended meeting's link shows the closing page: {text}");
+        audit.assert_clean();
+    })
+    .await;
+}
