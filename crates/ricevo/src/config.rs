@@ -444,6 +444,40 @@ mod tests {
     }
 
     #[test]
+    fn media_and_turn_come_from_the_environment_and_bad_values_are_named() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("RICEVO_MEDIA_UDP", "0.0.0.0:4000"),
+                ("RICEVO_MEDIA_PUBLIC_IPS", "203.0.113.10, 2001:db8::1"),
+                ("RICEVO_JOIN_OPEN_MINUTES", "10"),
+                ("RICEVO_TURN_URLS", "turn:turn.example.it:3478?transport=udp,turns:turn.example.it:5349"),
+                ("RICEVO_TURN_SECRET", "s3cret"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.media_udp().unwrap().to_string(), "0.0.0.0:4000");
+        assert_eq!(c.media_public_ips().unwrap().len(), 2);
+        assert_eq!(c.media.join_open_minutes, 10);
+        let turn = c.turn.unwrap();
+        assert_eq!(turn.urls.len(), 2);
+        assert_eq!(turn.secret, "s3cret");
+        for (name, value, setting) in [
+            ("RICEVO_MEDIA_UDP", "nowhere", "media.udp_listen"),
+            ("RICEVO_MEDIA_PUBLIC_IPS", "not-an-ip", "media.public_ips"),
+            ("RICEVO_MAX_DOCUMENT_MB", "0", "media.max_document_mb"),
+            ("RICEVO_JOIN_OPEN_MINUTES", "-5", "media.join_open_minutes"),
+        ] {
+            let e = Config::load(None, env(&[(name, value)])).unwrap_err().to_string();
+            assert!(e.contains(setting), "{name}={value}: {e}");
+        }
+        let e = Config::load(None, env(&[("RICEVO_TURN_URLS", "http://x"), ("RICEVO_TURN_SECRET", "s")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("turn.urls"), "{e}");
+    }
+
+    #[test]
     fn bad_values_are_named_in_the_error() {
         let e = Config::load(None, env(&[("RICEVO_LISTEN", "nowhere")])).unwrap_err().to_string();
         assert!(e.contains("listen"), "{e}");

@@ -3,7 +3,7 @@
 //! pure state machine (`ricevo_core::lobby`) for the next state, writes it only if nobody
 //! changed it meanwhile, and then tells the connected browsers.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use ricevo_core::lobby::{self, Abilities, Entry, EntryKind, EntryStatus, Punctuality, TransitionError};
 use ricevo_core::{EntryId, Lang, MeetingId, OfficeId};
 use ricevo_store::{Grant, Meeting, NewEntry, StoreError, Tenant};
@@ -13,6 +13,9 @@ use super::hub::Push;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::tokens;
+
+/// The service time assumed until an office has finished enough meetings to measure its own.
+const DEFAULT_SERVICE_MINUTES: i64 = 15;
 
 /// Longest message an official may send to someone waiting.
 pub(crate) const MAX_MESSAGE_CHARS: usize = 500;
@@ -268,13 +271,6 @@ pub(crate) async fn estimate(state: &AppState, e: &Entry, now: Timestamp) -> Res
     let recent = state.store.recent_service_seconds(e.tenant_id, e.office_id, 20).await?;
     let desks =
         state.store.office(e.tenant_id, e.office_id).await?.and_then(|o| u16::try_from(o.desks).ok()).unwrap_or(1);
-    let ahead = position.unwrap_or(0);
-    let mut wait = lobby::estimate_wait(ahead, &recent, desks, 15);
-    if let Some(start) = e.booked_start {
-        let until_start = SignedDuration::from_secs(start.as_second() - now.as_second());
-        if until_start > wait {
-            wait = until_start;
-        }
-    }
-    Ok((position, (wait.as_secs() + 59) / 60))
+    let wait = lobby::estimate_entry_wait(e, position.unwrap_or(0), &recent, desks, DEFAULT_SERVICE_MINUTES, now);
+    Ok((position, (wait.as_secs().max(0) + 59) / 60))
 }
