@@ -63,6 +63,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn migrate(&self) -> Result<()>;
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
+    /// Tells every node sharing this database that `topic` changed (PostgreSQL `NOTIFY`). An
+    /// SQLite database has one node, so there is nobody else to tell.
+    async fn announce(&self, topic: &str) -> Result<()>;
+    /// The topics other nodes announce (PostgreSQL `LISTEN`, reconnecting when the connection
+    /// drops); `None` when this engine serves one node only.
+    async fn listen(&self) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>;
 
     /// Creates a tenant; `Duplicate` if the slug is taken.
     async fn create_tenant(&self, t: &NewTenant) -> Result<Tenant>;
@@ -257,6 +263,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         office: OfficeId,
         appointment: Option<AppointmentId>,
         public_id: &str,
+        node: Option<&str>,
         now: Timestamp,
     ) -> Result<Meeting>;
     /// One meeting of a tenant.

@@ -74,14 +74,15 @@ pub(crate) fn entry_from(r: EntryRow) -> Result<Entry> {
 }
 
 /// Columns of `meetings` in the order [`meeting_from`] reads them.
-pub(crate) const MEETING_COLUMNS: &str = "id, tenant_id, office_id, public_id, appointment_id, started_at, ended_at";
+pub(crate) const MEETING_COLUMNS: &str =
+    "id, tenant_id, office_id, public_id, appointment_id, started_at, ended_at, node";
 
 /// The raw columns of a meeting row.
-pub(crate) type MeetingTuple = (i64, i64, i64, String, Option<i64>, i64, Option<i64>);
+pub(crate) type MeetingTuple = (i64, i64, i64, String, Option<i64>, i64, Option<i64>, Option<String>);
 
 /// Builds a meeting from its columns.
 pub(crate) fn meeting_from(t: MeetingTuple) -> Result<Meeting> {
-    let (id, tenant, office, public_id, appointment, started_at, ended_at) = t;
+    let (id, tenant, office, public_id, appointment, started_at, ended_at, node) = t;
     Ok(Meeting {
         id: MeetingId(id),
         tenant_id: TenantId(tenant),
@@ -90,6 +91,7 @@ pub(crate) fn meeting_from(t: MeetingTuple) -> Result<Meeting> {
         appointment_id: appointment.map(AppointmentId),
         started_at: instant(started_at)?,
         ended_at: maybe_instant(ended_at)?,
+        node,
     })
 }
 

@@ -493,6 +493,9 @@ pub struct Meeting {
     pub started_at: Timestamp,
     /// When it was ended (once, for everyone).
     pub ended_at: Option<Timestamp>,
+    /// The public URL of the node whose media server carries it (several nodes on one
+    /// PostgreSQL: participants who reach another node are sent there).
+    pub node: Option<String>,
 }
 
 /// A document shared in a meeting, without its bytes.

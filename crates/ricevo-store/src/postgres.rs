@@ -12,7 +12,7 @@ use ricevo_core::slots::Booked;
 use ricevo_core::{
     AppointmentId, DocumentId, EntryId, MeetingId, Mode, OfficeId, OpeningHours, ServiceId, TenantId, UserId,
 };
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 
 use crate::sql::impl_store;
 use crate::*;
@@ -41,6 +41,48 @@ impl PostgresStore {
     // Each booking commits on its own: PostgreSQL's group commit does the batching.
     async fn commit_booking(&self, new: &NewAppointment) -> std::result::Result<BookOutcome, sqlx::Error> {
         self.book_alone(new).await
+    }
+
+    /// The notification channel of this database schema: nodes of one installation share it,
+    /// installations in other schemas of the same server (and parallel tests) do not.
+    async fn channel(&self) -> Result<String> {
+        let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(&self.reader).await?;
+        let safe: String = schema.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(48).collect();
+        Ok(format!("ricevo_{safe}"))
+    }
+
+    async fn announce_to_nodes(&self, topic: &str) -> Result<()> {
+        let channel = self.channel().await?;
+        sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(topic).execute(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn listen_to_nodes(&self) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>> {
+        let channel = self.channel().await?;
+        let mut listener = PgListener::connect_with(&self.reader).await?;
+        listener.listen(&channel).await?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                // recv reconnects by itself after a dropped connection (announcements made
+                // meanwhile are lost; the pages' periodic refresh covers them).
+                match listener.recv().await {
+                    Ok(n) => {
+                        if tx.send(n.payload().to_owned()).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        if tx.is_closed() {
+                            return;
+                        }
+                        tracing::warn!(error = %e, "listening to other nodes failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(rx))
     }
 
     /// Uses an existing pool (tests give each case its own schema this way).

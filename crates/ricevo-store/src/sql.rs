@@ -490,6 +490,14 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn announce(&self, topic: &str) -> Result<()> {
+                self.announce_to_nodes(topic).await
+            }
+
+            async fn listen(&self) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>> {
+                self.listen_to_nodes().await
+            }
+
             async fn create_tenant(&self, t: &NewTenant) -> Result<Tenant> {
                 let row: TenantTuple = sqlx::query_as(&format!(
                     "INSERT INTO tenants (slug, name, time_zone, patron_day, contact_email, privacy_notice, \
@@ -1459,11 +1467,12 @@ macro_rules! impl_store {
                 office: OfficeId,
                 appointment: Option<AppointmentId>,
                 public_id: &str,
+                node: Option<&str>,
                 now: Timestamp,
             ) -> Result<Meeting> {
                 let row: Option<MeetingTuple> = sqlx::query_as(&format!(
-                    "INSERT INTO meetings (tenant_id, office_id, appointment_id, public_id, started_at) \
-                     SELECT $1, $2, $3, $4, $5 \
+                    "INSERT INTO meetings (tenant_id, office_id, appointment_id, public_id, started_at, node) \
+                     SELECT $1, $2, $3, $4, $5, $6 \
                      WHERE EXISTS (SELECT 1 FROM offices WHERE id = $2 AND tenant_id = $1) \
                      AND ($3 IS NULL OR EXISTS (SELECT 1 FROM appointments WHERE id = $3 AND tenant_id = $1)) \
                      RETURNING {MEETING_COLUMNS}"
@@ -1473,6 +1482,7 @@ macro_rules! impl_store {
                 .bind(appointment.map(|a| a.0))
                 .bind(public_id)
                 .bind(now.as_second())
+                .bind(node)
                 .fetch_optional(&self.writer)
                 .await
                 .map_err(duplicate_or)?;

@@ -61,6 +61,15 @@ impl SqliteStore {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
+    // One process is the only node of an SQLite file: nobody to tell, nothing to hear.
+    async fn announce_to_nodes(&self, _topic: &str) -> Result<()> {
+        Ok(())
+    }
+
+    async fn listen_to_nodes(&self) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>> {
+        Ok(None)
+    }
+
     async fn commit_booking(&self, new: &NewAppointment) -> std::result::Result<BookOutcome, sqlx::Error> {
         let (reply, answer) = oneshot::channel();
         if self.group.send((new.clone(), reply)).await.is_err() {

@@ -405,6 +405,25 @@ macro_rules! behaviour {
             }
 
             #[tokio::test]
+            async fn what_one_node_announces_the_other_nodes_hear() {
+                let Some(f) = fixture().await else { return };
+                let Some(mut heard) = f.other_node.listen().await.unwrap() else {
+                    // SQLite: one node per file, so there is no one to listen to.
+                    assert!(f.store.listen().await.unwrap().is_none());
+                    f.store.announce("office:1").await.unwrap();
+                    return;
+                };
+                for topic in ["entry:7", "office:3"] {
+                    f.store.announce(topic).await.unwrap();
+                    let got = tokio::time::timeout(std::time::Duration::from_secs(10), heard.recv())
+                        .await
+                        .expect("the announcement arrives")
+                        .expect("the listener is alive");
+                    assert_eq!(got, topic);
+                }
+            }
+
+            #[tokio::test]
             async fn the_last_seat_goes_to_exactly_one_of_many_concurrent_bookings_across_nodes() {
                 let Some(f) = fixture().await else { return };
                 let town = Arc::new(town(&*f.store, "a", 2).await);
@@ -664,7 +683,8 @@ macro_rules! behaviour {
                     .take_ticket(&walk_in(&town, "anna"), now.to_zoned(jiff::tz::TimeZone::UTC).date(), now)
                     .await
                     .unwrap();
-                let meeting = f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", now).await.unwrap();
+                let meeting =
+                    f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", None, now).await.unwrap();
                 // Two officials admit the same citizen: the second is told it changed.
                 let first = waiting.admit(meeting.id, now).unwrap();
                 f.store.update_entry(&first, EntryStatus::Waiting).await.unwrap();
@@ -674,7 +694,8 @@ macro_rules! behaviour {
                 assert_eq!(stored, first);
                 // An entry cannot be moved into another town's office or meeting.
                 let other = super::town(&*f.store, "b", 1).await;
-                let theirs = f.store.create_meeting(other.tenant.id, other.office.id, None, "m-2", now).await.unwrap();
+                let theirs =
+                    f.store.create_meeting(other.tenant.id, other.office.id, None, "m-2", None, now).await.unwrap();
                 let hijack = Entry { meeting_id: Some(theirs.id), ..first.clone() };
                 assert!(matches!(
                     f.store.update_entry(&hijack, EntryStatus::Admitted).await,
@@ -691,11 +712,11 @@ macro_rules! behaviour {
                     Err(StoreError::NotFound)
                 ));
                 assert!(matches!(
-                    f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", now).await,
+                    f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", None, now).await,
                     Err(StoreError::Duplicate)
                 ));
                 assert!(matches!(
-                    f.store.create_meeting(other.tenant.id, town.office.id, None, "m-3", now).await,
+                    f.store.create_meeting(other.tenant.id, town.office.id, None, "m-3", None, now).await,
                     Err(StoreError::NotFound)
                 ));
             }
@@ -709,7 +730,14 @@ macro_rules! behaviour {
                 let citizen = f.store.arrive(&arrival(&town, &appt), t0).await.unwrap();
                 let meeting = f
                     .store
-                    .create_meeting(town.tenant.id, town.office.id, Some(appt.id), "m-1", at("2026-11-30T08:00:00Z"))
+                    .create_meeting(
+                        town.tenant.id,
+                        town.office.id,
+                        Some(appt.id),
+                        "m-1",
+                        None,
+                        at("2026-11-30T08:00:00Z"),
+                    )
                     .await
                     .unwrap();
                 assert_eq!(f.store.meeting(town.tenant.id, meeting.id).await.unwrap(), Some(meeting.clone()));
@@ -767,7 +795,8 @@ macro_rules! behaviour {
                 let Some(f) = fixture().await else { return };
                 let town = town(&*f.store, "a", 1).await;
                 let now = at("2026-11-30T08:00:00Z");
-                let meeting = f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", now).await.unwrap();
+                let meeting =
+                    f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", None, now).await.unwrap();
                 let official = f.store.add_entry(&official_entry(&town, &meeting), now).await.unwrap();
                 let body: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
                 let meta = f
@@ -783,7 +812,8 @@ macro_rules! behaviour {
                 let other = super::town(&*f.store, "b", 1).await;
                 assert!(f.store.document(other.tenant.id, meeting.id, meta.id).await.unwrap().is_none());
                 assert!(f.store.documents(other.tenant.id, meeting.id).await.unwrap().is_empty());
-                let theirs = f.store.create_meeting(other.tenant.id, other.office.id, None, "m-2", now).await.unwrap();
+                let theirs =
+                    f.store.create_meeting(other.tenant.id, other.office.id, None, "m-2", None, now).await.unwrap();
                 assert!(f.store.document(other.tenant.id, theirs.id, meta.id).await.unwrap().is_none());
                 assert!(
                     matches!(
@@ -832,7 +862,8 @@ macro_rules! behaviour {
                 let now = at("2026-11-30T09:00:00Z");
                 let t =
                     f.store.take_ticket(&walk_in(&town, "anna"), jiff::civil::date(2026, 11, 30), now).await.unwrap();
-                let meeting = f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", now).await.unwrap();
+                let meeting =
+                    f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", None, now).await.unwrap();
                 let admitted = t.admit(meeting.id, at("2026-11-30T09:04:00Z")).unwrap();
                 f.store.update_entry(&admitted, EntryStatus::Waiting).await.unwrap();
                 assert_eq!(f.store.anonymise_before(town.tenant.id, now).await.unwrap(), 0);

@@ -29,7 +29,7 @@ use ricevo_core::lobby::{self, Abilities, Entry, EntryKind, EntryStatus, JoinWin
 use ricevo_core::{Lang, Mode};
 use ricevo_store::{Appointment, NewEntry, Tenant};
 
-pub use hub::Hub;
+pub use hub::{Hub, follow_other_nodes};
 
 use self::texts::{RoomTexts, room_texts};
 use crate::AppState;
@@ -154,7 +154,7 @@ async fn arrive(state: &AppState, tenant: &Tenant, a: &Appointment) -> Result<Re
     };
     // Returns the queued place, or a new one for someone who gave up the queue earlier.
     let entry = state.store.arrive(&new, now).await?;
-    state.hub.office_changed(entry.office_id);
+    hub::office_changed(state, entry.office_id);
     Ok(Ok(entry))
 }
 
@@ -267,7 +267,12 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
             }
             _ => {}
         }
-        let admitted = entry.may_join_media() && actions::open_meeting_of(&state, &entry).await?.is_some();
+        let meeting = if entry.may_join_media() { actions::open_meeting_of(&state, &entry).await? } else { None };
+        if let Some(url) = meeting.as_ref().and_then(|m| actions::elsewhere(&state, m, &token)) {
+            // Several nodes: the meeting's media are on another one.
+            return Ok(axum::response::Redirect::temporary(&url).into_response());
+        }
+        let admitted = meeting.is_some();
         Ok::<_, ApiError>(room_page(&state, &ctx, &tenant, &token, &entry, admitted))
     };
     run.await.unwrap_or_else(|e| ctx.error(&e, None))
@@ -333,7 +338,7 @@ async fn socket_upgrade(
         };
         Ok(upgrade
             .max_message_size(socket::MAX_MESSAGE_BYTES)
-            .on_upgrade(move |ws| socket::run(state, tenant, entry.id, lang, ws)))
+            .on_upgrade(move |ws| socket::run(state, tenant, entry.id, token, lang, ws)))
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }

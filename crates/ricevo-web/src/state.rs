@@ -14,6 +14,10 @@ use crate::metrics::Metrics;
 pub struct WebConfig {
     /// The address citizens reach, used in links and e-mails (`http://127.0.0.1:8080`).
     pub public_url: String,
+    /// This node's own address, when several nodes share one PostgreSQL behind one public
+    /// address: a meeting's media live on the node that opened it, and participants who reach
+    /// another node are sent there. `None`: the public URL.
+    pub node_url: Option<String>,
     /// The From address of e-mails; the tenant's contact address when unset.
     pub mail_from: Option<String>,
     /// How long before an appointment the reminder goes out.
@@ -34,6 +38,13 @@ pub struct WebConfig {
     pub turn: Option<TurnConfig>,
 }
 
+impl WebConfig {
+    /// The address of this node (see [`WebConfig::node_url`]).
+    pub fn node(&self) -> &str {
+        self.node_url.as_deref().unwrap_or(&self.public_url)
+    }
+}
+
 /// A TURN relay using the TURN REST API's shared secret (coturn's `use-auth-secret`).
 #[derive(Debug, Clone)]
 pub struct TurnConfig {
@@ -49,6 +60,7 @@ impl Default for WebConfig {
     fn default() -> Self {
         WebConfig {
             public_url: "http://127.0.0.1:8080".into(),
+            node_url: None,
             mail_from: None,
             reminder_hours: 24,
             outbox_dir: None,

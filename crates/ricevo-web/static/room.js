@@ -190,7 +190,9 @@
     removed: function (m) { finish(T.removed, m.url); },
     refused: function (m) { finish((T.refused + " " + (m.message || "")).trim(), null); },
     ended: function (m) { finish(T.ended, m.url); },
-    error: function (m) { say($("notice"), m.message); }
+    error: function (m) { say($("notice"), m.message); },
+    // Several servers: the meeting runs on another one, which this page moves to.
+    elsewhere: function (m) { closedByUs = true; if (ws) ws.close(); location.href = m.url; }
   };
 
   // ---- 3. The meeting ----------------------------------------------------------------------

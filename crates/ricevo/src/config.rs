@@ -83,6 +83,8 @@ pub(crate) struct Config {
     pub(crate) data_dir: PathBuf,
     /// The address citizens use, for links in e-mails (default: from `listen`).
     pub(crate) public_url: Option<String>,
+    /// This node's own address when several nodes share one PostgreSQL (default: public_url).
+    pub(crate) node_url: Option<String>,
     /// Database settings.
     pub(crate) database: DatabaseConfig,
     /// E-mail settings.
@@ -190,6 +192,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
             public_url: None,
+            node_url: None,
             database: DatabaseConfig::default(),
             mail: MailConfig::default(),
             smtp: None,
@@ -239,6 +242,9 @@ impl Config {
         }
         if let Some(v) = env("RICEVO_PUBLIC_URL") {
             c.public_url = Some(v);
+        }
+        if let Some(v) = env("RICEVO_NODE_URL") {
+            c.node_url = Some(v);
         }
         if let Some(v) = env("RICEVO_MAIL_FROM") {
             c.mail.from = Some(v);
@@ -339,6 +345,11 @@ impl Config {
             if turn.secret.trim().is_empty() {
                 return Err(invalid("turn.secret", "must not be empty"));
             }
+        }
+        if let Some(node) = &self.node_url
+            && !(node.starts_with("http://") || node.starts_with("https://"))
+        {
+            return Err(invalid("node_url", "must start with http:// or https://"));
         }
         let public = self.public_url();
         if !(public.starts_with("http://") || public.starts_with("https://")) {

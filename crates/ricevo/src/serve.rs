@@ -45,6 +45,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
 
     let web = WebConfig {
         public_url: config.public_url(),
+        node_url: config.node_url.clone(),
         mail_from: config.mail.from.clone(),
         reminder_hours: config.mail.reminder_hours,
         outbox_dir: config.smtp.is_none().then(|| config.outbox_dir()),
@@ -67,7 +68,10 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let media = ricevo_media::MediaServer::start(media_config)
         .map_err(|e| format!("cannot open the media port {}: {e}", config.media.udp_listen))?;
     let media_addr = media.udp_addr();
-    let app = ricevo_web::router(AppState::new(store.clone(), web).with_media(media));
+    let state = AppState::new(store.clone(), web).with_media(media);
+    // Several nodes on one PostgreSQL: waiting rooms and dashboards hear each other's changes.
+    let nodes_task = tokio::spawn(ricevo_web::room::follow_other_nodes(state.clone()));
+    let app = ricevo_web::router(state);
     let addr = config.listen_addr().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
@@ -87,6 +91,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         .with_graceful_shutdown(shutdown_signal());
     let result = server.await.map_err(|e| format!("server: {e}"));
     let _ = stop_tx.send(true);
+    nodes_task.abort();
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
         let _ = worker_task.await;
         let _ = privacy_task.await;

@@ -7,7 +7,9 @@ CREATE TABLE meetings (
     public_id TEXT NOT NULL UNIQUE,
     appointment_id BIGINT REFERENCES appointments(id),
     started_at BIGINT NOT NULL,
-    ended_at BIGINT
+    ended_at BIGINT,
+    -- The node whose SFU carries the meeting's media (its public URL); others send people there.
+    node TEXT
 );
 CREATE INDEX meetings_tenant ON meetings(tenant_id);
 

@@ -9,7 +9,7 @@ use ricevo_core::{EntryId, Lang, MeetingId, OfficeId};
 use ricevo_store::{Grant, Meeting, NewEntry, StoreError, Tenant};
 use serde::Serialize;
 
-use super::hub::Push;
+use super::hub;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::tokens;
@@ -120,8 +120,8 @@ async fn save(state: &AppState, before: EntryStatus, after: &Entry, lang: Lang) 
         Err(StoreError::Stale) => return Err(ApiError::Conflict(lang)),
         Err(e) => return Err(e.into()),
     }
-    state.hub.push(after.id, Push::Refresh);
-    state.hub.office_changed(after.office_id);
+    hub::entry_changed(state, after.id);
+    hub::office_changed(state, after.office_id);
     Ok(())
 }
 
@@ -145,7 +145,12 @@ pub(crate) async fn admit(
         Some(m) => m,
         None => {
             let public_id = tokens::new_public_id();
-            state.store.create_meeting(tenant.id, entry.office_id, entry.appointment_id, &public_id, now).await?.id
+            let node = Some(state.config.node());
+            state
+                .store
+                .create_meeting(tenant.id, entry.office_id, entry.appointment_id, &public_id, node, now)
+                .await?
+                .id
         }
     };
     let before = entry.status;
@@ -193,7 +198,7 @@ pub(crate) async fn transfer(
     let before = entry.status;
     let moved = entry.transfer(to, state.now()).map_err(conflict(lang))?;
     save(state, before, &moved, lang).await?;
-    state.hub.office_changed(from);
+    hub::office_changed(state, from);
     Ok(moved)
 }
 
@@ -243,7 +248,7 @@ pub(crate) async fn invite(
         token_hash: Some(tokens::hash(&token)),
     };
     let entry = state.store.add_entry(&new, state.now()).await?;
-    state.hub.office_changed(meeting.office_id);
+    hub::office_changed(state, meeting.office_id);
     Ok((entry, format!("{}/a/{token}/join", state.config.public_url)))
 }
 
@@ -253,8 +258,10 @@ pub(crate) async fn end_meeting(state: &AppState, tenant: &Tenant, meeting: &Mee
     if let Some(media) = &state.media {
         media.close_room(ricevo_media::RoomId(meeting.id.0));
     }
-    state.hub.refresh_all(finished.iter().map(|e| e.id));
-    state.hub.office_changed(meeting.office_id);
+    for e in &finished {
+        hub::entry_changed(state, e.id);
+    }
+    hub::office_changed(state, meeting.office_id);
     Ok(())
 }
 
@@ -262,6 +269,12 @@ pub(crate) async fn end_meeting(state: &AppState, tenant: &Tenant, meeting: &Mee
 pub(crate) async fn open_meeting_of(state: &AppState, e: &Entry) -> Result<Option<Meeting>, ApiError> {
     let Some(id) = e.meeting_id else { return Ok(None) };
     Ok(state.store.meeting(e.tenant_id, id).await?.filter(|m| m.ended_at.is_none()))
+}
+
+/// Where a participant of `meeting` should be instead, when its media live on another node.
+pub(crate) fn elsewhere(state: &AppState, meeting: &Meeting, token: &str) -> Option<String> {
+    let node = meeting.node.as_deref().filter(|n| *n != state.config.node())?;
+    Some(format!("{}/a/{token}/join", node.trim_end_matches('/')))
 }
 
 /// The wait estimate for a queued entry: `(position, minutes)`.

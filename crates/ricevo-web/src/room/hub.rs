@@ -13,6 +13,52 @@ use std::sync::Mutex;
 use ricevo_core::{EntryId, MeetingId, OfficeId};
 use tokio::sync::{broadcast, mpsc};
 
+use crate::AppState;
+
+/// An entry changed: its page on this node refreshes, and other nodes are told.
+pub(crate) fn entry_changed(state: &AppState, entry: EntryId) {
+    state.hub.push(entry, Push::Refresh);
+    announce(state, format!("entry:{}", entry.0));
+}
+
+/// An office's queue changed: its dashboards on this node refresh, and other nodes are told.
+pub(crate) fn office_changed(state: &AppState, office: OfficeId) {
+    state.hub.office_changed(office);
+    announce(state, format!("office:{}", office.0));
+}
+
+// Several nodes on one PostgreSQL hear each other through NOTIFY (a no-op on SQLite).
+fn announce(state: &AppState, topic: String) {
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.announce(&topic).await {
+            tracing::warn!(error = %e, topic, "could not tell the other nodes");
+        }
+    });
+}
+
+/// Applies what other nodes announce to this node's connections, for as long as the process
+/// runs. Does nothing on an engine with one node (SQLite).
+pub async fn follow_other_nodes(state: AppState) {
+    let mut heard = match state.store.listen().await {
+        Ok(Some(rx)) => rx,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen to other nodes: waiting rooms refresh every 30 s instead");
+            return;
+        }
+    };
+    while let Some(topic) = heard.recv().await {
+        let Some((kind, id)) = topic.split_once(':') else { continue };
+        let Ok(id) = id.parse::<i64>() else { continue };
+        match kind {
+            "entry" => state.hub.push(EntryId(id), Push::Refresh),
+            "office" => state.hub.office_changed(OfficeId(id)),
+            _ => {}
+        }
+    }
+}
+
 /// What a connected socket is asked to do.
 #[derive(Debug, Clone)]
 pub(crate) enum Push {
@@ -90,16 +136,6 @@ impl Hub {
     pub(crate) fn push(&self, entry: EntryId, push: Push) {
         if let Some((_, tx)) = self.lock().sockets.get(&entry) {
             let _ = tx.send(push);
-        }
-    }
-
-    /// Tells every connected entry of `entries` to refresh.
-    pub(crate) fn refresh_all(&self, entries: impl IntoIterator<Item = EntryId>) {
-        let inner = self.lock();
-        for e in entries {
-            if let Some((_, tx)) = inner.sockets.get(&e) {
-                let _ = tx.send(Push::Refresh);
-            }
         }
     }
 

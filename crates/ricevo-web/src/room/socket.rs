@@ -59,6 +59,8 @@ struct Session {
     state: AppState,
     tenant: Tenant,
     entry_id: EntryId,
+    /// The link's token (to send the browser to another node).
+    token: String,
     lang: Lang,
     /// The meeting this socket was told it is admitted to.
     meeting: Option<Meeting>,
@@ -71,14 +73,22 @@ struct Session {
 }
 
 /// Runs a socket until it closes.
-pub(crate) async fn run(state: AppState, tenant: Tenant, entry: EntryId, lang: Lang, mut socket: WebSocket) {
+pub(crate) async fn run(
+    state: AppState,
+    tenant: Tenant,
+    entry: EntryId,
+    token: String,
+    lang: Lang,
+    mut socket: WebSocket,
+) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let connection = state.hub.connect(entry, tx);
-    state.hub.office_changed(office_of(&state, &tenant, entry).await);
+    super::hub::office_changed(&state, office_of(&state, &tenant, entry).await);
     let mut s = Session {
         state: state.clone(),
         tenant,
         entry_id: entry,
+        token,
         lang,
         meeting: None,
         media_events: None,
@@ -124,7 +134,7 @@ pub(crate) async fn run(state: AppState, tenant: Tenant, entry: EntryId, lang: L
             s.left_media();
         }
     }
-    state.hub.office_changed(office_of(&state, &s.tenant, entry).await);
+    super::hub::office_changed(&state, office_of(&state, &s.tenant, entry).await);
 }
 
 async fn office_of(state: &AppState, tenant: &Tenant, entry: EntryId) -> ricevo_core::OfficeId {
@@ -196,6 +206,12 @@ impl Session {
                 let meeting = actions::open_meeting_of(&self.state, &e).await.map_err(|_| Stop::Closed)?;
                 match meeting {
                     Some(m) => {
+                        if let Some(url) = actions::elsewhere(&self.state, &m, &self.token) {
+                            // The meeting's media live on another node: the page goes there.
+                            send_json(socket, json!({"type": "elsewhere", "url": url})).await?;
+                            self.finished = true;
+                            return Ok(());
+                        }
                         if self.meeting.as_ref().map(|x| x.id) != Some(m.id) {
                             let abilities = e.abilities;
                             let ice = ice::servers(&self.state.config, e.id, self.now());
@@ -378,7 +394,7 @@ impl Session {
             }
         }
         self.state.hub.enter(meeting.id, e.id, Present { name: e.name.clone(), kind: e.kind.as_str(), muted: false });
-        self.state.hub.office_changed(e.office_id);
+        super::hub::office_changed(&self.state, e.office_id);
         participants_changed(&self.state, meeting.id);
         // Documents shared before this person (re)joined.
         if let Ok(docs) = self.state.store.documents(self.tenant.id, meeting.id).await {

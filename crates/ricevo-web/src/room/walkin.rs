@@ -71,7 +71,7 @@ pub(crate) async fn take_ticket(
     };
     let day = now.to_zoned(zone_of(tenant)).date();
     let entry = state.store.take_ticket(&new, day, now).await?;
-    state.hub.office_changed(office.id);
+    super::hub::office_changed(state, office.id);
     Ok((entry, format!("{}/a/{token}/join", state.config.public_url)))
 }
 
