@@ -104,7 +104,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let backlog = state.store.outbox_backlog().await.unwrap_or(-1);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(backlog)).into_response()
+    let mut body = state.metrics.render(backlog);
+    if let Some(media) = &state.media {
+        body.push_str(&metrics::Metrics::render_media(&media.stats()));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 /// The client address used for rate limits.

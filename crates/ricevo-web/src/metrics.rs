@@ -66,6 +66,43 @@ impl Metrics {
         let _ = writeln!(s, "ricevo_http_request_duration_seconds_count {total}");
         s
     }
+
+    /// The embedded SFU's gauges and counters, in the same format.
+    pub fn render_media(stats: &ricevo_media::MediaStats) -> String {
+        let rows: [(&str, &str, &str, u64); 6] = [
+            ("ricevo_media_rooms", "gauge", "Meetings with at least one participant connected.", stats.rooms),
+            ("ricevo_media_participants", "gauge", "Participants connected to the SFU.", stats.participants),
+            (
+                "ricevo_media_packets_forwarded_total",
+                "counter",
+                "RTP packets sent to participants.",
+                stats.packets_forwarded,
+            ),
+            (
+                "ricevo_media_bytes_forwarded_total",
+                "counter",
+                "Bytes of RTP packets sent to participants.",
+                stats.bytes_forwarded,
+            ),
+            (
+                "ricevo_media_datagrams_received_total",
+                "counter",
+                "Datagrams received on the media port.",
+                stats.datagrams_received,
+            ),
+            (
+                "ricevo_media_datagrams_sent_total",
+                "counter",
+                "Datagrams sent from the media port.",
+                stats.datagrams_sent,
+            ),
+        ];
+        let mut s = String::new();
+        for (name, kind, help, value) in rows {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        }
+        s
+    }
 }
 
 #[cfg(test)]

@@ -230,6 +230,13 @@ async fn citizen_and_official_meet_by_video_share_a_screen_and_a_document_and_th
         let seen_by_citizen = wait_for_media(&citizen, "the citizen", 1).await;
         assert_eq!(seen_by_official.state, "connected");
         assert_eq!(seen_by_citizen.state, "connected");
+        let metrics = reqwest::get(w.server.url("/metrics")).await.unwrap().text().await.unwrap();
+        let metric = |name: &str| -> u64 {
+            metrics.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap().trim().parse().unwrap()
+        };
+        assert_eq!(metric("ricevo_media_rooms"), 1, "{metrics}");
+        assert_eq!(metric("ricevo_media_participants"), 2);
+        assert!(metric("ricevo_media_packets_forwarded_total") > 0);
         wait_for_text_in(&official, "participants", "Lucia Bianchi").await;
         audit.page(&citizen, &axe, "meeting (citizen)").await;
         audit.page(&official, &axe, "meeting (official)").await;
