@@ -218,8 +218,14 @@
       streamsByMid[mid] = e.track;
       placeTrack(mid);
     };
+    var mine = pc;
     pc.onconnectionstatechange = function () {
-      say($("connection"), pc.connectionState === "failed" ? T.media_failed : "");
+      if (pc !== mine) return;
+      var failed = pc.connectionState === "failed";
+      say($("connection"), failed ? T.media_failed : "");
+      // The media path broke while signalling still works (a network change on a phone):
+      // connect again; the server replaces the old session.
+      if (failed) setTimeout(function () { if (pc === mine && !closedByUs) startMedia(iceServers); }, 1000);
     };
     pc.createOffer()
       .then(function (o) { return pc.setLocalDescription(o); })
