@@ -10,6 +10,8 @@ mod model;
 mod postgres;
 mod sql;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::sync::Arc;
 

@@ -30,72 +30,12 @@ async fn sqlite() -> Option<Fixture> {
     Some(Fixture { store, other_node, _guard: Box::new(dir) })
 }
 
-struct DropSchema {
-    url: String,
-    schema: String,
-}
-
-impl Drop for DropSchema {
-    fn drop(&mut self) {
-        let (url, schema) = (self.url.clone(), self.schema.clone());
-        // Drop in a thread of its own: the test's runtime is shutting down.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                if let Ok(pool) = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await {
-                    // The test's own connections may outlive its runtime: end them first.
-                    let _ = sqlx::query(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                         WHERE application_name = $1 AND pid <> pg_backend_pid()",
-                    )
-                    .bind(&schema)
-                    .execute(&pool)
-                    .await;
-                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
 async fn postgres() -> Option<Fixture> {
-    let url = std::env::var("RICEVO_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let admin = match sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await {
-        Ok(p) => p,
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => panic!("PostgreSQL is required under CI: {e}"),
-        Err(e) => {
-            eprintln!("skipping PostgreSQL case: {e}");
-            return None;
-        }
-    };
-    let schema = format!("t_{}", rand::random::<u64>());
-    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.unwrap();
-    let node = |schema: String| {
-        let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
-        let options = options.application_name(&schema);
-        async move {
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(8)
-                .after_connect(move |conn, _| {
-                    let schema = schema.clone();
-                    Box::pin(async move {
-                        sqlx::Executor::execute(conn, format!("SET search_path TO {schema}").as_str()).await?;
-                        Ok(())
-                    })
-                })
-                .connect_with(options)
-                .await
-                .unwrap();
-            let store: Arc<dyn Store> = Arc::new(PostgresStore::from_pool(pool));
-            store
-        }
-    };
-    let store = node(schema.clone()).await;
+    let schema = ricevo_store::testing::TestSchema::create("t").await?;
+    let store = schema.node().await;
     store.migrate().await.unwrap();
-    let other_node = node(schema.clone()).await;
-    Some(Fixture { store, other_node, _guard: Box::new(DropSchema { url, schema }) })
+    let other_node = schema.node().await;
+    Some(Fixture { store, other_node, _guard: Box::new(schema) })
 }
 
 fn new_tenant(slug: &str) -> NewTenant {

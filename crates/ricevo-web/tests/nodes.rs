@@ -5,78 +5,16 @@
 //! Needs PostgreSQL (RICEVO_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test);
 //! skipped without it, except under CI=true, where it fails.
 
-#![allow(clippy::unwrap_used, clippy::print_stderr)]
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use ricevo_store::{PostgresStore, Role, Store};
+use ricevo_store::{Role, Store};
 use ricevo_web::{AppState, WebConfig};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-
-/// Drops the test's schema when the test ends, passed or failed.
-struct Schema {
-    url: String,
-    name: String,
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let (url, name) = (self.url.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                if let Ok(pool) = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await {
-                    let _ = sqlx::query(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                         WHERE application_name = $1 AND pid <> pg_backend_pid()",
-                    )
-                    .bind(&name)
-                    .execute(&pool)
-                    .await;
-                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE")).execute(&pool).await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-async fn schema() -> Option<Schema> {
-    let url = std::env::var("RICEVO_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let admin = match sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await {
-        Ok(p) => p,
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => panic!("PostgreSQL is required under CI: {e}"),
-        Err(e) => {
-            eprintln!("SKIPPED: two-node test needs PostgreSQL: {e}");
-            return None;
-        }
-    };
-    let name = format!("n_{}", rand::random::<u64>());
-    sqlx::query(&format!("CREATE SCHEMA {name}")).execute(&admin).await.unwrap();
-    Some(Schema { url, name })
-}
-
-async fn store(s: &Schema) -> Arc<dyn Store> {
-    let options: sqlx::postgres::PgConnectOptions = s.url.parse().unwrap();
-    let name = s.name.clone();
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(8)
-        .after_connect(move |conn, _| {
-            let name = name.clone();
-            Box::pin(async move {
-                sqlx::Executor::execute(conn, format!("SET search_path TO {name}").as_str()).await?;
-                Ok(())
-            })
-        })
-        .connect_with(options.application_name(&s.name))
-        .await
-        .unwrap();
-    Arc::new(PostgresStore::from_pool(pool))
-}
 
 /// A node: its own router and address on the shared database.
 async fn node(store: Arc<dyn Store>) -> String {
@@ -113,11 +51,11 @@ async fn next_of(ws: &mut Socket, kind: &str) -> Value {
 
 #[tokio::test]
 async fn a_citizen_on_node_b_hears_node_a_and_is_sent_to_the_node_of_the_meeting() {
-    let Some(schema) = schema().await else { return };
-    let store_a = store(&schema).await;
+    let Some(schema) = ricevo_store::testing::TestSchema::create("n").await else { return };
+    let store_a = schema.node().await;
     store_a.migrate().await.unwrap();
     ricevo_web::demo::load(&*store_a, |pw| format!("plain:{pw}")).await.unwrap();
-    let store_b = store(&schema).await;
+    let store_b = schema.node().await;
     let a = node(store_a.clone()).await;
     let b = node(store_b).await;
     let http = reqwest::Client::new();

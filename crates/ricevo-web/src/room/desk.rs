@@ -153,13 +153,7 @@ fn row(state: &AppState, staff: &Staff, e: &Entry, now: Timestamp) -> Row {
 }
 
 async fn office_of(state: &AppState, staff: &Staff, raw: &str) -> Result<Office, PageError> {
-    let id = OfficeId(path_id(raw, staff.lang)?);
-    let office = state
-        .store
-        .office(staff.tenant.id, id)
-        .await
-        .map_err(|e| staff.err(e.into()))?
-        .ok_or_else(|| staff.not_found())?;
+    let office = staff.office(state, raw).await?;
     staff.require_desk_of(office.id)?;
     Ok(office)
 }

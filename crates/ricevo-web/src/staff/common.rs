@@ -201,6 +201,11 @@ impl Staff {
     pub(crate) fn forbidden(&self) -> PageError {
         self.err(ApiError::Forbidden(self.lang))
     }
+    /// The office of a URL in this town (a 404 page otherwise); permissions are the caller's.
+    pub(crate) async fn office(&self, state: &AppState, raw: &str) -> Result<ricevo_store::Office, PageError> {
+        let id = OfficeId(path_id(raw, self.lang)?);
+        state.store.office(self.tenant.id, id).await.map_err(|e| self.err(e.into()))?.ok_or_else(|| self.not_found())
+    }
     /// 404, linking back to the day page.
     pub(crate) fn not_found(&self) -> PageError {
         self.err(ApiError::NotFound(self.lang))

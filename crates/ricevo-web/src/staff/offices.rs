@@ -30,17 +30,11 @@ fn office_link(staff: &Staff, id: OfficeId) -> String {
 
 /// The office of the URL, if this account manages it.
 async fn managed_office(state: &AppState, staff: &Staff, raw: &str) -> Result<Office, PageError> {
-    let id = OfficeId(path_id(raw, staff.lang)?);
     // Operators may not manage anything, not even learn which offices exist.
     if staff.user.role == Role::Operator {
         return Err(staff.forbidden());
     }
-    let office = state
-        .store
-        .office(staff.tenant.id, id)
-        .await
-        .map_err(|e| staff.err(e.into()))?
-        .ok_or_else(|| staff.not_found())?;
+    let office = staff.office(state, raw).await?;
     staff.require_manager_of(office.id)?;
     Ok(office)
 }

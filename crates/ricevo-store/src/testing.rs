@@ -1,0 +1,98 @@
+//! For tests of this and other crates: a PostgreSQL schema of one's own, dropped afterwards,
+//! and as many store "nodes" on it as a test wants. Built only with the `testing` feature.
+//!
+//! The server is `RICEVO_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
+//! Without one, [`TestSchema::create`] says why and returns `None`, except under `CI=true`,
+//! where a test that would skip fails instead.
+
+#![allow(clippy::print_stderr)]
+
+use std::sync::Arc;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::{PostgresStore, Store};
+
+/// A schema of one test; dropped (with the test's connections ended) when this is dropped.
+#[derive(Debug)]
+pub struct TestSchema {
+    url: String,
+    name: String,
+}
+
+impl TestSchema {
+    /// Creates a fresh schema, or `None` (outside CI) when PostgreSQL is not reachable.
+    ///
+    /// # Panics
+    /// Under `CI=true` without PostgreSQL, or when the server refuses to create a schema.
+    pub async fn create(prefix: &str) -> Option<TestSchema> {
+        let url = std::env::var("RICEVO_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let admin = match PgPoolOptions::new().max_connections(1).connect(&url).await {
+            Ok(p) => p,
+            Err(e) if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) => {
+                panic!("PostgreSQL is required under CI=true: {e}")
+            }
+            Err(e) => {
+                eprintln!("SKIPPED: PostgreSQL case: {e}");
+                return None;
+            }
+        };
+        let name = format!("{prefix}_{}", rand::random::<u64>());
+        if let Err(e) = sqlx::query(&format!("CREATE SCHEMA {name}")).execute(&admin).await {
+            panic!("cannot create test schema {name}: {e}");
+        }
+        Some(TestSchema { url, name })
+    }
+
+    /// A store on this schema: one more server node. Migrate once with the first node.
+    ///
+    /// # Panics
+    /// When the connection fails.
+    pub async fn node(&self) -> Arc<dyn Store> {
+        let options: PgConnectOptions = match self.url.parse() {
+            Ok(o) => o,
+            Err(e) => panic!("bad RICEVO_TEST_POSTGRES_URL: {e}"),
+        };
+        let schema = self.name.clone();
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .after_connect(move |conn, _| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    sqlx::Executor::execute(conn, format!("SET search_path TO {schema}").as_str()).await?;
+                    Ok(())
+                })
+            })
+            // Tagged, so the drop can end connections a test's runtime left behind.
+            .connect_with(options.application_name(&self.name))
+            .await;
+        match pool {
+            Ok(pool) => Arc::new(PostgresStore::from_pool(pool)),
+            Err(e) => panic!("cannot connect to the test schema {}: {e}", self.name),
+        }
+    }
+}
+
+impl Drop for TestSchema {
+    fn drop(&mut self) {
+        let (url, name) = (self.url.clone(), self.name.clone());
+        // In a thread of its own: the test's runtime may be shutting down.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(pool) = PgPoolOptions::new().max_connections(1).connect(&url).await {
+                    let _ = sqlx::query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                    )
+                    .bind(&name)
+                    .execute(&pool)
+                    .await;
+                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE")).execute(&pool).await;
+                }
+            });
+        })
+        .join();
+    }
+}
