@@ -4,10 +4,14 @@
 //! `ricevo-bench booking --server target/release/ricevo [--database-url postgres://...]`:
 //! concurrent clients booking over HTTP against a running server; reports successes,
 //! conflicts, latency percentiles and double bookings (which must be 0).
+//! `ricevo-bench media --server target/release/ricevo [--meetings M] [--participants N]
+//! [--seconds S] [--video-kbps K]`: simulated participants (str0m clients) in video meetings;
+//! reports forwarded packets per second, loss, server CPU per forwarded packet and memory.
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
 
 mod booking;
+mod media;
 mod slots;
 
 fn main() {
@@ -15,9 +19,10 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("slots") => slots::run(),
         Some("booking") => booking::run(&args[2..]),
+        Some("media") => media::run(&args[2..]),
         _ => {
             eprintln!(
-                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]"
+                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench media --server PATH [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
             );
             std::process::exit(2);
         }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use str0m::Rtc;
 use str0m::change::SdpPendingOffer;
 use str0m::media::{KeyframeRequestKind, MediaKind, Mid};
+use str0m::rtp::{SeqNo, Ssrc};
 
 use crate::{ParticipantId, Permissions, RoomId, Source, TrackKind};
 
@@ -47,6 +48,44 @@ pub(crate) struct TrackOut {
     pub(crate) state: OutState,
     /// The sender left; the m-line must be stopped at the next offer.
     pub(crate) gone: bool,
+    /// Maps the sender's sequence numbers to this receiver's stream.
+    pub(crate) sequence: SequenceRewrite,
+}
+
+/// Sequence numbers of a forwarded stream: the sender's, shifted so that packets the router
+/// did not forward (video paused for an audio-only or starved receiver) leave no gap, which the
+/// receiver would otherwise take for loss and ask to be resent.
+#[derive(Debug, Default)]
+pub(crate) struct SequenceRewrite {
+    /// Added to the sender's (extended) sequence number; set at the first packet.
+    offset: Option<i64>,
+    /// The highest number written so far.
+    last: Option<u64>,
+    /// Packets were skipped: the next forwarded one continues right after `last`.
+    skipped: bool,
+}
+
+impl SequenceRewrite {
+    /// The receiver's sequence number for the sender's `incoming`; `None` for a packet from
+    /// before a skip (a late retransmission) that no longer has a place.
+    pub(crate) fn rewrite(&mut self, incoming: SeqNo) -> Option<SeqNo> {
+        let incoming = i64::try_from(*incoming).ok()?;
+        let offset = match (self.offset, self.skipped, self.last) {
+            (Some(offset), false, _) => offset,
+            (_, _, Some(last)) => i64::try_from(last).ok()? + 1 - incoming,
+            (_, _, None) => 0,
+        };
+        self.offset = Some(offset);
+        self.skipped = false;
+        let out = u64::try_from(incoming + offset).ok()?;
+        self.last = Some(self.last.map_or(out, |l| l.max(out)));
+        Some(out.into())
+    }
+
+    /// A packet of the stream was not forwarded.
+    pub(crate) fn skip(&mut self) {
+        self.skipped = true;
+    }
 }
 
 /// One participant: a str0m `Rtc` plus the router's bookkeeping.
@@ -70,6 +109,8 @@ pub(crate) struct Participant {
     pub(crate) next_timeout: Instant,
     /// Queued in the router's list of participants to poll.
     pub(crate) ready: bool,
+    /// The mid of each incoming SSRC seen so far.
+    ssrc_mids: HashMap<Ssrc, Mid>,
 }
 
 impl Participant {
@@ -96,6 +137,7 @@ impl Participant {
             needs_offer: false,
             next_timeout: now,
             ready: false,
+            ssrc_mids: HashMap::new(),
         }
     }
 
@@ -132,13 +174,23 @@ impl Participant {
         self.tracks_in.last()
     }
 
+    /// The mid an incoming RTP stream belongs to.
+    pub(crate) fn mid_of_ssrc(&mut self, ssrc: Ssrc) -> Option<Mid> {
+        if let Some(mid) = self.ssrc_mids.get(&ssrc) {
+            return Some(*mid);
+        }
+        let mid = self.rtc.direct_api().stream_rx(&ssrc)?.mid();
+        self.ssrc_mids.insert(ssrc, mid);
+        Some(mid)
+    }
+
     pub(crate) fn track_in(&self, mid: Mid) -> Option<&TrackIn> {
         self.tracks_in.iter().find(|t| t.mid == mid)
     }
 
     /// Asks this participant's browser for a keyframe on one of its tracks, unless one was
     /// asked for very recently. Returns whether a request went out.
-    pub(crate) fn request_keyframe(&mut self, mid: Mid, kind: KeyframeRequestKind, now: Instant) -> bool {
+    pub(crate) fn request_keyframe(&mut self, mid: Mid, now: Instant) -> bool {
         let Some(track) = self.tracks_in.iter_mut().find(|t| t.mid == mid) else {
             return false;
         };
@@ -148,22 +200,16 @@ impl Participant {
         if track.last_keyframe_request.is_some_and(|at| now.saturating_duration_since(at) < KEYFRAME_REQUEST_INTERVAL) {
             return false;
         }
-        let Some(mut writer) = self.rtc.writer(mid) else {
+        let mut api = self.rtc.direct_api();
+        let Some(stream) = api.stream_rx_by_mid(mid, None) else {
+            // No packet has arrived yet on that track: nothing to ask for.
             return false;
         };
-        // Browsers negotiate PLI everywhere and FIR not always: fall back to PLI.
-        let kind = if writer.is_request_keyframe_possible(kind) { kind } else { KeyframeRequestKind::Pli };
-        match writer.request_keyframe(None, kind) {
-            Ok(()) => {
-                track.last_keyframe_request = Some(now);
-                true
-            }
-            // No packet has arrived yet on that track: nothing to ask for.
-            Err(e) => {
-                tracing::debug!(participant = self.id.0, "keyframe request failed: {e}");
-                false
-            }
-        }
+        // Browsers negotiate PLI everywhere and FIR not always: a receiver's FIR is passed on
+        // as a PLI.
+        stream.request_keyframe(KeyframeRequestKind::Pli);
+        track.last_keyframe_request = Some(now);
+        true
     }
 }
 
@@ -209,8 +255,30 @@ pub(crate) fn offered_sources(sdp: &str) -> HashMap<String, Source> {
 
 #[cfg(test)]
 mod tests {
-    use super::offered_sources;
+    use super::{SequenceRewrite, offered_sources};
     use crate::Source;
+
+    #[test]
+    fn forwarded_sequence_numbers_close_the_gaps_the_router_leaves() {
+        let mut seq = SequenceRewrite::default();
+        let out = |seq: &mut SequenceRewrite, n: u64| seq.rewrite(n.into()).map(|s| *s);
+        assert_eq!(out(&mut seq, 1000), Some(1000));
+        assert_eq!(out(&mut seq, 1001), Some(1001));
+        // 1002..=1004 not forwarded (video paused for this receiver).
+        seq.skip();
+        seq.skip();
+        seq.skip();
+        assert_eq!(out(&mut seq, 1005), Some(1002));
+        assert_eq!(out(&mut seq, 1006), Some(1003));
+        // A late retransmission keeps its place relative to the others.
+        assert_eq!(out(&mut seq, 1005), Some(1002));
+        // One from before the skip would land on numbers already used: not forwarded below 0.
+        let mut fresh = SequenceRewrite::default();
+        assert_eq!(out(&mut fresh, 5), Some(5));
+        fresh.skip();
+        assert_eq!(out(&mut fresh, 100), Some(6));
+        assert_eq!(out(&mut fresh, 1), None);
+    }
 
     #[test]
     fn sources_follow_the_order_of_the_offered_m_lines() {

@@ -9,6 +9,8 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use mio::net::UdpSocket as MioUdpSocket;
+use mio::{Events, Interest, Poll, Token};
 use str0m::net::{Protocol, Receive};
 use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
@@ -20,6 +22,13 @@ use crate::{Sfu, SfuConfig, SfuOutput};
 const MAX_WAIT: Duration = Duration::from_millis(100);
 /// Large enough for any datagram WebRTC sends (MTU-sized, well under this).
 const RECEIVE_BUFFER: usize = 2048;
+/// Datagrams read before the media thread looks at its timers and sends what is due.
+const RECEIVE_BATCH: usize = 64;
+/// Socket buffers asked for (the kernel caps them at `net.core.rmem_max`/`wmem_max`): a few
+/// hundred milliseconds of a busy server's traffic, so a media thread that is briefly not
+/// scheduled does not lose packets.
+const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+const SOCKET: Token = Token(0);
 
 /// A participant admitted into a room.
 #[derive(Debug)]
@@ -136,6 +145,16 @@ impl MediaServer {
         }
         let socket = UdpSocket::bind(udp_listen)?;
         let udp_addr = socket.local_addr()?;
+        let buffers = socket2::SockRef::from(&socket);
+        for result in
+            [buffers.set_recv_buffer_size(SOCKET_BUFFER_BYTES), buffers.set_send_buffer_size(SOCKET_BUFFER_BYTES)]
+        {
+            if let Err(e) = result {
+                tracing::warn!("media socket buffer size: {e}");
+            }
+        }
+        socket.set_nonblocking(true)?;
+        let socket = MioUdpSocket::from_std(socket);
         let candidates = announced_addresses(udp_addr, &public_ips);
         // The address browsers reach us on: str0m's ICE wants the packet's destination to be
         // one of the announced candidates. With a socket bound to an unspecified address we
@@ -257,7 +276,7 @@ fn announced_addresses(bound: SocketAddr, public_ips: &[IpAddr]) -> Vec<SocketAd
 /// The media thread: owns the router and the socket.
 struct Driver {
     sfu: Sfu,
-    socket: UdpSocket,
+    socket: MioUdpSocket,
     destination: SocketAddr,
     commands: Receiver<Command>,
     senders: HashMap<ParticipantId, tokio_mpsc::UnboundedSender<MediaEvent>>,
@@ -268,6 +287,18 @@ struct Driver {
 impl Driver {
     fn run(mut self) {
         let mut buf = vec![0u8; RECEIVE_BUFFER];
+        let mut poll = match Poll::new() {
+            Ok(poll) => poll,
+            Err(e) => {
+                tracing::error!("media thread cannot poll: {e}");
+                return;
+            }
+        };
+        if let Err(e) = poll.registry().register(&mut self.socket, SOCKET, Interest::READABLE) {
+            tracing::error!("media socket cannot be polled: {e}");
+            return;
+        }
+        let mut events = Events::with_capacity(4);
         loop {
             loop {
                 match self.commands.try_recv() {
@@ -284,14 +315,31 @@ impl Driver {
             stats.bytes_received = self.bytes_received;
             self.stats.store(&stats);
 
-            let wait = deadline.saturating_duration_since(Instant::now()).clamp(Duration::from_millis(1), MAX_WAIT);
-            if let Err(e) = self.socket.set_read_timeout(Some(wait)) {
-                tracing::error!("media socket: {e}");
-                return;
+            // Everything already queued is read first (a batch at a time) and the clock is
+            // looked at once per batch; the thread sleeps only when the socket is empty.
+            if self.receive_batch(&mut buf) == 0 {
+                let wait = deadline.saturating_duration_since(Instant::now()).clamp(Duration::from_millis(1), MAX_WAIT);
+                if let Err(e) = poll.poll(&mut events, Some(wait))
+                    && e.kind() != ErrorKind::Interrupted
+                {
+                    tracing::error!("media socket poll: {e}");
+                    return;
+                }
+                self.receive_batch(&mut buf);
             }
-            match self.socket.recv_from(&mut buf) {
-                Ok((0, _)) => {} // a wake-up
+            self.sfu.handle_input(SfuInput::Timeout(Instant::now()));
+        }
+    }
+
+    /// Feeds the router the datagrams waiting on the socket, at most [`RECEIVE_BATCH`];
+    /// returns how many were read (wake-ups included).
+    fn receive_batch(&mut self, buf: &mut [u8]) -> usize {
+        let mut read = 0;
+        while read < RECEIVE_BATCH {
+            match self.socket.recv_from(buf) {
+                Ok((0, _)) => read += 1, // a wake-up
                 Ok((n, source)) => {
+                    read += 1;
                     self.bytes_received += n as u64;
                     if let Some(datagram) = buf.get(..n)
                         && let Ok(contents) = datagram.try_into()
@@ -300,12 +348,16 @@ impl Driver {
                         self.sfu.handle_input(SfuInput::Receive(Instant::now(), receive));
                     }
                 }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 // ICMP errors from earlier sends surface here on some systems; not fatal.
-                Err(e) => tracing::debug!("media socket receive: {e}"),
+                Err(e) => {
+                    tracing::debug!("media socket receive: {e}");
+                    read += 1;
+                }
             }
-            self.sfu.handle_input(SfuInput::Timeout(Instant::now()));
         }
+        read
     }
 
     fn drain_output(&mut self) -> Instant {

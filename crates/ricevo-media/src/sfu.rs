@@ -14,12 +14,13 @@ use std::time::{Duration, Instant};
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::{CryptoProvider, DtlsCert};
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::media::{Direction, MediaKind, Mid};
 use str0m::net::{Receive, Transmit};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 use crate::bandwidth::VideoGate;
-use crate::participant::{OutState, Participant, TrackOut, offered_sources};
+use crate::participant::{OutState, Participant, SequenceRewrite, TrackOut, offered_sources};
 use crate::{
     MAX_PARTICIPANTS_PER_ROOM, MediaError, MediaEvent, MediaStats, ParticipantId, Permissions, RoomId, Source,
     TrackKind,
@@ -91,6 +92,8 @@ pub struct Sfu {
     /// Participants whose `Rtc` may have output (a stack; `Participant::ready` dedups).
     ready: Vec<ParticipantId>,
     events: VecDeque<(ParticipantId, MediaEvent)>,
+    /// Datagrams produced while handling input, sent before anything else.
+    transmits: VecDeque<Transmit>,
     due: Vec<ParticipantId>,
     now: Instant,
     stats: MediaStats,
@@ -113,6 +116,7 @@ impl Sfu {
             addresses: HashMap::new(),
             ready: Vec::new(),
             events: VecDeque::new(),
+            transmits: VecDeque::new(),
             due: Vec::new(),
             now,
             stats: MediaStats::default(),
@@ -199,7 +203,7 @@ impl Sfu {
         self.mark_ready(who);
         // A receiver that just opened a video track needs a keyframe to start decoding.
         for (from, mid) in opened {
-            self.request_keyframe(from, mid, KeyframeRequestKind::Pli);
+            self.request_keyframe(from, mid);
         }
         Ok(())
     }
@@ -336,7 +340,38 @@ impl Sfu {
                     if let Err(e) = participant.rtc.handle_input(input) {
                         tracing::debug!(participant = id.0, "bad input: {e}");
                     }
+                    self.take_output(id);
                     self.mark_ready(id);
+                }
+            }
+        }
+    }
+
+    /// Handles what one datagram produced in `id`'s session right away: in RTP mode an `Rtc`
+    /// holds a single received packet, which the next datagram would replace. Datagrams to
+    /// send wait in `transmits` for [`Sfu::poll_output`].
+    fn take_output(&mut self, id: ParticipantId) {
+        loop {
+            let Some(participant) = self.participants.get_mut(&id) else {
+                return;
+            };
+            if !participant.rtc.is_alive() {
+                return;
+            }
+            match participant.rtc.poll_output() {
+                Ok(Output::Transmit(transmit)) => {
+                    self.count_sent(&transmit);
+                    self.transmits.push_back(transmit);
+                }
+                Ok(Output::Timeout(at)) => {
+                    participant.next_timeout = at;
+                    return;
+                }
+                Ok(Output::Event(event)) => self.handle_event(id, event),
+                Err(e) => {
+                    tracing::warn!(participant = id.0, "session failed: {e}");
+                    participant.rtc.disconnect();
+                    return;
                 }
             }
         }
@@ -347,6 +382,9 @@ impl Sfu {
         loop {
             if let Some((to, event)) = self.events.pop_front() {
                 return SfuOutput::Event(to, event);
+            }
+            if let Some(transmit) = self.transmits.pop_front() {
+                return SfuOutput::Transmit(transmit);
             }
             let Some(&id) = self.ready.last() else {
                 return SfuOutput::Timeout(self.next_timeout());
@@ -397,7 +435,10 @@ impl Sfu {
             .enable_opus(true)
             .enable_vp8(true)
             .enable_h264(true)
-            .enable_bwe(Some(INITIAL_ESTIMATE));
+            .enable_bwe(Some(INITIAL_ESTIMATE))
+            // RTP pass-through: packets are forwarded as they arrive, not reassembled into
+            // frames and cut up again for every receiver.
+            .set_rtp_mode(true);
         if let Some(cert) = &self.cert {
             builder = builder.set_dtls_cert(cert.clone());
         }
@@ -443,7 +484,7 @@ impl Sfu {
             Event::MediaAdded(added) if added.direction.is_receiving() => {
                 self.track_added(id, added.mid, added.kind);
             }
-            Event::MediaData(data) => self.forward(id, &data),
+            Event::RtpPacket(packet) => self.forward(id, &packet),
             Event::KeyframeRequest(request) => {
                 let Some(participant) = self.participants.get(&id) else {
                     return;
@@ -452,7 +493,7 @@ impl Sfu {
                     return;
                 };
                 let (from, from_mid) = (track.from, track.from_mid);
-                self.request_keyframe(from, from_mid, request.kind);
+                self.request_keyframe(from, from_mid);
             }
             Event::EgressBitrateEstimate(BweKind::Twcc(estimate)) => {
                 let gate = self.gate;
@@ -503,28 +544,37 @@ impl Sfu {
         }
     }
 
-    /// Writes one frame from `from` to everyone in its room who receives that track.
-    fn forward(&mut self, from: ParticipantId, data: &MediaData) {
-        let now = self.now;
+    /// Passes one RTP packet from `from` to everyone in its room who receives that track. The
+    /// payload goes out as it arrived (no depacketizing and packetizing per receiver); only the
+    /// payload type, SSRC and sequence number are the receiver's own. Each receiver's `Rtc`
+    /// keeps what it sent for retransmissions (NACK) and bandwidth probing.
+    fn forward(&mut self, from: ParticipantId, packet: &RtpPacket) {
         let Some(sender) = self.participants.get_mut(&from) else {
             return;
         };
-        let Some(track) = sender.track_in(data.mid) else {
+        let Some(mid) = sender.mid_of_ssrc(packet.header.ssrc) else {
+            return;
+        };
+        let Some(track) = sender.track_in(mid) else {
             return;
         };
         let (kind, source) = (track.kind, track.source);
         if !sender.forwards(source) {
             return;
         }
-        if kind == TrackKind::Video && !data.contiguous {
-            // Packets were lost beyond what NACK recovered: receivers cannot decode until the
-            // next keyframe.
-            sender.request_keyframe(data.mid, KeyframeRequestKind::Pli, now);
-        }
+        let Some(params) = sender.rtc.codec_config().find(|p| p.pt() == packet.header.payload_type).copied() else {
+            return;
+        };
         let room = sender.room;
         let Some(members) = self.rooms.get(&room) else {
             return;
         };
+        let video = kind == TrackKind::Video;
+        let header = &packet.header;
+        let mut ext_vals = ExtensionValues::default();
+        ext_vals.audio_level = header.ext_vals.audio_level;
+        ext_vals.voice_activity = header.ext_vals.voice_activity;
+        ext_vals.video_orientation = header.ext_vals.video_orientation;
         for member in members {
             if *member == from {
                 continue;
@@ -532,44 +582,53 @@ impl Sfu {
             let Some(receiver) = self.participants.get_mut(member) else {
                 continue;
             };
-            if kind == TrackKind::Video && !receiver.receives_video() {
-                continue;
-            }
-            let Some(mid) = receiver
+            let receives = !video || receiver.receives_video();
+            let Some(track) = receiver
                 .tracks_out
-                .iter()
-                .find(|t| t.from == from && t.from_mid == data.mid && t.state == OutState::Open && !t.gone)
-                .and_then(|t| t.mid)
+                .iter_mut()
+                .find(|t| t.from == from && t.from_mid == mid && t.state == OutState::Open && !t.gone)
             else {
                 continue;
             };
-            let Some(writer) = receiver.rtc.writer(mid) else {
+            if !receives {
+                // The receiver's stream goes on without a gap when video resumes.
+                track.sequence.skip();
+                continue;
+            }
+            let Some(out_mid) = track.mid else {
                 continue;
             };
-            let Some(pt) = writer.match_params(data.params) else {
+            let Some(seq_no) = track.sequence.rewrite(packet.seq_no) else {
                 continue;
             };
-            let writer = match data.ext_vals.audio_level {
-                Some(level) => writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(false)),
-                None => writer,
+            let Some(pt) = receiver.rtc.codec_config().match_params(params).map(|p| p.pt()) else {
+                continue;
             };
-            match writer.write(pt, data.network_time, data.time, data.data.clone()) {
-                Ok(()) => {
-                    self.stats.frames_forwarded += 1;
-                    if !receiver.ready {
-                        receiver.ready = true;
-                        self.ready.push(*member);
-                    }
-                }
-                Err(e) => tracing::debug!(participant = member.0, "write failed: {e}"),
+            let mut api = receiver.rtc.direct_api();
+            let Some(stream) = api.stream_tx_by_mid(out_mid, None) else {
+                continue;
+            };
+            stream.write_rtp(
+                RtpWrite::new(pt, seq_no, header.timestamp, packet.timestamp, packet.payload.clone())
+                    .marker(header.marker)
+                    .ext_vals(ext_vals.clone())
+                    .nackable(video),
+            );
+            // Audio packets are whole frames; a video frame ends with the marker bit.
+            if !video || header.marker {
+                self.stats.frames_forwarded += 1;
+            }
+            if !receiver.ready {
+                receiver.ready = true;
+                self.ready.push(*member);
             }
         }
     }
 
-    fn request_keyframe(&mut self, from: ParticipantId, mid: Mid, kind: KeyframeRequestKind) {
+    fn request_keyframe(&mut self, from: ParticipantId, mid: Mid) {
         let now = self.now;
         if let Some(sender) = self.participants.get_mut(&from)
-            && sender.request_keyframe(mid, kind, now)
+            && sender.request_keyframe(mid, now)
         {
             self.mark_ready(from);
         }
@@ -587,7 +646,7 @@ impl Sfu {
             .map(|t| (t.from, t.from_mid))
             .collect();
         for (from, mid) in sources {
-            self.request_keyframe(from, mid, KeyframeRequestKind::Pli);
+            self.request_keyframe(from, mid);
         }
     }
 
@@ -603,7 +662,16 @@ impl Sfu {
 }
 
 fn new_track_out(from: ParticipantId, from_mid: Mid, kind: TrackKind, source: Source) -> TrackOut {
-    TrackOut { mid: None, from, from_mid, kind, source, state: OutState::ToOpen, gone: false }
+    TrackOut {
+        mid: None,
+        from,
+        from_mid,
+        kind,
+        source,
+        state: OutState::ToOpen,
+        gone: false,
+        sequence: SequenceRewrite::default(),
+    }
 }
 
 /// Creates the server offer that adds new tracks and stops ended ones, and queues it (after
