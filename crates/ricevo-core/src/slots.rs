@@ -103,21 +103,61 @@ pub fn compute(q: &SlotQuery<'_>) -> Vec<Slot> {
 }
 
 /// Decides whether `start` can be booked now, and returns the slot if so.
+///
+/// Gives the answer [`compute`] would give for `start`'s day, without laying out the day:
+/// only the wanted slot is placed on the grid and counted.
 pub fn check_start(q: &SlotQuery<'_>, start: Timestamp) -> Result<Slot, SlotRefusal> {
     let earliest = q.now + SignedDuration::from_hours(i64::from(q.service.min_notice_hours()));
     if start < earliest {
         return Err(SlotRefusal::TooSoon);
     }
-    let day = start.to_zoned(q.zone.clone()).date();
+    let zoned = start.to_zoned(q.zone.clone());
+    let day = zoned.date();
     if day > last_bookable_day(q) {
         return Err(SlotRefusal::BeyondHorizon);
     }
-    let day_query = SlotQuery { from: day, to: day, ..*q };
-    let slot = compute(&day_query).into_iter().find(|s| s.start.timestamp() == start).ok_or(SlotRefusal::NotASlot)?;
-    if slot.available == 0 {
+    let on_grid = match on_plain_day_grid(q, &zoned) {
+        Some(on_grid) => on_grid,
+        // Around a change of offset, lay the day out as `compute` does.
+        None => candidate_starts(q, day, day).iter().any(|(s, _)| s.timestamp() == start),
+    };
+    if !on_grid || day < q.now.to_zoned(q.zone.clone()).date() {
+        return Err(SlotRefusal::NotASlot);
+    }
+    let occupied_until = start + q.service.occupancy();
+    let used = Occupancy::new(q.booked, Some(zoned.clone()), Some(occupied_until)).peak(steps(start, occupied_until));
+    let available = q.hours.desks().saturating_sub(used);
+    if available == 0 {
         return Err(SlotRefusal::Full);
     }
-    Ok(slot)
+    let end = (start + q.service.duration()).to_zoned(q.zone.clone());
+    Ok(Slot { start: zoned, end, available })
+}
+
+// Whether `start` is a start of its day's grid (see `candidate_starts`), decided by arithmetic
+// on its civil time when the zone keeps one offset from two days before to two days after:
+// then every civil time of the day is one instant, in the same order, so a grid time is a
+// slot exactly when its meeting ends by the range's end. `None` near a change of offset.
+fn on_plain_day_grid(q: &SlotQuery<'_>, start: &Zoned) -> Option<bool> {
+    let margin = SignedDuration::from_hours(48);
+    let (from, to) = (start.timestamp().checked_sub(margin).ok()?, start.timestamp().checked_add(margin).ok()?);
+    if q.zone.following(from).next().is_some_and(|t| t.timestamp() <= to) {
+        return None;
+    }
+    let step = q.service.duration_minutes() + q.service.buffer_minutes();
+    if step <= 0 {
+        return None;
+    }
+    let civil = start.datetime();
+    if civil.second() != 0 || civil.subsec_nanosecond() != 0 || closed_on(civil.date(), q.patron, q.closures) {
+        return Some(false);
+    }
+    let minute = minutes_of_day(civil.time());
+    let duration = q.service.duration_minutes();
+    Some(q.hours.ranges_on(civil.weekday()).any(|range| {
+        let (first, last) = (minutes_of_day(range.start()), minutes_of_day(range.end()));
+        minute >= first && (minute - first) % step == 0 && minute + duration <= last
+    }))
 }
 
 /// The bookable slots nearest to `wanted`, for a conflict answer: up to `count`, by distance.

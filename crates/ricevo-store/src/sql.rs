@@ -125,6 +125,27 @@ pub(crate) fn outbox_insert_sql(rows: usize) -> String {
     )
 }
 
+/// The statements of a booking, shared by the sqlx path of both engines and SQLite's
+/// group-commit thread (`sqlite.rs`), so both write the same rows. SQLite numbers `$N`
+/// parameters in order of first appearance, which is their numeric order in each of these.
+pub(crate) const IDEMPOTENCY_SELECT: &str =
+    "SELECT request_hash, status, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2";
+/// The seats taken in a range of steps of an office.
+pub(crate) const SEATS_TAKEN_SELECT: &str =
+    "SELECT step, seat FROM seats WHERE office_id = $1 AND step >= $2 AND step < $3";
+/// A new appointment, returning its id (17 parameters, see `book_in`).
+pub(crate) const APPOINTMENT_INSERT: &str = "INSERT INTO appointments (public_id, token_hash, tenant_id, office_id, \
+     service_id, status, start_at, end_at, occupied_until, mode, citizen_name, citizen_email, citizen_phone, fiscal_code, \
+     notes, answers, lang, sequence, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, 'booked', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $17) \
+     RETURNING id";
+/// One seat of an appointment.
+pub(crate) const SEAT_INSERT: &str =
+    "INSERT INTO seats (office_id, step, seat, appointment_id) VALUES ($1, $2, $3, $4)";
+/// The answer to replay for an idempotency key.
+pub(crate) const IDEMPOTENCY_INSERT: &str = "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, body, \
+     created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+
 /// Implements [`crate::Store`] for a store type with `reader` and `writer` pools of engine `$db`.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
@@ -178,14 +199,12 @@ macro_rules! impl_store {
                 desks: u16,
             ) -> std::result::Result<Option<Vec<(i64, i32)>>, sqlx::Error> {
                 let wanted = ricevo_core::seats::steps(start, until);
-                let taken: Vec<(i64, i32)> = sqlx::query_as(
-                    "SELECT step, seat FROM seats WHERE office_id = $1 AND step >= $2 AND step < $3",
-                )
-                .bind(office.0)
-                .bind(wanted.start)
-                .bind(wanted.end)
-                .fetch_all(&mut **tx)
-                .await?;
+                let taken: Vec<(i64, i32)> = sqlx::query_as($crate::sql::SEATS_TAKEN_SELECT)
+                    .bind(office.0)
+                    .bind(wanted.start)
+                    .bind(wanted.end)
+                    .fetch_all(&mut **tx)
+                    .await?;
                 Ok(ricevo_core::seats::assign(wanted, &taken, desks))
             }
 
@@ -196,7 +215,7 @@ macro_rules! impl_store {
                 assigned: &[(i64, i32)],
             ) -> std::result::Result<(), sqlx::Error> {
                 for (step, seat) in assigned {
-                    sqlx::query("INSERT INTO seats (office_id, step, seat, appointment_id) VALUES ($1, $2, $3, $4)")
+                    sqlx::query($crate::sql::SEAT_INSERT)
                         .bind(office.0)
                         .bind(step)
                         .bind(seat)
@@ -224,19 +243,19 @@ macro_rules! impl_store {
             }
 
             /// Books inside the caller's transaction; the caller commits on `Booked` and rolls
-            /// back otherwise (so a `Full` leaves no appointment row behind).
+            /// back otherwise (so a `Full` leaves no appointment row behind). SQLite books on its
+            /// group-commit thread instead (`sqlite.rs`), with the same statements.
+            #[allow(dead_code)]
             async fn book_in(
                 tx: &mut Tx<'_>,
                 new: &NewAppointment,
             ) -> std::result::Result<BookOutcome, sqlx::Error> {
                 if let Some(idem) = &new.idempotency {
-                    let row: Option<(String, i32, String)> = sqlx::query_as(
-                        "SELECT request_hash, status, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
-                    )
-                    .bind(new.tenant_id.0)
-                    .bind(&idem.key)
-                    .fetch_optional(&mut **tx)
-                    .await?;
+                    let row: Option<(String, i32, String)> = sqlx::query_as($crate::sql::IDEMPOTENCY_SELECT)
+                        .bind(new.tenant_id.0)
+                        .bind(&idem.key)
+                        .fetch_optional(&mut **tx)
+                        .await?;
                     if let Some((request_hash, status, body)) = row {
                         return Ok(BookOutcome::Replay(IdempotencyRecord {
                             key: idem.key.clone(),
@@ -252,47 +271,38 @@ macro_rules! impl_store {
                 else {
                     return Ok(BookOutcome::Full);
                 };
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO appointments (public_id, token_hash, tenant_id, office_id, service_id, status, start_at, \
-                     end_at, occupied_until, mode, citizen_name, citizen_email, citizen_phone, fiscal_code, notes, answers, \
-                     lang, sequence, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, 'booked', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $17) \
-                     RETURNING id",
-                )
-                .bind(&new.public_id)
-                .bind(&new.token_hash)
-                .bind(new.tenant_id.0)
-                .bind(new.office_id.0)
-                .bind(new.service_id.0)
-                .bind(new.start.as_second())
-                .bind(new.end.as_second())
-                .bind(new.occupied_until.as_second())
-                .bind(new.mode.as_str())
-                .bind(&new.citizen_name)
-                .bind(&new.citizen_email)
-                .bind(&new.citizen_phone)
-                .bind(&new.fiscal_code)
-                .bind(&new.notes)
-                .bind(new.answers.to_string())
-                .bind(new.lang.code())
-                .bind(new.now.as_second())
-                .fetch_one(&mut **tx)
-                .await?;
+                let (id,): (i64,) = sqlx::query_as($crate::sql::APPOINTMENT_INSERT)
+                    .bind(&new.public_id)
+                    .bind(&new.token_hash)
+                    .bind(new.tenant_id.0)
+                    .bind(new.office_id.0)
+                    .bind(new.service_id.0)
+                    .bind(new.start.as_second())
+                    .bind(new.end.as_second())
+                    .bind(new.occupied_until.as_second())
+                    .bind(new.mode.as_str())
+                    .bind(&new.citizen_name)
+                    .bind(&new.citizen_email)
+                    .bind(&new.citizen_phone)
+                    .bind(&new.fiscal_code)
+                    .bind(&new.notes)
+                    .bind(new.answers.to_string())
+                    .bind(new.lang.code())
+                    .bind(new.now.as_second())
+                    .fetch_one(&mut **tx)
+                    .await?;
                 Self::insert_seats(tx, new.office_id, id, &assigned).await?;
                 Self::insert_outbox(tx, new.tenant_id, Some(id), &new.outbox, new.now).await?;
                 if let Some(idem) = &new.idempotency {
-                    sqlx::query(
-                        "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, body, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(new.tenant_id.0)
-                    .bind(&idem.key)
-                    .bind(&idem.request_hash)
-                    .bind(i32::from(idem.status))
-                    .bind(&idem.body)
-                    .bind(new.now.as_second())
-                    .execute(&mut **tx)
-                    .await?;
+                    sqlx::query($crate::sql::IDEMPOTENCY_INSERT)
+                        .bind(new.tenant_id.0)
+                        .bind(&idem.key)
+                        .bind(&idem.request_hash)
+                        .bind(i32::from(idem.status))
+                        .bind(&idem.body)
+                        .bind(new.now.as_second())
+                        .execute(&mut **tx)
+                        .await?;
                 }
                 // What was just written, without reading it back.
                 Ok(BookOutcome::Booked(Box::new(new.appointment(AppointmentId(id)))))
@@ -834,13 +844,11 @@ macro_rules! impl_store {
             }
 
             async fn idempotency(&self, tenant: TenantId, key: &str) -> Result<Option<IdempotencyRecord>> {
-                let row: Option<(String, i32, String)> = sqlx::query_as(
-                    "SELECT request_hash, status, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
-                )
-                .bind(tenant.0)
-                .bind(key)
-                .fetch_optional(&self.writer)
-                .await?;
+                let row: Option<(String, i32, String)> = sqlx::query_as($crate::sql::IDEMPOTENCY_SELECT)
+                    .bind(tenant.0)
+                    .bind(key)
+                    .fetch_optional(&self.writer)
+                    .await?;
                 Ok(row.map(|(request_hash, status, body)| IdempotencyRecord {
                     key: key.to_owned(),
                     request_hash,

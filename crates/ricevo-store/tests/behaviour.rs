@@ -414,6 +414,39 @@ macro_rules! behaviour {
             }
 
             #[tokio::test]
+            async fn concurrent_requests_with_one_key_book_once_and_the_others_get_the_first_answer() {
+                let Some(f) = fixture().await else { return };
+                let town = Arc::new(town(&*f.store, "a", 3).await);
+                let key = IdempotencyRecord {
+                    key: "k-1".into(),
+                    request_hash: "h".into(),
+                    status: 201,
+                    body: "{\"id\":\"x\"}".into(),
+                };
+                let mut tasks = Vec::new();
+                for n in 0..16u32 {
+                    let store = if n % 2 == 0 { f.store.clone() } else { f.other_node.clone() };
+                    let mut new = booking(&town, "2026-11-30T08:00:00Z", n);
+                    new.idempotency = Some(key.clone());
+                    tasks.push(tokio::spawn(async move { store.book(&new).await.unwrap() }));
+                }
+                let outcomes: Vec<BookOutcome> =
+                    futures::future::join_all(tasks).await.into_iter().map(Result::unwrap).collect();
+                let wins = outcomes.iter().filter(|o| matches!(o, BookOutcome::Booked(_))).count();
+                let replays = outcomes
+                    .iter()
+                    .filter(|o| matches!(o, BookOutcome::Replay(r) if r.body == key.body && r.status == 201))
+                    .count();
+                assert_eq!((wins, replays), (1, 15), "{outcomes:?}");
+                let b = f
+                    .store
+                    .booked(town.tenant.id, town.office.id, at("2026-11-30T00:00:00Z"), at("2026-12-01T00:00:00Z"))
+                    .await
+                    .unwrap();
+                assert_eq!(b.len(), 1, "one key books once");
+            }
+
+            #[tokio::test]
             async fn moving_to_a_full_time_keeps_the_old_seat_and_moving_to_a_free_one_bumps_the_sequence() {
                 let Some(f) = fixture().await else { return };
                 let town = town(&*f.store, "a", 1).await;

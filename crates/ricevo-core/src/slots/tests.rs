@@ -258,3 +258,120 @@ proptest! {
         }
     }
 }
+
+// `check_start` as it was before it stopped laying out the day: the reference it must match.
+fn check_start_by_laying_out_the_day(q: &SlotQuery<'_>, start: Timestamp) -> Result<Slot, SlotRefusal> {
+    let earliest = q.now + SignedDuration::from_hours(i64::from(q.service.min_notice_hours()));
+    if start < earliest {
+        return Err(SlotRefusal::TooSoon);
+    }
+    let day = start.to_zoned(q.zone.clone()).date();
+    if day > last_bookable_day(q) {
+        return Err(SlotRefusal::BeyondHorizon);
+    }
+    let day_query = SlotQuery { from: day, to: day, ..*q };
+    let slot = compute(&day_query).into_iter().find(|s| s.start.timestamp() == start).ok_or(SlotRefusal::NotASlot)?;
+    if slot.available == 0 {
+        return Err(SlotRefusal::Full);
+    }
+    Ok(slot)
+}
+
+// Opening hours anywhere in the day, night hours included (where offsets change).
+fn arb_any_hours() -> impl Strategy<Value = OpeningHours> {
+    let range = (0..7i8, 0..23 * 12i32, 1..8 * 12i32);
+    (proptest::collection::vec(range, 1..10), 1..4u16).prop_map(|(ranges, desks)| {
+        let mut out: Vec<WeeklyRange> = Vec::new();
+        for (wd, start_step, len_steps) in ranges {
+            let weekday = Weekday::from_monday_zero_offset(wd).unwrap();
+            let start = start_step * 5;
+            let end = (start + len_steps * 5).min(23 * 60 + 55);
+            let t = |m: i32| Time::new((m / 60) as i8, (m % 60) as i8, 0, 0).unwrap();
+            let Ok(r) = WeeklyRange::new(weekday, t(start), t(end)) else { continue };
+            if out.iter().any(|o| o.weekday() == weekday && o.start() < r.end() && r.start() < o.end()) {
+                continue;
+            }
+            out.push(r);
+        }
+        OpeningHours::new(out, desks).unwrap()
+    })
+}
+
+#[test]
+fn checking_a_start_on_the_days_the_offset_changes_matches_the_laid_out_day() {
+    let zone = rome();
+    let hours = every_day(time(1, 0, 0, 0), time(4, 0, 0, 0), 1);
+    let service = rules(30, 0);
+    for day in [date(2026, 3, 29), date(2026, 10, 25)] {
+        let q = query(&zone, &hours, &service, &[], "2026-01-01T00:00:00Z", day, day);
+        let slots = compute(&q);
+        for s in &slots {
+            assert_eq!(check_start(&q, s.start.timestamp()), Ok(s.clone()));
+        }
+        // 02:30 on the spring day does not exist; its would-be instant is 03:30 CEST, a slot.
+        let first = slots[0].start.timestamp();
+        for minutes in (0..240).step_by(5) {
+            let t = first + SignedDuration::from_mins(minutes);
+            assert_eq!(check_start(&q, t), check_start_by_laying_out_the_day(&q, t), "{t}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn checking_one_start_gives_the_answer_of_laying_out_its_day(
+        hours in arb_any_hours(),
+        zone_name in proptest::sample::select(vec!["Europe/Rome", "UTC", "Australia/Lord_Howe", "America/St_Johns"]),
+        base in proptest::sample::select(vec![
+            "2026-03-06T00:00:00Z", "2026-03-27T00:00:00Z", "2026-04-03T00:00:00Z", "2026-06-10T00:00:00Z",
+            "2026-10-02T00:00:00Z", "2026-10-23T00:00:00Z", "2026-10-30T00:00:00Z",
+        ]),
+        now_offset_min in 0..(60 * 24i64),
+        duration_steps in 1..12i32,
+        buffer_steps in 0..4i32,
+        notice_hours in 0..30i32,
+        horizon_days in 1..4i32,
+        closed in proptest::option::of(0..4i64),
+        picks in proptest::collection::vec((any::<proptest::sample::Index>(), 1..4usize), 0..40),
+        jitter in prop_oneof![Just(0i64), 1..300i64],
+    ) {
+        let zone = TimeZone::get(zone_name).unwrap();
+        let service =
+            ServiceRules::new(duration_steps * 5, buffer_steps * 5, vec![Mode::Video], notice_hours, horizon_days)
+                .unwrap();
+        let base: Timestamp = base.parse().unwrap();
+        let now = base + SignedDuration::from_mins(now_offset_min);
+        let today = now.to_zoned(zone.clone()).date();
+        let closures: Vec<Closure> = closed
+            .map(|d| today.checked_add(d.days()).unwrap())
+            .map(|d| Closure::new(d, d, "x".into()).unwrap())
+            .into_iter()
+            .collect();
+        let patron = PatronDay::parse("10-25");
+        let free = SlotQuery {
+            zone: &zone, hours: &hours, closures: &closures, patron, service: &service, booked: &[], now,
+            from: today, to: today.checked_add(5.days()).unwrap(),
+        };
+        // Bookings on offered slots, some of them taken by several (full when desks allow).
+        let offered = compute(&free);
+        let mut booked: Vec<Booked> = Vec::new();
+        if !offered.is_empty() {
+            for (pick, times) in &picks {
+                let s = pick.get(&offered).start.timestamp();
+                for _ in 0..*times {
+                    booked.push(Booked { start: s, end: s + service.occupancy() });
+                }
+            }
+        }
+        let q = SlotQuery { booked: &booked, from: today, to: today, ..free };
+        // Every five minutes from before now to past the horizon, on the grid and off it.
+        for n in 0..(4 * 288i64) {
+            let start = base + SignedDuration::from_secs(n * 300);
+            prop_assert_eq!(check_start(&q, start), check_start_by_laying_out_the_day(&q, start), "{}", start);
+            let off = start + SignedDuration::from_secs(jitter);
+            prop_assert_eq!(check_start(&q, off), check_start_by_laying_out_the_day(&q, off), "{}", off);
+        }
+    }
+}
