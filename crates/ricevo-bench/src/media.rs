@@ -694,8 +694,9 @@ struct Client {
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type WsSink = futures_util::stream::SplitSink<Ws, Message>;
 
-async fn send_json(ws: &mut Ws, value: Value) -> Result<(), String> {
+async fn send_json(ws: &mut WsSink, value: Value) -> Result<(), String> {
     ws.send(Message::Text(value.to_string().into())).await.map_err(|e| format!("websocket send: {e}"))
 }
 
@@ -705,7 +706,19 @@ async fn participant(token: String, counters: Arc<Counters>, control: Arc<Contro
     let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(1 << 20);
     let local = socket.local_addr().map_err(|e| e.to_string())?;
     let url = format!("{}/a/{token}/ws", control.ws_base);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.map_err(|e| format!("websocket: {e}"))?;
+    let (ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.map_err(|e| format!("websocket: {e}"))?;
+    // The signalling is read by its own task: polling the WebSocket in the media loop below
+    // would make tungstenite clear its read buffer on every turn (most of the generator's CPU).
+    let (mut ws, mut ws_read) = ws.split();
+    let (ws_messages, mut signalling) = tokio::sync::mpsc::unbounded_channel();
+    let reader = tokio::spawn(async move {
+        while let Some(message) = ws_read.next().await {
+            let end = matches!(message, Ok(Message::Close(_)) | Err(_));
+            if ws_messages.send(message).is_err() || end {
+                break;
+            }
+        }
+    });
 
     let now = Instant::now();
     let mut builder = Rtc::builder()
@@ -785,7 +798,7 @@ async fn participant(token: String, counters: Arc<Counters>, control: Arc<Contro
                     break Err(e);
                 }
             }
-            message = ws.next() => {
+            message = signalling.recv() => {
                 let text = match message {
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Close(_))) | None => break Err("websocket closed".into()),
@@ -834,9 +847,10 @@ async fn participant(token: String, counters: Arc<Counters>, control: Arc<Contro
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         let _ = send_json(&mut ws, json!({"type": "leave"})).await;
-        let _ = ws.close(None).await;
+        let _ = ws.close().await;
     })
     .await;
+    reader.abort();
     result
 }
 

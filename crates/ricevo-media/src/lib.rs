@@ -10,6 +10,7 @@ mod bandwidth;
 mod participant;
 mod server;
 mod sfu;
+mod tcp;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -146,7 +147,9 @@ pub struct MediaConfig {
     /// Addresses announced as host candidates; empty → the listen ip, or 127.0.0.1 when the
     /// listen ip is unspecified. Behind NAT, give the public address here.
     pub public_ips: Vec<IpAddr>,
-    /// An RFC 4571 framed TCP candidate (not implemented yet: logged and ignored).
+    /// Where to listen for media over TCP (RFC 4571 framing), for networks that block UDP:
+    /// a passive TCP host candidate is announced for each announced address, on this port.
+    /// `None`: UDP only.
     pub tcp_listen: Option<SocketAddr>,
 }
 

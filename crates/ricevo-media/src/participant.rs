@@ -1,10 +1,12 @@
 //! One participant of a room: its str0m session and the tracks it sends and receives.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
 use str0m::Rtc;
 use str0m::change::SdpPendingOffer;
+use str0m::media::Pt;
 use str0m::media::{KeyframeRequestKind, MediaKind, Mid};
 use str0m::rtp::{SeqNo, Ssrc};
 
@@ -13,6 +15,49 @@ use crate::{ParticipantId, Permissions, RoomId, Source, TrackKind};
 /// Keyframe requests to one sender's track are sent at most this often; a burst of PLIs from
 /// several receivers (or from one receiver after a loss) costs the sender only one keyframe.
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A map keyed by ids the server chose or few small numbers (participant ids, SSRCs of a
+/// session's negotiated streams): looked up several times per forwarded packet, so hashed with
+/// a multiply rather than SipHash (no key here comes from an unbounded outside set).
+pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// A multiplicative hasher for [`IdMap`] keys (integers).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl IdHasher {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+    fn add(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(26) ^ n).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.add(n as u64);
+    }
+}
 
 /// A track this participant's browser sends to the server.
 #[derive(Debug)]
@@ -50,6 +95,9 @@ pub(crate) struct TrackOut {
     pub(crate) gone: bool,
     /// Maps the sender's sequence numbers to this receiver's stream.
     pub(crate) sequence: SequenceRewrite,
+    /// The last payload type mapping used: the sender's, this receiver's (saves matching
+    /// codec parameters for every packet).
+    pub(crate) pt: Option<(Pt, Pt)>,
 }
 
 /// Sequence numbers of a forwarded stream: the sender's, shifted so that packets the router
@@ -110,7 +158,7 @@ pub(crate) struct Participant {
     /// Queued in the router's list of participants to poll.
     pub(crate) ready: bool,
     /// The mid of each incoming SSRC seen so far.
-    ssrc_mids: HashMap<Ssrc, Mid>,
+    ssrc_mids: IdMap<Ssrc, Mid>,
 }
 
 impl Participant {
@@ -137,7 +185,7 @@ impl Participant {
             needs_offer: false,
             next_timeout: now,
             ready: false,
-            ssrc_mids: HashMap::new(),
+            ssrc_mids: IdMap::default(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The media server: the router on its own thread, one UDP socket, and a handle for async code.
 
 use std::collections::HashMap;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,12 +9,14 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mio::net::UdpSocket as MioUdpSocket;
+use mio::net::{TcpListener, UdpSocket as MioUdpSocket};
 use mio::{Events, Interest, Poll, Token};
-use str0m::net::{Protocol, Receive};
+use quinn_udp::{RecvMeta, UdpSockRef, UdpSocketState};
+use str0m::net::{Protocol, Receive, Transmit};
 use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
 use crate::sfu::SfuInput;
+use crate::tcp::TcpMedia;
 use crate::{MediaConfig, MediaError, MediaEvent, MediaStats, ParticipantId, Permissions, RoomId};
 use crate::{Sfu, SfuConfig, SfuOutput};
 
@@ -22,13 +24,22 @@ use crate::{Sfu, SfuConfig, SfuOutput};
 const MAX_WAIT: Duration = Duration::from_millis(100);
 /// Large enough for any datagram WebRTC sends (MTU-sized, well under this).
 const RECEIVE_BUFFER: usize = 2048;
-/// Datagrams read before the media thread looks at its timers and sends what is due.
-const RECEIVE_BATCH: usize = 64;
+/// One read's slot when the OS coalesces datagrams (GRO): the most one read can return.
+const GRO_SLOT: usize = 1 << 16;
+/// Reads (of up to `quinn_udp::BATCH_SIZE` datagrams each) before the media thread looks at
+/// its timers and sends what is due.
+const RECEIVE_BATCHES: usize = 2;
+/// Timer rounds per wake-up for sessions that want to run again at once (see `run_timers`).
+const TIMER_ROUNDS: usize = 16;
+/// The most bytes one segmented send carries (a UDP datagram's limit, with headroom).
+const MAX_GSO_BYTES: usize = 60_000;
 /// Socket buffers asked for (the kernel caps them at `net.core.rmem_max`/`wmem_max`): a few
 /// hundred milliseconds of a busy server's traffic, so a media thread that is briefly not
 /// scheduled does not lose packets.
 const SOCKET_BUFFER_BYTES: usize = 4 << 20;
 const SOCKET: Token = Token(0);
+/// How often idle TCP connections are looked for.
+const EXPIRY_INTERVAL: Duration = Duration::from_secs(5);
 
 /// A participant admitted into a room.
 #[derive(Debug)]
@@ -112,6 +123,7 @@ struct Inner {
     /// handles it now rather than at its next timeout.
     wake: UdpSocket,
     udp_addr: SocketAddr,
+    tcp_addr: Option<SocketAddr>,
     stats: Arc<SharedStats>,
 }
 
@@ -140,9 +152,6 @@ impl MediaServer {
     /// Binds the UDP socket and starts the media thread.
     pub fn start(config: MediaConfig) -> std::io::Result<MediaServer> {
         let MediaConfig { udp_listen, public_ips, tcp_listen } = config;
-        if let Some(tcp) = tcp_listen {
-            tracing::warn!("media.tcp_listen {tcp} is not implemented yet; only UDP is offered");
-        }
         let socket = UdpSocket::bind(udp_listen)?;
         let udp_addr = socket.local_addr()?;
         let buffers = socket2::SockRef::from(&socket);
@@ -154,11 +163,14 @@ impl MediaServer {
             }
         }
         socket.set_nonblocking(true)?;
-        let socket = MioUdpSocket::from_std(socket);
+        let mut socket = MioUdpSocket::from_std(socket);
+        // Also asks the kernel for each datagram's destination address and for GRO.
+        let udp = UdpSocketState::new(UdpSockRef::from(&socket))?;
         let candidates = announced_addresses(udp_addr, &public_ips);
         // The address browsers reach us on: str0m's ICE wants the packet's destination to be
-        // one of the announced candidates. With a socket bound to an unspecified address we
-        // cannot see the real destination, so the first announced address stands in.
+        // one of the announced candidates. The kernel tells each datagram's destination
+        // (IP_PKTINFO); when that is not an announced address (behind NAT) or unknown, the
+        // first announced address stands in.
         let destination = if udp_addr.ip().is_unspecified() || !candidates.contains(&udp_addr) {
             candidates.first().copied().unwrap_or(udp_addr)
         } else {
@@ -177,25 +189,60 @@ impl MediaServer {
         let wake = UdpSocket::bind(wake_bind)?;
         wake.connect(wake_target)?;
 
+        let poll = Poll::new()?;
+        poll.registry().register(&mut socket, SOCKET, Interest::READABLE)?;
+        // The TCP candidate: a passive one for each announced address, on the TCP port.
+        let (tcp, tcp_addr, tcp_candidates) = match tcp_listen {
+            Some(listen) => {
+                let listener = std::net::TcpListener::bind(listen)?;
+                let tcp_addr = listener.local_addr()?;
+                listener.set_nonblocking(true)?;
+                let candidates: Vec<SocketAddr> =
+                    candidates.iter().map(|c| SocketAddr::new(c.ip(), tcp_addr.port())).collect();
+                let mut tcp = TcpMedia::new(TcpListener::from_std(listener), candidates.clone());
+                tcp.register(poll.registry())?;
+                (Some(tcp), Some(tcp_addr), candidates)
+            }
+            None => (None, None, Vec::new()),
+        };
+
         let stats = Arc::new(SharedStats::default());
         let (commands, receiver) = mpsc::channel();
         let driver = Driver {
-            sfu: Sfu::new(SfuConfig { candidates }, Instant::now()),
+            sfu: Sfu::new(
+                SfuConfig { candidates: candidates.clone(), tcp_candidates: tcp_candidates.clone() },
+                Instant::now(),
+            ),
+            poll,
             socket,
+            udp,
+            tcp,
+            candidates,
             destination,
+            local_ips: Vec::new(),
+            outbox: Vec::new(),
+            gso_buf: Vec::new(),
             commands: receiver,
             senders: HashMap::new(),
             stats: stats.clone(),
             bytes_received: 0,
         };
         thread::Builder::new().name("ricevo-media".into()).spawn(move || driver.run())?;
-        tracing::info!("media server on udp {udp_addr}, announcing {destination}");
-        Ok(MediaServer { inner: Arc::new(Inner { commands, wake, udp_addr, stats }) })
+        match tcp_candidates.first() {
+            Some(tcp) => tracing::info!("media server on udp {udp_addr} and tcp {tcp}, announcing {destination}"),
+            None => tracing::info!("media server on udp {udp_addr}, announcing {destination}"),
+        }
+        Ok(MediaServer { inner: Arc::new(Inner { commands, wake, udp_addr, tcp_addr, stats }) })
     }
 
     /// The bound UDP address (port 0 resolved).
     pub fn udp_addr(&self) -> SocketAddr {
         self.inner.udp_addr
+    }
+
+    /// The bound TCP address (port 0 resolved), when the TCP candidate is on.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.inner.tcp_addr
     }
 
     /// Adds the participant to the room with the browser's initial offer; returns the answer
@@ -276,8 +323,23 @@ fn announced_addresses(bound: SocketAddr, public_ips: &[IpAddr]) -> Vec<SocketAd
 /// The media thread: owns the router and the socket.
 struct Driver {
     sfu: Sfu,
+    poll: Poll,
     socket: MioUdpSocket,
+    /// Batched reads and segmented sends on `socket` (recvmmsg, GRO, GSO where the OS has them).
+    udp: UdpSocketState,
+    /// The TCP candidate's listener and connections, when configured.
+    tcp: Option<TcpMedia>,
+    /// The announced addresses; a datagram's destination is matched against them.
+    candidates: Vec<SocketAddr>,
+    /// Stands in for a datagram's destination when the OS does not tell it.
     destination: SocketAddr,
+    /// Announced addresses datagrams actually arrived on: replies to them are sent from them
+    /// (with a socket bound to an unspecified address and several local addresses).
+    local_ips: Vec<IpAddr>,
+    /// Datagrams the router produced, sent together by [`Driver::flush`].
+    outbox: Vec<Transmit>,
+    /// Where runs of same-size datagrams are joined for one segmented send.
+    gso_buf: Vec<u8>,
     commands: Receiver<Command>,
     senders: HashMap<ParticipantId, tokio_mpsc::UnboundedSender<MediaEvent>>,
     stats: Arc<SharedStats>,
@@ -286,19 +348,12 @@ struct Driver {
 
 impl Driver {
     fn run(mut self) {
-        let mut buf = vec![0u8; RECEIVE_BUFFER];
-        let mut poll = match Poll::new() {
-            Ok(poll) => poll,
-            Err(e) => {
-                tracing::error!("media thread cannot poll: {e}");
-                return;
-            }
-        };
-        if let Err(e) = poll.registry().register(&mut self.socket, SOCKET, Interest::READABLE) {
-            tracing::error!("media socket cannot be polled: {e}");
-            return;
-        }
-        let mut events = Events::with_capacity(4);
+        // One slot per datagram read at once; with GRO a slot holds several datagrams of one
+        // sender (at most 64 KiB in all).
+        let slot = if self.udp.gro_segments() > 1 { GRO_SLOT } else { RECEIVE_BUFFER };
+        let mut buf = vec![0u8; slot * quinn_udp::BATCH_SIZE];
+        let mut events = Events::with_capacity(64);
+        let mut next_expiry = Instant::now() + EXPIRY_INTERVAL;
         loop {
             loop {
                 match self.commands.try_recv() {
@@ -310,64 +365,167 @@ impl Driver {
                     }
                 }
             }
-            let deadline = self.drain_output();
+            let deadline = self.run_timers();
             let mut stats = self.sfu.stats();
             stats.bytes_received = self.bytes_received;
             self.stats.store(&stats);
 
             // Everything already queued is read first (a batch at a time) and the clock is
-            // looked at once per batch; the thread sleeps only when the socket is empty.
-            if self.receive_batch(&mut buf) == 0 {
-                let wait = deadline.saturating_duration_since(Instant::now()).clamp(Duration::from_millis(1), MAX_WAIT);
-                if let Err(e) = poll.poll(&mut events, Some(wait))
-                    && e.kind() != ErrorKind::Interrupted
-                {
-                    tracing::error!("media socket poll: {e}");
-                    return;
+            // looked at once per batch; the thread sleeps only when nothing is waiting.
+            let received = self.receive_batches(&mut buf, slot);
+            let Some(tcp) = &mut self.tcp else {
+                if received == 0 {
+                    if !self.sleep(&mut events, deadline) {
+                        return;
+                    }
+                    self.receive_batches(&mut buf, slot);
                 }
-                self.receive_batch(&mut buf);
+                continue;
+            };
+            // With TCP connections the poll is looked at on every turn (without waiting while
+            // there is work), so a busy UDP socket cannot starve them.
+            let busy = received > 0 || tcp.has_unread();
+            let wait = if busy { Some(Duration::ZERO) } else { None };
+            if !self.sleep_for(&mut events, deadline, wait) {
+                return;
             }
-            self.sfu.handle_input(SfuInput::Timeout(Instant::now()));
+            if let Some(tcp) = &mut self.tcp {
+                let registry = self.poll.registry();
+                for event in events.iter() {
+                    if event.token() != SOCKET {
+                        tcp.ready(registry, event.token(), event.is_readable(), event.is_writable());
+                    }
+                }
+                let now = Instant::now();
+                self.bytes_received += tcp.read(registry, &mut self.sfu, now);
+                if now >= next_expiry {
+                    tcp.expire(registry, now);
+                    next_expiry = now + EXPIRY_INTERVAL;
+                }
+            }
+            if !busy {
+                self.receive_batches(&mut buf, slot);
+            }
         }
     }
 
-    /// Feeds the router the datagrams waiting on the socket, at most [`RECEIVE_BATCH`];
-    /// returns how many were read (wake-ups included).
-    fn receive_batch(&mut self, buf: &mut [u8]) -> usize {
-        let mut read = 0;
-        while read < RECEIVE_BATCH {
-            match self.socket.recv_from(buf) {
-                Ok((0, _)) => read += 1, // a wake-up
-                Ok((n, source)) => {
-                    read += 1;
-                    self.bytes_received += n as u64;
-                    if let Some(datagram) = buf.get(..n)
-                        && let Ok(contents) = datagram.try_into()
-                    {
-                        let receive = Receive { proto: Protocol::Udp, source, destination: self.destination, contents };
-                        self.sfu.handle_input(SfuInput::Receive(Instant::now(), receive));
-                    }
-                }
+    /// Waits for the socket (or a command's wake-up) until the router's deadline; false when
+    /// polling failed for good.
+    fn sleep(&mut self, events: &mut Events, deadline: Instant) -> bool {
+        self.sleep_for(events, deadline, None)
+    }
+
+    /// Waits for readiness for `wait`, or else until the router's deadline (at least a
+    /// millisecond, at most [`MAX_WAIT`]).
+    fn sleep_for(&mut self, events: &mut Events, deadline: Instant, wait: Option<Duration>) -> bool {
+        let wait = wait.unwrap_or_else(|| {
+            deadline.saturating_duration_since(Instant::now()).clamp(Duration::from_millis(1), MAX_WAIT)
+        });
+        match self.poll.poll(events, Some(wait)) {
+            Ok(()) => true,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {
+                events.clear();
+                true
+            }
+            Err(e) => {
+                tracing::error!("media socket poll: {e}");
+                false
+            }
+        }
+    }
+
+    /// Runs the sessions' timers and sends what they release; returns when to run them next.
+    /// str0m's pacer lets one packet go per timer run, so sessions that want to run again at
+    /// once (the rest of a video frame) are run again, a bounded number of rounds: a frame's
+    /// packets to one receiver then leave together, in one segmented send.
+    fn run_timers(&mut self) -> Instant {
+        let mut deadline = self.drain_output();
+        for _ in 0..TIMER_ROUNDS {
+            let now = Instant::now();
+            if deadline > now {
+                break;
+            }
+            self.sfu.handle_input(SfuInput::Timeout(now));
+            deadline = self.drain_output();
+        }
+        self.flush();
+        deadline
+    }
+
+    /// Feeds the router what is waiting on the socket, up to [`RECEIVE_BATCHES`] reads of
+    /// [`quinn_udp::BATCH_SIZE`] datagrams; returns how many datagrams came (wake-ups
+    /// included).
+    fn receive_batches(&mut self, buf: &mut [u8], slot: usize) -> usize {
+        let mut received = 0;
+        for _ in 0..RECEIVE_BATCHES {
+            let mut meta = [RecvMeta::default(); quinn_udp::BATCH_SIZE];
+            let mut chunks = buf.chunks_mut(slot);
+            let mut slices: [IoSliceMut<'_>; quinn_udp::BATCH_SIZE] =
+                std::array::from_fn(|_| IoSliceMut::new(chunks.next().unwrap_or_default()));
+            let count = match self.udp.recv(UdpSockRef::from(&self.socket), &mut slices, &mut meta) {
+                Ok(count) => count,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 // ICMP errors from earlier sends surface here on some systems; not fatal.
                 Err(e) => {
                     tracing::debug!("media socket receive: {e}");
-                    read += 1;
+                    received += 1;
+                    continue;
+                }
+            };
+            let now = Instant::now();
+            for (meta, slice) in meta.iter().zip(slices.iter()).take(count) {
+                let Some(data) = slice.get(..meta.len) else { continue };
+                if data.is_empty() {
+                    received += 1; // a wake-up
+                    continue;
+                }
+                let destination = self.destination_of(meta);
+                // With GRO, one read holds several datagrams of the same size (the last may
+                // be shorter).
+                for datagram in data.chunks(meta.stride.max(1)) {
+                    received += 1;
+                    self.bytes_received += datagram.len() as u64;
+                    if let Ok(contents) = datagram.try_into() {
+                        let receive = Receive { proto: Protocol::Udp, source: meta.addr, destination, contents };
+                        self.sfu.handle_input(SfuInput::Receive(now, receive));
+                    }
                 }
             }
+            if count < quinn_udp::BATCH_SIZE {
+                break;
+            }
         }
-        read
+        received
     }
 
+    /// The announced address a datagram was sent to, when the OS tells it and it is one of
+    /// ours; else the stand-in.
+    fn destination_of(&mut self, meta: &RecvMeta) -> SocketAddr {
+        let Some(ip) = meta.dst_ip else {
+            return self.destination;
+        };
+        let port = self.destination.port();
+        // An IPv4 datagram on an IPv6 socket shows as an IPv4-mapped address.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            ip => ip,
+        };
+        let Some(found) = self.candidates.iter().find(|c| c.ip() == ip && c.port() == port) else {
+            return self.destination;
+        };
+        if !self.local_ips.contains(&ip) {
+            self.local_ips.push(ip);
+        }
+        *found
+    }
+
+    /// Moves what the router wants done into the outbox and the event streams; returns when
+    /// the router wants to run its timers next.
     fn drain_output(&mut self) -> Instant {
         loop {
             match self.sfu.poll_output() {
-                SfuOutput::Transmit(transmit) => {
-                    if let Err(e) = self.socket.send_to(&transmit.contents, transmit.destination) {
-                        tracing::debug!("send to {} failed: {e}", transmit.destination);
-                    }
-                }
+                SfuOutput::Transmit(transmit) => self.outbox.push(transmit),
                 SfuOutput::Event(who, event) => {
                     let closed = self.senders.get(&who).is_some_and(|s| s.send(event).is_err());
                     if closed {
@@ -377,6 +535,102 @@ impl Driver {
                 SfuOutput::Timeout(at) => return at,
             }
         }
+    }
+
+    /// Sends the outbox. Datagrams to one destination keep their order; consecutive ones of
+    /// the same size (the last of a run may be shorter) go out in one segmented send (UDP
+    /// GSO) where the OS supports it, so a video frame's packets cost one system call.
+    fn flush(&mut self) {
+        if self.outbox.is_empty() {
+            return;
+        }
+        let mut outbox = std::mem::take(&mut self.outbox);
+        if let Some(tcp) = &mut self.tcp {
+            let registry = self.poll.registry();
+            outbox.retain(|t| {
+                if t.proto == Protocol::Udp {
+                    return true;
+                }
+                if tcp.connected_to(t.destination) {
+                    tcp.send(registry, t.destination, &t.contents);
+                }
+                false
+            });
+        }
+        // Stable: the order towards each destination stays as the sessions produced it.
+        outbox.sort_by_key(|t| t.destination);
+        let max_segments = self.udp.max_gso_segments().max(1);
+        let mut i = 0;
+        while let Some(first) = outbox.get(i) {
+            let size = first.contents.len();
+            let mut end = i + 1;
+            if let Some(fit) = MAX_GSO_BYTES.checked_div(size) {
+                let limit = max_segments.min(fit).max(1);
+                while end - i < limit
+                    && let Some(next) = outbox.get(end)
+                    && next.destination == first.destination
+                    && next.source == first.source
+                    && next.contents.len() <= size
+                    && !next.contents.is_empty()
+                {
+                    end += 1;
+                    if next.contents.len() < size {
+                        break; // only the last segment may be shorter
+                    }
+                }
+            }
+            let run = outbox.get(i..end).unwrap_or_default();
+            self.send_run(run, size);
+            i = end;
+        }
+        outbox.clear();
+        self.outbox = outbox;
+    }
+
+    /// Sends datagrams of one destination, all `size` long but the last: as one segmented
+    /// send when there are several, else alone.
+    fn send_run(&mut self, run: &[Transmit], size: usize) {
+        let Some(first) = run.first() else { return };
+        let src_ip = self.source_ip(first.source);
+        if let [single] = run {
+            self.send_one(&single.contents, single.destination, None, src_ip);
+            return;
+        }
+        self.gso_buf.clear();
+        for transmit in run {
+            self.gso_buf.extend_from_slice(&transmit.contents);
+        }
+        let transmit = quinn_udp::Transmit {
+            destination: first.destination,
+            ecn: None,
+            contents: &self.gso_buf,
+            segment_size: Some(size),
+            src_ip,
+        };
+        match self.udp.try_send(UdpSockRef::from(&self.socket), &transmit) {
+            Ok(()) => {}
+            // The device refused segmentation (quinn-udp stops offering it): one at a time.
+            Err(e) if self.udp.max_gso_segments() <= 1 && e.kind() != ErrorKind::WouldBlock => {
+                for transmit in run {
+                    self.send_one(&transmit.contents, transmit.destination, None, src_ip);
+                }
+            }
+            Err(e) => tracing::debug!("send to {} failed: {e}", first.destination),
+        }
+    }
+
+    fn send_one(&self, contents: &[u8], destination: SocketAddr, segment_size: Option<usize>, src_ip: Option<IpAddr>) {
+        let transmit = quinn_udp::Transmit { destination, ecn: None, contents, segment_size, src_ip };
+        if let Err(e) = self.udp.try_send(UdpSockRef::from(&self.socket), &transmit) {
+            tracing::debug!("send to {destination} failed: {e}");
+        }
+    }
+
+    /// The source address to put on a reply when several addresses are announced: the one the
+    /// browser's datagrams arrived on (ICE wants replies from there), if it is local; else the
+    /// kernel chooses.
+    fn source_ip(&self, source: SocketAddr) -> Option<IpAddr> {
+        (self.candidates.len() > 1 && self.local_ips.contains(&source.ip())).then_some(source.ip())
     }
 
     fn handle_command(&mut self, command: Command) {

@@ -15,12 +15,12 @@ use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::{CryptoProvider, DtlsCert};
 use str0m::media::{Direction, MediaKind, Mid};
-use str0m::net::{Receive, Transmit};
+use str0m::net::{Receive, TcpType, Transmit};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 use crate::bandwidth::VideoGate;
-use crate::participant::{OutState, Participant, SequenceRewrite, TrackOut, offered_sources};
+use crate::participant::{IdMap, OutState, Participant, SequenceRewrite, TrackOut, offered_sources};
 use crate::{
     MAX_PARTICIPANTS_PER_ROOM, MediaError, MediaEvent, MediaStats, ParticipantId, Permissions, RoomId, Source,
     TrackKind,
@@ -38,8 +38,10 @@ const IDLE_WAKE: Duration = Duration::from_secs(1);
 /// How the router presents itself to browsers.
 #[derive(Debug, Clone)]
 pub struct SfuConfig {
-    /// Host candidates announced in every answer (the addresses browsers send media to).
+    /// UDP host candidates announced in every answer (the addresses browsers send media to).
     pub candidates: Vec<SocketAddr>,
+    /// Passive TCP host candidates announced too (RFC 6544; packets framed as RFC 4571).
+    pub tcp_candidates: Vec<SocketAddr>,
 }
 
 /// What the router wants done; drain with [`Sfu::poll_output`] until `Timeout`.
@@ -85,8 +87,8 @@ pub struct Sfu {
     crypto: Arc<CryptoProvider>,
     cert: Option<DtlsCert>,
     gate: VideoGate,
-    participants: HashMap<ParticipantId, Participant>,
-    rooms: HashMap<RoomId, Vec<ParticipantId>>,
+    participants: IdMap<ParticipantId, Participant>,
+    rooms: IdMap<RoomId, Vec<ParticipantId>>,
     /// Which participant a remote address belongs to (filled when its `Rtc` accepts a packet).
     addresses: HashMap<SocketAddr, ParticipantId>,
     /// Participants whose `Rtc` may have output (a stack; `Participant::ready` dedups).
@@ -111,8 +113,8 @@ impl Sfu {
             crypto,
             cert,
             gate: VideoGate::default(),
-            participants: HashMap::new(),
-            rooms: HashMap::new(),
+            participants: IdMap::default(),
+            rooms: IdMap::default(),
             addresses: HashMap::new(),
             ready: Vec::new(),
             events: VecDeque::new(),
@@ -141,8 +143,14 @@ impl Sfu {
         }
 
         let mut rtc = self.new_rtc(now);
-        for addr in &self.config.candidates {
-            match Candidate::host(*addr, "udp") {
+        let udp = self.config.candidates.iter().map(|addr| (*addr, Candidate::host(*addr, "udp")));
+        let tcp = self
+            .config
+            .tcp_candidates
+            .iter()
+            .map(|addr| (*addr, Candidate::builder().tcp().host(*addr).tcptype(TcpType::Passive).build()));
+        for (addr, candidate) in udp.chain(tcp) {
+            match candidate {
                 Ok(candidate) => {
                     rtc.add_local_candidate(candidate);
                 }
@@ -601,8 +609,15 @@ impl Sfu {
             let Some(seq_no) = track.sequence.rewrite(packet.seq_no) else {
                 continue;
             };
-            let Some(pt) = receiver.rtc.codec_config().match_params(params).map(|p| p.pt()) else {
-                continue;
+            let pt = match track.pt {
+                Some((incoming, outgoing)) if incoming == header.payload_type => outgoing,
+                _ => {
+                    let Some(pt) = receiver.rtc.codec_config().match_params(params).map(|p| p.pt()) else {
+                        continue;
+                    };
+                    track.pt = Some((header.payload_type, pt));
+                    pt
+                }
             };
             let mut api = receiver.rtc.direct_api();
             let Some(stream) = api.stream_tx_by_mid(out_mid, None) else {
@@ -671,6 +686,7 @@ fn new_track_out(from: ParticipantId, from_mid: Mid, kind: TrackKind, source: So
         state: OutState::ToOpen,
         gone: false,
         sequence: SequenceRewrite::default(),
+        pt: None,
     }
 }
 

@@ -107,6 +107,8 @@ pub(crate) struct MediaSettings {
     pub(crate) udp_listen: String,
     /// Addresses announced to browsers (the server's public address behind NAT).
     pub(crate) public_ips: Vec<String>,
+    /// A TCP address for media (RFC 4571 framing) for networks that block UDP; none by default.
+    pub(crate) tcp_listen: Option<String>,
     /// Minutes before a video appointment's start its waiting room opens.
     pub(crate) join_open_minutes: i64,
     /// Largest document shared in a meeting, in megabytes.
@@ -120,6 +122,7 @@ impl Default for MediaSettings {
         MediaSettings {
             udp_listen: "127.0.0.1:3479".into(),
             public_ips: Vec::new(),
+            tcp_listen: None,
             join_open_minutes: 15,
             max_document_mb: 20,
             document_retention_days: 30,
@@ -267,6 +270,9 @@ impl Config {
         if let Some(v) = env("RICEVO_MEDIA_PUBLIC_IPS") {
             c.media.public_ips = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
         }
+        if let Some(v) = env("RICEVO_MEDIA_TCP") {
+            c.media.tcp_listen = Some(v).filter(|v| !v.trim().is_empty());
+        }
         if let Some(v) = env("RICEVO_JOIN_OPEN_MINUTES") {
             c.media.join_open_minutes = number("RICEVO_JOIN_OPEN_MINUTES", &v)?;
         }
@@ -332,6 +338,7 @@ impl Config {
         }
         self.media_udp()?;
         self.media_public_ips()?;
+        self.media_tcp()?;
         if !(0..=240).contains(&self.media.join_open_minutes) {
             return Err(invalid("media.join_open_minutes", "between 0 and 240 minutes"));
         }
@@ -370,6 +377,14 @@ impl Config {
         self.media.udp_listen.parse().map_err(|_| {
             invalid("media.udp_listen", format!("{:?} is not an address like 0.0.0.0:3479", self.media.udp_listen))
         })
+    }
+
+    /// The media server's TCP address, when media over TCP is on.
+    pub(crate) fn media_tcp(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let Some(tcp) = &self.media.tcp_listen else { return Ok(None) };
+        tcp.parse()
+            .map(Some)
+            .map_err(|_| invalid("media.tcp_listen", format!("{tcp:?} is not an address like 0.0.0.0:3479")))
     }
 
     /// The addresses announced to browsers.
@@ -461,6 +476,7 @@ mod tests {
             env(&[
                 ("RICEVO_MEDIA_UDP", "0.0.0.0:4000"),
                 ("RICEVO_MEDIA_PUBLIC_IPS", "203.0.113.10, 2001:db8::1"),
+                ("RICEVO_MEDIA_TCP", "0.0.0.0:3479"),
                 ("RICEVO_JOIN_OPEN_MINUTES", "10"),
                 ("RICEVO_TURN_URLS", "turn:turn.example.it:3478?transport=udp,turns:turn.example.it:5349"),
                 ("RICEVO_TURN_SECRET", "s3cret"),
@@ -469,6 +485,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.media_udp().unwrap().to_string(), "0.0.0.0:4000");
         assert_eq!(c.media_public_ips().unwrap().len(), 2);
+        assert_eq!(c.media_tcp().unwrap().map(|a| a.to_string()).as_deref(), Some("0.0.0.0:3479"));
         assert_eq!(c.media.join_open_minutes, 10);
         let turn = c.turn.unwrap();
         assert_eq!(turn.urls.len(), 2);
@@ -476,6 +493,7 @@ mod tests {
         for (name, value, setting) in [
             ("RICEVO_MEDIA_UDP", "nowhere", "media.udp_listen"),
             ("RICEVO_MEDIA_PUBLIC_IPS", "not-an-ip", "media.public_ips"),
+            ("RICEVO_MEDIA_TCP", "nowhere", "media.tcp_listen"),
             ("RICEVO_MAX_DOCUMENT_MB", "0", "media.max_document_mb"),
             ("RICEVO_JOIN_OPEN_MINUTES", "-5", "media.join_open_minutes"),
         ] {

@@ -63,10 +63,12 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let media_config = ricevo_media::MediaConfig {
         udp_listen: config.media_udp().map_err(|e| e.to_string())?,
         public_ips: config.media_public_ips().map_err(|e| e.to_string())?,
-        tcp_listen: None,
+        tcp_listen: config.media_tcp().map_err(|e| e.to_string())?,
     };
-    let media = ricevo_media::MediaServer::start(media_config)
-        .map_err(|e| format!("cannot open the media port {}: {e}", config.media.udp_listen))?;
+    let media = ricevo_media::MediaServer::start(media_config).map_err(|e| {
+        let tcp = config.media.tcp_listen.as_deref().map(|t| format!(" or TCP {t}")).unwrap_or_default();
+        format!("cannot open the media port (UDP {}{tcp}): {e}", config.media.udp_listen)
+    })?;
     let media_addr = media.udp_addr();
     let state = AppState::new(store.clone(), web).with_media(media);
     // Several nodes on one PostgreSQL: waiting rooms and dashboards hear each other's changes.

@@ -53,8 +53,14 @@ pub struct Client {
 impl Client {
     /// A client on `addr` and its initial offer.
     pub fn new(who: ParticipantId, addr: SocketAddr, now: Instant) -> (Client, String) {
+        Client::with_candidate(who, Candidate::host(addr, "udp").unwrap(), now)
+    }
+
+    /// A client with the given local candidate (its address is the client's) and its offer.
+    pub fn with_candidate(who: ParticipantId, candidate: Candidate, now: Instant) -> (Client, String) {
+        let addr = candidate.addr();
         let mut rtc = Rtc::builder().set_crypto_provider(Arc::new(str0m::crypto::from_feature_flags())).build(now);
-        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+        rtc.add_local_candidate(candidate);
         let mut api = rtc.sdp_api();
         let audio = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
         let camera = api.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
@@ -241,7 +247,7 @@ impl World {
         let sfu_addr = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 1), 3479));
         World {
             now,
-            sfu: Sfu::new(SfuConfig { candidates: vec![sfu_addr] }, now),
+            sfu: Sfu::new(SfuConfig { candidates: vec![sfu_addr], tcp_candidates: Vec::new() }, now),
             sfu_addr,
             clients: Vec::new(),
             to_sfu: VecDeque::new(),
