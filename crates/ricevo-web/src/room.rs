@@ -24,7 +24,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use ricevo_core::lobby::{self, Abilities, Entry, EntryKind, EntryStatus, JoinWindow};
 use ricevo_core::{Lang, Mode};
 use ricevo_store::{Appointment, NewEntry, Tenant};
@@ -104,23 +104,40 @@ pub(crate) async fn open(state: &AppState, token: &str, lang: Lang) -> Result<Op
 pub(crate) enum Closed {
     /// Not a video appointment, or cancelled.
     NotVideo,
-    /// Opens at this local time.
-    TooEarly(String),
+    /// Opens at this instant.
+    TooEarly(Timestamp),
     /// The slot is over.
     Over,
+}
+
+/// Whether an appointment's link opens the waiting room now, given the citizen's latest place:
+/// only a video appointment still booked, within its join window, or at any time for someone
+/// already admitted into a meeting that goes on (they come back even after the slot's end).
+fn closed(state: &AppState, a: &Appointment, existing: Option<&Entry>) -> Option<Closed> {
+    if a.mode != Mode::Video || !a.status.is_active() {
+        return Some(Closed::NotVideo);
+    }
+    if existing.is_some_and(|e| e.was_admitted() && e.is_active()) {
+        return None;
+    }
+    let open_before = SignedDuration::from_mins(state.config.join_open_minutes);
+    match lobby::join_window(a.start, a.end, state.now(), open_before) {
+        JoinWindow::TooEarly { opens_at } => Some(Closed::TooEarly(opens_at)),
+        JoinWindow::Over => Some(Closed::Over),
+        JoinWindow::Open => None,
+    }
 }
 
 /// The waiting-room place of an appointment's citizen: the existing one, or a new arrival
 /// when the join window is open.
 async fn arrive(state: &AppState, tenant: &Tenant, a: &Appointment) -> Result<Result<Entry, Closed>, ApiError> {
-    if a.mode != Mode::Video || !a.status.is_active() {
-        return Ok(Err(Closed::NotVideo));
-    }
     let existing = state.store.entry_for_appointment(tenant.id, a.id).await?;
-    if let Some(e) = &existing {
+    if let Some(why) = closed(state, a, existing.as_ref()) {
+        return Ok(Err(why));
+    }
+    if let Some(e) = existing {
         if e.was_admitted() && e.is_active() {
-            // Admitted people come back into their meeting even after the slot's end.
-            return Ok(Ok(e.clone()));
+            return Ok(Ok(e));
         }
         if matches!(e.status, EntryStatus::Refused | EntryStatus::Done) {
             // The office's decision stands: reopening the link does not queue again.
@@ -128,14 +145,6 @@ async fn arrive(state: &AppState, tenant: &Tenant, a: &Appointment) -> Result<Re
         }
     }
     let now = state.now();
-    let open_before = SignedDuration::from_mins(state.config.join_open_minutes);
-    match lobby::join_window(a.start, a.end, now, open_before) {
-        JoinWindow::TooEarly { opens_at } => {
-            return Ok(Err(Closed::TooEarly(crate::api::rfc3339(&opens_at.to_zoned(zone_of(tenant))))));
-        }
-        JoinWindow::Over => return Ok(Err(Closed::Over)),
-        JoinWindow::Open => {}
-    }
     let service = state.store.service(tenant.id, a.service_id).await?.map(|s| s.name).unwrap_or_default();
     let new = NewEntry {
         tenant_id: tenant.id,
@@ -213,8 +222,7 @@ fn room_page(state: &AppState, ctx: &Ctx, tenant: &Tenant, token: &str, e: &Entr
 }
 
 /// A closed-door page (too early, over, ended, refused) without any script.
-fn notice_page(ctx: &Ctx, tenant: &Tenant, title: &'static str, message: String) -> Response {
-    let _ = tenant;
+fn notice_page(ctx: &Ctx, title: &'static str, message: String) -> Response {
     ctx.problem(StatusCode::OK, title, message, None)
 }
 
@@ -227,28 +235,16 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
             Link::Appointment(tenant, a) => {
                 // The page only looks: arrival is recorded when the socket opens after the device check.
                 let existing = state.store.entry_for_appointment(tenant.id, a.id).await?;
-                let closed = if a.mode != Mode::Video || !a.status.is_active() {
-                    Some(Closed::NotVideo)
-                } else if existing.as_ref().is_some_and(|e| e.was_admitted() && e.is_active()) {
-                    None
-                } else {
-                    let open_before = SignedDuration::from_mins(state.config.join_open_minutes);
-                    match lobby::join_window(a.start, a.end, state.now(), open_before) {
-                        JoinWindow::TooEarly { opens_at } => Some(Closed::TooEarly(crate::pages::when_text(
-                            ctx.lang,
-                            &opens_at.to_zoned(zone_of(&tenant)),
-                        ))),
-                        JoinWindow::Over => Some(Closed::Over),
-                        JoinWindow::Open => None,
-                    }
-                };
-                if let Some(closed) = closed {
-                    let message = match closed {
+                if let Some(why) = closed(&state, &a, existing.as_ref()) {
+                    let message = match why {
                         Closed::NotVideo => r.not_video.to_owned(),
-                        Closed::TooEarly(when) => r.too_early.replace("{when}", &when),
+                        Closed::TooEarly(opens_at) => {
+                            let when = crate::pages::when_text(ctx.lang, &opens_at.to_zoned(zone_of(&tenant)));
+                            r.too_early.replace("{when}", &when)
+                        }
                         Closed::Over => r.over.to_owned(),
                     };
-                    return Ok(notice_page(&ctx, &tenant, r.not_now_title, message));
+                    return Ok(notice_page(&ctx, r.not_now_title, message));
                 }
                 let placeholder = existing.unwrap_or_else(|| preview_entry(&tenant, &a));
                 (tenant, placeholder)
@@ -256,14 +252,14 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
             Link::Entry(tenant, e) => (tenant, *e),
         };
         match entry.status {
-            EntryStatus::Done => return Ok(notice_page(&ctx, &tenant, r.closed_title, r.closed_text.to_owned())),
+            EntryStatus::Done => return Ok(notice_page(&ctx, r.closed_title, r.closed_text.to_owned())),
             EntryStatus::Refused => {
                 let message = format!("{} {}", r.refused, entry.message.clone().unwrap_or_default());
-                return Ok(notice_page(&ctx, &tenant, r.not_now_title, message.trim().to_owned()));
+                return Ok(notice_page(&ctx, r.not_now_title, message.trim().to_owned()));
             }
-            EntryStatus::NoShow => return Ok(notice_page(&ctx, &tenant, r.not_now_title, r.over.to_owned())),
+            EntryStatus::NoShow => return Ok(notice_page(&ctx, r.not_now_title, r.over.to_owned())),
             EntryStatus::Left if !entry.was_admitted() && entry.kind != EntryKind::Appointment => {
-                return Ok(notice_page(&ctx, &tenant, r.not_now_title, r.left_queue.to_owned()));
+                return Ok(notice_page(&ctx, r.not_now_title, r.left_queue.to_owned()));
             }
             _ => {}
         }
@@ -338,7 +334,7 @@ async fn socket_upgrade(
         };
         Ok(upgrade
             .max_message_size(socket::MAX_MESSAGE_BYTES)
-            .on_upgrade(move |ws| socket::run(state, tenant, entry.id, token, lang, ws)))
+            .on_upgrade(move |ws| socket::run(state, tenant, entry, token, lang, ws)))
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }

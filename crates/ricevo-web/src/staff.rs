@@ -11,7 +11,7 @@ mod admin;
 mod auth;
 pub(crate) mod common;
 mod day;
-mod offices;
+pub(crate) mod offices;
 pub(crate) mod views;
 
 use argon2::Argon2;

@@ -231,19 +231,15 @@ pub(crate) async fn invite(
     let grant = bearer(&state, &headers, &t, lang).await?;
     let m = meeting_for(&state, &t, &grant, &meeting, lang).await?;
     let body: InviteBody = read_json(&body, lang)?;
-    let name = PersonName::parse(&body.name).map_err(|e| {
-        ApiError::Fields(
-            lang,
-            vec![ricevo_core::citizen::FieldError { field: "name".into(), message: e.message(lang) }],
-        )
-    })?;
+    let name = PersonName::parse(&body.name)
+        .map_err(|e| ApiError::Fields(lang, vec![ricevo_core::citizen::FieldError::new("name", e.message(lang))]))?;
     let (kind, abilities) = role_abilities(&body.role).ok_or_else(|| {
         let message = if lang == Lang::It {
             "Ruolo non valido: participant, speaker, viewer, official o un elenco di speak, video, screen, documents."
         } else {
             "Invalid role: participant, speaker, viewer, official or a list of speak, video, screen, documents."
         };
-        ApiError::Fields(lang, vec![ricevo_core::citizen::FieldError { field: "role".into(), message }])
+        ApiError::Fields(lang, vec![ricevo_core::citizen::FieldError::new("role", message)])
     })?;
     let (entry, join_url) =
         actions::invite(&state, &t, &m, name.as_str().to_owned(), kind, abilities, body.direct).await?;

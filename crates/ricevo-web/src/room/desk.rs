@@ -25,6 +25,7 @@ use crate::assets;
 use crate::booking::zone_of;
 use crate::error::ApiError;
 use crate::staff::common::{PageError, Posted, Staff, path_id, render, see_other, tr};
+use crate::staff::offices::hhmm;
 use crate::staff::views::Page;
 
 /// The routes of the dashboard.
@@ -188,10 +189,6 @@ async fn first_desk(State(state): State<AppState>, staff: Staff) -> Result<Respo
 #[serde(default)]
 struct DeskQuery {
     invited: Option<String>,
-}
-
-fn hhmm(minutes: i32) -> String {
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
 /// `GET /{tenant}/staff/desk/{office}`.
@@ -406,15 +403,4 @@ async fn set_walk_in(
     state.store.set_walk_in(staff.tenant.id, office.id, &desk).await.map_err(|e| staff.err(e.into()))?;
     tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, office = %office.id, "walk-in desk set");
     Ok(see_other(&format!("{}/desk/{}", staff.base(), office.id.0)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn minutes_print_as_clock_times() {
-        assert_eq!(hhmm(9 * 60 + 5), "09:05");
-        assert_eq!(hhmm(0), "00:00");
-    }
 }

@@ -76,14 +76,16 @@ struct Session {
 pub(crate) async fn run(
     state: AppState,
     tenant: Tenant,
-    entry: EntryId,
+    arrived: Entry,
     token: String,
     lang: Lang,
     mut socket: WebSocket,
 ) {
+    let entry = arrived.id;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let connection = state.hub.connect(entry, tx);
-    super::hub::office_changed(&state, office_of(&state, &tenant, entry).await);
+    // The office's dashboards show this page as open now.
+    super::hub::office_changed(&state, arrived.office_id);
     let mut s = Session {
         state: state.clone(),
         tenant,

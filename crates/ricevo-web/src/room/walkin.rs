@@ -76,7 +76,7 @@ pub(crate) async fn take_ticket(
 }
 
 fn field_error(field: &'static str, message: &'static str, lang: Lang) -> ApiError {
-    ApiError::Fields(lang, vec![ricevo_core::citizen::FieldError { field: field.into(), message }])
+    ApiError::Fields(lang, vec![ricevo_core::citizen::FieldError::new(field, message)])
 }
 
 /// One desk on the page.

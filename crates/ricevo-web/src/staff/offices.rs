@@ -85,7 +85,8 @@ fn parse_office(form: &Fields, lang: Lang) -> Result<NewOffice, Errors> {
 
 // ---- hours ----
 
-fn hhmm(minutes: i32) -> String {
+/// Minutes since midnight as a clock time, `09:05`.
+pub(crate) fn hhmm(minutes: i32) -> String {
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
@@ -721,6 +722,12 @@ mod tests {
 
     fn form(pairs: &[(&str, &str)]) -> Fields {
         Fields(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+    }
+
+    #[test]
+    fn minutes_print_as_clock_times() {
+        assert_eq!(hhmm(9 * 60 + 5), "09:05");
+        assert_eq!(hhmm(0), "00:00");
     }
 
     #[test]
