@@ -6,7 +6,9 @@
 //! conflicts, latency percentiles and double bookings (which must be 0).
 //! `ricevo-bench media --server target/release/ricevo [--meetings M] [--participants N]
 //! [--seconds S] [--video-kbps K]`: simulated participants (str0m clients) in video meetings;
-//! reports forwarded packets per second, loss, server CPU per forwarded packet and memory.
+//! reports forwarded packets per second, loss, server CPU per forwarded packet and memory. With
+//! `--url URL --api-token T --pid P` it targets a running Ricevo, with `--janus ws://HOST:8188
+//! --pid P` a running Janus (VideoRoom); `--bind IP` is the clients' local address.
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
 
@@ -22,7 +24,7 @@ fn main() {
         Some("media") => media::run(&args[2..]),
         _ => {
             eprintln!(
-                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench media --server PATH [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
+                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
             );
             std::process::exit(2);
         }

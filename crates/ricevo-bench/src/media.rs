@@ -12,6 +12,12 @@
 //! (sent versus received, taking the fan-out into account), server CPU time per forwarded packet
 //! (utime+stime of the server process, and of its media thread alone, over the measuring
 //! window), server memory (VmRSS/VmHWM), and the load generator's own CPU.
+//!
+//! The server is started here (`--server PATH`), or already running: a Ricevo (`--url`,
+//! `--api-token`, `--pid`) or a Janus with the VideoRoom plugin (`--janus ws://HOST:8188 --pid`;
+//! see `janus.rs`: same media, same counters, Janus's own signalling). `--bind` sets the
+//! clients' local address (Janus does not use 127.0.0.1; `bench/compare-janus.sh` runs both in a
+//! network namespace).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -33,6 +39,8 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio_tungstenite::tungstenite::Message;
 
+mod janus;
+
 /// Audio: one 20 ms Opus frame per packet.
 const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
 /// Bytes of one audio frame (Opus at ~32 kbit/s plus a little).
@@ -46,7 +54,18 @@ const VIDEO_PAYLOAD_BYTES: usize = 1180;
 const RECV_BATCH: usize = 64;
 
 struct Options {
+    /// The `ricevo` binary to start (`--server`), or empty when the bench targets a running
+    /// server (`--url` for Ricevo, `--janus` for Janus).
     server: String,
+    /// A running Ricevo (`--url http://HOST:PORT`, with `--api-token` and `--pid`).
+    url: String,
+    api_token: String,
+    /// A running Janus with the VideoRoom plugin (`--janus ws://HOST:8188`, with `--pid`).
+    janus: String,
+    /// The server process whose CPU and memory are read from `/proc` (with `--url`/`--janus`).
+    pid: Option<u32>,
+    /// The local address of the clients' UDP sockets (`--bind`, default 127.0.0.1).
+    bind: std::net::IpAddr,
     meetings: usize,
     participants: usize,
     seconds: u64,
@@ -60,6 +79,11 @@ struct Options {
 fn parse(args: &[String]) -> Options {
     let mut o = Options {
         server: String::new(),
+        url: String::new(),
+        api_token: String::new(),
+        janus: String::new(),
+        pid: None,
+        bind: std::net::IpAddr::from([127, 0, 0, 1]),
         meetings: 10,
         participants: 2,
         seconds: 20,
@@ -80,6 +104,16 @@ fn parse(args: &[String]) -> Options {
         };
         match a.as_str() {
             "--server" => o.server = value(),
+            "--url" => o.url = value().trim_end_matches('/').to_owned(),
+            "--api-token" => o.api_token = value(),
+            "--janus" => o.janus = value(),
+            "--pid" => o.pid = Some(number(value(), a) as u32),
+            "--bind" => {
+                o.bind = value().parse().unwrap_or_else(|_| {
+                    eprintln!("--bind needs an IP address");
+                    std::process::exit(2);
+                })
+            }
             "--meetings" => o.meetings = number(value(), a) as usize,
             "--participants" => o.participants = number(value(), a) as usize,
             "--seconds" => o.seconds = number(value(), a),
@@ -94,8 +128,16 @@ fn parse(args: &[String]) -> Options {
             }
         }
     }
-    if o.server.is_empty() {
-        eprintln!("--server PATH to the ricevo binary is required (build it with cargo build --release)");
+    let targets = [&o.server, &o.url, &o.janus].iter().filter(|t| !t.is_empty()).count();
+    if targets != 1 {
+        eprintln!(
+            "one of: --server PATH (the ricevo binary to start; build it with cargo build --release), \
+             --url URL --api-token T --pid P (a running Ricevo), --janus ws://HOST:PORT --pid P (a running Janus)"
+        );
+        std::process::exit(2);
+    }
+    if o.server.is_empty() && o.pid.is_none() || !o.url.is_empty() && o.api_token.is_empty() {
+        eprintln!("--url needs --api-token and --pid; --janus needs --pid (the server process, for /proc)");
         std::process::exit(2);
     }
     if !(1..=1000).contains(&o.meetings) || !(1..=ricevo_media::MAX_PARTICIPANTS_PER_ROOM).contains(&o.participants) {
@@ -232,11 +274,17 @@ struct Control {
     stop: AtomicBool,
     /// No client runs past this, whatever happens.
     deadline: Instant,
+    /// Ricevo's WebSocket base (`ws://HOST:PORT`), or Janus's API (`ws://HOST:8188`).
     ws_base: String,
+    /// The clients' local address.
+    bind: std::net::IpAddr,
     crypto: Arc<CryptoProvider>,
     cert: Option<DtlsCert>,
     shape: Shape,
     errors: Mutex<Vec<String>>,
+    /// Janus: each meeting's publisher ids by participant, 0 until that publisher's connection
+    /// is up (subscribers wait for them). Empty for Ricevo.
+    feeds: Vec<Vec<AtomicU64>>,
 }
 
 impl Control {
@@ -248,9 +296,19 @@ impl Control {
     }
 }
 
+/// How one participant joins its meeting.
+enum Join {
+    /// Ricevo: the token of the participant's `/a/{token}/join` link.
+    Ricevo(String),
+    /// Janus: the VideoRoom room.
+    Janus(u64),
+}
+
 struct Plan {
     meeting: usize,
-    token: String,
+    /// The participant's place in its meeting.
+    slot: usize,
+    join: Join,
 }
 
 pub(crate) fn run(args: &[String]) {
@@ -294,25 +352,54 @@ fn start_server(o: &Options, dir: &Path, port: u16) -> (Server, String) {
 
 async fn bench(o: Options) {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let (server, api_token) = start_server(&o, dir.path(), port);
-    let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let ready = Instant::now();
-    while http.get(format!("{base}/healthz")).send().await.map(|r| r.status().is_success()).ok() != Some(true) {
-        assert!(ready.elapsed() < Duration::from_secs(60), "server did not start:\n{}", server.log_tail());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-
-    // The meetings: a ticket at the URP, admitted, and invitations for the others.
-    let plans = make_meetings(&o, &http, &base, &api_token).await;
+    // The server: started here (--server), or already running (--url, --janus).
+    let mut server = None;
+    let (plans, pid, base, ws_base, janus_rooms) = if o.janus.is_empty() {
+        let (base, api_token, pid) = if o.url.is_empty() {
+            let port = free_port();
+            let (started, api_token) = start_server(&o, dir.path(), port);
+            let pid = started.pid();
+            server = Some(started);
+            (format!("http://127.0.0.1:{port}"), api_token, pid)
+        } else {
+            (o.url.clone(), o.api_token.clone(), o.pid.unwrap_or_default())
+        };
+        let ready = Instant::now();
+        while http.get(format!("{base}/healthz")).send().await.map(|r| r.status().is_success()).ok() != Some(true) {
+            assert!(
+                ready.elapsed() < Duration::from_secs(60),
+                "server did not start:\n{}",
+                server.as_ref().map(Server::log_tail).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The meetings: a ticket at the URP, admitted, and invitations for the others.
+        let plans = make_meetings(&o, &http, &base, &api_token).await;
+        let ws_base = base.replacen("http", "ws", 1);
+        (plans, pid, Some(base), ws_base, Vec::new())
+    } else {
+        // Janus: one VideoRoom room per meeting, made over its API (and destroyed at the end).
+        let rooms = janus::create_rooms(&o.janus, o.meetings, o.participants).await.unwrap_or_else(|e| {
+            eprintln!("janus: {e}");
+            std::process::exit(1);
+        });
+        let plans = rooms
+            .iter()
+            .enumerate()
+            .flat_map(|(m, room)| {
+                (0..o.participants).map(move |p| Plan { meeting: m, slot: p, join: Join::Janus(*room) })
+            })
+            .collect();
+        (plans, o.pid.unwrap_or_default(), None, o.janus.clone(), rooms)
+    };
+    let server_name = if o.janus.is_empty() { "ricevo" } else { "janus" };
     println!(
-        "media: {} meetings x {} participants ({} clients on {} generator thread(s)), server pid {}",
+        "media: {} meetings x {} participants ({} clients on {} generator thread(s)), {server_name} pid {pid}",
         o.meetings,
         o.participants,
         plans.len(),
         o.threads,
-        server.pid()
     );
 
     let shape = Shape::new(&o);
@@ -320,24 +407,40 @@ async fn bench(o: Options) {
     let cert = crypto.dtls_provider.generate_certificate();
     let connect_budget = Duration::from_secs(30 + plans.len() as u64 / 5);
     let run_for = connect_budget + Duration::from_secs(o.warmup + o.seconds + 10);
+    let feeds = if o.janus.is_empty() {
+        Vec::new()
+    } else {
+        (0..o.meetings).map(|_| (0..o.participants).map(|_| AtomicU64::new(0)).collect()).collect()
+    };
     let control = Arc::new(Control {
         stop: AtomicBool::new(false),
         deadline: Instant::now() + run_for,
-        ws_base: format!("ws://127.0.0.1:{port}"),
+        ws_base,
+        bind: o.bind,
         crypto,
         cert,
         shape,
         errors: Mutex::new(Vec::new()),
+        feeds,
     });
     let counters: Vec<Arc<Counters>> = plans.iter().map(|_| Arc::new(Counters::default())).collect();
     let mut tasks = Vec::new();
     for (i, plan) in plans.iter().enumerate() {
-        let (c, control, token) = (counters[i].clone(), control.clone(), plan.token.clone());
+        let (c, control) = (counters[i].clone(), control.clone());
+        let (meeting, slot) = (plan.meeting, plan.slot);
+        let join = match &plan.join {
+            Join::Ricevo(token) => Join::Ricevo(token.clone()),
+            Join::Janus(room) => Join::Janus(*room),
+        };
         // Spread the joins (and everyone's media clock) over time.
         let delay = Duration::from_millis(10 * i as u64);
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            if let Err(e) = Box::pin(participant(token, c, control.clone())).await {
+            let result = match join {
+                Join::Ricevo(token) => Box::pin(participant(token, c, control.clone())).await,
+                Join::Janus(room) => Box::pin(janus::participant(room, meeting, slot, c, control.clone())).await,
+            };
+            if let Err(e) = result {
                 control.error(format!("participant {i}: {e}"));
             }
         }));
@@ -363,7 +466,6 @@ async fn bench(o: Options) {
     tokio::time::sleep(Duration::from_secs(o.warmup)).await;
 
     // The measuring window.
-    let pid = server.pid();
     let media_tid = media_thread(pid);
     let clk = clock_ticks();
     let sum = |counters: &[Arc<Counters>]| counters.iter().map(|c| c.snapshot()).collect::<Vec<_>>();
@@ -373,7 +475,10 @@ async fn bench(o: Options) {
         media_tid.map(|t| cpu_ticks(&format!("/proc/{pid}/task/{t}/stat"))),
         cpu_ticks("/proc/self/stat"),
     );
-    let metrics0 = metrics(&http, &base).await;
+    let metrics0 = match &base {
+        Some(base) => metrics(&http, base).await,
+        None => None,
+    };
     let (udp0, busy0, drops0) = (udp_errors(), machine_busy_ticks(), socket_drops(pid));
     tokio::time::sleep(Duration::from_secs(o.seconds)).await;
     let (udp1, busy1, drops1) = (udp_errors(), machine_busy_ticks(), socket_drops(pid));
@@ -383,11 +488,19 @@ async fn bench(o: Options) {
         cpu_ticks("/proc/self/stat"),
     );
     let (t1, after) = (Instant::now(), sum(&counters));
-    let metrics1 = metrics(&http, &base).await;
+    let metrics1 = match &base {
+        Some(base) => metrics(&http, base).await,
+        None => None,
+    };
     let memory = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     control.stop.store(true, Ordering::Relaxed);
     for t in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+    }
+    if !janus_rooms.is_empty()
+        && let Err(e) = janus::destroy_rooms(&o.janus, &janus_rooms).await
+    {
+        eprintln!("janus: destroying the rooms: {e}");
     }
 
     let window = (t1 - t0).as_secs_f64();
@@ -512,6 +625,24 @@ async fn bench(o: Options) {
         kb("VmHWM:") / 1024,
         100.0 * me_cpu / window,
     );
+    // One line for scripts (bench/compare-janus.sh). `skipped_pct`: the share of the frames due
+    // in the window that the clients skipped because the generator fell behind (the offered load
+    // was then lower than asked, whatever the loss).
+    let frames_due = plans.len() as f64 * window * (1.0 / AUDIO_INTERVAL.as_secs_f64() + o.fps as f64);
+    println!(
+        "result server={server_name} meetings={} participants={} pkt_s={:.0} loss_pct={:.3} us_per_pkt={:.2} \
+         cpu_pct={:.0} rss_mib={} gen_cpu_pct={:.0} errors={} skipped_pct={:.2}",
+        o.meetings,
+        o.participants,
+        forwarded as f64 / window,
+        loss(forwarded, expected[0] + expected[1]),
+        per_packet(server_cpu),
+        100.0 * server_cpu / window,
+        kb("VmRSS:") / 1024,
+        100.0 * me_cpu / window,
+        errors.len(),
+        100.0 * total(|d| d.lagged) as f64 / frames_due.max(1.0),
+    );
     drop(server);
 }
 
@@ -562,7 +693,8 @@ async fn make_meetings(o: &Options, http: &reqwest::Client, base: &str, api_toke
         )
         .await;
         let meeting = admitted["meeting_id"].as_i64().expect("meeting id");
-        plans.push(Plan { meeting: m, token: token_of(ticket["join_url"].as_str().unwrap_or_default()) });
+        let token = token_of(ticket["join_url"].as_str().unwrap_or_default());
+        plans.push(Plan { meeting: m, slot: 0, join: Join::Ricevo(token) });
         for p in 1..o.participants {
             let invitation = json_or_die(
                 http.post(format!("{base}/api/v1/demo/meetings/{meeting}/invite"))
@@ -574,7 +706,8 @@ async fn make_meetings(o: &Options, http: &reqwest::Client, base: &str, api_toke
                 "invite",
             )
             .await;
-            plans.push(Plan { meeting: m, token: token_of(invitation["join_url"].as_str().unwrap_or_default()) });
+            let token = token_of(invitation["join_url"].as_str().unwrap_or_default());
+            plans.push(Plan { meeting: m, slot: p, join: Join::Ricevo(token) });
         }
     }
     plans
@@ -701,10 +834,7 @@ async fn send_json(ws: &mut WsSink, value: Value) -> Result<(), String> {
 }
 
 async fn participant(token: String, counters: Arc<Counters>, control: Arc<Control>) -> Result<(), String> {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-    // Like a browser's: room for a burst while the generator thread is busy elsewhere.
-    let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(1 << 20);
-    let local = socket.local_addr().map_err(|e| e.to_string())?;
+    let (socket, local) = client_socket(&control).await?;
     let url = format!("{}/a/{token}/ws", control.ws_base);
     let (ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.map_err(|e| format!("websocket: {e}"))?;
     // The signalling is read by its own task: polling the WebSocket in the media loop below
@@ -721,18 +851,7 @@ async fn participant(token: String, counters: Arc<Counters>, control: Arc<Contro
     });
 
     let now = Instant::now();
-    let mut builder = Rtc::builder()
-        .set_crypto_provider(control.crypto.clone())
-        .clear_codecs()
-        .enable_opus(true)
-        .enable_vp8(true)
-        // Like the server: RTP in and out, no frame assembly (keeps the generator light; the
-        // video is packetized here the way a VP8 encoder's RTP sender does it).
-        .set_rtp_mode(true);
-    if let Some(cert) = &control.cert {
-        builder = builder.set_dtls_cert(cert.clone());
-    }
-    let mut rtc = builder.build(now);
+    let mut rtc = new_rtc(&control, now);
     rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| e.to_string())?);
     let mut api = rtc.sdp_api();
     let audio = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
@@ -740,30 +859,7 @@ async fn participant(token: String, counters: Arc<Counters>, control: Arc<Contro
     let _screen = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
     let (offer, pending) = api.apply().ok_or("no offer")?;
     let offer = offer.to_sdp_string();
-    let jitter = Duration::from_micros(rand::random_range(0..20_000));
-    let filler: Arc<[u8]> = (0..65_536).map(|_| rand::random::<u8>()).collect::<Vec<u8>>().into();
-    let mut client = Client {
-        rtc,
-        socket,
-        local,
-        audio,
-        camera,
-        initial: Some(pending),
-        answered: false,
-        connected: false,
-        pts: None,
-        counters,
-        shape: control.shape,
-        start: now,
-        next_audio: now + jitter,
-        next_video: now + jitter,
-        frame: 0,
-        audio_seq: u64::from(rand::random::<u16>() / 2),
-        video_seq: u64::from(rand::random::<u16>() / 2),
-        force_keyframe: false,
-        filler,
-        last_seq: HashMap::new(),
-    };
+    let mut client = Client::new(rtc, socket, local, [audio, camera], Some(pending), counters, &control, now);
     let mut offered = false;
     let mut buf = vec![0u8; 2048];
     let mut timeout = now;
@@ -772,22 +868,10 @@ async fn participant(token: String, counters: Arc<Counters>, control: Arc<Contro
         if control.stop.load(Ordering::Relaxed) || now >= control.deadline {
             break Ok(());
         }
-        if client.connected && client.answered {
-            client.send_media(now);
-        }
-        if now >= timeout
-            && let Err(e) = client.rtc.handle_input(Input::Timeout(now))
-        {
-            break Err(format!("rtc timeout: {e}"));
-        }
-        match client.drive() {
-            Ok(next) => timeout = next,
+        let wake = match client.turn(now, &mut timeout) {
+            Ok(wake) => wake,
             Err(e) => break Err(e),
-        }
-        let mut wake = timeout.min(now + Duration::from_millis(100));
-        if client.connected && client.answered {
-            wake = wake.min(client.next_audio).min(client.next_video);
-        }
+        };
         tokio::select! {
             biased;
             ready = client.socket.readable() => {
@@ -854,7 +938,88 @@ async fn participant(token: String, counters: Arc<Counters>, control: Arc<Contro
     result
 }
 
+/// A UDP socket for one client's connection, on `--bind`.
+async fn client_socket(control: &Control) -> Result<(UdpSocket, SocketAddr), String> {
+    let socket = UdpSocket::bind((control.bind, 0)).await.map_err(|e| e.to_string())?;
+    // Like a browser's: room for a burst while the generator thread is busy elsewhere.
+    let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(1 << 20);
+    let local = socket.local_addr().map_err(|e| e.to_string())?;
+    Ok((socket, local))
+}
+
+/// A client's `Rtc`: Opus and VP8, SRTP like a browser, RTP mode.
+fn new_rtc(control: &Control, now: Instant) -> Rtc {
+    let mut builder = Rtc::builder()
+        .set_crypto_provider(control.crypto.clone())
+        .clear_codecs()
+        .enable_opus(true)
+        .enable_vp8(true)
+        // Like the server: RTP in and out, no frame assembly (keeps the generator light; the
+        // video is packetized here the way a VP8 encoder's RTP sender does it).
+        .set_rtp_mode(true);
+    if let Some(cert) = &control.cert {
+        builder = builder.set_dtls_cert(cert.clone());
+    }
+    builder.build(now)
+}
+
 impl Client {
+    /// `sends`: the mids of the microphone and camera this client sends on (once its offer is
+    /// answered); a client that only receives never gets `answered` and sends nothing.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        rtc: Rtc,
+        socket: UdpSocket,
+        local: SocketAddr,
+        sends: [Mid; 2],
+        initial: Option<SdpPendingOffer>,
+        counters: Arc<Counters>,
+        control: &Control,
+        now: Instant,
+    ) -> Client {
+        let jitter = Duration::from_micros(rand::random_range(0..20_000));
+        let filler: Arc<[u8]> = (0..65_536).map(|_| rand::random::<u8>()).collect::<Vec<u8>>().into();
+        Client {
+            rtc,
+            socket,
+            local,
+            audio: sends[0],
+            camera: sends[1],
+            initial,
+            answered: false,
+            connected: false,
+            pts: None,
+            counters,
+            shape: control.shape,
+            start: now,
+            next_audio: now + jitter,
+            next_video: now + jitter,
+            frame: 0,
+            audio_seq: u64::from(rand::random::<u16>() / 2),
+            video_seq: u64::from(rand::random::<u16>() / 2),
+            force_keyframe: false,
+            filler,
+            last_seq: HashMap::new(),
+        }
+    }
+
+    /// One turn of the media loop: sends the media that is due, runs the `Rtc`'s timers and
+    /// sends what it wants sent; returns when to wake up next (`timeout`: the `Rtc`'s own).
+    fn turn(&mut self, now: Instant, timeout: &mut Instant) -> Result<Instant, String> {
+        if self.connected && self.answered {
+            self.send_media(now);
+        }
+        if now >= *timeout {
+            self.rtc.handle_input(Input::Timeout(now)).map_err(|e| format!("rtc timeout: {e}"))?;
+        }
+        *timeout = self.drive()?;
+        let mut wake = (*timeout).min(now + Duration::from_millis(100));
+        if self.connected && self.answered {
+            wake = wake.min(self.next_audio).min(self.next_video);
+        }
+        Ok(wake)
+    }
+
     /// Reads what has arrived (up to a batch) into the `Rtc`.
     fn receive(&mut self, buf: &mut [u8]) -> Result<(), String> {
         for _ in 0..RECV_BATCH {
@@ -1065,6 +1230,11 @@ mod tests {
     fn the_shape_meets_the_bitrate() {
         let o = Options {
             server: String::new(),
+            url: String::new(),
+            api_token: String::new(),
+            janus: String::new(),
+            pid: None,
+            bind: std::net::IpAddr::from([127, 0, 0, 1]),
             meetings: 1,
             participants: 2,
             seconds: 1,
