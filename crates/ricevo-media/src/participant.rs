@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use str0m::Rtc;
 use str0m::change::SdpPendingOffer;
 use str0m::media::Pt;
-use str0m::media::{KeyframeRequestKind, MediaKind, Mid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
 use str0m::rtp::{SeqNo, Ssrc};
 
-use crate::{ParticipantId, Permissions, RoomId, Source, TrackKind};
+use crate::{MediaEvent, ParticipantId, Permissions, RoomId, Source, TrackKind};
 
 /// Keyframe requests to one sender's track are sent at most this often; a burst of PLIs from
 /// several receivers (or from one receiver after a loss) costs the sender only one keyframe.
@@ -79,6 +79,27 @@ pub(crate) enum OutState {
     Open,
     /// In an offer that stops it; dropped when the browser answers.
     NegotiatingStop,
+}
+
+/// A receive-only m-line of the browser's offer, kept for other participants' tracks: a track
+/// placed on a fresh one flows without any renegotiation (the answer already sends on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Slot {
+    pub(crate) mid: Mid,
+    pub(crate) kind: TrackKind,
+    pub(crate) state: SlotState,
+}
+
+/// What a [`Slot`] carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SlotState {
+    /// Never used: sending in the answer, so a track placed here needs no offer.
+    Fresh,
+    /// Carries a track (or an offer giving it one, or stopping it, is out).
+    Busy,
+    /// Its track ended and an offer made it inactive: a new track needs an offer (and gets a
+    /// new SSRC, so the browser starts a new receive stream).
+    Idle,
 }
 
 /// Another participant's track, sent to this participant.
@@ -152,6 +173,10 @@ pub(crate) struct Participant {
     pub(crate) tracks_in: Vec<TrackIn>,
     pub(crate) tracks_out: Vec<TrackOut>,
     pub(crate) pending: Option<SdpPendingOffer>,
+    /// Receive-only m-lines of the browser's offer, for other participants' tracks.
+    pub(crate) slots: Vec<Slot>,
+    /// ICE and DTLS are up.
+    pub(crate) connected: bool,
     /// Tracks were added or removed since the last offer.
     pub(crate) needs_offer: bool,
     pub(crate) next_timeout: Instant,
@@ -168,6 +193,7 @@ impl Participant {
         rtc: Rtc,
         permissions: Permissions,
         sources: HashMap<String, Source>,
+        slots: Vec<Slot>,
         now: Instant,
     ) -> Participant {
         Participant {
@@ -182,6 +208,8 @@ impl Participant {
             tracks_in: Vec::new(),
             tracks_out: Vec::new(),
             pending: None,
+            slots,
+            connected: false,
             needs_offer: false,
             next_timeout: now,
             ready: false,
@@ -206,6 +234,25 @@ impl Participant {
     /// Whether video is forwarded to this participant right now.
     pub(crate) fn receives_video(&self) -> bool {
         !self.audio_only && self.bwe_video
+    }
+
+    /// Takes another participant's track towards this browser. On a fresh slot of its kind it
+    /// is open at once and the `Track` event telling the browser whose it is comes back;
+    /// otherwise it waits for the next server offer.
+    pub(crate) fn add_track_out(&mut self, mut track: TrackOut) -> Option<MediaEvent> {
+        let slot = self.slots.iter_mut().find(|s| s.kind == track.kind && s.state == SlotState::Fresh);
+        let Some(slot) = slot else {
+            self.tracks_out.push(track);
+            self.needs_offer = true;
+            return None;
+        };
+        slot.state = SlotState::Busy;
+        track.mid = Some(slot.mid);
+        track.state = OutState::Open;
+        let event =
+            MediaEvent::Track { mid: slot.mid.to_string(), from: track.from, kind: track.kind, source: track.source };
+        self.tracks_out.push(track);
+        Some(event)
     }
 
     /// Records a track the browser offered to send, if it is one of the known sources.
@@ -261,15 +308,35 @@ impl Participant {
     }
 }
 
-/// Reads the sources of the m-lines in a browser's initial offer: the first audio is the
-/// microphone, the first video the camera, the second video the screen. Others are ignored.
-pub(crate) fn offered_sources(sdp: &str) -> HashMap<String, Source> {
-    let mut sources = HashMap::new();
+/// One audio or video m-line of a browser's offer: its mid, kind and direction (as the
+/// browser sees it).
+struct OfferedLine<'a> {
+    mid: &'a str,
+    kind: MediaKind,
+    direction: Direction,
+}
+
+/// The audio and video m-lines of an SDP, in order.
+fn offered_lines(sdp: &str) -> Vec<OfferedLine<'_>> {
+    let mut lines: Vec<OfferedLine<'_>> = Vec::new();
+    // The m-line being read: its kind (None for other media), mid and direction.
     let mut kind: Option<MediaKind> = None;
-    let (mut audios, mut videos) = (0usize, 0usize);
+    let mut mid: Option<&str> = None;
+    let mut direction = Direction::SendRecv;
+    fn flush<'a>(
+        lines: &mut Vec<OfferedLine<'a>>,
+        kind: Option<MediaKind>,
+        mid: Option<&'a str>,
+        direction: Direction,
+    ) {
+        if let (Some(kind), Some(mid)) = (kind, mid) {
+            lines.push(OfferedLine { mid, kind, direction });
+        }
+    }
     for line in sdp.lines() {
         let line = line.trim();
         if let Some(media) = line.strip_prefix("m=") {
+            flush(&mut lines, kind, mid, direction);
             kind = if media.starts_with("audio") {
                 Some(MediaKind::Audio)
             } else if media.starts_with("video") {
@@ -277,34 +344,74 @@ pub(crate) fn offered_sources(sdp: &str) -> HashMap<String, Source> {
             } else {
                 None
             };
-        } else if let Some(mid) = line.strip_prefix("a=mid:") {
-            let source = match kind {
-                Some(MediaKind::Audio) => {
-                    audios += 1;
-                    (audios == 1).then_some(Source::Microphone)
-                }
-                Some(MediaKind::Video) => {
-                    videos += 1;
-                    match videos {
-                        1 => Some(Source::Camera),
-                        2 => Some(Source::Screen),
-                        _ => None,
-                    }
-                }
-                None => None,
+            mid = None;
+            direction = Direction::SendRecv;
+        } else if let Some(m) = line.strip_prefix("a=mid:") {
+            mid = Some(m);
+        } else {
+            direction = match line {
+                "a=sendrecv" => Direction::SendRecv,
+                "a=sendonly" => Direction::SendOnly,
+                "a=recvonly" => Direction::RecvOnly,
+                "a=inactive" => Direction::Inactive,
+                _ => direction,
             };
-            if let Some(source) = source {
-                sources.insert(mid.to_string(), source);
+        }
+    }
+    flush(&mut lines, kind, mid, direction);
+    lines
+}
+
+/// Reads the sources of the m-lines a browser offers to send on: the first audio is the
+/// microphone, the first video the camera, the second video the screen. Others are ignored.
+pub(crate) fn offered_sources(sdp: &str) -> HashMap<String, Source> {
+    let mut sources = HashMap::new();
+    let (mut audios, mut videos) = (0usize, 0usize);
+    for line in offered_lines(sdp) {
+        if matches!(line.direction, Direction::RecvOnly | Direction::Inactive) {
+            continue;
+        }
+        let source = match line.kind {
+            MediaKind::Audio => {
+                audios += 1;
+                (audios == 1).then_some(Source::Microphone)
             }
+            MediaKind::Video => {
+                videos += 1;
+                match videos {
+                    1 => Some(Source::Camera),
+                    2 => Some(Source::Screen),
+                    _ => None,
+                }
+            }
+        };
+        if let Some(source) = source {
+            sources.insert(line.mid.to_string(), source);
         }
     }
     sources
 }
 
+/// The receive-only m-lines of a browser's offer (mid and kind, in order): places for other
+/// participants' tracks.
+pub(crate) fn offered_slots(sdp: &str) -> Vec<(Mid, TrackKind)> {
+    offered_lines(sdp)
+        .into_iter()
+        .filter(|l| l.direction == Direction::RecvOnly)
+        .map(|l| {
+            let kind = match l.kind {
+                MediaKind::Audio => TrackKind::Audio,
+                MediaKind::Video => TrackKind::Video,
+            };
+            (Mid::from(l.mid), kind)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{SequenceRewrite, offered_sources};
-    use crate::Source;
+    use super::{SequenceRewrite, offered_slots, offered_sources};
+    use crate::{Source, TrackKind};
 
     #[test]
     fn forwarded_sequence_numbers_close_the_gaps_the_router_leaves() {
@@ -340,5 +447,24 @@ mod tests {
         assert_eq!(sources.get("2"), Some(&Source::Screen));
         assert_eq!(sources.get("3"), None);
         assert_eq!(sources.len(), 3);
+    }
+
+    #[test]
+    fn receive_only_m_lines_are_slots_not_sources() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendrecv\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=sendrecv\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:2\r\na=sendonly\r\n\
+                   m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:3\r\na=recvonly\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:4\r\na=recvonly\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:5\r\na=recvonly\r\n";
+        let sources = offered_sources(sdp);
+        assert_eq!(sources.len(), 3);
+        assert_eq!(sources.get("2"), Some(&Source::Screen));
+        let slots = offered_slots(sdp);
+        let slots: Vec<(String, TrackKind)> = slots.into_iter().map(|(m, k)| (m.to_string(), k)).collect();
+        assert_eq!(
+            slots,
+            vec![("3".into(), TrackKind::Audio), ("4".into(), TrackKind::Video), ("5".into(), TrackKind::Video)]
+        );
     }
 }

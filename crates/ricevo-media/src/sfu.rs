@@ -16,11 +16,13 @@ use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::{CryptoProvider, DtlsCert};
 use str0m::media::{Direction, MediaKind, Mid};
 use str0m::net::{Receive, TcpType, Transmit};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 use crate::bandwidth::VideoGate;
-use crate::participant::{IdMap, OutState, Participant, SequenceRewrite, TrackOut, offered_sources};
+use crate::participant::{
+    IdMap, OutState, Participant, SequenceRewrite, Slot, SlotState, TrackOut, offered_slots, offered_sources,
+};
 use crate::{
     MAX_PARTICIPANTS_PER_ROOM, MediaError, MediaEvent, MediaStats, ParticipantId, Permissions, RoomId, Source,
     TrackKind,
@@ -127,6 +129,11 @@ impl Sfu {
 
     /// Adds `who` to `room` with the browser's offer and returns the SDP answer. A participant
     /// that is already in a room (a reload, a dropped connection) is replaced.
+    ///
+    /// Receive-only m-lines in the offer are kept as slots for the others' tracks: those
+    /// already in the room are placed on them right away (their `Track` events follow the
+    /// answer), so their media flow without a second negotiation; tracks that find no slot
+    /// come in a server offer, as do tracks on slots that were used before.
     pub fn join(
         &mut self,
         now: Instant,
@@ -165,19 +172,28 @@ impl Sfu {
         // Events still queued for an earlier session of this participant mean nothing now.
         self.events.retain(|(to, _)| *to != who);
 
-        let mut participant = Participant::new(who, room, rtc, permissions, offered_sources(offer_sdp), now);
+        // Slots are the receive-only lines str0m now sends on.
+        let slots = offered_slots(offer_sdp)
+            .into_iter()
+            .filter(|(mid, _)| rtc.media(*mid).is_some_and(|m| m.direction() == Direction::SendOnly))
+            .map(|(mid, kind)| Slot { mid, kind, state: SlotState::Fresh })
+            .collect();
+        let mut participant = Participant::new(who, room, rtc, permissions, offered_sources(offer_sdp), slots, now);
         let members = self.rooms.entry(room).or_default();
         for other in members.iter() {
             let Some(other) = self.participants.get(other) else {
                 continue;
             };
             for track in &other.tracks_in {
-                if other.may_send(track.source) {
-                    participant.tracks_out.push(new_track_out(other.id, track.mid, track.kind, track.source));
+                if other.may_send(track.source)
+                    && let Some(event) =
+                        participant.add_track_out(new_track_out(other.id, track.mid, track.kind, track.source))
+                {
+                    self.events.push_back((who, event));
                 }
             }
         }
-        participant.needs_offer = !participant.tracks_out.is_empty();
+        set_desired_bitrate(&mut participant);
         members.push(who);
         self.participants.insert(who, participant);
         self.mark_ready(who);
@@ -194,6 +210,7 @@ impl Sfu {
         participant.rtc.sdp_api().accept_answer(pending, answer)?;
 
         let mut opened = Vec::new();
+        let slots = &mut participant.slots;
         participant.tracks_out.retain_mut(|track| match track.state {
             OutState::Negotiating => {
                 track.state = OutState::Open;
@@ -202,9 +219,19 @@ impl Sfu {
                 }
                 true
             }
-            OutState::NegotiatingStop => false,
+            OutState::NegotiatingStop => {
+                // A slot's line is inactive now, free for the next track of its kind.
+                if let Some(slot) = slots.iter_mut().find(|s| Some(s.mid) == track.mid) {
+                    slot.state = SlotState::Idle;
+                }
+                false
+            }
             OutState::ToOpen | OutState::Open => true,
         });
+        if !participant.connected {
+            // Asked for when the connection is up: a keyframe now would arrive before it.
+            opened.clear();
+        }
         // Anything that changed while this offer was out goes in the next one.
         participant.needs_offer =
             participant.tracks_out.iter().any(|t| t.state == OutState::ToOpen || (t.gone && t.state == OutState::Open));
@@ -485,7 +512,15 @@ impl Sfu {
 
     fn handle_event(&mut self, id: ParticipantId, event: Event) {
         match event {
-            Event::Connected => self.events.push_back((id, MediaEvent::Connected)),
+            Event::Connected => {
+                self.events.push_back((id, MediaEvent::Connected));
+                if let Some(participant) = self.participants.get_mut(&id) {
+                    participant.connected = true;
+                }
+                // Video placed on this receiver before its connection was up starts with a
+                // keyframe now.
+                self.request_keyframes_for(id);
+            }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 self.events.push_back((id, MediaEvent::Disconnected));
             }
@@ -545,8 +580,11 @@ impl Sfu {
                 continue;
             }
             if let Some(other) = self.participants.get_mut(&member) {
-                other.tracks_out.push(new_track_out(id, mid, kind, source));
-                other.needs_offer = true;
+                if let Some(event) = other.add_track_out(new_track_out(id, mid, kind, source)) {
+                    // On a slot: flowing already, no offer needed.
+                    set_desired_bitrate(other);
+                    self.events.push_back((member, event));
+                }
                 self.mark_ready(member);
             }
         }
@@ -695,6 +733,21 @@ fn new_track_out(from: ParticipantId, from_mid: Mid, kind: TrackKind, source: So
 fn offer(participant: &mut Participant, events: &mut VecDeque<(ParticipantId, MediaEvent)>) {
     participant.needs_offer = false;
     let who = participant.id;
+    // New tracks take idle slots first, each with a new SSRC (set before the offer is written,
+    // which announces it).
+    let mut reused = Vec::new();
+    for track in participant.tracks_out.iter_mut().filter(|t| t.state == OutState::ToOpen && t.mid.is_none()) {
+        let Some(slot) = participant.slots.iter_mut().find(|s| s.kind == track.kind && s.state == SlotState::Idle)
+        else {
+            continue;
+        };
+        slot.state = SlotState::Busy;
+        track.mid = Some(slot.mid);
+        reused.push(slot.mid);
+    }
+    for mid in &reused {
+        renew_ssrc(&mut participant.rtc, *mid);
+    }
     let mut api = participant.rtc.sdp_api();
     let mut announced = Vec::new();
     for track in &mut participant.tracks_out {
@@ -704,13 +757,18 @@ fn offer(participant: &mut Participant, events: &mut VecDeque<(ParticipantId, Me
                     TrackKind::Audio => MediaKind::Audio,
                     TrackKind::Video => MediaKind::Video,
                 };
-                let mid = api.add_media(
-                    kind,
-                    Direction::SendOnly,
-                    Some(format!("p{}", track.from.0)),
-                    Some(format!("p{}-{}", track.from.0, track.source.as_str())),
-                    None,
-                );
+                let mid = if let Some(mid) = track.mid {
+                    api.set_direction(mid, Direction::SendOnly);
+                    mid
+                } else {
+                    api.add_media(
+                        kind,
+                        Direction::SendOnly,
+                        Some(format!("p{}", track.from.0)),
+                        Some(format!("p{}-{}", track.from.0, track.source.as_str())),
+                        None,
+                    )
+                };
                 track.mid = Some(mid);
                 track.state = OutState::Negotiating;
                 announced.push(MediaEvent::Track {
@@ -722,7 +780,12 @@ fn offer(participant: &mut Participant, events: &mut VecDeque<(ParticipantId, Me
             }
             OutState::Open if track.gone => {
                 if let Some(mid) = track.mid {
-                    api.stop_media(mid);
+                    if participant.slots.iter().any(|s| s.mid == mid) {
+                        // A slot is kept for the next track: inactive, not stopped.
+                        api.set_direction(mid, Direction::Inactive);
+                    } else {
+                        api.stop_media(mid);
+                    }
                     announced.push(MediaEvent::TrackEnded { mid: mid.to_string() });
                 }
                 track.state = OutState::NegotiatingStop;
@@ -734,6 +797,15 @@ fn offer(participant: &mut Participant, events: &mut VecDeque<(ParticipantId, Me
         return;
     };
     participant.pending = Some(pending);
+    set_desired_bitrate(participant);
+    for event in announced {
+        events.push_back((who, event));
+    }
+    events.push_back((who, MediaEvent::Offer { sdp: offer.to_sdp_string() }));
+}
+
+/// Tells the bandwidth estimator what the tracks towards `participant` are expected to need.
+fn set_desired_bitrate(participant: &mut Participant) {
     let desired = participant
         .tracks_out
         .iter()
@@ -744,10 +816,31 @@ fn offer(participant: &mut Participant, events: &mut VecDeque<(ParticipantId, Me
         })
         .sum::<u64>();
     participant.rtc.bwe().set_desired_bitrate(Bitrate::from(desired));
-    for event in announced {
-        events.push_back((who, event));
-    }
-    events.push_back((who, MediaEvent::Offer { sdp: offer.to_sdp_string() }));
+}
+
+/// Gives the stream sent on `mid` new SSRCs (main and RTX) that no stream of the session uses:
+/// the browser then starts a new receive stream rather than continuing the last track's
+/// sequence numbers and timestamps.
+fn renew_ssrc(rtc: &mut Rtc, mid: Mid) {
+    let mut api = rtc.direct_api();
+    let Some(stream) = api.stream_tx_by_mid(mid, None) else {
+        return;
+    };
+    let mut candidate = *stream.ssrc();
+    let had_rtx = stream.rtx().is_some();
+    let mut next = || {
+        loop {
+            // A full-period step (odd, modulo 2^32): no value repeats before all were tried.
+            candidate = candidate.wrapping_add(0x9E37_79B9);
+            let ssrc = Ssrc::from(candidate);
+            if candidate != 0 && api.stream_tx(&ssrc).is_none() && api.stream_rx(&ssrc).is_none() {
+                return ssrc;
+            }
+        }
+    };
+    let ssrc = next();
+    let rtx = had_rtx.then(&mut next);
+    api.reset_stream_tx(mid, None, ssrc, rtx);
 }
 
 /// RTP (not RTCP, STUN or DTLS) by the first two bytes, as RFC 7983 and RFC 5761 demultiplex.

@@ -78,6 +78,57 @@ fn a_late_joiner_receives_the_tracks_already_in_the_room() {
     assert!(run_until_media_flows(&mut world, &[(3, 1), (3, 2), (1, 3), (2, 3)]));
 }
 
+/// Offers (server-initiated renegotiations) a client has been sent.
+fn offers(world: &World, who: i64) -> usize {
+    world.client(who).events.iter().filter(|e| matches!(e, MediaEvent::Offer { .. })).count()
+}
+
+#[test]
+fn receive_slots_in_the_first_offer_carry_the_others_media_without_renegotiation() {
+    let mut world = World::new();
+    // A is alone and offers places for one other participant; B joins with places for A.
+    world.join_with_slots(1, A.0, Permissions::ALL, 1);
+    assert!(world.run_until(Duration::from_secs(5), everyone_connected));
+    world.join_with_slots(1, B.0, Permissions::ALL, 1);
+    assert!(run_until_media_flows(&mut world, &[(1, 2), (2, 1)]));
+    // Neither was sent a second offer: the answers to their own offers were enough.
+    assert_eq!((offers(&world, A.0), offers(&world, B.0)), (0, 0));
+    let b = world.client(B.0);
+    assert_eq!(b.tracks.len(), 3, "A's microphone, camera and screen, each on one of B's slots");
+    assert!(b.tracks.keys().all(|mid| ![b.audio, b.camera, b.screen].contains(mid)));
+    assert_eq!(world.client(A.0).tracks.len(), 3);
+}
+
+#[test]
+fn a_slot_freed_by_a_leaving_participant_carries_the_next_ones_tracks() {
+    let mut world = World::new();
+    world.join_with_slots(1, A.0, Permissions::ALL, 1);
+    world.join(1, B.0, Permissions::ALL);
+    assert!(run_until_media_flows(&mut world, &[(1, 2), (2, 1)]));
+    let slots: Vec<_> = world.client(A.0).tracks.keys().copied().collect();
+    assert_eq!(slots.len(), 3);
+    assert_eq!(offers(&world, A.0), 0);
+
+    // B leaves: A hears its tracks end (one offer makes the slots inactive).
+    world.leave(B.0);
+    world.run(Duration::from_secs(1));
+    let a = world.client(A.0);
+    assert!(slots.iter().all(|mid| a.ended.contains(mid)));
+    assert_eq!(offers(&world, A.0), 1);
+    assert_eq!(world.sfu.footprint().tracks_out, 0);
+
+    // C joins: its tracks take the same slots (one more offer, no new m-line) and flow.
+    world.join(1, C.0, Permissions::ALL);
+    assert!(run_until_media_flows(&mut world, &[(1, 3), (3, 1)]));
+    let a = world.client(A.0);
+    assert_eq!(offers(&world, A.0), 2);
+    for source in [Source::Microphone, Source::Camera, Source::Screen] {
+        let mid = a.tracks.iter().find(|(_, (from, s))| *from == C && *s == source).map(|(mid, _)| *mid);
+        assert!(mid.is_some_and(|mid| slots.contains(&mid)), "C's {source:?} is on a slot");
+    }
+    assert_eq!(a.tracks.len(), 3);
+}
+
 #[test]
 fn a_keyframe_request_is_routed_to_the_sender_of_that_stream() {
     let mut world = World::new();

@@ -27,7 +27,7 @@ use axum::routing::{get, post};
 use jiff::{SignedDuration, Timestamp};
 use ricevo_core::lobby::{self, Abilities, Entry, EntryKind, EntryStatus, JoinWindow};
 use ricevo_core::{Lang, Mode};
-use ricevo_store::{Appointment, NewEntry, Tenant};
+use ricevo_store::{Appointment, Meeting, NewEntry, Tenant};
 
 pub use hub::{Hub, follow_other_nodes};
 
@@ -184,7 +184,15 @@ fn script_json(value: &serde_json::Value) -> String {
     value.to_string().replace('<', "\\u003c")
 }
 
-fn room_page(state: &AppState, ctx: &Ctx, tenant: &Tenant, token: &str, e: &Entry, admitted: bool) -> Response {
+/// The page of `e`'s link; `meeting` is the meeting it is admitted to, if any.
+fn room_page(
+    state: &AppState,
+    ctx: &Ctx,
+    tenant: &Tenant,
+    token: &str,
+    e: &Entry,
+    meeting: Option<&Meeting>,
+) -> Response {
     let r = room_texts(ctx.lang);
     let zone = zone_of(tenant);
     let mut facts = Vec::new();
@@ -199,11 +207,18 @@ fn room_page(state: &AppState, ctx: &Ctx, tenant: &Tenant, token: &str, e: &Entr
     }
     facts.push((if ctx.lang == Lang::It { "Nome" } else { "Name" }, e.name.clone()));
     let mb = state.config.max_document_bytes / (1024 * 1024);
+    // An admitted page offers at once, with places for those already in the meeting (at least
+    // one, for whoever comes), and needs the ICE servers the socket would send with `admitted`.
+    let others = meeting.map_or(0, |m| state.hub.present(m.id).iter().filter(|(id, _)| *id != e.id).count());
+    let ice_servers =
+        if meeting.is_some() { ice::servers(&state.config, e.id, state.now()) } else { serde_json::json!([]) };
     let data = serde_json::json!({
         "ws": format!("/a/{token}/ws"),
         "documents": "documents",
         "entry_id": e.id.0,
-        "admitted": admitted,
+        "admitted": meeting.is_some(),
+        "others": others,
+        "ice_servers": ice_servers,
         "max_document_bytes": state.config.max_document_bytes,
         "closing": null,
         "texts": r,
@@ -268,8 +283,7 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
             // Several nodes: the meeting's media are on another one.
             return Ok(axum::response::Redirect::temporary(&url).into_response());
         }
-        let admitted = meeting.is_some();
-        Ok::<_, ApiError>(room_page(&state, &ctx, &tenant, &token, &entry, admitted))
+        Ok::<_, ApiError>(room_page(&state, &ctx, &tenant, &token, &entry, meeting.as_ref()))
     };
     run.await.unwrap_or_else(|e| ctx.error(&e, None))
 }

@@ -5,9 +5,12 @@
 // RTCPeerConnection to the server's SFU.
 //
 // Negotiation has one direction after the first offer: the browser offers once, with three
-// transceivers (microphone, camera, screen), and from then on only answers the server's offers
-// (the server adds the other participants' tracks). Screen sharing swaps a track into the third
-// transceiver, so it needs no renegotiation.
+// transceivers (microphone, camera, screen) and receive-only ones (audio, camera, screen) for
+// each participant already in the meeting (at least one), on which the server's answer carries
+// their media at once; from then on it only answers the server's offers (tracks beyond those
+// places, places freed and reused). Screen sharing swaps a track into the third transceiver,
+// so it needs no renegotiation. A page that is already admitted (a direct link, a reload)
+// offers at once, while the socket and the camera open, and adds the camera when it is open.
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("room-data").textContent);
@@ -24,6 +27,8 @@
   var tracksByMid = {};      // mid -> {entry_id, name, kind, source}
   var streamsByMid = {};     // mid -> MediaStreamTrack
   var admitted = false;
+  var offeredOn = null;      // the socket that carried this connection's offer, "soon" while it is made
+  var queued = null;         // an offer waiting for the socket to open
   var abilities = {};
   var meter = null;
 
@@ -126,7 +131,11 @@
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     ws = new WebSocket(scheme + location.host + data.ws);
-    ws.onopen = function () { retry = 0; say($("connection"), ""); };
+    ws.onopen = function () {
+      retry = 0;
+      say($("connection"), "");
+      if (queued) { ws.send(queued); offeredOn = ws; queued = null; }
+    };
     ws.onmessage = function (e) {
       var m;
       try { m = JSON.parse(e.data); } catch (_) { return; }
@@ -140,13 +149,16 @@
       retry = Math.min(retry + 1, 5);
       setTimeout(connect, 500 * retry);
     };
-    if (!admitted) show("waiting");
+    if (!admitted && !data.admitted) show("waiting");
   }
 
   function send(m) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(m)); }
 
   var handlers = {
     state: function (m) {
+      // Not admitted after all (a page older than its entry): no media, the waiting room.
+      if (pc) { pc.close(); pc = null; offeredOn = null; }
+      if (window.ricevo.state !== "waiting") show("waiting");
       var parts = [];
       if (m.status === "held") parts.push(T.held);
       else parts.push(T.waiting);
@@ -168,7 +180,8 @@
       $("share").hidden = !(abilities.share_screen && navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
       $("documents-form").hidden = !abilities.share_documents;
       $("end").hidden = !abilities.moderate;
-      startMedia(m.ice_servers || []);
+      // An offer made before `admitted` (sent on this socket, or about to be) stands.
+      if (!pc || (offeredOn !== ws && offeredOn !== "soon")) startMedia(m.ice_servers || []);
     },
     answer: function (m) { if (pc) pc.setRemoteDescription({ type: "answer", sdp: m.sdp }); },
     offer: function (m) {
@@ -207,11 +220,10 @@
     senders.audio = pc.addTransceiver(audio || "audio", { direction: "sendrecv" }).sender;
     senders.camera = pc.addTransceiver(video || "video", { direction: "sendrecv" }).sender;
     senders.screen = pc.addTransceiver("video", { direction: "sendonly" }).sender;
-    $("self").srcObject = local;
-    $("mic").setAttribute("aria-pressed", audio ? "true" : "false");
-    $("cam").setAttribute("aria-pressed", video ? "true" : "false");
-    $("mic").disabled = !audio;
-    $("cam").disabled = !video;
+    for (var i = 0; i < Math.min(Math.max(data.others || 0, 1), 9); i++) {
+      ["audio", "video", "video"].forEach(function (k) { pc.addTransceiver(k, { direction: "recvonly" }); });
+    }
+    showLocal();
     pc.ontrack = function (e) {
       var mid = e.transceiver && e.transceiver.mid;
       if (!mid) return;
@@ -227,9 +239,29 @@
       // connect again; the server replaces the old session.
       if (failed) setTimeout(function () { if (pc === mine && !closedByUs) startMedia(iceServers); }, 1000);
     };
+    offeredOn = "soon";
     pc.createOffer()
-      .then(function (o) { return pc.setLocalDescription(o); })
-      .then(function () { send({ type: "offer", sdp: pc.localDescription.sdp }); });
+      .then(function (o) { return mine.setLocalDescription(o); })
+      .then(function () {
+        if (pc !== mine) return;
+        var offer = JSON.stringify({ type: "offer", sdp: mine.localDescription.sdp });
+        if (ws && ws.readyState === 1) { ws.send(offer); offeredOn = ws; } else queued = offer;
+      });
+  }
+
+  // The camera and microphone on the connection's senders and the page's own tile.
+  function showLocal() {
+    var audio = local && local.getAudioTracks()[0];
+    var video = local && local.getVideoTracks()[0];
+    if (pc) {
+      senders.audio.replaceTrack(audio || null);
+      senders.camera.replaceTrack(video || null);
+    }
+    $("self").srcObject = local;
+    $("mic").setAttribute("aria-pressed", audio ? "true" : "false");
+    $("cam").setAttribute("aria-pressed", video ? "true" : "false");
+    $("mic").disabled = !audio;
+    $("cam").disabled = !video;
   }
 
   // A remote track gets a tile once both the track and who sends it are known.
@@ -373,10 +405,14 @@
   document.addEventListener("DOMContentLoaded", function () {
     $("js-needed").hidden = true;
     if (data.admitted) {
-      // Reloading an admitted page goes straight back into the meeting.
+      // An admitted page (a direct link, a reload) goes straight into the meeting: the offer
+      // leaves as soon as the socket is open, and the camera joins it when it is open.
+      show("meeting");
+      connect();
+      startMedia(data.ice_servers || []);
       navigator.mediaDevices.getUserMedia({ audio: true, video: true })
         .catch(function () { return null; })
-        .then(function (s) { local = s; connect(); });
+        .then(function (s) { local = s; showLocal(); });
       return;
     }
     show("check");

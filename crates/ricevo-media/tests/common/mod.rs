@@ -58,6 +58,12 @@ impl Client {
 
     /// A client with the given local candidate (its address is the client's) and its offer.
     pub fn with_candidate(who: ParticipantId, candidate: Candidate, now: Instant) -> (Client, String) {
+        Client::with_slots(who, candidate, now, 0)
+    }
+
+    /// Like [`Client::with_candidate`], and the offer also has receive-only m-lines (one audio
+    /// and two video each) for `others` other participants, as the page makes them.
+    pub fn with_slots(who: ParticipantId, candidate: Candidate, now: Instant, others: usize) -> (Client, String) {
         let addr = candidate.addr();
         let mut rtc = Rtc::builder().set_crypto_provider(Arc::new(str0m::crypto::from_feature_flags())).build(now);
         rtc.add_local_candidate(candidate);
@@ -65,6 +71,11 @@ impl Client {
         let audio = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
         let camera = api.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
         let screen = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        for _ in 0..others {
+            api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
+            api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+            api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+        }
         let (offer, pending) = api.apply().unwrap();
         let client = Client {
             who,
@@ -262,8 +273,14 @@ impl World {
 
     /// A new client joins `room`; returns its index in `clients`.
     pub fn join(&mut self, room: i64, who: i64, permissions: Permissions) -> usize {
+        self.join_with_slots(room, who, permissions, 0)
+    }
+
+    /// A new client joins `room` with receive-only m-lines for `others` participants.
+    pub fn join_with_slots(&mut self, room: i64, who: i64, permissions: Permissions, others: usize) -> usize {
         let addr = SocketAddr::from((Ipv4Addr::new(10, 0, 1, who as u8), 5000));
-        let (mut client, offer) = Client::new(ParticipantId(who), addr, self.now);
+        let candidate = Candidate::host(addr, "udp").unwrap();
+        let (mut client, offer) = Client::with_slots(ParticipantId(who), candidate, self.now, others);
         let answer = self.sfu.join(self.now, RoomId(room), ParticipantId(who), &offer, permissions).unwrap();
         client.accept_answer(&answer);
         self.clients.push(client);

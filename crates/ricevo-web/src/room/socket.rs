@@ -343,7 +343,12 @@ impl Session {
         if self.in_media { self.state.media.clone() } else { None }
     }
 
-    /// The first offer of an admitted browser: into the SFU.
+    /// The first offer of an admitted browser: into the SFU. The browser may send it as its
+    /// first message (a page that knows it is admitted does not wait for `admitted`): the
+    /// socket's `refresh` has read the entry before any message is read.
+    ///
+    /// The answer goes back before "in meeting" is recorded (an SQLite write with fsync): the
+    /// status check runs first, and a record that then fails undoes the join.
     async fn offer(&mut self, sdp: String, socket: &mut WebSocket) -> Result<(), Stop> {
         let Some(meeting) = self.meeting.clone() else {
             return self.complain(socket, "non sei ancora stato ammesso", "not admitted").await;
@@ -359,26 +364,23 @@ impl Session {
         };
         let e = self.entry().await?;
         let now = self.now();
-        if e.status != EntryStatus::InMeeting {
+        // What to record after the SFU answered: the status this entry moves from, and to.
+        let record = if e.status == EntryStatus::InMeeting {
+            None
+        } else {
             let before = e.status;
             let Ok(joined) = e.clone().join_media(now) else {
                 return self.complain(socket, "non sei ancora stato ammesso", "not admitted").await;
             };
-            match self.state.store.update_entry(&joined, before).await {
-                Ok(()) => {}
-                Err(StoreError::Stale) => return self.refresh(socket).await,
-                Err(err) => {
-                    tracing::warn!(error = %err, "could not record joining a meeting");
-                    return Err(Stop::Closed);
-                }
-            }
-        }
+            Some((joined, before))
+        };
         let permissions = Permissions {
             send_audio: e.abilities.speak,
             send_video: e.abilities.video,
             share_screen: e.abilities.share_screen,
         };
-        match media.join(RoomId(meeting.id.0), ParticipantId(e.id.0), sdp, permissions).await {
+        let participant = ParticipantId(e.id.0);
+        match media.join(RoomId(meeting.id.0), participant, sdp, permissions).await {
             Ok(joined) => {
                 self.media_events = Some(joined.events);
                 self.in_media = true;
@@ -393,6 +395,32 @@ impl Session {
                         "the video connection could not be set up",
                     )
                     .await;
+            }
+        }
+        if let Some((joined, before)) = record {
+            let recorded = match self.state.store.update_entry(&joined, before).await {
+                Ok(()) => Ok(()),
+                // Another connection of this link recorded the same meanwhile: nothing to undo.
+                Err(StoreError::Stale)
+                    if self.entry().await.is_ok_and(|now| {
+                        now.status == EntryStatus::InMeeting && now.meeting_id == Some(meeting.id)
+                    }) =>
+                {
+                    Ok(())
+                }
+                Err(err) => Err(err),
+            };
+            if let Err(err) = recorded {
+                // Not recorded: the person is not in the meeting after all.
+                media.leave(participant);
+                self.in_media = false;
+                self.media_events = None;
+                if matches!(err, StoreError::Stale) {
+                    // The entry changed meanwhile (removed, meeting ended): say where it stands.
+                    return self.refresh(socket).await;
+                }
+                tracing::warn!(error = %err, "could not record joining a meeting");
+                return Err(Stop::Closed);
             }
         }
         self.state.hub.enter(meeting.id, e.id, Present { name: e.name.clone(), kind: e.kind.as_str(), muted: false });
