@@ -1,8 +1,11 @@
 //! How a receiver's bandwidth estimate decides whether it gets video.
 //!
-//! Below `video_off` bits per second the receiver gets audio only; video comes back once the
-//! estimate climbs over `video_on`. The gap between the two keeps a wavering estimate from
-//! switching video on and off every second.
+//! The estimate comes from what the receiver's own RTCP receiver reports say about the media
+//! sent to it ([`DownlinkEstimate`]). Below `video_off` bits per second the receiver gets audio
+//! only; video comes back once the estimate climbs over `video_on`. The gap between the two
+//! keeps a wavering estimate from switching video on and off every second.
+
+use std::time::{Duration, Instant};
 
 /// Thresholds for switching a receiver's video off and on again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,9 +29,128 @@ impl VideoGate {
     }
 }
 
+/// Loss above this fraction means the downlink is overloaded.
+const HIGH_LOSS: f32 = 0.10;
+/// Loss below this fraction means there is room to grow.
+const LOW_LOSS: f32 = 0.02;
+/// A round trip this long means packets wait in a queue that has not overflowed yet (a
+/// "bufferbloated" mobile link): treated as overload before the loss shows.
+const CONGESTED_RTT: Duration = Duration::from_millis(750);
+/// How much a congested round trip takes off the estimate.
+const RTT_BACKOFF: f64 = 0.85;
+/// Growth per second while the receiver reports (almost) no loss.
+const GROWTH_PER_SECOND: f64 = 1.05;
+/// Longer gaps between reports do not count for more growth than this.
+const MAX_GROWTH_STEP: Duration = Duration::from_secs(5);
+/// The estimate stays within these bounds (bit/s): above the ceiling nothing changes for the
+/// gate, and a low ceiling lets a collapse show within a few reports.
+const FLOOR_BPS: f64 = 20_000.0;
+const CEILING_BPS: f64 = 4_000_000.0;
+
+/// A receiver's downlink estimate from its receiver reports: the loss-based controller of
+/// Google Congestion Control (draft-ietf-rmcat-gcc-02, section 6) — more than 10% loss cuts
+/// the estimate by half the loss, less than 2% lets it grow 5% per second — with a long round
+/// trip counted as overload too.
+///
+/// Why not str0m's transport-wide (TWCC) estimator: it comes with str0m's pacer, which lets
+/// one packet go per timer run of the receiver's session, so every forwarded packet cost a
+/// full pass over the session's timers; that was the largest single item of the media
+/// thread's time (see BENCHMARKS.md). The receiver reports arrive anyway, about once a second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct DownlinkEstimate {
+    bps: f64,
+    /// When a report last let the estimate grow (growth is per second, not per report).
+    last_growth: Option<Instant>,
+}
+
+impl DownlinkEstimate {
+    pub(crate) fn new(initial_bps: u64) -> DownlinkEstimate {
+        DownlinkEstimate { bps: (initial_bps as f64).clamp(FLOOR_BPS, CEILING_BPS), last_growth: None }
+    }
+
+    /// The estimate in bit/s.
+    pub(crate) fn bps(&self) -> u64 {
+        self.bps as u64
+    }
+
+    /// Takes one report: `loss` is the fraction of packets lost (0 to 1) the receiver reported
+    /// for one of its streams since the last one, `rtt` the round trip measured with it.
+    pub(crate) fn update(&mut self, now: Instant, loss: f32, rtt: Option<Duration>) {
+        let loss = if loss.is_finite() { f64::from(loss.clamp(0.0, 1.0)) } else { 0.0 };
+        if loss > f64::from(HIGH_LOSS) {
+            self.bps *= 1.0 - 0.5 * loss;
+            self.last_growth = None;
+        } else if rtt.is_some_and(|rtt| rtt >= CONGESTED_RTT) {
+            self.bps *= RTT_BACKOFF;
+            self.last_growth = None;
+        } else if loss < f64::from(LOW_LOSS) {
+            if let Some(last) = self.last_growth {
+                let elapsed = now.saturating_duration_since(last).min(MAX_GROWTH_STEP);
+                self.bps *= GROWTH_PER_SECOND.powf(elapsed.as_secs_f64());
+            }
+            self.last_growth = Some(now);
+        }
+        self.bps = self.bps.clamp(FLOOR_BPS, CEILING_BPS);
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::VideoGate;
+    use std::time::{Duration, Instant};
+
+    use super::{DownlinkEstimate, VideoGate};
+
+    #[test]
+    fn heavy_loss_cuts_the_estimate_below_the_video_mark_within_a_few_reports() {
+        let gate = VideoGate::default();
+        let start = Instant::now();
+        let mut estimate = DownlinkEstimate::new(4_000_000);
+        let mut reports = 0;
+        while gate.video_allowed(true, estimate.bps()) {
+            reports += 1;
+            // An 80 kbit/s link under 1.5 Mbit/s of video loses about 95%.
+            estimate.update(start + Duration::from_secs(reports), 0.95, Some(Duration::from_millis(400)));
+            assert!(reports < 10, "still {} bit/s after {reports} reports", estimate.bps());
+        }
+        assert!(estimate.bps() < 120_000);
+    }
+
+    #[test]
+    fn a_clean_link_grows_back_over_the_video_mark_in_time_not_in_reports() {
+        let start = Instant::now();
+        let mut estimate = DownlinkEstimate::new(100_000);
+        // Reports every 5 s (audio only) or every second: the same growth after 20 s.
+        let mut sparse = estimate;
+        for s in 0..=20 {
+            estimate.update(start + Duration::from_secs(s), 0.0, Some(Duration::from_millis(40)));
+            if s % 5 == 0 {
+                sparse.update(start + Duration::from_secs(s), 0.0, None);
+            }
+        }
+        let expected = 100_000.0 * 1.05f64.powi(20);
+        assert!((estimate.bps() as f64 - expected).abs() < 2.0, "{}", estimate.bps());
+        assert!((sparse.bps() as f64 - expected).abs() < 2.0, "{}", sparse.bps());
+        assert!(VideoGate::default().video_allowed(false, estimate.bps()));
+    }
+
+    #[test]
+    fn moderate_loss_holds_and_a_long_round_trip_backs_off() {
+        let start = Instant::now();
+        let mut estimate = DownlinkEstimate::new(1_000_000);
+        estimate.update(start, 0.05, None);
+        estimate.update(start + Duration::from_secs(1), 0.05, None);
+        assert_eq!(estimate.bps(), 1_000_000);
+        estimate.update(start + Duration::from_secs(2), 0.0, Some(Duration::from_secs(1)));
+        assert_eq!(estimate.bps(), 850_000);
+        // Nonsense from the wire changes nothing and stays within bounds.
+        estimate.update(start + Duration::from_secs(3), f32::NAN, None);
+        estimate.update(start + Duration::from_secs(4), 7.0, None);
+        assert!(estimate.bps() >= 20_000);
+        for s in 5..1000 {
+            estimate.update(start + Duration::from_secs(s), 0.0, None);
+        }
+        assert_eq!(estimate.bps(), 4_000_000);
+    }
 
     #[test]
     fn video_stops_below_the_low_mark_and_resumes_only_above_the_high_mark() {

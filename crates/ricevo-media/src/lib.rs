@@ -4,7 +4,7 @@
 //! events for each participant and the next time it wants to be woken. [`MediaServer`] runs it
 //! on a dedicated std thread with one UDP socket for every participant, and offers an
 //! async-friendly handle to the web layer. Each participant has one str0m `Rtc` in ICE-lite
-//! mode (DTLS-SRTP, Opus, VP8, H.264, NACK/RTX, TWCC bandwidth estimation).
+//! mode (DTLS-SRTP, Opus, VP8, H.264, NACK/RTX, a downlink estimate from receiver reports).
 
 mod bandwidth;
 mod participant;

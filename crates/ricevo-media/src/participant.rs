@@ -10,11 +10,15 @@ use str0m::media::Pt;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
 use str0m::rtp::{SeqNo, Ssrc};
 
+use crate::bandwidth::DownlinkEstimate;
 use crate::{MediaEvent, ParticipantId, Permissions, RoomId, Source, TrackKind};
 
 /// Keyframe requests to one sender's track are sent at most this often; a burst of PLIs from
 /// several receivers (or from one receiver after a loss) costs the sender only one keyframe.
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
+/// Every receiver's downlink estimate starts here (bit/s): video flows until reports say
+/// otherwise.
+const INITIAL_ESTIMATE_BPS: u64 = 1_000_000;
 
 /// A map keyed by ids the server chose or few small numbers (participant ids, SSRCs of a
 /// session's negotiated streams): looked up several times per forwarded packet, so hashed with
@@ -170,6 +174,8 @@ pub(crate) struct Participant {
     pub(crate) audio_only: bool,
     /// Video flows to this participant as far as its bandwidth estimate goes.
     pub(crate) bwe_video: bool,
+    /// This participant's downlink, as its receiver reports tell it.
+    pub(crate) downlink: DownlinkEstimate,
     pub(crate) tracks_in: Vec<TrackIn>,
     pub(crate) tracks_out: Vec<TrackOut>,
     pub(crate) pending: Option<SdpPendingOffer>,
@@ -205,6 +211,7 @@ impl Participant {
             muted: false,
             audio_only: false,
             bwe_video: true,
+            downlink: DownlinkEstimate::new(INITIAL_ESTIMATE_BPS),
             tracks_in: Vec::new(),
             tracks_out: Vec::new(),
             pending: None,

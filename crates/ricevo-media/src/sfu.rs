@@ -11,7 +11,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::{CryptoProvider, DtlsCert};
 use str0m::media::{Direction, MediaKind, Mid};
@@ -28,12 +27,9 @@ use crate::{
     TrackKind,
 };
 
-/// The bandwidth estimator starts from this guess for every receiver.
-const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1_000);
-/// What one forwarded video track is expected to need, to size the estimator's probing.
-const VIDEO_TRACK_BITRATE: Bitrate = Bitrate::kbps(1_500);
-/// What one forwarded audio track is expected to need.
-const AUDIO_TRACK_BITRATE: Bitrate = Bitrate::kbps(64);
+/// How often each session reports what it sent and what its receiver reports said (the
+/// bandwidth estimate's input).
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
 /// Wake-up when nothing at all is scheduled.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 
@@ -193,7 +189,6 @@ impl Sfu {
                 }
             }
         }
-        set_desired_bitrate(&mut participant);
         members.push(who);
         self.participants.insert(who, participant);
         self.mark_ready(who);
@@ -470,7 +465,9 @@ impl Sfu {
             .enable_opus(true)
             .enable_vp8(true)
             .enable_h264(true)
-            .enable_bwe(Some(INITIAL_ESTIMATE))
+            // The downlink estimate comes from receiver reports (see `bandwidth`), not from
+            // str0m's TWCC estimator, whose pacer costs a timer run per forwarded packet.
+            .set_stats_interval(Some(STATS_INTERVAL))
             // RTP pass-through: packets are forwarded as they arrive, not reassembled into
             // frames and cut up again for every receiver.
             .set_rtp_mode(true);
@@ -538,17 +535,24 @@ impl Sfu {
                 let (from, from_mid) = (track.from, track.from_mid);
                 self.request_keyframe(from, from_mid);
             }
-            Event::EgressBitrateEstimate(BweKind::Twcc(estimate)) => {
+            Event::MediaEgressStats(stats) => {
+                let Some(loss) = stats.loss else {
+                    return;
+                };
                 let gate = self.gate;
+                let now = self.now;
                 let Some(participant) = self.participants.get_mut(&id) else {
                     return;
                 };
+                participant.downlink.update(now, loss, stats.rtt);
+                let estimate = participant.downlink.bps();
                 let was_receiving = participant.receives_video();
-                participant.bwe_video = gate.video_allowed(participant.bwe_video, estimate.as_u64());
+                participant.bwe_video = gate.video_allowed(participant.bwe_video, estimate);
                 if was_receiving != participant.receives_video() {
                     tracing::info!(
                         participant = id.0,
-                        estimate = estimate.as_u64(),
+                        estimate,
+                        loss,
                         video = participant.receives_video(),
                         "bandwidth switched video"
                     );
@@ -582,7 +586,6 @@ impl Sfu {
             if let Some(other) = self.participants.get_mut(&member) {
                 if let Some(event) = other.add_track_out(new_track_out(id, mid, kind, source)) {
                     // On a slot: flowing already, no offer needed.
-                    set_desired_bitrate(other);
                     self.events.push_back((member, event));
                 }
                 self.mark_ready(member);
@@ -797,25 +800,10 @@ fn offer(participant: &mut Participant, events: &mut VecDeque<(ParticipantId, Me
         return;
     };
     participant.pending = Some(pending);
-    set_desired_bitrate(participant);
     for event in announced {
         events.push_back((who, event));
     }
     events.push_back((who, MediaEvent::Offer { sdp: offer.to_sdp_string() }));
-}
-
-/// Tells the bandwidth estimator what the tracks towards `participant` are expected to need.
-fn set_desired_bitrate(participant: &mut Participant) {
-    let desired = participant
-        .tracks_out
-        .iter()
-        .filter(|t| !t.gone)
-        .map(|t| match t.kind {
-            TrackKind::Audio => AUDIO_TRACK_BITRATE.as_u64(),
-            TrackKind::Video => VIDEO_TRACK_BITRATE.as_u64(),
-        })
-        .sum::<u64>();
-    participant.rtc.bwe().set_desired_bitrate(Bitrate::from(desired));
 }
 
 /// Gives the stream sent on `mid` new SSRCs (main and RTX) that no stream of the session uses:
