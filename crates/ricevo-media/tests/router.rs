@@ -20,11 +20,7 @@ fn everyone_connected(world: &World) -> bool {
 fn run_until_media_flows(world: &mut World, pairs: &[(i64, i64)]) -> bool {
     let pairs = pairs.to_vec();
     world.run_until(Duration::from_secs(10), move |w| {
-        pairs.iter().all(|(to, from)| {
-            let c = w.client(*to);
-            c.frames_from(ParticipantId(*from), Source::Microphone) >= 10
-                && c.frames_from(ParticipantId(*from), Source::Camera) >= 10
-        })
+        pairs.iter().all(|(to, from)| w.client(*to).hears_and_sees(ParticipantId(*from), 10))
     })
 }
 

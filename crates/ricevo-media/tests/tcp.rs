@@ -9,14 +9,11 @@ use std::net::{TcpStream, UdpSocket};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Client, TICK};
-use ricevo_media::{MediaConfig, MediaEvent, MediaServer, ParticipantId, Permissions, RoomId, Source};
+use common::{Client, GIVE_UP, drive_until};
+use ricevo_media::{MediaConfig, MediaEvent, MediaServer, ParticipantId, Permissions, RoomId};
 use str0m::net::{Protocol, Receive, TcpType};
 use str0m::{Candidate, Input};
 use tokio::sync::mpsc::UnboundedReceiver;
-
-/// A give-up bound so a broken build fails instead of hanging; success never waits for it.
-const GIVE_UP: Duration = Duration::from_secs(60);
 
 enum Transport {
     Udp(UdpSocket),
@@ -163,25 +160,15 @@ fn a_client_on_tcp_and_a_client_on_udp_exchange_media() {
 
     let mut peers = vec![Peer::tcp(&rt, &server, 1, 1), Peer::udp(&rt, &server, 1, 2)];
     let (a, b) = (ParticipantId(1), ParticipantId(2));
-    let started = Instant::now();
-    let mut next_tick = Instant::now();
-    let flowing = |peers: &[Peer]| {
-        peers[1].client.frames_from(a, Source::Camera) >= 20
-            && peers[1].client.frames_from(a, Source::Microphone) >= 20
-            && peers[0].client.frames_from(b, Source::Camera) >= 20
-            && peers[0].client.frames_from(b, Source::Microphone) >= 20
-    };
-    while !flowing(&peers) {
-        assert!(started.elapsed() < GIVE_UP, "media did not flow");
-        let tick = Instant::now() >= next_tick;
-        if tick {
-            next_tick += TICK;
+    drive_until("media did not flow", |tick| {
+        if peers[1].client.hears_and_sees(a, 20) && peers[0].client.hears_and_sees(b, 20) {
+            return true;
         }
         for peer in &mut peers {
             peer.turn(&rt, &server, tick);
         }
-        thread::sleep(Duration::from_millis(1));
-    }
+        false
+    });
     for peer in &peers {
         assert!(peer.client.events.contains(&MediaEvent::Connected));
     }

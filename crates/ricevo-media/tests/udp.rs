@@ -8,14 +8,11 @@ use std::net::UdpSocket;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Client, TICK};
-use ricevo_media::{MediaConfig, MediaEvent, MediaServer, ParticipantId, Permissions, RoomId, Source};
+use common::{Client, GIVE_UP, drive_until};
+use ricevo_media::{MediaConfig, MediaEvent, MediaServer, ParticipantId, Permissions, RoomId};
 use str0m::Input;
 use str0m::net::{Protocol, Receive};
 use tokio::sync::mpsc::UnboundedReceiver;
-
-/// A give-up bound so a broken build fails instead of hanging; success never waits for it.
-const GIVE_UP: Duration = Duration::from_secs(60);
 
 struct Peer {
     client: Client,
@@ -83,24 +80,15 @@ fn two_clients_exchange_media_through_the_udp_server() {
     let mut peers = vec![Peer::join(&rt, &server, 1, 1), Peer::join(&rt, &server, 1, 2)];
     let (a, b) = (ParticipantId(1), ParticipantId(2));
     let started = Instant::now();
-    let mut next_tick = Instant::now();
-    let flowing = |peers: &[Peer]| {
-        peers[1].client.frames_from(a, Source::Camera) >= 20
-            && peers[1].client.frames_from(a, Source::Microphone) >= 20
-            && peers[0].client.frames_from(b, Source::Camera) >= 20
-            && peers[0].client.frames_from(b, Source::Microphone) >= 20
-    };
-    while !flowing(&peers) {
-        assert!(started.elapsed() < GIVE_UP, "media did not flow");
-        let tick = Instant::now() >= next_tick;
-        if tick {
-            next_tick += TICK;
+    drive_until("media did not flow", |tick| {
+        if peers[1].client.hears_and_sees(a, 20) && peers[0].client.hears_and_sees(b, 20) {
+            return true;
         }
         for peer in &mut peers {
             peer.turn(&rt, &server, tick);
         }
-        thread::sleep(Duration::from_millis(1));
-    }
+        false
+    });
     for peer in &peers {
         assert!(peer.client.events.contains(&MediaEvent::Connected));
     }

@@ -15,6 +15,28 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 
 /// Media is sent in ticks of this length (one audio frame and one video frame per tick).
 pub const TICK: Duration = Duration::from_millis(20);
+/// How long the tests over real sockets wait for anything: a broken build fails instead of
+/// hanging; success never waits for it.
+pub const GIVE_UP: Duration = Duration::from_secs(60);
+
+/// Drives clients over real sockets: calls `turn` about every millisecond, with `true` once
+/// every [`TICK`] (the clients then send a tick of media), until it returns true; fails with
+/// `what` after [`GIVE_UP`].
+pub fn drive_until(what: &str, mut turn: impl FnMut(bool) -> bool) {
+    let started = Instant::now();
+    let mut next_tick = started;
+    loop {
+        assert!(started.elapsed() < GIVE_UP, "{what}");
+        let tick = Instant::now() >= next_tick;
+        if tick {
+            next_tick += TICK;
+        }
+        if turn(tick) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
 
 /// A frame a client received, attributed through the `Track` events.
 #[derive(Debug, Clone)]
@@ -220,6 +242,11 @@ impl Client {
     /// Frames received from `from`'s `source`.
     pub fn frames_from(&self, from: ParticipantId, source: Source) -> usize {
         self.frames.iter().filter(|f| f.from == from && f.source == source).count()
+    }
+
+    /// Whether this client has decoded at least `frames` microphone and camera frames of `from`.
+    pub fn hears_and_sees(&self, from: ParticipantId, frames: usize) -> bool {
+        self.frames_from(from, Source::Microphone) >= frames && self.frames_from(from, Source::Camera) >= frames
     }
 
     /// The mid on which this client receives `from`'s `source`.
