@@ -181,7 +181,9 @@ pub(crate) struct Participant {
     pub(crate) pending: Option<SdpPendingOffer>,
     /// Receive-only m-lines of the browser's offer, for other participants' tracks.
     pub(crate) slots: Vec<Slot>,
-    /// ICE and DTLS are up.
+    /// ICE and DTLS came up (str0m's `Connected`, which comes once). Not `Rtc::is_connected`:
+    /// that turns false during an ICE disconnect, and no second `Connected` would then ask for
+    /// the keyframes held back until the connection was up.
     pub(crate) connected: bool,
     /// Tracks were added or removed since the last offer.
     pub(crate) needs_offer: bool,
