@@ -24,8 +24,11 @@ use crate::{Sfu, SfuConfig, SfuOutput};
 const MAX_WAIT: Duration = Duration::from_millis(100);
 /// Large enough for any datagram WebRTC sends (MTU-sized, well under this).
 const RECEIVE_BUFFER: usize = 2048;
-/// One read's slot when the OS coalesces datagrams (GRO): the most one read can return.
-const GRO_SLOT: usize = 1 << 16;
+/// One read's slot when the OS coalesces datagrams (GRO): the most one read can return (64 KiB),
+/// plus 17 cache lines so that the slots do not all start at the same cache set (with a
+/// power-of-two stride the first lines of the 32 datagrams of a batch would evict each other
+/// from the CPU caches before the router reads them).
+const GRO_SLOT: usize = (1 << 16) + 17 * 64;
 /// Reads (of up to `quinn_udp::BATCH_SIZE` datagrams each) before the media thread looks at
 /// its timers and sends what is due.
 const RECEIVE_BATCHES: usize = 2;
