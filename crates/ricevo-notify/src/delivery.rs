@@ -30,6 +30,13 @@ pub enum Outgoing {
         /// The From address.
         from: String,
     },
+    /// The e-mail with a walk-in ticket's number and personal link, rendered when delivered.
+    Ticket {
+        /// What it says.
+        ticket: Box<crate::TicketNotice>,
+        /// The From address.
+        from: String,
+    },
     /// A webhook event for one subscription.
     Webhook {
         /// The subscription; looked up at delivery time for its current URL and secret.
@@ -45,7 +52,7 @@ impl Outgoing {
     /// The value for the outbox's `kind` column.
     pub fn kind(&self) -> &'static str {
         match self {
-            Outgoing::Email(_) | Outgoing::Notice { .. } => "email",
+            Outgoing::Email(_) | Outgoing::Notice { .. } | Outgoing::Ticket { .. } => "email",
             Outgoing::Webhook { .. } => "webhook",
         }
     }

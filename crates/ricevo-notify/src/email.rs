@@ -1,5 +1,5 @@
-//! The e-mails a citizen receives about an appointment, in Italian or English, each with a
-//! plain-text and an HTML body and, where it helps, a calendar invite.
+//! The e-mails a citizen receives about an appointment or a walk-in ticket, in Italian or
+//! English, each with a plain-text and an HTML body and, where it helps, a calendar invite.
 
 use std::fmt::Write as _;
 
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ics::{self, Method};
-use crate::{AppointmentNotice, NotifyError};
+use crate::{AppointmentNotice, NotifyError, TicketNotice};
 
 /// Which event an e-mail announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -113,15 +113,15 @@ fn mailbox(name: &str, address: &str) -> String {
 
 /// A Message-ID that depends only on the event, so a message redelivered after a crash is
 /// recognised by mail systems as the same one.
-fn message_id(uid: &str, kind: EmailKind, sequence: i32, from_address: &str) -> String {
-    let digest = Sha256::digest(format!("{uid}\n{}\n{sequence}", kind.as_str()).as_bytes());
+fn message_id(uid: &str, kind: &str, sequence: i32, from_address: &str) -> String {
+    let digest = Sha256::digest(format!("{uid}\n{kind}\n{sequence}").as_bytes());
     let hash = hex::encode(&digest[..16]);
     let domain: String = from_address
         .rsplit_once('@')
         .map(|(_, d)| d.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')).collect())
         .unwrap_or_default();
     let domain = if domain.is_empty() { "ricevo.invalid".to_string() } else { domain };
-    format!("<{hash}.{}@{domain}>", kind.as_str())
+    format!("<{hash}.{kind}@{domain}>")
 }
 
 /// A link with words that say where it leads (screen readers list links out of context).
@@ -171,7 +171,7 @@ pub fn render(kind: EmailKind, n: &AppointmentNotice, from_address: &str, now: T
         subject,
         ics: Some(ics::invite(n, method, now)),
         ics_method: Some(method.as_str().to_string()),
-        message_id: message_id(&n.uid, kind, n.sequence, from_address),
+        message_id: message_id(&n.uid, kind.as_str(), n.sequence, from_address),
     }
 }
 
@@ -316,11 +316,67 @@ fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
         actions,
         sign_off: if it { "Cordiali saluti," } else { "Kind regards," }.into(),
         signature: format!("{tenant} – {}", n.office_name.trim()),
-        footer: if it {
+        footer: footer(n.lang, tenant),
+    }
+}
+
+fn footer(lang: Lang, tenant: &str) -> String {
+    match lang {
+        Lang::It => {
             format!("Messaggio automatico di {tenant}: può rispondere a questa e-mail per scrivere all'ufficio.")
+        }
+        Lang::En => format!("An automatic message from {tenant}: you can reply to this e-mail to write to the office."),
+    }
+}
+
+/// Renders the e-mail that gives a citizen their walk-in ticket's number and personal link to
+/// the virtual waiting room, sent from `from_address` in the name of the town.
+pub fn render_ticket(n: &TicketNotice, from_address: &str) -> OutgoingEmail {
+    let it = n.lang == Lang::It;
+    let (tenant, office, number) = (n.tenant_name.trim(), n.office_name.trim(), n.ticket_number);
+    let subject = one_line(&if it {
+        format!("Il Suo numero per {office}: {number}")
+    } else {
+        format!("Your number for {office}: {number}")
+    });
+    let doc = Doc {
+        lang: n.lang,
+        title: if it { format!("Il Suo numero: {number}") } else { format!("Your number: {number}") },
+        greeting: format!("{} {},", if it { "Gentile" } else { "Dear" }, one_line(&n.citizen_name)),
+        intro: if it {
+            format!("il Suo numero per {office} è il {number}.")
         } else {
-            format!("An automatic message from {tenant}: you can reply to this e-mail to write to the office.")
+            format!("Your number for {office} is {number}.")
         },
+        details: vec![
+            Detail { label: if it { "Ufficio" } else { "Office" }, text: office.to_string(), link: None },
+            Detail { label: if it { "Numero" } else { "Number" }, text: number.to_string(), link: None },
+        ],
+        actions: vec![Action {
+            lead: if it {
+                "Questo link apre la sala d'attesa virtuale. È personale: non lo condivida con nessuno.".into()
+            } else {
+                "This link opens the virtual waiting room. It is personal: do not share it with anyone.".into()
+            },
+            link: Link {
+                url: n.join_url.clone(),
+                label: if it { "Entra nella sala d'attesa" } else { "Enter the waiting room" }.into(),
+            },
+        }],
+        sign_off: if it { "Cordiali saluti," } else { "Kind regards," }.into(),
+        signature: format!("{tenant} – {office}"),
+        footer: footer(n.lang, tenant),
+    };
+    OutgoingEmail {
+        to: mailbox(&n.citizen_name, &n.citizen_email),
+        from: mailbox(&n.tenant_name, from_address),
+        reply_to: mailbox(&n.tenant_name, &n.tenant_email),
+        text: text_body(&doc),
+        html: html_body(&doc, &subject),
+        subject,
+        ics: None,
+        ics_method: None,
+        message_id: message_id(&n.uid, "ticket", 0, from_address),
     }
 }
 
@@ -588,6 +644,67 @@ mod tests {
         assert!(e.html.contains("href=\"https://x.example/a/&quot;&gt;&lt;script&gt;\""));
         // Plain text stays as typed: it is never interpreted as markup.
         assert!(e.text.contains("Dear <script>alert(1)</script>,"));
+    }
+
+    #[test]
+    fn a_ticket_email_gives_the_number_and_the_personal_link_in_italian_and_english() {
+        let it = render_ticket(&crate::ticket::tests::sample(Lang::It), FROM);
+        assert_eq!(it.subject, "Il Suo numero per Ufficio Anagrafe: 7");
+        assert!(
+            it.text.starts_with("Gentile Maria Rossi,\n\nil Suo numero per Ufficio Anagrafe è il 7."),
+            "{}",
+            it.text
+        );
+        assert!(it.text.contains("Numero: 7\n"), "{}", it.text);
+        assert!(
+            it.text.contains(
+                "Questo link apre la sala d'attesa virtuale. È personale: non lo condivida con nessuno.\n\
+                 https://ricevo.example.it/a/tok456/join\n"
+            ),
+            "{}",
+            it.text
+        );
+        assert!(it.html.contains("<html lang=\"it\">"));
+        assert!(it.html.contains(
+            "<a href=\"https://ricevo.example.it/a/tok456/join\" style=\"color:#0047b3\">Entra nella sala d&#39;attesa</a>"
+        ));
+        assert_eq!(it.to, "Maria Rossi <maria.rossi@example.org>");
+        assert_eq!(it.from, "Comune di Serrastretta <noreply@ricevo.example.it>");
+        assert_eq!(it.reply_to, "Comune di Serrastretta <protocollo@comune.example.it>");
+        assert!(it.ics.is_none() && it.ics_method.is_none(), "a ticket has no calendar invite");
+
+        let en = render_ticket(&crate::ticket::tests::sample(Lang::En), FROM);
+        assert_eq!(en.subject, "Your number for Ufficio Anagrafe: 7");
+        assert!(en.text.starts_with("Dear Maria Rossi,\n\nYour number for Ufficio Anagrafe is 7."), "{}", en.text);
+        assert!(
+            en.text.contains("It is personal: do not share it with anyone.\nhttps://ricevo.example.it/a/tok456/join\n")
+        );
+        assert!(en.html.contains("<html lang=\"en\">"));
+        assert!(en.html.contains(">Enter the waiting room</a>"));
+        assert!(en.html.contains("Your number: 7"));
+
+        let eml = String::from_utf8(to_eml(&it).unwrap()).unwrap();
+        assert!(eml.contains("Content-Type: multipart/alternative;"));
+        assert!(eml.contains(&format!("Message-ID: {}", it.message_id)), "{eml}");
+        assert!(it.message_id.ends_with(".ticket@ricevo.example.it>"), "{}", it.message_id);
+        assert_eq!(render_ticket(&crate::ticket::tests::sample(Lang::It), FROM).message_id, it.message_id);
+        let mut next = crate::ticket::tests::sample(Lang::It);
+        next.uid = "ticket:3:2026-11-30:8".into();
+        assert_ne!(render_ticket(&next, FROM).message_id, it.message_id, "each ticket is its own message");
+    }
+
+    #[test]
+    fn a_ticket_email_escapes_what_was_typed_in_html() {
+        let mut n = crate::ticket::tests::sample(Lang::En);
+        n.office_name = "<b>Tax & \"fees\"</b>".into();
+        n.citizen_name = "<script>alert(1)</script>".into();
+        n.tenant_name = "Town <i>".into();
+        n.join_url = "https://x.example/a/\"><script>/join".into();
+        let e = render_ticket(&n, FROM);
+        assert!(!e.html.contains("<script>") && !e.html.contains("<b>") && !e.html.contains("<i>"), "{}", e.html);
+        assert!(e.html.contains("Your number for &lt;b&gt;Tax &amp; &quot;fees&quot;&lt;/b&gt; is 7."), "{}", e.html);
+        assert!(e.html.contains("href=\"https://x.example/a/&quot;&gt;&lt;script&gt;/join\""));
+        assert!(e.text.contains("Office: <b>Tax & \"fees\"</b>"), "plain text stays as typed");
     }
 
     /// Splits a formatted message into its header block (unfolded) and the rest.

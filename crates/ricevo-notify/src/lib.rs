@@ -1,4 +1,4 @@
-//! Ricevo's notifications: e-mails with calendar invites, signed webhooks, and the outbox
+//! Ricevo's notifications: e-mails with calendar invites, walk-in tickets' links, signed webhooks, and the outbox
 //! worker that delivers both with retries.
 //!
 //! Rendering is pure ([`render`], [`invite`], [`sign`]): the caller renders a message when the
@@ -9,13 +9,15 @@ pub mod appointment;
 pub mod delivery;
 pub mod email;
 pub mod ics;
+pub mod ticket;
 pub mod webhook;
 pub mod worker;
 
 pub use appointment::AppointmentNotice;
 pub use delivery::{Mailer, Outgoing, SmtpSecurity, list_outbox_dir};
-pub use email::{EmailKind, OutgoingEmail, human_datetime, render, to_eml};
+pub use email::{EmailKind, OutgoingEmail, human_datetime, render, render_ticket, to_eml};
 pub use ics::{Method, invite};
+pub use ticket::TicketNotice;
 pub use webhook::{deliver, sign, verify};
 pub use worker::{Worker, backoff};
 

@@ -134,6 +134,10 @@ impl Worker {
                 self.mailer.send(&crate::render(*email, notice, from, now)).await?;
                 Ok(Outcome::Delivered)
             }
+            Outgoing::Ticket { ticket, from } => {
+                self.mailer.send(&crate::render_ticket(ticket, from)).await?;
+                Ok(Outcome::Delivered)
+            }
             Outgoing::Webhook { webhook_id, event_id, body } => match self.store.webhook(*webhook_id).await? {
                 // A subscription of another town must never receive this town's events.
                 Some(hook) if hook.tenant_id == message.tenant_id => {

@@ -311,3 +311,55 @@ async fn a_notice_is_rendered_at_delivery_with_the_message_id_it_would_have_had(
     assert!(eml.contains("METHOD:REQUEST"));
     assert_eq!(store.outbox_backlog().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_ticket_email_queued_with_its_ticket_is_delivered_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ricevo_store::open(&format!("sqlite://{}", dir.path().join("ricevo.db").display())).await.unwrap();
+    let prato = town(&*store, "prato").await;
+    let now = at("2026-11-30T09:00:00Z");
+    let new = ricevo_store::NewEntry {
+        tenant_id: prato.tenant,
+        office_id: prato.office.id,
+        kind: ricevo_core::lobby::EntryKind::Ticket,
+        appointment_id: None,
+        meeting_id: None,
+        name: "Maria Rossi".into(),
+        email: Some("maria.rossi@example.org".into()),
+        service: String::new(),
+        booked_start: None,
+        booked_end: None,
+        abilities: ricevo_core::lobby::Abilities::citizen(),
+        direct: false,
+        token_hash: Some("ticket-token-hash".into()),
+    };
+    let mail = |number: i32| {
+        let ticket = ricevo_notify::TicketNotice {
+            uid: format!("ticket:{}:2026-11-30:{number}", prato.office.id.0),
+            tenant_name: "Comune di prato".into(),
+            tenant_email: "urp@prato.it".into(),
+            office_name: prato.office.name.clone(),
+            ticket_number: number,
+            citizen_name: "Maria Rossi".into(),
+            citizen_email: "maria.rossi@example.org".into(),
+            join_url: "https://ricevo.example.it/a/tok789/join".into(),
+            lang: Lang::It,
+        };
+        let outgoing = Outgoing::Ticket { ticket: Box::new(ticket), from: "noreply@ricevo.example.it".into() };
+        let (kind, payload, due_at) = row(&outgoing, now);
+        vec![NewOutboxMessage { kind, dedupe_key: format!("ticket-{number}"), payload, due_at, retractable: false }]
+    };
+    let entry = store.take_ticket(&new, jiff::civil::date(2026, 11, 30), now, &mail).await.unwrap();
+    assert_eq!(entry.ticket_number, Some(1));
+
+    let outbox_dir = dir.path().join("outbox");
+    let worker = Worker::new(store.clone(), Mailer::outbox(&outbox_dir)).unwrap();
+    assert_eq!(worker.run_once(now).await.unwrap(), 1);
+    assert_eq!(worker.run_once(now).await.unwrap(), 0, "sent once");
+    assert_eq!(store.outbox_backlog().await.unwrap(), 0);
+    let files = list_outbox_dir(&outbox_dir).unwrap();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let eml = std::fs::read_to_string(outbox_dir.join(&files[0].0)).unwrap();
+    assert!(eml.contains("maria.rossi@example.org"), "{eml}");
+    assert!(eml.contains("https://ricevo.example.it/a/tok789/join"), "{eml}");
+}

@@ -58,6 +58,10 @@ pub enum StoreError {
 /// Shorthand for results of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The messages to queue with a walk-in ticket, built from the ticket's number once the
+/// transaction has assigned it (none: `&|_| Vec::new()`).
+pub type TicketOutbox<'a> = dyn Fn(i32) -> Vec<NewOutboxMessage> + Send + Sync + 'a;
+
 /// Everything Ricevo keeps.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
@@ -241,8 +245,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn add_entry(&self, new: &NewEntry, now: Timestamp) -> Result<Entry>;
     /// Takes the next ticket of the office for the civil day `day` (numbers start at 1 each day,
     /// are never reused, and are unique even with concurrent takers on several nodes) and
-    /// creates its Waiting entry.
-    async fn take_ticket(&self, new: &NewEntry, day: jiff::civil::Date, now: Timestamp) -> Result<Entry>;
+    /// creates its Waiting entry, with the outbox messages `outbox` builds from the number, in
+    /// one transaction.
+    async fn take_ticket(
+        &self,
+        new: &NewEntry,
+        day: jiff::civil::Date,
+        now: Timestamp,
+        outbox: &TicketOutbox<'_>,
+    ) -> Result<Entry>;
     /// One entry of a tenant.
     async fn entry(&self, tenant: TenantId, id: EntryId) -> Result<Option<Entry>>;
     /// The entry a ticket's, invitee's or official's link token opens.

@@ -1337,7 +1337,13 @@ macro_rules! impl_store {
                 entry_from(row)
             }
 
-            async fn take_ticket(&self, new: &NewEntry, day: jiff::civil::Date, now: Timestamp) -> Result<Entry> {
+            async fn take_ticket(
+                &self,
+                new: &NewEntry,
+                day: jiff::civil::Date,
+                now: Timestamp,
+                outbox: &TicketOutbox<'_>,
+            ) -> Result<Entry> {
                 let mut tx = self.begin_write().await?;
                 let office: Option<(i64,)> = sqlx::query_as("SELECT id FROM offices WHERE id = $1 AND tenant_id = $2")
                     .bind(new.office_id.0)
@@ -1368,6 +1374,7 @@ macro_rules! impl_store {
                     tx.rollback().await?;
                     return Err(StoreError::NotFound);
                 };
+                Self::insert_outbox(&mut tx, new.tenant_id, None, &outbox(number), now).await?;
                 tx.commit().await?;
                 entry_from(row)
             }

@@ -187,6 +187,11 @@ fn walk_in(town: &Town, name: &str) -> NewEntry {
     }
 }
 
+/// Queues nothing with a ticket.
+fn no_mail(_: i32) -> Vec<NewOutboxMessage> {
+    Vec::new()
+}
+
 fn official_entry(town: &Town, meeting: &Meeting) -> NewEntry {
     NewEntry {
         kind: EntryKind::Official,
@@ -601,26 +606,59 @@ macro_rules! behaviour {
                 let now = at("2026-11-30T09:00:00Z");
                 let mut numbers = Vec::new();
                 for name in ["anna", "bruno", "carla"] {
-                    let t = f.store.take_ticket(&walk_in(&a, name), day, now).await.unwrap();
+                    let t = f.store.take_ticket(&walk_in(&a, name), day, now, &no_mail).await.unwrap();
                     assert_eq!((t.kind, t.status), (EntryKind::Ticket, EntryStatus::Waiting));
                     numbers.push(t.ticket_number);
                 }
                 assert_eq!(numbers, vec![Some(1), Some(2), Some(3)]);
-                let other_office = f.store.take_ticket(&walk_in(&b, "dario"), day, now).await.unwrap();
+                let other_office = f.store.take_ticket(&walk_in(&b, "dario"), day, now, &no_mail).await.unwrap();
                 assert_eq!(other_office.ticket_number, Some(1));
                 let tomorrow = f
                     .store
-                    .take_ticket(&walk_in(&a, "elena"), day.tomorrow().unwrap(), at("2026-12-01T09:00:00Z"))
+                    .take_ticket(&walk_in(&a, "elena"), day.tomorrow().unwrap(), at("2026-12-01T09:00:00Z"), &no_mail)
                     .await
                     .unwrap();
                 assert_eq!(tomorrow.ticket_number, Some(1));
                 let token = walk_in(&a, "fabio");
-                let t = f.store.take_ticket(&token, day, now).await.unwrap();
+                let t = f.store.take_ticket(&token, day, now, &no_mail).await.unwrap();
                 assert_eq!(t.ticket_number, Some(4), "numbers are not reused within a day");
                 assert_eq!(f.store.entry_by_token(token.token_hash.as_deref().unwrap()).await.unwrap(), Some(t));
                 // A ticket for another town's office is refused.
                 let foreign = NewEntry { tenant_id: b.tenant.id, ..walk_in(&a, "gino") };
-                assert!(matches!(f.store.take_ticket(&foreign, day, now).await, Err(StoreError::NotFound)));
+                assert!(matches!(f.store.take_ticket(&foreign, day, now, &no_mail).await, Err(StoreError::NotFound)));
+            }
+
+            #[tokio::test]
+            async fn a_ticket_commits_the_messages_built_from_its_number_and_no_others() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let other = town_named(&*f.store, "b").await;
+                let day = jiff::civil::date(2026, 11, 30);
+                let now = at("2026-11-30T09:00:00Z");
+                let mail = |n: i32| {
+                    vec![NewOutboxMessage {
+                        kind: "email".into(),
+                        dedupe_key: format!("ticket-{n}:email"),
+                        payload: format!("{{\"ticket_number\":{n}}}"),
+                        due_at: now,
+                        retractable: false,
+                    }]
+                };
+                let first = f.store.take_ticket(&walk_in(&town, "anna"), day, now, &no_mail).await.unwrap();
+                assert_eq!(first.ticket_number, Some(1));
+                assert_eq!(f.store.outbox_backlog().await.unwrap(), 0, "no messages given, no rows");
+                let second = f.store.take_ticket(&walk_in(&town, "bruno"), day, now, &mail).await.unwrap();
+                assert_eq!(second.ticket_number, Some(2));
+                // A refused ticket queues nothing.
+                let foreign = NewEntry { tenant_id: other.id, ..walk_in(&town, "gino") };
+                assert!(matches!(f.store.take_ticket(&foreign, day, now, &mail).await, Err(StoreError::NotFound)));
+                let due = f.store.due_outbox(now, 10).await.unwrap();
+                let rows: Vec<_> = due
+                    .iter()
+                    .map(|m| (m.tenant_id, m.kind.as_str(), m.dedupe_key.as_str(), m.payload.as_str()))
+                    .collect();
+                assert_eq!(rows, [(town.tenant.id, "email", "ticket-2:email", "{\"ticket_number\":2}")]);
+                assert_eq!(f.store.outbox_backlog().await.unwrap(), 1);
             }
 
             #[tokio::test]
@@ -634,7 +672,7 @@ macro_rules! behaviour {
                     let town = town.clone();
                     tasks.push(tokio::spawn(async move {
                         let t = store
-                            .take_ticket(&walk_in(&town, &format!("p{n}")), day, at("2026-11-30T09:00:00Z"))
+                            .take_ticket(&walk_in(&town, &format!("p{n}")), day, at("2026-11-30T09:00:00Z"), &no_mail)
                             .await
                             .unwrap();
                         t.ticket_number.unwrap()
@@ -653,7 +691,7 @@ macro_rules! behaviour {
                 let now = at("2026-11-30T09:00:00Z");
                 let waiting = f
                     .store
-                    .take_ticket(&walk_in(&town, "anna"), now.to_zoned(jiff::tz::TimeZone::UTC).date(), now)
+                    .take_ticket(&walk_in(&town, "anna"), now.to_zoned(jiff::tz::TimeZone::UTC).date(), now, &no_mail)
                     .await
                     .unwrap();
                 let meeting =
@@ -834,7 +872,7 @@ macro_rules! behaviour {
                 let town = town(&*f.store, "a", 1).await;
                 let now = at("2026-11-30T09:00:00Z");
                 let t =
-                    f.store.take_ticket(&walk_in(&town, "anna"), jiff::civil::date(2026, 11, 30), now).await.unwrap();
+                    f.store.take_ticket(&walk_in(&town, "anna"), jiff::civil::date(2026, 11, 30), now, &no_mail).await.unwrap();
                 let meeting =
                     f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", None, now).await.unwrap();
                 let admitted = t.admit(meeting.id, at("2026-11-30T09:04:00Z")).unwrap();

@@ -439,6 +439,12 @@ pub fn notice(
     }
 }
 
+/// The From address of a town's e-mails: the instance's sending address if configured, else
+/// the town's own.
+pub fn mail_from(state: &AppState, tenant: &Tenant) -> String {
+    state.config.mail_from.clone().unwrap_or_else(|| tenant.contact_email.clone())
+}
+
 /// The outbox rows announcing a change: the e-mail, a reminder if the meeting is far enough
 /// ahead, and one webhook per subscription.
 #[allow(clippy::too_many_arguments)]
@@ -453,7 +459,7 @@ pub async fn announcements(
     now: Timestamp,
 ) -> Result<Vec<NewOutboxMessage>, ApiError> {
     let n = notice(tenant, office, service, a, links);
-    let from = state.config.mail_from.clone().unwrap_or_else(|| tenant.contact_email.clone());
+    let from = mail_from(state, tenant);
     let mut out = Vec::new();
     let kind = match change {
         Change::Created => EmailKind::Confirmation,

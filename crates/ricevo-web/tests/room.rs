@@ -284,6 +284,85 @@ async fn tickets_are_refused_when_the_desk_is_closed_or_the_name_is_bad() {
     assert_eq!(resp.status(), 400);
 }
 
+/// The e-mails due in the outbox, rendered as the worker would send them.
+async fn due_emails(app: &App) -> Vec<ricevo_notify::OutgoingEmail> {
+    let due = app.state.store.due_outbox(app.state.now(), 100).await.unwrap();
+    due.iter()
+        .filter(|m| m.kind == "email")
+        .map(|m| match ricevo_notify::Outgoing::from_payload(&m.payload).unwrap() {
+            ricevo_notify::Outgoing::Ticket { ticket, from } => ricevo_notify::render_ticket(&ticket, &from),
+            ricevo_notify::Outgoing::Notice { email, notice, from } => {
+                ricevo_notify::render(email, &notice, &from, app.state.now())
+            }
+            other => panic!("not an e-mail: {other:?}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_ticket_with_an_email_queues_its_link_in_the_citizens_language_and_one_without_queues_nothing() {
+    let app = App::start(WebConfig::default()).await;
+    let urp = app.office("URP").await;
+    let backlog = app.state.store.outbox_backlog().await.unwrap();
+
+    let resp = app
+        .http
+        .post(app.url(&format!("/api/v1/demo/offices/{urp}/tickets")))
+        .json(&json!({"name": "Anna Neri"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(app.state.store.outbox_backlog().await.unwrap(), backlog, "no e-mail given, nothing queued");
+
+    let take = |email: &'static str, lang: &'static str| {
+        app.http
+            .post(app.url(&format!("/api/v1/demo/offices/{urp}/tickets")))
+            .header("accept-language", lang)
+            .json(&json!({"name": "Bruno Gialli", "email": email}))
+            .send()
+    };
+    let resp = take("bruno@example.it", "it-IT").await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let it: Value = resp.json().await.unwrap();
+    let resp = take("bruno.en@example.org", "en").await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let en: Value = resp.json().await.unwrap();
+    assert_eq!(app.state.store.outbox_backlog().await.unwrap(), backlog + 2);
+
+    let emails = due_emails(&app).await;
+    let to = |address: &str| -> Vec<&ricevo_notify::OutgoingEmail> {
+        emails.iter().filter(|e| e.to.contains(&format!("<{address}>"))).collect()
+    };
+    let (mail_it, mail_en) = (to("bruno@example.it"), to("bruno.en@example.org"));
+    assert_eq!((mail_it.len(), mail_en.len()), (1, 1), "one e-mail to each address");
+    let (mail_it, mail_en) = (mail_it[0], mail_en[0]);
+
+    let (n, join) = (it["ticket_number"].as_i64().unwrap(), it["join_url"].as_str().unwrap());
+    assert_eq!(n, 2);
+    assert!(join.starts_with(&app.base) && join.ends_with("/join"), "{join}");
+    assert!(
+        mail_it.subject.starts_with("Il Suo numero per URP") && mail_it.subject.ends_with(": 2"),
+        "{}",
+        mail_it.subject
+    );
+    assert!(mail_it.text.contains(join) && mail_it.html.contains(join), "{}", mail_it.text);
+    assert!(mail_it.text.contains("sala d'attesa virtuale") && mail_it.text.contains("non lo condivida"));
+
+    let join_en = en["join_url"].as_str().unwrap();
+    assert_ne!(join_en, join, "each ticket has its own link");
+    assert!(
+        mail_en.subject.starts_with("Your number for URP") && mail_en.subject.ends_with(": 3"),
+        "{}",
+        mail_en.subject
+    );
+    assert!(mail_en.text.contains(join_en) && !mail_en.text.contains(join));
+
+    // The link in the e-mail opens the citizen's own waiting room.
+    let page = app.http.get(join).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+}
+
 #[tokio::test]
 async fn a_booked_video_appointment_opens_its_waiting_room_fifteen_minutes_before() {
     let app = App::start(WebConfig::default()).await;

@@ -269,7 +269,8 @@ pub(crate) async fn end(
 pub struct TicketBody {
     /// The citizen's name.
     pub name: String,
-    /// Optional e-mail.
+    /// Optional e-mail: the ticket's number and personal link are sent to it, in the
+    /// request's language.
     pub email: Option<String>,
 }
 
@@ -282,7 +283,8 @@ pub struct Ticket {
     pub join_url: String,
 }
 
-/// Takes a ticket at an office's walk-in desk (public; 409 when the desk is closed).
+/// Takes a ticket at an office's walk-in desk (public; 409 when the desk is closed). With an
+/// `email`, an e-mail with the number and the `join_url` is queued with the ticket.
 #[utoipa::path(post, path = "/api/v1/{tenant}/offices/{office_id}/tickets",
     params(("tenant" = String, Path), ("office_id" = i64, Path)), request_body = TicketBody,
     responses((status = 201, body = Ticket), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]

@@ -1,5 +1,6 @@
-//! The walk-in virtual desk: a citizen takes a numbered ticket (name, optional e-mail) and waits
-//! in the same waiting room as booked citizens, until an official calls the next one.
+//! The walk-in virtual desk: a citizen takes a numbered ticket (name, optional e-mail, to which
+//! the number and the personal link are sent) and waits in the same waiting room as booked
+//! citizens, until an official calls the next one.
 
 use askama::Template;
 use axum::Router;
@@ -7,15 +8,18 @@ use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use jiff::Timestamp;
+use jiff::civil::Date;
 use ricevo_core::lobby::{self, Abilities, Entry, EntryKind};
 use ricevo_core::slots::closed_on;
 use ricevo_core::text::{Email, PersonName};
 use ricevo_core::{Lang, OfficeId};
-use ricevo_store::{NewEntry, Office, Tenant};
+use ricevo_notify::{Outgoing, TicketNotice};
+use ricevo_store::{NewEntry, NewOutboxMessage, Office, Tenant};
 
 use super::texts::{RoomTexts, room_texts};
 use crate::AppState;
-use crate::booking::{office_facts, zone_of};
+use crate::booking::{mail_from, office_facts, zone_of};
 use crate::error::ApiError;
 use crate::pages::layout::{CSRF_FIELD, Ctx, Layout};
 use crate::{api, tokens};
@@ -70,9 +74,57 @@ pub(crate) async fn take_ticket(
         token_hash: Some(tokens::hash(&token)),
     };
     let day = now.to_zoned(zone_of(tenant)).date();
-    let entry = state.store.take_ticket(&new, day, now).await?;
+    let join_url = format!("{}/a/{token}/join", state.config.public_url);
+    // The e-mail keeps the personal link for a citizen who closes the tab. It is queued in the
+    // ticket's own transaction, which alone knows the number.
+    let notice = new.email.as_ref().map(|email| TicketNotice {
+        uid: String::new(),
+        tenant_name: tenant.name.clone(),
+        tenant_email: tenant.contact_email.clone(),
+        office_name: office.name.clone(),
+        ticket_number: 0,
+        citizen_name: new.name.clone(),
+        citizen_email: email.clone(),
+        join_url: join_url.clone(),
+        lang,
+    });
+    let from = mail_from(state, tenant);
+    let outbox = |number: i32| ticket_email(notice.as_ref(), &from, office, day, number, now);
+    let entry = state.store.take_ticket(&new, day, now, &outbox).await?;
     super::hub::office_changed(state, office.id);
-    Ok((entry, format!("{}/a/{token}/join", state.config.public_url)))
+    Ok((entry, join_url))
+}
+
+/// The outbox row of the e-mail that gives ticket `number` of `day` its link, if the citizen
+/// gave an address (`notice`).
+fn ticket_email(
+    notice: Option<&TicketNotice>,
+    from: &str,
+    office: &Office,
+    day: Date,
+    number: i32,
+    now: Timestamp,
+) -> Vec<NewOutboxMessage> {
+    let Some(notice) = notice else { return Vec::new() };
+    // A ticket is named for good by its office, day and number: numbers are never reused.
+    let uid = format!("ticket:{}:{day}:{number}", office.id.0);
+    let ticket = TicketNotice { uid: uid.clone(), ticket_number: number, ..notice.clone() };
+    let outgoing = Outgoing::Ticket { ticket: Box::new(ticket), from: from.to_owned() };
+    match outgoing.to_payload() {
+        Ok(payload) => vec![NewOutboxMessage {
+            kind: outgoing.kind().into(),
+            dedupe_key: format!("{uid}:email"),
+            payload,
+            due_at: now,
+            retractable: false,
+        }],
+        // Unreachable: JSON of strings and numbers cannot fail. The ticket is still worth more
+        // to the citizen than the e-mail, so it is kept.
+        Err(e) => {
+            tracing::error!(error = %e, ticket = %uid, "ticket e-mail could not be queued");
+            Vec::new()
+        }
+    }
 }
 
 fn field_error(field: &'static str, message: &'static str, lang: Lang) -> ApiError {
