@@ -401,12 +401,16 @@ impl Config {
         self.database.url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ricevo.db").display()))
     }
 
-    /// The public address for links.
+    /// The public address for links, without a trailing `/` (links append `/a/...`, so
+    /// `https://comune.example/` must not give `https://comune.example//a/...`).
     pub(crate) fn public_url(&self) -> String {
-        self.public_url.clone().unwrap_or_else(|| {
-            let host = self.listen.replace("0.0.0.0", "127.0.0.1").replace("[::]", "[::1]");
-            format!("http://{host}")
-        })
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let host = self.listen.replace("0.0.0.0", "127.0.0.1").replace("[::]", "[::1]");
+                format!("http://{host}")
+            }
+        }
     }
 
     /// Where e-mails are written without SMTP.
@@ -439,6 +443,12 @@ mod tests {
         assert_eq!(c.public_url(), "http://127.0.0.1:8080");
         assert!(c.smtp.is_none());
         assert!(!c.secure_cookies());
+    }
+
+    #[test]
+    fn the_public_url_loses_its_trailing_slash() {
+        let c = Config::load(None, env(&[("RICEVO_PUBLIC_URL", "https://comune.example/ricevo/")])).unwrap();
+        assert_eq!(c.public_url(), "https://comune.example/ricevo");
     }
 
     #[test]

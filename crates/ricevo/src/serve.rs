@@ -45,7 +45,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
 
     let web = WebConfig {
         public_url: config.public_url(),
-        node_url: config.node_url.clone(),
+        node_url: config.node_url.as_deref().map(|url| url.trim_end_matches('/').to_owned()),
         mail_from: config.mail.from.clone(),
         reminder_hours: config.mail.reminder_hours,
         outbox_dir: config.smtp.is_none().then(|| config.outbox_dir()),
