@@ -268,6 +268,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Writes a transition: succeeds only if the stored status is still `expected` (else
     /// `Stale`); `NotFound` if the entry, or the office or meeting it now names, is not the tenant's.
     async fn update_entry(&self, entry: &Entry, expected: EntryStatus) -> Result<()>;
+    /// Writes a transition like [`Store::update_entry`] and, in the same transaction, closes the
+    /// entry's appointment (if it has one that is still booked or checked in) with `appointment`:
+    /// a no-show in the waiting room is a no-show of the appointment. Nothing is written when
+    /// the entry's status is no longer `expected`.
+    async fn update_entry_closing_appointment(
+        &self,
+        entry: &Entry,
+        expected: EntryStatus,
+        appointment: AppointmentStatus,
+        now: Timestamp,
+    ) -> Result<()>;
     /// Opens a meeting of an office; `Duplicate` if `public_id` is taken, `NotFound` if the
     /// office or appointment is not the tenant's.
     async fn create_meeting(

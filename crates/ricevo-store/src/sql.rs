@@ -469,6 +469,86 @@ macro_rules! impl_store {
             }
         }
 
+        impl $store {
+            // Writes an entry's transition if its stored status is still `expected`; the rows changed.
+            async fn write_entry<'e, E: sqlx::Executor<'e, Database = $db>>(
+                exec: E,
+                entry: &Entry,
+                expected: EntryStatus,
+            ) -> Result<u64> {
+                let r = sqlx::query(
+                    "UPDATE entries SET office_id = $1, meeting_id = $2, name = $3, service = $4, booked_start = $5, \
+                     booked_end = $6, abilities = $7, direct = $8, status = $9, message = $10, admitted_at = $11, \
+                     joined_at = $12, ended_at = $13 \
+                     WHERE tenant_id = $14 AND id = $15 AND status = $16 \
+                     AND EXISTS (SELECT 1 FROM offices WHERE id = $1 AND tenant_id = $14) \
+                     AND ($2 IS NULL OR EXISTS (SELECT 1 FROM meetings WHERE id = $2 AND tenant_id = $14))",
+                )
+                .bind(entry.office_id.0)
+                .bind(entry.meeting_id.map(|m| m.0))
+                .bind(&entry.name)
+                .bind(&entry.service)
+                .bind(entry.booked_start.map(|t| t.as_second()))
+                .bind(entry.booked_end.map(|t| t.as_second()))
+                .bind(entry.abilities.to_string())
+                .bind(i32::from(entry.direct))
+                .bind(entry.status.as_str())
+                .bind(&entry.message)
+                .bind(entry.admitted_at.map(|t| t.as_second()))
+                .bind(entry.joined_at.map(|t| t.as_second()))
+                .bind(entry.ended_at.map(|t| t.as_second()))
+                .bind(entry.tenant_id.0)
+                .bind(entry.id.0)
+                .bind(expected.as_str())
+                .execute(exec)
+                .await
+                .map_err(duplicate_or)?;
+                Ok(r.rows_affected())
+            }
+
+            // Why [`Self::write_entry`] changed nothing: `Stale` when the status moved on, else `NotFound`.
+            async fn entry_not_written<'e, E: sqlx::Executor<'e, Database = $db>>(
+                exec: E,
+                entry: &Entry,
+                expected: EntryStatus,
+            ) -> StoreError {
+                let stored: std::result::Result<Option<(String,)>, sqlx::Error> =
+                    sqlx::query_as("SELECT status FROM entries WHERE tenant_id = $1 AND id = $2")
+                        .bind(entry.tenant_id.0)
+                        .bind(entry.id.0)
+                        .fetch_optional(exec)
+                        .await;
+                match stored {
+                    Err(e) => e.into(),
+                    Ok(Some((status,))) if status != expected.as_str() => StoreError::Stale,
+                    // The entry is there as expected: the office or meeting it names is not the tenant's.
+                    _ => StoreError::NotFound,
+                }
+            }
+
+            // Closes an appointment that is still booked or checked in with `status` (done, no-show);
+            // one already closed or cancelled stays as it is.
+            async fn close_appointment(
+                tx: &mut Tx<'_>,
+                tenant: TenantId,
+                appointment: i64,
+                status: AppointmentStatus,
+                now: Timestamp,
+            ) -> std::result::Result<(), sqlx::Error> {
+                sqlx::query(
+                    "UPDATE appointments SET status = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4 \
+                     AND status IN ('booked', 'checked_in')",
+                )
+                .bind(status.as_str())
+                .bind(now.as_second())
+                .bind(tenant.0)
+                .bind(appointment)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+        }
+
         type TenantTuple = (i64, String, String, String, Option<String>, String, String, i32);
         const TENANT_COLUMNS: &str =
             "id, slug, name, time_zone, patron_day, contact_email, privacy_notice, retention_days";
@@ -1434,46 +1514,30 @@ macro_rules! impl_store {
             }
 
             async fn update_entry(&self, entry: &Entry, expected: EntryStatus) -> Result<()> {
-                let r = sqlx::query(
-                    "UPDATE entries SET office_id = $1, meeting_id = $2, name = $3, service = $4, booked_start = $5, \
-                     booked_end = $6, abilities = $7, direct = $8, status = $9, message = $10, admitted_at = $11, \
-                     joined_at = $12, ended_at = $13 \
-                     WHERE tenant_id = $14 AND id = $15 AND status = $16 \
-                     AND EXISTS (SELECT 1 FROM offices WHERE id = $1 AND tenant_id = $14) \
-                     AND ($2 IS NULL OR EXISTS (SELECT 1 FROM meetings WHERE id = $2 AND tenant_id = $14))",
-                )
-                .bind(entry.office_id.0)
-                .bind(entry.meeting_id.map(|m| m.0))
-                .bind(&entry.name)
-                .bind(&entry.service)
-                .bind(entry.booked_start.map(|t| t.as_second()))
-                .bind(entry.booked_end.map(|t| t.as_second()))
-                .bind(entry.abilities.to_string())
-                .bind(i32::from(entry.direct))
-                .bind(entry.status.as_str())
-                .bind(&entry.message)
-                .bind(entry.admitted_at.map(|t| t.as_second()))
-                .bind(entry.joined_at.map(|t| t.as_second()))
-                .bind(entry.ended_at.map(|t| t.as_second()))
-                .bind(entry.tenant_id.0)
-                .bind(entry.id.0)
-                .bind(expected.as_str())
-                .execute(&self.writer)
-                .await
-                .map_err(duplicate_or)?;
-                if r.rows_affected() == 1 {
+                if Self::write_entry(&self.writer, entry, expected).await? == 1 {
                     return Ok(());
                 }
-                let stored: Option<(String,)> = sqlx::query_as("SELECT status FROM entries WHERE tenant_id = $1 AND id = $2")
-                    .bind(entry.tenant_id.0)
-                    .bind(entry.id.0)
-                    .fetch_optional(&self.writer)
-                    .await?;
-                match stored {
-                    Some((status,)) if status != expected.as_str() => Err(StoreError::Stale),
-                    // The entry is there as expected: the office or meeting it names is not the tenant's.
-                    _ => Err(StoreError::NotFound),
+                Err(Self::entry_not_written(&self.writer, entry, expected).await)
+            }
+
+            async fn update_entry_closing_appointment(
+                &self,
+                entry: &Entry,
+                expected: EntryStatus,
+                appointment: AppointmentStatus,
+                now: Timestamp,
+            ) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                if Self::write_entry(&mut *tx, entry, expected).await? != 1 {
+                    let err = Self::entry_not_written(&mut *tx, entry, expected).await;
+                    tx.rollback().await?;
+                    return Err(err);
                 }
+                if let Some(a) = entry.appointment_id {
+                    Self::close_appointment(&mut tx, entry.tenant_id, a.0, appointment, now).await?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn create_meeting(
@@ -1558,15 +1622,7 @@ macro_rules! impl_store {
                     finished.push(done);
                 }
                 if let Some(appointment) = appointment {
-                    sqlx::query(
-                        "UPDATE appointments SET status = 'done', updated_at = $1 WHERE tenant_id = $2 AND id = $3 \
-                         AND status IN ('booked', 'checked_in')",
-                    )
-                    .bind(now.as_second())
-                    .bind(tenant.0)
-                    .bind(appointment)
-                    .execute(&mut *tx)
-                    .await?;
+                    Self::close_appointment(&mut tx, tenant, appointment, AppointmentStatus::Done, now).await?;
                 }
                 tx.commit().await?;
                 Ok(finished)

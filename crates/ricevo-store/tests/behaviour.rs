@@ -733,6 +733,52 @@ macro_rules! behaviour {
             }
 
             #[tokio::test]
+            async fn a_no_show_in_the_waiting_room_is_a_no_show_of_the_appointment_in_one_write() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let appt = booked(f.store.book(&booking(&town, "2026-11-30T08:00:00Z", 1)).await.unwrap());
+                let waiting = f.store.arrive(&arrival(&town, &appt), at("2026-11-30T07:55:00Z")).await.unwrap();
+                let now = at("2026-11-30T08:10:00Z");
+                let gone = waiting.no_show(now).unwrap();
+                f.store
+                    .update_entry_closing_appointment(&gone, EntryStatus::Waiting, AppointmentStatus::NoShow, now)
+                    .await
+                    .unwrap();
+                let stored = f.store.entry(town.tenant.id, waiting.id).await.unwrap().unwrap();
+                assert_eq!((stored.status, stored.ended_at), (EntryStatus::NoShow, Some(now)));
+                assert_eq!(
+                    f.store.appointment(town.tenant.id, appt.id).await.unwrap().unwrap().status,
+                    AppointmentStatus::NoShow
+                );
+                // A second official's stale write changes neither the entry nor the appointment.
+                let late = waiting.admit(ricevo_core::MeetingId(1), now).unwrap();
+                assert!(matches!(
+                    f.store
+                        .update_entry_closing_appointment(&late, EntryStatus::Waiting, AppointmentStatus::Done, now)
+                        .await,
+                    Err(StoreError::Stale)
+                ));
+                assert_eq!(f.store.entry(town.tenant.id, waiting.id).await.unwrap().unwrap(), stored);
+                assert_eq!(
+                    f.store.appointment(town.tenant.id, appt.id).await.unwrap().unwrap().status,
+                    AppointmentStatus::NoShow
+                );
+                // Another town's entry is not found, and nothing of it is written.
+                let other = town_named(&*f.store, "b").await;
+                let foreign = Entry { tenant_id: other.id, ..gone.clone() };
+                assert!(matches!(
+                    f.store
+                        .update_entry_closing_appointment(&foreign, EntryStatus::NoShow, AppointmentStatus::Done, now)
+                        .await,
+                    Err(StoreError::NotFound)
+                ));
+                assert_eq!(
+                    f.store.appointment(town.tenant.id, appt.id).await.unwrap().unwrap().status,
+                    AppointmentStatus::NoShow
+                );
+            }
+
+            #[tokio::test]
             async fn ending_a_meeting_finishes_its_people_and_marks_the_appointment_done() {
                 let Some(f) = fixture().await else { return };
                 let town = town(&*f.store, "a", 1).await;

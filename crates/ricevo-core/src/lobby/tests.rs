@@ -118,6 +118,20 @@ fn holding_transferring_and_refusing_keep_the_office_informed() {
 }
 
 #[test]
+fn a_no_show_ends_the_wait_of_someone_queued_and_only_once() {
+    let now = at("2026-11-30T09:10:00Z");
+    for queued in [citizen(), citizen().hold("Un momento".into(), now).unwrap()] {
+        let gone = queued.no_show(now).unwrap();
+        assert_eq!((gone.status, gone.ended_at, gone.meeting_id), (EntryStatus::NoShow, Some(now), None));
+        assert!(gone.status.is_final() && !gone.is_active());
+        assert_eq!(gone.no_show(now), Err(TransitionError { from: EntryStatus::NoShow, action: Action::NoShow }));
+        assert!(gone.admit(MeetingId(1), now).is_err(), "a no-show cannot be let in afterwards");
+    }
+    let refused = citizen().refuse(String::new(), now).unwrap();
+    assert_eq!(refused.no_show(now).unwrap_err().to_string(), "cannot mark as a no-show an entry that is refused");
+}
+
+#[test]
 fn ending_a_meeting_finishes_admitted_people_and_invitees_still_waiting() {
     let now = at("2026-11-30T09:30:00Z");
     let admitted = citizen().admit(MeetingId(7), at("2026-11-30T09:00:00Z")).unwrap();
