@@ -43,6 +43,9 @@ pub enum ApiError {
     /// 409: changed concurrently.
     #[error("conflict")]
     Conflict(Lang),
+    /// 409: the person is no longer in the queue (admitted, refused, marked not present, gone).
+    #[error("not queued")]
+    NotQueued(Lang),
     /// 409: nobody is waiting in the office's queue.
     #[error("nobody waiting")]
     NobodyWaiting(Lang),
@@ -75,9 +78,11 @@ impl ApiError {
             ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) | ApiError::ServiceNotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Fields(..) | ApiError::IdempotencyMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::NotActive(_) | ApiError::Conflict(_) | ApiError::NobodyWaiting(_) | ApiError::WalkInClosed(_) => {
-                StatusCode::CONFLICT
-            }
+            ApiError::NotActive(_)
+            | ApiError::Conflict(_)
+            | ApiError::NotQueued(_)
+            | ApiError::NobodyWaiting(_)
+            | ApiError::WalkInClosed(_) => StatusCode::CONFLICT,
             ApiError::DocumentTooLarge(..) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedDocument(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -101,6 +106,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::TooManyRequests(_) => "too_many_requests",
             ApiError::Conflict(_) => "conflict",
+            ApiError::NotQueued(_) => "not_queued",
             ApiError::NobodyWaiting(_) => "nobody_waiting",
             ApiError::WalkInClosed(_) => "walk_in_closed",
             ApiError::DocumentTooLarge(..) => "document_too_large",
@@ -136,6 +142,15 @@ impl ApiError {
             ApiError::TooManyRequests(En) => "Too many requests: try again in a moment.".into(),
             ApiError::Conflict(It) => "I dati sono cambiati nel frattempo: ricarica e riprova.".into(),
             ApiError::Conflict(En) => "The data changed in the meantime: reload and try again.".into(),
+            ApiError::NotQueued(It) => {
+                "Questa persona non è più in coda: è già entrata, è stata rifiutata o segnata come non presente, \
+                 oppure è uscita."
+                    .into()
+            }
+            ApiError::NotQueued(En) => {
+                "This person is no longer in the queue: already admitted, refused or marked as not present, or gone."
+                    .into()
+            }
             ApiError::NobodyWaiting(It) => "Nessuno è in attesa in questo ufficio.".into(),
             ApiError::NobodyWaiting(En) => "Nobody is waiting for this office.".into(),
             ApiError::WalkInClosed(It) => "Lo sportello virtuale di questo ufficio ora è chiuso.".into(),

@@ -272,7 +272,7 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
                 let message = format!("{} {}", r.refused, entry.message.clone().unwrap_or_default());
                 return Ok(notice_page(&ctx, r.not_now_title, message.trim().to_owned()));
             }
-            EntryStatus::NoShow => return Ok(notice_page(&ctx, r.not_now_title, r.over.to_owned())),
+            EntryStatus::NoShow => return Ok(notice_page(&ctx, r.not_now_title, r.no_show.to_owned())),
             EntryStatus::Left if !entry.was_admitted() && entry.kind != EntryKind::Appointment => {
                 return Ok(notice_page(&ctx, r.not_now_title, r.left_queue.to_owned()));
             }

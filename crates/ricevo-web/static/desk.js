@@ -5,7 +5,14 @@
 (function () {
   "use strict";
   var queue = document.getElementById("queue");
-  if (!queue || !window.EventSource) return;
+  if (!queue) return;
+  // Forms that end someone's wait (data-confirm) ask first. The listener sits on the queue,
+  // whose rows are replaced on every refresh.
+  queue.addEventListener("submit", function (e) {
+    var text = e.target.getAttribute("data-confirm");
+    if (text && !window.confirm(text)) e.preventDefault();
+  });
+  if (!window.EventSource) return;
   var status = document.getElementById("desk-status");
   var button = document.getElementById("alerts");
   var audio = null;

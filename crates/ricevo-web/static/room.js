@@ -202,6 +202,7 @@
     },
     removed: function (m) { finish(T.removed, m.url); },
     refused: function (m) { finish((T.refused + " " + (m.message || "")).trim(), null); },
+    no_show: function () { finish(T.no_show, null); },
     ended: function (m) { finish(T.ended, m.url); },
     error: function (m) { say($("notice"), m.message); },
     // Several servers: the meeting runs on another one, which this page moves to.

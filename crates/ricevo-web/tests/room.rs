@@ -557,3 +557,99 @@ async fn documents_are_checked_by_content_and_size_and_stay_inside_their_meeting
     let resp = app.http.get(app.url(&format!("{other_path}/{}", doc["url"].as_str().unwrap()))).send().await.unwrap();
     assert_eq!(resp.status(), 404, "another citizen's link cannot read the meeting's documents");
 }
+
+#[tokio::test]
+async fn no_show_ends_a_wait_tells_the_citizens_page_and_only_staff_of_the_office_may_mark_it() {
+    let app = App::start(WebConfig::default()).await;
+    let urp = app.office("URP").await;
+    let tributi = app.office("Tributi").await;
+    let admin = app.token(Role::Admin, None).await;
+    let (_, join) = app.ticket(urp, "Anna Neri").await;
+    app.ticket(urp, "Bruno Gialli").await;
+    let list = app.waiting(&admin, urp).await;
+    let anna = list[0]["entry_id"].as_i64().unwrap();
+    let path = format!("/api/v1/demo/waiting/{anna}/no-show");
+
+    // Anna's waiting page is open.
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&app, &join)).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["status"], "waiting");
+
+    let resp = app.http.post(app.url(&path)).send().await.unwrap();
+    assert_eq!(resp.status(), 401, "no token, no action");
+    let other_office = app.token(Role::Operator, Some(tributi)).await;
+    let (status, body) = app.staff(&other_office, reqwest::Method::POST, &path, None).await;
+    assert_eq!(status, 403, "{body}");
+
+    let (status, gone) = app.staff(&admin, reqwest::Method::POST, &path, None).await;
+    assert_eq!(status, 200, "{gone}");
+    assert_eq!((gone["entry_id"].as_i64(), gone["status"].as_str()), (Some(anna), Some("no_show")));
+    // The page hears that its wait is over (queue estimates may come first).
+    let told = loop {
+        let m = next_json(&mut ws).await;
+        if m["type"] != "state" {
+            break m;
+        }
+    };
+    assert_eq!(told["type"], "no_show", "{told}");
+
+    let names: Vec<String> =
+        app.waiting(&admin, urp).await.iter().map(|e| e["name"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(names, ["Bruno Gialli"], "the queue no longer shows her");
+    let demo = app.state.store.tenant_by_slug("demo").await.unwrap().unwrap();
+    let stored = app.state.store.entry(demo.id, ricevo_core::EntryId(anna)).await.unwrap().unwrap();
+    assert_eq!(stored.status, ricevo_core::lobby::EntryStatus::NoShow);
+    assert_eq!(stored.ended_at, Some(app.state.now()));
+
+    // Twice is a conflict, said in the caller's language.
+    let (status, again) = app.staff(&admin, reqwest::Method::POST, &path, None).await;
+    assert_eq!((status, again["error"].as_str()), (409, Some("not_queued")), "{again}");
+    assert!(again["message"].as_str().unwrap().contains("non è più in coda"), "{again}");
+    let resp = app.http.post(app.url(&path)).bearer_auth(&admin).header("accept-language", "en").send().await.unwrap();
+    assert_eq!(resp.status(), 409);
+    let again: Value = resp.json().await.unwrap();
+    assert!(again["message"].as_str().unwrap().contains("no longer in the queue"), "{again}");
+
+    // Reopening her link says why the wait ended.
+    let page = app.http.get(&join).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("non risultavi presente"), "the closed wait explains itself");
+}
+
+#[tokio::test]
+async fn a_no_show_in_the_waiting_room_marks_the_booked_appointment_no_show_too() {
+    let app = App::start(WebConfig::default()).await;
+    let services: Value = app.http.get(app.url("/api/v1/demo/services")).send().await.unwrap().json().await.unwrap();
+    let service = services.as_array().unwrap().iter().find(|s| s["name"] == "Cambio di residenza").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let booking = json!({
+        "service_id": service, "start": "2026-11-24T10:10:00+01:00", "mode": "video",
+        "citizen": {"name": "Maria Rossi", "email": "maria@example.it"}, "privacy_accepted": true
+    });
+    let resp = app.http.post(app.url("/api/v1/demo/appointments")).json(&booking).send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    let join = body["join_url"].as_str().unwrap().to_owned();
+    app.set_now("2026-11-24T09:05:00Z"); // 10:05 in Rome
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&app, &join)).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["status"], "waiting");
+    drop(ws);
+
+    let admin = app.token(Role::Admin, None).await;
+    let anagrafe = app.office("Anagrafe").await;
+    let list = app.waiting(&admin, anagrafe).await;
+    assert_eq!(list[0]["kind"], "appointment");
+    let entry = list[0]["entry_id"].as_i64().unwrap();
+    let (status, body) =
+        app.staff(&admin, reqwest::Method::POST, &format!("/api/v1/demo/waiting/{entry}/no-show"), None).await;
+    assert_eq!(status, 200, "{body}");
+
+    let demo = app.state.store.tenant_by_slug("demo").await.unwrap().unwrap();
+    let stored = app.state.store.entry(demo.id, ricevo_core::EntryId(entry)).await.unwrap().unwrap();
+    assert_eq!(stored.status, ricevo_core::lobby::EntryStatus::NoShow);
+    let appointment = app.state.store.appointment(demo.id, stored.appointment_id.unwrap()).await.unwrap().unwrap();
+    assert_eq!(appointment.status, ricevo_store::AppointmentStatus::NoShow);
+    // Reopening the link within the slot does not queue her again.
+    let page = app.http.get(&join).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("room.js"), "no waiting room for a no-show");
+    assert!(app.waiting(&admin, anagrafe).await.is_empty());
+}

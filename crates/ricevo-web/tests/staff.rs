@@ -638,3 +638,36 @@ async fn pages_speak_english_on_request_and_search_needs_two_characters() {
     assert_eq!(bad_date.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad_date.body.contains("Data non valida"));
 }
+
+#[tokio::test]
+async fn the_desk_offers_no_show_for_each_person_waiting_and_it_ends_their_wait() {
+    let app = app().await;
+    let urp = office(&app, "URP – Ufficio Relazioni con il Pubblico").await;
+    let take = Request::post(format!("/api/v1/demo/offices/{}/tickets", urp.0))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"name": "Anna Neri"}).to_string()))
+        .unwrap();
+    assert_eq!(send(&app, take).await.status, StatusCode::CREATED);
+    let anna = app.store.office_entries(app.tenant, urp).await.unwrap()[0].id.0;
+    let s = login(&app, ADMIN).await;
+    let desk = format!("/demo/staff/desk/{}", urp.0);
+
+    let page = get(&app, &s, &desk).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(&format!("action=\"/demo/staff/waiting/{anna}/no-show\" data-confirm=\"")),
+        "a no-show form that asks first: {}",
+        page.body
+    );
+    assert!(page.body.contains("aria-label=\"Non presente: Anna Neri\">Non presente</button>"), "{}", page.body);
+
+    let done = post(&app, &s, &format!("/demo/staff/waiting/{anna}/no-show"), &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let stored = app.store.entry(app.tenant, ricevo_core::EntryId(anna)).await.unwrap().unwrap();
+    assert_eq!(stored.status, ricevo_core::lobby::EntryStatus::NoShow);
+    let page = get(&app, &s, &desk).await;
+    assert!(!page.body.contains("Anna Neri"), "the desk no longer lists her");
+    let again = post(&app, &s, &format!("/demo/staff/waiting/{anna}/no-show"), &[]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.body.contains("non è più in coda"), "{}", again.body);
+}

@@ -1,12 +1,13 @@
 //! What officials do to the waiting room and meetings, shared by the dashboard and the API:
-//! admit, hold, refuse, transfer, call next, invite, end. Each action reads the entry, asks the
-//! pure state machine (`ricevo_core::lobby`) for the next state, writes it only if nobody
-//! changed it meanwhile, and then tells the connected browsers.
+//! admit, hold, refuse, mark as not present (no-show), transfer, call next, invite, end. Each
+//! action on a queued entry reads it, asks the pure state machine (`ricevo_core::lobby`) for the
+//! next state, writes it only if nobody changed it meanwhile, and then tells the connected
+//! browsers (all through [`apply`]).
 
 use jiff::Timestamp;
 use ricevo_core::lobby::{self, Abilities, Entry, EntryKind, EntryStatus, Punctuality, TransitionError};
 use ricevo_core::{EntryId, Lang, MeetingId, OfficeId};
-use ricevo_store::{Grant, Meeting, NewEntry, StoreError, Tenant};
+use ricevo_store::{AppointmentStatus, Grant, Meeting, NewEntry, StoreError, Tenant};
 use serde::Serialize;
 
 use super::hub;
@@ -93,11 +94,6 @@ pub(crate) async fn office_queue(state: &AppState, tenant: &Tenant, office: Offi
     Ok(ordered)
 }
 
-/// Maps a refused transition to the API's 409.
-fn conflict(lang: Lang) -> impl Fn(TransitionError) -> ApiError {
-    move |_| ApiError::Conflict(lang)
-}
-
 /// Loads an entry the grant may act on.
 pub(crate) async fn entry_for(
     state: &AppState,
@@ -113,16 +109,41 @@ pub(crate) async fn entry_for(
     Ok(e)
 }
 
-/// Writes a transition and tells the person and the office's dashboards.
-async fn save(state: &AppState, before: EntryStatus, after: &Entry, lang: Lang) -> Result<(), ApiError> {
-    match state.store.update_entry(after, before).await {
+/// What an entry's new status means for its booked appointment: a person marked not present
+/// in the waiting room did not attend the appointment either.
+fn appointment_outcome(status: EntryStatus) -> Option<AppointmentStatus> {
+    match status {
+        EntryStatus::NoShow => Some(AppointmentStatus::NoShow),
+        _ => None,
+    }
+}
+
+/// Applies an official's transition to an entry: asks the state machine for the next value
+/// (409 `not_queued` when the action makes no sense any more), writes it only if the stored
+/// status is still the one read (409 `conflict` otherwise), together with what it means for the
+/// appointment in the same transaction, then tells the person's page and the office's dashboards.
+async fn apply(
+    state: &AppState,
+    entry: Entry,
+    lang: Lang,
+    transition: impl FnOnce(&Entry, Timestamp) -> Result<Entry, TransitionError>,
+) -> Result<Entry, ApiError> {
+    let now = state.now();
+    let after = transition(&entry, now).map_err(|_| ApiError::NotQueued(lang))?;
+    let written = match (after.appointment_id, appointment_outcome(after.status)) {
+        (Some(_), Some(outcome)) => {
+            state.store.update_entry_closing_appointment(&after, entry.status, outcome, now).await
+        }
+        _ => state.store.update_entry(&after, entry.status).await,
+    };
+    match written {
         Ok(()) => {}
         Err(StoreError::Stale) => return Err(ApiError::Conflict(lang)),
         Err(e) => return Err(e.into()),
     }
     hub::entry_changed(state, after.id);
     hub::office_changed(state, after.office_id);
-    Ok(())
+    Ok(after)
 }
 
 /// A checked message from the office (one line, at most [`MAX_MESSAGE_CHARS`]).
@@ -153,9 +174,7 @@ pub(crate) async fn admit(
                 .id
         }
     };
-    let before = entry.status;
-    let admitted = entry.admit(meeting, now).map_err(conflict(lang))?;
-    save(state, before, &admitted, lang).await?;
+    let admitted = apply(state, entry, lang, |e, _| e.admit(meeting, now)).await?;
     Ok((admitted, meeting))
 }
 
@@ -166,10 +185,7 @@ pub(crate) async fn hold(
     message: Option<String>,
     lang: Lang,
 ) -> Result<Entry, ApiError> {
-    let before = entry.status;
-    let held = entry.hold(message.unwrap_or_default(), state.now()).map_err(conflict(lang))?;
-    save(state, before, &held, lang).await?;
-    Ok(held)
+    apply(state, entry, lang, |e, now| e.hold(message.unwrap_or_default(), now)).await
 }
 
 /// Refuses a waiting person, with a message they see.
@@ -179,10 +195,13 @@ pub(crate) async fn refuse(
     message: Option<String>,
     lang: Lang,
 ) -> Result<Entry, ApiError> {
-    let before = entry.status;
-    let refused = entry.refuse(message.unwrap_or_default(), state.now()).map_err(conflict(lang))?;
-    save(state, before, &refused, lang).await?;
-    Ok(refused)
+    apply(state, entry, lang, |e, now| e.refuse(message.unwrap_or_default(), now)).await
+}
+
+/// Marks a queued person as not present (they did not answer, or their page is closed): their
+/// wait ends, and a booked appointment becomes a no-show in the same transaction.
+pub(crate) async fn no_show(state: &AppState, entry: Entry, lang: Lang) -> Result<Entry, ApiError> {
+    apply(state, entry, lang, Entry::no_show).await
 }
 
 /// Moves a waiting person to another office's queue (they keep their arrival time).
@@ -195,9 +214,7 @@ pub(crate) async fn transfer(
 ) -> Result<Entry, ApiError> {
     state.store.office(tenant.id, to).await?.ok_or(ApiError::NotFound(lang))?;
     let from = entry.office_id;
-    let before = entry.status;
-    let moved = entry.transfer(to, state.now()).map_err(conflict(lang))?;
-    save(state, before, &moved, lang).await?;
+    let moved = apply(state, entry, lang, |e, now| e.transfer(to, now)).await?;
     hub::office_changed(state, from);
     Ok(moved)
 }

@@ -108,9 +108,11 @@ pub struct ActionBody {
     pub office_id: Option<i64>,
 }
 
-/// Acts on a waiting person: `admit`, `hold`, `refuse` or `transfer`.
+/// Acts on a waiting person: `admit`, `hold`, `refuse`, `no-show` (not present: the wait ends,
+/// and a booked appointment becomes a no-show too; no body) or `transfer`. 409 `not_queued` when
+/// the person is no longer in the queue.
 #[utoipa::path(post, path = "/api/v1/{tenant}/waiting/{entry_id}/{action}",
-    params(("tenant" = String, Path), ("entry_id" = i64, Path), ("action" = String, Path, description = "admit, hold, refuse or transfer")),
+    params(("tenant" = String, Path), ("entry_id" = i64, Path), ("action" = String, Path, description = "admit, hold, refuse, no-show or transfer")),
     request_body = ActionBody,
     responses((status = 200, body = WaitingView), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn act(
@@ -134,6 +136,7 @@ pub(crate) async fn act(
         }
         "hold" => actions::hold(&state, e, message, lang).await?,
         "refuse" => actions::refuse(&state, e, message, lang).await?,
+        "no-show" => actions::no_show(&state, e, lang).await?,
         "transfer" => {
             let to = body.office_id.map(OfficeId).ok_or_else(|| {
                 ApiError::BadRequest(

@@ -1,6 +1,7 @@
 //! The official's dashboard of an office: who waits (live, over Server-Sent Events), and the
-//! actions admit, ask to wait, refuse, transfer, call next, join, invite and end. Every action
-//! is a plain form, so the page works without JavaScript; `desk.js` keeps it live and alerts.
+//! actions admit, ask to wait, refuse, not present (no-show), transfer, call next, join, invite
+//! and end. Every action is a plain form, so the page works without JavaScript; `desk.js` keeps
+//! it live, alerts, and asks for confirmation before the actions marked `data-confirm`.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -314,7 +315,7 @@ async fn call_next(
     Ok(see_other(&link))
 }
 
-/// `POST /{tenant}/staff/waiting/{entry}/{admit|hold|refuse|transfer}`.
+/// `POST /{tenant}/staff/waiting/{entry}/{admit|hold|refuse|no-show|transfer}`.
 async fn act(
     State(state): State<AppState>,
     Path((_, entry, action)): Path<(String, String, String)>,
@@ -329,6 +330,7 @@ async fn act(
         "admit" => return admit_and_join(&state, &staff, e).await,
         "hold" => actions::hold(&state, e, message, lang).await,
         "refuse" => actions::refuse(&state, e, message, lang).await,
+        "no-show" => actions::no_show(&state, e, lang).await,
         "transfer" => {
             let to = OfficeId(path_id(form.get("office_id"), lang)?);
             actions::transfer(&state, &staff.tenant, e, to, lang).await

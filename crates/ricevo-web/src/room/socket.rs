@@ -235,7 +235,12 @@ impl Session {
                 self.finished = true;
                 Ok(())
             }
-            EntryStatus::Left | EntryStatus::NoShow => {
+            EntryStatus::NoShow => {
+                send_json(socket, json!({"type": "no_show"})).await?;
+                self.finished = true;
+                Ok(())
+            }
+            EntryStatus::Left => {
                 send_json(socket, json!({"type": "ended", "url": null})).await?;
                 self.finished = true;
                 Ok(())

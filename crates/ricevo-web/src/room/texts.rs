@@ -125,6 +125,8 @@ pub(crate) struct RoomTexts {
     pub removed: &'static str,
     /// Refused by the office.
     pub refused: &'static str,
+    /// Marked not present by the office: the wait is over.
+    pub no_show: &'static str,
     /// The meeting ended.
     pub ended: &'static str,
     /// Heading of the closing page.
@@ -217,6 +219,7 @@ const IT: RoomTexts = RoomTexts {
     media_failed: "Il collegamento audio e video non è riuscito. Prova a ricaricare la pagina.",
     removed: "L'operatore ti ha fatto uscire dall'incontro.",
     refused: "L'ufficio non può riceverti ora.",
+    no_show: "L'ufficio ha chiuso la tua attesa perché non risultavi presente.",
     ended: "L'incontro è terminato.",
     closed_title: "Incontro terminato",
     closed_text: "Grazie per aver usato lo sportello virtuale. Puoi chiudere questa pagina.",
@@ -294,6 +297,7 @@ const EN: RoomTexts = RoomTexts {
     media_failed: "Audio and video could not connect. Try reloading the page.",
     removed: "The official removed you from the meeting.",
     refused: "The office cannot see you now.",
+    no_show: "The office closed your wait because you did not appear to be present.",
     ended: "The meeting has ended.",
     closed_title: "Meeting over",
     closed_text: "Thank you for using the virtual desk. You can close this page.",

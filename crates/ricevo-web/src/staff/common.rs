@@ -101,6 +101,7 @@ fn in_lang(e: ApiError, lang: Lang) -> ApiError {
         ApiError::Forbidden(_) => ApiError::Forbidden(lang),
         ApiError::TooManyRequests(_) => ApiError::TooManyRequests(lang),
         ApiError::Conflict(_) => ApiError::Conflict(lang),
+        ApiError::NotQueued(_) => ApiError::NotQueued(lang),
         ApiError::NobodyWaiting(_) => ApiError::NobodyWaiting(lang),
         ApiError::WalkInClosed(_) => ApiError::WalkInClosed(lang),
         ApiError::DocumentTooLarge(_, mb) => ApiError::DocumentTooLarge(lang, mb),
