@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
-use str0m::Rtc;
 use str0m::change::SdpPendingOffer;
 use str0m::media::Pt;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
 use str0m::rtp::{SeqNo, Ssrc};
+use str0m::{Reason, Rtc};
 
 use crate::bandwidth::DownlinkEstimate;
 use crate::{MediaEvent, ParticipantId, Permissions, RoomId, Source, TrackKind};
@@ -19,6 +19,10 @@ const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
 /// Every receiver's downlink estimate starts here (bit/s): video flows until reports say
 /// otherwise.
 const INITIAL_ESTIMATE_BPS: u64 = 1_000_000;
+/// How long a timer run that only str0m's pacer asks for may be put off (see
+/// [`Participant::next_run`]). str0m's other timers (receiver and sender reports, NACK and TWCC
+/// feedback) run at intervals of 50 ms and more, so they barely notice.
+const PACER_RECHECK: Duration = Duration::from_millis(10);
 
 /// A map keyed by ids the server chose or few small numbers (participant ids, SSRCs of a
 /// session's negotiated streams): looked up several times per forwarded packet, so hashed with
@@ -190,6 +194,12 @@ pub(crate) struct Participant {
     pub(crate) next_timeout: Instant,
     /// Queued in the router's list of participants to poll.
     pub(crate) ready: bool,
+    /// Media packets written towards this browser that str0m has not sent yet (as far as the
+    /// router can tell; see [`Participant::next_run`]).
+    unsent: u32,
+    /// str0m looked at the send queues (a timer run), and since then nothing was written and
+    /// no RTP left.
+    queues_fresh: bool,
     /// The mid of each incoming SSRC seen so far.
     ssrc_mids: IdMap<Ssrc, Mid>,
 }
@@ -222,8 +232,53 @@ impl Participant {
             needs_offer: false,
             next_timeout: now,
             ready: false,
+            unsent: 0,
+            queues_fresh: false,
             ssrc_mids: IdMap::default(),
         }
+    }
+
+    /// str0m has just run this session's timers, which includes looking at its send queues.
+    pub(crate) fn timers_ran(&mut self) {
+        self.queues_fresh = true;
+    }
+
+    /// The router wrote a media packet for str0m to send to this browser.
+    pub(crate) fn written(&mut self) {
+        self.unsent = self.unsent.saturating_add(1);
+        self.queues_fresh = false;
+    }
+
+    /// A datagram left this session: RTP other than a retransmission takes one written packet
+    /// off [`Participant::unsent`].
+    pub(crate) fn sent(&mut self, datagram: &[u8]) {
+        let Some(pt) = rtp_payload_type(datagram) else {
+            return;
+        };
+        self.queues_fresh = false;
+        let retransmission = self.rtc.codec_config().params().iter().any(|p| p.resend().is_some_and(|r| *r == pt));
+        if !retransmission {
+            self.unsent = self.unsent.saturating_sub(1);
+        }
+    }
+
+    /// When to run this session's timers, given the time str0m asked for (`at`).
+    ///
+    /// Without a bandwidth estimator str0m paces nothing, but its null pacer still asks for a
+    /// timer run right after every send, only to refresh its view of the send queues (about a
+    /// third of all timer runs at 100 meetings). When everything the router wrote has left, that
+    /// run finds nothing: it is put off by [`PACER_RECHECK`]. A new packet brings the run
+    /// forward again (str0m then asks for it as `SendStream`). While written packets remain,
+    /// the run happens at once, as str0m asked: its pacer picks queues from the view of the last
+    /// run, so it can stop with packets still queued, and only a run sends them.
+    pub(crate) fn next_run(&mut self, at: Instant, now: Instant) -> Instant {
+        if self.queues_fresh {
+            // Looked at, and nothing left: the queues are empty whatever the count says (str0m
+            // drops a packet whose payload type the browser does not take).
+            self.unsent = 0;
+        }
+        let pacer_only = matches!(self.rtc.last_timeout_reason(), Reason::Pacer(_));
+        if at <= now && pacer_only && self.unsent == 0 { now + PACER_RECHECK } else { at }
     }
 
     /// Whether this participant may send media from `source` into the room.
@@ -314,6 +369,15 @@ impl Participant {
         stream.request_keyframe(KeyframeRequestKind::Pli);
         track.last_keyframe_request = Some(now);
         true
+    }
+}
+
+/// The payload type of an RTP datagram; `None` for RTCP, STUN and DTLS (RFC 7983, RFC 5761).
+/// SRTP leaves the RTP header in the clear.
+pub(crate) fn rtp_payload_type(datagram: &[u8]) -> Option<u8> {
+    match datagram {
+        [first, second, ..] if (128..=191).contains(first) && !(192..=223).contains(second) => Some(second & 0x7f),
+        _ => None,
     }
 }
 

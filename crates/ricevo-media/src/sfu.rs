@@ -21,6 +21,7 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use crate::bandwidth::VideoGate;
 use crate::participant::{
     IdMap, OutState, Participant, SequenceRewrite, Slot, SlotState, TrackOut, offered_slots, offered_sources,
+    rtp_payload_type,
 };
 use crate::{
     MAX_PARTICIPANTS_PER_ROOM, MediaError, MediaEvent, MediaStats, ParticipantId, Permissions, RoomId, Source,
@@ -348,9 +349,12 @@ impl Sfu {
                 due.extend(self.participants.values().filter(|p| p.next_timeout <= now).map(|p| p.id));
                 for &id in &due {
                     if let Some(participant) = self.participants.get_mut(&id) {
-                        if let Err(e) = participant.rtc.handle_input(Input::Timeout(now)) {
-                            tracing::warn!(participant = id.0, "timeout failed: {e}");
-                            participant.rtc.disconnect();
+                        match participant.rtc.handle_input(Input::Timeout(now)) {
+                            Ok(()) => participant.timers_ran(),
+                            Err(e) => {
+                                tracing::warn!(participant = id.0, "timeout failed: {e}");
+                                participant.rtc.disconnect();
+                            }
                         }
                         self.mark_ready(id);
                     }
@@ -367,8 +371,10 @@ impl Sfu {
                     return;
                 };
                 if let Some(participant) = self.participants.get_mut(&id) {
-                    if let Err(e) = participant.rtc.handle_input(input) {
-                        tracing::debug!(participant = id.0, "bad input: {e}");
+                    // str0m runs the session's timers after each received datagram.
+                    match participant.rtc.handle_input(input) {
+                        Ok(()) => participant.timers_ran(),
+                        Err(e) => tracing::debug!(participant = id.0, "bad input: {e}"),
                     }
                     self.take_output(id);
                     self.mark_ready(id);
@@ -381,6 +387,7 @@ impl Sfu {
     /// holds a single received packet, which the next datagram would replace. Datagrams to
     /// send wait in `transmits` for [`Sfu::poll_output`].
     fn take_output(&mut self, id: ParticipantId) {
+        let now = self.now;
         loop {
             let Some(participant) = self.participants.get_mut(&id) else {
                 return;
@@ -390,11 +397,12 @@ impl Sfu {
             }
             match participant.rtc.poll_output() {
                 Ok(Output::Transmit(transmit)) => {
+                    participant.sent(&transmit.contents);
                     self.count_sent(&transmit);
                     self.transmits.push_back(transmit);
                 }
                 Ok(Output::Timeout(at)) => {
-                    participant.next_timeout = at;
+                    participant.next_timeout = participant.next_run(at, now);
                     return;
                 }
                 Ok(Output::Event(event)) => self.handle_event(id, event),
@@ -436,11 +444,12 @@ impl Sfu {
             }
             match participant.rtc.poll_output() {
                 Ok(Output::Transmit(transmit)) => {
+                    participant.sent(&transmit.contents);
                     self.count_sent(&transmit);
                     return SfuOutput::Transmit(transmit);
                 }
                 Ok(Output::Timeout(at)) => {
-                    participant.next_timeout = at;
+                    participant.next_timeout = participant.next_run(at, self.now);
                     participant.ready = false;
                     self.ready.pop();
                 }
@@ -670,6 +679,7 @@ impl Sfu {
                     .ext_vals(ext_vals.clone())
                     .nackable(video),
             );
+            receiver.written();
             // Audio packets are whole frames; a video frame ends with the marker bit.
             if !video || header.marker {
                 self.stats.frames_forwarded += 1;
@@ -833,10 +843,7 @@ fn renew_ssrc(rtc: &mut Rtc, mid: Mid) {
 
 /// RTP (not RTCP, STUN or DTLS) by the first two bytes, as RFC 7983 and RFC 5761 demultiplex.
 fn is_rtp(datagram: &[u8]) -> bool {
-    match datagram {
-        [first, second, ..] => (128..=191).contains(first) && !(192..=223).contains(second),
-        _ => false,
-    }
+    rtp_payload_type(datagram).is_some()
 }
 
 #[cfg(test)]

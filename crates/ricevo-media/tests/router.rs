@@ -64,6 +64,40 @@ fn media_is_forwarded_among_three_peers() {
     }
 }
 
+/// str0m's pacer asks for a timer run after every send; the router puts off the runs that
+/// would find nothing to send. None of that may hold a packet back, although str0m's pacer can
+/// stop with packets still queued when a receiver has several queues and video frames of
+/// several packets: every RTP packet that reaches the router is passed on to both others
+/// within a few milliseconds of virtual time (a put-off run waits 10 ms). C only receives, so
+/// nothing of its own wakes its session.
+#[test]
+fn forwarded_packets_never_wait_for_a_put_off_timer_run() {
+    let mut world = World::new();
+    world.join(1, A.0, Permissions::ALL);
+    world.join(1, B.0, Permissions::ALL);
+    world.join(1, C.0, Permissions::ALL);
+    world.client_mut(C.0).sending = false;
+    for who in [A.0, B.0] {
+        // Frames of four RTP packets.
+        world.client_mut(who).video_bytes = 4_000;
+    }
+    assert!(world.run_until(Duration::from_secs(5), everyone_connected));
+    assert!(run_until_media_flows(&mut world, &[(1, 2), (2, 1), (3, 1), (3, 2)]));
+
+    let (start, in_before, out_before) = (world.now, world.rtp_in.len(), world.rtp_out);
+    let mut checked = 0;
+    while world.now < start + Duration::from_secs(3) {
+        world.step();
+        let cutoff = world.now - Duration::from_millis(3);
+        let due = world.rtp_in[in_before..].iter().filter(|at| **at <= cutoff).count();
+        let forwarded = world.rtp_out - out_before;
+        assert!(forwarded >= 2 * due, "{forwarded} forwarded, {due} arrived 3 ms ago or more, to 2 receivers each");
+        checked = due;
+    }
+    // Two senders, an audio packet and a four-packet video frame every 20 ms each, for 3 s.
+    assert!(checked >= 1_450, "{checked}");
+}
+
 #[test]
 fn a_late_joiner_receives_the_tracks_already_in_the_room() {
     let mut world = World::new();

@@ -68,6 +68,8 @@ pub struct Client {
     pub sent_ticks: u64,
     /// The camera's codec: VP8 unless a test picks H.264.
     pub video_codec: Codec,
+    /// Bytes of each VP8 camera frame (300, one RTP packet, unless a test wants more).
+    pub video_bytes: usize,
     pub timeout: Instant,
     start: Instant,
 }
@@ -116,6 +118,7 @@ impl Client {
             sending: true,
             sent_ticks: 0,
             video_codec: Codec::Vp8,
+            video_bytes: 300,
             timeout: now,
             start: now,
         };
@@ -201,7 +204,7 @@ impl Client {
                 nal
             }
             _ => {
-                let mut frame = vec![0u8; 300];
+                let mut frame = vec![0u8; self.video_bytes.max(3)];
                 // VP8: bit 0 of the first byte clear marks a keyframe; every 50th frame is one.
                 frame[0] = if n.is_multiple_of(50) { 0x00 } else { 0x01 };
                 frame[1] = 0xB0;
@@ -277,6 +280,10 @@ pub struct World {
     pub downlinks: HashMap<SocketAddr, u64>,
     /// When each bottleneck finishes sending what is queued on it.
     link_free_at: HashMap<SocketAddr, Instant>,
+    /// When each RTP datagram from a client reached the router.
+    pub rtp_in: Vec<Instant>,
+    /// RTP datagrams the router sent towards clients.
+    pub rtp_out: usize,
 }
 
 impl World {
@@ -295,6 +302,8 @@ impl World {
             dropped: 0,
             downlinks: HashMap::new(),
             link_free_at: HashMap::new(),
+            rtp_in: Vec::new(),
+            rtp_out: 0,
         }
     }
 
@@ -393,6 +402,9 @@ impl World {
                 return;
             }
             while let Some((source, data)) = self.to_sfu.pop_front() {
+                if is_rtp(&data) {
+                    self.rtp_in.push(now);
+                }
                 let receive = Receive {
                     proto: Protocol::Udp,
                     source,
@@ -438,7 +450,10 @@ impl World {
     fn drain_sfu(&mut self) {
         loop {
             match self.sfu.poll_output() {
-                SfuOutput::Transmit(t) => self.send_to_client(t.source, t.destination, t.contents.to_vec()),
+                SfuOutput::Transmit(t) => {
+                    self.rtp_out += usize::from(is_rtp(&t.contents));
+                    self.send_to_client(t.source, t.destination, t.contents.to_vec());
+                }
                 SfuOutput::Event(who, event) => {
                     let Some(client) = self.clients.iter_mut().find(|c| c.who == who) else {
                         continue;
@@ -454,4 +469,9 @@ impl World {
             }
         }
     }
+}
+
+/// RTP (not RTCP, STUN or DTLS) by its first two bytes (RFC 7983, RFC 5761).
+fn is_rtp(datagram: &[u8]) -> bool {
+    matches!(datagram, [first, second, ..] if (128..=191).contains(first) && !(192..=223).contains(second))
 }
