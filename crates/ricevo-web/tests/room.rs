@@ -363,9 +363,9 @@ async fn a_ticket_with_an_email_queues_its_link_in_the_citizens_language_and_one
     assert_eq!(page.status(), 200);
 }
 
-#[tokio::test]
-async fn a_booked_video_appointment_opens_its_waiting_room_fifteen_minutes_before() {
-    let app = App::start(WebConfig::default()).await;
+/// Books Maria Rossi a video appointment on Tuesday 24 November 2026 at 10:10 (Rome) for the
+/// registry office's change of residence; returns her join link.
+async fn book_video_appointment(app: &App) -> String {
     let services: Value = app.http.get(app.url("/api/v1/demo/services")).send().await.unwrap().json().await.unwrap();
     let service = services.as_array().unwrap().iter().find(|s| s["name"] == "Cambio di residenza").unwrap()["id"]
         .as_i64()
@@ -378,7 +378,13 @@ async fn a_booked_video_appointment_opens_its_waiting_room_fifteen_minutes_befor
     let status = resp.status();
     let body: Value = resp.json().await.unwrap();
     assert_eq!(status, 201, "{body}");
-    let join = body["join_url"].as_str().unwrap().to_owned();
+    body["join_url"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_booked_video_appointment_opens_its_waiting_room_fifteen_minutes_before() {
+    let app = App::start(WebConfig::default()).await;
+    let join = book_video_appointment(&app).await;
 
     let early = app.http.get(&join).send().await.unwrap().text().await.unwrap();
     assert!(
@@ -617,18 +623,7 @@ async fn no_show_ends_a_wait_tells_the_citizens_page_and_only_staff_of_the_offic
 #[tokio::test]
 async fn a_no_show_in_the_waiting_room_marks_the_booked_appointment_no_show_too() {
     let app = App::start(WebConfig::default()).await;
-    let services: Value = app.http.get(app.url("/api/v1/demo/services")).send().await.unwrap().json().await.unwrap();
-    let service = services.as_array().unwrap().iter().find(|s| s["name"] == "Cambio di residenza").unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    let booking = json!({
-        "service_id": service, "start": "2026-11-24T10:10:00+01:00", "mode": "video",
-        "citizen": {"name": "Maria Rossi", "email": "maria@example.it"}, "privacy_accepted": true
-    });
-    let resp = app.http.post(app.url("/api/v1/demo/appointments")).json(&booking).send().await.unwrap();
-    assert_eq!(resp.status(), 201);
-    let body: Value = resp.json().await.unwrap();
-    let join = body["join_url"].as_str().unwrap().to_owned();
+    let join = book_video_appointment(&app).await;
     app.set_now("2026-11-24T09:05:00Z"); // 10:05 in Rome
     let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&app, &join)).await.unwrap();
     assert_eq!(next_json(&mut ws).await["status"], "waiting");
