@@ -378,14 +378,20 @@ impl Links {
 
     /// The links a token opens.
     pub fn new(state: &AppState, token: &str, mode: Mode) -> Links {
-        let base = state.config.public_url.trim_end_matches('/');
+        let base = &state.config.public_url;
         Links {
-            manage: format!("{base}/a/{token}"),
-            cancel: format!("{base}/a/{token}/cancel"),
-            join: (mode == Mode::Video).then(|| format!("{base}/a/{token}/join")),
-            ics: format!("{base}/a/{token}/invite.ics"),
+            manage: token_link(base, token, ""),
+            cancel: token_link(base, token, "/cancel"),
+            join: (mode == Mode::Video).then(|| token_link(base, token, "/join")),
+            ics: token_link(base, token, "/invite.ics"),
         }
     }
+}
+
+/// The address of a link token's page `rest` (`""`, `"/join"`, ...) under `base`, the public
+/// or a node's URL; a `base` ending in `/` gives no double slash.
+pub(crate) fn token_link(base: &str, token: &str, rest: &str) -> String {
+    format!("{}/a/{token}{rest}", base.trim_end_matches('/'))
 }
 
 /// What happened to an appointment, for the messages that announce it.
@@ -600,5 +606,16 @@ pub async fn reschedule(
                 alternatives: slots::nearest_free(&around, start, 5),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_link;
+
+    #[test]
+    fn token_links_have_one_slash_whatever_the_base_ends_with() {
+        assert_eq!(token_link("https://comune.example", "t0k", "/join"), "https://comune.example/a/t0k/join");
+        assert_eq!(token_link("https://comune.example/ricevo/", "t0k", ""), "https://comune.example/ricevo/a/t0k");
     }
 }

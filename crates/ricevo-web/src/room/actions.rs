@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::hub;
 use crate::AppState;
+use crate::booking::token_link;
 use crate::error::ApiError;
 use crate::tokens;
 
@@ -266,7 +267,7 @@ pub(crate) async fn invite(
     };
     let entry = state.store.add_entry(&new, state.now()).await?;
     hub::office_changed(state, meeting.office_id);
-    Ok((entry, format!("{}/a/{token}/join", state.config.public_url)))
+    Ok((entry, token_link(&state.config.public_url, &token, "/join")))
 }
 
 /// Ends a meeting for everyone: entries done, the appointment done, media closed.
@@ -291,7 +292,7 @@ pub(crate) async fn open_meeting_of(state: &AppState, e: &Entry) -> Result<Optio
 /// Where a participant of `meeting` should be instead, when its media live on another node.
 pub(crate) fn elsewhere(state: &AppState, meeting: &Meeting, token: &str) -> Option<String> {
     let node = meeting.node.as_deref().filter(|n| *n != state.config.node())?;
-    Some(format!("{}/a/{token}/join", node.trim_end_matches('/')))
+    Some(token_link(node, token, "/join"))
 }
 
 /// The wait estimate for a queued entry: `(position, minutes)`.

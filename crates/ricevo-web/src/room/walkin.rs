@@ -19,7 +19,7 @@ use ricevo_store::{NewEntry, NewOutboxMessage, Office, Tenant};
 
 use super::texts::{RoomTexts, room_texts};
 use crate::AppState;
-use crate::booking::{mail_from, office_facts, zone_of};
+use crate::booking::{mail_from, office_facts, token_link, zone_of};
 use crate::error::ApiError;
 use crate::pages::layout::{CSRF_FIELD, Ctx, Layout};
 use crate::{api, tokens};
@@ -74,7 +74,7 @@ pub(crate) async fn take_ticket(
         token_hash: Some(tokens::hash(&token)),
     };
     let day = now.to_zoned(zone_of(tenant)).date();
-    let join_url = format!("{}/a/{token}/join", state.config.public_url);
+    let join_url = token_link(&state.config.public_url, &token, "/join");
     // The e-mail keeps the personal link for a citizen who closes the tab. It is queued in the
     // ticket's own transaction, which alone knows the number.
     let notice = new.email.as_ref().map(|email| TicketNotice {
