@@ -4,7 +4,9 @@
 //! Nothing here touches a clock, a socket or a database: callers pass `now` and the facts they
 //! loaded, and get decisions back. That is where most of Ricevo's rules are tested.
 
+pub mod appointment;
 pub mod citizen;
+pub mod day;
 pub mod fiscal_code;
 pub mod holidays;
 pub mod hours;
@@ -17,6 +19,7 @@ pub mod service;
 pub mod slots;
 pub mod text;
 
+pub use appointment::AppointmentStatus;
 pub use fiscal_code::FiscalCode;
 pub use hours::{Closure, OpeningHours, WeeklyRange};
 pub use ids::{AppointmentId, DocumentId, EntryId, MeetingId, OfficeId, ServiceId, TenantId, UserId};

@@ -164,12 +164,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: Timestamp,
         outbox: &[NewOutboxMessage],
     ) -> Result<Option<Appointment>>;
-    /// Sets check-in, done or no-show (not cancel: use [`Store::cancel`]).
+    /// Writes a status change the core allowed (`AppointmentStatus::transition`: check-in,
+    /// done, no-show; cancel goes through [`Store::cancel`], which frees the seats). Compare and
+    /// set in one statement: succeeds only if the stored status is still `from`, else `Stale`
+    /// (a concurrent change won); `NotFound` if the appointment is not the tenant's.
     async fn set_status(
         &self,
         tenant: TenantId,
         id: AppointmentId,
-        status: AppointmentStatus,
+        from: AppointmentStatus,
+        to: AppointmentStatus,
         now: Timestamp,
     ) -> Result<()>;
     /// Replaces personal data of appointments that started before `before`, and the names and

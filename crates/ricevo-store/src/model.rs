@@ -144,42 +144,7 @@ pub struct NewService {
     pub active: bool,
 }
 
-/// Where an appointment stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AppointmentStatus {
-    /// Booked and upcoming.
-    Booked,
-    /// The citizen has arrived (or joined the waiting room).
-    CheckedIn,
-    /// The meeting took place.
-    Done,
-    /// The citizen did not come.
-    NoShow,
-    /// Cancelled by the citizen or the office.
-    Cancelled,
-}
-
-impl AppointmentStatus {
-    /// The database and API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AppointmentStatus::Booked => "booked",
-            AppointmentStatus::CheckedIn => "checked_in",
-            AppointmentStatus::Done => "done",
-            AppointmentStatus::NoShow => "no_show",
-            AppointmentStatus::Cancelled => "cancelled",
-        }
-    }
-    /// Parses the database spelling.
-    pub fn parse(s: &str) -> Option<AppointmentStatus> {
-        [Self::Booked, Self::CheckedIn, Self::Done, Self::NoShow, Self::Cancelled].into_iter().find(|x| x.as_str() == s)
-    }
-    /// Whether the appointment still holds its seat (and can be cancelled or moved).
-    pub fn is_active(self) -> bool {
-        matches!(self, AppointmentStatus::Booked | AppointmentStatus::CheckedIn)
-    }
-}
+pub use ricevo_core::appointment::AppointmentStatus;
 
 /// A booked appointment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

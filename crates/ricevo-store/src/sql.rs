@@ -1064,23 +1064,33 @@ macro_rules! impl_store {
                 &self,
                 tenant: TenantId,
                 id: AppointmentId,
-                status: AppointmentStatus,
+                from: AppointmentStatus,
+                to: AppointmentStatus,
                 now: Timestamp,
             ) -> Result<()> {
-                if status == AppointmentStatus::Cancelled {
+                if to == AppointmentStatus::Cancelled {
                     return Err(StoreError::Stale);
                 }
                 let r = sqlx::query(
                     "UPDATE appointments SET status = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4 \
-                     AND status <> 'cancelled'",
+                     AND status = $5",
                 )
-                .bind(status.as_str())
+                .bind(to.as_str())
                 .bind(now.as_second())
                 .bind(tenant.0)
                 .bind(id.0)
+                .bind(from.as_str())
                 .execute(&self.writer)
                 .await?;
-                if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+                if r.rows_affected() == 1 {
+                    return Ok(());
+                }
+                let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM appointments WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.0)
+                    .bind(id.0)
+                    .fetch_optional(&self.writer)
+                    .await?;
+                Err(if exists.is_some() { StoreError::Stale } else { StoreError::NotFound })
             }
 
             async fn anonymise_before(&self, tenant: TenantId, before: Timestamp) -> Result<u64> {

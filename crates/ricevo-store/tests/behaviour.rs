@@ -393,6 +393,32 @@ macro_rules! behaviour {
             }
 
             #[tokio::test]
+            async fn a_status_change_is_written_only_over_the_status_it_was_decided_from() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let other = town_named(&*f.store, "b").await;
+                let appt = booked(f.store.book(&booking(&town, "2026-11-30T08:00:00Z", 1)).await.unwrap());
+                let now = at("2026-11-30T08:10:00Z");
+                use AppointmentStatus::{Booked, CheckedIn, Done, NoShow};
+                // Two officials decide from Booked at once, on two nodes: one wins, one is stale.
+                let (a, b) = tokio::join!(
+                    f.store.set_status(town.tenant.id, appt.id, Booked, Done, now),
+                    f.other_node.set_status(town.tenant.id, appt.id, Booked, NoShow, now),
+                );
+                assert!(a.is_ok() != b.is_ok(), "exactly one wins: {a:?} {b:?}");
+                assert!(matches!(a.err().or(b.err()), Some(StoreError::Stale)));
+                let after = f.store.appointment(town.tenant.id, appt.id).await.unwrap().unwrap().status;
+                assert!(after == Done || after == NoShow);
+                // A decision taken from a status the appointment no longer has writes nothing.
+                let stale = f.store.set_status(town.tenant.id, appt.id, Booked, CheckedIn, now).await;
+                assert!(matches!(stale, Err(StoreError::Stale)), "{stale:?}");
+                assert_eq!(f.store.appointment(town.tenant.id, appt.id).await.unwrap().unwrap().status, after);
+                // Another town's id is not found, whatever status it names.
+                let foreign = f.store.set_status(other.id, appt.id, after, CheckedIn, now).await;
+                assert!(matches!(foreign, Err(StoreError::NotFound)), "{foreign:?}");
+            }
+
+            #[tokio::test]
             async fn a_retried_request_with_the_same_key_gets_the_first_answer() {
                 let Some(f) = fixture().await else { return };
                 let town = town(&*f.store, "a", 3).await;

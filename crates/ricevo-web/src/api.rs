@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use ricevo_core::citizen::{BookingInput, FieldError};
+use ricevo_core::day::{Day, DayError};
 use ricevo_core::slots::{Slot, SlotRefusal};
 use ricevo_core::{Lang, Mode, OfficeId, ServiceId};
 use ricevo_store::{Appointment, AppointmentStatus, Grant, Role, Tenant};
@@ -114,19 +115,20 @@ impl From<&Slot> for SlotView {
     }
 }
 
+/// The message for a day or instant refused at the edge (`ricevo_core::day`).
+pub fn day_error_message(e: DayError, lang: Lang) -> &'static str {
+    match (e, lang) {
+        (DayError::Format, Lang::It) => "Data non valida: usa il formato AAAA-MM-GG.",
+        (DayError::Format, Lang::En) => "Invalid date: use the YYYY-MM-DD format.",
+        (DayError::OutOfRange, Lang::It) => "Data fuori intervallo: scegli un giorno tra il 2000 e il 2199.",
+        (DayError::OutOfRange, Lang::En) => "Date out of range: choose a day between 2000 and 2199.",
+    }
+}
+
 fn parse_day(field: &str, value: &str, lang: Lang) -> Result<Date, ApiError> {
-    value.trim().parse::<Date>().map_err(|_| {
-        ApiError::Fields(
-            lang,
-            vec![FieldError::new(
-                field,
-                match lang {
-                    Lang::It => "Data non valida: usa il formato AAAA-MM-GG.",
-                    Lang::En => "Invalid date: use the YYYY-MM-DD format.",
-                },
-            )],
-        )
-    })
+    Day::parse(value)
+        .map(Day::date)
+        .map_err(|e| ApiError::Fields(lang, vec![FieldError::new(field, day_error_message(e, lang))]))
 }
 
 /// Lists the slots of a service between two days.
@@ -246,13 +248,9 @@ pub fn read_json<T: serde::de::DeserializeOwned>(body: &[u8], lang: Lang) -> Res
     })
 }
 
-/// Parses an RFC 3339 instant (with offset or `Z`).
+/// Parses an RFC 3339 instant (with offset or `Z`) within the days Ricevo accepts.
 pub fn parse_instant(s: &str) -> Option<Timestamp> {
-    let s = s.trim();
-    if s.len() > 64 {
-        return None;
-    }
-    s.parse::<Timestamp>().ok()
+    ricevo_core::day::parse_instant(s).ok()
 }
 
 fn start_error(lang: Lang) -> FieldError {
@@ -750,15 +748,7 @@ pub async fn set_status(
             )],
         )
     })?;
-    let now = state.now();
-    let updated = match status {
-        AppointmentStatus::Cancelled => booking::cancel(&state, &t, &a, now, lang).await?,
-        AppointmentStatus::Booked => return Err(ApiError::Conflict(lang)),
-        other => {
-            state.store.set_status(t.id, a.id, other, now).await?;
-            state.store.appointment(t.id, a.id).await?.ok_or(ApiError::NotFound(lang))?
-        }
-    };
+    let updated = booking::change_status(&state, &t, &a, status, state.now(), lang).await?;
     Ok(Json(staff_view(&t, &updated)))
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
+use ricevo_core::appointment::{AppointmentStatus, Timing};
 use ricevo_core::citizen::{BookingInput, FieldError, check_booking};
 use ricevo_core::holidays::PatronDay;
 use ricevo_core::hours::{Closure, OpeningHours, WeeklyRange};
@@ -529,7 +530,8 @@ pub async fn cancel(
     now: Timestamp,
     lang: Lang,
 ) -> Result<Appointment, ApiError> {
-    if !a.status.is_active() {
+    // The one rule for status changes; for a citizen, any refusal means it is over already.
+    if a.status.transition(AppointmentStatus::Cancelled, timing(a, now)).is_err() {
         return Err(ApiError::NotActive(lang));
     }
     let office = state.store.office(tenant.id, a.office_id).await?.ok_or(ApiError::NotFound(lang))?;
@@ -542,6 +544,34 @@ pub async fn cancel(
     let done = state.store.cancel(tenant.id, a.id, a.sequence, now, &outbox).await?;
     tracing::info!(tenant = %tenant.slug, appointment = %a.public_id, "cancelled");
     Ok(done)
+}
+
+fn timing(a: &Appointment, now: Timestamp) -> Timing {
+    Timing { start: a.start, end: a.end, now }
+}
+
+/// Changes an appointment's status for staff, the same way from the pages and the API: the
+/// core's rule (`AppointmentStatus::transition`) decides, a cancellation frees the seats and
+/// tells the citizen, and every other change is written only over the status it was decided
+/// from (a concurrent change answers 409).
+pub async fn change_status(
+    state: &AppState,
+    tenant: &Tenant,
+    a: &Appointment,
+    to: AppointmentStatus,
+    now: Timestamp,
+    lang: Lang,
+) -> Result<Appointment, ApiError> {
+    a.status.transition(to, timing(a, now)).map_err(|e| ApiError::StatusChange(lang, e))?;
+    if to == AppointmentStatus::Cancelled {
+        return cancel(state, tenant, a, now, lang).await;
+    }
+    match state.store.set_status(tenant.id, a.id, a.status, to, now).await {
+        Ok(()) => {}
+        Err(StoreError::Stale) => return Err(ApiError::Conflict(lang)),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Appointment { status: to, ..a.clone() })
 }
 
 /// Moves an appointment to `start` if that slot is free; `Err(Unavailable)` with alternatives if not.

@@ -4,8 +4,9 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ricevo_core::Lang;
+use ricevo_core::appointment::StatusChangeError;
 use ricevo_core::citizen::FieldError;
+use ricevo_core::{AppointmentStatus, Lang};
 use ricevo_store::StoreError;
 use serde::Serialize;
 
@@ -43,6 +44,9 @@ pub enum ApiError {
     /// 409: changed concurrently.
     #[error("conflict")]
     Conflict(Lang),
+    /// 409: the appointment's status cannot change that way now (`AppointmentStatus::transition`).
+    #[error("status change refused: {1}")]
+    StatusChange(Lang, StatusChangeError),
     /// 409: the person is no longer in the queue (admitted, refused, marked not present, gone).
     #[error("not queued")]
     NotQueued(Lang),
@@ -80,6 +84,7 @@ impl ApiError {
             ApiError::Fields(..) | ApiError::IdempotencyMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotActive(_)
             | ApiError::Conflict(_)
+            | ApiError::StatusChange(..)
             | ApiError::NotQueued(_)
             | ApiError::NobodyWaiting(_)
             | ApiError::WalkInClosed(_) => StatusCode::CONFLICT,
@@ -106,6 +111,10 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::TooManyRequests(_) => "too_many_requests",
             ApiError::Conflict(_) => "conflict",
+            ApiError::StatusChange(_, StatusChangeError::Already(_)) => "status_unchanged",
+            ApiError::StatusChange(_, StatusChangeError::NotAllowed { .. }) => "status_change_not_allowed",
+            ApiError::StatusChange(_, StatusChangeError::TooEarly { .. }) => "status_change_too_early",
+            ApiError::StatusChange(_, StatusChangeError::TooLate { .. }) => "status_change_too_late",
             ApiError::NotQueued(_) => "not_queued",
             ApiError::NobodyWaiting(_) => "nobody_waiting",
             ApiError::WalkInClosed(_) => "walk_in_closed",
@@ -142,6 +151,7 @@ impl ApiError {
             ApiError::TooManyRequests(En) => "Too many requests: try again in a moment.".into(),
             ApiError::Conflict(It) => "I dati sono cambiati nel frattempo: ricarica e riprova.".into(),
             ApiError::Conflict(En) => "The data changed in the meantime: reload and try again.".into(),
+            ApiError::StatusChange(lang, e) => status_change_message(*lang, *e),
             ApiError::NotQueued(It) => {
                 "Questa persona non è più in coda: è già entrata, è stata rifiutata o segnata come non presente, \
                  oppure è uscita."
@@ -175,6 +185,65 @@ impl ApiError {
         match self {
             ApiError::Fields(_, f) => f,
             _ => &[],
+        }
+    }
+}
+
+// A status as the sentences below use it.
+fn status_words(s: AppointmentStatus, lang: Lang) -> &'static str {
+    use AppointmentStatus::{Booked, Cancelled, CheckedIn, Done, NoShow};
+    match (lang, s) {
+        (Lang::It, Booked) => "prenotato",
+        (Lang::It, CheckedIn) => "arrivato",
+        (Lang::It, Done) => "concluso",
+        (Lang::It, NoShow) => "non presentato",
+        (Lang::It, Cancelled) => "annullato",
+        (Lang::En, Booked) => "booked",
+        (Lang::En, CheckedIn) => "checked in",
+        (Lang::En, Done) => "done",
+        (Lang::En, NoShow) => "a no-show",
+        (Lang::En, Cancelled) => "cancelled",
+    }
+}
+
+// Why a status change is refused, in the user's words (instants in Rome's time would need the
+// town's zone; the minutes are what an official needs, so the rule is stated instead).
+fn status_change_message(lang: Lang, e: StatusChangeError) -> String {
+    use AppointmentStatus::{CheckedIn, Done, NoShow};
+    match (lang, e) {
+        (Lang::It, StatusChangeError::Already(s)) => format!("L'appuntamento è già «{}».", status_words(s, lang)),
+        (Lang::En, StatusChangeError::Already(s)) => format!("The appointment is already {}.", status_words(s, lang)),
+        (Lang::It, StatusChangeError::NotAllowed { from, to }) => {
+            format!("Un appuntamento «{}» non può diventare «{}».", status_words(from, lang), status_words(to, lang))
+        }
+        (Lang::En, StatusChangeError::NotAllowed { from, to }) => {
+            format!("An appointment that is {} cannot become {}.", status_words(from, lang), status_words(to, lang))
+        }
+        (Lang::It, StatusChangeError::TooEarly { to: NoShow, .. }) => {
+            "Troppo presto: si può segnare «non presentato» solo 5 minuti dopo l'inizio dell'appuntamento.".into()
+        }
+        (Lang::En, StatusChangeError::TooEarly { to: NoShow, .. }) => {
+            "Too early: a no-show can be marked only 5 minutes after the appointment's start.".into()
+        }
+        (Lang::It, StatusChangeError::TooEarly { to: Done, .. }) => {
+            "Troppo presto: l'appuntamento non è ancora iniziato, non può essere concluso.".into()
+        }
+        (Lang::En, StatusChangeError::TooEarly { to: Done, .. }) => {
+            "Too early: the appointment has not started yet, so it cannot be done.".into()
+        }
+        (Lang::It, StatusChangeError::TooEarly { to: CheckedIn, .. }) => {
+            "Troppo presto: l'arrivo si registra al massimo 2 ore prima dell'inizio.".into()
+        }
+        (Lang::En, StatusChangeError::TooEarly { to: CheckedIn, .. }) => {
+            "Too early: a check-in is recorded at most 2 hours before the start.".into()
+        }
+        (Lang::It, StatusChangeError::TooEarly { .. }) => "Troppo presto per questo cambio di stato.".into(),
+        (Lang::En, StatusChangeError::TooEarly { .. }) => "Too early for this status change.".into(),
+        (Lang::It, StatusChangeError::TooLate { .. }) => {
+            "Troppo tardi: l'appuntamento è già finito, non si può più registrare l'arrivo.".into()
+        }
+        (Lang::En, StatusChangeError::TooLate { .. }) => {
+            "Too late: the appointment has already ended, so the arrival can no longer be recorded.".into()
         }
     }
 }

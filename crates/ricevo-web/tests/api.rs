@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -19,6 +20,8 @@ const NOW: &str = "2026-11-23T08:00:00Z";
 struct App {
     router: Router,
     state: AppState,
+    // The instant the app reads as now, in Unix seconds (tests travel with it).
+    clock: Arc<AtomicI64>,
     _dir: tempfile::TempDir,
 }
 
@@ -26,9 +29,14 @@ async fn app_with(config: WebConfig) -> App {
     let dir = tempfile::tempdir().unwrap();
     let store = ricevo_store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
     ricevo_web::demo::load(&*store, |pw| format!("plain:{pw}")).await.unwrap();
-    let now: Timestamp = NOW.parse().unwrap();
-    let state = AppState::with_clock(store, config, Arc::new(move || now));
-    App { router: ricevo_web::router(state.clone()), state, _dir: dir }
+    let clock = Arc::new(AtomicI64::new(NOW.parse::<Timestamp>().unwrap().as_second()));
+    let read = clock.clone();
+    let state = AppState::with_clock(
+        store,
+        config,
+        Arc::new(move || Timestamp::from_second(read.load(Ordering::SeqCst)).unwrap()),
+    );
+    App { router: ricevo_web::router(state.clone()), state, clock, _dir: dir }
 }
 
 async fn app() -> App {
@@ -42,6 +50,11 @@ async fn send(app: &App, req: Request<Body>) -> (StatusCode, Value) {
     let value =
         serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
     (status, value)
+}
+
+// Moves the app's clock to an RFC 3339 instant.
+fn travel(app: &App, to: &str) {
+    app.clock.store(to.parse::<Timestamp>().unwrap().as_second(), Ordering::SeqCst);
 }
 
 fn get(uri: &str) -> Request<Body> {
@@ -361,8 +374,9 @@ async fn staff_endpoints_need_a_token_of_the_same_town_and_respect_offices() {
             .unwrap()
     };
     assert_eq!(send(&app, status_req(&operator, "no_show")).await.0, StatusCode::FORBIDDEN);
-    let (status, checked) = send(&app, status_req(&admin, "checked_in")).await;
-    assert_eq!((status, checked["status"].as_str()), (StatusCode::OK, Some("checked_in")));
+    // Two days ahead the citizen cannot have arrived.
+    let (status, early) = send(&app, status_req(&admin, "checked_in")).await;
+    assert_eq!((status, early["error"].as_str()), (StatusCode::CONFLICT, Some("status_change_too_early")));
     assert_eq!(send(&app, status_req(&admin, "teleported")).await.0, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Staff move an appointment too; an operator of another office may not.
@@ -457,4 +471,127 @@ async fn a_client_over_its_budget_gets_429_with_retry_after() {
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(resp.headers()[header::RETRY_AFTER], "60");
     assert_eq!(send(&app, get("/healthz")).await.0, StatusCode::OK, "probes are not limited");
+}
+
+// An admin token and the id of a fresh booking of Cambio di residenza at `start`.
+async fn staff_booking(app: &App, start: &str, name: &str) -> (String, i64) {
+    let store = app.state.store.clone();
+    let demo = store.tenant_by_slug("demo").await.unwrap().unwrap();
+    let token = ricevo_web::tokens::new_token();
+    store.create_api_token(demo.id, Role::Admin, None, &ricevo_web::tokens::hash(&token), "t").await.unwrap();
+    let id = service_id(app, "Cambio di residenza").await;
+    let mut body = booking(id, start, name);
+    body["citizen"] = json!({"name": name, "email": format!("{}@example.it", name.to_lowercase().replace(' ', "."))});
+    let (status, receipt) = send(app, post_json("/api/v1/demo/appointments", &body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    let day = &start[..10];
+    let (_, list) = send(
+        app,
+        Request::get(format!("/api/v1/demo/day?date={day}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let appt = list.as_array().unwrap().iter().find(|a| a["public_id"] == receipt["id"]).unwrap()["id"].as_i64();
+    (token, appt.unwrap())
+}
+
+fn status_change(token: &str, id: i64, status: &str, lang: &str) -> Request<Body> {
+    Request::post(format!("/api/v1/demo/appointments/{id}/status"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT_LANGUAGE, lang)
+        .body(Body::from(json!({"status": status}).to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_api_refuses_a_no_show_days_ahead_and_never_brings_a_done_or_no_show_appointment_back() {
+    let app = app().await;
+    let (token, anna) = staff_booking(&app, "2026-11-25T09:00:00+01:00", "Anna Bianchi").await;
+    let (_, bruno) = staff_booking(&app, "2026-11-25T09:00:00+01:00", "Bruno Verdi").await;
+    let (status, early) = send(&app, status_change(&token, anna, "no_show", "it")).await;
+    assert_eq!((status, early["error"].as_str()), (StatusCode::CONFLICT, Some("status_change_too_early")));
+    assert!(early["message"].as_str().unwrap().starts_with("Troppo presto"), "{early}");
+    let (_, english) = send(&app, status_change(&token, anna, "done", "en")).await;
+    assert!(english["message"].as_str().unwrap().starts_with("Too early"), "{english}");
+    let (status, _) = send(&app, status_change(&token, anna, "booked", "it")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    travel(&app, "2026-11-25T09:10:00+01:00");
+    let (status, done) = send(&app, status_change(&token, anna, "done", "it")).await;
+    assert_eq!((status, done["status"].as_str()), (StatusCode::OK, Some("done")), "{done}");
+    let (status, gone) = send(&app, status_change(&token, bruno, "no_show", "it")).await;
+    assert_eq!((status, gone["status"].as_str()), (StatusCode::OK, Some("no_show")), "{gone}");
+    for (id, to) in [(anna, "checked_in"), (anna, "no_show"), (anna, "cancelled"), (anna, "done"), (bruno, "done")] {
+        let (status, body) = send(&app, status_change(&token, id, to, "it")).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{to}: {body}");
+        assert!(body["error"].as_str().unwrap().starts_with("status_"), "{body}");
+    }
+    // The one way back: a no-show who turns up late, before the end.
+    let (status, late) = send(&app, status_change(&token, bruno, "checked_in", "it")).await;
+    assert_eq!((status, late["status"].as_str()), (StatusCode::OK, Some("checked_in")), "{late}");
+    let demo = app.state.store.tenant_by_slug("demo").await.unwrap().unwrap();
+    let stored = app.state.store.appointment(demo.id, ricevo_core::AppointmentId(anna)).await.unwrap().unwrap();
+    assert_eq!(stored.status, ricevo_store::AppointmentStatus::Done);
+}
+
+// Every endpoint that takes a day or an instant answers 422 in the user's language for dates
+// at the edges of the calendar, where adding a day or entering a zone fails, never a 500.
+#[tokio::test]
+async fn every_endpoint_that_takes_a_date_refuses_the_edges_of_the_calendar_with_a_422() {
+    let app = app().await;
+    let (token, appt) = staff_booking(&app, "2026-11-25T09:00:00+01:00", "Anna Bianchi").await;
+    let id = service_id(&app, "Cambio di residenza").await;
+    let (_, receipt) =
+        send(&app, post_json("/api/v1/demo/appointments", &booking(id, "2026-11-25T09:35:00+01:00", "Maria Rossi")))
+            .await;
+    let citizen = receipt["manage_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let authed = |req: axum::http::request::Builder| req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    for (day, instant) in [
+        ("9999-12-31", "9999-12-31T23:59:59Z"),
+        ("-9999-01-01", "-009999-01-01T00:00:00Z"),
+        ("0000-01-01", "0000-01-01T00:00:00Z"),
+        ("2200-01-01", "2200-01-01T09:00:00+01:00"),
+    ] {
+        let lang = if day.starts_with('9') { "en" } else { "it" };
+        let requests = vec![
+            ("date", authed(Request::get(format!("/api/v1/demo/day?date={day}"))).body(Body::empty()).unwrap()),
+            ("from", Request::get(format!("/api/v1/demo/services/{id}/slots?from={day}")).body(Body::empty()).unwrap()),
+            (
+                "to",
+                Request::get(format!("/api/v1/demo/services/{id}/slots?from=2026-11-25&to={day}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            ),
+            ("start", post_json("/api/v1/demo/appointments", &booking(id, instant, "Carla Neri"))),
+            ("start", post_json(&format!("/api/v1/appointments/{citizen}/move"), &json!({"start": instant}))),
+            (
+                "start",
+                authed(Request::post(format!("/api/v1/demo/appointments/{appt}/move")))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(json!({"start": instant}).to_string()))
+                    .unwrap(),
+            ),
+        ];
+        for (field, mut req) in requests {
+            let uri = req.uri().to_string();
+            req.headers_mut().insert(header::ACCEPT_LANGUAGE, lang.parse().unwrap());
+            let (status, body) = send(&app, req).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri} with {day}: {body}");
+            let named = body["fields"].as_array().unwrap().iter().find(|f| f["field"] == field);
+            let message = named.unwrap_or_else(|| panic!("{uri}: no {field} in {body}"))["message"].as_str().unwrap();
+            let expected = if lang == "en" { "Invalid" } else { "non valid" };
+            let out_of_range = if lang == "en" { "out of range" } else { "fuori intervallo" };
+            assert!(message.contains(expected) || message.contains(out_of_range), "{uri}: {message}");
+        }
+    }
+    // The window's last day is served, and its next-day sums do not fail.
+    let (status, _) =
+        send(&app, authed(Request::get("/api/v1/demo/day?date=2199-12-31")).body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, slots) =
+        send(&app, get(&format!("/api/v1/demo/services/{id}/slots?from=2199-12-31&to=2199-12-31"))).await;
+    assert_eq!((status, slots), (StatusCode::OK, json!([])));
 }

@@ -611,3 +611,25 @@ async fn the_booking_pages_stay_small_for_weak_connections() {
     assert!(service.body.len() + css.body.len() < 60 * 1024, "service page {} bytes", service.body.len());
     assert!(form.body.len() + css.body.len() < 30 * 1024, "form page {} bytes", form.body.len());
 }
+
+// A time at the edge of the calendar (where adding the meeting's length overflows) is a time
+// that cannot be read: 400 with the way back to the picker, not a 500.
+#[tokio::test]
+async fn a_booking_form_posted_with_a_time_at_the_edge_of_the_calendar_is_refused_with_a_400() {
+    let app = app().await;
+    let (_, service) = service_page(&app, "Cambio di residenza").await;
+    let slot = service.slot_links()[0].clone();
+    for start in ["9999-12-31T23:59:59Z", "-009999-01-01T00:00:00Z"] {
+        let form = get(&app, &slot).await;
+        let cookie = csrf_cookie(&form);
+        let csrf = form.csrf_field();
+        let mut fields: Vec<(&str, &str)> = CITIZEN.to_vec();
+        fields.extend([("mode", "video"), ("privacy_accepted", "1"), ("csrf", csrf.as_str()), ("start", start)]);
+        let answer = post(&app, &slot, Some(&cookie), &fields).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{start}: {}", answer.body);
+        let shown = get(&app, &format!("{}?start={start}", slot.split('?').next().unwrap())).await;
+        assert_eq!(shown.status, StatusCode::BAD_REQUEST, "{start}: {}", shown.body);
+    }
+    let far = get(&app, &format!("{}?from=9999-12-31", slot.split('/').take(4).collect::<Vec<_>>().join("/"))).await;
+    assert_eq!(far.status, StatusCode::OK);
+}

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use axum::Router;
@@ -28,6 +29,8 @@ static PASSWORD_HASH: LazyLock<String> = LazyLock::new(|| ricevo_web::staff::has
 struct App {
     router: Router,
     store: Arc<dyn Store>,
+    // The instant the app reads as now, in Unix seconds (tests travel with it).
+    clock: Arc<AtomicI64>,
     tenant: TenantId,
     outbox: std::path::PathBuf,
     dir: tempfile::TempDir,
@@ -52,9 +55,14 @@ async fn app_with(mut config: WebConfig) -> App {
     let store = ricevo_store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
     let hash = PASSWORD_HASH.clone();
     let demo = ricevo_web::demo::load(&*store, move |_| hash.clone()).await.unwrap();
-    let now: Timestamp = NOW.parse().unwrap();
-    let state = AppState::with_clock(store.clone(), config, Arc::new(move || now));
-    App { router: ricevo_web::router(state), store, tenant: demo.tenant.id, outbox, dir }
+    let clock = Arc::new(AtomicI64::new(NOW.parse::<Timestamp>().unwrap().as_second()));
+    let read = clock.clone();
+    let state = AppState::with_clock(
+        store.clone(),
+        config,
+        Arc::new(move || Timestamp::from_second(read.load(Ordering::SeqCst)).unwrap()),
+    );
+    App { router: ricevo_web::router(state), store, clock, tenant: demo.tenant.id, outbox, dir }
 }
 
 async fn app() -> App {
@@ -172,7 +180,7 @@ async fn book(app: &App, service: &str, time: &str, citizen: &str) -> Appointmen
         "service_id": service_id(app, service).await,
         "start": format!("{DAY}T{time}:00+01:00"),
         "mode": "video",
-        "citizen": {"name": citizen, "email": "cittadino@example.it", "fiscal_code": "RSSMRA85T10A562S"},
+        "citizen": {"name": citizen, "email": format!("{}@example.it", citizen.to_lowercase().replace(' ', "."))},
         "notes": "Porto i documenti",
         "privacy_accepted": true
     });
@@ -186,6 +194,12 @@ async fn book(app: &App, service: &str, time: &str, citizen: &str) -> Appointmen
     let to: Timestamp = format!("{DAY}T23:59:00+01:00").parse().unwrap();
     let all = app.store.appointments_between(app.tenant, None, from, to).await.unwrap();
     all.into_iter().filter(|a| a.citizen_name == citizen).map(|a| a.id).max().unwrap()
+}
+
+// Moves the app's clock to `local` time of DAY in Rome, such as `09:10`.
+fn travel(app: &App, local: &str) {
+    let at: Timestamp = format!("{DAY}T{local}:00+01:00").parse().unwrap();
+    app.clock.store(at.as_second(), Ordering::SeqCst);
 }
 
 async fn status_of(app: &App, id: AppointmentId) -> AppointmentStatus {
@@ -316,6 +330,8 @@ async fn an_operator_sees_only_their_offices_appointments_and_cannot_change_anot
     assert_eq!(get(&app, &s, &format!("/demo/staff/offices/{}", anagrafe.0)).await.status, StatusCode::FORBIDDEN);
     assert_eq!(get(&app, &s, "/demo/staff/users").await.status, StatusCode::FORBIDDEN);
 
+    travel(&app, "08:30");
+    let s = login(&app, "operatore@esempio.it").await;
     let checked_in =
         post(&app, &s, &format!("/demo/staff/appointments/{}/status", own.0), &[("status", "checked_in")]).await;
     assert_eq!(checked_in.status, StatusCode::SEE_OTHER);
@@ -485,9 +501,25 @@ async fn check_in_no_show_done_and_cancel_change_the_status_and_cancel_frees_the
     let first = book(&app, "Cambio di residenza", "09:00", "Anna Bianchi").await;
     let second = book(&app, "Cambio di residenza", "09:00", "Bruno Verdi").await;
     assert_eq!(seats_at(&app, "Cambio di residenza", "09:00").await, 0);
+    let third = book(&app, "Cambio di residenza", "09:35", "Carla Neri").await;
+    book(&app, "Cambio di residenza", "09:35", "Dario Neri").await;
+    assert_eq!(seats_at(&app, "Cambio di residenza", "09:35").await, 0);
     let s = login(&app, ADMIN).await;
     let action = |id: AppointmentId| format!("/demo/staff/appointments/{}/status", id.0);
 
+    // Two days ahead only cancelling makes sense.
+    let cancelled = post(&app, &s, &action(third), &[("status", "cancelled")]).await;
+    assert_eq!(cancelled.status, StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&app, third).await, AppointmentStatus::Cancelled);
+    assert_eq!(seats_at(&app, "Cambio di residenza", "09:35").await, 1, "the seat is free again");
+    let public_id = app.store.appointment(app.tenant, third).await.unwrap().unwrap().public_id;
+    let due = app.store.due_outbox(NOW.parse().unwrap(), 100).await.unwrap();
+    assert!(due.iter().any(|m| m.dedupe_key.starts_with(&format!("{public_id}:cancelled:"))), "the citizen is told");
+    let twice = post(&app, &s, &action(third), &[("status", "cancelled")]).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+
+    travel(&app, "09:10");
+    let s = login(&app, ADMIN).await;
     let answer = post(&app, &s, &action(first), &[("status", "checked_in")]).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
     assert_eq!(answer.headers[header::LOCATION], format!("/demo/staff?date={DAY}"));
@@ -499,21 +531,63 @@ async fn check_in_no_show_done_and_cancel_change_the_status_and_cancel_frees_the
     // A finished appointment cannot be checked in again.
     let again = post(&app, &s, &action(first), &[("status", "checked_in")]).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
-
-    let third = book(&app, "Cambio di residenza", "09:35", "Carla Neri").await;
-    book(&app, "Cambio di residenza", "09:35", "Dario Neri").await;
-    assert_eq!(seats_at(&app, "Cambio di residenza", "09:35").await, 0);
-    let cancelled = post(&app, &s, &action(third), &[("status", "cancelled")]).await;
-    assert_eq!(cancelled.status, StatusCode::SEE_OTHER);
-    assert_eq!(status_of(&app, third).await, AppointmentStatus::Cancelled);
-    assert_eq!(seats_at(&app, "Cambio di residenza", "09:35").await, 1, "the seat is free again");
-    let public_id = app.store.appointment(app.tenant, third).await.unwrap().unwrap().public_id;
-    let due = app.store.due_outbox(NOW.parse().unwrap(), 100).await.unwrap();
-    assert!(due.iter().any(|m| m.dedupe_key.starts_with(&format!("{public_id}:cancelled:"))), "the citizen is told");
     let day = get(&app, &s, &format!("/demo/staff?date={DAY}")).await;
     assert!(day.body.contains("Annullato") && day.body.contains("Concluso") && day.body.contains("Non presentato"));
-    let twice = post(&app, &s, &action(third), &[("status", "cancelled")]).await;
-    assert_eq!(twice.status, StatusCode::CONFLICT);
+}
+
+// What the API refuses, the page refuses too, with the same rule and a message in the user's
+// language: a no-show days ahead, a done or no-show appointment brought back.
+#[tokio::test]
+async fn the_day_page_refuses_the_status_changes_the_api_refuses_and_offers_only_the_allowed_buttons() {
+    let app = app().await;
+    let anna = book(&app, "Cambio di residenza", "09:00", "Anna Bianchi").await;
+    let bruno = book(&app, "Cambio di residenza", "09:00", "Bruno Verdi").await;
+    let s = login(&app, ADMIN).await;
+    let action = |id: AppointmentId| format!("/demo/staff/appointments/{}/status", id.0);
+
+    let day = get(&app, &s, &format!("/demo/staff?date={DAY}")).await;
+    assert!(!day.body.contains("value=\"no_show\""), "no no-show button days ahead");
+    assert!(!day.body.contains("value=\"done\""), "no done button days ahead");
+    assert!(day.body.contains("value=\"cancelled\""));
+    for (status, it) in [("no_show", "Troppo presto"), ("done", "Troppo presto"), ("checked_in", "Troppo presto")] {
+        let early = post(&app, &s, &action(anna), &[("status", status)]).await;
+        assert_eq!(early.status, StatusCode::CONFLICT, "{status}: {}", early.body);
+        assert!(early.body.contains(it), "{status}: {}", early.body);
+    }
+    let english = send(
+        &app,
+        Request::post(format!("{}?lang=en", action(anna)))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &s.cookie)
+            .body(Body::from(form_body(&[("csrf", &s.csrf), ("status", "no_show")])))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(english.status, StatusCode::CONFLICT);
+    assert!(english.body.contains("Too early: a no-show"), "{}", english.body);
+    assert_eq!(status_of(&app, anna).await, AppointmentStatus::Booked);
+
+    travel(&app, "09:10");
+    let s = login(&app, ADMIN).await;
+    assert_eq!(post(&app, &s, &action(anna), &[("status", "done")]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(post(&app, &s, &action(bruno), &[("status", "no_show")]).await.status, StatusCode::SEE_OTHER);
+    // Nothing brings a done appointment back; a no-show is checked in late only before its end.
+    for (id, status) in [(anna, "booked"), (anna, "checked_in"), (anna, "no_show"), (bruno, "done"), (bruno, "booked")]
+    {
+        let back = post(&app, &s, &action(id), &[("status", status)]).await;
+        assert!(back.status == StatusCode::CONFLICT || back.status == StatusCode::BAD_REQUEST, "{status}");
+    }
+    assert_eq!(status_of(&app, anna).await, AppointmentStatus::Done);
+    assert_eq!(status_of(&app, bruno).await, AppointmentStatus::NoShow);
+    let day = get(&app, &s, &format!("/demo/staff?date={DAY}")).await;
+    assert!(day.body.contains("value=\"checked_in\""), "the late arrival can still be checked in");
+    travel(&app, "09:31");
+    let s = login(&app, ADMIN).await;
+    let late = post(&app, &s, &action(bruno), &[("status", "checked_in")]).await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert!(late.body.contains("Troppo tardi"), "{}", late.body);
+    let day = get(&app, &s, &format!("/demo/staff?date={DAY}")).await;
+    assert!(!day.body.contains("name=\"status\""), "no button for what the rule refuses: {}", day.body);
 }
 
 #[tokio::test]
@@ -670,4 +744,24 @@ async fn the_desk_offers_no_show_for_each_person_waiting_and_it_ends_their_wait(
     let again = post(&app, &s, &format!("/demo/staff/waiting/{anna}/no-show"), &[]).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(again.body.contains("non è più in coda"), "{}", again.body);
+}
+
+#[tokio::test]
+async fn the_day_page_and_the_closure_form_refuse_the_edges_of_the_calendar_with_a_422() {
+    let app = app().await;
+    let s = login(&app, ADMIN).await;
+    for day in ["9999-12-31", "-9999-01-01", "0000-01-01"] {
+        let page = get(&app, &s, &format!("/demo/staff?date={day}")).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{day}: {}", page.body);
+        assert!(page.body.contains("Data fuori intervallo") || page.body.contains("Data non valida"), "{}", page.body);
+    }
+    let english = get(&app, &s, "/demo/staff?date=9999-12-31&lang=en").await;
+    assert!(english.body.contains("Date out of range"), "{}", english.body);
+    assert_eq!(get(&app, &s, "/demo/staff?date=2199-12-31").await.status, StatusCode::OK);
+    let tributi = office(&app, "Tributi").await;
+    let closure = [("first_day", "9999-12-30"), ("last_day", "9999-12-31"), ("reason", "Fine dei tempi")];
+    let refused = post(&app, &s, &format!("/demo/staff/offices/{}/closures", tributi.0), &closure).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("Data fuori intervallo"), "{}", refused.body);
+    assert!(app.store.closures(app.tenant, tributi).await.unwrap().is_empty());
 }

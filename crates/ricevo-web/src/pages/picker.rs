@@ -100,7 +100,7 @@ pub(crate) async fn build(
     let zone = zone_of(tenant);
     let today = now.to_zoned(zone.clone()).date();
     let last = today.checked_add(service.rules.horizon_days().days()).unwrap_or(today);
-    let from = from.and_then(|f| f.trim().parse::<Date>().ok()).unwrap_or(today).clamp(today, last);
+    let from = from.and_then(|f| ricevo_core::day::Day::parse(f).ok()).map_or(today, |d| d.date()).clamp(today, last);
     let to = from.checked_add((DAYS_SHOWN - 1).days()).unwrap_or(from);
     let slots = booking::slots_between(state, tenant, service, office, from, to, now).await?;
     let mut days = Vec::new();

@@ -101,6 +101,7 @@ fn in_lang(e: ApiError, lang: Lang) -> ApiError {
         ApiError::Forbidden(_) => ApiError::Forbidden(lang),
         ApiError::TooManyRequests(_) => ApiError::TooManyRequests(lang),
         ApiError::Conflict(_) => ApiError::Conflict(lang),
+        ApiError::StatusChange(_, e) => ApiError::StatusChange(lang, e),
         ApiError::NotQueued(_) => ApiError::NotQueued(lang),
         ApiError::NobodyWaiting(_) => ApiError::NobodyWaiting(lang),
         ApiError::WalkInClosed(_) => ApiError::WalkInClosed(lang),

@@ -8,6 +8,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::ToSpan;
 use jiff::civil::Date;
+use ricevo_core::appointment::Timing;
+use ricevo_core::day::Day;
 use ricevo_core::{AppointmentId, Lang, OfficeId, ServiceId};
 use ricevo_store::{Appointment, AppointmentStatus, Office, Service};
 
@@ -17,7 +19,6 @@ use super::views::{
 };
 use crate::api;
 use crate::booking::{self, zone_of};
-use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The shortest text searched for.
@@ -65,12 +66,13 @@ pub(crate) async fn day(State(state): State<AppState>, staff: Staff, q: QueryPai
     let q = query_fields(q, lang)?;
     let t = &staff.tenant;
     let zone = zone_of(t);
-    let today = state.now().to_zoned(zone.clone()).date();
+    let now = state.now();
+    let today = now.to_zoned(zone.clone()).date();
     let mut errors = Errors::default();
     let day = match q.get("date").trim() {
         "" => today,
-        raw => raw.parse::<Date>().unwrap_or_else(|_| {
-            errors.add("date", staff.t("Data non valida: usa il formato AAAA-MM-GG.", "Invalid date: use YYYY-MM-DD."));
+        raw => Day::parse(raw).map(Day::date).unwrap_or_else(|e| {
+            errors.add("date", api::day_error_message(e, lang));
             today
         }),
     };
@@ -101,6 +103,9 @@ pub(crate) async fn day(State(state): State<AppState>, staff: Staff, q: QueryPai
         .iter()
         .map(|a| {
             let service = services.get(&a.service_id);
+            // The buttons offer what the shared rule allows now, nothing the server would refuse.
+            let timing = Timing { start: a.start, end: a.end, now };
+            let allows = |to: AppointmentStatus| a.status.transition(to, timing).is_ok();
             let start = a.start.to_zoned(zone.clone());
             let end = a.end.to_zoned(zone.clone());
             ApptRow {
@@ -117,8 +122,10 @@ pub(crate) async fn day(State(state): State<AppState>, staff: Staff, q: QueryPai
                 notes: a.notes.clone().unwrap_or_default(),
                 answers: answers_of(a, service),
                 action: format!("{}/appointments/{}/status", staff.base(), a.id.0),
-                can_check_in: a.status == AppointmentStatus::Booked,
-                can_close: a.status.is_active(),
+                can_check_in: allows(AppointmentStatus::CheckedIn),
+                can_done: allows(AppointmentStatus::Done),
+                can_no_show: allows(AppointmentStatus::NoShow),
+                can_cancel: allows(AppointmentStatus::Cancelled),
             }
         })
         .collect();
@@ -228,25 +235,11 @@ pub(crate) async fn set_status(
     let a =
         state.store.appointment(t.id, id).await.map_err(|e| staff.err(e.into()))?.ok_or_else(|| staff.not_found())?;
     staff.require_desk_of(a.office_id)?;
-    let now = state.now();
-    let wanted = AppointmentStatus::parse(form.get("status"));
-    match wanted {
-        Some(AppointmentStatus::Cancelled) => {
-            booking::cancel(&state, t, &a, now, lang).await.map_err(|e| staff.err(e))?;
-        }
-        Some(s @ AppointmentStatus::CheckedIn) if a.status == AppointmentStatus::Booked => {
-            state.store.set_status(t.id, a.id, s, now).await.map_err(|e| staff.err(e.into()))?;
-        }
-        Some(s @ (AppointmentStatus::Done | AppointmentStatus::NoShow)) if a.status.is_active() => {
-            state.store.set_status(t.id, a.id, s, now).await.map_err(|e| staff.err(e.into()))?;
-        }
-        Some(AppointmentStatus::CheckedIn | AppointmentStatus::Done | AppointmentStatus::NoShow) => {
-            return Err(staff.err(ApiError::NotActive(lang)));
-        }
-        Some(AppointmentStatus::Booked) | None => {
-            return Err(PageError::bad_request(lang, staff.t("stato non valido", "invalid status")));
-        }
-    }
+    let wanted = match AppointmentStatus::parse(form.get("status")) {
+        Some(s) => s,
+        None => return Err(PageError::bad_request(lang, staff.t("stato non valido", "invalid status"))),
+    };
+    booking::change_status(&state, t, &a, wanted, state.now(), lang).await.map_err(|e| staff.err(e))?;
     tracing::info!(tenant = %t.slug, user = %staff.user.id, appointment = %a.public_id, status = form.get("status"), "status set");
     let day = a.start.to_zoned(zone_of(t)).date();
     let office = form.get("office").parse::<i64>().ok().map(OfficeId);

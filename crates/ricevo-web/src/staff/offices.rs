@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use jiff::civil::{Date, Time, Weekday};
+use jiff::civil::{Time, Weekday};
 use ricevo_core::hours::{Closure, OpeningHours, WeeklyRange, minutes_of_day};
 use ricevo_core::service::{IntakeQuestion, QuestionKind, ServiceError, ServiceRules};
 use ricevo_core::text::single_line;
@@ -202,9 +202,9 @@ fn day_fields(lang: Lang, values: &Fields, errors: &Errors) -> Vec<DayHours> {
 fn parse_closure(form: &Fields, lang: Lang) -> Result<Closure, Errors> {
     let mut errors = Errors::default();
     let mut date = |name: &str| {
-        form.get(name).trim().parse::<Date>().map_err(|_| {
-            errors.add(name, tr(lang, "Data non valida: usa il formato AAAA-MM-GG.", "Invalid date: use YYYY-MM-DD."))
-        })
+        ricevo_core::day::Day::parse(form.get(name))
+            .map(ricevo_core::day::Day::date)
+            .map_err(|e| errors.add(name, crate::api::day_error_message(e, lang)))
     };
     let (first, last) = (date("first_day"), date("last_day"));
     let reason = optional_line(form, "reason", 200, lang, &mut errors);

@@ -275,8 +275,11 @@ pub(crate) struct ApptRow {
     pub(crate) notes: String,
     pub(crate) answers: Vec<(String, String)>,
     pub(crate) action: String,
+    /// Which buttons to show: the changes the core's rule allows now.
     pub(crate) can_check_in: bool,
-    pub(crate) can_close: bool,
+    pub(crate) can_done: bool,
+    pub(crate) can_no_show: bool,
+    pub(crate) can_cancel: bool,
 }
 
 /// The appointments of one day.
