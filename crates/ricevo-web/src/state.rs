@@ -30,6 +30,9 @@ pub struct WebConfig {
     pub rate_limit_per_minute: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
+    /// The reverse proxies allowed to name the client in `X-Forwarded-For`; when empty and
+    /// `trust_forwarded_for` is on, whoever connects is taken as the one proxy.
+    pub trusted_proxies: Vec<crate::proxy::ProxyNet>,
     /// How many minutes before its start a video appointment's waiting room opens.
     pub join_open_minutes: i64,
     /// Largest document a meeting accepts, in bytes.
@@ -67,6 +70,7 @@ impl Default for WebConfig {
             secure_cookies: false,
             rate_limit_per_minute: 600,
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             join_open_minutes: 15,
             max_document_bytes: 20 * 1024 * 1024,
             turn: None,
