@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use ricevo_store::Store;
 
-use crate::limits::RateLimiter;
+use crate::limits::{LoginThrottle, PasswordGate, RateLimiter};
 use crate::metrics::Metrics;
 
 /// Settings of the web edge.
@@ -92,8 +92,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Per-client request budget.
     pub limiter: Arc<RateLimiter>,
-    /// Failed logins per account and address.
-    pub login_throttle: Arc<RateLimiter>,
+    /// Failed logins per address, and per account from addresses it has not signed in from.
+    pub login_throttle: Arc<LoginThrottle>,
+    /// Bounds the password hashes running and waiting at once.
+    pub password_gate: Arc<PasswordGate>,
     /// A two-second memory of each town's catalogue.
     pub catalogue: Arc<crate::catalogue::Catalogue>,
     /// Live connections of waiting rooms, dashboards and meetings on this node.
@@ -122,8 +124,10 @@ impl AppState {
             store,
             metrics: Arc::new(Metrics::default()),
             limiter: Arc::new(RateLimiter::new(per_minute, 60)),
-            // Ten failed logins per quarter of an hour per account and per address.
-            login_throttle: Arc::new(RateLimiter::new(10, 15 * 60)),
+            // Ten failed logins per quarter of an hour per address, and per account from
+            // addresses that have not signed in to it.
+            login_throttle: Arc::new(LoginThrottle::new(10, 15 * 60)),
+            password_gate: Arc::new(PasswordGate::for_this_machine()),
             catalogue: Arc::default(),
             hub: Arc::default(),
             media: None,
