@@ -13,6 +13,7 @@ pub mod lang;
 pub mod limits;
 pub mod metrics;
 pub mod pages;
+pub mod proxy;
 pub mod room;
 pub mod staff;
 pub mod state;
@@ -111,15 +112,12 @@ async fn metrics(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
-/// The client address used for rate limits.
+/// The client address used for rate limits: the peer's, or behind trusted reverse proxies the
+/// one they saw (see [`proxy`]); `local` for in-process requests without a socket.
 pub fn client_key(state: &AppState, req: &Request) -> String {
-    if state.config.trust_forwarded_for
-        && let Some(first) =
-            req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next())
-    {
-        return first.trim().to_owned();
-    }
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "local".into())
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let trusted = proxy::TrustedProxies::of(state.config.trust_forwarded_for, &state.config.trusted_proxies);
+    trusted.client(peer, req.headers()).map_or_else(|| "local".into(), |ip| ip.to_string())
 }
 
 async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use ricevo_store::Store;
 
-use crate::limits::RateLimiter;
+use crate::limits::{LoginThrottle, PasswordGate, RateLimiter};
 use crate::metrics::Metrics;
 
 /// Settings of the web edge.
@@ -30,6 +30,9 @@ pub struct WebConfig {
     pub rate_limit_per_minute: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
+    /// The reverse proxies allowed to name the client in `X-Forwarded-For`; when empty and
+    /// `trust_forwarded_for` is on, whoever connects is taken as the one proxy.
+    pub trusted_proxies: Vec<crate::proxy::ProxyNet>,
     /// How many minutes before its start a video appointment's waiting room opens.
     pub join_open_minutes: i64,
     /// Largest document a meeting accepts, in bytes.
@@ -67,6 +70,7 @@ impl Default for WebConfig {
             secure_cookies: false,
             rate_limit_per_minute: 600,
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             join_open_minutes: 15,
             max_document_bytes: 20 * 1024 * 1024,
             turn: None,
@@ -88,8 +92,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Per-client request budget.
     pub limiter: Arc<RateLimiter>,
-    /// Failed logins per account and address.
-    pub login_throttle: Arc<RateLimiter>,
+    /// Failed logins per address, and per account from addresses it has not signed in from.
+    pub login_throttle: Arc<LoginThrottle>,
+    /// Bounds the password hashes running and waiting at once.
+    pub password_gate: Arc<PasswordGate>,
     /// A two-second memory of each town's catalogue.
     pub catalogue: Arc<crate::catalogue::Catalogue>,
     /// Live connections of waiting rooms, dashboards and meetings on this node.
@@ -118,8 +124,10 @@ impl AppState {
             store,
             metrics: Arc::new(Metrics::default()),
             limiter: Arc::new(RateLimiter::new(per_minute, 60)),
-            // Ten failed logins per quarter of an hour per account and per address.
-            login_throttle: Arc::new(RateLimiter::new(10, 15 * 60)),
+            // Ten failed logins per quarter of an hour per address, and per account from
+            // addresses that have not signed in to it.
+            login_throttle: Arc::new(LoginThrottle::new(10, 15 * 60)),
+            password_gate: Arc::new(PasswordGate::for_this_machine()),
             catalogue: Arc::default(),
             hub: Arc::default(),
             media: None,

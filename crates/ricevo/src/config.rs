@@ -181,11 +181,19 @@ pub(crate) struct HttpConfig {
     pub(crate) rate_limit_per_minute: u32,
     /// Trust `X-Forwarded-For` (only behind your own reverse proxy).
     pub(crate) trust_forwarded_for: bool,
+    /// The reverse proxies (addresses or CIDR networks) allowed to name the client in
+    /// `X-Forwarded-For`; a list implies `trust_forwarded_for`.
+    pub(crate) trusted_proxies: Vec<String>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { secure_cookies: None, rate_limit_per_minute: 600, trust_forwarded_for: false }
+        HttpConfig {
+            secure_cookies: None,
+            rate_limit_per_minute: 600,
+            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
+        }
     }
 }
 
@@ -264,6 +272,9 @@ impl Config {
         if let Some(v) = env("RICEVO_TRUST_FORWARDED_FOR") {
             c.http.trust_forwarded_for = flag("RICEVO_TRUST_FORWARDED_FOR", &v)?;
         }
+        if let Some(v) = env("RICEVO_TRUSTED_PROXIES") {
+            c.http.trusted_proxies = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        }
         if let Some(v) = env("RICEVO_MEDIA_UDP") {
             c.media.udp_listen = v;
         }
@@ -336,6 +347,7 @@ impl Config {
         {
             return Err(invalid("smtp.host", "must not be empty"));
         }
+        self.trusted_proxies()?;
         self.media_udp()?;
         self.media_public_ips()?;
         self.media_tcp()?;
@@ -385,6 +397,13 @@ impl Config {
         tcp.parse()
             .map(Some)
             .map_err(|_| invalid("media.tcp_listen", format!("{tcp:?} is not an address like 0.0.0.0:3479")))
+    }
+
+    /// The reverse proxies allowed to name the client.
+    pub(crate) fn trusted_proxies(&self) -> Result<Vec<ricevo_web::proxy::ProxyNet>, ConfigError> {
+        ricevo_web::proxy::parse_proxies(self.http.trusted_proxies.iter().map(String::as_str)).map_err(|bad| {
+            invalid("http.trusted_proxies", format!("{bad:?} is not an IP address or a network like 10.0.0.0/8"))
+        })
     }
 
     /// The addresses announced to browsers.
@@ -514,6 +533,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("turn.urls"), "{e}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks_and_a_bad_one_is_named() {
+        let c = Config::load(None, env(&[("RICEVO_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.5")])).unwrap();
+        assert_eq!(c.trusted_proxies().unwrap().len(), 2);
+        let e = Config::load(None, env(&[("RICEVO_TRUSTED_PROXIES", "10.0.0.1,proxy.lan")])).unwrap_err().to_string();
+        assert!(e.contains("http.trusted_proxies") && e.contains("proxy.lan"), "{e}");
     }
 
     #[test]

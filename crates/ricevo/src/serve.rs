@@ -52,6 +52,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         secure_cookies: config.secure_cookies(),
         rate_limit_per_minute: config.http.rate_limit_per_minute,
         trust_forwarded_for: config.http.trust_forwarded_for,
+        trusted_proxies: config.trusted_proxies().map_err(|e| e.to_string())?,
         join_open_minutes: config.media.join_open_minutes,
         max_document_bytes: config.media.max_document_mb * 1024 * 1024,
         turn: config.turn.as_ref().map(|t| ricevo_web::TurnConfig {

@@ -1,5 +1,6 @@
 //! Signing in and out: argon2id passwords, a session cookie holding a random token whose hash
-//! is stored, failed attempts throttled per account and per address.
+//! is stored, failed attempts throttled per address and per account (see
+//! [`crate::limits::LoginThrottle`]), password checks bounded by [`crate::limits::PasswordGate`].
 
 use std::sync::OnceLock;
 
@@ -16,6 +17,7 @@ use super::common::{
 use super::views::{Field, LoginPage, Page};
 use super::{SESSION_COOKIE, hash_password, verify_password};
 use crate::lang::{cookie, detect};
+use crate::limits::{Busy, LoginRefused};
 use crate::state::AppState;
 use crate::tokens;
 
@@ -113,36 +115,43 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
     let email = form.get("email").trim().to_lowercase();
     let password = form.get("password").to_owned();
     let now = state.now();
-    let account_key = format!("login:{}:{email}", t.id);
-    let address_key = format!("login-address:{address}");
     let throttle = &state.login_throttle;
-    if throttle.exhausted(&account_key, now) || throttle.exhausted(&address_key, now) {
-        tracing::warn!(tenant = %t.slug, %address, "login throttled");
-        let page = super::views::ErrorPage {
-            p: Page {
-                tenant_name: t.name.clone(),
-                ..Page::bare(lang, tr(lang, "Troppi tentativi", "Too many attempts"))
-            },
-            status: 429,
-            message: tr(
-                lang,
-                "Troppi tentativi di accesso non riusciti: riprova tra 15 minuti.",
-                "Too many failed sign-in attempts: try again in 15 minutes.",
-            )
-            .into(),
-            back: None,
-        };
-        let mut resp = render(StatusCode::TOO_MANY_REQUESTS, &page);
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("900"));
-        return Ok(resp);
-    }
+    // Counted before the password is checked: a burst of concurrent guesses gets no more
+    // checks than the budget. Keyed by the e-mail typed, known or not, so a refusal says
+    // nothing about whether the account exists.
+    let attempt = match throttle.reserve(&format!("{}:{email}", t.id), &address, now) {
+        Ok(attempt) => attempt,
+        Err(refused) => {
+            tracing::warn!(tenant = %t.slug, %address, ?refused, "login throttled");
+            let message = match refused {
+                LoginRefused::Address => tr(
+                    lang,
+                    "Troppi tentativi di accesso non riusciti da questo indirizzo: riprova tra 15 minuti.",
+                    "Too many failed sign-in attempts from this address: try again in 15 minutes.",
+                ),
+                LoginRefused::Account => tr(
+                    lang,
+                    "Troppi tentativi di accesso non riusciti su questo account da indirizzi sconosciuti: \
+                     da qui riprova tra 15 minuti. Dalla rete da cui accedi di solito puoi entrare subito.",
+                    "Too many failed sign-in attempts on this account from unknown addresses: from here, \
+                     try again in 15 minutes. From the network you usually sign in from you can sign in now.",
+                ),
+            };
+            return Ok(refusal(&t, lang, StatusCode::TOO_MANY_REQUESTS, message, "900"));
+        }
+    };
     let user = if email.is_empty() || email.len() > 254 {
         None
     } else {
-        state.store.user_by_email(t.id, &email).await.map_err(|e| PageError::api(e.into(), lang))?
+        match state.store.user_by_email(t.id, &email).await {
+            Ok(user) => user,
+            Err(e) => {
+                throttle.not_checked(attempt, now);
+                return Err(PageError::api(e.into(), lang));
+            }
+        }
     };
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
     let verified = if password.is_empty() || password.len() > 1024 {
         false
     } else {
@@ -150,18 +159,30 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
             Some(phc) => verify_password(&password, phc),
             None => verify_password(&password, dummy_hash()),
         };
-        tokio::task::spawn_blocking(check).await.unwrap_or(false)
+        // argon2 takes tens of milliseconds of CPU and ~19 MiB: a bounded number at once, off
+        // the async workers.
+        match state.password_gate.run(check).await {
+            Ok(verified) => verified,
+            Err(Busy) => {
+                throttle.not_checked(attempt, now);
+                tracing::warn!(tenant = %t.slug, %address, "login turned away: password checks busy");
+                let message = tr(
+                    lang,
+                    "Il servizio di accesso è momentaneamente sovraccarico: riprova tra qualche secondo.",
+                    "Sign-in is overloaded right now: please try again in a few seconds.",
+                );
+                return Ok(refusal(&t, lang, StatusCode::SERVICE_UNAVAILABLE, message, "5"));
+            }
+        }
     };
     let Some(user) = user.filter(|_| verified) else {
-        throttle.allow(&account_key, now);
-        throttle.allow(&address_key, now);
+        throttle.failed(attempt);
         tracing::info!(tenant = %t.slug, %address, "failed staff login");
         let message = tr(lang, "E-mail o password non corretti.", "Wrong e-mail or password.");
         let page = login_page_for(&t, lang, &path, &email, Some(message.into()), &login_csrf);
         return Ok(render(StatusCode::UNAUTHORIZED, &page));
     };
-    // The per-address budget is not reset: a valid account must not unlock guessing at others.
-    throttle.reset(&account_key);
+    throttle.succeeded(attempt, now);
     let token = tokens::new_token();
     let csrf = tokens::new_token();
     let expires = now + SignedDuration::from_hours(SESSION_HOURS);
@@ -177,6 +198,24 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
     headers.append(header::SET_COOKIE, cookie_header(SESSION_COOKIE, &token, "/", SESSION_HOURS * 3600, "Lax", secure));
     headers.append(header::SET_COOKIE, cookie_header(LOGIN_CSRF_COOKIE, "", &login_url(&t.slug), 0, "Strict", secure));
     Ok(resp)
+}
+
+// A sign-in refused before the password was checked, with when to come back.
+fn refusal(t: &Tenant, lang: Lang, status: StatusCode, message: &str, retry_after: &'static str) -> Response {
+    let title = if status == StatusCode::TOO_MANY_REQUESTS {
+        tr(lang, "Troppi tentativi", "Too many attempts")
+    } else {
+        tr(lang, "Servizio occupato", "Service busy")
+    };
+    let page = super::views::ErrorPage {
+        p: Page { tenant_name: t.name.clone(), ..Page::bare(lang, title) },
+        status: status.as_u16(),
+        message: message.into(),
+        back: None,
+    };
+    let mut resp = render(status, &page);
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(retry_after));
+    resp
 }
 
 /// `POST /{tenant}/staff/logout`: ends the session.
