@@ -6,7 +6,7 @@
 //! send, the events for each participant, and when to wake it next. Tests drive it in virtual
 //! time with str0m peers in memory.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -88,6 +88,10 @@ pub struct Sfu {
     gate: VideoGate,
     participants: IdMap<ParticipantId, Participant>,
     rooms: IdMap<RoomId, Vec<ParticipantId>>,
+    /// Participants the official muted. Kept apart from their session, so a new offer (a
+    /// renegotiation, a reload: `join` replaces the session) does not lift the mute; only
+    /// `set_muted(.., false)` or the room's closing does.
+    muted: HashSet<ParticipantId>,
     /// Which participant a remote address belongs to (filled when its `Rtc` accepts a packet).
     addresses: HashMap<SocketAddr, ParticipantId>,
     /// Participants whose `Rtc` may have output (a stack; `Participant::ready` dedups).
@@ -114,6 +118,7 @@ impl Sfu {
             gate: VideoGate::default(),
             participants: IdMap::default(),
             rooms: IdMap::default(),
+            muted: HashSet::new(),
             addresses: HashMap::new(),
             ready: Vec::new(),
             events: VecDeque::new(),
@@ -176,6 +181,7 @@ impl Sfu {
             .map(|(mid, kind)| Slot { mid, kind, state: SlotState::Fresh })
             .collect();
         let mut participant = Participant::new(who, room, rtc, permissions, offered_sources(offer_sdp), slots, now);
+        participant.muted = self.muted.contains(&who);
         let members = self.rooms.entry(room).or_default();
         for other in members.iter() {
             let Some(other) = self.participants.get(other) else {
@@ -287,12 +293,19 @@ impl Sfu {
         let members = self.rooms.get(&room).cloned().unwrap_or_default();
         for member in &members {
             self.leave(now, *member);
+            self.muted.remove(member);
         }
         members
     }
 
-    /// Stops (or resumes) forwarding `who`'s microphone to the others.
+    /// Stops (or resumes) forwarding `who`'s microphone to the others, until told otherwise:
+    /// the mute outlives a new session of `who` (see [`Sfu::join`]).
     pub fn set_muted(&mut self, who: ParticipantId, muted: bool) {
+        if muted {
+            self.muted.insert(who);
+        } else {
+            self.muted.remove(&who);
+        }
         if let Some(participant) = self.participants.get_mut(&who) {
             participant.muted = muted;
         }

@@ -272,6 +272,37 @@ fn muting_stops_audio_and_audio_only_stops_video() {
 }
 
 #[test]
+fn a_muted_participant_stays_muted_after_offering_again_until_unmuted() {
+    let mut world = World::new();
+    world.join(1, A.0, Permissions::ALL);
+    world.join(1, B.0, Permissions::ALL);
+    assert!(run_until_media_flows(&mut world, &[(1, 2), (2, 1)]));
+    world.sfu.set_muted(A, true);
+
+    // A's browser renegotiates from scratch (a new offer replaces its session), asking to send
+    // everything again: the official's mute is not the browser's to lift.
+    let before = world.client(B.0).frames_from(A, Source::Camera);
+    world.clients.retain(|c| c.who != A);
+    world.join(1, A.0, Permissions::ALL);
+    assert!(
+        world.run_until(Duration::from_secs(10), move |w| {
+            w.client(B.0).frames_from(A, Source::Camera) >= before + 10
+        })
+    );
+    let b = world.client(B.0);
+    let (audio, video) = (b.frames_from(A, Source::Microphone), b.frames_from(A, Source::Camera));
+    world.run(Duration::from_secs(1));
+    let b = world.client(B.0);
+    assert_eq!(b.frames_from(A, Source::Microphone), audio, "a new offer lifted the mute");
+    assert!(b.frames_from(A, Source::Camera) > video + 10, "the video of a muted participant still flows");
+
+    // The official lets A speak again.
+    world.sfu.set_muted(A, false);
+    world.run(Duration::from_secs(1));
+    assert!(world.client(B.0).frames_from(A, Source::Microphone) > audio + 10);
+}
+
+#[test]
 fn media_a_participant_may_not_send_is_never_offered() {
     let mut world = World::new();
     let listener = Permissions { send_audio: true, send_video: false, share_screen: false };
