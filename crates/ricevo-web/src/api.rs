@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::booking::{self, BookingRefusal, BookingRequest, BookingResult, MAX_SLOT_RANGE_DAYS, zone_of};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::lang::ReqLang;
 use crate::state::AppState;
 use crate::tokens;
@@ -61,7 +61,8 @@ pub struct ServiceView {
 
 /// Lists the bookable services of a town.
 #[utoipa::path(get, path = "/api/v1/{tenant}/services", params(("tenant" = String, Path, description = "Town slug")),
-    responses((status = 200, body = [ServiceView]), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "The town's bookable services", body = [ServiceView]),
+        (status = 404, description = "`not_found`: no such town", body = ErrorBody)))]
 pub async fn services(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -132,8 +133,12 @@ fn parse_day(field: &str, value: &str, lang: Lang) -> Result<Date, ApiError> {
 }
 
 /// Lists the slots of a service between two days.
-#[utoipa::path(get, path = "/api/v1/{tenant}/services/{service_id}/slots", params(("tenant" = String, Path), ("service_id" = i64, Path), SlotParams),
-    responses((status = 200, body = [SlotView]), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/{tenant}/services/{service_id}/slots",
+    params(("tenant" = String, Path, description = "Town slug"), ("service_id" = i64, Path), SlotParams),
+    responses((status = 200, description = "Free slots, earliest first", body = [SlotView]),
+        (status = 400, description = "`bad_request`: the query cannot be read", body = ErrorBody),
+        (status = 404, description = "`not_found` (town) or `service_not_found`", body = ErrorBody),
+        (status = 422, description = "`invalid_fields`: a bad day, range or mode", body = ErrorBody)))]
 pub async fn slots(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -321,11 +326,14 @@ pub fn refusal_response(r: BookingRefusal, lang: Lang) -> Response {
 }
 
 /// Books an appointment.
-#[utoipa::path(post, path = "/api/v1/{tenant}/appointments", params(("tenant" = String, Path),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key get the first answer")),
+#[utoipa::path(post, path = "/api/v1/{tenant}/appointments", params(("tenant" = String, Path, description = "Town slug"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1-200 characters; retries with the same key and body get the first answer")),
     request_body = BookingBody,
-    responses((status = 201, body = crate::booking::BookingReceipt), (status = 400, body = crate::error::ErrorBody),
-        (status = 409, body = ConflictBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, description = "Booked", body = crate::booking::BookingReceipt),
+        (status = 400, description = "`bad_request`: the body is not JSON, or a bad Idempotency-Key", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such town", body = ErrorBody),
+        (status = 409, description = "`slot_unavailable` (`full`): taken meanwhile, with alternatives", body = RefusalBody),
+        (status = 422, description = "`invalid_fields`, `service_not_found`... as `ErrorBody`; `slot_unavailable` (`too_soon`, `beyond_horizon`, `not_a_slot`) as `ConflictBody`; `idempotency_key_reused`", body = RefusalBody)))]
 pub async fn create_appointment(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -466,8 +474,9 @@ pub async fn by_token(state: &AppState, token: &str, lang: Lang) -> Result<(Tena
 }
 
 /// Shows the appointment a token opens.
-#[utoipa::path(get, path = "/api/v1/appointments/{token}", params(("token" = String, Path)),
-    responses((status = 200, body = AppointmentView), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/appointments/{token}", params(("token" = String, Path, description = "The citizen's token from their link")),
+    responses((status = 200, description = "The appointment", body = AppointmentView),
+        (status = 404, description = "`not_found`: no appointment has this token", body = ErrorBody)))]
 pub async fn get_appointment(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -478,8 +487,10 @@ pub async fn get_appointment(
 }
 
 /// Cancels the appointment a token opens.
-#[utoipa::path(post, path = "/api/v1/appointments/{token}/cancel", params(("token" = String, Path)),
-    responses((status = 200, body = AppointmentView), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/appointments/{token}/cancel", params(("token" = String, Path, description = "The citizen's token from their link")),
+    responses((status = 200, description = "Cancelled", body = AppointmentView),
+        (status = 404, description = "`not_found`: no appointment has this token", body = ErrorBody),
+        (status = 409, description = "`not_active` (already cancelled or over) or `conflict`", body = ErrorBody)))]
 pub async fn cancel_appointment(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -499,8 +510,13 @@ pub struct MoveBody {
 }
 
 /// Moves the appointment a token opens.
-#[utoipa::path(post, path = "/api/v1/appointments/{token}/move", params(("token" = String, Path)), request_body = MoveBody,
-    responses((status = 200, body = AppointmentView), (status = 404, body = crate::error::ErrorBody), (status = 409, body = ConflictBody)))]
+#[utoipa::path(post, path = "/api/v1/appointments/{token}/move", params(("token" = String, Path, description = "The citizen's token from their link")),
+    request_body = MoveBody,
+    responses((status = 200, description = "Moved", body = AppointmentView),
+        (status = 400, description = "`bad_request`: the body is not JSON", body = ErrorBody),
+        (status = 404, description = "`not_found`: no appointment has this token", body = ErrorBody),
+        (status = 409, description = "`slot_unavailable` (`full`) as `ConflictBody`; `not_active` or `conflict` as `ErrorBody`", body = RefusalBody),
+        (status = 422, description = "`invalid_fields` as `ErrorBody`; `slot_unavailable` (`too_soon`, `beyond_horizon`, `not_a_slot`) as `ConflictBody`", body = RefusalBody)))]
 pub async fn move_appointment(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -632,8 +648,13 @@ pub async fn day_appointments(
 }
 
 /// The day's appointments for staff (Bearer token).
-#[utoipa::path(get, path = "/api/v1/{tenant}/day", params(("tenant" = String, Path), DayParams),
-    responses((status = 200, body = [StaffAppointmentView]), (status = 401, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/{tenant}/day", params(("tenant" = String, Path, description = "Town slug"), DayParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The day's appointments the token may see, earliest first", body = [StaffAppointmentView]),
+        (status = 400, description = "`bad_request`: the query cannot be read", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no token, or not one of this town", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such town", body = ErrorBody),
+        (status = 422, description = "`invalid_fields`: a bad date", body = ErrorBody)))]
 pub async fn day(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -666,8 +687,8 @@ pub struct OfficeView {
     pub contact_email: String,
     /// Parallel desks.
     pub desks: i32,
-    /// Weekly ranges: weekday 1-7, minutes since midnight.
-    #[schema(value_type = Object)]
+    /// Weekly opening ranges.
+    #[schema(value_type = Vec<WeeklyRange>)]
     pub hours: Vec<ricevo_store::RangeRow>,
     /// Whether its walk-in virtual desk takes tickets now.
     pub walk_in_open: bool,
@@ -675,8 +696,11 @@ pub struct OfficeView {
 
 /// The offices of a town. With a Bearer token: the offices the token covers, with their hours.
 /// Without: every office's id, name and whether its walk-in desk is open now (public).
-#[utoipa::path(get, path = "/api/v1/{tenant}/offices", params(("tenant" = String, Path)),
-    responses((status = 200, body = [OfficeView]), (status = 401, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/{tenant}/offices", params(("tenant" = String, Path, description = "Town slug")),
+    security((), ("bearer" = [])),
+    responses((status = 200, description = "With a token: `OfficeView`s of the offices it covers; without: `PublicOfficeView`s of every office", body = [OfficesItem]),
+        (status = 401, description = "`unauthorized`: a token that is not one of this town", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such town", body = ErrorBody)))]
 pub async fn offices(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -718,9 +742,16 @@ pub struct StatusBody {
 }
 
 /// Changes an appointment's status (Bearer token; operators only for their offices).
-#[utoipa::path(post, path = "/api/v1/{tenant}/appointments/{id}/status", params(("tenant" = String, Path), ("id" = i64, Path)),
-    request_body = StatusBody,
-    responses((status = 200, body = StaffAppointmentView), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/{tenant}/appointments/{id}/status",
+    params(("tenant" = String, Path, description = "Town slug"), ("id" = i64, Path, description = "The internal id of `StaffAppointmentView`")),
+    request_body = StatusBody, security(("bearer" = [])),
+    responses((status = 200, description = "The changed appointment", body = StaffAppointmentView),
+        (status = 400, description = "`bad_request`: the body is not JSON", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no token, or not one of this town", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the token does not cover the appointment's office", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such town or appointment", body = ErrorBody),
+        (status = 409, description = "`not_active` or `conflict`: the appointment cannot take this status now", body = ErrorBody),
+        (status = 422, description = "`invalid_fields`: an unknown status", body = ErrorBody)))]
 pub async fn set_status(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -754,10 +785,16 @@ pub async fn set_status(
 
 /// Moves an appointment to another time (Bearer token; operators only for their offices).
 /// The citizen gets a "moved" e-mail with the updated invite; their link stays the same.
-#[utoipa::path(post, path = "/api/v1/{tenant}/appointments/{id}/move", params(("tenant" = String, Path), ("id" = i64, Path)),
-    request_body = MoveBody,
-    responses((status = 200, body = StaffAppointmentView), (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 409, body = ConflictBody)))]
+#[utoipa::path(post, path = "/api/v1/{tenant}/appointments/{id}/move",
+    params(("tenant" = String, Path, description = "Town slug"), ("id" = i64, Path, description = "The internal id of `StaffAppointmentView`")),
+    request_body = MoveBody, security(("bearer" = [])),
+    responses((status = 200, description = "Moved", body = StaffAppointmentView),
+        (status = 400, description = "`bad_request`: the body is not JSON", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no token, or not one of this town", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the token does not cover the appointment's office", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such town or appointment", body = ErrorBody),
+        (status = 409, description = "`slot_unavailable` (`full`) as `ConflictBody`; `not_active` or `conflict` as `ErrorBody`", body = RefusalBody),
+        (status = 422, description = "`invalid_fields` as `ErrorBody`; `slot_unavailable` (`too_soon`, `beyond_horizon`, `not_a_slot`) as `ConflictBody`", body = RefusalBody)))]
 pub async fn staff_move(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -788,11 +825,131 @@ pub async fn staff_move(
     }
 }
 
+/// A weekly opening range (as [`ricevo_store::RangeRow`] is written), for the document only.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct WeeklyRange {
+    /// 1 = Monday ... 7 = Sunday.
+    pub weekday: i32,
+    /// Opening minute of the day.
+    pub start_minute: i32,
+    /// Closing minute of the day.
+    pub end_minute: i32,
+}
+
+/// A schema that is any of the named component schemas: answers whose shape depends on the case.
+fn any_of(names: &[&str]) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    let mut any = utoipa::openapi::schema::AnyOfBuilder::new();
+    for name in names {
+        any = any.item(utoipa::openapi::Ref::from_schema_name(*name));
+    }
+    any.into()
+}
+
+/// A refusal of a booking or a move: a slot problem as [`ConflictBody`], anything else as
+/// [`ErrorBody`]. Names the answer in the document only.
+#[derive(Debug)]
+pub struct RefusalBody;
+
+impl utoipa::PartialSchema for RefusalBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        any_of(&["ConflictBody", "ErrorBody"])
+    }
+}
+
+impl utoipa::ToSchema for RefusalBody {}
+
+/// An office as `GET /offices` lists it: [`OfficeView`] with a token,
+/// [`crate::room::api::PublicOfficeView`] without. Names the answer in the document only.
+#[derive(Debug)]
+pub struct OfficesItem;
+
+impl utoipa::PartialSchema for OfficesItem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        any_of(&["OfficeView", "PublicOfficeView"])
+    }
+}
+
+impl utoipa::ToSchema for OfficesItem {}
+
+/// What every operation shares: the Bearer scheme of staff tokens, and the rate limiter's 429
+/// (answered before any handler runs, so no handler's attribute lists it).
+#[derive(Debug)]
+struct Shared;
+
+impl utoipa::Modify for Shared {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token from `ricevo token add`, of the town in the path"))
+                    .build(),
+            ),
+        );
+        let too_many = ResponseBuilder::new()
+            .description("`too_many_requests`: over the per-address rate limit; see `Retry-After`")
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+            .build();
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.head,
+                &mut item.options,
+                &mut item.trace,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.responses.responses.entry("429".into()).or_insert_with(|| too_many.clone().into());
+            }
+        }
+    }
+}
+
+/// One `/api/v1` route: method, path and handler. The router is built from a list of these
+/// ([`crate::api_routes`]) and a test holds the OpenAPI document to the same list, so no route
+/// can be served without being documented.
+#[derive(Debug)]
+pub struct ApiRoute {
+    /// The HTTP method.
+    pub method: axum::http::Method,
+    /// The path, in the `{param}` syntax axum and OpenAPI share.
+    pub path: &'static str,
+    service: axum::routing::MethodRouter<AppState>,
+}
+
+impl ApiRoute {
+    /// A route answering `method` on `path` with `handler`.
+    pub(crate) fn new<H, T>(method: axum::http::Method, path: &'static str, handler: H) -> ApiRoute
+    where
+        H: axum::handler::Handler<T, AppState>,
+        T: 'static,
+    {
+        // The method and the handler's filter come from one value, so they cannot disagree.
+        let filter = axum::routing::MethodFilter::try_from(method.clone()).expect("a standard HTTP method");
+        ApiRoute { method, path, service: axum::routing::on(filter, handler) }
+    }
+
+    /// Adds this route to a router.
+    pub(crate) fn mount(self, router: axum::Router<AppState>) -> axum::Router<AppState> {
+        router.route(self.path, self.service)
+    }
+}
+
 /// The OpenAPI document of `/api/v1`, generated from the handlers above.
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Ricevo API", description = "Booking and appointments of the virtual reception desk", version = "1"),
     paths(
+        crate::openapi,
         services,
         slots,
         create_appointment,
@@ -801,7 +958,14 @@ pub async fn staff_move(
         move_appointment,
         day,
         offices,
-        set_status
+        set_status,
+        staff_move,
+        crate::room::api::waiting,
+        crate::room::api::call_next,
+        crate::room::api::take_ticket,
+        crate::room::api::act,
+        crate::room::api::invite,
+        crate::room::api::end
     ),
     components(schemas(
         ServiceView,
@@ -809,15 +973,29 @@ pub async fn staff_move(
         BookingBody,
         CitizenBody,
         ConflictBody,
+        RefusalBody,
         AppointmentView,
         MoveBody,
         StaffAppointmentView,
         OfficeView,
+        OfficesItem,
+        WeeklyRange,
         StatusBody,
         crate::booking::BookingReceipt,
         crate::error::ErrorBody,
-        crate::error::FieldErrorBody
-    ))
+        crate::error::FieldErrorBody,
+        crate::room::api::PublicOfficeView,
+        crate::room::actions::WaitingView,
+        crate::room::api::Admitted,
+        crate::room::api::ActionBody,
+        crate::room::api::ActOutcome,
+        crate::room::api::WaitingAction,
+        crate::room::api::InviteBody,
+        crate::room::api::Invitation,
+        crate::room::api::TicketBody,
+        crate::room::api::Ticket
+    )),
+    modifiers(&Shared)
 )]
 #[derive(Debug)]
 pub struct ApiDoc;

@@ -27,7 +27,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
@@ -39,18 +39,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/appointments/{token}", get(api::get_appointment))
-        .route("/api/v1/appointments/{token}/cancel", post(api::cancel_appointment))
-        .route("/api/v1/appointments/{token}/move", post(api::move_appointment))
-        .route("/api/v1/{tenant}/services", get(api::services))
-        .route("/api/v1/{tenant}/services/{service_id}/slots", get(api::slots))
-        .route("/api/v1/{tenant}/appointments", post(api::create_appointment))
-        .route("/api/v1/{tenant}/appointments/{id}/status", post(api::set_status))
-        .route("/api/v1/{tenant}/appointments/{id}/move", post(api::staff_move))
-        .route("/api/v1/{tenant}/day", get(api::day))
-        .route("/api/v1/{tenant}/offices", get(api::offices));
+    let api = api_routes().into_iter().fold(Router::new(), |router, route| route.mount(router));
     Router::new()
         .merge(api)
         .merge(pages::routes())
@@ -80,6 +69,30 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Every `/api/v1` route (see [`api::ApiRoute`]): the router serves exactly these.
+pub fn api_routes() -> Vec<api::ApiRoute> {
+    use api::ApiRoute as R;
+    use axum::http::Method;
+    let mut routes = vec![
+        R::new(Method::GET, "/api/v1/openapi.json", openapi),
+        R::new(Method::GET, "/api/v1/appointments/{token}", api::get_appointment),
+        R::new(Method::POST, "/api/v1/appointments/{token}/cancel", api::cancel_appointment),
+        R::new(Method::POST, "/api/v1/appointments/{token}/move", api::move_appointment),
+        R::new(Method::GET, "/api/v1/{tenant}/services", api::services),
+        R::new(Method::GET, "/api/v1/{tenant}/services/{service_id}/slots", api::slots),
+        R::new(Method::POST, "/api/v1/{tenant}/appointments", api::create_appointment),
+        R::new(Method::POST, "/api/v1/{tenant}/appointments/{id}/status", api::set_status),
+        R::new(Method::POST, "/api/v1/{tenant}/appointments/{id}/move", api::staff_move),
+        R::new(Method::GET, "/api/v1/{tenant}/day", api::day),
+        R::new(Method::GET, "/api/v1/{tenant}/offices", api::offices),
+    ];
+    routes.extend(room::api::routes());
+    routes
+}
+
+/// The OpenAPI document of `/api/v1` (this one).
+#[utoipa::path(get, path = "/api/v1/openapi.json",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
 async fn openapi() -> impl IntoResponse {
     axum::Json(api::ApiDoc::openapi())
 }

@@ -38,7 +38,8 @@ use crate::error::ApiError;
 use crate::pages::layout::{Ctx, Layout};
 use crate::{assets, tokens};
 
-/// The routes of the virtual office (pages, socket, documents, walk-in desk, dashboard, API).
+/// The routes of the virtual office (pages, socket, documents, walk-in desk, dashboard); its API
+/// routes are in [`crate::api_routes`].
 pub fn routes(max_document_bytes: usize) -> Router<AppState> {
     Router::new()
         .route("/a/{token}/join", get(join_page))
@@ -51,7 +52,6 @@ pub fn routes(max_document_bytes: usize) -> Router<AppState> {
         .route("/a/{token}/documents/{id}", get(documents::download))
         .merge(walkin::routes())
         .merge(desk::routes())
-        .merge(api::routes())
 }
 
 /// What a link opens.

@@ -1,11 +1,10 @@
 //! The staff and walk-in API of the virtual office (`/api/v1/{tenant}/...`). Staff endpoints
 //! take `Authorization: Bearer <api token>` of a staff member of the office.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use ricevo_core::lobby::{Abilities, EntryKind};
 use ricevo_core::text::PersonName;
 use ricevo_core::{EntryId, Lang, MeetingId, OfficeId};
@@ -15,19 +14,20 @@ use serde::{Deserialize, Serialize};
 use super::actions::{self, WaitingView};
 use super::walkin;
 use crate::AppState;
-use crate::api::{bearer, read_json, tenant};
-use crate::error::ApiError;
+use crate::api::{ApiRoute, bearer, read_json, tenant};
+use crate::error::{ApiError, ErrorBody};
 use crate::lang::ReqLang;
 
-/// The routes of this module.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/{tenant}/offices/{office_id}/waiting", get(waiting))
-        .route("/api/v1/{tenant}/offices/{office_id}/call-next", post(call_next))
-        .route("/api/v1/{tenant}/offices/{office_id}/tickets", post(take_ticket))
-        .route("/api/v1/{tenant}/waiting/{entry_id}/{action}", post(act))
-        .route("/api/v1/{tenant}/meetings/{meeting_id}/invite", post(invite))
-        .route("/api/v1/{tenant}/meetings/{meeting_id}/end", post(end))
+/// The API routes of the virtual office (listed with the others in [`crate::api_routes`]).
+pub(crate) fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::new(Method::GET, "/api/v1/{tenant}/offices/{office_id}/waiting", waiting),
+        ApiRoute::new(Method::POST, "/api/v1/{tenant}/offices/{office_id}/call-next", call_next),
+        ApiRoute::new(Method::POST, "/api/v1/{tenant}/offices/{office_id}/tickets", take_ticket),
+        ApiRoute::new(Method::POST, "/api/v1/{tenant}/waiting/{entry_id}/{action}", act),
+        ApiRoute::new(Method::POST, "/api/v1/{tenant}/meetings/{meeting_id}/invite", invite),
+        ApiRoute::new(Method::POST, "/api/v1/{tenant}/meetings/{meeting_id}/end", end),
+    ]
 }
 
 /// An office as the public walk-in API shows it.
@@ -74,8 +74,11 @@ async fn staff_of_office(
 
 /// Who waits for an office, in service order, and who is in its meetings.
 #[utoipa::path(get, path = "/api/v1/{tenant}/offices/{office_id}/waiting",
-    params(("tenant" = String, Path), ("office_id" = i64, Path)),
-    responses((status = 200, body = [WaitingView]), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+    params(("tenant" = String, Path, description = "Town slug"), ("office_id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "The office's waiting room and meetings, in service order", body = [WaitingView]),
+        (status = 401, description = "`unauthorized`: no token, or not one of this town", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the token does not cover this office", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such town or office", body = ErrorBody)))]
 pub(crate) async fn waiting(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -98,6 +101,38 @@ pub struct Admitted {
     pub meeting_id: i64,
 }
 
+/// What an action on a waiting person answers: [`Admitted`] for `admit`, the person's
+/// [`WaitingView`] for the others. Names the answer in the document only.
+#[derive(Debug)]
+pub struct ActOutcome;
+
+impl utoipa::PartialSchema for ActOutcome {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::AnyOfBuilder::new()
+            .item(utoipa::openapi::Ref::from_schema_name("Admitted"))
+            .item(utoipa::openapi::Ref::from_schema_name("WaitingView"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ActOutcome {}
+
+/// The actions on a waiting person (the `{action}` of their path), for the document.
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(rename_all = "kebab-case")]
+pub enum WaitingAction {
+    /// Into a meeting.
+    Admit,
+    /// Asked to wait, with a message.
+    Hold,
+    /// Turned away, with a message.
+    Refuse,
+    /// Not present.
+    NoShow,
+    /// To another office's line (`office_id`).
+    Transfer,
+}
+
 /// A message to the person (hold, refuse) or the office to transfer to.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
@@ -112,9 +147,17 @@ pub struct ActionBody {
 /// and a booked appointment becomes a no-show too; no body) or `transfer`. 409 `not_queued` when
 /// the person is no longer in the queue.
 #[utoipa::path(post, path = "/api/v1/{tenant}/waiting/{entry_id}/{action}",
-    params(("tenant" = String, Path), ("entry_id" = i64, Path), ("action" = String, Path, description = "admit, hold, refuse, no-show or transfer")),
-    request_body = ActionBody,
-    responses((status = 200, body = WaitingView), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    params(("tenant" = String, Path, description = "Town slug"), ("entry_id" = i64, Path),
+        ("action" = WaitingAction, Path, description = "admit, hold, refuse, no-show or transfer")),
+    request_body(content = Option<ActionBody>, description = "Optional: `message` for hold and refuse, `office_id` for transfer"),
+    security(("bearer" = [])),
+    responses((status = 200, description = "`Admitted` for admit; the person's `WaitingView` for the others", body = ActOutcome),
+        (status = 400, description = "`bad_request`: the body is not JSON, a bad message, or transfer without `office_id`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no token, or not one of this town", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the token does not cover the person's office", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such town, person, action or target office", body = ErrorBody),
+        (status = 409, description = "`not_queued` (no longer waiting) or `conflict`", body = ErrorBody),
+        (status = 422, description = "`invalid_fields`: a value of the wrong type", body = ErrorBody)))]
 pub(crate) async fn act(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -153,8 +196,12 @@ pub(crate) async fn act(
 
 /// Admits the next person in the office's line.
 #[utoipa::path(post, path = "/api/v1/{tenant}/offices/{office_id}/call-next",
-    params(("tenant" = String, Path), ("office_id" = i64, Path)),
-    responses((status = 200, body = Admitted), (status = 409, body = crate::error::ErrorBody)))]
+    params(("tenant" = String, Path, description = "Town slug"), ("office_id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "The person admitted and their meeting", body = Admitted),
+        (status = 401, description = "`unauthorized`: no token, or not one of this town", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the token does not cover this office", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such town or office", body = ErrorBody),
+        (status = 409, description = "`nobody_waiting` or `conflict`", body = ErrorBody)))]
 pub(crate) async fn call_next(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -221,8 +268,15 @@ async fn meeting_for(state: &AppState, t: &Tenant, grant: &Grant, raw: &str, lan
 
 /// Invites someone into a meeting with a personal link.
 #[utoipa::path(post, path = "/api/v1/{tenant}/meetings/{meeting_id}/invite",
-    params(("tenant" = String, Path), ("meeting_id" = i64, Path)), request_body = InviteBody,
-    responses((status = 201, body = Invitation), (status = 422, body = crate::error::ErrorBody)))]
+    params(("tenant" = String, Path, description = "Town slug"), ("meeting_id" = i64, Path)), request_body = InviteBody,
+    security(("bearer" = [])),
+    responses((status = 201, description = "Invited", body = Invitation),
+        (status = 400, description = "`bad_request`: the body is not JSON", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no token, or not one of this town", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the token does not cover the meeting's office", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such town or meeting", body = ErrorBody),
+        (status = 409, description = "`not_active`: the meeting has ended", body = ErrorBody),
+        (status = 422, description = "`invalid_fields`: a bad name or role", body = ErrorBody)))]
 pub(crate) async fn invite(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -251,8 +305,12 @@ pub(crate) async fn invite(
 
 /// Ends a meeting for everyone.
 #[utoipa::path(post, path = "/api/v1/{tenant}/meetings/{meeting_id}/end",
-    params(("tenant" = String, Path), ("meeting_id" = i64, Path)),
-    responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
+    params(("tenant" = String, Path, description = "Town slug"), ("meeting_id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204, description = "Ended for everyone"),
+        (status = 401, description = "`unauthorized`: no token, or not one of this town", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the token does not cover the meeting's office", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such town or meeting", body = ErrorBody),
+        (status = 409, description = "`not_active`: the meeting has already ended", body = ErrorBody)))]
 pub(crate) async fn end(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -289,8 +347,12 @@ pub struct Ticket {
 /// Takes a ticket at an office's walk-in desk (public; 409 when the desk is closed). With an
 /// `email`, an e-mail with the number and the `join_url` is queued with the ticket.
 #[utoipa::path(post, path = "/api/v1/{tenant}/offices/{office_id}/tickets",
-    params(("tenant" = String, Path), ("office_id" = i64, Path)), request_body = TicketBody,
-    responses((status = 201, body = Ticket), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    params(("tenant" = String, Path, description = "Town slug"), ("office_id" = i64, Path)), request_body = TicketBody,
+    responses((status = 201, description = "The ticket", body = Ticket),
+        (status = 400, description = "`bad_request`: the body is not JSON", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such town or office", body = ErrorBody),
+        (status = 409, description = "`walk_in_closed`: the office's walk-in desk is closed now", body = ErrorBody),
+        (status = 422, description = "`invalid_fields`: a bad name or e-mail", body = ErrorBody)))]
 pub(crate) async fn take_ticket(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
