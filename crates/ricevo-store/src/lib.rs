@@ -72,6 +72,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Tells every node sharing this database that `topic` changed (PostgreSQL `NOTIFY`). An
     /// SQLite database has one node, so there is nobody else to tell.
     async fn announce(&self, topic: &str) -> Result<()>;
+    /// Records the heartbeat of the node at `url` (see `ricevo_core::nodes`).
+    async fn heartbeat(&self, url: &str, now: Timestamp) -> Result<()>;
+    /// The last heartbeat of the node at `url`; `None` if it never recorded one.
+    async fn node_seen(&self, url: &str) -> Result<Option<Timestamp>>;
     /// The topics other nodes announce (PostgreSQL `LISTEN`, reconnecting when the connection
     /// drops); `None` when this engine serves one node only.
     async fn listen(&self) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>;
@@ -296,6 +300,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Meeting>;
     /// One meeting of a tenant.
     async fn meeting(&self, tenant: TenantId, id: MeetingId) -> Result<Option<Meeting>>;
+    /// Moves an open meeting from the node `from` to the node `to`, in one conditional update:
+    /// only if it is still on `from` and `from`'s last heartbeat is older than `alive_since` (or
+    /// missing), so of several nodes trying at once one wins, and a live node keeps its
+    /// meetings. Returns the meeting as it stands afterwards (moved or not).
+    async fn move_meeting(
+        &self,
+        tenant: TenantId,
+        id: MeetingId,
+        from: &str,
+        to: &str,
+        alive_since: Timestamp,
+    ) -> Result<Option<Meeting>>;
     /// Ends the meeting in one transaction: sets its end, finishes every entry of it
     /// (`Entry::finish`), and marks its appointment done. Returns the finished entries; ending
     /// twice is a no-op that returns none.

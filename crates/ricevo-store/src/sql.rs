@@ -588,6 +588,27 @@ macro_rules! impl_store {
                 self.listen_to_nodes().await
             }
 
+            async fn heartbeat(&self, url: &str, now: Timestamp) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO nodes (url, last_seen_ms) VALUES ($1, $2) \
+                     ON CONFLICT (url) DO UPDATE SET last_seen_ms = excluded.last_seen_ms",
+                )
+                .bind(url)
+                .bind(now.as_millisecond())
+                .execute(&self.writer)
+                .await?;
+                Ok(())
+            }
+
+            async fn node_seen(&self, url: &str) -> Result<Option<Timestamp>> {
+                let row: Option<(i64,)> = sqlx::query_as("SELECT last_seen_ms FROM nodes WHERE url = $1")
+                    .bind(url)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.map(|(ms,)| Timestamp::from_millisecond(ms).map_err(|e| StoreError::Corrupt(e.to_string())))
+                    .transpose()
+            }
+
             async fn create_tenant(&self, t: &NewTenant) -> Result<Tenant> {
                 let row: TenantTuple = sqlx::query_as(&format!(
                     "INSERT INTO tenants (slug, name, time_zone, patron_day, contact_email, privacy_notice, \
@@ -1584,6 +1605,38 @@ macro_rules! impl_store {
                         .bind(tenant.0)
                         .bind(id.0)
                         .fetch_optional(&self.reader)
+                        .await?;
+                row.map(meeting_from).transpose()
+            }
+
+            async fn move_meeting(
+                &self,
+                tenant: TenantId,
+                id: MeetingId,
+                from: &str,
+                to: &str,
+                alive_since: Timestamp,
+            ) -> Result<Option<Meeting>> {
+                // Compare-and-set on the old node, with its death checked in the same statement:
+                // two survivors cannot both take the meeting, nor anyone take it from a node
+                // whose heartbeat came back meanwhile.
+                sqlx::query(
+                    "UPDATE meetings SET node = $1 WHERE tenant_id = $2 AND id = $3 AND node = $4 \
+                     AND ended_at IS NULL \
+                     AND NOT EXISTS (SELECT 1 FROM nodes WHERE url = $4 AND last_seen_ms >= $5)",
+                )
+                .bind(to)
+                .bind(tenant.0)
+                .bind(id.0)
+                .bind(from)
+                .bind(alive_since.as_millisecond())
+                .execute(&self.writer)
+                .await?;
+                let row: Option<MeetingTuple> =
+                    sqlx::query_as(&format!("SELECT {MEETING_COLUMNS} FROM meetings WHERE tenant_id = $1 AND id = $2"))
+                        .bind(tenant.0)
+                        .bind(id.0)
+                        .fetch_optional(&self.writer)
                         .await?;
                 row.map(meeting_from).transpose()
             }

@@ -939,6 +939,73 @@ macro_rules! behaviour {
             }
 
             #[tokio::test]
+            async fn a_nodes_heartbeat_is_seen_by_the_other_nodes() {
+                let Some(f) = fixture().await else { return };
+                assert_eq!(f.other_node.node_seen("http://a:8080").await.unwrap(), None);
+                let t0 = at("2026-11-30T09:00:00.250Z");
+                f.store.heartbeat("http://a:8080", t0).await.unwrap();
+                assert_eq!(f.other_node.node_seen("http://a:8080").await.unwrap(), Some(t0));
+                let t1 = at("2026-11-30T09:00:03.500Z");
+                f.store.heartbeat("http://a:8080", t1).await.unwrap();
+                assert_eq!(f.other_node.node_seen("http://a:8080").await.unwrap(), Some(t1), "refreshed in place");
+                assert_eq!(f.other_node.node_seen("http://b:8080").await.unwrap(), None);
+            }
+
+            #[tokio::test]
+            async fn a_meeting_moves_off_a_dead_node_once_and_never_off_a_live_one() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let (a, b, c) = ("http://a:8080", "http://b:8080", "http://c:8080");
+                let t0 = at("2026-11-30T09:00:00Z");
+                let meeting =
+                    f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", Some(a), t0).await.unwrap();
+                f.store.heartbeat(a, t0).await.unwrap();
+                // Alive (its heartbeat is within the bound): the meeting stays.
+                let kept =
+                    f.other_node.move_meeting(town.tenant.id, meeting.id, a, b, at("2026-11-30T08:59:55Z")).await;
+                assert_eq!(kept.unwrap().unwrap().node.as_deref(), Some(a));
+                // Dead: the first survivor takes it, the next one finds it moved already.
+                let dead_since = at("2026-11-30T09:00:10Z");
+                let moved = f.other_node.move_meeting(town.tenant.id, meeting.id, a, b, dead_since).await.unwrap();
+                assert_eq!(moved.unwrap().node.as_deref(), Some(b));
+                let late = f.store.move_meeting(town.tenant.id, meeting.id, a, c, dead_since).await.unwrap();
+                assert_eq!(late.unwrap().node.as_deref(), Some(b), "compare-and-set on the old node");
+                // Another town cannot move it, nor see it.
+                let other = town_named(&*f.store, "b").await;
+                assert!(f.store.move_meeting(other.id, meeting.id, b, c, at("2030-01-01T00:00:00Z")).await.unwrap().is_none());
+                let stored = f.store.meeting(town.tenant.id, meeting.id).await.unwrap().unwrap();
+                assert_eq!(stored.node.as_deref(), Some(b));
+                // A node that never recorded a heartbeat is dead.
+                let never = f.store.move_meeting(town.tenant.id, meeting.id, b, c, t0).await.unwrap();
+                assert_eq!(never.unwrap().node.as_deref(), Some(c));
+                // An ended meeting stays where it ended.
+                f.store.end_meeting(town.tenant.id, meeting.id, t0).await.unwrap();
+                let ended = f.store.move_meeting(town.tenant.id, meeting.id, c, a, t0).await.unwrap();
+                assert_eq!(ended.unwrap().node.as_deref(), Some(c));
+            }
+
+            #[tokio::test]
+            async fn of_two_nodes_taking_an_orphaned_meeting_at_once_exactly_one_wins() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let t0 = at("2026-11-30T09:00:00Z");
+                for n in 0..10 {
+                    let m = f
+                        .store
+                        .create_meeting(town.tenant.id, town.office.id, None, &format!("m-{n}"), Some("http://a"), t0)
+                        .await
+                        .unwrap();
+                    let (b, c) = tokio::join!(
+                        f.store.move_meeting(town.tenant.id, m.id, "http://a", "http://b", t0),
+                        f.other_node.move_meeting(town.tenant.id, m.id, "http://a", "http://c", t0),
+                    );
+                    let (b, c) = (b.unwrap().unwrap().node.unwrap(), c.unwrap().unwrap().node.unwrap());
+                    assert_eq!(b, c, "both see the one winner");
+                    assert!(b == "http://b" || b == "http://c", "{b}");
+                }
+            }
+
+            #[tokio::test]
             async fn anonymising_blanks_who_waited_but_keeps_how_long() {
                 let Some(f) = fixture().await else { return };
                 let town = town(&*f.store, "a", 1).await;
