@@ -14,7 +14,7 @@ pub mod webhook;
 pub mod worker;
 
 pub use appointment::AppointmentNotice;
-pub use delivery::{Mailer, Outgoing, SmtpSecurity, list_outbox_dir};
+pub use delivery::{Mailer, Outgoing, SmtpSecurity, list_outbox_dir, purge_outbox_dir, town_outbox_dir};
 pub use email::{EmailKind, OutgoingEmail, human_datetime, render, render_ticket, to_eml};
 pub use ics::{Method, invite};
 pub use ticket::TicketNotice;

@@ -562,7 +562,9 @@ async fn an_admin_adds_a_webhook_whose_secret_is_shown_once_and_can_delete_it() 
 #[tokio::test]
 async fn the_outbox_page_lists_eml_files_and_refuses_names_that_leave_the_folder() {
     let app = app().await;
-    std::fs::write(app.outbox.join("abc.confirmation@ricevo.eml"), "Subject: Conferma\r\n\r\nCiao").unwrap();
+    std::fs::create_dir_all(app.outbox.join("demo")).unwrap();
+    std::fs::write(app.outbox.join("demo/abc.confirmation@ricevo.eml"), "Subject: Conferma\r\n\r\nCiao").unwrap();
+    std::fs::write(app.outbox.join("secret.eml"), "not for the web").unwrap();
     std::fs::write(app.dir.path().join("secret.eml"), "not for the web").unwrap();
     let s = login(&app, ADMIN).await;
     let page = get(&app, &s, "/demo/staff/outbox").await;
@@ -572,7 +574,12 @@ async fn the_outbox_page_lists_eml_files_and_refuses_names_that_leave_the_folder
     assert_eq!(file.status, StatusCode::OK);
     assert_eq!(file.headers[header::CONTENT_TYPE], "message/rfc822");
     assert!(file.body.contains("Subject: Conferma"));
-    for uri in ["/demo/staff/outbox/..%2Fsecret.eml", "/demo/staff/outbox/..%5Csecret.eml", "/demo/staff/outbox/t.db"] {
+    for uri in [
+        "/demo/staff/outbox/..%2Fsecret.eml",
+        "/demo/staff/outbox/..%5Csecret.eml",
+        "/demo/staff/outbox/..%2F..%2Fsecret.eml",
+        "/demo/staff/outbox/t.db",
+    ] {
         let answer = get(&app, &s, uri).await;
         assert!(answer.status.is_client_error(), "{uri}: {}", answer.status);
         assert!(!answer.body.contains("not for the web"));
@@ -586,6 +593,59 @@ async fn the_outbox_page_lists_eml_files_and_refuses_names_that_leave_the_folder
         get(&app, &manager, "/demo/staff/outbox/abc.confirmation@ricevo.eml").await.status,
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test]
+async fn one_towns_admin_never_lists_or_downloads_another_towns_e_mails() {
+    let app = app().await;
+    let other = app
+        .store
+        .create_tenant(&NewTenant {
+            slug: "altro".into(),
+            name: "Comune Altro".into(),
+            time_zone: "Europe/Rome".into(),
+            patron_day: None,
+            contact_email: "urp@altro.it".into(),
+            privacy_notice: "Informativa".into(),
+            retention_days: 365,
+        })
+        .await
+        .unwrap();
+    app.store.create_user(other.id, "admin@altro.it", "Admin Altro", Role::Admin, &PASSWORD_HASH, &[]).await.unwrap();
+    // A citizen books in the demo town and the real worker writes the confirmation.
+    book(&app, "Cambio di residenza", "09:00", "Maria Rossi").await;
+    let worker = ricevo_notify::Worker::new(app.store.clone(), ricevo_notify::Mailer::outbox(&app.outbox)).unwrap();
+    assert!(worker.run_once(NOW.parse().unwrap()).await.unwrap() >= 1);
+    let written = ricevo_notify::list_outbox_dir(&app.outbox.join("demo")).unwrap();
+    assert_eq!(written.len(), 1, "{written:?}");
+    let name = written[0].0.clone();
+    // An e-mail an older version wrote flat in the shared folder belongs to no known town.
+    std::fs::write(app.outbox.join("legacy.confirmation@ricevo.eml"), "To: Maria Rossi").unwrap();
+
+    let a = login(&app, ADMIN).await;
+    let mine = get(&app, &a, "/demo/staff/outbox").await;
+    assert!(mine.body.contains(&name), "{}", mine.body);
+    assert!(!mine.body.contains("legacy.confirmation"), "old flat e-mails are shown to no town");
+    let file = get(&app, &a, &format!("/demo/staff/outbox/{name}")).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert!(file.body.contains("cittadino@example.it"));
+
+    let b = login_to(&app, "altro", "admin@altro.it").await;
+    let theirs = get(&app, &b, "/altro/staff/outbox").await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(!theirs.body.contains(&name) && !theirs.body.contains("legacy.confirmation"), "{}", theirs.body);
+    // Guessing the name, or climbing out of the town's folder, finds nothing.
+    for uri in [
+        format!("/altro/staff/outbox/{name}"),
+        "/altro/staff/outbox/legacy.confirmation@ricevo.eml".to_owned(),
+        format!("/altro/staff/outbox/..%2Fdemo%2F{name}"),
+        "/altro/staff/outbox/..%2Flegacy.confirmation@ricevo.eml".to_owned(),
+    ] {
+        let answer = get(&app, &b, &uri).await;
+        assert!(answer.status.is_client_error(), "{uri}: {}", answer.status);
+        assert!(!answer.body.contains("cittadino@example.it") && !answer.body.contains("Maria Rossi"), "{uri}");
+    }
+    assert_eq!(get(&app, &a, "/demo/staff/outbox/legacy.confirmation@ricevo.eml").await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

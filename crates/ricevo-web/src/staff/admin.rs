@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ricevo_core::{Email, Lang, OfficeId, UserId};
+use ricevo_core::{Email, Lang, OfficeId, Slug, UserId};
 use ricevo_store::{Office, Role, StoreError};
 
 use super::common::{Errors, Fields, PageError, Posted, Staff, path_id, render, required_line, see_other, tr};
@@ -413,11 +413,21 @@ fn safe_eml_name(name: &str) -> bool {
         && !name.chars().any(|c| matches!(c, '/' | '\\' | '"' | ':') || c.is_control())
 }
 
-/// `GET /{tenant}/staff/outbox`: the e-mails written to the outbox folder.
+/// The town's own outbox folder: e-mails carry citizens' names, addresses and personal links,
+/// so a town's staff see their town's folder and never the shared root or another town's.
+fn town_outbox(state: &AppState, staff: &Staff) -> Option<std::path::PathBuf> {
+    let root = state.config.outbox_dir.as_deref()?;
+    // The slug came out of the database for this request's URL; parsing it again keeps the
+    // guarantee that it is one plain path segment in one place.
+    let slug = Slug::parse(&staff.tenant.slug).ok()?;
+    Some(ricevo_notify::town_outbox_dir(root, &slug))
+}
+
+/// `GET /{tenant}/staff/outbox`: the e-mails of this town written to the outbox folder.
 pub(crate) async fn outbox(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
     staff.require_admin()?;
     let zone = zone_of(&staff.tenant);
-    let files = match state.config.outbox_dir.clone() {
+    let files = match town_outbox(&state, &staff) {
         None => Vec::new(),
         Some(dir) => tokio::task::spawn_blocking(move || ricevo_notify::list_outbox_dir(&dir))
             .await
@@ -442,7 +452,7 @@ pub(crate) async fn outbox(State(state): State<AppState>, staff: Staff) -> Resul
     Ok(render(StatusCode::OK, &page))
 }
 
-/// `GET /{tenant}/staff/outbox/{file}`: downloads one `.eml` file of the outbox folder.
+/// `GET /{tenant}/staff/outbox/{file}`: downloads one `.eml` file of this town's outbox folder.
 pub(crate) async fn outbox_file(
     State(state): State<AppState>,
     Path((_, name)): Path<(String, String)>,
@@ -452,7 +462,7 @@ pub(crate) async fn outbox_file(
     if !safe_eml_name(&name) {
         return Err(PageError::bad_request(staff.lang, staff.t("nome di file non valido", "invalid file name")));
     }
-    let dir = state.config.outbox_dir.clone().ok_or_else(|| staff.not_found())?;
+    let dir = town_outbox(&state, &staff).ok_or_else(|| staff.not_found())?;
     let bytes = match tokio::fs::read(dir.join(&name)).await {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(staff.not_found()),
