@@ -12,7 +12,8 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::delivery::{Mailer, Outgoing};
-use crate::{NotifyError, webhook};
+use crate::destination::AllowedHosts;
+use crate::{NotifyError, WebhookSender};
 
 /// How many due messages one round takes.
 pub const BATCH: i64 = 50;
@@ -50,21 +51,21 @@ enum Outcome {
 pub struct Worker {
     store: Arc<dyn Store>,
     mailer: Mailer,
-    http: reqwest::Client,
+    webhooks: WebhookSender,
     /// Each town's slug, which names its outbox folder; towns are few and slugs never change,
     /// so they are read once and again only for a town not seen yet.
     towns: Mutex<HashMap<TenantId, Slug>>,
 }
 
 impl Worker {
-    /// A worker with Ricevo's webhook HTTP client (see [`webhook::client`]).
+    /// A worker whose webhooks reach public addresses only.
     pub fn new(store: Arc<dyn Store>, mailer: Mailer) -> Result<Worker, NotifyError> {
-        Ok(Worker::with_http_client(store, mailer, webhook::client()?))
+        Ok(Worker::with_webhooks(store, mailer, WebhookSender::new(AllowedHosts::default())?))
     }
 
-    /// A worker with a given HTTP client for webhooks.
-    pub fn with_http_client(store: Arc<dyn Store>, mailer: Mailer, http: reqwest::Client) -> Worker {
-        Worker { store, mailer, http, towns: Mutex::new(HashMap::new()) }
+    /// A worker sending webhooks through `webhooks` (with the configuration's allowed hosts).
+    pub fn with_webhooks(store: Arc<dyn Store>, mailer: Mailer, webhooks: WebhookSender) -> Worker {
+        Worker { store, mailer, webhooks, towns: Mutex::new(HashMap::new()) }
     }
 
     /// The slug of the town an outbox message belongs to.
@@ -172,7 +173,7 @@ impl Worker {
             Outgoing::Webhook { webhook_id, event_id, body } => match self.store.webhook(*webhook_id).await? {
                 // A subscription of another town must never receive this town's events.
                 Some(hook) if hook.tenant_id == message.tenant_id => {
-                    webhook::deliver(&self.http, &hook.url, &hook.secret, event_id, body, now).await?;
+                    self.webhooks.deliver(&hook.url, &hook.secret, event_id, body, now).await?;
                     Ok(Outcome::Delivered)
                 }
                 _ => {

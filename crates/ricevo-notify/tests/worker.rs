@@ -11,7 +11,8 @@ use ricevo_core::hours::{OpeningHours, WeeklyRange};
 use ricevo_core::service::ServiceRules;
 use ricevo_core::{Lang, Mode, TenantId};
 use ricevo_notify::{
-    AppointmentNotice, EmailKind, Mailer, Outgoing, OutgoingEmail, Worker, list_outbox_dir, render, verify,
+    AllowedHosts, AppointmentNotice, EmailKind, Mailer, Outgoing, OutgoingEmail, WebhookSender, Worker,
+    list_outbox_dir, render, verify,
 };
 use ricevo_store::{BookOutcome, NewAppointment, NewOffice, NewOutboxMessage, NewService, NewTenant, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -144,6 +145,12 @@ fn row(o: &Outgoing, due: Timestamp) -> (String, String, Timestamp) {
     (o.kind().to_string(), o.to_payload().unwrap(), due)
 }
 
+/// A worker whose configuration allows the test receivers on loopback.
+fn loopback_worker(store: Arc<dyn Store>, mailer: Mailer) -> Worker {
+    let allowed = AllowedHosts::parse(["127.0.0.1"]).unwrap();
+    Worker::with_webhooks(store, mailer, WebhookSender::new(allowed).unwrap())
+}
+
 fn webhook(webhook_id: i64, event_id: &str, body: &str) -> Outgoing {
     Outgoing::Webhook { webhook_id, event_id: event_id.into(), body: body.into() }
 }
@@ -224,7 +231,7 @@ async fn one_round_delivers_what_it_can_and_reschedules_the_rest() {
     .await;
 
     let outbox_dir = dir.path().join("outbox");
-    let worker = Worker::new(store.clone(), Mailer::outbox(&outbox_dir)).unwrap();
+    let worker = loopback_worker(store.clone(), Mailer::outbox(&outbox_dir));
     assert_eq!(worker.run_once(now).await.unwrap(), 7, "every due message is handled");
 
     // The e-mail is in the outbox folder.
@@ -409,4 +416,69 @@ async fn each_towns_e_mails_land_in_its_own_folder_on_postgres() {
     let store = schema.node().await;
     store.migrate().await.unwrap();
     each_towns_e_mails_land_in_its_own_folder(store).await;
+}
+
+/// Whether someone connected to `listener` (accepted without waiting: a connection made before
+/// this call is already in the backlog).
+fn was_contacted(listener: &std::net::TcpListener) -> bool {
+    listener.set_nonblocking(true).unwrap();
+    match listener.accept() {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// A hook stored before the check existed (or whose name now resolves inside the network) is
+/// refused at delivery, recorded as a failure like any other, and its receiver never contacted;
+/// a hook whose internal host the configuration allows is delivered.
+async fn an_internal_hook_stored_earlier_is_refused_at_delivery_unless_allowed(store: Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let prato = town(&*store, "prato").await;
+    let internal = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = internal.local_addr().unwrap().port();
+    // Stored directly, as a row written before the check, or a name DNS now points inside.
+    let literal = store.create_webhook(prato.tenant, &format!("http://0x7f000001:{port}/hook"), "k1").await.unwrap();
+    let by_name = store.create_webhook(prato.tenant, &format!("http://localhost:{port}/hook"), "k2").await.unwrap();
+    let now = at("2026-11-01T00:00:00Z");
+    let body = r#"{"type":"appointment.booked"}"#;
+    book_with(
+        &*store,
+        &prato,
+        "2026-11-30T08:00:00Z",
+        vec![row(&webhook(literal.id, "evt-1", body), now), row(&webhook(by_name.id, "evt-2", body), now)],
+    )
+    .await;
+
+    let public_only = Worker::new(store.clone(), Mailer::outbox(dir.path())).unwrap();
+    assert_eq!(public_only.run_once(now).await.unwrap(), 2);
+    assert!(!was_contacted(&internal), "an internal receiver was contacted");
+    assert_eq!(store.outbox_backlog().await.unwrap(), 2, "both wait for a retry");
+    // The failures are recorded like any other: counted, retried after the usual backoff.
+    let retry = store.due_outbox(now + SignedDuration::from_secs(30), 50).await.unwrap();
+    assert_eq!(retry.iter().map(|m| m.attempts).collect::<Vec<_>>(), [1, 1]);
+
+    // The system administrator allows the host: the next attempt goes through.
+    let (url, receiver) = receiver(204).await;
+    let allowed_hook = store.create_webhook(prato.tenant, &url, "k3").await.unwrap();
+    book_with(&*store, &prato, "2026-11-30T09:00:00Z", vec![row(&webhook(allowed_hook.id, "evt-3", body), now)]).await;
+    let allowing = loopback_worker(store.clone(), Mailer::outbox(dir.path()));
+    assert_eq!(allowing.run_once(now).await.unwrap(), 1);
+    let (signature, received) = receiver.await.unwrap();
+    assert!(verify("k3", &signature, &received, now.as_second(), 300));
+}
+
+#[tokio::test]
+async fn an_internal_hook_stored_earlier_is_refused_at_delivery_unless_allowed_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ricevo_store::open(&format!("sqlite://{}", dir.path().join("ricevo.db").display())).await.unwrap();
+    an_internal_hook_stored_earlier_is_refused_at_delivery_unless_allowed(store).await;
+}
+
+#[tokio::test]
+async fn an_internal_hook_stored_earlier_is_refused_at_delivery_unless_allowed_on_postgres() {
+    let Some(schema) = ricevo_store::testing::TestSchema::create("notify").await else { return };
+    let store = schema.node().await;
+    store.migrate().await.unwrap();
+    an_internal_hook_stored_earlier_is_refused_at_delivery_unless_allowed(store).await;
 }

@@ -560,6 +560,45 @@ async fn an_admin_adds_a_webhook_whose_secret_is_shown_once_and_can_delete_it() 
 }
 
 #[tokio::test]
+async fn a_webhook_to_an_internal_address_is_refused_unless_the_configuration_allows_its_host() {
+    let app = app().await;
+    let s = login(&app, ADMIN).await;
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://0x7f000001:8080/hook",
+        "http://2130706433/hook",
+        "http://0177.0.0.1/hook",
+        "http://127.1/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[fe80::1]/hook",
+        "http://localhost:8080/hook",
+        "http://10.1.2.3/hook",
+        "https://192.168.1.10/hook",
+        "http://100.64.0.1/hook",
+    ] {
+        let refused = post(&app, &s, "/demo/staff/webhooks", &[("url", url)]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{url}");
+        assert!(refused.body.contains("rete interna"), "{url}: {}", refused.body);
+    }
+    let english = Session { cookie: format!("{}; lang=en", s.cookie), csrf: s.csrf.clone() };
+    let refused = post(&app, &english, "/demo/staff/webhooks", &[("url", "http://10.1.2.3/hook")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("internal network"), "{}", refused.body);
+    assert!(app.store.webhooks(app.tenant).await.unwrap().is_empty());
+
+    let allowed = ricevo_notify::AllowedHosts::parse(["10.1.2.3"]).unwrap();
+    let app = app_with(WebConfig { webhook_allow_hosts: allowed, ..WebConfig::default() }).await;
+    let s = login(&app, ADMIN).await;
+    // 167838211 is 10.1.2.3 written as one number; it is stored in its usual form.
+    let created = post(&app, &s, "/demo/staff/webhooks", &[("url", "http://167838211/hook")]).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let hooks = app.store.webhooks(app.tenant).await.unwrap();
+    assert_eq!(hooks.iter().map(|h| h.url.as_str()).collect::<Vec<_>>(), ["http://10.1.2.3/hook"]);
+    let other = post(&app, &s, "/demo/staff/webhooks", &[("url", "http://10.1.2.4/hook")]).await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY, "only the listed host is allowed");
+}
+
+#[tokio::test]
 async fn the_outbox_page_lists_eml_files_and_refuses_names_that_leave_the_folder() {
     let app = app().await;
     std::fs::create_dir_all(app.outbox.join("demo")).unwrap();

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use jiff::{SignedDuration, Timestamp};
 use ricevo_core::Slug;
-use ricevo_notify::{Mailer, SmtpSecurity, Worker};
+use ricevo_notify::{Mailer, SmtpSecurity, WebhookSender, Worker};
 use ricevo_store::Store;
 use ricevo_web::{AppState, WebConfig};
 use tokio::sync::watch;
@@ -40,7 +40,9 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         }
     };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = Worker::new(store.clone(), mailer).map_err(|e| e.to_string())?;
+    let webhook_allow_hosts = config.webhook_allow_hosts().map_err(|e| e.to_string())?;
+    let webhooks = WebhookSender::new(webhook_allow_hosts.clone()).map_err(|e| e.to_string())?;
+    let worker = Worker::with_webhooks(store.clone(), mailer, webhooks);
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
     let document_days = config.media.document_retention_days.max(1);
     let outbox_dir = config.smtp.is_none().then(|| config.outbox_dir());
@@ -62,6 +64,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
             secret: t.secret.clone(),
             ttl_seconds: t.ttl_seconds,
         }),
+        webhook_allow_hosts,
     };
     let media_config = ricevo_media::MediaConfig {
         udp_listen: config.media_udp().map_err(|e| e.to_string())?,
