@@ -10,6 +10,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 
+use ricevo_core::Slug;
+
 use crate::NotifyError;
 use crate::email::{OutgoingEmail, to_eml, to_message};
 
@@ -83,9 +85,10 @@ pub enum SmtpSecurity {
 /// Sends e-mails.
 #[derive(Debug, Clone)]
 pub enum Mailer {
-    /// Writes each message as `<dir>/<message id>.eml`; the demo's staff pages list them.
+    /// Writes each message as `<dir>/<town slug>/<message id>.eml` (see [`town_outbox_dir`]);
+    /// each town's staff pages list their own folder only.
     Outbox {
-        /// The folder; created when the first message is written.
+        /// The root folder; each town's folder is created when its first message is written.
         dir: PathBuf,
     },
     /// Hands each message to an SMTP server.
@@ -124,13 +127,13 @@ impl Mailer {
         Ok(Mailer::Smtp(builder.build()))
     }
 
-    /// Delivers one e-mail. Sending the same message to the outbox folder twice leaves one
-    /// file, so a redelivery after a crash is harmless.
-    pub async fn send(&self, e: &OutgoingEmail) -> Result<(), NotifyError> {
+    /// Delivers one e-mail of the town `town`. Sending the same message to the outbox folder
+    /// twice leaves one file, so a redelivery after a crash is harmless.
+    pub async fn send(&self, town: &Slug, e: &OutgoingEmail) -> Result<(), NotifyError> {
         match self {
             Mailer::Outbox { dir } => {
                 let bytes = to_eml(e)?;
-                let dir = dir.clone();
+                let dir = town_outbox_dir(dir, town);
                 let name = eml_file_name(&e.message_id);
                 tokio::task::spawn_blocking(move || write_atomically(&dir, &name, &bytes))
                     .await
@@ -143,6 +146,15 @@ impl Mailer {
             }
         }
     }
+}
+
+/// The outbox folder of one town under the outbox root: `<root>/<slug>`. A slug is lowercase
+/// letters, digits and dashes, so it is always one plain path segment. E-mails are kept per
+/// town because they carry citizens' names, addresses and personal links: a town's staff
+/// must see its own and no other's. Files written flat in `<root>` by older versions belong to
+/// no known town, so they are shown to none (see [`purge_outbox_dir`]).
+pub fn town_outbox_dir(root: &Path, town: &Slug) -> PathBuf {
+    root.join(town.as_str())
 }
 
 /// The outbox file name for a Message-ID: only characters safe in any file system, never
@@ -211,6 +223,36 @@ pub fn list_outbox_dir(dir: &Path) -> io::Result<Vec<(String, u64, SystemTime)>>
     Ok(files)
 }
 
+/// Deletes the `.eml` files of an outbox folder last written before `before` (and temporary
+/// files a crash left behind), so that e-mails do not outlive the town's retention; returns
+/// how many files went. Only files directly in `dir` are looked at: purging the outbox root
+/// leaves the towns' folders alone. A folder that does not exist yet has nothing to purge.
+pub fn purge_outbox_dir(dir: &Path, before: SystemTime) -> io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else { continue };
+        if !(name.ends_with(".eml") || (name.starts_with('.') && name.ends_with(".tmp"))) {
+            continue;
+        }
+        let meta = entry.metadata()?;
+        if meta.is_file() && meta.modified()? < before {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                // Another node's privacy job got there first.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -252,14 +294,19 @@ mod tests {
         assert!(eml_file_name(&"x".repeat(1000)).len() <= 154);
     }
 
+    fn town(slug: &str) -> Slug {
+        Slug::parse(slug).unwrap()
+    }
+
     #[tokio::test]
     async fn the_outbox_writes_one_file_per_message_even_when_sent_twice() {
         let dir = tempfile::tempdir().unwrap();
-        let outbox = dir.path().join("outbox");
-        let mailer = Mailer::outbox(&outbox);
+        let root = dir.path().join("outbox");
+        let outbox = root.join("prato");
+        let mailer = Mailer::outbox(&root);
         let confirmation = email(EmailKind::Confirmation);
-        mailer.send(&confirmation).await.unwrap();
-        mailer.send(&confirmation).await.unwrap();
+        mailer.send(&town("prato"), &confirmation).await.unwrap();
+        mailer.send(&town("prato"), &confirmation).await.unwrap();
         let files = list_outbox_dir(&outbox).unwrap();
         assert_eq!(files.len(), 1, "{files:?}");
         assert_eq!(files[0].0, eml_file_name(&confirmation.message_id));
@@ -272,11 +319,45 @@ mod tests {
         assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 1);
 
         std::thread::sleep(Duration::from_millis(20));
-        mailer.send(&email(EmailKind::Reminder)).await.unwrap();
+        mailer.send(&town("prato"), &email(EmailKind::Reminder)).await.unwrap();
         let files = list_outbox_dir(&outbox).unwrap();
         assert_eq!(files.len(), 2);
         assert!(files[0].0.contains(".reminder@"), "newest first: {files:?}");
         assert!(files[0].2 >= files[1].2);
+    }
+
+    #[tokio::test]
+    async fn each_town_has_its_own_outbox_folder_and_nothing_lands_in_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = Mailer::outbox(dir.path());
+        let confirmation = email(EmailKind::Confirmation);
+        mailer.send(&town("prato"), &confirmation).await.unwrap();
+        assert_eq!(list_outbox_dir(&town_outbox_dir(dir.path(), &town("prato"))).unwrap().len(), 1);
+        assert!(list_outbox_dir(&town_outbox_dir(dir.path(), &town("altro"))).unwrap().is_empty());
+        assert!(list_outbox_dir(dir.path()).unwrap().is_empty(), "no file is written flat in the root");
+    }
+
+    #[test]
+    fn purging_removes_old_e_mails_and_keeps_new_ones_and_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let write_aged = |name: &str, age_days: u64| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "x").unwrap();
+            let when = SystemTime::now() - Duration::from_secs(age_days * 86_400);
+            std::fs::File::options().write(true).open(&path).unwrap().set_modified(when).unwrap();
+        };
+        write_aged("old.eml", 40);
+        write_aged(".old.eml.1.2.tmp", 40);
+        write_aged("new.eml", 1);
+        write_aged("notes.txt", 40);
+        std::fs::create_dir(dir.path().join("prato")).unwrap();
+        let cutoff = SystemTime::now() - Duration::from_secs(30 * 86_400);
+        assert_eq!(purge_outbox_dir(dir.path(), cutoff).unwrap(), 2);
+        let mut left: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        assert_eq!(left, ["new.eml", "notes.txt", "prato"]);
+        assert_eq!(purge_outbox_dir(&dir.path().join("nope"), cutoff).unwrap(), 0);
     }
 
     #[test]
@@ -354,7 +435,7 @@ mod tests {
         let (port, server) = smtp_server().await;
         let mailer = Mailer::smtp("127.0.0.1", port, SmtpSecurity::None, None, None).unwrap();
         let confirmation = email(EmailKind::Confirmation);
-        mailer.send(&confirmation).await.unwrap();
+        mailer.send(&town("prato"), &confirmation).await.unwrap();
         let (from, to, data) = server.await.unwrap();
         assert_eq!(from, "<noreply@ricevo.example.it>");
         assert_eq!(to, ["<maria.rossi@example.org>"]);
@@ -368,7 +449,7 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         drop(listener);
         let mailer = Mailer::smtp("127.0.0.1", port, SmtpSecurity::None, None, None).unwrap();
-        let err = mailer.send(&email(EmailKind::Confirmation)).await.unwrap_err();
+        let err = mailer.send(&town("prato"), &email(EmailKind::Confirmation)).await.unwrap_err();
         assert!(matches!(err, NotifyError::Smtp(_)), "{err}");
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod appointment;
 pub mod delivery;
+pub mod destination;
 pub mod email;
 pub mod ics;
 pub mod ticket;
@@ -14,11 +15,12 @@ pub mod webhook;
 pub mod worker;
 
 pub use appointment::AppointmentNotice;
-pub use delivery::{Mailer, Outgoing, SmtpSecurity, list_outbox_dir};
+pub use delivery::{Mailer, Outgoing, SmtpSecurity, list_outbox_dir, purge_outbox_dir, town_outbox_dir};
+pub use destination::{AllowedHosts, DestinationError, WebhookUrl};
 pub use email::{EmailKind, OutgoingEmail, human_datetime, render, render_ticket, to_eml};
 pub use ics::{Method, invite};
 pub use ticket::TicketNotice;
-pub use webhook::{deliver, sign, verify};
+pub use webhook::{WebhookSender, sign, verify};
 pub use worker::{Worker, backoff};
 
 /// Everything that can go wrong while rendering or delivering a notification.
@@ -40,6 +42,9 @@ pub enum NotifyError {
     /// A webhook request failed before an answer (connection, TLS, timeout).
     #[error("webhook request failed: {0}")]
     Http(#[from] reqwest::Error),
+    /// A webhook address may not be reached: malformed, or internal and not allowed.
+    #[error("webhook address refused: {0}")]
+    Destination(#[from] destination::DestinationError),
     /// A webhook receiver answered with a status other than 2xx.
     #[error("webhook receiver answered HTTP {0}")]
     WebhookStatus(u16),
@@ -68,6 +73,9 @@ impl NotifyError {
             | NotifyError::Payload(_)
             | NotifyError::Invalid(_) => true,
             NotifyError::Smtp(e) => e.is_permanent(),
+            // An internal address may become allowed (the configuration) or a name public
+            // again (DNS): retried with backoff, never connected to meanwhile.
+            NotifyError::Destination(e) => matches!(e, destination::DestinationError::Malformed),
             _ => false,
         }
     }

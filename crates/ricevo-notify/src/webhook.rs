@@ -9,6 +9,7 @@
 //! from its own clock so a captured request cannot be replayed later. `Ricevo-Event-Id` is the
 //! same on every retry of one event: receivers use it to ignore duplicates.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -16,6 +17,7 @@ use jiff::Timestamp;
 use sha2::Sha256;
 
 use crate::NotifyError;
+use crate::destination::{AllowedHosts, CheckedResolver, DestinationError, WebhookUrl};
 
 /// The header carrying `t=<unix>,v1=<hex hmac>`.
 pub const SIGNATURE_HEADER: &str = "Ricevo-Signature";
@@ -64,50 +66,85 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: i64, tolerance_secon
     candidates.iter().fold(false, |ok, tag| mac(secret, t, body).verify_slice(tag).is_ok() | ok)
 }
 
-/// The HTTP client for webhooks: no redirects (a redirect could send a signed event to a host
-/// the town never registered), short connect timeout, an honest user agent.
-pub fn client() -> Result<reqwest::Client, NotifyError> {
-    Ok(reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(DELIVERY_TIMEOUT)
-        .user_agent(concat!("Ricevo-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()?)
+/// Sends webhooks, to public addresses and the internal hosts the configuration allows only.
+#[derive(Debug, Clone)]
+pub struct WebhookSender {
+    http: reqwest::Client,
+    allowed: Arc<AllowedHosts>,
 }
 
-/// POSTs `body` (JSON) to `url`, signed with `secret` at `now`; anything but a 2xx answer
-/// within [`DELIVERY_TIMEOUT`] is an error, to be retried later with the same `event_id`.
-pub async fn deliver(
-    client: &reqwest::Client,
-    url: &str,
-    secret: &str,
-    event_id: &str,
-    body: &str,
-    now: Timestamp,
-) -> Result<(), NotifyError> {
-    deliver_within(client, url, secret, event_id, body, now, DELIVERY_TIMEOUT).await
+impl WebhookSender {
+    /// A sender whose HTTP client resolves names itself and connects only to addresses it has
+    /// checked (see [`crate::destination`]); no redirects (a redirect could send a signed event
+    /// to a host the town never registered, or an internal one), short connect timeout, an
+    /// honest user agent.
+    pub fn new(allowed: AllowedHosts) -> Result<WebhookSender, NotifyError> {
+        let allowed = Arc::new(allowed);
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(CheckedResolver(Arc::clone(&allowed))))
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(DELIVERY_TIMEOUT)
+            .user_agent(concat!("Ricevo-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(WebhookSender { http, allowed })
+    }
+
+    /// POSTs `body` (JSON) to `url`, signed with `secret` at `now`; anything but a 2xx answer
+    /// within [`DELIVERY_TIMEOUT`] is an error, to be retried later with the same `event_id`.
+    /// An address that is, or now resolves to, an internal one not allowed is refused before
+    /// any connection, even when it was accepted at registration.
+    pub async fn deliver(
+        &self,
+        url: &str,
+        secret: &str,
+        event_id: &str,
+        body: &str,
+        now: Timestamp,
+    ) -> Result<(), NotifyError> {
+        self.deliver_within(url, secret, event_id, body, now, DELIVERY_TIMEOUT).await
+    }
+
+    async fn deliver_within(
+        &self,
+        url: &str,
+        secret: &str,
+        event_id: &str,
+        body: &str,
+        now: Timestamp,
+        timeout: Duration,
+    ) -> Result<(), NotifyError> {
+        let url = WebhookUrl::parse(url)?;
+        // The client resolves names through the checking resolver; an IP address in the URL
+        // is connected to without resolving, so it is checked here.
+        self.allowed.check_literal(&url)?;
+        let response = self
+            .http
+            .post(url.as_str())
+            .timeout(timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, sign(secret, now.as_second(), body.as_bytes()))
+            .header(EVENT_ID_HEADER, event_id)
+            .body(body.to_owned())
+            .send()
+            .await
+            .map_err(refusal_or_http)?;
+        let status = response.status();
+        if status.is_success() { Ok(()) } else { Err(NotifyError::WebhookStatus(status.as_u16())) }
+    }
 }
 
-async fn deliver_within(
-    client: &reqwest::Client,
-    url: &str,
-    secret: &str,
-    event_id: &str,
-    body: &str,
-    now: Timestamp,
-    timeout: Duration,
-) -> Result<(), NotifyError> {
-    let response = client
-        .post(url)
-        .timeout(timeout)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(SIGNATURE_HEADER, sign(secret, now.as_second(), body.as_bytes()))
-        .header(EVENT_ID_HEADER, event_id)
-        .body(body.to_owned())
-        .send()
-        .await?;
-    let status = response.status();
-    if status.is_success() { Ok(()) } else { Err(NotifyError::WebhookStatus(status.as_u16())) }
+/// The resolver's refusal travels inside the HTTP client's connection error; it is brought out,
+/// so the outbox records why the delivery was refused and not a bare "connection error".
+fn refusal_or_http(e: reqwest::Error) -> NotifyError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    while let Some(inner) = source {
+        if let Some(refused) = inner.downcast_ref::<DestinationError>() {
+            return NotifyError::Destination(refused.clone());
+        }
+        source = inner.source();
+    }
+    NotifyError::Http(e)
 }
 
 #[cfg(test)]
@@ -116,6 +153,11 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
+
+    /// A sender allowed to reach the test receivers on loopback.
+    fn loopback() -> WebhookSender {
+        WebhookSender::new(AllowedHosts::parse(["127.0.0.1", "localhost"]).unwrap()).unwrap()
+    }
 
     #[test]
     fn a_signature_verifies_with_the_same_secret_and_body_only() {
@@ -216,7 +258,7 @@ mod tests {
         let (url, server) = serve_once(204).await;
         let now: Timestamp = "2026-12-01T08:00:00Z".parse().unwrap();
         let body = r#"{"type":"appointment.booked","id":"ap_1","città":"Prato"}"#;
-        deliver(&client().unwrap(), &url, "whsec", "evt-42", body, now).await.unwrap();
+        loopback().deliver(&url, "whsec", "evt-42", body, now).await.unwrap();
         let seen = server.await.unwrap();
         assert_eq!(seen.request_line, "POST /hooks/ricevo HTTP/1.1");
         assert_eq!(seen.body, body.as_bytes());
@@ -232,7 +274,7 @@ mod tests {
     #[tokio::test]
     async fn a_server_error_is_a_failed_delivery() {
         let (url, server) = serve_once(500).await;
-        let err = deliver(&client().unwrap(), &url, "k", "evt-1", "{}", Timestamp::UNIX_EPOCH).await.unwrap_err();
+        let err = loopback().deliver(&url, "k", "evt-1", "{}", Timestamp::UNIX_EPOCH).await.unwrap_err();
         assert!(matches!(err, NotifyError::WebhookStatus(500)), "{err}");
         server.await.unwrap();
     }
@@ -240,7 +282,7 @@ mod tests {
     #[tokio::test]
     async fn a_redirect_is_not_followed_and_counts_as_failed() {
         let (url, server) = serve_once(302).await;
-        let err = deliver(&client().unwrap(), &url, "k", "evt-1", "{}", Timestamp::UNIX_EPOCH).await.unwrap_err();
+        let err = loopback().deliver(&url, "k", "evt-1", "{}", Timestamp::UNIX_EPOCH).await.unwrap_err();
         assert!(matches!(err, NotifyError::WebhookStatus(302)), "{err}");
         server.await.unwrap();
     }
@@ -255,10 +297,10 @@ mod tests {
             drop(socket);
         });
         let started = std::time::Instant::now();
-        let err =
-            deliver_within(&client().unwrap(), &url, "k", "e", "{}", Timestamp::UNIX_EPOCH, Duration::from_millis(300))
-                .await
-                .unwrap_err();
+        let err = loopback()
+            .deliver_within(&url, "k", "e", "{}", Timestamp::UNIX_EPOCH, Duration::from_millis(300))
+            .await
+            .unwrap_err();
         assert!(matches!(&err, NotifyError::Http(e) if e.is_timeout()), "{err}");
         assert!(started.elapsed() < Duration::from_secs(3));
         hold.abort();
@@ -269,7 +311,68 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());
         drop(listener);
-        let err = deliver(&client().unwrap(), &url, "k", "e", "{}", Timestamp::UNIX_EPOCH).await.unwrap_err();
+        let err = loopback().deliver(&url, "k", "e", "{}", Timestamp::UNIX_EPOCH).await.unwrap_err();
         assert!(matches!(err, NotifyError::Http(_)), "{err}");
+    }
+
+    /// Whether someone connected to `listener` (accepted without waiting: a connection made
+    /// before this call is already in the backlog).
+    fn was_contacted(listener: &std::net::TcpListener) -> bool {
+        listener.set_nonblocking(true).unwrap();
+        match listener.accept() {
+            Ok(_) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_internal_address_not_allowed_is_refused_before_any_connection() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let public_only = WebhookSender::new(AllowedHosts::default()).unwrap();
+        for url in [
+            format!("http://127.0.0.1:{port}/hook"),
+            format!("http://0x7f000001:{port}/hook"),
+            format!("http://2130706433:{port}/hook"),
+            format!("http://0177.0.0.1:{port}/hook"),
+            format!("http://127.1:{port}/hook"),
+            format!("http://[::ffff:127.0.0.1]:{port}/hook"),
+            format!("http://localhost:{port}/hook"),
+        ] {
+            let err = public_only.deliver(&url, "k", "e", "{}", Timestamp::UNIX_EPOCH).await.unwrap_err();
+            assert!(matches!(err, NotifyError::Destination(DestinationError::Internal { .. })), "{url}: {err}");
+            assert!(err.to_string().contains("internal"), "{err}");
+            assert!(!err.is_permanent(), "allowing the host later must let the event through");
+        }
+        assert!(!was_contacted(&listener), "an internal receiver was contacted");
+    }
+
+    #[tokio::test]
+    async fn the_client_resolves_names_through_the_check_and_reports_why_it_refused() {
+        // Past the check of the URL itself, straight to the client: its resolver refuses.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let public_only = WebhookSender::new(AllowedHosts::default()).unwrap();
+        let e = public_only.http.post(format!("http://localhost:{port}/")).send().await.unwrap_err();
+        let err = refusal_or_http(e);
+        assert!(matches!(err, NotifyError::Destination(DestinationError::Internal { .. })), "{err}");
+        assert!(!was_contacted(&listener));
+    }
+
+    #[tokio::test]
+    async fn an_allowed_internal_name_is_resolved_and_reached() {
+        let (url, server) = serve_once(204).await;
+        let url = url.replace("127.0.0.1", "localhost");
+        let sender = WebhookSender::new(AllowedHosts::parse(["localhost"]).unwrap()).unwrap();
+        sender.deliver(&url, "k", "evt-1", "{}", Timestamp::UNIX_EPOCH).await.unwrap();
+        assert_eq!(server.await.unwrap().request_line, "POST /hooks/ricevo HTTP/1.1");
+    }
+
+    #[tokio::test]
+    async fn a_malformed_stored_address_fails_for_good() {
+        let err = loopback().deliver("ftp://x.it/", "k", "e", "{}", Timestamp::UNIX_EPOCH).await.unwrap_err();
+        assert!(matches!(err, NotifyError::Destination(DestinationError::Malformed)), "{err}");
+        assert!(err.is_permanent());
     }
 }

@@ -1,16 +1,19 @@
 //! The outbox worker: delivers due messages, records failures with exponential backoff, and
 //! never lets one bad message stop the others.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
+use ricevo_core::{Slug, TenantId};
 use ricevo_store::{OutboxMessage, Store};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::delivery::{Mailer, Outgoing};
-use crate::{NotifyError, webhook};
+use crate::destination::AllowedHosts;
+use crate::{NotifyError, WebhookSender};
 
 /// How many due messages one round takes.
 pub const BATCH: i64 = 50;
@@ -48,18 +51,45 @@ enum Outcome {
 pub struct Worker {
     store: Arc<dyn Store>,
     mailer: Mailer,
-    http: reqwest::Client,
+    webhooks: WebhookSender,
+    /// Each town's slug, which names its outbox folder; towns are few and slugs never change,
+    /// so they are read once and again only for a town not seen yet.
+    towns: Mutex<HashMap<TenantId, Slug>>,
 }
 
 impl Worker {
-    /// A worker with Ricevo's webhook HTTP client (see [`webhook::client`]).
+    /// A worker whose webhooks reach public addresses only.
     pub fn new(store: Arc<dyn Store>, mailer: Mailer) -> Result<Worker, NotifyError> {
-        Ok(Worker::with_http_client(store, mailer, webhook::client()?))
+        Ok(Worker::with_webhooks(store, mailer, WebhookSender::new(AllowedHosts::default())?))
     }
 
-    /// A worker with a given HTTP client for webhooks.
-    pub fn with_http_client(store: Arc<dyn Store>, mailer: Mailer, http: reqwest::Client) -> Worker {
-        Worker { store, mailer, http }
+    /// A worker sending webhooks through `webhooks` (with the configuration's allowed hosts).
+    pub fn with_webhooks(store: Arc<dyn Store>, mailer: Mailer, webhooks: WebhookSender) -> Worker {
+        Worker { store, mailer, webhooks, towns: Mutex::new(HashMap::new()) }
+    }
+
+    /// The slug of the town an outbox message belongs to.
+    async fn town_of(&self, tenant: TenantId) -> Result<Slug, NotifyError> {
+        if let Some(slug) = self.known_town(tenant) {
+            return Ok(slug);
+        }
+        let mut read = HashMap::new();
+        for t in self.store.tenants().await? {
+            // Slugs are checked when a town is created; one that is not would not be a safe
+            // folder name, so its e-mails fail (visibly) instead of landing somewhere else.
+            if let Ok(slug) = Slug::parse(&t.slug) {
+                read.insert(t.id, slug);
+            }
+        }
+        let found = read.get(&tenant).cloned();
+        if let Ok(mut towns) = self.towns.lock() {
+            *towns = read;
+        }
+        found.ok_or_else(|| NotifyError::Invalid(format!("town {tenant} has no usable slug for its outbox folder")))
+    }
+
+    fn known_town(&self, tenant: TenantId) -> Option<Slug> {
+        self.towns.lock().ok().and_then(|towns| towns.get(&tenant).cloned())
     }
 
     /// Delivers up to [`BATCH`] messages due at `now`, one after the other; returns how many it
@@ -127,21 +157,23 @@ impl Worker {
     ) -> Result<Outcome, NotifyError> {
         match outgoing {
             Outgoing::Email(email) => {
-                self.mailer.send(email).await?;
+                self.mailer.send(&self.town_of(message.tenant_id).await?, email).await?;
                 Ok(Outcome::Delivered)
             }
             Outgoing::Notice { email, notice, from } => {
-                self.mailer.send(&crate::render(*email, notice, from, now)).await?;
+                let town = self.town_of(message.tenant_id).await?;
+                self.mailer.send(&town, &crate::render(*email, notice, from, now)).await?;
                 Ok(Outcome::Delivered)
             }
             Outgoing::Ticket { ticket, from } => {
-                self.mailer.send(&crate::render_ticket(ticket, from)).await?;
+                let town = self.town_of(message.tenant_id).await?;
+                self.mailer.send(&town, &crate::render_ticket(ticket, from)).await?;
                 Ok(Outcome::Delivered)
             }
             Outgoing::Webhook { webhook_id, event_id, body } => match self.store.webhook(*webhook_id).await? {
                 // A subscription of another town must never receive this town's events.
                 Some(hook) if hook.tenant_id == message.tenant_id => {
-                    webhook::deliver(&self.http, &hook.url, &hook.secret, event_id, body, now).await?;
+                    self.webhooks.deliver(&hook.url, &hook.secret, event_id, body, now).await?;
                     Ok(Outcome::Delivered)
                 }
                 _ => {

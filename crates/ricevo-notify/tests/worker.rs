@@ -11,7 +11,8 @@ use ricevo_core::hours::{OpeningHours, WeeklyRange};
 use ricevo_core::service::ServiceRules;
 use ricevo_core::{Lang, Mode, TenantId};
 use ricevo_notify::{
-    AppointmentNotice, EmailKind, Mailer, Outgoing, OutgoingEmail, Worker, list_outbox_dir, render, verify,
+    AllowedHosts, AppointmentNotice, EmailKind, Mailer, Outgoing, OutgoingEmail, WebhookSender, Worker,
+    list_outbox_dir, render, verify,
 };
 use ricevo_store::{BookOutcome, NewAppointment, NewOffice, NewOutboxMessage, NewService, NewTenant, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -144,6 +145,12 @@ fn row(o: &Outgoing, due: Timestamp) -> (String, String, Timestamp) {
     (o.kind().to_string(), o.to_payload().unwrap(), due)
 }
 
+/// A worker whose configuration allows the test receivers on loopback.
+fn loopback_worker(store: Arc<dyn Store>, mailer: Mailer) -> Worker {
+    let allowed = AllowedHosts::parse(["127.0.0.1"]).unwrap();
+    Worker::with_webhooks(store, mailer, WebhookSender::new(allowed).unwrap())
+}
+
 fn webhook(webhook_id: i64, event_id: &str, body: &str) -> Outgoing {
     Outgoing::Webhook { webhook_id, event_id: event_id.into(), body: body.into() }
 }
@@ -224,13 +231,13 @@ async fn one_round_delivers_what_it_can_and_reschedules_the_rest() {
     .await;
 
     let outbox_dir = dir.path().join("outbox");
-    let worker = Worker::new(store.clone(), Mailer::outbox(&outbox_dir)).unwrap();
+    let worker = loopback_worker(store.clone(), Mailer::outbox(&outbox_dir));
     assert_eq!(worker.run_once(now).await.unwrap(), 7, "every due message is handled");
 
     // The e-mail is in the outbox folder.
-    let files = list_outbox_dir(&outbox_dir).unwrap();
+    let files = list_outbox_dir(&outbox_dir.join("prato")).unwrap();
     assert_eq!(files.len(), 1, "{files:?}");
-    let eml = std::fs::read_to_string(outbox_dir.join(&files[0].0)).unwrap();
+    let eml = std::fs::read_to_string(outbox_dir.join("prato").join(&files[0].0)).unwrap();
     assert!(eml.contains(&format!("Message-ID: {}", email.message_id)));
 
     // The live subscription received a body it can verify.
@@ -277,7 +284,7 @@ async fn the_running_worker_delivers_and_stops_on_shutdown() {
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(worker.run(shutdown));
     let mut waited = Duration::ZERO;
-    while list_outbox_dir(&outbox_dir).unwrap().is_empty() {
+    while list_outbox_dir(&outbox_dir.join("prato")).unwrap().is_empty() {
         assert!(waited < Duration::from_secs(10), "the worker delivered nothing");
         tokio::time::sleep(Duration::from_millis(50)).await;
         waited += Duration::from_millis(50);
@@ -303,9 +310,9 @@ async fn a_notice_is_rendered_at_delivery_with_the_message_id_it_would_have_had(
     let outbox_dir = dir.path().join("outbox");
     let worker = Worker::new(store.clone() as Arc<dyn Store>, Mailer::outbox(&outbox_dir)).unwrap();
     assert_eq!(worker.run_once(now).await.unwrap(), 1);
-    let files = list_outbox_dir(&outbox_dir).unwrap();
+    let files = list_outbox_dir(&outbox_dir.join("prato")).unwrap();
     assert_eq!(files.len(), 1);
-    let eml = std::fs::read_to_string(outbox_dir.join(&files[0].0)).unwrap();
+    let eml = std::fs::read_to_string(outbox_dir.join("prato").join(&files[0].0)).unwrap();
     let expected = render(EmailKind::Confirmation, &notice(), "noreply@ricevo.example.it", now);
     assert!(eml.contains(&format!("Message-ID: {}", expected.message_id)), "{eml}");
     assert!(eml.contains("METHOD:REQUEST"));
@@ -357,9 +364,121 @@ async fn a_ticket_email_queued_with_its_ticket_is_delivered_once() {
     assert_eq!(worker.run_once(now).await.unwrap(), 1);
     assert_eq!(worker.run_once(now).await.unwrap(), 0, "sent once");
     assert_eq!(store.outbox_backlog().await.unwrap(), 0);
-    let files = list_outbox_dir(&outbox_dir).unwrap();
+    let files = list_outbox_dir(&outbox_dir.join("prato")).unwrap();
     assert_eq!(files.len(), 1, "{files:?}");
-    let eml = std::fs::read_to_string(outbox_dir.join(&files[0].0)).unwrap();
+    let eml = std::fs::read_to_string(outbox_dir.join("prato").join(&files[0].0)).unwrap();
     assert!(eml.contains("maria.rossi@example.org"), "{eml}");
     assert!(eml.contains("https://ricevo.example.it/a/tok789/join"), "{eml}");
+}
+
+/// Each town's e-mails land in that town's outbox folder, and none in the shared root.
+async fn each_towns_e_mails_land_in_its_own_folder(store: Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let prato = town(&*store, "prato").await;
+    let altro = town(&*store, "altro").await;
+    let now = at("2026-11-20T10:00:00Z");
+    let prato_mail = render(EmailKind::Confirmation, &notice(), "noreply@ricevo.example.it", now);
+    let altro_notice = AppointmentNotice {
+        uid: "pub-2@ricevo.example.it".into(),
+        citizen_name: "Luca Bianchi".into(),
+        citizen_email: "luca.bianchi@example.org".into(),
+        ..notice()
+    };
+    let altro_mail = render(EmailKind::Confirmation, &altro_notice, "noreply@ricevo.example.it", now);
+    book_with(&*store, &prato, "2026-11-30T08:00:00Z", vec![row(&Outgoing::Email(prato_mail.clone()), now)]).await;
+    book_with(&*store, &altro, "2026-11-30T09:00:00Z", vec![row(&Outgoing::Email(altro_mail.clone()), now)]).await;
+
+    let root = dir.path().join("outbox");
+    let worker = Worker::new(store.clone(), Mailer::outbox(&root)).unwrap();
+    assert_eq!(worker.run_once(now).await.unwrap(), 2);
+    assert_eq!(store.outbox_backlog().await.unwrap(), 0);
+    for (slug, mail, stranger) in [("prato", &prato_mail, "Luca Bianchi"), ("altro", &altro_mail, "Maria Rossi")] {
+        let folder = root.join(slug);
+        let files = list_outbox_dir(&folder).unwrap();
+        assert_eq!(files.len(), 1, "{slug}: {files:?}");
+        let eml = std::fs::read_to_string(folder.join(&files[0].0)).unwrap();
+        assert!(eml.contains(&format!("Message-ID: {}", mail.message_id)), "{slug}: {eml}");
+        assert!(!eml.contains(stranger), "{slug} holds another town's e-mail");
+    }
+    assert!(list_outbox_dir(&root).unwrap().is_empty(), "nothing is written flat in the shared folder");
+}
+
+#[tokio::test]
+async fn each_towns_e_mails_land_in_its_own_folder_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ricevo_store::open(&format!("sqlite://{}", dir.path().join("ricevo.db").display())).await.unwrap();
+    each_towns_e_mails_land_in_its_own_folder(store).await;
+}
+
+#[tokio::test]
+async fn each_towns_e_mails_land_in_its_own_folder_on_postgres() {
+    let Some(schema) = ricevo_store::testing::TestSchema::create("notify").await else { return };
+    let store = schema.node().await;
+    store.migrate().await.unwrap();
+    each_towns_e_mails_land_in_its_own_folder(store).await;
+}
+
+/// Whether someone connected to `listener` (accepted without waiting: a connection made before
+/// this call is already in the backlog).
+fn was_contacted(listener: &std::net::TcpListener) -> bool {
+    listener.set_nonblocking(true).unwrap();
+    match listener.accept() {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// A hook stored before the check existed (or whose name now resolves inside the network) is
+/// refused at delivery, recorded as a failure like any other, and its receiver never contacted;
+/// a hook whose internal host the configuration allows is delivered.
+async fn an_internal_hook_stored_earlier_is_refused_at_delivery_unless_allowed(store: Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let prato = town(&*store, "prato").await;
+    let internal = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = internal.local_addr().unwrap().port();
+    // Stored directly, as a row written before the check, or a name DNS now points inside.
+    let literal = store.create_webhook(prato.tenant, &format!("http://0x7f000001:{port}/hook"), "k1").await.unwrap();
+    let by_name = store.create_webhook(prato.tenant, &format!("http://localhost:{port}/hook"), "k2").await.unwrap();
+    let now = at("2026-11-01T00:00:00Z");
+    let body = r#"{"type":"appointment.booked"}"#;
+    book_with(
+        &*store,
+        &prato,
+        "2026-11-30T08:00:00Z",
+        vec![row(&webhook(literal.id, "evt-1", body), now), row(&webhook(by_name.id, "evt-2", body), now)],
+    )
+    .await;
+
+    let public_only = Worker::new(store.clone(), Mailer::outbox(dir.path())).unwrap();
+    assert_eq!(public_only.run_once(now).await.unwrap(), 2);
+    assert!(!was_contacted(&internal), "an internal receiver was contacted");
+    assert_eq!(store.outbox_backlog().await.unwrap(), 2, "both wait for a retry");
+    // The failures are recorded like any other: counted, retried after the usual backoff.
+    let retry = store.due_outbox(now + SignedDuration::from_secs(30), 50).await.unwrap();
+    assert_eq!(retry.iter().map(|m| m.attempts).collect::<Vec<_>>(), [1, 1]);
+
+    // The system administrator allows the host: the next attempt goes through.
+    let (url, receiver) = receiver(204).await;
+    let allowed_hook = store.create_webhook(prato.tenant, &url, "k3").await.unwrap();
+    book_with(&*store, &prato, "2026-11-30T09:00:00Z", vec![row(&webhook(allowed_hook.id, "evt-3", body), now)]).await;
+    let allowing = loopback_worker(store.clone(), Mailer::outbox(dir.path()));
+    assert_eq!(allowing.run_once(now).await.unwrap(), 1);
+    let (signature, received) = receiver.await.unwrap();
+    assert!(verify("k3", &signature, &received, now.as_second(), 300));
+}
+
+#[tokio::test]
+async fn an_internal_hook_stored_earlier_is_refused_at_delivery_unless_allowed_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ricevo_store::open(&format!("sqlite://{}", dir.path().join("ricevo.db").display())).await.unwrap();
+    an_internal_hook_stored_earlier_is_refused_at_delivery_unless_allowed(store).await;
+}
+
+#[tokio::test]
+async fn an_internal_hook_stored_earlier_is_refused_at_delivery_unless_allowed_on_postgres() {
+    let Some(schema) = ricevo_store::testing::TestSchema::create("notify").await else { return };
+    let store = schema.node().await;
+    store.migrate().await.unwrap();
+    an_internal_hook_stored_earlier_is_refused_at_delivery_unless_allowed(store).await;
 }

@@ -39,6 +39,8 @@ pub struct WebConfig {
     pub max_document_bytes: usize,
     /// TURN relay (coturn with the REST API shared secret), handed to browsers when set.
     pub turn: Option<TurnConfig>,
+    /// Internal hosts webhooks may be registered for; every other internal address is refused.
+    pub webhook_allow_hosts: ricevo_notify::AllowedHosts,
 }
 
 impl WebConfig {
@@ -74,6 +76,7 @@ impl Default for WebConfig {
             join_open_minutes: 15,
             max_document_bytes: 20 * 1024 * 1024,
             turn: None,
+            webhook_allow_hosts: ricevo_notify::AllowedHosts::default(),
         }
     }
 }

@@ -634,9 +634,50 @@ async fn an_admin_adds_a_webhook_whose_secret_is_shown_once_and_can_delete_it() 
 }
 
 #[tokio::test]
+async fn a_webhook_to_an_internal_address_is_refused_unless_the_configuration_allows_its_host() {
+    let app = app().await;
+    let s = login(&app, ADMIN).await;
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://0x7f000001:8080/hook",
+        "http://2130706433/hook",
+        "http://0177.0.0.1/hook",
+        "http://127.1/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[fe80::1]/hook",
+        "http://localhost:8080/hook",
+        "http://10.1.2.3/hook",
+        "https://192.168.1.10/hook",
+        "http://100.64.0.1/hook",
+    ] {
+        let refused = post(&app, &s, "/demo/staff/webhooks", &[("url", url)]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{url}");
+        assert!(refused.body.contains("rete interna"), "{url}: {}", refused.body);
+    }
+    let english = Session { cookie: format!("{}; lang=en", s.cookie), csrf: s.csrf.clone() };
+    let refused = post(&app, &english, "/demo/staff/webhooks", &[("url", "http://10.1.2.3/hook")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("internal network"), "{}", refused.body);
+    assert!(app.store.webhooks(app.tenant).await.unwrap().is_empty());
+
+    let allowed = ricevo_notify::AllowedHosts::parse(["10.1.2.3"]).unwrap();
+    let app = app_with(WebConfig { webhook_allow_hosts: allowed, ..WebConfig::default() }).await;
+    let s = login(&app, ADMIN).await;
+    // 167838211 is 10.1.2.3 written as one number; it is stored in its usual form.
+    let created = post(&app, &s, "/demo/staff/webhooks", &[("url", "http://167838211/hook")]).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let hooks = app.store.webhooks(app.tenant).await.unwrap();
+    assert_eq!(hooks.iter().map(|h| h.url.as_str()).collect::<Vec<_>>(), ["http://10.1.2.3/hook"]);
+    let other = post(&app, &s, "/demo/staff/webhooks", &[("url", "http://10.1.2.4/hook")]).await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY, "only the listed host is allowed");
+}
+
+#[tokio::test]
 async fn the_outbox_page_lists_eml_files_and_refuses_names_that_leave_the_folder() {
     let app = app().await;
-    std::fs::write(app.outbox.join("abc.confirmation@ricevo.eml"), "Subject: Conferma\r\n\r\nCiao").unwrap();
+    std::fs::create_dir_all(app.outbox.join("demo")).unwrap();
+    std::fs::write(app.outbox.join("demo/abc.confirmation@ricevo.eml"), "Subject: Conferma\r\n\r\nCiao").unwrap();
+    std::fs::write(app.outbox.join("secret.eml"), "not for the web").unwrap();
     std::fs::write(app.dir.path().join("secret.eml"), "not for the web").unwrap();
     let s = login(&app, ADMIN).await;
     let page = get(&app, &s, "/demo/staff/outbox").await;
@@ -646,7 +687,12 @@ async fn the_outbox_page_lists_eml_files_and_refuses_names_that_leave_the_folder
     assert_eq!(file.status, StatusCode::OK);
     assert_eq!(file.headers[header::CONTENT_TYPE], "message/rfc822");
     assert!(file.body.contains("Subject: Conferma"));
-    for uri in ["/demo/staff/outbox/..%2Fsecret.eml", "/demo/staff/outbox/..%5Csecret.eml", "/demo/staff/outbox/t.db"] {
+    for uri in [
+        "/demo/staff/outbox/..%2Fsecret.eml",
+        "/demo/staff/outbox/..%5Csecret.eml",
+        "/demo/staff/outbox/..%2F..%2Fsecret.eml",
+        "/demo/staff/outbox/t.db",
+    ] {
         let answer = get(&app, &s, uri).await;
         assert!(answer.status.is_client_error(), "{uri}: {}", answer.status);
         assert!(!answer.body.contains("not for the web"));
@@ -660,6 +706,59 @@ async fn the_outbox_page_lists_eml_files_and_refuses_names_that_leave_the_folder
         get(&app, &manager, "/demo/staff/outbox/abc.confirmation@ricevo.eml").await.status,
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test]
+async fn one_towns_admin_never_lists_or_downloads_another_towns_e_mails() {
+    let app = app().await;
+    let other = app
+        .store
+        .create_tenant(&NewTenant {
+            slug: "altro".into(),
+            name: "Comune Altro".into(),
+            time_zone: "Europe/Rome".into(),
+            patron_day: None,
+            contact_email: "urp@altro.it".into(),
+            privacy_notice: "Informativa".into(),
+            retention_days: 365,
+        })
+        .await
+        .unwrap();
+    app.store.create_user(other.id, "admin@altro.it", "Admin Altro", Role::Admin, &PASSWORD_HASH, &[]).await.unwrap();
+    // A citizen books in the demo town and the real worker writes the confirmation.
+    book(&app, "Cambio di residenza", "09:00", "Maria Rossi").await;
+    let worker = ricevo_notify::Worker::new(app.store.clone(), ricevo_notify::Mailer::outbox(&app.outbox)).unwrap();
+    assert!(worker.run_once(NOW.parse().unwrap()).await.unwrap() >= 1);
+    let written = ricevo_notify::list_outbox_dir(&app.outbox.join("demo")).unwrap();
+    assert_eq!(written.len(), 1, "{written:?}");
+    let name = written[0].0.clone();
+    // An e-mail an older version wrote flat in the shared folder belongs to no known town.
+    std::fs::write(app.outbox.join("legacy.confirmation@ricevo.eml"), "To: Maria Rossi").unwrap();
+
+    let a = login(&app, ADMIN).await;
+    let mine = get(&app, &a, "/demo/staff/outbox").await;
+    assert!(mine.body.contains(&name), "{}", mine.body);
+    assert!(!mine.body.contains("legacy.confirmation"), "old flat e-mails are shown to no town");
+    let file = get(&app, &a, &format!("/demo/staff/outbox/{name}")).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert!(file.body.contains("cittadino@example.it"));
+
+    let b = login_to(&app, "altro", "admin@altro.it").await;
+    let theirs = get(&app, &b, "/altro/staff/outbox").await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(!theirs.body.contains(&name) && !theirs.body.contains("legacy.confirmation"), "{}", theirs.body);
+    // Guessing the name, or climbing out of the town's folder, finds nothing.
+    for uri in [
+        format!("/altro/staff/outbox/{name}"),
+        "/altro/staff/outbox/legacy.confirmation@ricevo.eml".to_owned(),
+        format!("/altro/staff/outbox/..%2Fdemo%2F{name}"),
+        "/altro/staff/outbox/..%2Flegacy.confirmation@ricevo.eml".to_owned(),
+    ] {
+        let answer = get(&app, &b, &uri).await;
+        assert!(answer.status.is_client_error(), "{uri}: {}", answer.status);
+        assert!(!answer.body.contains("cittadino@example.it") && !answer.body.contains("Maria Rossi"), "{uri}");
+    }
+    assert_eq!(get(&app, &a, "/demo/staff/outbox/legacy.confirmation@ricevo.eml").await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

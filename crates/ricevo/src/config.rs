@@ -97,6 +97,17 @@ pub(crate) struct Config {
     pub(crate) media: MediaSettings,
     /// TURN relay for networks that block direct media; none by default.
     pub(crate) turn: Option<TurnSettings>,
+    /// Webhooks.
+    pub(crate) webhooks: WebhookSettings,
+}
+
+/// Webhook settings.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct WebhookSettings {
+    /// Internal hosts (names or IP addresses) webhooks may reach; every other loopback,
+    /// private or link-local address is refused. Empty by default.
+    pub(crate) allow_hosts: Vec<String>,
 }
 
 /// Settings of the virtual office.
@@ -210,6 +221,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             media: MediaSettings::default(),
             turn: None,
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -294,6 +306,9 @@ impl Config {
             let urls = urls.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
             c.turn = Some(TurnSettings { urls, secret, ttl_seconds: default_turn_ttl() });
         }
+        if let Some(v) = env("RICEVO_WEBHOOK_ALLOW_HOSTS") {
+            c.webhooks.allow_hosts = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        }
         if let Some(host) = env("RICEVO_SMTP_HOST") {
             let mut smtp = c.smtp.take().unwrap_or(SmtpConfig {
                 host: String::new(),
@@ -374,7 +389,13 @@ impl Config {
         if !(public.starts_with("http://") || public.starts_with("https://")) {
             return Err(invalid("public_url", "must start with http:// or https://"));
         }
+        self.webhook_allow_hosts()?;
         Ok(())
+    }
+
+    /// The internal hosts webhooks may reach.
+    pub(crate) fn webhook_allow_hosts(&self) -> Result<ricevo_notify::AllowedHosts, ConfigError> {
+        ricevo_notify::AllowedHosts::parse(&self.webhooks.allow_hosts).map_err(|e| invalid("webhooks.allow_hosts", e))
     }
 
     /// The socket address to bind.
@@ -563,5 +584,23 @@ mod tests {
         let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ricevo.example.toml");
         let c = Config::load(Some(Path::new(sample)), env(&[])).unwrap();
         assert_eq!(c.listen, "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn webhooks_reach_no_internal_host_unless_the_configuration_lists_it() {
+        assert!(Config::load(None, env(&[])).unwrap().webhook_allow_hosts().unwrap().is_empty());
+        let c = Config::load(None, env(&[("RICEVO_WEBHOOK_ALLOW_HOSTS", " erp.comune.local , 10.1.2.3,")])).unwrap();
+        assert_eq!(c.webhooks.allow_hosts, ["erp.comune.local", "10.1.2.3"]);
+        assert_eq!(
+            c.webhook_allow_hosts().unwrap(),
+            ricevo_notify::AllowedHosts::parse(["erp.comune.local", "10.1.2.3"]).unwrap()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ricevo.toml");
+        std::fs::write(&path, "[webhooks]\nallow_hosts = [\"erp.comune.local\"]\n").unwrap();
+        let c = Config::load(Some(&path), env(&[])).unwrap();
+        assert_eq!(c.webhooks.allow_hosts, ["erp.comune.local"]);
+        let bad = Config::load(None, env(&[("RICEVO_WEBHOOK_ALLOW_HOSTS", "http://erp.local/x")]));
+        assert!(matches!(bad, Err(ConfigError::Invalid { name: "webhooks.allow_hosts", .. })), "{bad:?}");
     }
 }

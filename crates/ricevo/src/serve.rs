@@ -1,10 +1,12 @@
 //! `ricevo serve`: the web server, the outbox worker and the daily privacy job.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use jiff::{SignedDuration, Timestamp};
-use ricevo_notify::{Mailer, SmtpSecurity, Worker};
+use ricevo_core::Slug;
+use ricevo_notify::{Mailer, SmtpSecurity, WebhookSender, Worker};
 use ricevo_store::Store;
 use ricevo_web::{AppState, WebConfig};
 use tokio::sync::watch;
@@ -38,10 +40,13 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         }
     };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = Worker::new(store.clone(), mailer).map_err(|e| e.to_string())?;
+    let webhook_allow_hosts = config.webhook_allow_hosts().map_err(|e| e.to_string())?;
+    let webhooks = WebhookSender::new(webhook_allow_hosts.clone()).map_err(|e| e.to_string())?;
+    let worker = Worker::with_webhooks(store.clone(), mailer, webhooks);
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
     let document_days = config.media.document_retention_days.max(1);
-    let privacy_task = tokio::spawn(privacy_job(store.clone(), document_days, stop_rx.clone()));
+    let outbox_dir = config.smtp.is_none().then(|| config.outbox_dir());
+    let privacy_task = tokio::spawn(privacy_job(store.clone(), document_days, outbox_dir, stop_rx.clone()));
 
     let web = WebConfig {
         public_url: config.public_url(),
@@ -60,6 +65,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
             secret: t.secret.clone(),
             ttl_seconds: t.ttl_seconds,
         }),
+        webhook_allow_hosts,
     };
     let media_config = ricevo_media::MediaConfig {
         udp_listen: config.media_udp().map_err(|e| e.to_string())?,
@@ -127,10 +133,16 @@ async fn shutdown_signal() {
 }
 
 /// Once an hour: anonymise appointments past each town's retention, forget old idempotency keys,
-/// delete documents shared in meetings after `document_days`.
-async fn privacy_job(store: Arc<dyn Store>, document_days: i64, mut stop: watch::Receiver<bool>) {
+/// delete documents shared in meetings after `document_days`, delete e-mail files of the outbox
+/// folder (when there is one) past each town's retention.
+async fn privacy_job(
+    store: Arc<dyn Store>,
+    document_days: i64,
+    outbox_dir: Option<PathBuf>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
-        if let Err(e) = privacy_round(&*store, Timestamp::now(), document_days).await {
+        if let Err(e) = privacy_round(&*store, Timestamp::now(), document_days, outbox_dir.as_deref()).await {
             tracing::warn!(error = %e, "privacy job failed; will retry");
         }
         tokio::select! {
@@ -145,13 +157,23 @@ pub(crate) async fn privacy_round(
     store: &dyn Store,
     now: Timestamp,
     document_days: i64,
+    outbox_dir: Option<&Path>,
 ) -> Result<(), ricevo_store::StoreError> {
-    for t in store.tenants().await? {
+    let tenants = store.tenants().await?;
+    for t in &tenants {
         let keep = SignedDuration::from_hours(24 * i64::from(t.retention_days.max(1)));
         let n = store.anonymise_before(t.id, now - keep).await?;
         if n > 0 {
             tracing::info!(tenant = %t.slug, appointments = n, "anonymised personal data past retention");
         }
+        if let (Some(root), Ok(slug)) = (outbox_dir, Slug::parse(&t.slug)) {
+            purge_outbox(&ricevo_notify::town_outbox_dir(root, &slug), now - keep, &t.slug).await;
+        }
+    }
+    // E-mails older versions wrote flat in the shared folder belong to no known town: no page
+    // shows them, and they go as soon as the shortest retention of any town has passed.
+    if let (Some(root), Some(days)) = (outbox_dir, tenants.iter().map(|t| t.retention_days.max(1)).min()) {
+        purge_outbox(root, now - SignedDuration::from_hours(24 * i64::from(days)), "(shared folder)").await;
     }
     store.purge_idempotency(now - SignedDuration::from_hours(24)).await?;
     let removed = store.purge_documents(now - SignedDuration::from_hours(24 * document_days)).await?;
@@ -159,4 +181,86 @@ pub(crate) async fn privacy_round(
         tracing::info!(documents = removed, "deleted meeting documents past retention");
     }
     Ok(())
+}
+
+/// Deletes the e-mail files of one outbox folder last written before `before`. A failure is
+/// logged and the round goes on: the next round tries again.
+async fn purge_outbox(dir: &Path, before: Timestamp, town: &str) {
+    let dir = dir.to_owned();
+    let before = SystemTime::from(before);
+    match tokio::task::spawn_blocking(move || ricevo_notify::purge_outbox_dir(&dir, before)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!(tenant = %town, emails = n, "deleted outbox e-mails past retention"),
+        Ok(Err(e)) => tracing::warn!(tenant = %town, error = %e, "cannot delete old outbox e-mails; will retry"),
+        Err(e) => tracing::warn!(tenant = %town, error = %e, "outbox purge stopped; will retry"),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use ricevo_store::NewTenant;
+
+    async fn add_town(store: &dyn Store, slug: &str, retention_days: i32) {
+        store
+            .create_tenant(&NewTenant {
+                slug: slug.into(),
+                name: format!("Comune di {slug}"),
+                time_zone: "Europe/Rome".into(),
+                patron_day: None,
+                contact_email: format!("urp@{slug}.it"),
+                privacy_notice: "Informativa".into(),
+                retention_days,
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Writes `root/path` as if last written `days` days before `now`.
+    fn write_aged(root: &Path, path: &str, now: SystemTime, days: u64) {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "To: Maria Rossi").unwrap();
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(now - Duration::from_secs(days * 86_400)).unwrap();
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        ricevo_notify::list_outbox_dir(dir).unwrap().into_iter().map(|f| f.0).collect::<Vec<_>>()
+    }
+
+    async fn the_privacy_round_deletes_each_towns_e_mails_past_its_retention(store: Arc<dyn Store>) {
+        add_town(&*store, "prato", 30).await;
+        add_town(&*store, "altro", 365).await;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let now = SystemTime::now();
+        write_aged(root, "prato/old.eml", now, 40);
+        write_aged(root, "prato/new.eml", now, 1);
+        write_aged(root, "altro/forty-days.eml", now, 40);
+        write_aged(root, "altro/too-old.eml", now, 400);
+        write_aged(root, "flat-old.eml", now, 40);
+        write_aged(root, "flat-new.eml", now, 1);
+
+        privacy_round(&*store, Timestamp::try_from(now).unwrap(), 30, Some(root)).await.unwrap();
+        assert_eq!(names(&root.join("prato")), ["new.eml"], "prato keeps e-mails 30 days");
+        assert_eq!(names(&root.join("altro")), ["forty-days.eml"], "altro keeps e-mails a year");
+        assert_eq!(names(root), ["flat-new.eml"], "flat files go after the shortest retention");
+    }
+
+    #[tokio::test]
+    async fn the_privacy_round_deletes_each_towns_e_mails_past_its_retention_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ricevo_store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        the_privacy_round_deletes_each_towns_e_mails_past_its_retention(store).await;
+    }
+
+    #[tokio::test]
+    async fn the_privacy_round_deletes_each_towns_e_mails_past_its_retention_on_postgres() {
+        let Some(schema) = ricevo_store::testing::TestSchema::create("privacy").await else { return };
+        let store = schema.node().await;
+        store.migrate().await.unwrap();
+        the_privacy_round_deletes_each_towns_e_mails_past_its_retention(store).await;
+    }
 }
