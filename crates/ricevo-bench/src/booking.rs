@@ -49,7 +49,8 @@ fn parse(args: &[String]) -> Options {
     o
 }
 
-struct Server(Child);
+/// A server process, stopped when dropped.
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -58,7 +59,8 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+/// A free TCP port on loopback.
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 

@@ -4,6 +4,10 @@
 //! `ricevo-bench booking --server target/release/ricevo [--database-url postgres://...]`:
 //! concurrent clients booking over HTTP against a running server; reports successes,
 //! conflicts, latency percentiles and double bookings (which must be 0).
+//! `ricevo-bench mix --server target/release/ricevo [--seconds S] [--guessers G] [--bookers B]
+//! [--sockets W]`: bookings, waiting-room sockets and password guessing at once for a bounded
+//! time; reports the server's memory against its idle and warmed-up baselines (fails if it
+//! rises past the limits).
 //! `ricevo-bench media --server target/release/ricevo [--meetings M] [--participants N]
 //! [--seconds S] [--video-kbps K]`: simulated participants (str0m clients) in video meetings;
 //! reports forwarded packets per second, loss, server CPU per forwarded packet and memory. With
@@ -14,6 +18,7 @@
 
 mod booking;
 mod media;
+mod mix;
 mod slots;
 
 fn main() {
@@ -22,9 +27,10 @@ fn main() {
         Some("slots") => slots::run(),
         Some("booking") => booking::run(&args[2..]),
         Some("media") => media::run(&args[2..]),
+        Some("mix") => mix::run(&args[2..]),
         _ => {
             eprintln!(
-                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
+                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
             );
             std::process::exit(2);
         }
