@@ -65,10 +65,12 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            // Nothing from another origin, ever; frames only where a town embeds us (embed mode).
+            // Nothing from another origin, ever; no framing at all (clickjacking on staff pages):
+            // only citizen pages set their own policy, with frames where a town embeds us.
             HeaderValue::from_static(
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-                 connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'",
+                 connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+                 frame-ancestors 'none'",
             ),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
