@@ -36,6 +36,12 @@ pub struct WebConfig {
     pub max_document_bytes: usize,
     /// TURN relay (coturn with the REST API shared secret), handed to browsers when set.
     pub turn: Option<TurnConfig>,
+    /// The bearer token `/metrics` asks for; without one, `/metrics` is not served on the
+    /// public address (only on the separate metrics address, if configured).
+    pub metrics_token: Option<String>,
+    /// Longest time a request may take to produce its response head (streams and WebSockets
+    /// run after the head, so they are not cut).
+    pub request_timeout: std::time::Duration,
 }
 
 impl WebConfig {
@@ -70,6 +76,8 @@ impl Default for WebConfig {
             join_open_minutes: 15,
             max_document_bytes: 20 * 1024 * 1024,
             turn: None,
+            metrics_token: None,
+            request_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

@@ -97,6 +97,20 @@ pub(crate) struct Config {
     pub(crate) media: MediaSettings,
     /// TURN relay for networks that block direct media; none by default.
     pub(crate) turn: Option<TurnSettings>,
+    /// Who may read `/metrics`.
+    pub(crate) metrics: MetricsConfig,
+}
+
+/// Who may read `/metrics`: by default nobody on the public address. A bearer token opens it
+/// there (Prometheus' `authorization` setting); a separate listen address (an internal
+/// interface) serves it alone, with the token too when one is set.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct MetricsConfig {
+    /// A separate address serving only `/metrics` (e.g. `127.0.0.1:9464`).
+    pub(crate) listen: Option<String>,
+    /// The bearer token `/metrics` asks for (at least 16 characters).
+    pub(crate) token: Option<String>,
 }
 
 /// Settings of the virtual office.
@@ -181,11 +195,28 @@ pub(crate) struct HttpConfig {
     pub(crate) rate_limit_per_minute: u32,
     /// Trust `X-Forwarded-For` (only behind your own reverse proxy).
     pub(crate) trust_forwarded_for: bool,
+    /// Seconds a client has to send a request's headers (also the idle keep-alive bound).
+    pub(crate) header_read_timeout_seconds: u64,
+    /// Seconds a request may take to produce its response (streams and WebSockets excepted).
+    pub(crate) request_timeout_seconds: u64,
+    /// Open connections one client address may hold (0: no limit). Behind a reverse proxy all
+    /// connections come from the proxy: set 0 there and let the proxy limit its clients.
+    pub(crate) max_connections_per_address: usize,
+    /// Seconds a shutdown waits for connections before the process exits anyway.
+    pub(crate) shutdown_grace_seconds: u64,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { secure_cookies: None, rate_limit_per_minute: 600, trust_forwarded_for: false }
+        HttpConfig {
+            secure_cookies: None,
+            rate_limit_per_minute: 600,
+            trust_forwarded_for: false,
+            header_read_timeout_seconds: 15,
+            request_timeout_seconds: 30,
+            max_connections_per_address: 128,
+            shutdown_grace_seconds: 10,
+        }
     }
 }
 
@@ -202,6 +233,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             media: MediaSettings::default(),
             turn: None,
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -263,6 +295,24 @@ impl Config {
         }
         if let Some(v) = env("RICEVO_TRUST_FORWARDED_FOR") {
             c.http.trust_forwarded_for = flag("RICEVO_TRUST_FORWARDED_FOR", &v)?;
+        }
+        if let Some(v) = env("RICEVO_HEADER_READ_TIMEOUT_SECONDS") {
+            c.http.header_read_timeout_seconds = number("RICEVO_HEADER_READ_TIMEOUT_SECONDS", &v)?;
+        }
+        if let Some(v) = env("RICEVO_REQUEST_TIMEOUT_SECONDS") {
+            c.http.request_timeout_seconds = number("RICEVO_REQUEST_TIMEOUT_SECONDS", &v)?;
+        }
+        if let Some(v) = env("RICEVO_MAX_CONNECTIONS_PER_ADDRESS") {
+            c.http.max_connections_per_address = number("RICEVO_MAX_CONNECTIONS_PER_ADDRESS", &v)?;
+        }
+        if let Some(v) = env("RICEVO_SHUTDOWN_GRACE_SECONDS") {
+            c.http.shutdown_grace_seconds = number("RICEVO_SHUTDOWN_GRACE_SECONDS", &v)?;
+        }
+        if let Some(v) = env("RICEVO_METRICS_LISTEN") {
+            c.metrics.listen = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = env("RICEVO_METRICS_TOKEN") {
+            c.metrics.token = Some(v).filter(|v| !v.trim().is_empty());
         }
         if let Some(v) = env("RICEVO_MEDIA_UDP") {
             c.media.udp_listen = v;
@@ -336,6 +386,21 @@ impl Config {
         {
             return Err(invalid("smtp.host", "must not be empty"));
         }
+        for (name, seconds) in [
+            ("http.header_read_timeout_seconds", self.http.header_read_timeout_seconds),
+            ("http.request_timeout_seconds", self.http.request_timeout_seconds),
+            ("http.shutdown_grace_seconds", self.http.shutdown_grace_seconds),
+        ] {
+            if !(1..=3600).contains(&seconds) {
+                return Err(invalid(name, "between 1 and 3600 seconds"));
+            }
+        }
+        self.metrics_addr()?;
+        if let Some(token) = &self.metrics.token
+            && (token.trim().len() < 16 || token.trim() != token || token.contains(char::is_whitespace))
+        {
+            return Err(invalid("metrics.token", "at least 16 characters, no spaces"));
+        }
         self.media_udp()?;
         self.media_public_ips()?;
         self.media_tcp()?;
@@ -370,6 +435,15 @@ impl Config {
         self.listen
             .parse()
             .map_err(|_| invalid("listen", format!("{:?} is not an address like 127.0.0.1:8080", self.listen)))
+    }
+
+    /// The separate address serving `/metrics`, if any.
+    pub(crate) fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let Some(listen) = &self.metrics.listen else { return Ok(None) };
+        listen
+            .parse()
+            .map(Some)
+            .map_err(|_| invalid("metrics.listen", format!("{listen:?} is not an address like 127.0.0.1:9464")))
     }
 
     /// The media server's UDP address.
@@ -529,6 +603,41 @@ mod tests {
         std::fs::write(&path, "lisen = \"typo\"\n").unwrap();
         let e = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
         assert!(e.contains("bad.toml") && e.contains("lisen"), "{e}");
+    }
+
+    #[test]
+    fn connection_limits_and_metrics_access_come_from_the_environment_and_bad_values_are_named() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!((c.metrics.listen.as_deref(), c.metrics.token.as_deref()), (None, None), "not public by default");
+        assert_eq!(c.http.max_connections_per_address, 128);
+        let c = Config::load(
+            None,
+            env(&[
+                ("RICEVO_HEADER_READ_TIMEOUT_SECONDS", "5"),
+                ("RICEVO_REQUEST_TIMEOUT_SECONDS", "20"),
+                ("RICEVO_MAX_CONNECTIONS_PER_ADDRESS", "0"),
+                ("RICEVO_SHUTDOWN_GRACE_SECONDS", "3"),
+                ("RICEVO_METRICS_LISTEN", "127.0.0.1:9464"),
+                ("RICEVO_METRICS_TOKEN", "a-long-random-metrics-token"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.http.header_read_timeout_seconds, 5);
+        assert_eq!(c.http.request_timeout_seconds, 20);
+        assert_eq!(c.http.max_connections_per_address, 0);
+        assert_eq!(c.http.shutdown_grace_seconds, 3);
+        assert_eq!(c.metrics_addr().unwrap().map(|a| a.to_string()).as_deref(), Some("127.0.0.1:9464"));
+        assert_eq!(c.metrics.token.as_deref(), Some("a-long-random-metrics-token"));
+        for (name, value, setting) in [
+            ("RICEVO_HEADER_READ_TIMEOUT_SECONDS", "0", "http.header_read_timeout_seconds"),
+            ("RICEVO_REQUEST_TIMEOUT_SECONDS", "99999", "http.request_timeout_seconds"),
+            ("RICEVO_MAX_CONNECTIONS_PER_ADDRESS", "-1", "RICEVO_MAX_CONNECTIONS_PER_ADDRESS"),
+            ("RICEVO_METRICS_LISTEN", "nowhere", "metrics.listen"),
+            ("RICEVO_METRICS_TOKEN", "short", "metrics.token"),
+        ] {
+            let e = Config::load(None, env(&[(name, value)])).unwrap_err().to_string();
+            assert!(e.contains(setting), "{name}={value}: {e}");
+        }
     }
 
     #[test]

@@ -253,6 +253,19 @@ pub(crate) fn own_join_link(public_url: &str, raw: &str) -> Option<String> {
     crate::tokens::looks_like_token(token).then(|| link.to_string())
 }
 
+/// Where a dashboard's event stream is.
+enum Step {
+    /// The queue as it is now.
+    First,
+    /// The next change (or the periodic refresh).
+    Next,
+    /// The server said it is restarting: the stream ends.
+    Done,
+}
+
+/// How long a dashboard waits before reconnecting after "restarting".
+const RESTART_RETRY: Duration = Duration::from_secs(2);
+
 /// `GET /{tenant}/staff/desk/{office}/events`: the queue, pushed whenever it changes (and
 /// every 20 seconds, so waited minutes stay current).
 async fn events(
@@ -262,17 +275,27 @@ async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, PageError> {
     let office = office_of(&state, &staff, &office).await?;
     let changes = state.hub.watch_office(office.id);
+    let closing = state.hub.closing();
     let stream = stream::unfold(
-        (state, staff, office, changes, true),
-        |(state, staff, office, mut changes, first)| async move {
-            if !first {
-                tokio::select! {
-                    r = changes.recv() => {
-                        if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
-                            return None;
+        (state, staff, office, changes, closing, Step::First),
+        |(state, staff, office, mut changes, mut closing, step)| async move {
+            match step {
+                Step::Done => return None,
+                Step::First => {}
+                Step::Next => {
+                    tokio::select! {
+                        r = changes.recv() => {
+                            if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                                return None;
+                            }
+                        }
+                        _ = tokio::time::sleep(Duration::from_secs(20)) => {}
+                        () = super::hub::restarting(&mut closing) => {
+                            // The server shuts down: the page reconnects (`retry`) to the next one.
+                            let event = Event::default().event("restarting").retry(RESTART_RETRY).data("{}");
+                            return Some((Ok(event), (state, staff, office, changes, closing, Step::Done)));
                         }
                     }
-                    _ = tokio::time::sleep(Duration::from_secs(20)) => {}
                 }
             }
             let html = match queue_html(&state, &staff, &office).await {
@@ -283,7 +306,7 @@ async fn events(
                 }
             };
             let event = Event::default().event("queue").data(serde_json::json!({ "html": html }).to_string());
-            Some((Ok(event), (state, staff, office, changes, false)))
+            Some((Ok(event), (state, staff, office, changes, closing, Step::Next)))
         },
     );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
