@@ -166,6 +166,8 @@ async fn bench(o: Options) {
         .env("RICEVO_DATA_DIR", dir.path())
         .env("RICEVO_LISTEN", format!("127.0.0.1:{port}"))
         .env("RICEVO_RATE_LIMIT_PER_MINUTE", "100000000")
+        // Every simulated client comes from 127.0.0.1: no cap per address.
+        .env("RICEVO_MAX_CONNECTIONS_PER_ADDRESS", "0")
         .env("RICEVO_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()

@@ -330,6 +330,9 @@ fn start_server(o: &Options, dir: &Path, port: u16) -> (Server, String) {
             .env("RICEVO_LISTEN", format!("127.0.0.1:{port}"))
             .env("RICEVO_MEDIA_UDP", "127.0.0.1:0")
             .env("RICEVO_RATE_LIMIT_PER_MINUTE", "1000000")
+            // Every simulated participant comes from 127.0.0.1: no cap per address.
+            .env("RICEVO_MAX_CONNECTIONS_PER_ADDRESS", "0")
+            .env("RICEVO_METRICS_TOKEN", metrics_token())
             .env("RICEVO_LOG", std::env::var("RICEVO_LOG").unwrap_or_else(|_| "warn".into()));
     };
     // Load the demo town and make an API token before the server runs (one SQLite writer).
@@ -713,9 +716,16 @@ async fn make_meetings(o: &Options, http: &reqwest::Client, base: &str, api_toke
     plans
 }
 
+/// The bearer token of `/metrics`: the server's `RICEVO_METRICS_TOKEN` (`--url`), or the one
+/// given to the server started here.
+fn metrics_token() -> String {
+    std::env::var("RICEVO_METRICS_TOKEN").unwrap_or_else(|_| "ricevo-bench-metrics-token".into())
+}
+
 /// The server's own count of forwarded media packets, if its `/metrics` has one.
 async fn metrics(http: &reqwest::Client, base: &str) -> Option<f64> {
-    let text = http.get(format!("{base}/metrics")).send().await.ok()?.text().await.ok()?;
+    let resp = http.get(format!("{base}/metrics")).bearer_auth(metrics_token()).send().await.ok()?;
+    let text = resp.text().await.ok()?;
     text.lines()
         .find(|l| l.starts_with("ricevo_media_packets_forwarded"))
         .and_then(|l| l.split_whitespace().last())

@@ -15,12 +15,13 @@ pub mod metrics;
 pub mod pages;
 pub mod proxy;
 pub mod room;
+pub mod server;
 pub mod staff;
 pub mod state;
 pub mod tokens;
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
@@ -47,18 +48,21 @@ pub fn router(state: AppState) -> Router {
         .merge(room::routes(state.config.max_document_bytes))
         .merge(assets::routes())
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics_with_token))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), deadline))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            // Nothing from another origin, ever; frames only where a town embeds us (embed mode).
+            // Nothing from another origin, ever; no framing at all (clickjacking on staff pages):
+            // only citizen pages set their own policy, with frames where a town embeds us.
             HeaderValue::from_static(
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-                 connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'",
+                 connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+                 frame-ancestors 'none'",
             ),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -116,6 +120,48 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// The router of the separate metrics address (`metrics_listen`): `/metrics` only, reachable
+/// without a token unless one is configured (the address itself is private).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(metrics_private)).with_state(state)
+}
+
+// On the public address `/metrics` needs the configured bearer token; without one configured
+// it does not exist there (bookings and the outbox backlog are not for everyone).
+async fn metrics_with_token(state: State<AppState>, req: Request) -> Response {
+    match state.config.metrics_token.as_deref() {
+        None => not_found(state, req).await,
+        Some(token) => {
+            let token = token.to_owned();
+            metrics_if(state, req, &token).await
+        }
+    }
+}
+
+async fn metrics_private(state: State<AppState>, req: Request) -> Response {
+    match state.config.metrics_token.clone() {
+        None => metrics(state).await,
+        Some(token) => metrics_if(state, req, &token).await,
+    }
+}
+
+async fn metrics_if(state: State<AppState>, req: Request, token: &str) -> Response {
+    let (parts, _) = req.into_parts();
+    let given = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !staff::common::same_secret(given.trim(), token) {
+        let lang = lang::detect(&parts);
+        let mut resp = error::ApiError::Unauthorized(lang).into_response();
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"metrics\""));
+        return resp;
+    }
+    metrics(state).await
+}
+
 async fn metrics(State(state): State<AppState>) -> Response {
     let backlog = state.store.outbox_backlog().await.unwrap_or(-1);
     let mut body = state.metrics.render(backlog);
@@ -144,6 +190,29 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         return resp;
     }
     next.run(req).await
+}
+
+/// How long a document upload may take: its size is capped, and a phone's uplink is slow.
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
+
+// A request that produced no response head in time gets 408 and its work is dropped. A
+// WebSocket's or an event stream's life runs after its head (101, 200), so they are not cut.
+async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let upload = req.method() == axum::http::Method::POST && req.uri().path().ends_with("/documents");
+    let limit = if upload { UPLOAD_TIMEOUT } else { state.config.request_timeout };
+    let (parts, body) = req.into_parts();
+    let lang = lang::detect(&parts);
+    match tokio::time::timeout(limit, next.run(Request::from_parts(parts, body))).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            let message = match lang {
+                ricevo_core::Lang::It => "La richiesta ha impiegato troppo tempo: riprova.",
+                ricevo_core::Lang::En => "The request took too long: please try again.",
+            };
+            let body = error::ErrorBody { error: "request_timeout", message: message.into(), fields: Vec::new() };
+            (StatusCode::REQUEST_TIMEOUT, axum::Json(body)).into_response()
+        }
+    }
 }
 
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {

@@ -233,7 +233,12 @@ fn room_page(
         document_label: r.document_label.replace("{mb}", &mb.to_string()),
         data: script_json(&data),
     };
-    ctx.page(StatusCode::OK, &page)
+    let mut resp = ctx.page(StatusCode::OK, &page);
+    // Camera and microphone in someone else's frame: never, not even in embed mode.
+    if let Some(v) = crate::pages::layout::csp("'none'") {
+        resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    resp
 }
 
 /// A closed-door page (too early, over, ended, refused) without any script.

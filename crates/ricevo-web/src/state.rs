@@ -41,6 +41,12 @@ pub struct WebConfig {
     pub turn: Option<TurnConfig>,
     /// Internal hosts webhooks may be registered for; every other internal address is refused.
     pub webhook_allow_hosts: ricevo_notify::AllowedHosts,
+    /// The bearer token `/metrics` asks for; without one, `/metrics` is not served on the
+    /// public address (only on the separate metrics address, if configured).
+    pub metrics_token: Option<String>,
+    /// Longest time a request may take to produce its response head (streams and WebSockets
+    /// run after the head, so they are not cut).
+    pub request_timeout: std::time::Duration,
 }
 
 impl WebConfig {
@@ -77,6 +83,8 @@ impl Default for WebConfig {
             max_document_bytes: 20 * 1024 * 1024,
             turn: None,
             webhook_allow_hosts: ricevo_notify::AllowedHosts::default(),
+            metrics_token: None,
+            request_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

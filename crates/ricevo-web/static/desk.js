@@ -58,8 +58,31 @@
   }
 
   known = waitingIds(queue);
-  var source = new EventSource(queue.getAttribute("data-events"));
-  source.addEventListener("queue", function (e) {
+  var source = null;
+  var retry = 0;
+
+  // The stream reconnects by itself after a dropped connection. When the server restarts it
+  // says so ("restarting") and ends the stream; and a stream refused outright (a proxy's 502
+  // while the server is down) is closed for good by the browser: both open a new one.
+  function open() {
+    source = new EventSource(queue.getAttribute("data-events"));
+    source.addEventListener("queue", onQueue);
+    source.addEventListener("restarting", function () {
+      status.textContent = queue.getAttribute("data-restarting") || "";
+      source.close();
+      setTimeout(open, 1500 + Math.floor(Math.random() * 3000));
+    });
+    source.onopen = function () { retry = 0; };
+    source.onerror = function () {
+      status.textContent = queue.getAttribute("data-offline") || "";
+      if (source.readyState === EventSource.CLOSED) {
+        retry = Math.min(retry + 1, 10);
+        setTimeout(open, 1000 * retry);
+      }
+    };
+  }
+
+  function onQueue(e) {
     var data = JSON.parse(e.data);
     status.textContent = "";
     // Nothing changed (the periodic refresh): leave the page alone, so no click is lost.
@@ -78,6 +101,6 @@
     if (arrived) alertArrival(count);
     if (!count) document.title = document.title.replace(/^\(\d+\) /, "");
     status.textContent = "";
-  });
-  source.onerror = function () { status.textContent = queue.getAttribute("data-offline") || ""; };
+  }
+  open();
 })();

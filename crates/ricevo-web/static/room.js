@@ -22,6 +22,7 @@
   var pc = null;             // RTCPeerConnection, once admitted
   var ws = null;
   var closedByUs = false;
+  var restarting = false;    // the server said it restarts: reconnect, a little later
   var retry = 0;
   var senders = {};          // audio, camera, screen RTCRtpSender
   var tracksByMid = {};      // mid -> {entry_id, name, kind, source}
@@ -133,6 +134,7 @@
     ws = new WebSocket(scheme + location.host + data.ws);
     ws.onopen = function () {
       retry = 0;
+      restarting = false;
       say($("connection"), "");
       if (queued) { ws.send(queued); offeredOn = ws; queued = null; }
     };
@@ -142,12 +144,15 @@
       var handler = handlers[m.type];
       if (handler) handler(m);
     };
-    ws.onclose = function () {
+    ws.onclose = function (e) {
       if (closedByUs) return;
-      // A dropped connection comes back by itself; the server keeps our place.
-      say($("connection"), T.reconnecting);
+      // A dropped connection comes back by itself; the server keeps our place. A server that
+      // restarts (close code 1012) says so first; every page then comes back within a few
+      // seconds, spread out so the new server is not hit by all of them at once.
+      if (e && e.code === 1012) restarting = true;
+      say($("connection"), restarting ? T.restarting : T.reconnecting);
       retry = Math.min(retry + 1, 5);
-      setTimeout(connect, 500 * retry);
+      setTimeout(connect, restarting ? 1500 + Math.floor(Math.random() * 3000) : 500 * retry);
     };
     if (!admitted && !data.admitted) show("waiting");
   }
@@ -205,6 +210,7 @@
     no_show: function () { finish(T.no_show, null); },
     ended: function (m) { finish(T.ended, m.url); },
     error: function (m) { say($("notice"), m.message); },
+    restarting: function () { restarting = true; say($("connection"), T.restarting); },
     // Several servers: the meeting runs on another one, which this page moves to.
     elsewhere: function (m) { closedByUs = true; if (ws) ws.close(); location.href = m.url; }
   };

@@ -438,7 +438,8 @@ async fn a_change_to_the_catalogue_is_seen_by_the_next_booking_once_forgotten() 
 
 #[tokio::test]
 async fn the_openapi_document_health_and_metrics_are_served() {
-    let app = app().await;
+    let app =
+        app_with(WebConfig { metrics_token: Some("metrics-token-0123456789".into()), ..WebConfig::default() }).await;
     let (status, doc) = send(&app, get("/api/v1/openapi.json")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
@@ -453,7 +454,8 @@ async fn the_openapi_document_health_and_metrics_are_served() {
     assert_eq!(send(&app, get("/healthz")).await.0, StatusCode::OK);
     let id = service_id(&app, "Cambio di residenza").await;
     send(&app, post_json("/api/v1/demo/appointments", &booking(id, "2026-11-25T09:00:00+01:00", "Maria Rossi"))).await;
-    let (status, text) = send(&app, get("/metrics")).await;
+    let metrics = Request::get("/metrics").header(header::AUTHORIZATION, "Bearer metrics-token-0123456789");
+    let (status, text) = send(&app, metrics.body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     let text = text.as_str().unwrap();
     assert!(text.contains("ricevo_bookings_total 1"), "{text}");

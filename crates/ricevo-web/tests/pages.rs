@@ -501,7 +501,7 @@ async fn embed_mode_drops_the_page_frame_keeps_the_flow_inside_and_allows_framin
     let app = app().await;
     let normal = get(&app, "/demo").await;
     assert!(normal.body.contains("<header>") && normal.body.contains("<footer"));
-    assert!(normal.header(header::CONTENT_SECURITY_POLICY).contains("frame-ancestors 'self'"));
+    assert!(normal.header(header::CONTENT_SECURITY_POLICY).contains("frame-ancestors 'none'"));
     assert!(!normal.body.contains("frame.js"), "no script at all outside embed mode");
 
     let town = get(&app, "/demo?embed=1").await;

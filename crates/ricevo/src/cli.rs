@@ -149,7 +149,10 @@ pub(crate) fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
-    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
+    let result = runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config));
+    // Whatever still runs (a connection past the shutdown grace) must not hold the exit up.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => fail(&message),
     }

@@ -99,6 +99,8 @@ pub(crate) struct Config {
     pub(crate) turn: Option<TurnSettings>,
     /// Webhooks.
     pub(crate) webhooks: WebhookSettings,
+    /// Who may read `/metrics`.
+    pub(crate) metrics: MetricsConfig,
 }
 
 /// Webhook settings.
@@ -108,6 +110,18 @@ pub(crate) struct WebhookSettings {
     /// Internal hosts (names or IP addresses) webhooks may reach; every other loopback,
     /// private or link-local address is refused. Empty by default.
     pub(crate) allow_hosts: Vec<String>,
+}
+
+/// Who may read `/metrics`: by default nobody on the public address. A bearer token opens it
+/// there (Prometheus' `authorization` setting); a separate listen address (an internal
+/// interface) serves it alone, with the token too when one is set.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct MetricsConfig {
+    /// A separate address serving only `/metrics` (e.g. `127.0.0.1:9464`).
+    pub(crate) listen: Option<String>,
+    /// The bearer token `/metrics` asks for (at least 16 characters).
+    pub(crate) token: Option<String>,
 }
 
 /// Settings of the virtual office.
@@ -195,6 +209,15 @@ pub(crate) struct HttpConfig {
     /// The reverse proxies (addresses or CIDR networks) allowed to name the client in
     /// `X-Forwarded-For`; a list implies `trust_forwarded_for`.
     pub(crate) trusted_proxies: Vec<String>,
+    /// Seconds a client has to send a request's headers (also the idle keep-alive bound).
+    pub(crate) header_read_timeout_seconds: u64,
+    /// Seconds a request may take to produce its response (streams and WebSockets excepted).
+    pub(crate) request_timeout_seconds: u64,
+    /// Open connections one client address may hold (0: no limit). Behind a reverse proxy all
+    /// connections come from the proxy: set 0 there and let the proxy limit its clients.
+    pub(crate) max_connections_per_address: usize,
+    /// Seconds a shutdown waits for connections before the process exits anyway.
+    pub(crate) shutdown_grace_seconds: u64,
 }
 
 impl Default for HttpConfig {
@@ -204,6 +227,10 @@ impl Default for HttpConfig {
             rate_limit_per_minute: 600,
             trust_forwarded_for: false,
             trusted_proxies: Vec::new(),
+            header_read_timeout_seconds: 15,
+            request_timeout_seconds: 30,
+            max_connections_per_address: 128,
+            shutdown_grace_seconds: 10,
         }
     }
 }
@@ -222,6 +249,7 @@ impl Default for Config {
             media: MediaSettings::default(),
             turn: None,
             webhooks: WebhookSettings::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -286,6 +314,24 @@ impl Config {
         }
         if let Some(v) = env("RICEVO_TRUSTED_PROXIES") {
             c.http.trusted_proxies = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        }
+        if let Some(v) = env("RICEVO_HEADER_READ_TIMEOUT_SECONDS") {
+            c.http.header_read_timeout_seconds = number("RICEVO_HEADER_READ_TIMEOUT_SECONDS", &v)?;
+        }
+        if let Some(v) = env("RICEVO_REQUEST_TIMEOUT_SECONDS") {
+            c.http.request_timeout_seconds = number("RICEVO_REQUEST_TIMEOUT_SECONDS", &v)?;
+        }
+        if let Some(v) = env("RICEVO_MAX_CONNECTIONS_PER_ADDRESS") {
+            c.http.max_connections_per_address = number("RICEVO_MAX_CONNECTIONS_PER_ADDRESS", &v)?;
+        }
+        if let Some(v) = env("RICEVO_SHUTDOWN_GRACE_SECONDS") {
+            c.http.shutdown_grace_seconds = number("RICEVO_SHUTDOWN_GRACE_SECONDS", &v)?;
+        }
+        if let Some(v) = env("RICEVO_METRICS_LISTEN") {
+            c.metrics.listen = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = env("RICEVO_METRICS_TOKEN") {
+            c.metrics.token = Some(v).filter(|v| !v.trim().is_empty());
         }
         if let Some(v) = env("RICEVO_MEDIA_UDP") {
             c.media.udp_listen = v;
@@ -363,6 +409,21 @@ impl Config {
             return Err(invalid("smtp.host", "must not be empty"));
         }
         self.trusted_proxies()?;
+        for (name, seconds) in [
+            ("http.header_read_timeout_seconds", self.http.header_read_timeout_seconds),
+            ("http.request_timeout_seconds", self.http.request_timeout_seconds),
+            ("http.shutdown_grace_seconds", self.http.shutdown_grace_seconds),
+        ] {
+            if !(1..=3600).contains(&seconds) {
+                return Err(invalid(name, "between 1 and 3600 seconds"));
+            }
+        }
+        self.metrics_addr()?;
+        if let Some(token) = &self.metrics.token
+            && (token.trim().len() < 16 || token.trim() != token || token.contains(char::is_whitespace))
+        {
+            return Err(invalid("metrics.token", "at least 16 characters, no spaces"));
+        }
         self.media_udp()?;
         self.media_public_ips()?;
         self.media_tcp()?;
@@ -403,6 +464,15 @@ impl Config {
         self.listen
             .parse()
             .map_err(|_| invalid("listen", format!("{:?} is not an address like 127.0.0.1:8080", self.listen)))
+    }
+
+    /// The separate address serving `/metrics`, if any.
+    pub(crate) fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let Some(listen) = &self.metrics.listen else { return Ok(None) };
+        listen
+            .parse()
+            .map(Some)
+            .map_err(|_| invalid("metrics.listen", format!("{listen:?} is not an address like 127.0.0.1:9464")))
     }
 
     /// The media server's UDP address.
@@ -577,6 +647,41 @@ mod tests {
         std::fs::write(&path, "lisen = \"typo\"\n").unwrap();
         let e = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
         assert!(e.contains("bad.toml") && e.contains("lisen"), "{e}");
+    }
+
+    #[test]
+    fn connection_limits_and_metrics_access_come_from_the_environment_and_bad_values_are_named() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!((c.metrics.listen.as_deref(), c.metrics.token.as_deref()), (None, None), "not public by default");
+        assert_eq!(c.http.max_connections_per_address, 128);
+        let c = Config::load(
+            None,
+            env(&[
+                ("RICEVO_HEADER_READ_TIMEOUT_SECONDS", "5"),
+                ("RICEVO_REQUEST_TIMEOUT_SECONDS", "20"),
+                ("RICEVO_MAX_CONNECTIONS_PER_ADDRESS", "0"),
+                ("RICEVO_SHUTDOWN_GRACE_SECONDS", "3"),
+                ("RICEVO_METRICS_LISTEN", "127.0.0.1:9464"),
+                ("RICEVO_METRICS_TOKEN", "a-long-random-metrics-token"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.http.header_read_timeout_seconds, 5);
+        assert_eq!(c.http.request_timeout_seconds, 20);
+        assert_eq!(c.http.max_connections_per_address, 0);
+        assert_eq!(c.http.shutdown_grace_seconds, 3);
+        assert_eq!(c.metrics_addr().unwrap().map(|a| a.to_string()).as_deref(), Some("127.0.0.1:9464"));
+        assert_eq!(c.metrics.token.as_deref(), Some("a-long-random-metrics-token"));
+        for (name, value, setting) in [
+            ("RICEVO_HEADER_READ_TIMEOUT_SECONDS", "0", "http.header_read_timeout_seconds"),
+            ("RICEVO_REQUEST_TIMEOUT_SECONDS", "99999", "http.request_timeout_seconds"),
+            ("RICEVO_MAX_CONNECTIONS_PER_ADDRESS", "-1", "RICEVO_MAX_CONNECTIONS_PER_ADDRESS"),
+            ("RICEVO_METRICS_LISTEN", "nowhere", "metrics.listen"),
+            ("RICEVO_METRICS_TOKEN", "short", "metrics.token"),
+        ] {
+            let e = Config::load(None, env(&[(name, value)])).unwrap_err().to_string();
+            assert!(e.contains(setting), "{name}={value}: {e}");
+        }
     }
 
     #[test]

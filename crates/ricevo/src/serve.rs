@@ -66,6 +66,8 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
             ttl_seconds: t.ttl_seconds,
         }),
         webhook_allow_hosts,
+        metrics_token: config.metrics.token.clone(),
+        request_timeout: Duration::from_secs(config.http.request_timeout_seconds),
     };
     let media_config = ricevo_media::MediaConfig {
         udp_listen: config.media_udp().map_err(|e| e.to_string())?,
@@ -80,11 +82,22 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let state = AppState::new(store.clone(), web).with_media(media);
     // Several nodes on one PostgreSQL: waiting rooms and dashboards hear each other's changes.
     let nodes_task = tokio::spawn(ricevo_web::room::follow_other_nodes(state.clone()));
+    let hub = state.hub.clone();
+    let metrics_app = ricevo_web::metrics_router(state.clone());
     let app = ricevo_web::router(state);
     let addr = config.listen_addr().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let metrics_listener = match config.metrics_addr().map_err(|e| e.to_string())? {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr} (metrics): {e}"))?,
+        ),
+        None => None,
+    };
     println!("Ricevo is serving on http://{local}  (demo town: http://{local}/demo)");
+    if let Some(l) = &metrics_listener {
+        println!("Metrics on http://{}/metrics", l.local_addr().map_err(|e| e.to_string())?);
+    }
     println!("Meetings' media on UDP {media_addr}; walk-in virtual desk: http://{local}/demo/walk-in");
     if let Some(password) = admin_password {
         println!(
@@ -96,40 +109,72 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
             ricevo_web::demo::DEMO_ADMIN_EMAIL
         );
     }
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal());
-    let result = server.await.map_err(|e| format!("server: {e}"));
+    let limits = ricevo_web::server::ConnectionLimits {
+        header_read_timeout: Duration::from_secs(config.http.header_read_timeout_seconds),
+        max_per_address: config.http.max_connections_per_address,
+        shutdown_grace: Duration::from_secs(config.http.shutdown_grace_seconds),
+    };
+    let stop_signal = shutdown_signal();
+    let (signal_tx, signal_rx) = watch::channel(false);
+    let signalled = || {
+        let mut rx = signal_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let server = tokio::spawn(ricevo_web::server::serve(listener, app, limits, signalled()));
+    let metrics_server =
+        metrics_listener.map(|l| tokio::spawn(ricevo_web::server::serve(l, metrics_app, limits, signalled())));
+    stop_signal.await;
+    // Stop accepting; live pages hear "restarting" and reconnect to the next process; the
+    // workers finish their round. All of it within one bound, whatever the clients do.
+    let _ = signal_tx.send(true);
+    hub.close_all();
     let _ = stop_tx.send(true);
     nodes_task.abort();
-    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+    let done = tokio::time::timeout(limits.shutdown_grace, async {
+        let _ = server.await;
+        if let Some(m) = metrics_server {
+            let _ = m.await;
+        }
+        hub.all_closed().await;
         let _ = worker_task.await;
         let _ = privacy_task.await;
     })
     .await;
+    if done.is_err() {
+        tracing::warn!(grace = ?limits.shutdown_grace, "shutdown grace over: exiting with work still open");
+    }
     tracing::info!("stopped");
-    result
+    Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+// The SIGTERM handler is installed when this is called (before serving), not when first
+// polled: a SIGTERM right after start must not kill the process with the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }
 
 /// Once an hour: anonymise appointments past each town's retention, forget old idempotency keys,

@@ -230,7 +230,15 @@ async fn citizen_and_official_meet_by_video_share_a_screen_and_a_document_and_th
         let seen_by_citizen = wait_for_media(&citizen, "the citizen", 1).await;
         assert_eq!(seen_by_official.state, "connected");
         assert_eq!(seen_by_citizen.state, "connected");
-        let metrics = reqwest::get(w.server.url("/metrics")).await.unwrap().text().await.unwrap();
+        let metrics = reqwest::Client::new()
+            .get(w.server.url("/metrics"))
+            .bearer_auth(support::METRICS_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let metric = |name: &str| -> u64 {
             metrics.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap().trim().parse().unwrap()
         };

@@ -27,6 +27,11 @@ const CSP_BASE: &str = "default-src 'self'; img-src 'self' data:; style-src 'sel
                         connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; \
                         form-action 'self'";
 
+/// The content security policy of a page that `ancestors` may frame.
+pub(crate) fn csp(ancestors: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("{CSP_BASE}; frame-ancestors {ancestors}")).ok()
+}
+
 /// The parts of a request every page needs.
 pub(crate) struct Ctx {
     /// The language to answer in.
@@ -223,8 +228,8 @@ impl Ctx {
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
         // Pages show free seats and personal details: never from a cache.
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        let ancestors = if self.embed { "*" } else { "'self'" };
-        if let Ok(v) = HeaderValue::from_str(&format!("{CSP_BASE}; frame-ancestors {ancestors}")) {
+        // Only embed mode may be framed (by any town's site); no page is framed otherwise.
+        if let Some(v) = csp(if self.embed { "*" } else { "'none'" }) {
             h.insert(header::CONTENT_SECURITY_POLICY, v);
         }
         let secure = if self.secure_cookies { "; Secure" } else { "" };

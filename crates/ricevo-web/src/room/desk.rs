@@ -223,7 +223,7 @@ async fn desk(
         events: format!("{}/desk/{}/events", staff.base(), office.id.0),
         queue_html: queue,
         // Only a link this server made is echoed back.
-        invited: q.invited.filter(|l| l.starts_with(&state.config.public_url) && l.len() < 300),
+        invited: q.invited.as_deref().and_then(|l| own_join_link(&state.config.public_url, l)),
         walk_in_editable: staff.require_manager_of(office.id).is_ok(),
         walk_in_always: walk_in.always_open,
         walk_in_from: first.map(|r| hhmm(ricevo_core::hours::minutes_of_day(r.start()))).unwrap_or_default(),
@@ -231,6 +231,40 @@ async fn desk(
     };
     Ok(render(axum::http::StatusCode::OK, &page))
 }
+
+/// The link `raw`, normalised, when it is a join link this server made: the same scheme, host
+/// and port as `public_url` (compared parsed, not by prefix: `http://host:port.evil.example`
+/// and `http://host:port@evil.example` start with the same text), no user info, and exactly
+/// `{public path}/a/{token}/join`. Anything else is not echoed on the desk.
+pub(crate) fn own_join_link(public_url: &str, raw: &str) -> Option<String> {
+    if raw.len() >= 300 {
+        return None;
+    }
+    let public = url::Url::parse(public_url).ok()?;
+    let link = url::Url::parse(raw).ok()?;
+    if link.origin() != public.origin() || !link.origin().is_tuple() {
+        return None;
+    }
+    if !link.username().is_empty() || link.password().is_some() || link.query().is_some() || link.fragment().is_some() {
+        return None;
+    }
+    let base = public.path().trim_end_matches('/');
+    let token = link.path().strip_prefix(base)?.strip_prefix("/a/")?.strip_suffix("/join")?;
+    crate::tokens::looks_like_token(token).then(|| link.to_string())
+}
+
+/// Where a dashboard's event stream is.
+enum Step {
+    /// The queue as it is now.
+    First,
+    /// The next change (or the periodic refresh).
+    Next,
+    /// The server said it is restarting: the stream ends.
+    Done,
+}
+
+/// How long a dashboard waits before reconnecting after "restarting".
+const RESTART_RETRY: Duration = Duration::from_secs(2);
 
 /// `GET /{tenant}/staff/desk/{office}/events`: the queue, pushed whenever it changes (and
 /// every 20 seconds, so waited minutes stay current).
@@ -241,17 +275,27 @@ async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, PageError> {
     let office = office_of(&state, &staff, &office).await?;
     let changes = state.hub.watch_office(office.id);
+    let closing = state.hub.closing();
     let stream = stream::unfold(
-        (state, staff, office, changes, true),
-        |(state, staff, office, mut changes, first)| async move {
-            if !first {
-                tokio::select! {
-                    r = changes.recv() => {
-                        if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
-                            return None;
+        (state, staff, office, changes, closing, Step::First),
+        |(state, staff, office, mut changes, mut closing, step)| async move {
+            match step {
+                Step::Done => return None,
+                Step::First => {}
+                Step::Next => {
+                    tokio::select! {
+                        r = changes.recv() => {
+                            if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                                return None;
+                            }
+                        }
+                        _ = tokio::time::sleep(Duration::from_secs(20)) => {}
+                        () = super::hub::restarting(&mut closing) => {
+                            // The server shuts down: the page reconnects (`retry`) to the next one.
+                            let event = Event::default().event("restarting").retry(RESTART_RETRY).data("{}");
+                            return Some((Ok(event), (state, staff, office, changes, closing, Step::Done)));
                         }
                     }
-                    _ = tokio::time::sleep(Duration::from_secs(20)) => {}
                 }
             }
             let html = match queue_html(&state, &staff, &office).await {
@@ -262,7 +306,7 @@ async fn events(
                 }
             };
             let event = Event::default().event("queue").data(serde_json::json!({ "html": html }).to_string());
-            Some((Ok(event), (state, staff, office, changes, false)))
+            Some((Ok(event), (state, staff, office, changes, closing, Step::Next)))
         },
     );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
@@ -405,4 +449,44 @@ async fn set_walk_in(
     state.store.set_walk_in(staff.tenant.id, office.id, &desk).await.map_err(|e| staff.err(e.into()))?;
     tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, office = %office.id, "walk-in desk set");
     Ok(see_other(&format!("{}/desk/{}", staff.base(), office.id.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::own_join_link;
+
+    const TOKEN: &str = "abcdefghijABCDEFGHIJ0123456789-_abcdefghijk";
+
+    #[test]
+    fn only_join_links_of_our_own_origin_are_echoed_on_the_desk() {
+        let public = "http://127.0.0.1:8080";
+        let ours = format!("{public}/a/{TOKEN}/join");
+        assert_eq!(own_join_link(public, &ours).as_deref(), Some(ours.as_str()));
+        for hostile in [
+            format!("http://127.0.0.1:8080.evil.example/a/{TOKEN}/join"),
+            format!("http://127.0.0.1:8080@evil.example/a/{TOKEN}/join"),
+            format!("http://127.0.0.1:8080:x@evil.example/a/{TOKEN}/join"),
+            format!("http://user@127.0.0.1:8080/a/{TOKEN}/join"),
+            format!("https://127.0.0.1:8080/a/{TOKEN}/join"),
+            format!("http://127.0.0.1:8081/a/{TOKEN}/join"),
+            format!("http://127.0.0.1.evil.example:8080/a/{TOKEN}/join"),
+            format!("http://127.0.0.1:8080/a/{TOKEN}/join?next=http://evil.example"),
+            format!("http://127.0.0.1:8080/a/{TOKEN}/join#x"),
+            format!("http://127.0.0.1:8080/elsewhere/a/{TOKEN}/join"),
+            "http://127.0.0.1:8080/a/not-a-token/join".to_owned(),
+            "javascript:alert(1)//http://127.0.0.1:8080".to_owned(),
+            "//127.0.0.1:8080/a/x/join".to_owned(),
+        ] {
+            assert_eq!(own_join_link(public, &hostile), None, "{hostile}");
+        }
+    }
+
+    #[test]
+    fn a_public_url_with_a_path_or_a_default_port_is_compared_parsed() {
+        let public = "https://comune.example/ricevo/";
+        let ours = format!("https://comune.example:443/ricevo/a/{TOKEN}/join");
+        assert_eq!(own_join_link(public, &ours), Some(format!("https://comune.example/ricevo/a/{TOKEN}/join")));
+        assert_eq!(own_join_link(public, &format!("https://comune.example/ricevox/a/{TOKEN}/join")), None);
+        assert_eq!(own_join_link(public, &format!("https://comune.example/a/{TOKEN}/join")), None);
+    }
 }

@@ -135,7 +135,10 @@ pub(crate) async fn download(
             HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
         );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; sandbox; frame-ancestors 'none'"),
+        );
         Ok(resp)
     };
     run.await.unwrap_or_else(IntoResponse::into_response)

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use ricevo_core::{EntryId, MeetingId, OfficeId};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::AppState;
 
@@ -93,9 +93,24 @@ struct Inner {
 }
 
 /// The per-process registry of live connections.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Hub {
     inner: Mutex<Inner>,
+    // True once the process shuts down: every socket and event stream says "restarting" and
+    // ends. Each of them holds a receiver, so "no receiver left" means all of them are done.
+    closing: watch::Sender<bool>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub { inner: Mutex::default(), closing: watch::Sender::new(false) }
+    }
+}
+
+/// Resolves once the hub is closing (at once if it already is).
+pub(crate) async fn restarting(closing: &mut watch::Receiver<bool>) {
+    // An error means the hub is gone, which only happens when the process ends.
+    let _ = closing.wait_for(|c| *c).await;
 }
 
 impl Hub {
@@ -103,6 +118,22 @@ impl Hub {
         // A panic while holding the lock cannot leave the maps half-written in a way that
         // matters (each update is one insert or remove), so a poisoned lock is used as is.
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Tells every live socket and dashboard stream of this node that the server is restarting
+    /// (they say so to their browser, which reconnects, and end).
+    pub fn close_all(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves when every socket and dashboard stream has ended (after [`Hub::close_all`]).
+    pub async fn all_closed(&self) {
+        self.closing.closed().await;
+    }
+
+    /// The closing signal, for one socket or stream to hold while it lives.
+    pub(crate) fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// Registers the socket of `entry`; an older socket of the same entry is told to close.

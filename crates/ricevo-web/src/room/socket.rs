@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use jiff::Timestamp;
 use ricevo_core::lobby::{Entry, EntryStatus, Punctuality};
 use ricevo_core::{EntryId, Lang, MeetingId};
@@ -52,7 +52,12 @@ enum Stop {
     Closed,
     /// A newer connection of the same link took over.
     Superseded,
+    /// The server shuts down: the browser is told to reconnect shortly.
+    Restarting,
 }
+
+/// The WebSocket close code "Service Restart" (RFC 6455 registry): the page reconnects.
+pub(crate) const CLOSE_RESTARTING: u16 = 1012;
 
 /// One connection's state.
 struct Session {
@@ -82,6 +87,7 @@ pub(crate) async fn run(
     mut socket: WebSocket,
 ) {
     let entry = arrived.id;
+    let mut closing = state.hub.closing();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let connection = state.hub.connect(entry, tx);
     // The office's dashboards show this page as open now.
@@ -119,6 +125,7 @@ pub(crate) async fn run(
                 },
                 event = next_event(&mut s.media_events) => s.on_media(event, &mut socket).await,
                 _ = tick.tick() => s.refresh_waiting(&mut socket).await,
+                () = super::hub::restarting(&mut closing) => Err(Stop::Restarting),
             };
             if let Err(stop) = step {
                 break stop;
@@ -128,6 +135,13 @@ pub(crate) async fn run(
             }
         },
     };
+    if matches!(stop, Stop::Restarting) {
+        // The place is in the database: the page comes back to it on the next server.
+        let _ = send_json(&mut socket, json!({"type": "restarting"})).await;
+        let frame = CloseFrame { code: CLOSE_RESTARTING, reason: "server restarting".into() };
+        let _ = socket.send(Message::Close(Some(frame))).await;
+        return;
+    }
     let _ = socket.send(Message::Close(None)).await;
     if matches!(stop, Stop::Closed) {
         // Only the current connection of a link cleans up: a reload's new socket keeps its media.

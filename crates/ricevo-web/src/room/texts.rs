@@ -59,6 +59,8 @@ pub(crate) struct RoomTexts {
     pub left_queue: &'static str,
     /// Connection dropped, coming back.
     pub reconnecting: &'static str,
+    /// The server is restarting (an update): the page reconnects by itself.
+    pub restarting: &'static str,
     /// Heading of the meeting.
     pub meeting_title: &'static str,
     /// Your own video.
@@ -186,6 +188,7 @@ const IT: RoomTexts = RoomTexts {
     leave_queue: "Esci dalla coda",
     left_queue: "Sei uscito dalla coda. Puoi rientrare riaprendo il link.",
     reconnecting: "Connessione persa, riconnessione in corso…",
+    restarting: "Il servizio si sta riavviando: la pagina si ricollega da sola, il tuo posto resta.",
     meeting_title: "Incontro in corso",
     you: "Tu",
     mic_off: "Spegni microfono",
@@ -264,6 +267,7 @@ const EN: RoomTexts = RoomTexts {
     leave_queue: "Leave the queue",
     left_queue: "You left the queue. Open the link again to come back.",
     reconnecting: "Connection lost, reconnecting…",
+    restarting: "The service is restarting: this page reconnects by itself and keeps your place.",
     meeting_title: "Meeting in progress",
     you: "You",
     mic_off: "Turn microphone off",

@@ -25,6 +25,9 @@ const READY_WITHIN: Duration = Duration::from_secs(30);
 /// How long to wait for an element or a navigation.
 pub const ELEMENT_WITHIN: Duration = Duration::from_secs(20);
 
+/// The bearer token the test server's `/metrics` asks for.
+pub const METRICS_TOKEN: &str = "browser-tests-metrics-token";
+
 /// The WCAG 2.1 A and AA rule sets of axe-core.
 pub const WCAG_TAGS: [&str; 4] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
 
@@ -139,6 +142,7 @@ impl Server {
             .env("RICEVO_LOG", "warn")
             // Each server its own media port: tests run side by side.
             .env("RICEVO_MEDIA_UDP", "127.0.0.1:0")
+            .env("RICEVO_METRICS_TOKEN", METRICS_TOKEN)
             .env_remove("RICEVO_CONFIG")
             .env_remove("RICEVO_DATABASE_URL")
             .env_remove("RICEVO_SMTP_HOST")
