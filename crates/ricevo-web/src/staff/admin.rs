@@ -318,7 +318,7 @@ async fn webhooks_page(
 }
 
 /// Checks a webhook address: http or https, a host, no spaces or control characters.
-fn parse_webhook_url(raw: &str) -> Option<String> {
+pub(crate) fn parse_webhook_url(raw: &str) -> Option<String> {
     let url = raw.trim();
     if url.len() > 500 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return None;
