@@ -77,8 +77,9 @@ pub fn multi_line(input: &str, max: usize) -> Result<Option<String>, TextError> 
     Ok(Some(s.replace("\r\n", "\n")))
 }
 
-// Bidirectional overrides and zero-width characters can disguise a name on a staff screen.
-fn is_invisible_format_char(c: char) -> bool {
+/// Whether `c` is a bidirectional override or a zero-width character: refused in names and
+/// text, since they can disguise a name (or a file name) on a staff screen.
+pub fn is_invisible_format_char(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 

@@ -9,6 +9,8 @@ pub mod booking;
 pub mod catalogue;
 pub mod demo;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod lang;
 pub mod limits;
 pub mod metrics;

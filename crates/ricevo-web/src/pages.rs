@@ -5,7 +5,7 @@
 //! `lang` cookie, `Accept-Language`). `?embed=1` shows a page inside a town's iframe.
 //! The booking journey itself is [`crate::booking`]; handlers here parse, call it and render.
 
-mod form;
+pub(crate) mod form;
 pub(crate) mod layout;
 mod picker;
 pub(crate) mod texts;

@@ -13,7 +13,7 @@ pub(crate) mod desk;
 pub(crate) mod documents;
 mod hub;
 pub(crate) mod ice;
-mod socket;
+pub(crate) mod socket;
 pub(crate) mod texts;
 pub(crate) mod walkin;
 

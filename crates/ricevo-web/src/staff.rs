@@ -7,7 +7,7 @@
 //! Handlers are thin: they check the role, parse the form into core types and call the store or
 //! the booking journey.
 
-mod admin;
+pub(crate) mod admin;
 mod auth;
 pub(crate) mod common;
 mod day;

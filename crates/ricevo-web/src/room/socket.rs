@@ -34,7 +34,7 @@ const MAX_CHAT_CHARS: usize = 1000;
 /// A message from the browser.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum FromBrowser {
+pub(crate) enum FromBrowser {
     Offer { sdp: String },
     Answer { sdp: String },
     Chat { text: String },
