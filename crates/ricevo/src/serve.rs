@@ -46,6 +46,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let web = WebConfig {
         public_url: config.public_url(),
         node_url: config.node_url.as_deref().map(|url| url.trim_end_matches('/').to_owned()),
+        node_dead_after: SignedDuration::from_secs(config.node_dead_after_seconds),
         mail_from: config.mail.from.clone(),
         reminder_hours: config.mail.reminder_hours,
         outbox_dir: config.smtp.is_none().then(|| config.outbox_dir()),
@@ -73,6 +74,8 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let state = AppState::new(store.clone(), web).with_media(media);
     // Several nodes on one PostgreSQL: waiting rooms and dashboards hear each other's changes.
     let nodes_task = tokio::spawn(ricevo_web::room::follow_other_nodes(state.clone()));
+    // This node's heartbeat, so the others know when it dies and take over its meetings.
+    let heartbeat_task = tokio::spawn(ricevo_web::room::keep_node_alive(state.clone()));
     let app = ricevo_web::router(state);
     let addr = config.listen_addr().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -94,6 +97,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let result = server.await.map_err(|e| format!("server: {e}"));
     let _ = stop_tx.send(true);
     nodes_task.abort();
+    heartbeat_task.abort();
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
         let _ = worker_task.await;
         let _ = privacy_task.await;
