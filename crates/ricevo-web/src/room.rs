@@ -13,6 +13,7 @@ pub(crate) mod desk;
 pub(crate) mod documents;
 mod hub;
 pub(crate) mod ice;
+mod nodes;
 pub(crate) mod socket;
 pub(crate) mod texts;
 pub(crate) mod walkin;
@@ -30,6 +31,7 @@ use ricevo_core::{Lang, Mode};
 use ricevo_store::{Appointment, Meeting, NewEntry, Tenant};
 
 pub use hub::{Hub, follow_other_nodes};
+pub use nodes::keep_node_alive;
 
 use self::texts::{RoomTexts, room_texts};
 use crate::AppState;
@@ -284,7 +286,11 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
             _ => {}
         }
         let meeting = if entry.may_join_media() { actions::open_meeting_of(&state, &entry).await? } else { None };
-        if let Some(url) = meeting.as_ref().and_then(|m| actions::elsewhere(&state, m, &token)) {
+        let elsewhere = match &meeting {
+            Some(m) => actions::elsewhere(&state, m, &token).await?,
+            None => None,
+        };
+        if let Some(url) = elsewhere {
             // Several nodes: the meeting's media are on another one.
             return Ok(axum::response::Redirect::temporary(&url).into_response());
         }

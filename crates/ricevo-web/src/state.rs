@@ -18,6 +18,9 @@ pub struct WebConfig {
     /// address: a meeting's media live on the node that opened it, and participants who reach
     /// another node are sent there. `None`: the public URL.
     pub node_url: Option<String>,
+    /// How long a node may go without a heartbeat before others take it for dead and move its
+    /// meetings (see `ricevo_core::nodes`).
+    pub node_dead_after: jiff::SignedDuration,
     /// The From address of e-mails; the tenant's contact address when unset.
     pub mail_from: Option<String>,
     /// How long before an appointment the reminder goes out.
@@ -72,6 +75,7 @@ impl Default for WebConfig {
         WebConfig {
             public_url: "http://127.0.0.1:8080".into(),
             node_url: None,
+            node_dead_after: jiff::SignedDuration::from_secs(10),
             mail_from: None,
             reminder_hours: 24,
             outbox_dir: None,

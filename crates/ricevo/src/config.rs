@@ -85,6 +85,9 @@ pub(crate) struct Config {
     pub(crate) public_url: Option<String>,
     /// This node's own address when several nodes share one PostgreSQL (default: public_url).
     pub(crate) node_url: Option<String>,
+    /// Seconds without a heartbeat after which other nodes take a node for dead and move its
+    /// meetings (several nodes on one PostgreSQL).
+    pub(crate) node_dead_after_seconds: i64,
     /// Database settings.
     pub(crate) database: DatabaseConfig,
     /// E-mail settings.
@@ -242,6 +245,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             public_url: None,
             node_url: None,
+            node_dead_after_seconds: 10,
             database: DatabaseConfig::default(),
             mail: MailConfig::default(),
             smtp: None,
@@ -296,6 +300,9 @@ impl Config {
         }
         if let Some(v) = env("RICEVO_NODE_URL") {
             c.node_url = Some(v);
+        }
+        if let Some(v) = env("RICEVO_NODE_DEAD_AFTER_SECONDS") {
+            c.node_dead_after_seconds = number("RICEVO_NODE_DEAD_AFTER_SECONDS", &v)?;
         }
         if let Some(v) = env("RICEVO_MAIL_FROM") {
             c.mail.from = Some(v);
@@ -440,6 +447,9 @@ impl Config {
             if turn.secret.trim().is_empty() {
                 return Err(invalid("turn.secret", "must not be empty"));
             }
+        }
+        if !(2..=3600).contains(&self.node_dead_after_seconds) {
+            return Err(invalid("node_dead_after_seconds", "between 2 and 3600 seconds"));
         }
         if let Some(node) = &self.node_url
             && !(node.starts_with("http://") || node.starts_with("https://"))
@@ -607,6 +617,9 @@ mod tests {
         assert_eq!(c.media_public_ips().unwrap().len(), 2);
         assert_eq!(c.media_tcp().unwrap().map(|a| a.to_string()).as_deref(), Some("0.0.0.0:3479"));
         assert_eq!(c.media.join_open_minutes, 10);
+        let c3 = Config::load(None, env(&[("RICEVO_NODE_DEAD_AFTER_SECONDS", "30")])).unwrap();
+        assert_eq!(c3.node_dead_after_seconds, 30);
+        assert_eq!(Config::default().node_dead_after_seconds, 10);
         let turn = c.turn.unwrap();
         assert_eq!(turn.urls.len(), 2);
         assert_eq!(turn.secret, "s3cret");
@@ -616,6 +629,7 @@ mod tests {
             ("RICEVO_MEDIA_TCP", "nowhere", "media.tcp_listen"),
             ("RICEVO_MAX_DOCUMENT_MB", "0", "media.max_document_mb"),
             ("RICEVO_JOIN_OPEN_MINUTES", "-5", "media.join_open_minutes"),
+            ("RICEVO_NODE_DEAD_AFTER_SECONDS", "1", "node_dead_after_seconds"),
         ] {
             let e = Config::load(None, env(&[(name, value)])).unwrap_err().to_string();
             assert!(e.contains(setting), "{name}={value}: {e}");

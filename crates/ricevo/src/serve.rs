@@ -51,6 +51,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let web = WebConfig {
         public_url: config.public_url(),
         node_url: config.node_url.as_deref().map(|url| url.trim_end_matches('/').to_owned()),
+        node_dead_after: SignedDuration::from_secs(config.node_dead_after_seconds),
         mail_from: config.mail.from.clone(),
         reminder_hours: config.mail.reminder_hours,
         outbox_dir: config.smtp.is_none().then(|| config.outbox_dir()),
@@ -84,6 +85,8 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let nodes_task = tokio::spawn(ricevo_web::room::follow_other_nodes(state.clone()));
     let hub = state.hub.clone();
     let metrics_app = ricevo_web::metrics_router(state.clone());
+    // This node's heartbeat, so the others know when it dies and take over its meetings.
+    let heartbeat_task = tokio::spawn(ricevo_web::room::keep_node_alive(state.clone()));
     let app = ricevo_web::router(state);
     let addr = config.listen_addr().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -132,6 +135,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     hub.close_all();
     let _ = stop_tx.send(true);
     nodes_task.abort();
+    heartbeat_task.abort();
     let done = tokio::time::timeout(limits.shutdown_grace, async {
         let _ = server.await;
         if let Some(m) = metrics_server {

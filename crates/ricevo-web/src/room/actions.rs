@@ -289,10 +289,11 @@ pub(crate) async fn open_meeting_of(state: &AppState, e: &Entry) -> Result<Optio
     Ok(state.store.meeting(e.tenant_id, id).await?.filter(|m| m.ended_at.is_none()))
 }
 
-/// Where a participant of `meeting` should be instead, when its media live on another node.
-pub(crate) fn elsewhere(state: &AppState, meeting: &Meeting, token: &str) -> Option<String> {
-    let node = meeting.node.as_deref().filter(|n| *n != state.config.node())?;
-    Some(token_link(node, token, "/join"))
+/// Where a participant of `meeting` should be instead, when its media live on another node
+/// (a meeting whose node died moves here first: see [`super::nodes::home_of`]).
+pub(crate) async fn elsewhere(state: &AppState, meeting: &Meeting, token: &str) -> Result<Option<String>, ApiError> {
+    let node = super::nodes::home_of(state, meeting).await?;
+    Ok(node.map(|n| token_link(&n, token, "/join")))
 }
 
 /// The wait estimate for a queued entry: `(position, minutes)`.

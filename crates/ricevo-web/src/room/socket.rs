@@ -222,7 +222,9 @@ impl Session {
                 let meeting = actions::open_meeting_of(&self.state, &e).await.map_err(|_| Stop::Closed)?;
                 match meeting {
                     Some(m) => {
-                        if let Some(url) = actions::elsewhere(&self.state, &m, &self.token) {
+                        let elsewhere =
+                            actions::elsewhere(&self.state, &m, &self.token).await.map_err(|_| Stop::Closed)?;
+                        if let Some(url) = elsewhere {
                             // The meeting's media live on another node: the page goes there.
                             send_json(socket, json!({"type": "elsewhere", "url": url})).await?;
                             self.finished = true;
