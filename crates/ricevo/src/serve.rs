@@ -117,6 +117,14 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         max_per_address: config.http.max_connections_per_address,
         shutdown_grace: Duration::from_secs(config.http.shutdown_grace_seconds),
     };
+    if config.http.trust_forwarded_for && limits.max_per_address > 0 {
+        // Behind the proxy every connection comes from its address: the cap would cut it off.
+        tracing::warn!(
+            cap = limits.max_per_address,
+            "behind a reverse proxy all connections come from the proxy: set max_connections_per_address = 0 \
+             and limit connections per client in the proxy"
+        );
+    }
     let stop_signal = shutdown_signal();
     let (signal_tx, signal_rx) = watch::channel(false);
     let signalled = || {

@@ -1,8 +1,11 @@
 //! SIGTERM with browsers connected: the real binary tells its live pages (a waiting room's
 //! WebSocket, a desk's event stream) that it is restarting, and exits within its grace, even
-//! while a client holds a half-sent request open.
+//! while a client holds a half-sent request open; a real browser's waiting room says so and
+//! comes back by itself to the next process, and so does a desk.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -36,7 +39,10 @@ fn free_port() -> u16 {
 }
 
 async fn start(data: &Path) -> Server {
-    let port = free_port();
+    start_on(data, free_port()).await
+}
+
+async fn start_on(data: &Path, port: u16) -> Server {
     let stdout = data.join("stdout.txt");
     let child = Command::new(env!("CARGO_BIN_EXE_ricevo"))
         .env("RICEVO_DATA_DIR", data.join("data"))
@@ -187,4 +193,147 @@ async fn on_sigterm_live_pages_hear_restarting_and_the_process_exits_despite_a_s
     };
     assert!(status.success(), "a clean exit: {status}");
     drop(stalled);
+}
+
+/// Takes a walk-in ticket at the office.
+async fn take_ticket(base: &str, office: i64, name: &str) {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/api/v1/demo/offices/{office}/tickets"))
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+}
+
+/// Signs the demo administrator in, in the browser, and opens the office's desk.
+async fn sign_in_to_desk(server: &Server, c: &fantoccini::Client, office: i64) {
+    use fantoccini::Locator;
+    let printed = std::fs::read_to_string(&server.stdout).unwrap();
+    let password = printed.lines().find_map(|l| l.split_once("  password ").map(|(_, p)| p.trim())).unwrap();
+    c.goto(&format!("{}/demo/staff/login", server.base)).await.unwrap();
+    support::wait_for(c, Locator::Css("input[name=email]")).await.send_keys("admin@esempio.it").await.unwrap();
+    support::wait_for(c, Locator::Css("input[name=password]")).await.send_keys(password).await.unwrap();
+    support::wait_for(c, Locator::Css("form.login button[type=submit]")).await.click().await.unwrap();
+    support::wait_for_url(c, "login", |u| !u.contains("/login")).await;
+    c.goto(&format!("{}/demo/staff/desk/{office}", server.base)).await.unwrap();
+    support::wait_for(c, Locator::Id("queue")).await;
+}
+
+/// Runs `script` in the page until it returns true (bounded).
+async fn until(c: &fantoccini::Client, what: &str, script: &str) {
+    let deadline = Instant::now() + BOUND;
+    loop {
+        if c.execute(script, vec![]).await.unwrap() == Value::Bool(true) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}; the page says:\n{}", support::body_text(c).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_room_and_a_desk_in_a_browser_hear_the_restart_and_come_back_to_the_next_process_by_themselves() {
+    let Some(tools) = support::tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut first = start_on(dir.path(), port).await;
+    let http = reqwest::Client::new();
+    let offices: Value =
+        http.get(format!("{}/api/v1/demo/offices", first.base)).send().await.unwrap().json().await.unwrap();
+    let urp =
+        offices.as_array().unwrap().iter().find(|o| o["name"].as_str().unwrap().starts_with("URP")).unwrap()["id"]
+            .as_i64()
+            .unwrap();
+    let ticket: Value = http
+        .post(format!("{}/api/v1/demo/offices/{urp}/tickets", first.base))
+        .json(&json!({"name": "Anna Neri"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let join = ticket["join_url"].as_str().unwrap().to_owned();
+
+    let driver = support::Driver::start(&tools);
+    let c = driver.session().await;
+    c.goto(&join).await.unwrap();
+    support::wait_for(&c, fantoccini::Locator::Id("go-none")).await.click().await.unwrap();
+    until(&c, "the waiting room did not open", "return window.ricevo.state === 'waiting'").await;
+    // The official's desk, live: a new arrival shows up through its event stream.
+    let desk = driver.session().await;
+    sign_in_to_desk(&first, &desk, urp).await;
+    take_ticket(&first.base, urp, "Bruno Verdi").await;
+    until(
+        &desk,
+        "the desk is not live",
+        "return document.getElementById('queue').textContent.indexOf('Bruno Verdi') >= 0",
+    )
+    .await;
+
+    let pid = first.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    until(
+        &c,
+        "the page did not say the service restarts",
+        "return document.getElementById('connection').textContent.indexOf('riavvia') >= 0",
+    )
+    .await;
+    until(
+        &desk,
+        "the desk did not say the service restarts",
+        "return document.getElementById('desk-status').textContent.indexOf('riavvia') >= 0",
+    )
+    .await;
+    let deadline = Instant::now() + BOUND;
+    while first.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the first process is still running after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The next process, on the same port and data: the page finds it without a reload.
+    let out = Command::new(env!("CARGO_BIN_EXE_ricevo"))
+        .args(["token", "add", "--tenant", "demo", "--role", "admin"])
+        .env("RICEVO_DATA_DIR", dir.path().join("data"))
+        .env("RICEVO_LOG", "warn")
+        .env("RICEVO_MEDIA_UDP", "127.0.0.1:0")
+        .env_remove("RICEVO_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let second = start_on(dir.path(), port).await;
+    let deadline = Instant::now() + BOUND;
+    loop {
+        let list: Value = http
+            .get(format!("{}/api/v1/demo/offices/{urp}/waiting", second.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let anna = list.as_array().unwrap().iter().find(|e| e["name"] == "Anna Neri").cloned().unwrap();
+        if anna["connected"] == true {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the page never reconnected: {anna}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    take_ticket(&second.base, urp, "Carla Russo").await;
+    until(
+        &desk,
+        "the desk did not come back to the next process",
+        "return document.getElementById('queue').textContent.indexOf('Carla Russo') >= 0",
+    )
+    .await;
+    until(
+        &c,
+        "the page still says it is reconnecting",
+        "return window.ricevo.state === 'waiting' && document.getElementById('connection').textContent === ''",
+    )
+    .await;
+    driver.close_all().await;
 }
