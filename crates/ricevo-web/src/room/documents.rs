@@ -1,6 +1,6 @@
 //! Documents shared in a meeting: uploaded by a participant who may share documents, stored
-//! against the meeting (and so the appointment), downloaded by the meeting's participants as
-//! attachments. The type is decided by the bytes, never by the name or the header the browser
+//! against the meeting (and so the appointment), downloaded as attachments by whoever has the
+//! meeting's rights (`Entry::may_read_documents`). The type is decided by the bytes, never by the name or the header the browser
 //! sent; the retention job removes them.
 
 use axum::body::Bytes;
@@ -119,7 +119,9 @@ pub(crate) async fn download(
         let Opened { tenant, entry, .. } = open(&state, &token, lang).await?;
         let id = id.parse::<i64>().map(DocumentId).map_err(|_| ApiError::NotFound(lang))?;
         let meeting = entry.meeting_id.ok_or(ApiError::NotFound(lang))?;
-        if !entry.was_admitted() {
+        // The meeting's rights: its participants while it lasts, its official after.
+        let open = super::actions::open_meeting_of(&state, &entry).await?.is_some();
+        if !entry.may_read_documents(open) {
             return Err(ApiError::NotFound(lang));
         }
         let (meta, bytes) = state.store.document(tenant.id, meeting, id).await?.ok_or(ApiError::NotFound(lang))?;
