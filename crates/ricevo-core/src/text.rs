@@ -77,9 +77,15 @@ pub fn multi_line(input: &str, max: usize) -> Result<Option<String>, TextError> 
     Ok(Some(s.replace("\r\n", "\n")))
 }
 
-// Bidirectional overrides and zero-width characters can disguise a name on a staff screen.
-fn is_invisible_format_char(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+/// Whether `c` is an invisible formatting character: bidirectional marks, embeddings,
+/// overrides and isolates (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069), zero-width
+/// characters and joiners (U+200B–U+200D, U+2060–U+2064) or a byte-order mark. They can
+/// disguise a name (`fattura\u{202E}fdp.exe` shows as `fatturaexe.pdf`) on a staff screen.
+pub fn is_invisible_format_char(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+    )
 }
 
 /// A person's name as they want to be called.

@@ -840,6 +840,73 @@ async fn after_the_meeting_ends_only_its_official_still_reads_its_documents() {
     assert_eq!(download(&app, &m.official, &doc).await, 200, "the office keeps the case's documents");
 }
 
+/// Sends the request head with `body_start`, then stops sending (half-closes), and returns the
+/// answer's status. A server that reads the body first sees it cut short (400); one that checks
+/// first answers from the head alone.
+async fn post_and_stop(app: &App, path: &str, headers: &str, body_start: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = app.base.strip_prefix("http://").unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!("POST {path} HTTP/1.1\r\nhost: {host}\r\nx-file-name: a.pdf\r\n{headers}\r\n");
+    tcp.write_all(&[head.as_bytes(), body_start].concat()).await.unwrap();
+    tcp.shutdown().await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("no answer: {answer:?}"))
+}
+
+#[tokio::test]
+async fn uploads_are_refused_before_the_body_is_read_and_an_oversized_one_leaves_nothing_behind() {
+    let spool = tempfile::tempdir().unwrap();
+    let config = WebConfig { max_document_bytes: 4096, spool_dir: spool.path().to_owned(), ..WebConfig::default() };
+    let app = App::start(config).await;
+    let twenty_mib = format!("content-length: {}\r\n", 20 * 1024 * 1024);
+    let kib = vec![b'%'; 1024];
+
+    // A made-up link: refused from the head, 20 MiB declared and 1 KiB sent.
+    let made_up = format!("/a/{}/documents", "A".repeat(43));
+    assert_eq!(post_and_stop(&app, &made_up, &twenty_mib, &kib).await, 404);
+    // A citizen still waiting has no right to upload.
+    let urp = app.office("URP").await;
+    let (_, bruno) = app.ticket(urp, "Bruno Gialli").await;
+    let waiting = format!("{}/documents", link_path(&bruno, &app.base));
+    assert_eq!(post_and_stop(&app, &waiting, &twenty_mib, &kib).await, 403);
+
+    let m = meeting_with_official(&app).await;
+    let anna = format!("{}/documents", link_path(&m.anna, &app.base));
+    // Admitted, but declaring more than the limit: refused from the head too.
+    assert_eq!(post_and_stop(&app, &anna, &twenty_mib, &kib).await, 413);
+    // Sent in chunks with no length: counted as it arrives, refused past the limit.
+    let mut chunked = Vec::new();
+    for _ in 0..3 {
+        chunked.extend_from_slice(format!("{:x}\r\n", 2048).as_bytes());
+        chunked.extend_from_slice(&[b'%'; 2048]);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    assert_eq!(post_and_stop(&app, &anna, "transfer-encoding: chunked\r\n", &chunked).await, 413);
+    let demo = app.state.store.tenant_by_slug("demo").await.unwrap().unwrap();
+    let docs = app.state.store.documents(demo.id, ricevo_core::MeetingId(m.meeting)).await.unwrap();
+    assert!(docs.is_empty(), "nothing stored: {docs:?}");
+    assert_eq!(std::fs::read_dir(spool.path()).unwrap().count(), 0, "no spool file left behind");
+
+    // A document within the limit is stored, its name without the bidirectional override,
+    // and its spool file is gone too.
+    let resp = app
+        .http
+        .post(app.url(&anna))
+        .header("x-file-name", "fattura%E2%80%AEfdp.exe")
+        .body(b"%PDF-1.4\nok\n".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let doc: Value = resp.json().await.unwrap();
+    assert_eq!(doc["name"], "fatturafdp.exe");
+    assert_eq!(std::fs::read_dir(spool.path()).unwrap().count(), 0);
+}
+
 #[tokio::test]
 async fn a_cancelled_appointment_leaves_the_waiting_room_and_its_link_is_admitted_to_nothing() {
     let app = App::start(WebConfig::default()).await;
