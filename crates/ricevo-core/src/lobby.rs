@@ -5,8 +5,10 @@
 //!
 //! ```text
 //! Waiting ⇄ Held ──admit──▶ Admitted ──join_media──▶ InMeeting ⇄ Left
-//!    │         │                 └──────────── finish ─────────────┴──▶ Done
+//!    │         │                 │ └──────────── finish ───────┴──▶ Done
+//!    │         │                 └──── remove ──▶ Removed ──admit (same meeting)──▶ Admitted
 //!    └─────────┴──▶ Refused | NoShow | Left (gave up the queue)
+//! any place that is not over ──cancel (the appointment was cancelled)──▶ Cancelled
 //! ```
 //!
 //! Transitions never change an entry in place: each returns the next value, or a
@@ -15,7 +17,11 @@
 //! `ricevo_store::Store::update_entry`), so two officials admitting the same citizen cannot both win.
 //!
 //! Admission is the gate: before it, an entry has no meeting (invitees excepted: they know the
-//! meeting they are invited to, but cannot join its media until admitted).
+//! meeting they are invited to, but cannot join its media until admitted). The rights in a
+//! meeting — media, chat, documents — come from the status alone ([`Entry::may_join_media`]), so
+//! a removal or a cancellation, once stored, ends them on every path (the socket, a reload, the
+//! document routes) without each path remembering it. A mute is stored too ([`Entry::muted`]):
+//! it holds until the official lifts it, whatever the person's browser does.
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -80,11 +86,16 @@ pub enum EntryStatus {
     NoShow,
     /// Turned away by the office.
     Refused,
+    /// Sent out of the meeting by the official: no media, chat or documents until an official
+    /// admits them again (into the same meeting).
+    Removed,
+    /// The appointment was cancelled: the place is over.
+    Cancelled,
 }
 
 impl EntryStatus {
     /// Every status.
-    pub const ALL: [EntryStatus; 8] = [
+    pub const ALL: [EntryStatus; 10] = [
         EntryStatus::Waiting,
         EntryStatus::Held,
         EntryStatus::Admitted,
@@ -93,6 +104,8 @@ impl EntryStatus {
         EntryStatus::Done,
         EntryStatus::NoShow,
         EntryStatus::Refused,
+        EntryStatus::Removed,
+        EntryStatus::Cancelled,
     ];
 
     /// The API and database spelling.
@@ -106,6 +119,8 @@ impl EntryStatus {
             EntryStatus::Done => "done",
             EntryStatus::NoShow => "no_show",
             EntryStatus::Refused => "refused",
+            EntryStatus::Removed => "removed",
+            EntryStatus::Cancelled => "cancelled",
         }
     }
 
@@ -121,7 +136,7 @@ impl EntryStatus {
 
     /// Whether nothing can happen to the entry any more.
     pub fn is_final(self) -> bool {
-        matches!(self, EntryStatus::Done | EntryStatus::NoShow | EntryStatus::Refused)
+        matches!(self, EntryStatus::Done | EntryStatus::NoShow | EntryStatus::Refused | EntryStatus::Cancelled)
     }
 
     // How an error message names someone in this status.
@@ -135,6 +150,8 @@ impl EntryStatus {
             EntryStatus::Done => "done",
             EntryStatus::NoShow => "marked as a no-show",
             EntryStatus::Refused => "refused",
+            EntryStatus::Removed => "removed from the meeting",
+            EntryStatus::Cancelled => "cancelled",
         }
     }
 }
@@ -234,6 +251,9 @@ pub struct Entry {
     pub booked_end: Option<Timestamp>,
     /// What the person may do in the meeting.
     pub abilities: Abilities,
+    /// Muted by the official: no audio of theirs is forwarded until the official lifts it
+    /// (renegotiating or reloading does not lift it).
+    pub muted: bool,
     /// Enters its meeting without waiting (invitees the official marked so, and the official).
     pub direct: bool,
     /// Where it stands.
@@ -269,6 +289,12 @@ pub enum Action {
     Finish,
     /// Mark as never come.
     NoShow,
+    /// Send out of the meeting.
+    Remove,
+    /// Mute or unmute.
+    Mute,
+    /// End because the appointment was cancelled.
+    Cancel,
 }
 
 impl Action {
@@ -283,6 +309,9 @@ impl Action {
             Action::Leave => "leave with",
             Action::Finish => "finish",
             Action::NoShow => "mark as a no-show",
+            Action::Remove => "remove from the meeting",
+            Action::Mute => "mute or unmute",
+            Action::Cancel => "cancel",
         }
     }
 }
@@ -319,7 +348,12 @@ impl Entry {
         match self.status {
             EntryStatus::Waiting | EntryStatus::Held | EntryStatus::Admitted | EntryStatus::InMeeting => true,
             EntryStatus::Left => self.was_admitted(),
-            EntryStatus::Done | EntryStatus::NoShow | EntryStatus::Refused => false,
+            // A removed person holds no place until an official admits them again.
+            EntryStatus::Done
+            | EntryStatus::NoShow
+            | EntryStatus::Refused
+            | EntryStatus::Removed
+            | EntryStatus::Cancelled => false,
         }
     }
 
@@ -328,9 +362,28 @@ impl Entry {
         self.admitted_at.is_some() && self.meeting_id.is_some()
     }
 
-    /// Whether the person may receive and send the meeting's media now.
+    /// Whether the person may take part in the meeting now: receive and send its media, chat,
+    /// share and read its documents. Removed and cancelled people may not.
     pub fn may_join_media(&self) -> bool {
         matches!(self.status, EntryStatus::Admitted | EntryStatus::InMeeting | EntryStatus::Left) && self.was_admitted()
+    }
+
+    /// Whether the person may send audio now: allowed to speak, and not muted by the official.
+    pub fn may_speak(&self) -> bool {
+        self.abilities.speak && !self.muted
+    }
+
+    /// Whether the person may read the documents of their meeting: participants while it
+    /// lasts (`meeting_open`), and the official who ran it even after (the case's papers stay
+    /// with the office). Nobody removed or cancelled.
+    pub fn may_read_documents(&self, meeting_open: bool) -> bool {
+        if self.kind == EntryKind::Official && self.was_admitted() {
+            return matches!(
+                self.status,
+                EntryStatus::Admitted | EntryStatus::InMeeting | EntryStatus::Left | EntryStatus::Done
+            );
+        }
+        meeting_open && self.may_join_media()
     }
 
     /// Asks a queued person to wait, with a message they see.
@@ -342,7 +395,12 @@ impl Entry {
     }
 
     /// Lets a queued person into `meeting`: a deliberate act of the office, never automatic.
+    /// A removed person may be let back into their own meeting (and no other); they keep
+    /// their first admission time.
     pub fn admit(&self, meeting: MeetingId, now: Timestamp) -> Result<Entry, TransitionError> {
+        if self.status == EntryStatus::Removed && self.meeting_id == Some(meeting) {
+            return Ok(Entry { message: None, ended_at: None, ..self.becomes(EntryStatus::Admitted) });
+        }
         if !self.status.is_queued() {
             return Err(self.refuse_action(Action::Admit));
         }
@@ -402,6 +460,34 @@ impl Entry {
             return Err(self.refuse_action(Action::Finish));
         }
         Ok(Entry { ended_at: Some(now), ..self.becomes(EntryStatus::Done) })
+    }
+
+    /// Sends a participant out of their meeting: their rights in it end until an official
+    /// admits them again. They keep their meeting (to be let back into it) and their mute.
+    pub fn remove(&self, now: Timestamp) -> Result<Entry, TransitionError> {
+        if !self.may_join_media() {
+            return Err(self.refuse_action(Action::Remove));
+        }
+        Ok(Entry { ended_at: Some(now), ..self.becomes(EntryStatus::Removed) })
+    }
+
+    /// The official mutes (`true`) or lets speak again (`false`) a participant of the meeting
+    /// (present, gone for a moment, or removed: the mute outlives a re-admission).
+    pub fn set_muted(&self, muted: bool) -> Result<Entry, TransitionError> {
+        if !(self.may_join_media() || self.status == EntryStatus::Removed) {
+            return Err(self.refuse_action(Action::Mute));
+        }
+        Ok(Entry { muted, ..self.clone() })
+    }
+
+    /// Ends the place because its appointment was cancelled: out of the queue, or out of the
+    /// meeting, for good. A place already over (final, or a queue given up) cannot be cancelled.
+    pub fn cancel(&self, now: Timestamp) -> Result<Entry, TransitionError> {
+        let over = self.status.is_final() || (self.status == EntryStatus::Left && !self.was_admitted());
+        if over {
+            return Err(self.refuse_action(Action::Cancel));
+        }
+        Ok(Entry { ended_at: Some(now), ..self.becomes(EntryStatus::Cancelled) })
     }
 
     /// Marks a queued person as never come.

@@ -149,7 +149,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Appointments whose citizen's name or codice fiscale contains `needle` (case-insensitive).
     async fn search_appointments(&self, tenant: TenantId, needle: &str, limit: i64) -> Result<Vec<Appointment>>;
     /// Cancels an active appointment whose sequence is still `expected_sequence`, frees its
-    /// seats, drops its retractable messages and queues `outbox`. `Stale` if it changed.
+    /// seats, drops its retractable messages, queues `outbox` and ends the citizen's place in
+    /// the waiting room or meeting (`Entry::cancel`), in one transaction. `Stale` if it changed.
     async fn cancel(
         &self,
         tenant: TenantId,
@@ -244,9 +245,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn delete_webhook(&self, tenant: TenantId, id: i64) -> Result<()>;
 
     /// An appointment's citizen arrives: returns the appointment's active entry (queued,
-    /// admitted, in the meeting or able to rejoin it), or creates one, Waiting. A citizen who
-    /// gave up the queue, or whose entry is final, gets a new entry. `NotFound` if the office
-    /// or appointment is not the tenant's, or `new` names no appointment.
+    /// admitted, in the meeting or able to rejoin it) or its removal from a meeting (only an
+    /// official lets them back), or creates one, Waiting. A citizen who gave up the queue, or
+    /// whose entry is final, gets a new entry while the appointment is booked or checked in;
+    /// `Stale` once it is cancelled or closed. `NotFound` if the office or appointment is not
+    /// the tenant's, or `new` names no appointment.
     async fn arrive(&self, new: &NewEntry, now: Timestamp) -> Result<Entry>;
     /// Creates an entry as given: Admitted (admitted now) when `direct`, else Waiting.
     /// `NotFound` if the office, appointment or meeting is not the tenant's.

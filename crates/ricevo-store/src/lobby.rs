@@ -11,7 +11,14 @@ use crate::{DocumentMeta, Meeting, Result, StoreError};
 
 /// Columns of `entries` in the order [`entry_from`] reads them.
 pub(crate) const ENTRY_COLUMNS: &str = "id, tenant_id, office_id, kind, appointment_id, ticket_number, meeting_id, name, \
-     service, booked_start, booked_end, abilities, direct, status, message, arrived_at, admitted_at, joined_at, ended_at";
+     service, booked_start, booked_end, abilities, direct, status, message, arrived_at, admitted_at, joined_at, ended_at, \
+     muted";
+
+/// The SQL condition of the place an appointment's citizen holds: an active entry, or one
+/// removed from its meeting (only an official can let it back in: arriving again returns it
+/// rather than queueing anew, and a cancellation ends it like an active one).
+pub(crate) const HELD_PLACE: &str = "(status IN ('waiting', 'held', 'admitted', 'in_meeting', 'removed') \
+     OR (status = 'left' AND admitted_at IS NOT NULL AND meeting_id IS NOT NULL))";
 
 /// The SQL condition of an active entry (see `Entry::is_active`): queued, admitted, in the
 /// meeting, or left a meeting it may rejoin. The partial unique index
@@ -41,6 +48,7 @@ pub(crate) struct EntryRow {
     admitted_at: Option<i64>,
     joined_at: Option<i64>,
     ended_at: Option<i64>,
+    muted: i32,
 }
 
 fn maybe_instant(secs: Option<i64>) -> Result<Option<jiff::Timestamp>> {
@@ -70,6 +78,7 @@ pub(crate) fn entry_from(r: EntryRow) -> Result<Entry> {
         admitted_at: maybe_instant(r.admitted_at)?,
         joined_at: maybe_instant(r.joined_at)?,
         ended_at: maybe_instant(r.ended_at)?,
+        muted: r.muted != 0,
     })
 }
 

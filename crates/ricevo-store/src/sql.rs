@@ -154,7 +154,7 @@ macro_rules! impl_store {
             duplicate_or, instant, is_unique_violation, service_from,
         };
         use $crate::lobby::{
-            ACTIVE_ENTRY, DOCUMENT_COLUMNS, DocumentTuple, ENTRY_COLUMNS, EntryRow, MEETING_COLUMNS, MeetingTuple,
+            ACTIVE_ENTRY, HELD_PLACE, DOCUMENT_COLUMNS, DocumentTuple, ENTRY_COLUMNS, EntryRow, MEETING_COLUMNS, MeetingTuple,
             document_from, entry_from, meeting_from, walk_in_from,
         };
         use ricevo_core::lobby::EntryKind;
@@ -450,7 +450,7 @@ macro_rules! impl_store {
                 let mut tx = self.begin_write().await?;
                 let existing: Option<EntryRow> = sqlx::query_as(&format!(
                     "SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant_id = $1 AND appointment_id = $2 \
-                     AND kind = 'appointment' AND {ACTIVE_ENTRY} ORDER BY id DESC LIMIT 1"
+                     AND kind = 'appointment' AND {HELD_PLACE} ORDER BY id DESC LIMIT 1"
                 ))
                 .bind(new.tenant_id.0)
                 .bind(appointment.0)
@@ -459,6 +459,26 @@ macro_rules! impl_store {
                 if let Some(row) = existing {
                     tx.rollback().await?;
                     return entry_from(row);
+                }
+                // A cancelled (or closed) appointment queues nobody, even when its cancellation
+                // committed after the caller looked at it.
+                let booked: Option<(String,)> = sqlx::query_as(
+                    "SELECT status FROM appointments WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(new.tenant_id.0)
+                .bind(appointment.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match booked {
+                    Some((status,)) if status == "booked" || status == "checked_in" => {}
+                    Some(_) => {
+                        tx.rollback().await?;
+                        return Err(StoreError::Stale);
+                    }
+                    None => {
+                        tx.rollback().await?;
+                        return Err(StoreError::NotFound);
+                    }
                 }
                 let Some(row) = Self::insert_entry(&mut tx, new, EntryStatus::Waiting, None, None, now).await? else {
                     tx.rollback().await?;
@@ -479,7 +499,7 @@ macro_rules! impl_store {
                 let r = sqlx::query(
                     "UPDATE entries SET office_id = $1, meeting_id = $2, name = $3, service = $4, booked_start = $5, \
                      booked_end = $6, abilities = $7, direct = $8, status = $9, message = $10, admitted_at = $11, \
-                     joined_at = $12, ended_at = $13 \
+                     joined_at = $12, ended_at = $13, muted = $17 \
                      WHERE tenant_id = $14 AND id = $15 AND status = $16 \
                      AND EXISTS (SELECT 1 FROM offices WHERE id = $1 AND tenant_id = $14) \
                      AND ($2 IS NULL OR EXISTS (SELECT 1 FROM meetings WHERE id = $2 AND tenant_id = $14))",
@@ -500,6 +520,7 @@ macro_rules! impl_store {
                 .bind(entry.tenant_id.0)
                 .bind(entry.id.0)
                 .bind(expected.as_str())
+                .bind(i32::from(entry.muted))
                 .execute(exec)
                 .await
                 .map_err(duplicate_or)?;
@@ -1054,6 +1075,41 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 Self::insert_outbox(&mut tx, tenant, Some(id.0), outbox, now).await?;
+                // The citizen's place in the waiting room (or meeting) ends with the appointment,
+                // through the lobby's own transition, so nobody admits a cancelled appointment.
+                let places: Vec<EntryRow> = sqlx::query_as(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant_id = $1 AND appointment_id = $2 \
+                     AND kind = 'appointment' AND {HELD_PLACE}"
+                ))
+                .bind(tenant.0)
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await?;
+                for row in places {
+                    let mut place = entry_from(row)?;
+                    // Compare-and-set like every transition; an official's admission that
+                    // committed meanwhile (PostgreSQL reads committed rows) is read again and
+                    // cancelled from where it now stands.
+                    let mut tries = 0;
+                    while let Ok(cancelled) = place.cancel(now) {
+                        if Self::write_entry(&mut *tx, &cancelled, place.status).await? == 1 {
+                            break;
+                        }
+                        tries += 1;
+                        let again: Option<EntryRow> = sqlx::query_as(&format!(
+                            "SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant_id = $1 AND id = $2"
+                        ))
+                        .bind(tenant.0)
+                        .bind(place.id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        match again {
+                            Some(row) if tries < SEAT_RACE_RETRIES => place = entry_from(row)?,
+                            Some(_) => return Err(StoreError::Contended),
+                            None => break,
+                        }
+                    }
+                }
                 let row: AppointmentTuple =
                     sqlx::query_as(&format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1"))
                         .bind(id.0)

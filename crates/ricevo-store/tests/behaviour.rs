@@ -759,6 +759,94 @@ macro_rules! behaviour {
             }
 
             #[tokio::test]
+            async fn a_removal_and_a_mute_are_stored_and_a_removed_citizen_arriving_again_finds_the_removal() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let appt = booked(f.store.book(&booking(&town, "2026-11-30T08:00:00Z", 1)).await.unwrap());
+                let now = at("2026-11-30T08:00:00Z");
+                let waiting = f.store.arrive(&arrival(&town, &appt), now).await.unwrap();
+                assert!(!waiting.muted);
+                let meeting =
+                    f.store.create_meeting(town.tenant.id, town.office.id, Some(appt.id), "m-1", None, now).await.unwrap();
+                let joined = waiting.admit(meeting.id, now).unwrap().join_media(now).unwrap();
+                f.store.update_entry(&joined, EntryStatus::Waiting).await.unwrap();
+                let muted = joined.set_muted(true).unwrap();
+                f.store.update_entry(&muted, EntryStatus::InMeeting).await.unwrap();
+                // Another node reads the mute: it is not a memory of the process that set it.
+                assert!(f.other_node.entry(town.tenant.id, joined.id).await.unwrap().unwrap().muted);
+
+                let removed = muted.remove(now).unwrap();
+                f.store.update_entry(&removed, EntryStatus::InMeeting).await.unwrap();
+                let stored = f.other_node.entry(town.tenant.id, joined.id).await.unwrap().unwrap();
+                assert_eq!(stored, removed);
+                assert_eq!((stored.status, stored.muted), (EntryStatus::Removed, true));
+                assert!(
+                    f.store.office_entries(town.tenant.id, town.office.id).await.unwrap().is_empty(),
+                    "a removed person holds no active place"
+                );
+                // Opening the link again returns the removal, not a new place in the queue.
+                let again = f.other_node.arrive(&arrival(&town, &appt), now).await.unwrap();
+                assert_eq!((again.id, again.status), (removed.id, EntryStatus::Removed));
+                // Until an official lets them back in, into the same meeting, still muted.
+                let back = again.admit(meeting.id, now).unwrap();
+                f.store.update_entry(&back, EntryStatus::Removed).await.unwrap();
+                let back = f.store.entry(town.tenant.id, joined.id).await.unwrap().unwrap();
+                assert_eq!((back.status, back.muted), (EntryStatus::Admitted, true));
+                // Ending the meeting leaves a removal on record rather than calling it done.
+                let other = f.store.arrive(&arrival(&town, &booked(f.store.book(&booking(&town, "2026-11-30T09:00:00Z", 2)).await.unwrap())), now).await.unwrap();
+                let out = other.admit(meeting.id, now).unwrap();
+                f.store.update_entry(&out, EntryStatus::Waiting).await.unwrap();
+                f.store.update_entry(&out.remove(now).unwrap(), EntryStatus::Admitted).await.unwrap();
+                let finished = f.store.end_meeting(town.tenant.id, meeting.id, now).await.unwrap();
+                assert_eq!(finished.iter().map(|e| e.id).collect::<Vec<_>>(), [joined.id]);
+                assert_eq!(f.store.entry(town.tenant.id, other.id).await.unwrap().unwrap().status, EntryStatus::Removed);
+            }
+
+            #[tokio::test]
+            async fn cancelling_an_appointment_ends_its_place_in_the_waiting_room_in_the_same_write() {
+                let Some(f) = fixture().await else { return };
+                let town = town(&*f.store, "a", 1).await;
+                let now = at("2026-11-30T08:00:00Z");
+                let meeting =
+                    f.store.create_meeting(town.tenant.id, town.office.id, None, "m-1", None, now).await.unwrap();
+                // One citizen waits, one is already in the meeting, one was removed from it.
+                let mut places = Vec::new();
+                for (n, start) in [(1, "2026-11-30T08:00:00Z"), (2, "2026-11-30T08:30:00Z"), (3, "2026-11-30T09:00:00Z")] {
+                    let appt = booked(f.store.book(&booking(&town, start, n)).await.unwrap());
+                    let mut e = f.store.arrive(&arrival(&town, &appt), now).await.unwrap();
+                    if n >= 2 {
+                        let joined = e.admit(meeting.id, now).unwrap().join_media(now).unwrap();
+                        f.store.update_entry(&joined, EntryStatus::Waiting).await.unwrap();
+                        e = joined;
+                    }
+                    if n == 3 {
+                        let removed = e.remove(now).unwrap();
+                        f.store.update_entry(&removed, EntryStatus::InMeeting).await.unwrap();
+                    }
+                    places.push((appt, e.id));
+                }
+                let later = at("2026-11-30T08:05:00Z");
+                for (appt, entry) in &places {
+                    let cancelled = f.store.cancel(town.tenant.id, appt.id, appt.sequence, later, &[]).await.unwrap();
+                    assert_eq!(cancelled.status, AppointmentStatus::Cancelled);
+                    let stored = f.other_node.entry(town.tenant.id, *entry).await.unwrap().unwrap();
+                    assert_eq!((stored.status, stored.ended_at), (EntryStatus::Cancelled, Some(later)), "{stored:?}");
+                    assert!(!stored.may_join_media());
+                }
+                assert!(f.store.office_entries(town.tenant.id, town.office.id).await.unwrap().is_empty());
+                // The link of a cancelled appointment queues nobody again.
+                let (appt, entry) = &places[0];
+                assert!(matches!(f.store.arrive(&arrival(&town, appt), later).await, Err(StoreError::Stale)));
+                assert_eq!(f.store.entry_for_appointment(town.tenant.id, appt.id).await.unwrap().unwrap().id, *entry);
+                // A cancellation that loses its race changes no place either.
+                let fresh = booked(f.store.book(&booking(&town, "2026-11-30T10:00:00Z", 4)).await.unwrap());
+                let waiting = f.store.arrive(&arrival(&town, &fresh), now).await.unwrap();
+                let stale = f.store.cancel(town.tenant.id, fresh.id, fresh.sequence + 1, later, &[]).await;
+                assert!(matches!(stale, Err(StoreError::Stale)));
+                assert_eq!(f.store.entry(town.tenant.id, waiting.id).await.unwrap().unwrap().status, EntryStatus::Waiting);
+            }
+
+            #[tokio::test]
             async fn a_no_show_in_the_waiting_room_is_a_no_show_of_the_appointment_in_one_write() {
                 let Some(f) = fixture().await else { return };
                 let town = town(&*f.store, "a", 1).await;

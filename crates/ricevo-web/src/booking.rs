@@ -542,6 +542,7 @@ pub async fn cancel(
     next.sequence += 1;
     let outbox = announcements(state, tenant, &office, &service, &next, &links, Change::Cancelled, now).await?;
     let done = state.store.cancel(tenant.id, a.id, a.sequence, now, &outbox).await?;
+    crate::room::appointment_cancelled(state, tenant, a.id).await;
     tracing::info!(tenant = %tenant.slug, appointment = %a.public_id, "cancelled");
     Ok(done)
 }

@@ -33,6 +33,22 @@ use ricevo_store::{Appointment, Meeting, NewEntry, Tenant};
 pub use hub::{Hub, follow_other_nodes};
 pub use nodes::keep_node_alive;
 
+/// An appointment was cancelled (its place in the waiting room ended in the same write): the
+/// citizen's page hears it and closes, and the SFU lets them go.
+pub(crate) async fn appointment_cancelled(state: &AppState, tenant: &Tenant, appointment: ricevo_core::AppointmentId) {
+    match state.store.entry_for_appointment(tenant.id, appointment).await {
+        Ok(Some(e)) if e.status == EntryStatus::Cancelled => {
+            if let Some(media) = &state.media {
+                media.leave(ricevo_media::ParticipantId(e.id.0));
+            }
+            hub::entry_changed(state, e.id);
+            hub::office_changed(state, e.office_id);
+        }
+        Ok(_) => {}
+        Err(err) => tracing::warn!(error = %err, "could not tell a cancelled appointment's page"),
+    }
+}
+
 use self::texts::{RoomTexts, room_texts};
 use crate::AppState;
 use crate::booking::zone_of;
@@ -141,7 +157,8 @@ async fn arrive(state: &AppState, tenant: &Tenant, a: &Appointment) -> Result<Re
         if e.was_admitted() && e.is_active() {
             return Ok(Ok(e));
         }
-        if matches!(e.status, EntryStatus::Refused | EntryStatus::Done) {
+        if matches!(e.status, EntryStatus::Refused | EntryStatus::Done | EntryStatus::Removed | EntryStatus::Cancelled)
+        {
             // The office's decision stands: reopening the link does not queue again.
             return Ok(Err(Closed::NotVideo));
         }
@@ -280,6 +297,8 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
                 return Ok(notice_page(&ctx, r.not_now_title, message.trim().to_owned()));
             }
             EntryStatus::NoShow => return Ok(notice_page(&ctx, r.not_now_title, r.no_show.to_owned())),
+            EntryStatus::Removed => return Ok(notice_page(&ctx, r.not_now_title, r.removed.to_owned())),
+            EntryStatus::Cancelled => return Ok(notice_page(&ctx, r.not_now_title, r.cancelled.to_owned())),
             EntryStatus::Left if !entry.was_admitted() && entry.kind != EntryKind::Appointment => {
                 return Ok(notice_page(&ctx, r.not_now_title, r.left_queue.to_owned()));
             }
@@ -314,6 +333,7 @@ fn preview_entry(tenant: &Tenant, a: &Appointment) -> Entry {
         booked_start: Some(a.start),
         booked_end: Some(a.end),
         abilities: Abilities::citizen(),
+        muted: false,
         direct: false,
         status: EntryStatus::Waiting,
         message: None,

@@ -40,6 +40,9 @@ pub struct WebConfig {
     pub join_open_minutes: i64,
     /// Largest document a meeting accepts, in bytes.
     pub max_document_bytes: usize,
+    /// Where an upload is spooled while it arrives (the system's temporary directory unless
+    /// set): a slow upload holds disk, not memory, and its file is gone when the request ends.
+    pub spool_dir: PathBuf,
     /// TURN relay (coturn with the REST API shared secret), handed to browsers when set.
     pub turn: Option<TurnConfig>,
     /// Internal hosts webhooks may be registered for; every other internal address is refused.
@@ -85,6 +88,7 @@ impl Default for WebConfig {
             trusted_proxies: Vec::new(),
             join_open_minutes: 15,
             max_document_bytes: 20 * 1024 * 1024,
+            spool_dir: std::env::temp_dir(),
             turn: None,
             webhook_allow_hosts: ricevo_notify::AllowedHosts::default(),
             metrics_token: None,

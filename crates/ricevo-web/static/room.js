@@ -32,6 +32,7 @@
   var queued = null;         // an offer waiting for the socket to open
   var abilities = {};
   var meter = null;
+  var mutedByOfficial = false; // the official muted us: only the official lifts it
 
   // Tests and support staff read the connection from here.
   window.ricevo = { pc: function () { return pc; }, state: "check" };
@@ -201,11 +202,13 @@
     participants: function (m) { renderParticipants(m.list || []); },
     chat: function (m) { addChat(m.from, m.text, m.at); },
     document: function (m) { addDocument(m); },
-    muted: function () {
-      setMic(false);
-      say($("notice"), T.muted_by_official);
+    muted: function () { officialMute(true); say($("notice"), T.muted_by_official); },
+    unmuted: function () { officialMute(false); say($("notice"), T.unmuted_by_official); },
+    asks_to_speak: function (m) {
+      if (abilities.moderate) say($("notice"), fill(T.asks_to_speak, { name: m.name }));
     },
     removed: function (m) { finish(T.removed, m.url); },
+    cancelled: function () { finish(T.cancelled, null); },
     refused: function (m) { finish((T.refused + " " + (m.message || "")).trim(), null); },
     no_show: function () { finish(T.no_show, null); },
     ended: function (m) { finish(T.ended, m.url); },
@@ -267,8 +270,17 @@
     $("self").srcObject = local;
     $("mic").setAttribute("aria-pressed", audio ? "true" : "false");
     $("cam").setAttribute("aria-pressed", video ? "true" : "false");
-    $("mic").disabled = !audio;
+    $("mic").disabled = !audio || mutedByOfficial;
     $("cam").disabled = !video;
+  }
+
+  // The official's mute: the microphone goes off and stays off (the server drops our audio
+  // anyway) until the official lifts it; meanwhile we may ask to speak.
+  function officialMute(on) {
+    mutedByOfficial = on;
+    if (on) setMic(false);
+    $("mic").disabled = on || !(local && local.getAudioTracks().length);
+    $("ask-to-speak").hidden = !on;
   }
 
   // A remote track gets a tile once both the track and who sends it are known.
@@ -339,8 +351,13 @@
     list.forEach(function (p) {
       var li = document.createElement("li");
       li.textContent = p.name + (p.muted ? " (" + T.muted + ")" : "");
+      // After a reload the list is how this page learns that the official muted us.
+      if (p.entry_id === data.entry_id && p.muted && !mutedByOfficial) {
+        officialMute(true);
+        say($("notice"), T.muted_by_official);
+      }
       if (abilities.moderate && p.entry_id !== data.entry_id) {
-        [["mute", T.mute], ["remove", T.remove]].forEach(function (a) {
+        [[p.muted ? "unmute" : "mute", p.muted ? T.unmute : T.mute], ["remove", T.remove]].forEach(function (a) {
           var b = document.createElement("button");
           b.type = "button";
           b.className = "btn btn-outline btn-small";
@@ -431,7 +448,10 @@
     $("go-none").onclick = function () { proceed("none"); };
   });
   document.addEventListener("DOMContentLoaded", function () {
-    $("mic").onclick = function () { setMic($("mic").getAttribute("aria-pressed") !== "true"); };
+    $("mic").onclick = function () {
+      if (!mutedByOfficial) setMic($("mic").getAttribute("aria-pressed") !== "true");
+    };
+    $("ask-to-speak").onclick = function () { send({ type: "ask_to_speak" }); say($("notice"), T.asked_to_speak); };
     $("cam").onclick = function () { setCam($("cam").getAttribute("aria-pressed") !== "true"); };
     $("share").onclick = toggleShare;
     $("audio-only").onchange = function () { send({ type: "audio_only", on: this.checked }); };

@@ -29,6 +29,21 @@ struct App {
 
 impl App {
     async fn start(config: WebConfig) -> App {
+        App::launch(config, None).await
+    }
+
+    /// An app with the embedded SFU on a loopback port, so offers are answered.
+    async fn with_media(config: WebConfig) -> App {
+        let media = ricevo_media::MediaServer::start(ricevo_media::MediaConfig {
+            udp_listen: "127.0.0.1:0".parse().unwrap(),
+            public_ips: Vec::new(),
+            tcp_listen: None,
+        })
+        .unwrap();
+        App::launch(config, Some(media)).await
+    }
+
+    async fn launch(config: WebConfig, media: Option<ricevo_media::MediaServer>) -> App {
         let dir = tempfile::tempdir().unwrap();
         let store = ricevo_store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
         ricevo_web::demo::load(&*store, |pw| format!("plain:{pw}")).await.unwrap();
@@ -42,6 +57,10 @@ impl App {
             config,
             Arc::new(move || Timestamp::from_second(read.load(Ordering::SeqCst)).unwrap()),
         );
+        let state = match media {
+            Some(media) => state.with_media(media),
+            None => state,
+        };
         let router = ricevo_web::router(state.clone());
         tokio::spawn(async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
@@ -647,4 +666,270 @@ async fn a_no_show_in_the_waiting_room_marks_the_booked_appointment_no_show_too(
     let page = app.http.get(&join).send().await.unwrap().text().await.unwrap();
     assert!(!page.contains("room.js"), "no waiting room for a no-show");
     assert!(app.waiting(&admin, anagrafe).await.is_empty());
+}
+
+/// A real browser's kind of offer (microphone and camera), made by str0m.
+fn browser_offer() -> String {
+    use str0m::media::{Direction, MediaKind};
+    let crypto = Arc::new(str0m::crypto::from_feature_flags());
+    let mut rtc = str0m::Rtc::builder().set_crypto_provider(crypto).build(std::time::Instant::now());
+    rtc.add_local_candidate(str0m::Candidate::host("127.0.0.1:9".parse().unwrap(), "udp").unwrap());
+    let mut api = rtc.sdp_api();
+    api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+    api.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
+    let (offer, _) = api.apply().unwrap();
+    json!({"type": "offer", "sdp": offer.to_sdp_string()}).to_string()
+}
+
+/// The next message of type `kind`, skipping others (queue estimates, participant lists).
+async fn until(ws: &mut Socket, kind: &str) -> Value {
+    loop {
+        let m = next_json(ws).await;
+        if m["type"] == kind {
+            return m;
+        }
+    }
+}
+
+/// Every message until the server closes the socket (or stays silent for ten seconds).
+async fn rest_of(ws: &mut Socket) -> Vec<Value> {
+    let mut seen = Vec::new();
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+        match msg {
+            Message::Text(t) => seen.push(serde_json::from_str(t.as_str()).unwrap()),
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    seen
+}
+
+/// A meeting of the URP: Anna's ticket admitted, and an official who entered it directly.
+struct Met {
+    anna: String,
+    anna_id: i64,
+    official: String,
+    meeting: i64,
+    admin: String,
+}
+
+async fn meeting_with_official(app: &App) -> Met {
+    let urp = app.office("URP").await;
+    let admin = app.token(Role::Admin, None).await;
+    let (_, anna) = app.ticket(urp, "Anna Neri").await;
+    let list = app.waiting(&admin, urp).await;
+    let anna_id = list.iter().find(|e| e["name"] == "Anna Neri").unwrap()["entry_id"].as_i64().unwrap();
+    let (status, admitted) =
+        app.staff(&admin, reqwest::Method::POST, &format!("/api/v1/demo/waiting/{anna_id}/admit"), None).await;
+    assert_eq!(status, 200, "{admitted}");
+    let meeting = admitted["meeting_id"].as_i64().unwrap();
+    let (status, invited) = app
+        .staff(
+            &admin,
+            reqwest::Method::POST,
+            &format!("/api/v1/demo/meetings/{meeting}/invite"),
+            Some(json!({"name": "Operatrice Bianchi", "role": "official", "direct": true})),
+        )
+        .await;
+    assert_eq!(status, 201, "{invited}");
+    Met { anna, anna_id, official: invited["join_url"].as_str().unwrap().to_owned(), meeting, admin }
+}
+
+/// Opens a link's socket, waits to be admitted and sends an offer; returns once answered.
+async fn join_media(app: &App, join: &str) -> Socket {
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(app, join)).await.unwrap();
+    until(&mut ws, "admitted").await;
+    ws.send(Message::Text(browser_offer().into())).await.unwrap();
+    until(&mut ws, "answer").await;
+    ws
+}
+
+async fn stored(app: &App, entry: i64) -> ricevo_core::lobby::Entry {
+    let demo = app.state.store.tenant_by_slug("demo").await.unwrap().unwrap();
+    app.state.store.entry(demo.id, ricevo_core::EntryId(entry)).await.unwrap().unwrap()
+}
+
+async fn upload_pdf(app: &App, join: &str) -> (u16, Value) {
+    let url = app.url(&format!("{}/documents", link_path(join, &app.base)));
+    let resp = app.http.post(url).header("x-file-name", "ricevuta.pdf").body(b"%PDF-1.4\nok\n".to_vec()).send().await;
+    let resp = resp.unwrap();
+    (resp.status().as_u16(), resp.json::<Value>().await.unwrap_or(Value::Null))
+}
+
+async fn download(app: &App, join: &str, doc: &Value) -> u16 {
+    let url = app.url(&format!("{}/{}", link_path(join, &app.base), doc["url"].as_str().unwrap()));
+    app.http.get(url).send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn a_removed_participant_loses_media_and_documents_on_the_same_socket_and_on_a_reload_until_admitted_again() {
+    let app = App::with_media(WebConfig::default()).await;
+    let m = meeting_with_official(&app).await;
+    let mut anna = join_media(&app, &m.anna).await;
+    let (status, doc) = upload_pdf(&app, &m.anna).await;
+    assert_eq!(status, 201, "{doc}");
+    let mut official = join_media(&app, &m.official).await;
+
+    official.send(Message::Text(json!({"type": "remove", "entry_id": m.anna_id}).to_string().into())).await.unwrap();
+    until(&mut anna, "removed").await;
+    // The same socket offers again: no answer comes, and the server closes it.
+    let _ = anna.send(Message::Text(browser_offer().into())).await;
+    let rest = rest_of(&mut anna).await;
+    assert!(rest.iter().all(|m| m["type"] != "answer"), "a removed participant was answered: {rest:?}");
+
+    assert_eq!(stored(&app, m.anna_id).await.status, ricevo_core::lobby::EntryStatus::Removed);
+    // A reload does not let her back in.
+    let page = app.http.get(&m.anna).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("ti ha fatto uscire") && !page.contains("room.js"), "the page says she was removed");
+    assert!(tokio_tungstenite::connect_async(ws_url(&app, &m.anna)).await.is_err(), "her socket is refused");
+    // Nor do the meeting's documents.
+    assert_eq!(upload_pdf(&app, &m.anna).await.0, 403);
+    assert_eq!(download(&app, &m.anna, &doc).await, 404);
+    assert_eq!(download(&app, &m.official, &doc).await, 200);
+
+    // Until an official admits her again, into the same meeting.
+    let (status, back) =
+        app.staff(&m.admin, reqwest::Method::POST, &format!("/api/v1/demo/waiting/{}/admit", m.anna_id), None).await;
+    assert_eq!(status, 200, "{back}");
+    assert_eq!(back["meeting_id"].as_i64(), Some(m.meeting));
+    let _anna = join_media(&app, &m.anna).await;
+    assert_eq!(download(&app, &m.anna, &doc).await, 200);
+}
+
+#[tokio::test]
+async fn an_officials_mute_is_stored_holds_through_a_reload_and_new_offer_and_only_the_official_lifts_it() {
+    let app = App::with_media(WebConfig::default()).await;
+    let m = meeting_with_official(&app).await;
+    let mut anna = join_media(&app, &m.anna).await;
+    let mut official = join_media(&app, &m.official).await;
+    let anna_in = |list: &Value| list["list"].as_array().unwrap().iter().find(|p| p["entry_id"] == m.anna_id).cloned();
+
+    official.send(Message::Text(json!({"type": "mute", "entry_id": m.anna_id}).to_string().into())).await.unwrap();
+    until(&mut anna, "muted").await;
+    assert!(stored(&app, m.anna_id).await.muted);
+
+    // She reloads: the page offers again on a new socket; the meeting still lists her as muted.
+    drop(anna);
+    let mut anna = join_media(&app, &m.anna).await;
+    let list = until(&mut anna, "participants").await;
+    assert_eq!(anna_in(&list).unwrap()["muted"], true, "{list}");
+    // She may ask to speak; the official hears it.
+    anna.send(Message::Text(json!({"type": "ask_to_speak"}).to_string().into())).await.unwrap();
+    let asked = until(&mut official, "asks_to_speak").await;
+    assert_eq!((asked["entry_id"].as_i64(), asked["name"].as_str()), (Some(m.anna_id), Some("Anna Neri")));
+    // She cannot unmute herself; the official can.
+    anna.send(Message::Text(json!({"type": "unmute", "entry_id": m.anna_id}).to_string().into())).await.unwrap();
+    assert_eq!(until(&mut anna, "error").await["type"], "error");
+    assert!(stored(&app, m.anna_id).await.muted);
+    official.send(Message::Text(json!({"type": "unmute", "entry_id": m.anna_id}).to_string().into())).await.unwrap();
+    until(&mut anna, "unmuted").await;
+    assert!(!stored(&app, m.anna_id).await.muted);
+}
+
+#[tokio::test]
+async fn after_the_meeting_ends_only_its_official_still_reads_its_documents() {
+    let app = App::with_media(WebConfig::default()).await;
+    let m = meeting_with_official(&app).await;
+    let (status, doc) = upload_pdf(&app, &m.anna).await;
+    assert_eq!(status, 201, "{doc}");
+    assert_eq!(download(&app, &m.anna, &doc).await, 200);
+    let (status, body) =
+        app.staff(&m.admin, reqwest::Method::POST, &format!("/api/v1/demo/meetings/{}/end", m.meeting), None).await;
+    assert!(status < 300, "{body}");
+    assert_eq!(download(&app, &m.anna, &doc).await, 404, "the citizen's rights ended with the meeting");
+    assert_eq!(download(&app, &m.official, &doc).await, 200, "the office keeps the case's documents");
+}
+
+/// Sends the request head with `body_start`, then stops sending (half-closes), and returns the
+/// answer's status. A server that reads the body first sees it cut short (400); one that checks
+/// first answers from the head alone.
+async fn post_and_stop(app: &App, path: &str, headers: &str, body_start: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = app.base.strip_prefix("http://").unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!("POST {path} HTTP/1.1\r\nhost: {host}\r\nx-file-name: a.pdf\r\n{headers}\r\n");
+    tcp.write_all(&[head.as_bytes(), body_start].concat()).await.unwrap();
+    tcp.shutdown().await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("no answer: {answer:?}"))
+}
+
+#[tokio::test]
+async fn uploads_are_refused_before_the_body_is_read_and_an_oversized_one_leaves_nothing_behind() {
+    let spool = tempfile::tempdir().unwrap();
+    let config = WebConfig { max_document_bytes: 4096, spool_dir: spool.path().to_owned(), ..WebConfig::default() };
+    let app = App::start(config).await;
+    let twenty_mib = format!("content-length: {}\r\n", 20 * 1024 * 1024);
+    let kib = vec![b'%'; 1024];
+
+    // A made-up link: refused from the head, 20 MiB declared and 1 KiB sent.
+    let made_up = format!("/a/{}/documents", "A".repeat(43));
+    assert_eq!(post_and_stop(&app, &made_up, &twenty_mib, &kib).await, 404);
+    // A citizen still waiting has no right to upload.
+    let urp = app.office("URP").await;
+    let (_, bruno) = app.ticket(urp, "Bruno Gialli").await;
+    let waiting = format!("{}/documents", link_path(&bruno, &app.base));
+    assert_eq!(post_and_stop(&app, &waiting, &twenty_mib, &kib).await, 403);
+
+    let m = meeting_with_official(&app).await;
+    let anna = format!("{}/documents", link_path(&m.anna, &app.base));
+    // Admitted, but declaring more than the limit: refused from the head too.
+    assert_eq!(post_and_stop(&app, &anna, &twenty_mib, &kib).await, 413);
+    // Sent in chunks with no length: counted as it arrives, refused past the limit.
+    let mut chunked = Vec::new();
+    for _ in 0..3 {
+        chunked.extend_from_slice(format!("{:x}\r\n", 2048).as_bytes());
+        chunked.extend_from_slice(&[b'%'; 2048]);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    assert_eq!(post_and_stop(&app, &anna, "transfer-encoding: chunked\r\n", &chunked).await, 413);
+    let demo = app.state.store.tenant_by_slug("demo").await.unwrap().unwrap();
+    let docs = app.state.store.documents(demo.id, ricevo_core::MeetingId(m.meeting)).await.unwrap();
+    assert!(docs.is_empty(), "nothing stored: {docs:?}");
+    assert_eq!(std::fs::read_dir(spool.path()).unwrap().count(), 0, "no spool file left behind");
+
+    // A document within the limit is stored, its name without the bidirectional override,
+    // and its spool file is gone too.
+    let resp = app
+        .http
+        .post(app.url(&anna))
+        .header("x-file-name", "fattura%E2%80%AEfdp.exe")
+        .body(b"%PDF-1.4\nok\n".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let doc: Value = resp.json().await.unwrap();
+    assert_eq!(doc["name"], "fatturafdp.exe");
+    assert_eq!(std::fs::read_dir(spool.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn a_cancelled_appointment_leaves_the_waiting_room_and_its_link_is_admitted_to_nothing() {
+    let app = App::start(WebConfig::default()).await;
+    let join = book_video_appointment(&app).await;
+    app.set_now("2026-11-24T09:05:00Z"); // 10:05 in Rome
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&app, &join)).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["status"], "waiting");
+    let admin = app.token(Role::Admin, None).await;
+    let anagrafe = app.office("Anagrafe").await;
+    let entry = app.waiting(&admin, anagrafe).await[0]["entry_id"].as_i64().unwrap();
+
+    let token = link_path(&join, &app.base).strip_prefix("/a/").unwrap().to_owned();
+    let resp = app.http.post(app.url(&format!("/api/v1/appointments/{token}/cancel"))).json(&json!({})).send().await;
+    assert_eq!(resp.unwrap().status(), 200);
+
+    // Her page hears it, the queue no longer holds her, and nobody can admit her.
+    until(&mut ws, "cancelled").await;
+    assert_eq!(stored(&app, entry).await.status, ricevo_core::lobby::EntryStatus::Cancelled);
+    assert!(app.waiting(&admin, anagrafe).await.is_empty());
+    let (status, body) =
+        app.staff(&admin, reqwest::Method::POST, &format!("/api/v1/demo/waiting/{entry}/admit"), None).await;
+    assert_eq!(status, 409, "{body}");
+    // Her link opens no socket and takes no document.
+    assert!(tokio_tungstenite::connect_async(ws_url(&app, &join)).await.is_err());
+    assert_eq!(upload_pdf(&app, &join).await.0, 403);
 }

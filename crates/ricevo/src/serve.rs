@@ -61,6 +61,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         trusted_proxies: config.trusted_proxies().map_err(|e| e.to_string())?,
         join_open_minutes: config.media.join_open_minutes,
         max_document_bytes: config.media.max_document_mb * 1024 * 1024,
+        spool_dir: std::env::temp_dir(),
         turn: config.turn.as_ref().map(|t| ricevo_web::TurnConfig {
             urls: t.urls.clone(),
             secret: t.secret.clone(),

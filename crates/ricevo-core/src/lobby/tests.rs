@@ -21,6 +21,7 @@ fn entry(id: i64, kind: EntryKind, arrived: &str, booked: Option<&str>) -> Entry
         booked_start: booked.map(at),
         booked_end: booked.map(|b| at(b) + SignedDuration::from_mins(20)),
         abilities: Abilities::citizen(),
+        muted: false,
         direct: false,
         status: EntryStatus::Waiting,
         message: None,
@@ -97,6 +98,90 @@ fn the_gate_holds_before_admission() {
     assert_eq!(gave_up.status, EntryStatus::Left);
     assert!(!gave_up.is_active());
     assert!(gave_up.join_media(at("2026-11-30T09:02:00Z")).is_err());
+}
+
+#[test]
+fn a_removed_participant_loses_the_meeting_until_an_official_admits_them_again() {
+    let t = |m: &str| at(&format!("2026-11-30T09:{m}:00Z"));
+    let joined = citizen().admit(MeetingId(7), t("02")).unwrap().join_media(t("03")).unwrap();
+    let removed = joined.remove(t("10")).unwrap();
+    assert_eq!(
+        (removed.status, removed.meeting_id, removed.ended_at),
+        (EntryStatus::Removed, Some(MeetingId(7)), Some(t("10")))
+    );
+    assert!(!removed.may_join_media(), "no media, chat or documents");
+    assert!(!removed.is_active(), "a reload does not reopen the meeting");
+    assert!(!removed.may_read_documents(true));
+    assert_eq!(
+        removed.join_media(t("11")).unwrap_err(),
+        TransitionError { from: EntryStatus::Removed, action: Action::JoinMedia }
+    );
+    assert!(removed.leave(t("11")).is_err(), "leaving does not turn a removal into a rejoinable absence");
+    assert!(removed.finish(t("30")).is_err(), "the meeting's end keeps the removal on record");
+    assert!(removed.admit(MeetingId(8), t("12")).is_err(), "only back into the same meeting");
+    // Removing someone who left for a moment works too; someone not admitted cannot be removed.
+    assert!(joined.leave(t("05")).unwrap().remove(t("06")).is_ok());
+    assert!(citizen().remove(t("06")).is_err());
+
+    let back = removed.admit(MeetingId(7), t("12")).unwrap();
+    assert_eq!((back.status, back.ended_at, back.admitted_at), (EntryStatus::Admitted, None, Some(t("02"))));
+    assert!(back.may_join_media());
+    assert_eq!(back.join_media(t("13")).unwrap().joined_at, Some(t("03")), "the first join time stays");
+}
+
+#[test]
+fn a_mute_is_part_of_the_entry_and_holds_through_leaving_removal_and_readmission() {
+    let now = at("2026-11-30T09:05:00Z");
+    assert!(citizen().set_muted(true).is_err(), "nobody mutes someone who is not in a meeting");
+    let joined = citizen().admit(MeetingId(7), now).unwrap().join_media(now).unwrap();
+    assert!(joined.may_speak());
+    let muted = joined.set_muted(true).unwrap();
+    assert!(muted.muted && !muted.may_speak());
+    assert_eq!(muted.status, EntryStatus::InMeeting, "muting is not a change of place");
+    let again = muted.leave(now).unwrap().join_media(now).unwrap();
+    assert!(!again.may_speak(), "rejoining does not lift the mute");
+    let readmitted = again.remove(now).unwrap().admit(MeetingId(7), now).unwrap();
+    assert!(!readmitted.may_speak(), "neither does a removal and readmission");
+    assert!(readmitted.set_muted(false).unwrap().may_speak());
+    let listener = Entry { abilities: Abilities { speak: false, ..Abilities::citizen() }, ..joined };
+    assert!(!listener.may_speak(), "lifting a mute never grants a voice that was not given");
+}
+
+#[test]
+fn a_cancelled_appointment_ends_the_place_wherever_it_stands() {
+    let now = at("2026-11-30T09:05:00Z");
+    let admitted = citizen().admit(MeetingId(7), now).unwrap();
+    let places = [
+        citizen(),
+        citizen().hold("Un momento".into(), now).unwrap(),
+        admitted.clone(),
+        admitted.join_media(now).unwrap(),
+        admitted.leave(now).unwrap(),
+        admitted.remove(now).unwrap(),
+    ];
+    for place in places {
+        let gone = place.cancel(now).unwrap();
+        assert_eq!((gone.status, gone.ended_at), (EntryStatus::Cancelled, Some(now)), "{place:?}");
+        assert!(gone.status.is_final() && !gone.is_active() && !gone.may_join_media());
+        assert!(gone.admit(MeetingId(7), now).is_err(), "a cancelled place cannot be let in");
+        assert!(!gone.may_read_documents(true));
+    }
+    for over in [citizen().no_show(now).unwrap(), citizen().leave(now).unwrap(), admitted.finish(now).unwrap()] {
+        assert_eq!(over.cancel(now).unwrap_err().action, Action::Cancel);
+    }
+}
+
+#[test]
+fn documents_are_read_by_participants_while_the_meeting_lasts_and_by_the_official_after() {
+    let now = at("2026-11-30T09:05:00Z");
+    let citizen = citizen().admit(MeetingId(7), now).unwrap();
+    assert!(citizen.may_read_documents(true));
+    assert!(!citizen.may_read_documents(false), "the meeting is over");
+    assert!(!citizen.finish(now).unwrap().may_read_documents(false), "done is not a participant any more");
+    let official = Entry { kind: EntryKind::Official, ..citizen.clone() };
+    assert!(official.finish(now).unwrap().may_read_documents(false), "the office keeps the case's documents");
+    let invited_not_admitted = Entry { kind: EntryKind::Official, meeting_id: Some(MeetingId(7)), ..self::citizen() };
+    assert!(!invited_not_admitted.may_read_documents(true));
 }
 
 #[test]
@@ -227,6 +312,9 @@ enum Act {
     Leave,
     Finish,
     NoShow,
+    Remove,
+    Mute(bool),
+    Cancel,
 }
 
 fn act() -> impl Strategy<Value = Act> {
@@ -239,6 +327,9 @@ fn act() -> impl Strategy<Value = Act> {
         Just(Act::Leave),
         Just(Act::Finish),
         Just(Act::NoShow),
+        Just(Act::Remove),
+        any::<bool>().prop_map(Act::Mute),
+        Just(Act::Cancel),
     ]
 }
 
@@ -252,6 +343,9 @@ fn apply(e: &Entry, a: &Act, now: Timestamp) -> Result<Entry, TransitionError> {
         Act::Leave => e.leave(now),
         Act::Finish => e.finish(now),
         Act::NoShow => e.no_show(now),
+        Act::Remove => e.remove(now),
+        Act::Mute(on) => e.set_muted(*on),
+        Act::Cancel => e.cancel(now),
     }
 }
 
@@ -295,7 +389,11 @@ proptest! {
             }
             prop_assert!(!(e.status.is_queued() && e.meeting_id.is_some()), "a queued citizen has a meeting: {e:?}");
             let gave_up_the_queue = e.status == EntryStatus::Left && e.admitted_at.is_none();
-            prop_assert_eq!(e.is_active(), !(e.status.is_final() || gave_up_the_queue));
+            let removed = e.status == EntryStatus::Removed;
+            prop_assert_eq!(e.is_active(), !(e.status.is_final() || gave_up_the_queue || removed));
+            if removed || e.status == EntryStatus::Cancelled {
+                prop_assert!(!e.may_join_media() && !e.may_read_documents(true), "rights after removal: {e:?}");
+            }
         }
     }
 }

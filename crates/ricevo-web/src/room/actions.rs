@@ -164,6 +164,8 @@ pub(crate) async fn admit(
 ) -> Result<(Entry, MeetingId), ApiError> {
     let now = state.now();
     let meeting = match entry.meeting_id {
+        // An invitee, or someone removed from a meeting, goes back into that meeting only while it lasts.
+        Some(_) if open_meeting_of(state, &entry).await?.is_none() => return Err(ApiError::NotQueued(lang)),
         Some(m) => m,
         None => {
             let public_id = tokens::new_public_id();

@@ -110,6 +110,8 @@ fn status_name(lang: Lang, s: EntryStatus) -> &'static str {
         EntryStatus::Done => tr(lang, "concluso", "done"),
         EntryStatus::NoShow => tr(lang, "assente", "no-show"),
         EntryStatus::Refused => tr(lang, "rifiutato", "refused"),
+        EntryStatus::Removed => tr(lang, "allontanato dall'incontro", "removed from the meeting"),
+        EntryStatus::Cancelled => tr(lang, "appuntamento annullato", "appointment cancelled"),
     }
 }
 

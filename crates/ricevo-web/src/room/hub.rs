@@ -1,7 +1,7 @@
 //! Who is connected to this node right now: each waiting or meeting person's socket, each
 //! office's live dashboards, and each meeting's participants. The database holds the truth
-//! (the waiting-room state); the hub only tells connected browsers to look again, and carries
-//! what is never stored (chat lines, mutes).
+//! (the waiting-room state, mutes included); the hub only tells connected browsers to look
+//! again, and carries what is never stored (chat lines).
 //!
 //! Several nodes: the hub is per process. A meeting lives on one node; dashboards on other
 //! nodes see changes when they next refresh (PostgreSQL LISTEN/NOTIFY would carry the pings
@@ -182,11 +182,9 @@ impl Hub {
         }
     }
 
-    /// Records a participant as present in a meeting.
+    /// Records a participant as present in a meeting (`present.muted` is the stored entry's).
     pub(crate) fn enter(&self, meeting: MeetingId, entry: EntryId, present: Present) {
-        let mut inner = self.lock();
-        let muted = inner.meetings.get(&meeting).and_then(|m| m.get(&entry)).is_some_and(|p| p.muted);
-        inner.meetings.entry(meeting).or_default().insert(entry, Present { muted: present.muted || muted, ..present });
+        self.lock().meetings.entry(meeting).or_default().insert(entry, present);
     }
 
     /// Removes a participant from a meeting's presence list.

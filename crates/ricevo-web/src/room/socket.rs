@@ -2,7 +2,9 @@
 //! admission, WebRTC signalling with the SFU, chat, and the official's controls.
 //!
 //! The gate: nothing of a meeting reaches a socket whose entry has not been admitted — no
-//! participant list, no chat, no documents, and no offer is passed to the SFU.
+//! participant list, no chat, no documents, and no offer is passed to the SFU. The gate is the
+//! stored entry, read again for every act in the meeting ([`Session::participant`]): a removal
+//! or a cancellation written by anyone, on any node, closes it on this socket too.
 
 use std::time::Duration;
 
@@ -41,9 +43,19 @@ pub(crate) enum FromBrowser {
     Leave,
     AudioOnly { on: bool },
     Mute { entry_id: i64 },
+    Unmute { entry_id: i64 },
     Remove { entry_id: i64 },
+    AskToSpeak,
     End,
     Ping,
+}
+
+/// What the official does to another participant.
+#[derive(Debug, Clone, Copy)]
+enum Moderation {
+    Mute,
+    Unmute,
+    Remove,
 }
 
 /// Why the loop stops.
@@ -261,7 +273,34 @@ impl Session {
                 self.finished = true;
                 Ok(())
             }
+            EntryStatus::Removed => {
+                self.left_media();
+                send_json(socket, json!({"type": "removed", "url": null})).await?;
+                self.finished = true;
+                Ok(())
+            }
+            EntryStatus::Cancelled => {
+                self.left_media();
+                send_json(socket, json!({"type": "cancelled"})).await?;
+                self.finished = true;
+                Ok(())
+            }
         }
+    }
+
+    /// The stored entry if it may take part in meeting `m` now (see `Entry::may_join_media`);
+    /// otherwise the browser is told where it stands instead (removed, ended, waiting) and
+    /// `None` comes back.
+    async fn participant(&mut self, m: &Meeting, socket: &mut WebSocket) -> Result<Option<Entry>, Stop> {
+        let e = self.entry().await?;
+        if e.may_join_media() && e.meeting_id == Some(m.id) {
+            return Ok(Some(e));
+        }
+        self.refresh(socket).await?;
+        if !self.finished {
+            self.complain(socket, "non sei in un incontro", "not in a meeting").await?;
+        }
+        Ok(None)
     }
 
     async fn ended(&mut self, socket: &mut WebSocket) -> Result<(), Stop> {
@@ -316,6 +355,9 @@ impl Session {
                 let Some(media) = self.media_if_joined() else {
                     return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
                 };
+                if self.participant_now(socket).await?.is_none() {
+                    return Ok(());
+                }
                 match media.answer(ParticipantId(self.entry_id.0), sdp).await {
                     Ok(()) => Ok(()),
                     Err(_) => self.complain(socket, "risposta rifiutata", "answer refused").await,
@@ -325,17 +367,22 @@ impl Session {
                 let Some(media) = self.media_if_joined() else {
                     return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
                 };
+                if self.participant_now(socket).await?.is_none() {
+                    return Ok(());
+                }
                 media.set_audio_only(ParticipantId(self.entry_id.0), on);
                 Ok(())
             }
             FromBrowser::Chat { text } => self.chat(&text, socket).await,
-            FromBrowser::Mute { entry_id } => self.moderate(EntryId(entry_id), true, socket).await,
-            FromBrowser::Remove { entry_id } => self.moderate(EntryId(entry_id), false, socket).await,
+            FromBrowser::Mute { entry_id } => self.moderate(EntryId(entry_id), Moderation::Mute, socket).await,
+            FromBrowser::Unmute { entry_id } => self.moderate(EntryId(entry_id), Moderation::Unmute, socket).await,
+            FromBrowser::Remove { entry_id } => self.moderate(EntryId(entry_id), Moderation::Remove, socket).await,
+            FromBrowser::AskToSpeak => self.ask_to_speak(socket).await,
             FromBrowser::End => {
                 let Some(m) = self.meeting.clone() else {
                     return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
                 };
-                let e = self.entry().await?;
+                let Some(e) = self.participant(&m, socket).await? else { return Ok(()) };
                 if !e.abilities.moderate {
                     return self
                         .complain(
@@ -364,6 +411,15 @@ impl Session {
         if self.in_media { self.state.media.clone() } else { None }
     }
 
+    /// [`Session::participant`] of the meeting this socket was admitted to.
+    async fn participant_now(&mut self, socket: &mut WebSocket) -> Result<Option<Entry>, Stop> {
+        let Some(m) = self.meeting.clone() else {
+            self.complain(socket, "non sei in un incontro", "not in a meeting").await?;
+            return Ok(None);
+        };
+        self.participant(&m, socket).await
+    }
+
     /// The first offer of an admitted browser: into the SFU. The browser may send it as its
     /// first message (a page that knows it is admitted does not wait for `admitted`): the
     /// socket's `refresh` has read the entry before any message is read.
@@ -383,7 +439,8 @@ impl Session {
                 )
                 .await;
         };
-        let e = self.entry().await?;
+        // Every offer, the first or a renegotiation, passes the gate again.
+        let Some(e) = self.participant(&meeting, socket).await? else { return Ok(()) };
         let now = self.now();
         // What to record after the SFU answered: the status this entry moves from, and to.
         let record = if e.status == EntryStatus::InMeeting {
@@ -396,7 +453,8 @@ impl Session {
             Some((joined, before))
         };
         let permissions = Permissions {
-            send_audio: e.abilities.speak,
+            // A mute imposed by the official is part of the entry: a new offer does not lift it.
+            send_audio: e.may_speak(),
             send_video: e.abilities.video,
             share_screen: e.abilities.share_screen,
         };
@@ -444,7 +502,7 @@ impl Session {
                 return Err(Stop::Closed);
             }
         }
-        self.state.hub.enter(meeting.id, e.id, Present { name: e.name.clone(), kind: e.kind.as_str(), muted: false });
+        self.state.hub.enter(meeting.id, e.id, Present { name: e.name.clone(), kind: e.kind.as_str(), muted: e.muted });
         super::hub::office_changed(&self.state, e.office_id);
         participants_changed(&self.state, meeting.id);
         // Documents shared before this person (re)joined.
@@ -496,57 +554,93 @@ impl Session {
                 )
                 .await;
         };
-        let e = self.entry().await?;
+        let Some(e) = self.participant(&m, socket).await? else { return Ok(()) };
         let at = crate::api::rfc3339(&self.now().to_zoned(crate::booking::zone_of(&self.tenant)));
         let line = json!({"type": "chat", "from": e.name, "text": text, "at": at}).to_string();
         self.state.hub.broadcast(m.id, &line);
         Ok(())
     }
 
-    /// The official mutes (`mute`) or removes (`!mute`) another participant of the meeting.
-    async fn moderate(&mut self, target: EntryId, mute: bool, socket: &mut WebSocket) -> Result<(), Stop> {
+    /// The official mutes, lets speak again or removes another participant of the meeting.
+    /// Each is a stored change of the person's entry (so it holds through a reload, a new
+    /// offer or another node), applied to the SFU and the live pages afterwards.
+    async fn moderate(&mut self, target: EntryId, what: Moderation, socket: &mut WebSocket) -> Result<(), Stop> {
         let Some(m) = self.meeting.clone() else {
             return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
         };
-        let me = self.entry().await?;
+        let Some(me) = self.participant(&m, socket).await? else { return Ok(()) };
         if !me.abilities.moderate {
             return self.complain(socket, "solo l'operatore può farlo", "only the official can do this").await;
         }
-        let other = match self.state.store.entry(self.tenant.id, target).await {
-            Ok(Some(o)) if o.meeting_id == Some(m.id) && o.id != me.id => o,
-            Ok(_) => {
-                return self
-                    .complain(
-                        socket,
-                        "partecipante non presente in questo incontro",
-                        "no such participant in this meeting",
-                    )
-                    .await;
+        let now = self.now();
+        let mut tries = 0;
+        let other = loop {
+            let other = match self.state.store.entry(self.tenant.id, target).await {
+                Ok(Some(o)) if o.meeting_id == Some(m.id) && o.id != me.id => o,
+                Ok(_) => {
+                    return self
+                        .complain(
+                            socket,
+                            "partecipante non presente in questo incontro",
+                            "no such participant in this meeting",
+                        )
+                        .await;
+                }
+                Err(_) => return Err(Stop::Closed),
+            };
+            let changed = match what {
+                Moderation::Mute => other.set_muted(true),
+                Moderation::Unmute => other.set_muted(false),
+                Moderation::Remove => other.remove(now),
+            };
+            let Ok(changed) = changed else {
+                // Already removed, or gone for good: nothing left to do to them.
+                break other;
+            };
+            match self.state.store.update_entry(&changed, other.status).await {
+                Ok(()) => break changed,
+                // They reconnected or left meanwhile: read them again and decide again.
+                Err(StoreError::Stale) if tries < 5 => tries += 1,
+                Err(_) => return Err(Stop::Closed),
             }
-            Err(_) => return Err(Stop::Closed),
         };
         let participant = ParticipantId(other.id.0);
-        if mute {
-            if let Some(media) = &self.state.media {
-                media.set_muted(participant, true);
-            }
-            self.state.hub.set_muted(m.id, other.id, true);
-            self.state.hub.push(other.id, Push::Json(json!({"type": "muted"}).to_string()));
-        } else {
-            let before = other.status;
-            if let Ok(left) = other.clone().leave(self.now()) {
-                match self.state.store.update_entry(&left, before).await {
-                    Ok(()) | Err(StoreError::Stale) => {}
-                    Err(_) => return Err(Stop::Closed),
+        match what {
+            Moderation::Mute | Moderation::Unmute => {
+                if let Some(media) = &self.state.media {
+                    media.set_muted(participant, other.muted);
                 }
+                self.state.hub.set_muted(m.id, other.id, other.muted);
+                let note = if other.muted { "muted" } else { "unmuted" };
+                self.state.hub.push(other.id, Push::Json(json!({"type": note}).to_string()));
             }
-            self.state.hub.push(other.id, Push::Json(json!({"type": "removed", "url": null}).to_string()));
-            if let Some(media) = &self.state.media {
-                media.leave(participant);
+            Moderation::Remove => {
+                // Their page reads the removal and closes; the SFU and the list drop them now,
+                // even if that page is gone.
+                if let Some(media) = &self.state.media {
+                    media.leave(participant);
+                }
+                self.state.hub.exit(m.id, other.id);
+                super::hub::entry_changed(&self.state, other.id);
+                super::hub::office_changed(&self.state, other.office_id);
             }
-            self.state.hub.exit(m.id, other.id);
         }
         participants_changed(&self.state, m.id);
+        Ok(())
+    }
+
+    /// A participant muted by the official asks to speak: the meeting's pages show it to
+    /// whoever may moderate.
+    async fn ask_to_speak(&mut self, socket: &mut WebSocket) -> Result<(), Stop> {
+        let Some(m) = self.meeting.clone() else {
+            return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
+        };
+        let Some(e) = self.participant(&m, socket).await? else { return Ok(()) };
+        if !e.muted {
+            return self.complain(socket, "puoi già parlare", "you may already speak").await;
+        }
+        let line = json!({"type": "asks_to_speak", "entry_id": e.id.0, "name": e.name}).to_string();
+        self.state.hub.broadcast(m.id, &line);
         Ok(())
     }
 

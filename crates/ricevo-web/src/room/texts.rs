@@ -101,6 +101,16 @@ pub(crate) struct RoomTexts {
     pub remove: &'static str,
     /// The official muted you.
     pub muted_by_official: &'static str,
+    /// The official lets you speak again.
+    pub unmuted_by_official: &'static str,
+    /// Ask the official to speak.
+    pub ask_to_speak: &'static str,
+    /// Sent the request to speak.
+    pub asked_to_speak: &'static str,
+    /// `{name}` asks to speak.
+    pub asks_to_speak: &'static str,
+    /// Let a muted participant speak again.
+    pub unmute: &'static str,
     /// Chat heading.
     pub chat: &'static str,
     /// Chat input label.
@@ -125,6 +135,8 @@ pub(crate) struct RoomTexts {
     pub media_failed: &'static str,
     /// Removed by the official.
     pub removed: &'static str,
+    /// The appointment was cancelled.
+    pub cancelled: &'static str,
     /// Refused by the office.
     pub refused: &'static str,
     /// Marked not present by the office: the wait is over.
@@ -208,7 +220,12 @@ const IT: RoomTexts = RoomTexts {
     muted: "microfono spento",
     mute: "Spegni microfono a",
     remove: "Fai uscire",
-    muted_by_official: "L'operatore ha spento il tuo microfono. Puoi riaccenderlo quando devi parlare.",
+    muted_by_official: "L'operatore ha disattivato il tuo microfono: gli altri non ti sentono finché non lo riattiva. Puoi chiedere di parlare.",
+    unmuted_by_official: "L'operatore ti ha ridato la parola: puoi riaccendere il microfono.",
+    ask_to_speak: "Chiedi di parlare",
+    asked_to_speak: "Richiesta inviata all'operatore.",
+    asks_to_speak: "{name} chiede di parlare.",
+    unmute: "Ridai la parola",
     chat: "Chat",
     chat_label: "Messaggio",
     send: "Invia",
@@ -220,7 +237,8 @@ const IT: RoomTexts = RoomTexts {
     upload_failed: "Invio non riuscito.",
     too_large: "Il documento è troppo grande.",
     media_failed: "Il collegamento audio e video non è riuscito. Prova a ricaricare la pagina.",
-    removed: "L'operatore ti ha fatto uscire dall'incontro.",
+    removed: "L'operatore ti ha fatto uscire dall'incontro. Potrai rientrare solo se l'ufficio ti ammette di nuovo.",
+    cancelled: "L'appuntamento è stato annullato: la sala d'attesa è chiusa.",
     refused: "L'ufficio non può riceverti ora.",
     no_show: "L'ufficio ha chiuso la tua attesa perché non risultavi presente.",
     ended: "L'incontro è terminato.",
@@ -287,7 +305,12 @@ const EN: RoomTexts = RoomTexts {
     muted: "muted",
     mute: "Mute",
     remove: "Remove",
-    muted_by_official: "The official muted your microphone. Turn it back on when you need to speak.",
+    muted_by_official: "The official muted your microphone: the others cannot hear you until the official lets you speak. You can ask to speak.",
+    unmuted_by_official: "The official lets you speak again: you can turn your microphone back on.",
+    ask_to_speak: "Ask to speak",
+    asked_to_speak: "Request sent to the official.",
+    asks_to_speak: "{name} asks to speak.",
+    unmute: "Let speak",
     chat: "Chat",
     chat_label: "Message",
     send: "Send",
@@ -299,7 +322,8 @@ const EN: RoomTexts = RoomTexts {
     upload_failed: "Sending failed.",
     too_large: "The document is too large.",
     media_failed: "Audio and video could not connect. Try reloading the page.",
-    removed: "The official removed you from the meeting.",
+    removed: "The official removed you from the meeting. You can come back only if the office admits you again.",
+    cancelled: "The appointment was cancelled: the waiting room is closed.",
     refused: "The office cannot see you now.",
     no_show: "The office closed your wait because you did not appear to be present.",
     ended: "The meeting has ended.",
