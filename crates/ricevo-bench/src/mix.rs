@@ -213,6 +213,7 @@ async fn bench(o: Options) {
         .filter(|s| s.start.timestamp() > now + jiff::SignedDuration::from_hours(24))
         .map(|s| fmt(&s.start))
         .collect();
+    assert!(!soon.is_empty() && !later.is_empty(), "no free slots to book");
     drop(store);
 
     let port = free_port();
