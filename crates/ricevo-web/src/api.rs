@@ -91,8 +91,10 @@ pub async fn services(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct SlotParams {
     /// First day, `YYYY-MM-DD` (default today).
+    #[param(format = Date)]
     pub from: Option<String>,
     /// Last day, inclusive (default `from` + 13 days).
+    #[param(format = Date)]
     pub to: Option<String>,
     /// Only if the service offers this mode.
     pub mode: Option<String>,
@@ -141,7 +143,7 @@ pub async fn slots(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
     Path((slug, service_id)): Path<(String, String)>,
-    Query(p): Query<SlotParams>,
+    ApiQuery(p): ApiQuery<SlotParams>,
 ) -> Result<Json<Vec<SlotView>>, ApiError> {
     let t = tenant(&state, &slug, lang).await?;
     let service_id = service_id.parse::<i64>().map(ServiceId).map_err(|_| ApiError::not_found_service(lang))?;
@@ -212,6 +214,7 @@ pub struct BookingBody {
     /// The service.
     pub service_id: Option<i64>,
     /// The chosen start, RFC 3339.
+    #[schema(format = DateTime)]
     pub start: Option<String>,
     /// `video`, `in_person` or `phone`.
     pub mode: Option<String>,
@@ -249,6 +252,30 @@ pub fn read_json<T: serde::de::DeserializeOwned>(body: &[u8], lang: Lang) -> Res
             },
         ),
     })
+}
+
+/// A query string, read like [`read_json`] reads a body: one that cannot be read (a number out
+/// of range, a repeated key) is a JSON 400 in the user's language, as every API answer is;
+/// axum's own `Query` would answer in plain English text.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        let lang = crate::lang::detect(parts);
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(e) => Err(ApiError::BadRequest(
+                lang,
+                match lang {
+                    Lang::It => format!("parametri della richiesta illeggibili ({})", e.body_text()),
+                    Lang::En => format!("unreadable query parameters ({})", e.body_text()),
+                },
+            )),
+        }
+    }
 }
 
 /// Parses an RFC 3339 instant (with offset or `Z`).
@@ -508,6 +535,7 @@ pub async fn cancel_appointment(
 #[serde(default)]
 pub struct MoveBody {
     /// The new start, RFC 3339.
+    #[schema(format = DateTime)]
     pub start: Option<String>,
 }
 
@@ -562,6 +590,7 @@ pub async fn bearer(state: &AppState, headers: &HeaderMap, t: &Tenant, lang: Lan
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct DayParams {
     /// The local day, `YYYY-MM-DD` (default today).
+    #[param(format = Date)]
     pub date: Option<String>,
     /// Only this office.
     pub office_id: Option<i64>,
@@ -662,7 +691,7 @@ pub async fn day(
     ReqLang(lang): ReqLang,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    Query(p): Query<DayParams>,
+    ApiQuery(p): ApiQuery<DayParams>,
 ) -> Result<Json<Vec<StaffAppointmentView>>, ApiError> {
     let t = tenant(&state, &slug, lang).await?;
     let grant = bearer(&state, &headers, &t, lang).await?;

@@ -458,3 +458,21 @@ async fn a_client_over_its_budget_gets_429_with_retry_after() {
     assert_eq!(resp.headers()[header::RETRY_AFTER], "60");
     assert_eq!(send(&app, get("/healthz")).await.0, StatusCode::OK, "probes are not limited");
 }
+
+#[tokio::test]
+async fn a_query_that_cannot_be_read_is_a_json_400_in_the_users_language() {
+    let app = app().await;
+    // Larger than any id: axum's Query used to answer this in plain English text.
+    let (status, body) = send(&app, get("/api/v1/demo/day?office_id=9223372036854775808")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "bad_request", "{body}");
+    assert!(body["message"].as_str().unwrap().starts_with("Richiesta non valida"), "{body}");
+    let id = service_id(&app, "Cambio di residenza").await;
+    let req = Request::get(format!("/api/v1/demo/services/{id}/slots?from=2026-11-25&from=2026-11-26"))
+        .header(header::ACCEPT_LANGUAGE, "en")
+        .body(Body::empty())
+        .unwrap();
+    let (status, body) = send(&app, req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().starts_with("Invalid request"), "{body}");
+}
