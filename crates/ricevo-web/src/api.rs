@@ -910,8 +910,9 @@ impl utoipa::PartialSchema for OfficesItem {
 
 impl utoipa::ToSchema for OfficesItem {}
 
-/// What every operation shares: the Bearer scheme of staff tokens, and the rate limiter's 429
-/// (answered before any handler runs, so no handler's attribute lists it).
+/// What every operation shares: the Bearer scheme of staff tokens and the refusals answered
+/// before any handler runs, so no handler's attribute lists them: the rate limiter's 429, 400
+/// for a path segment that is not UTF-8, 413 for a body over the limit (see `json_refusals`).
 #[derive(Debug)]
 struct Shared;
 
@@ -929,10 +930,18 @@ impl utoipa::Modify for Shared {
                     .build(),
             ),
         );
-        let too_many = ResponseBuilder::new()
-            .description("`too_many_requests`: over the per-address rate limit; see `Retry-After`")
-            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
-            .build();
+        let refusal = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build()
+        };
+        let too_many = refusal("`too_many_requests`: over the per-address rate limit; see `Retry-After`");
+        let bad_path = refusal("`bad_request`: a path segment that is not UTF-8");
+        let too_large = refusal("`request_too_large`: a body over 64 KiB");
         for item in doc.paths.paths.values_mut() {
             for op in [
                 &mut item.get,
@@ -947,7 +956,17 @@ impl utoipa::Modify for Shared {
             .into_iter()
             .flatten()
             {
-                op.responses.responses.entry("429".into()).or_insert_with(|| too_many.clone().into());
+                let answers = &mut op.responses.responses;
+                answers.entry("429".into()).or_insert_with(|| too_many.clone().into());
+                let in_path = |p: &utoipa::openapi::path::Parameter| {
+                    matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path)
+                };
+                if op.parameters.as_ref().is_some_and(|ps| ps.iter().any(in_path)) {
+                    answers.entry("400".into()).or_insert_with(|| bad_path.clone().into());
+                }
+                if op.request_body.is_some() {
+                    answers.entry("413".into()).or_insert_with(|| too_large.clone().into());
+                }
             }
         }
     }
