@@ -92,8 +92,10 @@ pub async fn services(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct SlotParams {
     /// First day, `YYYY-MM-DD` (default today).
+    #[param(format = Date)]
     pub from: Option<String>,
     /// Last day, inclusive (default `from` + 13 days).
+    #[param(format = Date)]
     pub to: Option<String>,
     /// Only if the service offers this mode.
     pub mode: Option<String>,
@@ -143,7 +145,7 @@ pub async fn slots(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
     Path((slug, service_id)): Path<(String, String)>,
-    Query(p): Query<SlotParams>,
+    ApiQuery(p): ApiQuery<SlotParams>,
 ) -> Result<Json<Vec<SlotView>>, ApiError> {
     let t = tenant(&state, &slug, lang).await?;
     let service_id = service_id.parse::<i64>().map(ServiceId).map_err(|_| ApiError::not_found_service(lang))?;
@@ -214,6 +216,7 @@ pub struct BookingBody {
     /// The service.
     pub service_id: Option<i64>,
     /// The chosen start, RFC 3339.
+    #[schema(format = DateTime)]
     pub start: Option<String>,
     /// `video`, `in_person` or `phone`.
     pub mode: Option<String>,
@@ -251,6 +254,30 @@ pub fn read_json<T: serde::de::DeserializeOwned>(body: &[u8], lang: Lang) -> Res
             },
         ),
     })
+}
+
+/// A query string, read like [`read_json`] reads a body: one that cannot be read (a number out
+/// of range, a repeated key) is a JSON 400 in the user's language, as every API answer is;
+/// axum's own `Query` would answer in plain English text.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        let lang = crate::lang::detect(parts);
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(e) => Err(ApiError::BadRequest(
+                lang,
+                match lang {
+                    Lang::It => format!("parametri della richiesta illeggibili ({})", e.body_text()),
+                    Lang::En => format!("unreadable query parameters ({})", e.body_text()),
+                },
+            )),
+        }
+    }
 }
 
 /// Parses an RFC 3339 instant (with offset or `Z`) within the days Ricevo accepts.
@@ -506,6 +533,7 @@ pub async fn cancel_appointment(
 #[serde(default)]
 pub struct MoveBody {
     /// The new start, RFC 3339.
+    #[schema(format = DateTime)]
     pub start: Option<String>,
 }
 
@@ -560,6 +588,7 @@ pub async fn bearer(state: &AppState, headers: &HeaderMap, t: &Tenant, lang: Lan
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct DayParams {
     /// The local day, `YYYY-MM-DD` (default today).
+    #[param(format = Date)]
     pub date: Option<String>,
     /// Only this office.
     pub office_id: Option<i64>,
@@ -660,7 +689,7 @@ pub async fn day(
     ReqLang(lang): ReqLang,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    Query(p): Query<DayParams>,
+    ApiQuery(p): ApiQuery<DayParams>,
 ) -> Result<Json<Vec<StaffAppointmentView>>, ApiError> {
     let t = tenant(&state, &slug, lang).await?;
     let grant = bearer(&state, &headers, &t, lang).await?;
@@ -871,8 +900,9 @@ impl utoipa::PartialSchema for OfficesItem {
 
 impl utoipa::ToSchema for OfficesItem {}
 
-/// What every operation shares: the Bearer scheme of staff tokens, and the rate limiter's 429
-/// (answered before any handler runs, so no handler's attribute lists it).
+/// What every operation shares: the Bearer scheme of staff tokens and the refusals answered
+/// before any handler runs, so no handler's attribute lists them: the rate limiter's 429, 400
+/// for a path segment that is not UTF-8, 413 for a body over the limit (see `json_refusals`).
 #[derive(Debug)]
 struct Shared;
 
@@ -890,10 +920,18 @@ impl utoipa::Modify for Shared {
                     .build(),
             ),
         );
-        let too_many = ResponseBuilder::new()
-            .description("`too_many_requests`: over the per-address rate limit; see `Retry-After`")
-            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
-            .build();
+        let refusal = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build()
+        };
+        let too_many = refusal("`too_many_requests`: over the per-address rate limit; see `Retry-After`");
+        let bad_path = refusal("`bad_request`: a path segment that is not UTF-8");
+        let too_large = refusal("`request_too_large`: a body over 64 KiB");
         for item in doc.paths.paths.values_mut() {
             for op in [
                 &mut item.get,
@@ -908,7 +946,17 @@ impl utoipa::Modify for Shared {
             .into_iter()
             .flatten()
             {
-                op.responses.responses.entry("429".into()).or_insert_with(|| too_many.clone().into());
+                let answers = &mut op.responses.responses;
+                answers.entry("429".into()).or_insert_with(|| too_many.clone().into());
+                let in_path = |p: &utoipa::openapi::path::Parameter| {
+                    matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path)
+                };
+                if op.parameters.as_ref().is_some_and(|ps| ps.iter().any(in_path)) {
+                    answers.entry("400".into()).or_insert_with(|| bad_path.clone().into());
+                }
+                if op.request_body.is_some() {
+                    answers.entry("413".into()).or_insert_with(|| too_large.clone().into());
+                }
             }
         }
     }

@@ -59,6 +59,9 @@ pub enum ApiError {
     /// 413: a document over the size limit (in megabytes).
     #[error("document too large")]
     DocumentTooLarge(Lang, usize),
+    /// 413: a request body over the server's limit.
+    #[error("request too large")]
+    TooLarge(Lang),
     /// 415: a document whose content is not an accepted type.
     #[error("unsupported document type")]
     UnsupportedDocument(Lang),
@@ -88,7 +91,7 @@ impl ApiError {
             | ApiError::NotQueued(_)
             | ApiError::NobodyWaiting(_)
             | ApiError::WalkInClosed(_) => StatusCode::CONFLICT,
-            ApiError::DocumentTooLarge(..) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::DocumentTooLarge(..) | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedDocument(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -119,6 +122,7 @@ impl ApiError {
             ApiError::NobodyWaiting(_) => "nobody_waiting",
             ApiError::WalkInClosed(_) => "walk_in_closed",
             ApiError::DocumentTooLarge(..) => "document_too_large",
+            ApiError::TooLarge(_) => "request_too_large",
             ApiError::UnsupportedDocument(_) => "unsupported_document",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -167,6 +171,8 @@ impl ApiError {
             ApiError::WalkInClosed(En) => "This office's virtual desk is closed now.".into(),
             ApiError::DocumentTooLarge(It, mb) => format!("Il documento supera il limite di {mb} MB."),
             ApiError::DocumentTooLarge(En, mb) => format!("The document is over the {mb} MB limit."),
+            ApiError::TooLarge(It) => "La richiesta è troppo grande.".into(),
+            ApiError::TooLarge(En) => "The request is too large.".into(),
             ApiError::UnsupportedDocument(It) => {
                 "Tipo di documento non accettato: usa PDF, immagini (PNG, JPEG, GIF, WebP) o testo.".into()
             }

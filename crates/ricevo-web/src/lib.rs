@@ -42,7 +42,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let api = api_routes().into_iter().fold(Router::new(), |router, route| route.mount(router));
+    let api = api_routes()
+        .into_iter()
+        .fold(Router::new(), |router, route| route.mount(router))
+        .layer(middleware::from_fn(json_refusals));
     Router::new()
         .merge(api)
         .merge(pages::routes())
@@ -215,6 +218,32 @@ async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Re
             (StatusCode::REQUEST_TIMEOUT, axum::Json(body)).into_response()
         }
     }
+}
+
+/// axum's own refusals, made before a handler runs (a path segment that is not UTF-8, a body
+/// over [`MAX_BODY_BYTES`]), are plain English text; an API client gets every refusal as the
+/// JSON error body, in its language, as the OpenAPI document says.
+async fn json_refusals(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let lang = lang::detect(&parts);
+    let resp = next.run(Request::from_parts(parts, body)).await;
+    let plain_text = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !resp.status().is_client_error() || !plain_text {
+        return resp;
+    }
+    let status = resp.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return error::ApiError::TooLarge(lang).into_response();
+    }
+    // axum's detail (such as "Invalid URL: Invalid UTF-8 in `token`") names what was wrong.
+    let detail = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap_or_default();
+    let mut json = error::ApiError::BadRequest(lang, String::from_utf8_lossy(&detail).into_owned()).into_response();
+    *json.status_mut() = status;
+    json
 }
 
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {

@@ -596,4 +596,41 @@ async fn every_endpoint_that_takes_a_date_refuses_the_edges_of_the_calendar_with
     let (status, slots) =
         send(&app, get(&format!("/api/v1/demo/services/{id}/slots?from=2199-12-31&to=2199-12-31"))).await;
     assert_eq!((status, slots), (StatusCode::OK, json!([])));
+#[tokio::test]
+async fn a_query_that_cannot_be_read_is_a_json_400_in_the_users_language() {
+    let app = app().await;
+    // Larger than any id: axum's Query used to answer this in plain English text.
+    let (status, body) = send(&app, get("/api/v1/demo/day?office_id=9223372036854775808")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "bad_request", "{body}");
+    assert!(body["message"].as_str().unwrap().starts_with("Richiesta non valida"), "{body}");
+    let id = service_id(&app, "Cambio di residenza").await;
+    let req = Request::get(format!("/api/v1/demo/services/{id}/slots?from=2026-11-25&from=2026-11-26"))
+        .header(header::ACCEPT_LANGUAGE, "en")
+        .body(Body::empty())
+        .unwrap();
+    let (status, body) = send(&app, req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().starts_with("Invalid request"), "{body}");
+}
+
+#[tokio::test]
+async fn refusals_made_before_a_handler_runs_are_json_too() {
+    let app = app().await;
+    // A path segment that is not UTF-8: axum's Path answered in plain text.
+    let (status, body) = send(&app, get("/api/v1/appointments/%FF")).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")), "{body}");
+    // A body over the limit: axum's body limit answered in plain text.
+    let name = "a".repeat(ricevo_web::MAX_BODY_BYTES);
+    let req = Request::post("/api/v1/demo/offices/1/tickets")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT_LANGUAGE, "en")
+        .body(Body::from(json!({ "name": name }).to_string()))
+        .unwrap();
+    let (status, body) = send(&app, req).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        (body["error"].as_str(), body["message"].as_str()),
+        (Some("request_too_large"), Some("The request is too large."))
+    );
 }

@@ -136,9 +136,13 @@ fn every_operation_lists_the_refusals_its_kind_of_route_can_answer() {
         if bearer && !has("401") {
             gaps.push(format!("{method} {path}: 401"));
         }
-        // Every JSON body may fail to parse.
-        if op.get("requestBody").is_some() && !has("400") {
-            gaps.push(format!("{method} {path}: 400 for a body that is not JSON"));
+        // Every JSON body may fail to parse, or be too large.
+        if op.get("requestBody").is_some() && !(has("400") && has("413")) {
+            gaps.push(format!("{method} {path}: 400 for a body that is not JSON, 413 for one too large"));
+        }
+        // Every path segment may not be UTF-8.
+        if path.contains('{') && !has("400") {
+            gaps.push(format!("{method} {path}: 400 for a path segment that is not UTF-8"));
         }
         for (status, answer) in op["responses"].as_object().unwrap() {
             if answer["description"].as_str().unwrap_or("").is_empty() {

@@ -106,6 +106,7 @@ fn in_lang(e: ApiError, lang: Lang) -> ApiError {
         ApiError::NobodyWaiting(_) => ApiError::NobodyWaiting(lang),
         ApiError::WalkInClosed(_) => ApiError::WalkInClosed(lang),
         ApiError::DocumentTooLarge(_, mb) => ApiError::DocumentTooLarge(lang, mb),
+        ApiError::TooLarge(_) => ApiError::TooLarge(lang),
         ApiError::UnsupportedDocument(_) => ApiError::UnsupportedDocument(lang),
         other @ (ApiError::Unavailable(_) | ApiError::Internal(_)) => other,
     }

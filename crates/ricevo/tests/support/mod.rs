@@ -124,12 +124,19 @@ pub struct Server {
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub origin: String,
     log: PathBuf,
+    data: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
     /// Starts the server and waits until `/healthz` answers 200.
     pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// Starts the server with more environment variables (settings) and waits until
+    /// `/healthz` answers 200.
+    pub fn start_with(env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("temporary data directory");
         let port = free_port();
         let log = dir.path().join("ricevo.log");
@@ -146,12 +153,14 @@ impl Server {
             .env_remove("RICEVO_CONFIG")
             .env_remove("RICEVO_DATABASE_URL")
             .env_remove("RICEVO_SMTP_HOST")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
             .expect("start the ricevo binary");
-        let mut server = Server { guard: Guard(child), origin: format!("http://127.0.0.1:{port}"), log, _dir: dir };
+        let mut server =
+            Server { guard: Guard(child), origin: format!("http://127.0.0.1:{port}"), log, data, _dir: dir };
         let started = Instant::now();
         loop {
             if let Ok(Some(status)) = server.guard.0.try_wait() {
@@ -177,6 +186,21 @@ impl Server {
     /// What the server printed so far.
     pub fn log(&self) -> String {
         tail(&self.log)
+    }
+
+    /// Runs a `ricevo` command on this server's data (`token add ...`); its standard output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_ricevo"))
+            .args(args)
+            .env("RICEVO_DATA_DIR", &self.data)
+            .env("RICEVO_LOG", "warn")
+            .env_remove("RICEVO_CONFIG")
+            .env_remove("RICEVO_DATABASE_URL")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the ricevo binary");
+        assert!(out.status.success(), "ricevo {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("UTF-8 output").trim().to_owned()
     }
 
     /// The demo administrator's password, printed once at start.
