@@ -45,6 +45,13 @@ impl TestSchema {
         Some(TestSchema { url, name })
     }
 
+    /// The connection URL of this schema, for a server process of its own
+    /// (`RICEVO_DATABASE_URL`): its connections use the schema and carry its tag.
+    pub fn url(&self) -> String {
+        let join = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{join}options[search_path]={name}&application_name={name}", self.url, name = self.name)
+    }
+
     /// A store on this schema: one more server node. Migrate once with the first node.
     ///
     /// # Panics

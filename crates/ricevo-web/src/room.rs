@@ -233,6 +233,9 @@ fn room_page(
         if meeting.is_some() { ice::servers(&state.config, e.id, state.now()) } else { serde_json::json!([]) };
     let data = serde_json::json!({
         "ws": format!("/a/{token}/ws"),
+        // Where the page goes when its node stops answering: the public address leads to a
+        // live node, which takes the meeting over.
+        "public_join": crate::booking::token_link(&state.config.public_url, token, "/join"),
         "documents": "documents",
         "entry_id": e.id.0,
         "admitted": meeting.is_some(),

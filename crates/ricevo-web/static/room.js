@@ -11,6 +11,10 @@
 // places, places freed and reused). Screen sharing swaps a track into the third transceiver,
 // so it needs no renegotiation. A page that is already admitted (a direct link, a reload)
 // offers at once, while the socket and the camera open, and adds the camera when it is open.
+//
+// Several nodes: a socket that comes back (on the same node, or through the public address on
+// another one after a node died) is told `admitted` again, and the page offers anew to that
+// node's SFU; a page on a dead node's own address moves to the public address.
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("room-data").textContent);
@@ -153,9 +157,24 @@
       if (e && e.code === 1012) restarting = true;
       say($("connection"), restarting ? T.restarting : T.reconnecting);
       retry = Math.min(retry + 1, 5);
+      if (retry >= 3 && onOtherNode()) {
+        // This page is on one node's own address (its meeting ran there) and that node does not
+        // answer: the public address leads to a live node, which takes the meeting over. The
+        // new page negotiates media with it.
+        closedByUs = true;
+        if (pc) pc.close();
+        location.replace(data.public_join);
+        return;
+      }
       setTimeout(connect, restarting ? 1500 + Math.floor(Math.random() * 3000) : 500 * retry);
     };
     if (!admitted && !data.admitted) show("waiting");
+  }
+
+  // Whether this page was sent to a node's own address, away from the public one.
+  function onOtherNode() {
+    try { return !!data.public_join && new URL(data.public_join).origin !== location.origin; }
+    catch (_) { return false; }
   }
 
   function send(m) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(m)); }
