@@ -596,6 +596,8 @@ async fn every_endpoint_that_takes_a_date_refuses_the_edges_of_the_calendar_with
     let (status, slots) =
         send(&app, get(&format!("/api/v1/demo/services/{id}/slots?from=2199-12-31&to=2199-12-31"))).await;
     assert_eq!((status, slots), (StatusCode::OK, json!([])));
+}
+
 #[tokio::test]
 async fn a_query_that_cannot_be_read_is_a_json_400_in_the_users_language() {
     let app = app().await;
