@@ -164,6 +164,8 @@ async fn bench(o: Options) {
         .env("RICEVO_DATA_DIR", dir.path())
         .env("RICEVO_LISTEN", format!("127.0.0.1:{port}"))
         .env("RICEVO_RATE_LIMIT_PER_MINUTE", "100000000")
+        // Every simulated client books from 127.0.0.1: lift the per-address budget.
+        .env("RICEVO_BOOKINGS_PER_HOUR_PER_ADDRESS", "100000000")
         .env("RICEVO_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()

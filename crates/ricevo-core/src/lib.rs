@@ -14,6 +14,7 @@ pub mod ids;
 pub mod lang;
 pub mod lobby;
 pub mod mode;
+pub mod quota;
 pub mod seats;
 pub mod service;
 pub mod slots;

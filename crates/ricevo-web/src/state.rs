@@ -28,6 +28,13 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Requests per minute one client address may make to public endpoints.
     pub rate_limit_per_minute: u32,
+    /// Bookings one client address may make per hour (page and API together).
+    pub bookings_per_hour_per_address: u32,
+    /// Walk-in tickets one client address may take per hour.
+    pub tickets_per_hour_per_address: u32,
+    /// Active appointments one citizen (by e-mail, phone or codice fiscale) may hold per service;
+    /// 0: no limit.
+    pub max_active_per_citizen: u16,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
     /// How many minutes before its start a video appointment's waiting room opens.
@@ -66,6 +73,9 @@ impl Default for WebConfig {
             outbox_dir: None,
             secure_cookies: false,
             rate_limit_per_minute: 600,
+            bookings_per_hour_per_address: 10,
+            tickets_per_hour_per_address: 10,
+            max_active_per_citizen: ricevo_core::quota::DEFAULT_MAX_ACTIVE,
             trust_forwarded_for: false,
             join_open_minutes: 15,
             max_document_bytes: 20 * 1024 * 1024,
@@ -90,6 +100,10 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Failed logins per account and address.
     pub login_throttle: Arc<RateLimiter>,
+    /// Bookings per client address and hour.
+    pub booking_budget: Arc<RateLimiter>,
+    /// Walk-in tickets per client address and hour.
+    pub ticket_budget: Arc<RateLimiter>,
     /// A two-second memory of each town's catalogue.
     pub catalogue: Arc<crate::catalogue::Catalogue>,
     /// Live connections of waiting rooms, dashboards and meetings on this node.
@@ -120,6 +134,8 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(per_minute, 60)),
             // Ten failed logins per quarter of an hour per account and per address.
             login_throttle: Arc::new(RateLimiter::new(10, 15 * 60)),
+            booking_budget: Arc::new(RateLimiter::new(config.bookings_per_hour_per_address.max(1), 3600)),
+            ticket_budget: Arc::new(RateLimiter::new(config.tickets_per_hour_per_address.max(1), 3600)),
             catalogue: Arc::default(),
             hub: Arc::default(),
             media: None,

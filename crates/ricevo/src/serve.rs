@@ -52,6 +52,9 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         secure_cookies: config.secure_cookies(),
         rate_limit_per_minute: config.http.rate_limit_per_minute,
         trust_forwarded_for: config.http.trust_forwarded_for,
+        bookings_per_hour_per_address: config.limits.bookings_per_hour_per_address,
+        tickets_per_hour_per_address: config.limits.tickets_per_hour_per_address,
+        max_active_per_citizen: config.limits.max_active_appointments_per_citizen,
         join_open_minutes: config.media.join_open_minutes,
         max_document_bytes: config.media.max_document_mb * 1024 * 1024,
         turn: config.turn.as_ref().map(|t| ricevo_web::TurnConfig {
