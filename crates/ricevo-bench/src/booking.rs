@@ -168,6 +168,8 @@ async fn bench(o: Options) {
         .env("RICEVO_RATE_LIMIT_PER_MINUTE", "100000000")
         // Every simulated client comes from 127.0.0.1: no cap per address.
         .env("RICEVO_MAX_CONNECTIONS_PER_ADDRESS", "0")
+        // Every simulated client books from 127.0.0.1: lift the per-address budget.
+        .env("RICEVO_BOOKINGS_PER_HOUR_PER_ADDRESS", "100000000")
         .env("RICEVO_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()

@@ -15,6 +15,7 @@ pub mod lang;
 pub mod lobby;
 pub mod mode;
 pub mod nodes;
+pub mod quota;
 pub mod seats;
 pub mod service;
 pub mod slots;

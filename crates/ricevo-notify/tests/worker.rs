@@ -111,6 +111,8 @@ async fn book_with(store: &dyn Store, town: &Town, start: &str, messages: Vec<(S
             now: at("2026-11-01T00:00:00Z"),
             outbox,
             idempotency: None,
+            citizen_keys: Vec::new(),
+            quota: None,
         })
         .await
         .unwrap();

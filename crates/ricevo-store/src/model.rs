@@ -2,6 +2,7 @@
 
 use jiff::Timestamp;
 use ricevo_core::lobby::{Abilities, EntryKind};
+use ricevo_core::quota::CitizenQuota;
 use ricevo_core::service::{IntakeQuestion, ServiceRules};
 use ricevo_core::{AppointmentId, DocumentId, EntryId, Lang, MeetingId, Mode, OfficeId, ServiceId, TenantId, UserId};
 use serde::{Deserialize, Serialize};
@@ -264,6 +265,12 @@ pub struct NewAppointment {
     pub outbox: Vec<NewOutboxMessage>,
     /// The client's idempotency key with the request's hash and the response to replay.
     pub idempotency: Option<IdempotencyRecord>,
+    /// The normalised keys the citizen is recognised by (`ricevo_core::quota::citizen_keys`),
+    /// stored with the appointment so later bookings can count it.
+    pub citizen_keys: Vec<String>,
+    /// At most this many active appointments of one citizen (any of their keys) for the
+    /// service, counted in the booking's transaction; `None`: no limit.
+    pub quota: Option<CitizenQuota>,
 }
 
 impl NewAppointment {
@@ -315,6 +322,8 @@ pub enum BookOutcome {
     Full,
     /// The idempotency key was seen before: here is the first answer.
     Replay(IdempotencyRecord),
+    /// The citizen already holds as many active appointments for the service as the quota allows.
+    QuotaReached(CitizenQuota),
 }
 
 /// A change to an existing appointment.

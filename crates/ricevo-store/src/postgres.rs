@@ -43,6 +43,18 @@ impl PostgresStore {
         self.book_alone(new).await
     }
 
+    // Serialises the bookings of one citizen for one service across nodes until the
+    // transaction ends (READ COMMITTED alone would let two of them count the same total).
+    async fn lock_citizen(
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        new: &NewAppointment,
+    ) -> std::result::Result<(), sqlx::Error> {
+        for id in crate::sql::citizen_lock_ids(new.service_id, &new.citizen_keys) {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(id).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     /// The notification channel of this database schema: nodes of one installation share it,
     /// installations in other schemas of the same server (and parallel tests) do not.
     async fn channel(&self) -> Result<String> {

@@ -146,6 +146,43 @@ pub(crate) const SEAT_INSERT: &str =
 pub(crate) const IDEMPOTENCY_INSERT: &str = "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, body, \
      created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 
+/// How many of a citizen's appointments for a service are active: booked or checked in and not
+/// yet ended at `$5`, found by any of three keys (`$2`-`$4`, see [`three_keys`]).
+pub(crate) const CITIZEN_ACTIVE_COUNT: &str = "SELECT COUNT(DISTINCT k.appointment_id) FROM citizen_keys k \
+     JOIN appointments a ON a.id = k.appointment_id WHERE k.service_id = $1 AND k.key IN ($2, $3, $4) \
+     AND a.status IN ('booked', 'checked_in') AND a.end_at > $5";
+/// One key of a new appointment's citizen.
+pub(crate) const CITIZEN_KEY_INSERT: &str =
+    "INSERT INTO citizen_keys (service_id, key, appointment_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+
+/// A citizen's keys as the count's three parameters: missing ones repeat the first, and with
+/// no key at all nothing matches.
+pub(crate) fn three_keys(keys: &[String]) -> [&str; 3] {
+    let first = keys.first().map_or("", String::as_str);
+    let at = |i: usize| keys.get(i).map_or(first, String::as_str);
+    [first, at(1), at(2)]
+}
+
+/// The PostgreSQL advisory-lock ids of a citizen's keys for a service, in the order to take
+/// them (sorted, so two bookings sharing keys never wait for each other in a cycle). A stable
+/// hash (FNV-1a), the same on every node; a collision only makes two bookings wait in turn.
+pub(crate) fn citizen_lock_ids(service: ServiceId, keys: &[String]) -> Vec<i64> {
+    let mut ids: Vec<i64> = keys
+        .iter()
+        .map(|k| {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in format!("citizen:{}:{k}", service.0).bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            i64::from_ne_bytes(h.to_ne_bytes())
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// Implements [`crate::Store`] for a store type with `reader` and `writer` pools of engine `$db`.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
@@ -265,6 +302,23 @@ macro_rules! impl_store {
                         }));
                     }
                 }
+                // The citizen's quota, under a lock on their keys so that two concurrent bookings
+                // of the same person cannot both count one appointment too few.
+                if let Some(quota) = new.quota {
+                    Self::lock_citizen(tx, new).await?;
+                    let [k1, k2, k3] = $crate::sql::three_keys(&new.citizen_keys);
+                    let (active,): (i64,) = sqlx::query_as($crate::sql::CITIZEN_ACTIVE_COUNT)
+                        .bind(new.service_id.0)
+                        .bind(k1)
+                        .bind(k2)
+                        .bind(k3)
+                        .bind(new.now.as_second())
+                        .fetch_one(&mut **tx)
+                        .await?;
+                    if !quota.allows(u64::try_from(active).unwrap_or(0)) {
+                        return Ok(BookOutcome::QuotaReached(quota));
+                    }
+                }
                 // Seats first: a full slot answers before anything is written.
                 let Some(assigned) =
                     Self::free_seats(tx, new.office_id, new.start, new.occupied_until, new.desks).await?
@@ -292,6 +346,14 @@ macro_rules! impl_store {
                     .fetch_one(&mut **tx)
                     .await?;
                 Self::insert_seats(tx, new.office_id, id, &assigned).await?;
+                for key in &new.citizen_keys {
+                    sqlx::query($crate::sql::CITIZEN_KEY_INSERT)
+                        .bind(new.service_id.0)
+                        .bind(key)
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?;
+                }
                 Self::insert_outbox(tx, new.tenant_id, Some(id), &new.outbox, new.now).await?;
                 if let Some(idem) = &new.idempotency {
                     sqlx::query($crate::sql::IDEMPOTENCY_INSERT)
@@ -1171,6 +1233,15 @@ macro_rules! impl_store {
             }
 
             async fn anonymise_before(&self, tenant: TenantId, before: Timestamp) -> Result<u64> {
+                // The citizen's keys are personal data too (and an old appointment counts no more).
+                sqlx::query(
+                    "DELETE FROM citizen_keys WHERE appointment_id IN \
+                     (SELECT id FROM appointments WHERE tenant_id = $1 AND start_at < $2)",
+                )
+                .bind(tenant.0)
+                .bind(before.as_second())
+                .execute(&self.writer)
+                .await?;
                 let r = sqlx::query(
                     "UPDATE appointments SET citizen_name = '', citizen_email = '', citizen_phone = NULL, \
                      fiscal_code = NULL, notes = NULL, answers = '{}', anonymised = 1 \

@@ -33,8 +33,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use tokio::sync::{mpsc, oneshot};
 
 use crate::sql::{
-    APPOINTMENT_INSERT, IDEMPOTENCY_INSERT, IDEMPOTENCY_SELECT, SEAT_INSERT, SEATS_TAKEN_SELECT, impl_store,
-    outbox_insert_sql,
+    APPOINTMENT_INSERT, CITIZEN_ACTIVE_COUNT, CITIZEN_KEY_INSERT, IDEMPOTENCY_INSERT, IDEMPOTENCY_SELECT, SEAT_INSERT,
+    SEATS_TAKEN_SELECT, impl_store, outbox_insert_sql, three_keys,
 };
 use crate::*;
 
@@ -106,6 +106,16 @@ impl SqliteStore {
 
     async fn listen_to_nodes(&self) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>> {
         Ok(None)
+    }
+
+    // Nothing to lock: SQLite has one writer at a time (`BEGIN IMMEDIATE`, and the
+    // group-commit thread books one after the other).
+    #[allow(dead_code)]
+    async fn lock_citizen(
+        _tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        _new: &NewAppointment,
+    ) -> std::result::Result<(), sqlx::Error> {
+        Ok(())
     }
 
     async fn commit_booking(&self, new: &NewAppointment) -> std::result::Result<BookOutcome, sqlx::Error> {
@@ -285,6 +295,16 @@ fn book_in(connection: &Connection, new: &NewAppointment, outbox_sql: &str) -> r
             }));
         }
     }
+    // The citizen's quota: earlier bookings of the batch are visible here, in its transaction.
+    if let Some(quota) = new.quota {
+        let [k1, k2, k3] = three_keys(&new.citizen_keys);
+        let active: i64 = connection
+            .prepare_cached(CITIZEN_ACTIVE_COUNT)?
+            .query_row(params![new.service_id.0, k1, k2, k3, new.now.as_second()], |r| r.get(0))?;
+        if !quota.allows(u64::try_from(active).unwrap_or(0)) {
+            return Ok(BookOutcome::QuotaReached(quota));
+        }
+    }
     // Seats first: a full slot answers before anything is written.
     let wanted = ricevo_core::seats::steps(new.start, new.occupied_until);
     let taken = connection
@@ -319,6 +339,10 @@ fn book_in(connection: &Connection, new: &NewAppointment, outbox_sql: &str) -> r
     let mut seat = connection.prepare_cached(SEAT_INSERT)?;
     for (step, n) in &assigned {
         seat.execute(params![new.office_id.0, step, n, id])?;
+    }
+    let mut key = connection.prepare_cached(CITIZEN_KEY_INSERT)?;
+    for k in &new.citizen_keys {
+        key.execute(params![new.service_id.0, k, id])?;
     }
     let mut outbox = connection.prepare_cached(outbox_sql)?;
     for m in &new.outbox {
@@ -529,6 +553,8 @@ mod tests {
                 status: 201,
                 body: format!("{{\"n\":{n}}}"),
             }),
+            citizen_keys: Vec::new(),
+            quota: None,
         }
     }
 

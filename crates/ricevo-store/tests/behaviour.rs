@@ -141,6 +141,8 @@ fn booking(town: &Town, start: &str, n: u32) -> NewAppointment {
             },
         ],
         idempotency: None,
+        citizen_keys: Vec::new(),
+        quota: None,
     }
 }
 
@@ -416,6 +418,52 @@ macro_rules! behaviour {
                 // Another town's id is not found, whatever status it names.
                 let foreign = f.store.set_status(other.id, appt.id, after, CheckedIn, now).await;
                 assert!(matches!(foreign, Err(StoreError::NotFound)), "{foreign:?}");
+            }
+
+            #[tokio::test]
+            async fn concurrent_bookings_of_one_citizen_across_nodes_never_exceed_the_quota() {
+                let Some(f) = fixture().await else { return };
+                let other = town(&*f.store, "b", 3).await;
+                let town = Arc::new(town(&*f.store, "a", 3).await);
+                let quota = ricevo_core::quota::CitizenQuota::new(2);
+                let mine = |n: u32, keys: &[&str]| {
+                    // Sixteen different times, so only the quota can refuse.
+                    let start = at("2026-11-30T08:00:00Z") + SignedDuration::from_mins(i64::from(n) * 40);
+                    let mut new = booking(&town, &start.to_string(), n);
+                    new.citizen_keys = keys.iter().map(|k| (*k).to_owned()).collect();
+                    new.quota = Some(quota);
+                    new
+                };
+                let mut tasks = Vec::new();
+                for n in 0..16u32 {
+                    let store = if n % 2 == 0 { f.store.clone() } else { f.other_node.clone() };
+                    // The same person, known by e-mail on some requests and by codice fiscale on others.
+                    let keys: &[&str] = if n % 3 == 0 { &["cf:RSSMRA85T10A562S"] } else { &["email:m@x.it", "cf:RSSMRA85T10A562S"] };
+                    let new = mine(n, keys);
+                    tasks.push(tokio::spawn(async move { store.book(&new).await.unwrap() }));
+                }
+                let outcomes: Vec<BookOutcome> =
+                    futures::future::join_all(tasks).await.into_iter().map(Result::unwrap).collect();
+                let wins = outcomes.iter().filter(|o| matches!(o, BookOutcome::Booked(_))).count();
+                let refused = outcomes.iter().filter(|o| matches!(o, BookOutcome::QuotaReached(q) if q.max() == 2)).count();
+                assert_eq!((wins, refused), (2, 14), "{outcomes:?}");
+                // Someone else, another service, or after a cancellation: room again.
+                booked(f.store.book(&mine(20, &["email:other@x.it"])).await.unwrap());
+                let mut elsewhere = booking(&other, "2026-11-30T08:00:00Z", 21);
+                elsewhere.citizen_keys = vec!["cf:RSSMRA85T10A562S".into()];
+                elsewhere.quota = Some(quota);
+                booked(f.store.book(&elsewhere).await.unwrap());
+                let first = outcomes.iter().find_map(|o| match o { BookOutcome::Booked(a) => Some(a.clone()), _ => None }).unwrap();
+                f.store.cancel(town.tenant.id, first.id, 0, at("2026-11-02T00:00:00Z"), &[]).await.unwrap();
+                booked(f.store.book(&mine(22, &["cf:RSSMRA85T10A562S"])).await.unwrap());
+                assert!(matches!(f.store.book(&mine(23, &["email:m@x.it", "cf:RSSMRA85T10A562S"])).await.unwrap(), BookOutcome::QuotaReached(_)));
+                // An appointment that has ended counts no more.
+                let mut later = mine(24, &["email:m@x.it"]);
+                later.now = at("2026-12-31T00:00:00Z");
+                later.start = at("2027-01-04T08:00:00Z");
+                later.end = later.start + SignedDuration::from_mins(20);
+                later.occupied_until = later.start + SignedDuration::from_mins(30);
+                booked(f.store.book(&later).await.unwrap());
             }
 
             #[tokio::test]

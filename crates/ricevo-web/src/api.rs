@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::booking::{self, BookingRefusal, BookingRequest, BookingResult, MAX_SLOT_RANGE_DAYS, zone_of};
 use crate::error::{ApiError, ErrorBody};
 use crate::lang::ReqLang;
+use crate::limits::ClientKey;
 use crate::state::AppState;
 use crate::tokens;
 
@@ -365,6 +366,7 @@ pub async fn create_appointment(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
     Path(slug): Path<String>,
+    ClientKey(client): ClientKey,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -435,7 +437,7 @@ pub async fn create_appointment(
         }
         return ApiError::Fields(lang, errors).into_response();
     };
-    let req = BookingRequest { service_id, start, input, idempotency };
+    let req = BookingRequest { service_id, start, input, idempotency, client };
     let now = state.now();
     match booking::book(&state, &t, req, lang, now).await {
         Ok(BookingResult::Booked { receipt, .. }) => (StatusCode::CREATED, Json(receipt)).into_response(),

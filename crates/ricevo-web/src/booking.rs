@@ -7,11 +7,11 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use ricevo_core::appointment::{AppointmentStatus, Timing};
-use ricevo_core::citizen::{BookingInput, FieldError, check_booking};
+use ricevo_core::citizen::{BookingDetails, BookingInput, FieldError, check_booking};
 use ricevo_core::holidays::PatronDay;
 use ricevo_core::hours::{Closure, OpeningHours, WeeklyRange};
 use ricevo_core::slots::{self, Slot, SlotQuery, SlotRefusal};
-use ricevo_core::{Lang, Mode, ServiceId};
+use ricevo_core::{Lang, Mode, ServiceId, quota};
 use ricevo_notify::{AppointmentNotice, EmailKind, Outgoing};
 use ricevo_store::{
     Appointment, BookOutcome, IdempotencyRecord, NewAppointment, NewOutboxMessage, Office, Reschedule, Service,
@@ -168,6 +168,8 @@ pub struct BookingRequest {
     pub input: BookingInput,
     /// The client's idempotency key and the hash of its request.
     pub idempotency: Option<(String, String)>,
+    /// The client's address (`crate::client_key`), which has a budget of bookings per hour.
+    pub client: String,
 }
 
 /// The answer to a successful booking, as the API shows it.
@@ -278,6 +280,34 @@ pub async fn book(
             });
         }
     };
+    // The address's budget is spent only by a booking that gets stored (given back otherwise),
+    // and taken before the commit so that a burst of concurrent requests cannot all pass.
+    if !state.booking_budget.allow(&req.client, now) {
+        state.booking_budget.give_back(&req.client, now);
+        tracing::warn!(tenant = %tenant.slug, client = %req.client, "booking budget spent");
+        return Err(ApiError::TooManyBookings(lang, state.booking_budget.retry_after(now)).into());
+    }
+    let result = commit(state, tenant, &req, &ctx, details, slot, day, lang, now).await;
+    if !matches!(result, Ok(BookingResult::Booked { .. })) {
+        state.booking_budget.give_back(&req.client, now);
+    }
+    result
+}
+
+// Stores a checked booking with its messages, under the citizen's quota.
+#[allow(clippy::too_many_arguments)]
+async fn commit(
+    state: &AppState,
+    tenant: &Tenant,
+    req: &BookingRequest,
+    ctx: &ServiceContext,
+    details: BookingDetails,
+    slot: Slot,
+    day: Date,
+    lang: Lang,
+    now: Timestamp,
+) -> Result<BookingResult, BookingRefusal> {
+    let (service, office, facts) = (&ctx.service, &ctx.office, &ctx.facts);
     let token = tokens::new_token();
     let public_id = tokens::new_public_id();
     let links = Links::new(state, &token, details.mode);
@@ -316,6 +346,9 @@ pub async fn book(
             status: 201,
             body: serde_json::to_string(&receipt).unwrap_or_default(),
         }),
+        citizen_keys: quota::citizen_keys(&details.citizen),
+        quota: (state.config.max_active_per_citizen > 0)
+            .then(|| quota::CitizenQuota::new(state.config.max_active_per_citizen)),
     };
     // The messages announce the appointment as it will be stored (its id is not needed).
     let to_be = new.appointment(ricevo_core::AppointmentId(0));
@@ -332,6 +365,10 @@ pub async fn book(
             } else {
                 Err(ApiError::IdempotencyMismatch(lang).into())
             }
+        }
+        BookOutcome::QuotaReached(quota) => {
+            tracing::info!(tenant = %tenant.slug, service = %service.id, "citizen quota reached");
+            Err(ApiError::CitizenLimit(lang, quota.max()).into())
         }
         BookOutcome::Full => {
             state.metrics.booking_conflict();

@@ -44,6 +44,13 @@ pub enum ApiError {
     /// 409: changed concurrently.
     #[error("conflict")]
     Conflict(Lang),
+    /// 409: the citizen already holds the most active appointments allowed for the service.
+    #[error("citizen limit reached")]
+    CitizenLimit(Lang, u16),
+    /// 429: this client address spent its hourly budget of bookings or tickets; retry after so
+    /// many seconds.
+    #[error("too many bookings")]
+    TooManyBookings(Lang, i64),
     /// 409: the appointment's status cannot change that way now (`AppointmentStatus::transition`).
     #[error("status change refused: {1}")]
     StatusChange(Lang, StatusChangeError),
@@ -88,6 +95,7 @@ impl ApiError {
             ApiError::NotActive(_)
             | ApiError::Conflict(_)
             | ApiError::StatusChange(..)
+            | ApiError::CitizenLimit(..)
             | ApiError::NotQueued(_)
             | ApiError::NobodyWaiting(_)
             | ApiError::WalkInClosed(_) => StatusCode::CONFLICT,
@@ -95,7 +103,7 @@ impl ApiError {
             ApiError::UnsupportedDocument(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests(_) | ApiError::TooManyBookings(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -114,6 +122,8 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::TooManyRequests(_) => "too_many_requests",
             ApiError::Conflict(_) => "conflict",
+            ApiError::CitizenLimit(..) => "citizen_limit",
+            ApiError::TooManyBookings(..) => "too_many_bookings",
             ApiError::StatusChange(_, StatusChangeError::Already(_)) => "status_unchanged",
             ApiError::StatusChange(_, StatusChangeError::NotAllowed { .. }) => "status_change_not_allowed",
             ApiError::StatusChange(_, StatusChangeError::TooEarly { .. }) => "status_change_too_early",
@@ -156,6 +166,24 @@ impl ApiError {
             ApiError::Conflict(It) => "I dati sono cambiati nel frattempo: ricarica e riprova.".into(),
             ApiError::Conflict(En) => "The data changed in the meantime: reload and try again.".into(),
             ApiError::StatusChange(lang, e) => status_change_message(*lang, *e),
+            ApiError::CitizenLimit(It, n) => format!(
+                "Hai già {n} appuntamenti attivi per questo servizio, il massimo consentito. Annullane uno \
+                 (dal link nell'e-mail di conferma) o attendi che si svolga, poi prenota di nuovo."
+            ),
+            ApiError::CitizenLimit(En, n) => format!(
+                "You already have {n} active appointments for this service, the most allowed. Cancel one \
+                 (from the link in its confirmation e-mail) or wait until it has taken place, then book again."
+            ),
+            ApiError::TooManyBookings(It, secs) => format!(
+                "Troppe prenotazioni o biglietti da questa connessione: riprova tra {} minuti.",
+                ((secs + 59) / 60).max(1)
+            ),
+            ApiError::TooManyBookings(En, secs) => {
+                format!(
+                    "Too many bookings or tickets from this connection: try again in {} minutes.",
+                    ((secs + 59) / 60).max(1)
+                )
+            }
             ApiError::NotQueued(It) => {
                 "Questa persona non è più in coda: è già entrata, è stata rifiutata o segnata come non presente, \
                  oppure è uscita."
@@ -308,6 +336,10 @@ impl IntoResponse for ApiError {
             ApiError::Internal(detail) => tracing::error!(%detail, "internal error"),
             _ => {}
         }
-        (self.status(), Json(self.body())).into_response()
+        let mut resp = (self.status(), Json(self.body())).into_response();
+        if let ApiError::TooManyBookings(_, secs) = &self {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*secs));
+        }
+        resp
     }
 }

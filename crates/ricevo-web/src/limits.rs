@@ -46,6 +46,23 @@ impl RateLimiter {
         map.get(key).is_some_and(|(w, n)| *w == window && *n >= self.limit)
     }
 
+    /// Gives back one event counted for `key` in the current window (an attempt that ended
+    /// without using what the budget guards, such as a booking refused for a full slot).
+    pub fn give_back(&self, key: &str, now: Timestamp) {
+        let window = now.as_second().div_euclid(self.window_secs);
+        let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((w, n)) = map.get_mut(key)
+            && *w == window
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Seconds until the current window ends and every key has its budget again.
+    pub fn retry_after(&self, now: Timestamp) -> i64 {
+        self.window_secs - now.as_second().rem_euclid(self.window_secs)
+    }
+
     /// Forgets `key` (after a successful login).
     pub fn reset(&self, key: &str) {
         self.windows.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
@@ -345,5 +362,38 @@ mod tests {
         release_tx.send(()).unwrap();
         holder.await.unwrap().unwrap();
         assert_eq!(gate.run(|| 1).await, Ok(1), "free again");
+    }
+
+    #[test]
+    fn a_given_back_event_frees_its_place_and_retry_after_counts_to_the_windows_end() {
+        let l = RateLimiter::new(1, 3600);
+        let t0: Timestamp = "2026-11-22T10:15:00Z".parse().unwrap();
+        assert!(l.allow("a", t0));
+        assert!(!l.allow("a", t0));
+        l.give_back("a", t0);
+        l.give_back("a", t0);
+        assert!(l.allow("a", t0), "the refused attempt and the given-back one are both returned");
+        assert_eq!(l.retry_after(t0), 45 * 60);
+    }
+}
+
+/// The client address of a request (see [`crate::client_key`]), for handlers that also read
+/// the request's body.
+#[derive(Debug, Clone)]
+pub struct ClientKey(pub String);
+
+impl axum::extract::FromRequestParts<crate::AppState> for ClientKey {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        // `client_key` reads a whole request: give it one with this request's head.
+        let mut req = axum::extract::Request::new(axum::body::Body::empty());
+        *req.uri_mut() = parts.uri.clone();
+        *req.headers_mut() = parts.headers.clone();
+        *req.extensions_mut() = parts.extensions.clone();
+        Ok(ClientKey(crate::client_key(state, &req)))
     }
 }

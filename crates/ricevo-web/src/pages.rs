@@ -32,6 +32,7 @@ use crate::AppState;
 use crate::api::{self, parse_instant, refusal_message};
 use crate::booking::{self, BookingRefusal, BookingRequest, BookingResult, Links, zone_of};
 use crate::error::ApiError;
+use crate::limits::ClientKey;
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -275,7 +276,7 @@ struct BookPage {
     start: String,
     fields: Fields,
     summary: Vec<SummaryLine>,
-    unavailable: Option<&'static str>,
+    unavailable: Option<String>,
     alternatives: Vec<Opt>,
     privacy_notice: String,
 }
@@ -298,7 +299,7 @@ fn alternatives(ctx: &Ctx, slots: &[Slot]) -> Vec<Opt> {
 #[derive(Default)]
 struct Outcome {
     errors: Vec<ricevo_core::citizen::FieldError>,
-    unavailable: Option<&'static str>,
+    unavailable: Option<String>,
     alternatives: Vec<Slot>,
 }
 
@@ -335,7 +336,7 @@ fn book_page(
         start: api::rfc3339(&at),
         fields: form::fields(service, values, &outcome.errors, ctx.lang),
         summary: form::summary(&outcome.errors, ctx.t, &service.questions),
-        unavailable: outcome.unavailable,
+        unavailable: outcome.unavailable.clone(),
         alternatives: alternatives(ctx, &outcome.alternatives),
         privacy_notice: t.privacy_notice.clone(),
     }
@@ -370,6 +371,7 @@ async fn book_submit(
     ctx: Ctx,
     Path((slug, id)): Path<(String, String)>,
     Query(q): Query<PageQuery>,
+    ClientKey(client): ClientKey,
     posted: Posted,
 ) -> Response {
     let result = async {
@@ -391,7 +393,8 @@ async fn book_submit(
         let Some(start) = values.get("start").or(q.start.as_deref()).and_then(parse_instant) else {
             return Ok(bad_start(&ctx, ctx.href(&service_path(&t, service.id))));
         };
-        let req = BookingRequest { service_id: service.id, start, input: values.input(ctx.lang), idempotency: None };
+        let req =
+            BookingRequest { service_id: service.id, start, input: values.input(ctx.lang), idempotency: None, client };
         let outcome = match booking::book(&state, &t, req, ctx.lang, state.now()).await {
             Ok(BookingResult::Booked { token, .. }) => {
                 return Ok(Redirect::to(&ctx.href(&format!("{}?booked=1", manage_path(&token)))).into_response());
@@ -399,8 +402,27 @@ async fn book_submit(
             // Only API requests carry an idempotency key; a replay cannot come from this form.
             Ok(BookingResult::Replay(_)) => return Err(ApiError::Conflict(ctx.lang)),
             Err(BookingRefusal::Fields(errors)) => Outcome { errors, ..Outcome::default() },
-            Err(BookingRefusal::Unavailable { reason, alternatives }) => {
-                Outcome { unavailable: Some(refusal_message(reason, ctx.lang)), alternatives, ..Outcome::default() }
+            Err(BookingRefusal::Unavailable { reason, alternatives }) => Outcome {
+                unavailable: Some(refusal_message(reason, ctx.lang).to_owned()),
+                alternatives,
+                ..Outcome::default()
+            },
+            // The form comes back with what the citizen typed and why it cannot be booked.
+            Err(BookingRefusal::Api(e @ (ApiError::CitizenLimit(..) | ApiError::TooManyBookings(..)))) => {
+                let page = book_page(
+                    &ctx,
+                    &t,
+                    &service,
+                    &office,
+                    start,
+                    &values,
+                    &Outcome { unavailable: Some(e.message()), ..Outcome::default() },
+                );
+                let mut resp = ctx.form_page(e.status(), &page);
+                if let ApiError::TooManyBookings(_, secs) = e {
+                    resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+                }
+                return Ok(resp);
             }
             Err(BookingRefusal::Api(e)) => return Err(e),
         };

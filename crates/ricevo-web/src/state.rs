@@ -31,6 +31,13 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Requests per minute one client address may make to public endpoints.
     pub rate_limit_per_minute: u32,
+    /// Bookings one client address may make per hour (page and API together).
+    pub bookings_per_hour_per_address: u32,
+    /// Walk-in tickets one client address may take per hour.
+    pub tickets_per_hour_per_address: u32,
+    /// Active appointments one citizen (by e-mail, phone or codice fiscale) may hold per service;
+    /// 0: no limit.
+    pub max_active_per_citizen: u16,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
     /// The reverse proxies allowed to name the client in `X-Forwarded-For`; when empty and
@@ -84,6 +91,9 @@ impl Default for WebConfig {
             outbox_dir: None,
             secure_cookies: false,
             rate_limit_per_minute: 600,
+            bookings_per_hour_per_address: 10,
+            tickets_per_hour_per_address: 10,
+            max_active_per_citizen: ricevo_core::quota::DEFAULT_MAX_ACTIVE,
             trust_forwarded_for: false,
             trusted_proxies: Vec::new(),
             join_open_minutes: 15,
@@ -115,6 +125,10 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// Bounds the password hashes running and waiting at once.
     pub password_gate: Arc<PasswordGate>,
+    /// Bookings per client address and hour.
+    pub booking_budget: Arc<RateLimiter>,
+    /// Walk-in tickets per client address and hour.
+    pub ticket_budget: Arc<RateLimiter>,
     /// A two-second memory of each town's catalogue.
     pub catalogue: Arc<crate::catalogue::Catalogue>,
     /// Live connections of waiting rooms, dashboards and meetings on this node.
@@ -147,6 +161,8 @@ impl AppState {
             // addresses that have not signed in to it.
             login_throttle: Arc::new(LoginThrottle::new(10, 15 * 60)),
             password_gate: Arc::new(PasswordGate::for_this_machine()),
+            booking_budget: Arc::new(RateLimiter::new(config.bookings_per_hour_per_address.max(1), 3600)),
+            ticket_budget: Arc::new(RateLimiter::new(config.tickets_per_hour_per_address.max(1), 3600)),
             catalogue: Arc::default(),
             hub: Arc::default(),
             media: None,

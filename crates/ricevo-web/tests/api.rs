@@ -179,11 +179,13 @@ async fn in_person_appointments_have_no_join_link() {
 
 #[tokio::test]
 async fn the_last_seats_go_to_exactly_as_many_concurrent_requests_as_there_are_desks() {
-    let app = app().await;
+    // Sixteen different citizens from one address: only the seats may refuse them.
+    let app = app_with(WebConfig { bookings_per_hour_per_address: 100, ..WebConfig::default() }).await;
     let id = service_id(&app, "Cambio di residenza").await;
     let requests = (0..16).map(|n| {
         let router = app.router.clone();
-        let body = booking(id, "2026-11-25T09:00:00+01:00", &format!("Cittadino {n}"));
+        let mut body = booking(id, "2026-11-25T09:00:00+01:00", &format!("Cittadino {n}"));
+        body["citizen"] = json!({"name": format!("Cittadino {n}"), "email": format!("c{n}@example.it")});
         async move {
             let resp = router.oneshot(post_json("/api/v1/demo/appointments", &body)).await.unwrap();
             let status = resp.status();
@@ -635,4 +637,119 @@ async fn refusals_made_before_a_handler_runs_are_json_too() {
         (body["error"].as_str(), body["message"].as_str()),
         (Some("request_too_large"), Some("The request is too large."))
     );
+fn from_address(mut req: Request<Body>, ip: &str) -> Request<Body> {
+    let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+    req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    req
+}
+
+fn citizen_booking(id: i64, start: &str, n: u32) -> Value {
+    let mut body = booking(id, start, &format!("Cittadino {n}"));
+    body["citizen"] = json!({"name": format!("Cittadino {n}"), "email": format!("c{n}@example.it")});
+    body
+}
+
+// 120 bookings with made-up addresses from one address used to empty a service's week.
+#[tokio::test]
+async fn an_address_over_its_hourly_booking_budget_gets_429_with_retry_after_until_the_hour_ends() {
+    let app = app_with(WebConfig { bookings_per_hour_per_address: 3, ..WebConfig::default() }).await;
+    let id = service_id(&app, "Cambio di residenza").await;
+    let spammer = "203.0.113.7";
+    // An attempt that stores nothing (a time the office is closed) spends nothing.
+    let (status, _) = send(
+        &app,
+        from_address(
+            post_json("/api/v1/demo/appointments", &citizen_booking(id, "2026-11-28T09:00:00+01:00", 0)),
+            spammer,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    for (n, start) in
+        ["2026-11-25T09:00:00+01:00", "2026-11-25T09:35:00+01:00", "2026-11-25T10:10:00+01:00"].iter().enumerate()
+    {
+        let req =
+            from_address(post_json("/api/v1/demo/appointments", &citizen_booking(id, start, n as u32 + 1)), spammer);
+        assert_eq!(send(&app, req).await.0, StatusCode::CREATED, "booking {n}");
+    }
+    let req = from_address(
+        post_json("/api/v1/demo/appointments", &citizen_booking(id, "2026-11-25T10:45:00+01:00", 9)),
+        spammer,
+    );
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers()[header::RETRY_AFTER], "3600", "the hour started at 08:00:00Z");
+    let body: Value = serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap()).unwrap();
+    assert_eq!(body["error"], "too_many_bookings");
+    assert!(body["message"].as_str().unwrap().contains("riprova tra 60 minuti"), "{body}");
+    // Another address has its own budget; the next hour, this one has its budget again.
+    let other = from_address(
+        post_json("/api/v1/demo/appointments", &citizen_booking(id, "2026-11-25T10:45:00+01:00", 10)),
+        "198.51.100.1",
+    );
+    assert_eq!(send(&app, other).await.0, StatusCode::CREATED);
+    travel(&app, "2026-11-23T09:00:00Z");
+    let again = from_address(
+        post_json("/api/v1/demo/appointments", &citizen_booking(id, "2026-11-25T11:20:00+01:00", 11)),
+        spammer,
+    );
+    assert_eq!(send(&app, again).await.0, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_citizen_holding_two_active_appointments_of_a_service_is_refused_a_third_by_any_of_their_keys() {
+    let app = app().await;
+    let id = service_id(&app, "Cambio di residenza").await;
+    let person = |start: &str, email: &str, cf: Option<&str>| {
+        let mut body = booking(id, start, "Maria Rossi");
+        body["citizen"] = json!({"name": "Maria Rossi", "email": email, "fiscal_code": cf});
+        body
+    };
+    let (status, first) = send(
+        &app,
+        post_json(
+            "/api/v1/demo/appointments",
+            &person("2026-11-25T09:00:00+01:00", "maria@example.it", Some("RSSMRA85T10A562S")),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, _) = send(
+        &app,
+        post_json(
+            "/api/v1/demo/appointments",
+            &person("2026-11-26T09:00:00+01:00", "Maria+bis@Example.it", Some("RSSMRA85T10A562S")),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Another e-mail, but the same codice fiscale: the same person.
+    let third = person("2026-11-27T09:00:00+01:00", "altra@example.it", Some("rssmra85t10a562s"));
+    let (status, refused) = send(&app, post_json("/api/v1/demo/appointments", &third)).await;
+    assert_eq!((status, refused["error"].as_str()), (StatusCode::CONFLICT, Some("citizen_limit")), "{refused}");
+    assert!(refused["message"].as_str().unwrap().starts_with("Hai già 2 appuntamenti attivi per questo servizio"));
+    // The same e-mail written otherwise, without the codice fiscale: the same person too.
+    let fourth = person("2026-11-27T09:00:00+01:00", "MARIA+x@EXAMPLE.IT", None);
+    let (status, refused) = send(&app, post_json("/api/v1/demo/appointments", &fourth)).await;
+    assert_eq!((status, refused["error"].as_str()), (StatusCode::CONFLICT, Some("citizen_limit")), "{refused}");
+    let mut english = post_json("/api/v1/demo/appointments", &third);
+    english.headers_mut().insert(header::ACCEPT_LANGUAGE, "en".parse().unwrap());
+    let (_, refused) = send(&app, english).await;
+    assert!(refused["message"].as_str().unwrap().starts_with("You already have 2 active appointments"), "{refused}");
+    // Another service is another count; a cancellation makes room again.
+    let tari = service_id(&app, "TARI / IMU").await;
+    let mut other = third.clone();
+    other["service_id"] = json!(tari);
+    other["mode"] = json!("phone");
+    let (_, slots) =
+        send(&app, get(&format!("/api/v1/demo/services/{tari}/slots?from=2026-11-25&to=2026-11-30"))).await;
+    other["start"] = slots[0]["start"].clone();
+    let (status, body) = send(&app, post_json("/api/v1/demo/appointments", &other)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = first["manage_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    assert_eq!(
+        send(&app, post_json(&format!("/api/v1/appointments/{token}/cancel"), &json!({}))).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(send(&app, post_json("/api/v1/demo/appointments", &third)).await.0, StatusCode::CREATED);
 }

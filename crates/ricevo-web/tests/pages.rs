@@ -633,3 +633,57 @@ async fn a_booking_form_posted_with_a_time_at_the_edge_of_the_calendar_is_refuse
     let far = get(&app, &format!("{}?from=9999-12-31", slot.split('/').take(4).collect::<Vec<_>>().join("/"))).await;
     assert_eq!(far.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_booking_form_tells_a_citizen_who_holds_two_active_appointments_why_a_third_is_refused() {
+    let app = app().await;
+    let (_, service) = service_page(&app, "Cambio di residenza").await;
+    let slots = service.slot_links();
+    for slot in &slots[..2] {
+        let (_, booked) = book(&app, slot, "video", &[]).await;
+        assert_eq!(booked.status, StatusCode::SEE_OTHER, "{}", booked.body);
+    }
+    // The same person with their e-mail written otherwise.
+    let (_, third) = book(&app, &slots[2], "video", &[("email", "MARIA+altra@example.it")]).await;
+    assert_eq!(third.status, StatusCode::CONFLICT, "{}", third.body);
+    assert!(third.body.contains("Hai già 2 appuntamenti attivi per questo servizio"), "{}", third.body);
+    assert!(third.body.contains("value=\"Maria Rossi\""), "the details are kept");
+    let english = get(&app, &format!("{}&lang=en", slots[2])).await;
+    let cookie = csrf_cookie(&english);
+    let csrf = english.csrf_field();
+    let mut fields: Vec<(&str, &str)> = CITIZEN.to_vec();
+    fields.extend([("mode", "video"), ("privacy_accepted", "1"), ("csrf", csrf.as_str())]);
+    let refused = post(&app, &format!("{}&lang=en", slots[2]), Some(&cookie), &fields).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.body.contains("You already have 2 active appointments"), "{}", refused.body);
+}
+
+#[tokio::test]
+async fn the_booking_form_answers_429_with_retry_after_once_an_address_spent_its_hourly_budget() {
+    let app = app().await;
+    let (_, service) = service_page(&app, "Cambio di residenza").await;
+    let slots = service.slot_links();
+    // Ten different citizens from one address (the default budget), then an eleventh.
+    for (n, slot) in slots[..11].iter().enumerate() {
+        let form = get(&app, slot).await;
+        let cookie = csrf_cookie(&form);
+        let csrf = form.csrf_field();
+        let email = format!("persona{n}@example.it");
+        let fields = [
+            ("name", "Persona di prova"),
+            ("email", email.as_str()),
+            ("mode", "video"),
+            ("privacy_accepted", "1"),
+            ("csrf", csrf.as_str()),
+        ];
+        let answer = post(&app, slot, Some(&cookie), &fields).await;
+        if n < 10 {
+            assert_eq!(answer.status, StatusCode::SEE_OTHER, "booking {n}: {}", answer.body);
+        } else {
+            assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{}", answer.body);
+            assert_eq!(answer.header(header::RETRY_AFTER), "3600");
+            assert!(answer.body.contains("Troppe prenotazioni o biglietti da questa connessione"), "{}", answer.body);
+            assert!(answer.body.contains("value=\"Persona di prova\""), "the details are kept");
+        }
+    }
+}

@@ -303,6 +303,26 @@ async fn tickets_are_refused_when_the_desk_is_closed_or_the_name_is_bad() {
     assert_eq!(resp.status(), 400);
 }
 
+#[tokio::test]
+async fn an_address_over_its_hourly_ticket_budget_gets_429_with_retry_after() {
+    let app = App::start(WebConfig { tickets_per_hour_per_address: 2, ..WebConfig::default() }).await;
+    let urp = app.office("URP").await;
+    app.ticket(urp, "Anna Neri").await;
+    app.ticket(urp, "Bruno Gialli").await;
+    let resp = app
+        .http
+        .post(app.url(&format!("/api/v1/demo/offices/{urp}/tickets")))
+        .json(&json!({"name": "Chiara Blu"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "3600");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "too_many_bookings");
+    assert!(body["message"].as_str().unwrap().contains("biglietti"), "{body}");
+}
+
 /// The e-mails due in the outbox, rendered as the worker would send them.
 async fn due_emails(app: &App) -> Vec<ricevo_notify::OutgoingEmail> {
     let due = app.state.store.due_outbox(app.state.now(), 100).await.unwrap();

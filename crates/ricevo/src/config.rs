@@ -96,6 +96,8 @@ pub(crate) struct Config {
     pub(crate) smtp: Option<SmtpConfig>,
     /// HTTP settings.
     pub(crate) http: HttpConfig,
+    /// Limits against booking and ticket spam.
+    pub(crate) limits: LimitsConfig,
     /// The virtual office: media server, join window, documents.
     pub(crate) media: MediaSettings,
     /// TURN relay for networks that block direct media; none by default.
@@ -238,6 +240,29 @@ impl Default for HttpConfig {
     }
 }
 
+/// Limits against booking and ticket spam (no CAPTCHA: budgets per address and per citizen).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct LimitsConfig {
+    /// Bookings one client address may make per hour (pages and API together).
+    pub(crate) bookings_per_hour_per_address: u32,
+    /// Walk-in tickets one client address may take per hour.
+    pub(crate) tickets_per_hour_per_address: u32,
+    /// Active appointments one citizen (by e-mail, phone or codice fiscale) may hold per service;
+    /// 0 turns the limit off.
+    pub(crate) max_active_appointments_per_citizen: u16,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            bookings_per_hour_per_address: 10,
+            tickets_per_hour_per_address: 10,
+            max_active_appointments_per_citizen: 2,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -250,6 +275,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             smtp: None,
             http: HttpConfig::default(),
+            limits: LimitsConfig::default(),
             media: MediaSettings::default(),
             turn: None,
             webhooks: WebhookSettings::default(),
@@ -339,6 +365,15 @@ impl Config {
         }
         if let Some(v) = env("RICEVO_METRICS_TOKEN") {
             c.metrics.token = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = env("RICEVO_BOOKINGS_PER_HOUR_PER_ADDRESS") {
+            c.limits.bookings_per_hour_per_address = number("RICEVO_BOOKINGS_PER_HOUR_PER_ADDRESS", &v)?;
+        }
+        if let Some(v) = env("RICEVO_TICKETS_PER_HOUR_PER_ADDRESS") {
+            c.limits.tickets_per_hour_per_address = number("RICEVO_TICKETS_PER_HOUR_PER_ADDRESS", &v)?;
+        }
+        if let Some(v) = env("RICEVO_MAX_ACTIVE_APPOINTMENTS_PER_CITIZEN") {
+            c.limits.max_active_appointments_per_citizen = number("RICEVO_MAX_ACTIVE_APPOINTMENTS_PER_CITIZEN", &v)?;
         }
         if let Some(v) = env("RICEVO_MEDIA_UDP") {
             c.media.udp_listen = v;
@@ -703,6 +738,30 @@ mod tests {
         let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ricevo.example.toml");
         let c = Config::load(Some(Path::new(sample)), env(&[])).unwrap();
         assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.limits, LimitsConfig::default(), "the sample documents the defaults");
+    }
+
+    #[test]
+    fn the_spam_limits_come_from_the_environment() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("RICEVO_BOOKINGS_PER_HOUR_PER_ADDRESS", "3"),
+                ("RICEVO_TICKETS_PER_HOUR_PER_ADDRESS", "4"),
+                ("RICEVO_MAX_ACTIVE_APPOINTMENTS_PER_CITIZEN", "0"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.limits,
+            LimitsConfig {
+                bookings_per_hour_per_address: 3,
+                tickets_per_hour_per_address: 4,
+                max_active_appointments_per_citizen: 0
+            }
+        );
+        let bad = Config::load(None, env(&[("RICEVO_BOOKINGS_PER_HOUR_PER_ADDRESS", "tanti")]));
+        assert!(bad.unwrap_err().to_string().contains("RICEVO_BOOKINGS_PER_HOUR_PER_ADDRESS"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::api::{ApiRoute, bearer, read_json, tenant};
 use crate::error::{ApiError, ErrorBody};
 use crate::lang::ReqLang;
+use crate::limits::ClientKey;
 
 /// The API routes of the virtual office (listed with the others in [`crate::api_routes`]).
 pub(crate) fn routes() -> Vec<ApiRoute> {
@@ -357,13 +358,15 @@ pub(crate) async fn take_ticket(
     State(state): State<AppState>,
     ReqLang(lang): ReqLang,
     Path((slug, office)): Path<(String, String)>,
+    ClientKey(client): ClientKey,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let t = tenant(&state, &slug, lang).await?;
     let office = OfficeId(id_of(&office, lang)?);
     let office = state.store.office(t.id, office).await?.ok_or(ApiError::NotFound(lang))?;
     let body: TicketBody = read_json(&body, lang)?;
-    let (entry, join_url) = walkin::take_ticket(&state, &t, &office, &body.name, body.email.as_deref(), lang).await?;
+    let (entry, join_url) =
+        walkin::take_ticket(&state, &t, &office, &body.name, body.email.as_deref(), &client, lang).await?;
     let ticket = Ticket { ticket_number: entry.ticket_number.unwrap_or(0), join_url };
     Ok((StatusCode::CREATED, Json(ticket)).into_response())
 }

@@ -21,6 +21,7 @@ use super::texts::{RoomTexts, room_texts};
 use crate::AppState;
 use crate::booking::{mail_from, office_facts, token_link, zone_of};
 use crate::error::ApiError;
+use crate::limits::ClientKey;
 use crate::pages::layout::{CSRF_FIELD, Ctx, Layout};
 use crate::{api, tokens};
 
@@ -46,6 +47,7 @@ pub(crate) async fn take_ticket(
     office: &Office,
     name: &str,
     email: Option<&str>,
+    client: &str,
     lang: Lang,
 ) -> Result<(Entry, String), ApiError> {
     let name = PersonName::parse(name).map_err(|e| field_error("name", e.message(lang), lang))?;
@@ -56,8 +58,13 @@ pub(crate) async fn take_ticket(
     if !is_open(state, tenant, office).await? {
         return Err(ApiError::WalkInClosed(lang));
     }
-    let token = tokens::new_token();
     let now = state.now();
+    // A budget of tickets per client address and hour, so one machine cannot fill the queue.
+    if !state.ticket_budget.allow(client, now) {
+        state.ticket_budget.give_back(client, now);
+        return Err(ApiError::TooManyBookings(lang, state.ticket_budget.retry_after(now)));
+    }
+    let token = tokens::new_token();
     let new = NewEntry {
         tenant_id: tenant.id,
         office_id: office.id,
@@ -222,6 +229,7 @@ async fn take(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((slug, office)): Path<(String, String)>,
+    ClientKey(client): ClientKey,
     form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let run = async {
@@ -233,7 +241,7 @@ async fn take(
         if !ctx.csrf_ok(get(CSRF_FIELD)) {
             return Ok(ctx.csrf_refused(ctx.here()));
         }
-        match take_ticket(&state, &tenant, &office, get("name").unwrap_or(""), get("email"), ctx.lang).await {
+        match take_ticket(&state, &tenant, &office, get("name").unwrap_or(""), get("email"), &client, ctx.lang).await {
             Ok((_, url)) => {
                 let path = url.strip_prefix(&state.config.public_url).unwrap_or(&url).to_owned();
                 Ok(Redirect::to(&path).into_response())

@@ -102,6 +102,8 @@ fn in_lang(e: ApiError, lang: Lang) -> ApiError {
         ApiError::TooManyRequests(_) => ApiError::TooManyRequests(lang),
         ApiError::Conflict(_) => ApiError::Conflict(lang),
         ApiError::StatusChange(_, e) => ApiError::StatusChange(lang, e),
+        ApiError::CitizenLimit(_, n) => ApiError::CitizenLimit(lang, n),
+        ApiError::TooManyBookings(_, secs) => ApiError::TooManyBookings(lang, secs),
         ApiError::NotQueued(_) => ApiError::NotQueued(lang),
         ApiError::NobodyWaiting(_) => ApiError::NobodyWaiting(lang),
         ApiError::WalkInClosed(_) => ApiError::WalkInClosed(lang),
