@@ -637,6 +637,8 @@ async fn refusals_made_before_a_handler_runs_are_json_too() {
         (body["error"].as_str(), body["message"].as_str()),
         (Some("request_too_large"), Some("The request is too large."))
     );
+}
+
 fn from_address(mut req: Request<Body>, ip: &str) -> Request<Body> {
     let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
     req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
