@@ -910,8 +910,9 @@ struct Shared;
 
 impl utoipa::Modify for Shared {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::Schema;
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -956,8 +957,18 @@ impl utoipa::Modify for Shared {
                 if op.parameters.as_ref().is_some_and(|ps| ps.iter().any(in_path)) {
                     answers.entry("400".into()).or_insert_with(|| bad_path.clone().into());
                 }
-                if op.request_body.is_some() {
+                if let Some(body) = op.request_body.as_mut() {
                     answers.entry("413".into()).or_insert_with(|| too_large.clone().into());
+                    // An optional body is left out by sending none: `null` is no body a handler
+                    // takes, so the document shows the body itself rather than "it or null".
+                    for content in body.content.values_mut() {
+                        if let Some(RefOr::T(Schema::OneOf(one))) = &content.schema
+                            && let [only] =
+                                one.items.iter().filter(|i| matches!(i, RefOr::Ref(_))).collect::<Vec<_>>()[..]
+                        {
+                            content.schema = Some(only.clone());
+                        }
+                    }
                 }
             }
         }

@@ -100,7 +100,7 @@ pub fn api_routes() -> Vec<api::ApiRoute> {
 }
 
 /// The OpenAPI document of `/api/v1` (this one).
-#[utoipa::path(get, path = "/api/v1/openapi.json",
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "document",
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
 async fn openapi() -> impl IntoResponse {
     axum::Json(api::ApiDoc::openapi())

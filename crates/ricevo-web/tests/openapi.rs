@@ -140,6 +140,12 @@ fn every_operation_lists_the_refusals_its_kind_of_route_can_answer() {
         if op.get("requestBody").is_some() && !(has("400") && has("413")) {
             gaps.push(format!("{method} {path}: 400 for a body that is not JSON, 413 for one too large"));
         }
+        // A body is an object or is left out; `null` is no body a handler takes.
+        if let Some(body) = op.get("requestBody")
+            && body["content"]["application/json"]["schema"]["$ref"].is_null()
+        {
+            gaps.push(format!("{method} {path}: the body's schema is not an object's"));
+        }
         // Every path segment may not be UTF-8.
         if path.contains('{') && !has("400") {
             gaps.push(format!("{method} {path}: 400 for a path segment that is not UTF-8"));

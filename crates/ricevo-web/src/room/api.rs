@@ -74,7 +74,7 @@ async fn staff_of_office(
 }
 
 /// Who waits for an office, in service order, and who is in its meetings.
-#[utoipa::path(get, path = "/api/v1/{tenant}/offices/{office_id}/waiting",
+#[utoipa::path(get, tag = "virtual office", path = "/api/v1/{tenant}/offices/{office_id}/waiting",
     params(("tenant" = String, Path, description = "Town slug"), ("office_id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, description = "The office's waiting room and meetings, in service order", body = [WaitingView]),
         (status = 401, description = "`unauthorized`: no token, or not one of this town", body = ErrorBody),
@@ -147,7 +147,7 @@ pub struct ActionBody {
 /// Acts on a waiting person: `admit`, `hold`, `refuse`, `no-show` (not present: the wait ends,
 /// and a booked appointment becomes a no-show too; no body) or `transfer`. 409 `not_queued` when
 /// the person is no longer in the queue.
-#[utoipa::path(post, path = "/api/v1/{tenant}/waiting/{entry_id}/{action}",
+#[utoipa::path(post, tag = "virtual office", path = "/api/v1/{tenant}/waiting/{entry_id}/{action}",
     params(("tenant" = String, Path, description = "Town slug"), ("entry_id" = i64, Path),
         ("action" = WaitingAction, Path, description = "admit, hold, refuse, no-show or transfer")),
     request_body(content = Option<ActionBody>, description = "Optional: `message` for hold and refuse, `office_id` for transfer"),
@@ -196,7 +196,7 @@ pub(crate) async fn act(
 }
 
 /// Admits the next person in the office's line.
-#[utoipa::path(post, path = "/api/v1/{tenant}/offices/{office_id}/call-next",
+#[utoipa::path(post, tag = "virtual office", path = "/api/v1/{tenant}/offices/{office_id}/call-next",
     params(("tenant" = String, Path, description = "Town slug"), ("office_id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, description = "The person admitted and their meeting", body = Admitted),
         (status = 401, description = "`unauthorized`: no token, or not one of this town", body = ErrorBody),
@@ -268,7 +268,7 @@ async fn meeting_for(state: &AppState, t: &Tenant, grant: &Grant, raw: &str, lan
 }
 
 /// Invites someone into a meeting with a personal link.
-#[utoipa::path(post, path = "/api/v1/{tenant}/meetings/{meeting_id}/invite",
+#[utoipa::path(post, tag = "virtual office", path = "/api/v1/{tenant}/meetings/{meeting_id}/invite",
     params(("tenant" = String, Path, description = "Town slug"), ("meeting_id" = i64, Path)), request_body = InviteBody,
     security(("bearer" = [])),
     responses((status = 201, description = "Invited", body = Invitation),
@@ -305,7 +305,7 @@ pub(crate) async fn invite(
 }
 
 /// Ends a meeting for everyone.
-#[utoipa::path(post, path = "/api/v1/{tenant}/meetings/{meeting_id}/end",
+#[utoipa::path(post, tag = "virtual office", path = "/api/v1/{tenant}/meetings/{meeting_id}/end",
     params(("tenant" = String, Path, description = "Town slug"), ("meeting_id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204, description = "Ended for everyone"),
         (status = 401, description = "`unauthorized`: no token, or not one of this town", body = ErrorBody),
@@ -347,7 +347,7 @@ pub struct Ticket {
 
 /// Takes a ticket at an office's walk-in desk (public; 409 when the desk is closed). With an
 /// `email`, an e-mail with the number and the `join_url` is queued with the ticket.
-#[utoipa::path(post, path = "/api/v1/{tenant}/offices/{office_id}/tickets",
+#[utoipa::path(post, tag = "virtual office", path = "/api/v1/{tenant}/offices/{office_id}/tickets",
     params(("tenant" = String, Path, description = "Town slug"), ("office_id" = i64, Path)), request_body = TicketBody,
     responses((status = 201, description = "The ticket", body = Ticket),
         (status = 400, description = "`bad_request`: the body is not JSON", body = ErrorBody),
