@@ -845,6 +845,42 @@ async fn after_the_meeting_ends_only_its_official_still_reads_its_documents() {
     assert!(status < 300, "{body}");
     assert_eq!(download(&app, &m.anna, &doc).await, 404, "the citizen's rights ended with the meeting");
     assert_eq!(download(&app, &m.official, &doc).await, 200, "the office keeps the case's documents");
+
+    // So do the office's staff, through the API; not another office's, nor another town's.
+    let path = format!("/api/v1/demo/meetings/{}/documents/{}", m.meeting, doc["id"]);
+    let resp = app.http.get(app.url(&path)).bearer_auth(&m.admin).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), b"%PDF-1.4\nok\n");
+    let urp = app.office("URP").await;
+    let urp_operator = app.token(Role::Operator, Some(urp)).await;
+    assert_eq!(app.staff(&urp_operator, reqwest::Method::GET, &path, None).await.0, 200);
+    let tributi = app.token(Role::Operator, Some(app.office("Tributi").await)).await;
+    assert_eq!(app.staff(&tributi, reqwest::Method::GET, &path, None).await.0, 403);
+    let other = app
+        .state
+        .store
+        .create_tenant(&ricevo_store::NewTenant {
+            slug: "altro".into(),
+            name: "Comune di Altro".into(),
+            time_zone: "Europe/Rome".into(),
+            patron_day: None,
+            contact_email: "urp@altro.it".into(),
+            privacy_notice: "x".into(),
+            retention_days: 365,
+        })
+        .await
+        .unwrap();
+    let foreign = ricevo_web::tokens::new_token();
+    let hash = ricevo_web::tokens::hash(&foreign);
+    app.state.store.create_api_token(other.id, Role::Admin, None, &hash, "t").await.unwrap();
+    assert_eq!(app.staff(&foreign, reqwest::Method::GET, &path, None).await.0, 401, "a token of another town");
+    let theirs = format!("/api/v1/altro/meetings/{}/documents/{}", m.meeting, doc["id"]);
+    assert_eq!(app.staff(&foreign, reqwest::Method::GET, &theirs, None).await.0, 404, "not in their town");
+    assert_eq!(
+        app.staff(&m.admin, reqwest::Method::GET, &path.replace("/documents/", "/documents/9"), None).await.0,
+        404
+    );
 }
 
 /// Sends the request head with `body_start`, then stops sending (half-closes), and returns the
