@@ -1026,7 +1026,8 @@ impl ApiRoute {
         crate::room::api::take_ticket,
         crate::room::api::act,
         crate::room::api::invite,
-        crate::room::api::end
+        crate::room::api::end,
+        crate::room::api::meeting_document
     ),
     components(schemas(
         ServiceView,

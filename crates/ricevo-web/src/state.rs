@@ -47,8 +47,9 @@ pub struct WebConfig {
     pub join_open_minutes: i64,
     /// Largest document a meeting accepts, in bytes.
     pub max_document_bytes: usize,
-    /// Where an upload is spooled while it arrives (the system's temporary directory unless
-    /// set): a slow upload holds disk, not memory, and its file is gone when the request ends.
+    /// Where an upload is spooled while it arrives (`ricevo serve` uses `<data_dir>/spool`; the
+    /// default here is the system's temporary directory): a slow upload holds disk, not
+    /// memory, and its file is gone when the request ends.
     pub spool_dir: PathBuf,
     /// TURN relay (coturn with the REST API shared secret), handed to browsers when set.
     pub turn: Option<TurnConfig>,

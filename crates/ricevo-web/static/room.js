@@ -228,6 +228,11 @@
     },
     removed: function (m) { finish(T.removed, m.url); },
     cancelled: function () { finish(T.cancelled, null); },
+    removed_participant: function (m) { if (abilities.moderate) listRemoved(m); },
+    readmitted: function (m) {
+      var li = document.querySelector('[data-removed="' + m.entry_id + '"]');
+      if (li) li.remove();
+    },
     refused: function (m) { finish((T.refused + " " + (m.message || "")).trim(), null); },
     no_show: function () { finish(T.no_show, null); },
     ended: function (m) { finish(T.ended, m.url); },
@@ -389,6 +394,31 @@
       }
       ul.appendChild(li);
     });
+  }
+
+  // The people this official removed, each with a button to let them back in (their link
+  // opens the meeting again once admitted).
+  function listRemoved(m) {
+    var ul = $("removed-people");
+    if (!ul) {
+      var h = document.createElement("h3");
+      h.textContent = T.removed_people;
+      ul = document.createElement("ul");
+      ul.id = "removed-people";
+      $("participants").after(h, ul);
+    }
+    if (document.querySelector('[data-removed="' + m.entry_id + '"]')) return;
+    var li = document.createElement("li");
+    li.setAttribute("data-removed", m.entry_id);
+    li.textContent = m.name + " ";
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "btn btn-outline btn-small";
+    b.textContent = T.readmit;
+    b.setAttribute("aria-label", T.readmit + " " + m.name);
+    b.onclick = function () { send({ type: "readmit", entry_id: m.entry_id }); };
+    li.appendChild(b);
+    ul.appendChild(li);
   }
 
   function addChat(from, text, at) {

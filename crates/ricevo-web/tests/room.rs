@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use jiff::Timestamp;
+use ricevo_core::lobby::EntryStatus;
 use ricevo_store::Role;
 use ricevo_web::{AppState, WebConfig};
 use serde_json::{Value, json};
@@ -792,12 +793,14 @@ async fn a_removed_participant_loses_media_and_documents_on_the_same_socket_and_
 
     official.send(Message::Text(json!({"type": "remove", "entry_id": m.anna_id}).to_string().into())).await.unwrap();
     until(&mut anna, "removed").await;
+    let listed = until(&mut official, "removed_participant").await;
+    assert_eq!((listed["entry_id"].as_i64(), listed["name"].as_str()), (Some(m.anna_id), Some("Anna Neri")));
     // The same socket offers again: no answer comes, and the server closes it.
     let _ = anna.send(Message::Text(browser_offer().into())).await;
     let rest = rest_of(&mut anna).await;
     assert!(rest.iter().all(|m| m["type"] != "answer"), "a removed participant was answered: {rest:?}");
 
-    assert_eq!(stored(&app, m.anna_id).await.status, ricevo_core::lobby::EntryStatus::Removed);
+    assert_eq!(stored(&app, m.anna_id).await.status, EntryStatus::Removed);
     // A reload does not let her back in.
     let page = app.http.get(&m.anna).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("ti ha fatto uscire") && !page.contains("room.js"), "the page says she was removed");
@@ -807,11 +810,15 @@ async fn a_removed_participant_loses_media_and_documents_on_the_same_socket_and_
     assert_eq!(download(&app, &m.anna, &doc).await, 404);
     assert_eq!(download(&app, &m.official, &doc).await, 200);
 
-    // Until an official admits her again, into the same meeting.
-    let (status, back) =
+    // Until the official admits her again, into the same meeting (the staff API's admit
+    // does the same), and only once.
+    official.send(Message::Text(json!({"type": "readmit", "entry_id": m.anna_id}).to_string().into())).await.unwrap();
+    assert_eq!(until(&mut official, "readmitted").await["entry_id"].as_i64(), Some(m.anna_id));
+    let back = stored(&app, m.anna_id).await;
+    assert_eq!((back.status, back.meeting_id), (EntryStatus::Admitted, Some(ricevo_core::MeetingId(m.meeting))));
+    let (status, _) =
         app.staff(&m.admin, reqwest::Method::POST, &format!("/api/v1/demo/waiting/{}/admit", m.anna_id), None).await;
-    assert_eq!(status, 200, "{back}");
-    assert_eq!(back["meeting_id"].as_i64(), Some(m.meeting));
+    assert_eq!(status, 409);
     let _anna = join_media(&app, &m.anna).await;
     assert_eq!(download(&app, &m.anna, &doc).await, 200);
 }
@@ -858,6 +865,42 @@ async fn after_the_meeting_ends_only_its_official_still_reads_its_documents() {
     assert!(status < 300, "{body}");
     assert_eq!(download(&app, &m.anna, &doc).await, 404, "the citizen's rights ended with the meeting");
     assert_eq!(download(&app, &m.official, &doc).await, 200, "the office keeps the case's documents");
+
+    // So do the office's staff, through the API; not another office's, nor another town's.
+    let path = format!("/api/v1/demo/meetings/{}/documents/{}", m.meeting, doc["id"]);
+    let resp = app.http.get(app.url(&path)).bearer_auth(&m.admin).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), b"%PDF-1.4\nok\n");
+    let urp = app.office("URP").await;
+    let urp_operator = app.token(Role::Operator, Some(urp)).await;
+    assert_eq!(app.staff(&urp_operator, reqwest::Method::GET, &path, None).await.0, 200);
+    let tributi = app.token(Role::Operator, Some(app.office("Tributi").await)).await;
+    assert_eq!(app.staff(&tributi, reqwest::Method::GET, &path, None).await.0, 403);
+    let other = app
+        .state
+        .store
+        .create_tenant(&ricevo_store::NewTenant {
+            slug: "altro".into(),
+            name: "Comune di Altro".into(),
+            time_zone: "Europe/Rome".into(),
+            patron_day: None,
+            contact_email: "urp@altro.it".into(),
+            privacy_notice: "x".into(),
+            retention_days: 365,
+        })
+        .await
+        .unwrap();
+    let foreign = ricevo_web::tokens::new_token();
+    let hash = ricevo_web::tokens::hash(&foreign);
+    app.state.store.create_api_token(other.id, Role::Admin, None, &hash, "t").await.unwrap();
+    assert_eq!(app.staff(&foreign, reqwest::Method::GET, &path, None).await.0, 401, "a token of another town");
+    let theirs = format!("/api/v1/altro/meetings/{}/documents/{}", m.meeting, doc["id"]);
+    assert_eq!(app.staff(&foreign, reqwest::Method::GET, &theirs, None).await.0, 404, "not in their town");
+    assert_eq!(
+        app.staff(&m.admin, reqwest::Method::GET, &path.replace("/documents/", "/documents/9"), None).await.0,
+        404
+    );
 }
 
 /// Sends the request head with `body_start`, then stops sending (half-closes), and returns the
@@ -944,7 +987,7 @@ async fn a_cancelled_appointment_leaves_the_waiting_room_and_its_link_is_admitte
 
     // Her page hears it, the queue no longer holds her, and nobody can admit her.
     until(&mut ws, "cancelled").await;
-    assert_eq!(stored(&app, entry).await.status, ricevo_core::lobby::EntryStatus::Cancelled);
+    assert_eq!(stored(&app, entry).await.status, EntryStatus::Cancelled);
     assert!(app.waiting(&admin, anagrafe).await.is_empty());
     let (status, body) =
         app.staff(&admin, reqwest::Method::POST, &format!("/api/v1/demo/waiting/{entry}/admit"), None).await;

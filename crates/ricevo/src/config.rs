@@ -573,6 +573,12 @@ impl Config {
         self.data_dir.join("outbox")
     }
 
+    /// Where uploads are written while they arrive: on disk under the data dir (a system temp
+    /// dir may be a RAM-backed tmpfs, which would hold uploads in memory after all).
+    pub(crate) fn spool_dir(&self) -> PathBuf {
+        self.data_dir.join("spool")
+    }
+
     /// Whether cookies are marked Secure: explicit, or inferred from an https public URL.
     pub(crate) fn secure_cookies(&self) -> bool {
         self.http.secure_cookies.unwrap_or_else(|| self.public_url().starts_with("https://"))
@@ -629,6 +635,7 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:9999");
         assert_eq!(c.database_url(), "postgres://ricevo@db/ricevo");
         assert_eq!(c.outbox_dir(), PathBuf::from("/var/lib/ricevo/outbox"));
+        assert_eq!(c.spool_dir(), PathBuf::from("/var/lib/ricevo/spool"));
         let smtp = c.smtp.clone().unwrap();
         assert_eq!((smtp.host.as_str(), smtp.port, smtp.security), ("mail.comune.it", 587, SmtpSecurity::Tls));
         assert!(c.secure_cookies(), "an https public URL implies Secure cookies");

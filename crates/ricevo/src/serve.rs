@@ -39,6 +39,8 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
             Mailer::outbox(config.outbox_dir())
         }
     };
+    std::fs::create_dir_all(config.spool_dir())
+        .map_err(|e| format!("cannot create {}: {e}", config.spool_dir().display()))?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let webhook_allow_hosts = config.webhook_allow_hosts().map_err(|e| e.to_string())?;
     let webhooks = WebhookSender::new(webhook_allow_hosts.clone()).map_err(|e| e.to_string())?;
@@ -64,7 +66,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         max_active_per_citizen: config.limits.max_active_appointments_per_citizen,
         join_open_minutes: config.media.join_open_minutes,
         max_document_bytes: config.media.max_document_mb * 1024 * 1024,
-        spool_dir: std::env::temp_dir(),
+        spool_dir: config.spool_dir(),
         turn: config.turn.as_ref().map(|t| ricevo_web::TurnConfig {
             urls: t.urls.clone(),
             secret: t.secret.clone(),

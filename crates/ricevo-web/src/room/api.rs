@@ -28,6 +28,7 @@ pub(crate) fn routes() -> Vec<ApiRoute> {
         ApiRoute::new(Method::POST, "/api/v1/{tenant}/waiting/{entry_id}/{action}", act),
         ApiRoute::new(Method::POST, "/api/v1/{tenant}/meetings/{meeting_id}/invite", invite),
         ApiRoute::new(Method::POST, "/api/v1/{tenant}/meetings/{meeting_id}/end", end),
+        ApiRoute::new(Method::GET, "/api/v1/{tenant}/meetings/{meeting_id}/documents/{document_id}", meeting_document),
     ]
 }
 
@@ -323,6 +324,33 @@ pub(crate) async fn end(
     let m = meeting_for(&state, &t, &grant, &meeting, lang).await?;
     actions::end_meeting(&state, &t, &m).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A document shared in a meeting of the caller's offices, as an attachment, also after the
+/// meeting ended: the office keeps the case's documents (until the retention job removes them).
+#[utoipa::path(get, tag = "virtual office", path = "/api/v1/{tenant}/meetings/{meeting_id}/documents/{document_id}",
+    params(("tenant" = String, Path, description = "Town slug"), ("meeting_id" = i64, Path), ("document_id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The document, as an attachment of its sniffed type",
+            content_type = "application/octet-stream"),
+        (status = 401, description = "`unauthorized`: no token, or not one of this town", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the token does not cover the meeting's office", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such town, meeting or document", body = ErrorBody)))]
+pub(crate) async fn meeting_document(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path((slug, meeting, document)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let t = tenant(&state, &slug, lang).await?;
+    let grant = bearer(&state, &headers, &t, lang).await?;
+    let m = state.store.meeting(t.id, MeetingId(id_of(&meeting, lang)?)).await?.ok_or(ApiError::NotFound(lang))?;
+    if !grant.covers_office(m.office_id) {
+        return Err(ApiError::Forbidden(lang));
+    }
+    let id = ricevo_core::DocumentId(id_of(&document, lang)?);
+    let (meta, bytes) = state.store.document(t.id, m.id, id).await?.ok_or(ApiError::NotFound(lang))?;
+    Ok(super::documents::attachment(&meta, bytes))
 }
 
 /// A walk-in ticket request.

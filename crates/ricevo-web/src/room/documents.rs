@@ -190,6 +190,27 @@ pub(crate) async fn upload(
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// A stored document as a download that no browser renders in our origin.
+pub(crate) fn attachment(meta: &DocumentMeta, bytes: Vec<u8>) -> Response {
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&meta.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    let disposition = format!("attachment; filename=\"{}\"", meta.name.replace(|c: char| !c.is_ascii(), "_"));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox; frame-ancestors 'none'"),
+    );
+    resp
+}
+
 /// `GET /a/{token}/documents/{id}`: a document of the link's own meeting, as an attachment.
 pub(crate) async fn download(
     State(state): State<AppState>,
@@ -206,23 +227,7 @@ pub(crate) async fn download(
             return Err(ApiError::NotFound(lang));
         }
         let (meta, bytes) = state.store.document(tenant.id, meeting, id).await?.ok_or(ApiError::NotFound(lang))?;
-        let mut resp = bytes.into_response();
-        let h = resp.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_str(&meta.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
-        );
-        let disposition = format!("attachment; filename=\"{}\"", meta.name.replace(|c: char| !c.is_ascii(), "_"));
-        h.insert(
-            header::CONTENT_DISPOSITION,
-            HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
-        );
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; sandbox; frame-ancestors 'none'"),
-        );
-        Ok(resp)
+        Ok(attachment(&meta, bytes))
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }

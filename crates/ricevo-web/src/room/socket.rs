@@ -45,6 +45,7 @@ pub(crate) enum FromBrowser {
     Mute { entry_id: i64 },
     Unmute { entry_id: i64 },
     Remove { entry_id: i64 },
+    Readmit { entry_id: i64 },
     AskToSpeak,
     End,
     Ping,
@@ -377,6 +378,7 @@ impl Session {
             FromBrowser::Mute { entry_id } => self.moderate(EntryId(entry_id), Moderation::Mute, socket).await,
             FromBrowser::Unmute { entry_id } => self.moderate(EntryId(entry_id), Moderation::Unmute, socket).await,
             FromBrowser::Remove { entry_id } => self.moderate(EntryId(entry_id), Moderation::Remove, socket).await,
+            FromBrowser::Readmit { entry_id } => self.readmit(EntryId(entry_id), socket).await,
             FromBrowser::AskToSpeak => self.ask_to_speak(socket).await,
             FromBrowser::End => {
                 let Some(m) = self.meeting.clone() else {
@@ -623,10 +625,44 @@ impl Session {
                 self.state.hub.exit(m.id, other.id);
                 super::hub::entry_changed(&self.state, other.id);
                 super::hub::office_changed(&self.state, other.office_id);
+                // The official's page lists them, to let them back in.
+                let note = json!({"type": "removed_participant", "entry_id": other.id.0, "name": other.name});
+                send_json(socket, note).await?;
             }
         }
         participants_changed(&self.state, m.id);
         Ok(())
+    }
+
+    /// The official lets someone they removed back into this meeting (the same admission as
+    /// the dashboard's, through the lobby's state machine); their link opens the meeting again.
+    async fn readmit(&mut self, target: EntryId, socket: &mut WebSocket) -> Result<(), Stop> {
+        let Some(m) = self.meeting.clone() else {
+            return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
+        };
+        let Some(me) = self.participant(&m, socket).await? else { return Ok(()) };
+        if !me.abilities.moderate {
+            return self.complain(socket, "solo l'operatore può farlo", "only the official can do this").await;
+        }
+        let other = match self.state.store.entry(self.tenant.id, target).await {
+            Ok(Some(o)) if o.meeting_id == Some(m.id) && o.status == EntryStatus::Removed => o,
+            Ok(_) => {
+                return self
+                    .complain(
+                        socket,
+                        "nessuna persona allontanata da questo incontro con questo numero",
+                        "nobody removed from this meeting has this id",
+                    )
+                    .await;
+            }
+            Err(_) => return Err(Stop::Closed),
+        };
+        match actions::admit(&self.state, &self.tenant, other, self.lang).await {
+            Ok((back, _)) => send_json(socket, json!({"type": "readmitted", "entry_id": back.id.0})).await,
+            Err(_) => {
+                self.complain(socket, "non è stato possibile riammetterlo", "they could not be admitted again").await
+            }
+        }
     }
 
     /// A participant muted by the official asks to speak: the meeting's pages show it to

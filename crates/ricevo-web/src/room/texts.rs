@@ -111,6 +111,10 @@ pub(crate) struct RoomTexts {
     pub asks_to_speak: &'static str,
     /// Let a muted participant speak again.
     pub unmute: &'static str,
+    /// Heading of the people the official removed.
+    pub removed_people: &'static str,
+    /// Let a removed participant back in.
+    pub readmit: &'static str,
     /// Chat heading.
     pub chat: &'static str,
     /// Chat input label.
@@ -220,12 +224,14 @@ const IT: RoomTexts = RoomTexts {
     muted: "microfono spento",
     mute: "Spegni microfono a",
     remove: "Fai uscire",
-    muted_by_official: "L'operatore ha disattivato il tuo microfono: gli altri non ti sentono finché non lo riattiva. Puoi chiedere di parlare.",
+    muted_by_official: "L'operatore ha spento il tuo microfono: gli altri non ti sentono finché non ti ridà la parola. Puoi chiedere di parlare.",
     unmuted_by_official: "L'operatore ti ha ridato la parola: puoi riaccendere il microfono.",
     ask_to_speak: "Chiedi di parlare",
     asked_to_speak: "Richiesta inviata all'operatore.",
     asks_to_speak: "{name} chiede di parlare.",
     unmute: "Ridai la parola",
+    removed_people: "Persone allontanate",
+    readmit: "Riammetti",
     chat: "Chat",
     chat_label: "Messaggio",
     send: "Invia",
@@ -311,6 +317,8 @@ const EN: RoomTexts = RoomTexts {
     asked_to_speak: "Request sent to the official.",
     asks_to_speak: "{name} asks to speak.",
     unmute: "Let speak",
+    removed_people: "People removed",
+    readmit: "Admit again",
     chat: "Chat",
     chat_label: "Message",
     send: "Send",
