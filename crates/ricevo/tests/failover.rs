@@ -77,6 +77,7 @@ fn start_node(name: &str, dir: &Path, database: &str, public: &str) -> Node {
         .env("RICEVO_PUBLIC_URL", public)
         .env("RICEVO_NODE_URL", &url)
         .env("RICEVO_RATE_LIMIT_PER_MINUTE", "1000000")
+        .env("RICEVO_METRICS_TOKEN", support::METRICS_TOKEN)
         .env("RICEVO_LOG", "info")
         // Each node its own media port.
         .env("RICEVO_MEDIA_UDP", "127.0.0.1:0")
@@ -400,7 +401,15 @@ async fn a_killed_nodes_meeting_moves_to_the_survivor_with_media_and_its_waiting
         let mario_entry = store.entry(demo.id, EntryId(mario_id)).await.unwrap().unwrap();
         assert_eq!(mario_entry.meeting_id, Some(MeetingId(meeting)));
         assert_eq!(mario_entry.status, ricevo_core::EntryStatus::InMeeting);
-        let metrics = http.get(format!("{}/metrics", node_b.url)).send().await.unwrap().text().await.unwrap();
+        let metrics = http
+            .get(format!("{}/metrics", node_b.url))
+            .bearer_auth(support::METRICS_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(metrics.lines().any(|l| l == "ricevo_media_participants 2"), "both on node B's SFU:\n{metrics}");
 
         // Bookings: the one made before the kill is there, and booking goes on.
