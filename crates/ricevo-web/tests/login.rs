@@ -173,8 +173,10 @@ async fn behind_a_proxy_a_guesser_cannot_dodge_the_throttle_by_writing_its_own_f
     let form = login_form(&app).await;
     let mut statuses = Vec::new();
     for attempt in 0..11 {
-        // The guesser writes a fresh address each time; the proxy appends the one it saw.
-        let mut req = login_request(&form, "127.0.0.1", ADMIN, "guess");
+        // The guesser writes a fresh address each time (and tries a fresh e-mail, so only the
+        // address's budget can stop it); the proxy appends the address it saw.
+        let email = format!("utente{attempt}@esempio.it");
+        let mut req = login_request(&form, "127.0.0.1", &email, "guess");
         let forwarded = format!("198.51.100.{attempt}, {GUESSER}");
         req.headers_mut().insert("x-forwarded-for", forwarded.parse().unwrap());
         statuses.push(send(&app, req).await.status);
