@@ -224,6 +224,12 @@ async fn bench(o: Options) {
         .env("RICEVO_MEDIA_UDP", format!("127.0.0.1:{}", free_port()))
         .env("RICEVO_JOIN_OPEN_MINUTES", "240")
         .env("RICEVO_RATE_LIMIT_PER_MINUTE", "100000000")
+        // The booking clients stand for many citizens: lift the per-address booking budget, the
+        // per-citizen quota and the connection cap, so the load reaches the booking path.
+        .env("RICEVO_BOOKINGS_PER_HOUR_PER_ADDRESS", "100000000")
+        .env("RICEVO_TICKETS_PER_HOUR_PER_ADDRESS", "100000000")
+        .env("RICEVO_MAX_ACTIVE_APPOINTMENTS_PER_CITIZEN", "0")
+        .env("RICEVO_MAX_CONNECTIONS_PER_ADDRESS", "0")
         .env("RICEVO_LOG", "error")
         .stdout(Stdio::null())
         .spawn()
