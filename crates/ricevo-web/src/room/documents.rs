@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ricevo_core::DocumentId;
+use ricevo_core::text::is_invisible_format_char;
 use ricevo_store::DocumentMeta;
 use serde_json::{Value, json};
 
@@ -41,13 +42,15 @@ pub(crate) fn sniff(body: &[u8]) -> Option<&'static str> {
     plain.then_some("text/plain; charset=utf-8")
 }
 
-/// A file name safe to show and to put in `Content-Disposition`.
+/// A file name safe to show and to put in `Content-Disposition`: no path, quotes or control
+/// characters, and no bidirectional overrides or zero-width characters, which can make
+/// "fdp.exe" look like "exe.pdf" on the official's screen.
 pub(crate) fn clean_name(raw: &str) -> String {
     let decoded = percent_decode(raw);
     let base = decoded.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\' | ';'))
+        .filter(|&c| !c.is_control() && !is_invisible_format_char(c) && !matches!(c, '"' | '\\' | ';'))
         .take(120)
         .collect::<String>()
         .trim()
@@ -165,5 +168,14 @@ mod tests {
         assert_eq!(clean_name("a\"b;\r\nc.txt"), "abc.txt");
         assert_eq!(clean_name(""), "documento");
         assert_eq!(clean_name(".."), "documento");
+    }
+
+    #[test]
+    fn names_lose_right_to_left_overrides_and_zero_width_characters() {
+        // Shown to the official as "fatturaexe.pdf"; it is an executable. The `document`
+        // fuzz target checks this for any name.
+        assert_eq!(clean_name("fattura%E2%80%AEfdp.exe"), "fatturafdp.exe");
+        assert_eq!(clean_name("a\u{200B}b\u{2066}c\u{FEFF}.txt"), "abc.txt");
+        assert_eq!(clean_name("%E2%80%8F"), "documento");
     }
 }
