@@ -161,7 +161,12 @@ impl Sfu {
                 Err(e) => tracing::warn!("candidate {addr} refused: {e}"),
             }
         }
-        let answer = rtc.sdp_api().accept_offer(offer)?;
+        let answer = rtc.sdp_api().accept_offer(offer)?.to_sdp_string();
+        // With no codec in common, str0m answers with m-lines that list no format, which no
+        // browser (nor str0m itself) reads: refuse the offer with an error the page can show.
+        if SdpAnswer::from_sdp_string(&answer).is_err() {
+            return Err(MediaError::Sdp("no audio or video format in common".into()));
+        }
 
         if self.participants.contains_key(&who) {
             self.leave(now, who);
@@ -194,7 +199,7 @@ impl Sfu {
         self.participants.insert(who, participant);
         self.mark_ready(who);
         tracing::info!(room = room.0, participant = who.0, "joined");
-        Ok(answer.to_sdp_string())
+        Ok(answer)
     }
 
     /// Applies the browser's answer to the last server offer sent to `who`.
@@ -848,7 +853,45 @@ fn is_rtp(datagram: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_rtp;
+    use super::*;
+
+    /// A browser's audio-only offer whose one codec is `codec`.
+    fn audio_offer(codec: &str) -> String {
+        [
+            "v=0",
+            "o=- 4611731400430051336 2 IN IP4 127.0.0.1",
+            "s=-",
+            "t=0 0",
+            "a=group:BUNDLE 0",
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+            "c=IN IP4 0.0.0.0",
+            "a=ice-ufrag:Zq4b",
+            "a=ice-pwd:mIbjaHS8oT9PsYlqZfV5AlQ6",
+            "a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:3E:4A:B0:7E:56:2E:6F:12:8D:A8:A0:51",
+            "a=setup:actpass",
+            "a=mid:0",
+            "a=sendrecv",
+            "a=rtcp-mux",
+            &format!("a=rtpmap:111 {codec}"),
+            "a=ssrc:3001 cname:b2Q0Zk9yWm1hc3Rlcg==",
+            "",
+        ]
+        .join("\r\n")
+    }
+
+    #[test]
+    fn an_offer_with_no_codec_in_common_is_refused_and_leaves_nothing_behind() {
+        // Found by the `sdp` fuzz target: three-channel Opus was answered with an SDP that
+        // lists no format, which the browser cannot read.
+        let now = Instant::now();
+        let addr: SocketAddr = "127.0.0.1:3478".parse().expect("an address");
+        let mut sfu = Sfu::new(SfuConfig { candidates: vec![addr], tcp_candidates: vec![] }, now);
+        let refused = sfu.join(now, RoomId(1), ParticipantId(1), &audio_offer("opus/48000/3"), Permissions::ALL);
+        assert!(matches!(refused, Err(MediaError::Sdp(_))), "{refused:?}");
+        assert_eq!(sfu.footprint(), Footprint::default());
+        let answer = sfu.join(now, RoomId(1), ParticipantId(1), &audio_offer("opus/48000/2"), Permissions::ALL);
+        assert!(answer.is_ok_and(|a| SdpAnswer::from_sdp_string(&a).is_ok()));
+    }
 
     #[test]
     fn rtp_is_told_from_rtcp_stun_and_dtls() {
