@@ -145,7 +145,8 @@ impl Sfu {
         permissions: Permissions,
     ) -> Result<String, MediaError> {
         self.advance(now);
-        let offer = SdpOffer::from_sdp_string(offer_sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
+        let offer =
+            browser_sdp(|| SdpOffer::from_sdp_string(offer_sdp))?.map_err(|e| MediaError::Sdp(e.to_string()))?;
         let others = self.rooms.get(&room).map_or(0, |members| members.iter().filter(|m| **m != who).count());
         if others >= MAX_PARTICIPANTS_PER_ROOM {
             return Err(MediaError::RoomFull);
@@ -166,7 +167,13 @@ impl Sfu {
                 Err(e) => tracing::warn!("candidate {addr} refused: {e}"),
             }
         }
-        let answer = rtc.sdp_api().accept_offer(offer)?;
+        // The Rtc is new and dropped if str0m panics: nothing shared is left half-changed.
+        let answer = browser_sdp(|| rtc.sdp_api().accept_offer(offer))??.to_sdp_string();
+        // With no codec in common, str0m answers with m-lines that list no format, which no
+        // browser (nor str0m itself) reads: refuse the offer with an error the page can show.
+        if SdpAnswer::from_sdp_string(&answer).is_err() {
+            return Err(MediaError::Sdp("no audio or video format in common".into()));
+        }
 
         if self.participants.contains_key(&who) {
             self.leave(now, who);
@@ -200,16 +207,24 @@ impl Sfu {
         self.participants.insert(who, participant);
         self.mark_ready(who);
         tracing::info!(room = room.0, participant = who.0, "joined");
-        Ok(answer.to_sdp_string())
+        Ok(answer)
     }
 
     /// Applies the browser's answer to the last server offer sent to `who`.
     pub fn answer(&mut self, now: Instant, who: ParticipantId, answer_sdp: &str) -> Result<(), MediaError> {
         self.advance(now);
-        let answer = SdpAnswer::from_sdp_string(answer_sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
+        let answer =
+            browser_sdp(|| SdpAnswer::from_sdp_string(answer_sdp))?.map_err(|e| MediaError::Sdp(e.to_string()))?;
         let participant = self.participants.get_mut(&who).ok_or(MediaError::UnknownParticipant)?;
         let pending = participant.pending.take().ok_or(MediaError::NoPendingOffer)?;
-        participant.rtc.sdp_api().accept_answer(pending, answer)?;
+        match browser_sdp(|| participant.rtc.sdp_api().accept_answer(pending, answer)) {
+            Ok(accepted) => accepted?,
+            // The session may be half-changed: it ends, and the page can join again.
+            Err(refused) => {
+                self.leave(now, who);
+                return Err(refused);
+            }
+        }
 
         let mut opened = Vec::new();
         let slots = &mut participant.slots;
@@ -855,13 +870,96 @@ fn renew_ssrc(rtc: &mut Rtc, mid: Mid) {
 }
 
 /// RTP (not RTCP, STUN or DTLS) by the first two bytes, as RFC 7983 and RFC 5761 demultiplex.
+/// Runs str0m on SDP a browser sent. str0m asserts on some inputs (an offer that gives one
+/// payload type two sets of parameters panics in `accept_offer`); a panic here would stop the
+/// media thread and every meeting on it, so it becomes a refusal of this one SDP instead.
+fn browser_sdp<T>(read: impl FnOnce() -> T) -> Result<T, MediaError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read))
+        .map_err(|_| MediaError::Sdp("the SDP was refused by the WebRTC library".into()))
+}
+
 fn is_rtp(datagram: &[u8]) -> bool {
     rtp_payload_type(datagram).is_some()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_rtp;
+    use super::*;
+
+    /// A browser's audio-only offer whose one codec is `codec`.
+    fn audio_offer(codec: &str) -> String {
+        [
+            "v=0",
+            "o=- 4611731400430051336 2 IN IP4 127.0.0.1",
+            "s=-",
+            "t=0 0",
+            "a=group:BUNDLE 0",
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+            "c=IN IP4 0.0.0.0",
+            "a=ice-ufrag:Zq4b",
+            "a=ice-pwd:mIbjaHS8oT9PsYlqZfV5AlQ6",
+            "a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:3E:4A:B0:7E:56:2E:6F:12:8D:A8:A0:51",
+            "a=setup:actpass",
+            "a=mid:0",
+            "a=sendrecv",
+            "a=rtcp-mux",
+            &format!("a=rtpmap:111 {codec}"),
+            "a=ssrc:3001 cname:b2Q0Zk9yWm1hc3Rlcg==",
+            "",
+        ]
+        .join("\r\n")
+    }
+
+    #[test]
+    fn an_offer_str0m_panics_on_is_refused_and_the_router_goes_on() {
+        // Found by the `sdp` fuzz target: two video lines giving payload type 102 different
+        // H.264 parameters make str0m's accept_offer assert ("Pt locked multiple times").
+        let video = |mid: &str, direction: &str, fmtp: &str| {
+            [
+                "m=video 9 UDP/TLS/RTP/SAVPF 102",
+                "c=IN IP4 0.0.0.0",
+                "a=ice-ufrag:Zq4b",
+                "a=ice-pwd:mIbjaHS8oT9PsYlqZfV5AlQ6",
+                "a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:3E:4A:B0:7E:56:2E:6F:12:8D:A8:A0:51",
+                "a=setup:actpass",
+                &format!("a=mid:{mid}"),
+                &format!("a={direction}"),
+                "a=rtcp-mux",
+                "a=rtpmap:102 H264/90000",
+                &format!("a=fmtp:102 {fmtp}"),
+            ]
+            .join("\r\n")
+        };
+        let offer = [
+            "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1".to_owned(),
+            video("0", "sendrecv", "profile-level-id=42001f"),
+            video("1", "recvonly", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"),
+            String::new(),
+        ]
+        .join("\r\n");
+        let now = Instant::now();
+        let addr: SocketAddr = "127.0.0.1:3478".parse().expect("an address");
+        let mut sfu = Sfu::new(SfuConfig { candidates: vec![addr], tcp_candidates: vec![] }, now);
+        let refused = sfu.join(now, RoomId(1), ParticipantId(1), &offer, Permissions::ALL);
+        assert!(matches!(refused, Err(MediaError::Sdp(_))), "{refused:?}");
+        assert_eq!(sfu.footprint(), Footprint::default());
+        let joined = sfu.join(now, RoomId(1), ParticipantId(2), &audio_offer("opus/48000/2"), Permissions::ALL);
+        assert!(joined.is_ok(), "{joined:?}");
+    }
+
+    #[test]
+    fn an_offer_with_no_codec_in_common_is_refused_and_leaves_nothing_behind() {
+        // Found by the `sdp` fuzz target: three-channel Opus was answered with an SDP that
+        // lists no format, which the browser cannot read.
+        let now = Instant::now();
+        let addr: SocketAddr = "127.0.0.1:3478".parse().expect("an address");
+        let mut sfu = Sfu::new(SfuConfig { candidates: vec![addr], tcp_candidates: vec![] }, now);
+        let refused = sfu.join(now, RoomId(1), ParticipantId(1), &audio_offer("opus/48000/3"), Permissions::ALL);
+        assert!(matches!(refused, Err(MediaError::Sdp(_))), "{refused:?}");
+        assert_eq!(sfu.footprint(), Footprint::default());
+        let answer = sfu.join(now, RoomId(1), ParticipantId(1), &audio_offer("opus/48000/2"), Permissions::ALL);
+        assert!(answer.is_ok_and(|a| SdpAnswer::from_sdp_string(&a).is_ok()));
+    }
 
     #[test]
     fn rtp_is_told_from_rtcp_stun_and_dtls() {
