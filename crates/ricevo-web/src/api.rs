@@ -234,6 +234,39 @@ pub struct BookingBody {
     pub lang: Option<String>,
 }
 
+impl BookingBody {
+    /// The chosen start (`None` when missing or unreadable) and what the citizen typed, as the
+    /// core's booking check reads it; `lang` is the request's, used when the body names none.
+    pub fn into_input(self, lang: Lang) -> (Option<Timestamp>, BookingInput) {
+        let start = self.start.as_deref().and_then(parse_instant);
+        let answers = self
+            .answers
+            .into_iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    serde_json::Value::String(s) => s,
+                    serde_json::Value::Bool(true) => "yes".into(),
+                    serde_json::Value::Bool(false) => "no".into(),
+                    other => other.to_string(),
+                };
+                (k, text)
+            })
+            .collect();
+        let input = BookingInput {
+            name: self.citizen.name.unwrap_or_default(),
+            email: self.citizen.email.unwrap_or_default(),
+            phone: self.citizen.phone,
+            fiscal_code: self.citizen.fiscal_code,
+            mode: self.mode.unwrap_or_default(),
+            notes: self.notes,
+            answers,
+            privacy_accepted: self.privacy_accepted.unwrap_or(false),
+            lang: self.lang.as_deref().and_then(Lang::parse).unwrap_or(lang),
+        };
+        (start, input)
+    }
+}
+
 /// Reads a JSON body: 400 when it is not JSON, 422 when a value has the wrong type.
 pub fn read_json<T: serde::de::DeserializeOwned>(body: &[u8], lang: Lang) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| match e.classify() {
@@ -398,35 +431,10 @@ pub async fn create_appointment(
             },
         ));
     }
-    let start = parsed.start.as_deref().and_then(parse_instant);
+    let (start, input) = parsed.into_input(lang);
     if start.is_none() {
         errors.push(start_error(lang));
     }
-    let email_lang = parsed.lang.as_deref().and_then(Lang::parse).unwrap_or(lang);
-    let answers = parsed
-        .answers
-        .into_iter()
-        .map(|(k, v)| {
-            let text = match v {
-                serde_json::Value::String(s) => s,
-                serde_json::Value::Bool(true) => "yes".into(),
-                serde_json::Value::Bool(false) => "no".into(),
-                other => other.to_string(),
-            };
-            (k, text)
-        })
-        .collect();
-    let input = BookingInput {
-        name: parsed.citizen.name.unwrap_or_default(),
-        email: parsed.citizen.email.unwrap_or_default(),
-        phone: parsed.citizen.phone,
-        fiscal_code: parsed.citizen.fiscal_code,
-        mode: parsed.mode.unwrap_or_default(),
-        notes: parsed.notes,
-        answers,
-        privacy_accepted: parsed.privacy_accepted.unwrap_or(false),
-        lang: email_lang,
-    };
     let (Some(service_id), Some(start)) = (service_id, start) else {
         // Report the other fields' problems too, when the service is known.
         if let Some(id) = service_id

@@ -1,8 +1,6 @@
 //! Entry points for the fuzz targets in `fuzz/` (not part of the API): the parsers of outside
 //! input that live in this crate, reached without a running server.
 
-use std::collections::BTreeMap;
-
 use ricevo_core::Lang;
 use ricevo_core::citizen::BookingInput;
 
@@ -20,36 +18,11 @@ pub fn form_booking_input(pairs: Vec<(String, String)>, lang: Lang) -> BookingIn
 }
 
 /// A `POST /api/v1/{tenant}/appointments` body as the handler reads it before the desk sees
-/// it: `None` when the handler answers 400 or 422 for the body itself. Mirrors the mapping in
-/// [`crate::api::create_appointment`]; the start instant is returned beside the input.
+/// it: `None` when the handler answers 400 or 422 for the body itself; the start instant is
+/// returned beside the input ([`BookingBody::into_input`], as the handler reads it).
 pub fn api_booking_input(body: &[u8], lang: Lang) -> Option<(Option<jiff::Timestamp>, BookingInput)> {
     let parsed: BookingBody = read_json(body, lang).ok()?;
-    let start = parsed.start.as_deref().and_then(parse_instant);
-    let answers: BTreeMap<String, String> = parsed
-        .answers
-        .into_iter()
-        .map(|(k, v)| {
-            let text = match v {
-                serde_json::Value::String(s) => s,
-                serde_json::Value::Bool(true) => "yes".into(),
-                serde_json::Value::Bool(false) => "no".into(),
-                other => other.to_string(),
-            };
-            (k, text)
-        })
-        .collect();
-    let input = BookingInput {
-        name: parsed.citizen.name.unwrap_or_default(),
-        email: parsed.citizen.email.unwrap_or_default(),
-        phone: parsed.citizen.phone,
-        fiscal_code: parsed.citizen.fiscal_code,
-        mode: parsed.mode.unwrap_or_default(),
-        notes: parsed.notes,
-        answers,
-        privacy_accepted: parsed.privacy_accepted.unwrap_or(false),
-        lang: parsed.lang.as_deref().and_then(Lang::parse).unwrap_or(lang),
-    };
-    Some((start, input))
+    Some(parsed.into_input(lang))
 }
 
 /// The other JSON bodies of the API: a move's start and a staff status change.
