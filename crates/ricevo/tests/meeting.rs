@@ -246,6 +246,14 @@ async fn citizen_and_official_meet_by_video_share_a_screen_and_a_document_and_th
         assert_eq!(metric("ricevo_media_participants"), 2);
         assert!(metric("ricevo_media_packets_forwarded_total") > 0);
         wait_for_text_in(&official, "participants", "Lucia Bianchi").await;
+        // A control the page hides is not on screen, whatever its class sets (`.btn` is a
+        // flex box): the citizen sees no "end for everyone", the official no "ask to speak".
+        let shown = |id: &'static str| format!("return document.getElementById('{id}').getClientRects().length > 0");
+        for (page, who, id) in [(&citizen, "citizen", "end"), (&official, "official", "ask-to-speak")] {
+            let visible = page.execute(&shown(id), vec![]).await.unwrap();
+            assert_eq!(visible, json!(false), "the {who} sees #{id}");
+        }
+        assert_eq!(official.execute(&shown("end"), vec![]).await.unwrap(), json!(true), "the official ends meetings");
         audit.page(&citizen, &axe, "meeting (citizen)").await;
         audit.page(&official, &axe, "meeting (official)").await;
 
