@@ -60,6 +60,36 @@ impl Drop for Server {
 }
 
 /// A free TCP port on loopback.
+/// The benches' town, "bench", with its one office, "Sportello" (hours and services are each
+/// bench's own).
+pub(crate) async fn bench_town(store: &dyn ricevo_store::Store) -> (ricevo_store::Tenant, ricevo_store::Office) {
+    let tenant = store
+        .create_tenant(&NewTenant {
+            slug: "bench".into(),
+            name: "Comune del Banco di Prova".into(),
+            time_zone: "Europe/Rome".into(),
+            patron_day: None,
+            contact_email: "urp@bench.it".into(),
+            privacy_notice: "x".into(),
+            retention_days: 365,
+        })
+        .await
+        .unwrap();
+    let office = store
+        .create_office(
+            tenant.id,
+            &NewOffice {
+                name: "Sportello".into(),
+                description: String::new(),
+                address: String::new(),
+                contact_email: "s@bench.it".into(),
+            },
+        )
+        .await
+        .unwrap();
+    (tenant, office)
+}
+
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -86,30 +116,7 @@ async fn bench(o: Options) {
 
     // A town with one office open all day, every day, and a five-minute service.
     let store = ricevo_store::open(&url).await.unwrap();
-    let tenant = store
-        .create_tenant(&NewTenant {
-            slug: "bench".into(),
-            name: "Comune del Banco di Prova".into(),
-            time_zone: "Europe/Rome".into(),
-            patron_day: None,
-            contact_email: "urp@bench.it".into(),
-            privacy_notice: "x".into(),
-            retention_days: 365,
-        })
-        .await
-        .unwrap();
-    let office = store
-        .create_office(
-            tenant.id,
-            &NewOffice {
-                name: "Sportello".into(),
-                description: String::new(),
-                address: String::new(),
-                contact_email: "s@bench.it".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let (tenant, office) = bench_town(&*store).await;
     let days = [
         jiff::civil::Weekday::Monday,
         jiff::civil::Weekday::Tuesday,

@@ -21,10 +21,10 @@ use ricevo_core::Mode;
 use ricevo_core::hours::{OpeningHours, WeeklyRange};
 use ricevo_core::service::ServiceRules;
 use ricevo_core::slots::{SlotQuery, compute};
-use ricevo_store::{NewOffice, NewService, NewTenant};
+use ricevo_store::NewService;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::booking::{Server, free_port};
+use crate::booking::{Server, bench_town, free_port};
 
 struct Options {
     server: String,
@@ -126,30 +126,7 @@ async fn bench(o: Options) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("ricevo.db").display());
     let store = ricevo_store::open(&url).await.unwrap();
-    let tenant = store
-        .create_tenant(&NewTenant {
-            slug: "bench".into(),
-            name: "Comune del Banco di Prova".into(),
-            time_zone: "Europe/Rome".into(),
-            patron_day: None,
-            contact_email: "urp@bench.it".into(),
-            privacy_notice: "x".into(),
-            retention_days: 365,
-        })
-        .await
-        .unwrap();
-    let office = store
-        .create_office(
-            tenant.id,
-            &NewOffice {
-                name: "Sportello".into(),
-                description: String::new(),
-                address: String::new(),
-                contact_email: "s@bench.it".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let (tenant, office) = bench_town(&*store).await;
     // Open all day every day with many desks: waiting-room appointments fit in the next hours.
     let t = |h, m| Time::new(h, m, 0, 0).unwrap();
     let days = [
