@@ -122,6 +122,25 @@ async fn next_event(resp: &mut reqwest::Response, buf: &mut String) -> Option<St
     }
 }
 
+/// Takes a ticket at the demo town's URP walk-in desk: the office's id and the ticket.
+async fn urp_ticket(http: &reqwest::Client, base: &str, name: &str) -> (i64, Value) {
+    let offices: Value = http.get(format!("{base}/api/v1/demo/offices")).send().await.unwrap().json().await.unwrap();
+    let urp =
+        offices.as_array().unwrap().iter().find(|o| o["name"].as_str().unwrap().starts_with("URP")).unwrap()["id"]
+            .as_i64()
+            .unwrap();
+    let ticket: Value = http
+        .post(format!("{base}/api/v1/demo/offices/{urp}/tickets"))
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (urp, ticket)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_sigterm_live_pages_hear_restarting_and_the_process_exits_despite_a_stalled_client() {
     let dir = tempfile::tempdir().unwrap();
@@ -129,21 +148,7 @@ async fn on_sigterm_live_pages_hear_restarting_and_the_process_exits_despite_a_s
     let http = reqwest::Client::new();
 
     // A citizen waiting at the URP's walk-in desk, with the waiting room's socket open.
-    let offices: Value =
-        http.get(format!("{}/api/v1/demo/offices", server.base)).send().await.unwrap().json().await.unwrap();
-    let urp =
-        offices.as_array().unwrap().iter().find(|o| o["name"].as_str().unwrap().starts_with("URP")).unwrap()["id"]
-            .as_i64()
-            .unwrap();
-    let ticket: Value = http
-        .post(format!("{}/api/v1/demo/offices/{urp}/tickets", server.base))
-        .json(&json!({"name": "Anna Neri"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (urp, ticket) = urp_ticket(&http, &server.base, "Anna Neri").await;
     let join = ticket["join_url"].as_str().unwrap();
     let path = join.strip_prefix(&server.base).unwrap().strip_suffix("/join").unwrap();
     let mut req =
@@ -239,21 +244,7 @@ async fn a_waiting_room_and_a_desk_in_a_browser_hear_the_restart_and_come_back_t
     let port = free_port();
     let mut first = start_on(dir.path(), port).await;
     let http = reqwest::Client::new();
-    let offices: Value =
-        http.get(format!("{}/api/v1/demo/offices", first.base)).send().await.unwrap().json().await.unwrap();
-    let urp =
-        offices.as_array().unwrap().iter().find(|o| o["name"].as_str().unwrap().starts_with("URP")).unwrap()["id"]
-            .as_i64()
-            .unwrap();
-    let ticket: Value = http
-        .post(format!("{}/api/v1/demo/offices/{urp}/tickets", first.base))
-        .json(&json!({"name": "Anna Neri"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (urp, ticket) = urp_ticket(&http, &first.base, "Anna Neri").await;
     let join = ticket["join_url"].as_str().unwrap().to_owned();
 
     let driver = support::Driver::start(&tools);
