@@ -205,6 +205,11 @@ async fn click_id(c: &Client, id: &str) {
 }
 
 /// Books the first free video slot of the demo's residence service; returns the manage token.
+/// The JSON answer to a request that must succeed at the HTTP level.
+async fn json_of(req: reqwest::RequestBuilder) -> Value {
+    req.send().await.unwrap().json().await.unwrap()
+}
+
 async fn book(http: &reqwest::Client, base: &str, name: &str) -> String {
     let services: Value = http.get(format!("{base}/api/v1/demo/services")).send().await.unwrap().json().await.unwrap();
     let service = services.as_array().unwrap().iter().find(|s| s["name"] == "Cambio di residenza").unwrap()["id"]
@@ -253,15 +258,8 @@ async fn a_killed_nodes_meeting_moves_to_the_survivor_with_media_and_its_waiting
     // Three tickets: Mario will meet, Anna and Luisa wait (Luisa second, with her page open).
     let mut joins = Vec::new();
     for name in ["Mario Rossi", "Anna Neri", "Luisa Verdi"] {
-        let t: Value = http
-            .post(format!("{lb}/api/v1/demo/offices/{urp}/tickets"))
-            .json(&json!({"name": name}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let t =
+            json_of(http.post(format!("{lb}/api/v1/demo/offices/{urp}/tickets")).json(&json!({"name": name}))).await;
         joins.push(t["join_url"].as_str().unwrap().to_owned());
     }
     let driver = Arc::new(Driver::start(&tools));
@@ -280,44 +278,25 @@ async fn a_killed_nodes_meeting_moves_to_the_survivor_with_media_and_its_waiting
         wait_for_phase(&luisa, "waiting").await;
 
         // Mario is admitted (on node A, where the balancer sends everything now).
-        let list: Value = http
-            .get(format!("{lb}/api/v1/demo/offices/{urp}/waiting"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list = json_of(http.get(format!("{lb}/api/v1/demo/offices/{urp}/waiting")).bearer_auth(&token)).await;
         let id_of = |name: &str| {
             list.as_array().unwrap().iter().find(|e| e["name"] == name).unwrap()["entry_id"].as_i64().unwrap()
         };
         let (mario_id, luisa_id) = (id_of("Mario Rossi"), id_of("Luisa Verdi"));
-        let admitted: Value = http
-            .post(format!("{lb}/api/v1/demo/waiting/{mario_id}/admit"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let admitted =
+            json_of(http.post(format!("{lb}/api/v1/demo/waiting/{mario_id}/admit")).bearer_auth(&token)).await;
         let meeting = admitted["meeting_id"].as_i64().unwrap();
         assert_eq!(
             store.meeting(demo.id, MeetingId(meeting)).await.unwrap().unwrap().node.as_deref(),
             Some(node_a.url.as_str())
         );
         // The official's link, opened on node B: sent to node A, where the meeting's media are.
-        let invited: Value = http
-            .post(format!("{lb}/api/v1/demo/meetings/{meeting}/invite"))
-            .bearer_auth(&token)
-            .json(&json!({"name": "Operatrice Comunale", "role": "official", "direct": true}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let invited = json_of(
+            http.post(format!("{lb}/api/v1/demo/meetings/{meeting}/invite"))
+                .bearer_auth(&token)
+                .json(&json!({"name": "Operatrice Comunale", "role": "official", "direct": true})),
+        )
+        .await;
         let official_link = invited["join_url"].as_str().unwrap().replace(&lb, &node_b.url);
         let official = driver.session().await;
         official.goto(&official_link).await.unwrap();
@@ -327,15 +306,7 @@ async fn a_killed_nodes_meeting_moves_to_the_survivor_with_media_and_its_waiting
         wait_for_media(&mario, "Mario").await;
         wait_for_media(&official, "the official").await;
         // Her place in line now (Mario is out of the queue): the office's list, queued first.
-        let list: Value = http
-            .get(format!("{lb}/api/v1/demo/offices/{urp}/waiting"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list = json_of(http.get(format!("{lb}/api/v1/demo/offices/{urp}/waiting")).bearer_auth(&token)).await;
         let queued: Vec<&Value> = list.as_array().unwrap().iter().filter(|e| e["status"] == "waiting").collect();
         let place = queued.iter().position(|e| e["entry_id"] == luisa_id).unwrap() + 1;
         assert_eq!(place, 2, "behind Anna");
