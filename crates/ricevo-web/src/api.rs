@@ -17,29 +17,22 @@ use ricevo_store::{Appointment, AppointmentStatus, Grant, Role, Tenant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::booking::{self, BookingRefusal, BookingRequest, BookingResult, MAX_SLOT_RANGE_DAYS, zone_of};
-use crate::error::{ApiError, ErrorBody};
+use ricevo_desk::DeskError;
+use ricevo_desk::booking::{BookingRequest, BookingResult, MAX_SLOT_RANGE_DAYS};
+use ricevo_desk::tokens;
+use ricevo_desk::town::zone_of;
+
+use crate::error::{ApiError, ErrorBody, InLang};
 use crate::lang::ReqLang;
 use crate::limits::ClientKey;
 use crate::state::AppState;
-use crate::tokens;
 
 /// RFC 3339 with the local offset, as every API time is written.
-pub fn rfc3339(z: &jiff::Zoned) -> String {
-    z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
-}
+pub use ricevo_desk::town::rfc3339;
 
 /// Finds a tenant by slug; 404 for anything else.
 pub async fn tenant(state: &AppState, slug: &str, lang: Lang) -> Result<Tenant, ApiError> {
-    if ricevo_core::Slug::parse(slug).is_err() {
-        return Err(ApiError::NotFound(lang));
-    }
-    if let Some(t) = state.catalogue.tenant(slug) {
-        return Ok(t);
-    }
-    let t = state.store.tenant_by_slug(slug).await?.ok_or(ApiError::NotFound(lang))?;
-    state.catalogue.keep_tenant(t.clone());
-    Ok(t)
+    state.desk.town(slug).await.in_lang(lang)
 }
 
 /// A service as listed by the API.
@@ -150,7 +143,7 @@ pub async fn slots(
 ) -> Result<Json<Vec<SlotView>>, ApiError> {
     let t = tenant(&state, &slug, lang).await?;
     let service_id = service_id.parse::<i64>().map(ServiceId).map_err(|_| ApiError::not_found_service(lang))?;
-    let (service, office) = booking::service_and_office(&state, &t, service_id, lang).await?;
+    let (service, office) = state.desk.service_and_office(&t, service_id).await.in_lang(lang)?;
     let now = state.now();
     let today = now.to_zoned(zone_of(&t)).date();
     let from = match p.from.as_deref() {
@@ -192,7 +185,7 @@ pub async fn slots(
             }
         }
     }
-    let list = booking::slots_between(&state, &t, &service, &office, from, to, now).await?;
+    let list = state.desk.slots_between(&t, &service, &office, from, to).await.in_lang(lang)?;
     Ok(Json(list.iter().map(SlotView::from).collect()))
 }
 
@@ -368,10 +361,9 @@ fn reason_code(reason: SlotRefusal) -> &'static str {
 }
 
 /// Turns a refusal into its HTTP answer.
-pub fn refusal_response(r: BookingRefusal, lang: Lang) -> Response {
+pub fn refusal_response(r: DeskError, lang: Lang) -> Response {
     match r {
-        BookingRefusal::Fields(fields) => ApiError::Fields(lang, fields).into_response(),
-        BookingRefusal::Unavailable { reason, alternatives } => {
+        DeskError::Unavailable { reason, alternatives } => {
             let status =
                 if reason == SlotRefusal::Full { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
             let body = ConflictBody {
@@ -382,7 +374,7 @@ pub fn refusal_response(r: BookingRefusal, lang: Lang) -> Response {
             };
             (status, Json(body)).into_response()
         }
-        BookingRefusal::Api(e) => e.into_response(),
+        other => ApiError::from_desk(lang, other).into_response(),
     }
 }
 
@@ -390,7 +382,7 @@ pub fn refusal_response(r: BookingRefusal, lang: Lang) -> Response {
 #[utoipa::path(post, path = "/api/v1/{tenant}/appointments", params(("tenant" = String, Path, description = "Town slug"),
         ("Idempotency-Key" = Option<String>, Header, description = "1-200 characters; retries with the same key and body get the first answer")),
     request_body = BookingBody,
-    responses((status = 201, description = "Booked", body = crate::booking::BookingReceipt),
+    responses((status = 201, description = "Booked", body = ricevo_desk::booking::BookingReceipt),
         (status = 400, description = "`bad_request`: the body is not JSON, or a bad Idempotency-Key", body = ErrorBody),
         (status = 404, description = "`not_found`: no such town", body = ErrorBody),
         (status = 409, description = "`slot_unavailable` (`full`): taken meanwhile, with alternatives", body = RefusalBody),
@@ -438,16 +430,15 @@ pub async fn create_appointment(
     let (Some(service_id), Some(start)) = (service_id, start) else {
         // Report the other fields' problems too, when the service is known.
         if let Some(id) = service_id
-            && let Ok((service, _)) = booking::service_and_office(&state, &t, id, lang).await
+            && let Ok((service, _)) = state.desk.service_and_office(&t, id).await
             && let Err(more) = ricevo_core::citizen::check_booking(&input, &service.rules, &service.questions, lang)
         {
             errors.extend(more);
         }
         return ApiError::Fields(lang, errors).into_response();
     };
-    let req = BookingRequest { service_id, start, input, idempotency, client };
-    let now = state.now();
-    match booking::book(&state, &t, req, lang, now).await {
+    let req = BookingRequest { service_id, start, input, idempotency, source: client };
+    match state.desk.book(&t, req, lang).await {
         Ok(BookingResult::Booked { receipt, .. }) => (StatusCode::CREATED, Json(receipt)).into_response(),
         Ok(BookingResult::Replay(first)) => {
             let status = StatusCode::from_u16(first.status).unwrap_or(StatusCode::CREATED);
@@ -502,12 +493,7 @@ pub async fn appointment_view(state: &AppState, t: &Tenant, a: &Appointment) -> 
 
 /// The appointment and tenant a citizen's token opens; 404 otherwise.
 pub async fn by_token(state: &AppState, token: &str, lang: Lang) -> Result<(Tenant, Appointment), ApiError> {
-    if !tokens::looks_like_token(token) {
-        return Err(ApiError::NotFound(lang));
-    }
-    let a = state.store.appointment_by_token(&tokens::hash(token)).await?.ok_or(ApiError::NotFound(lang))?;
-    let t = state.store.tenants().await?.into_iter().find(|t| t.id == a.tenant_id).ok_or(ApiError::NotFound(lang))?;
-    Ok((t, a))
+    state.desk.appointment_by_token(token).await.in_lang(lang)
 }
 
 /// Shows the appointment a token opens.
@@ -534,7 +520,7 @@ pub async fn cancel_appointment(
     Path(token): Path<String>,
 ) -> Result<Json<AppointmentView>, ApiError> {
     let (t, a) = by_token(&state, &token, lang).await?;
-    let done = booking::cancel(&state, &t, &a, state.now(), lang).await?;
+    let done = state.desk.cancel(&t, &a).await.in_lang(lang)?;
     Ok(Json(appointment_view(&state, &t, &done).await?))
 }
 
@@ -562,19 +548,19 @@ pub async fn move_appointment(
     body: Bytes,
 ) -> Response {
     let run = async {
-        let (t, a) = by_token(&state, &token, lang).await.map_err(BookingRefusal::Api)?;
-        let parsed: MoveBody = read_json(&body, lang).map_err(BookingRefusal::Api)?;
-        let start = parsed
-            .start
-            .as_deref()
-            .and_then(parse_instant)
-            .ok_or_else(|| BookingRefusal::Fields(vec![start_error(lang)]))?;
-        let moved = booking::reschedule(&state, &t, &a, Some(&token), start, state.now(), lang).await?;
-        appointment_view(&state, &t, &moved).await.map_err(BookingRefusal::Api)
+        let (t, a) = by_token(&state, &token, lang).await?;
+        let parsed: MoveBody = read_json(&body, lang)?;
+        let Some(start) = parsed.start.as_deref().and_then(parse_instant) else {
+            return Err(ApiError::Fields(lang, vec![start_error(lang)]).into_response());
+        };
+        match state.desk.reschedule(&t, &a, Some(&token), start).await {
+            Ok(moved) => Ok(appointment_view(&state, &t, &moved).await?),
+            Err(refusal) => Err(refusal_response(refusal, lang)),
+        }
     };
     match run.await {
         Ok(view) => Json(view).into_response(),
-        Err(r) => refusal_response(r, lang),
+        Err(resp) => resp,
     }
 }
 
@@ -801,10 +787,7 @@ pub async fn set_status(
     let t = tenant(&state, &slug, lang).await?;
     let grant = bearer(&state, &headers, &t, lang).await?;
     let id = id.parse::<i64>().map_err(|_| ApiError::NotFound(lang))?;
-    let a = state.store.appointment(t.id, ricevo_core::AppointmentId(id)).await?.ok_or(ApiError::NotFound(lang))?;
-    if !grant.covers_office(a.office_id) {
-        return Err(ApiError::Forbidden(lang));
-    }
+    let a = state.desk.appointment_for(&t, &grant, ricevo_core::AppointmentId(id)).await.in_lang(lang)?;
     let parsed: StatusBody = read_json(&body, lang)?;
     let status = parsed.status.as_deref().and_then(AppointmentStatus::parse).ok_or_else(|| {
         ApiError::Fields(
@@ -818,7 +801,7 @@ pub async fn set_status(
             )],
         )
     })?;
-    let updated = booking::change_status(&state, &t, &a, status, state.now(), lang).await?;
+    let updated = state.desk.change_status(&t, &a, status).await.in_lang(lang)?;
     Ok(Json(staff_view(&t, &updated)))
 }
 
@@ -845,22 +828,19 @@ pub async fn staff_move(
         let t = tenant(&state, &slug, lang).await?;
         let grant = bearer(&state, &headers, &t, lang).await?;
         let id = id.parse::<i64>().map_err(|_| ApiError::NotFound(lang))?;
-        let a = state.store.appointment(t.id, ricevo_core::AppointmentId(id)).await?.ok_or(ApiError::NotFound(lang))?;
-        if !grant.covers_office(a.office_id) {
-            return Err(ApiError::Forbidden(lang).into());
-        }
+        let a = state.desk.appointment_for(&t, &grant, ricevo_core::AppointmentId(id)).await.in_lang(lang)?;
         let parsed: MoveBody = read_json(&body, lang)?;
-        let start = parsed
-            .start
-            .as_deref()
-            .and_then(parse_instant)
-            .ok_or_else(|| BookingRefusal::Fields(vec![start_error(lang)]))?;
-        let moved = booking::reschedule(&state, &t, &a, None, start, state.now(), lang).await?;
-        Ok::<_, BookingRefusal>(staff_view(&t, &moved))
+        let Some(start) = parsed.start.as_deref().and_then(parse_instant) else {
+            return Err(ApiError::Fields(lang, vec![start_error(lang)]).into_response());
+        };
+        match state.desk.reschedule(&t, &a, None, start).await {
+            Ok(moved) => Ok(staff_view(&t, &moved)),
+            Err(refusal) => Err(refusal_response(refusal, lang)),
+        }
     };
     match run.await {
         Ok(view) => Json(view).into_response(),
-        Err(r) => refusal_response(r, lang),
+        Err(resp) => resp,
     }
 }
 
@@ -1051,7 +1031,7 @@ impl ApiRoute {
         OfficesItem,
         WeeklyRange,
         StatusBody,
-        crate::booking::BookingReceipt,
+        ricevo_desk::booking::BookingReceipt,
         crate::error::ErrorBody,
         crate::error::FieldErrorBody,
         crate::room::api::PublicOfficeView,

@@ -223,7 +223,7 @@ pub async fn load(store: &dyn Store, password_hash: impl Fn(&str) -> String) -> 
     .await?;
     let always = ricevo_core::lobby::WalkInDesk { always_open: true, ..Default::default() };
     store.set_walk_in(tenant.id, urp, &always).await?;
-    let admin_password = crate::tokens::new_public_id();
+    let admin_password = ricevo_desk::tokens::new_public_id();
     store
         .create_user(tenant.id, DEMO_ADMIN_EMAIL, "Amministratore", Role::Admin, &password_hash(&admin_password), &[])
         .await?;

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use ricevo_core::appointment::StatusChangeError;
 use ricevo_core::citizen::FieldError;
 use ricevo_core::{AppointmentStatus, Lang};
+use ricevo_desk::DeskError;
 use ricevo_store::StoreError;
 use serde::Serialize;
 
@@ -341,5 +342,52 @@ impl IntoResponse for ApiError {
             resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*secs));
         }
         resp
+    }
+}
+
+impl ApiError {
+    /// The desk's refusal `e` as an HTTP client sees it, in `lang`. A slot refusal has no
+    /// variant here: the handlers that book show its alternatives (see `api::refusal_response`);
+    /// without them it is a plain conflict.
+    pub fn from_desk(lang: Lang, e: DeskError) -> ApiError {
+        match e {
+            DeskError::NotFound => ApiError::NotFound(lang),
+            DeskError::ServiceNotFound => ApiError::ServiceNotFound(lang),
+            DeskError::Forbidden => ApiError::Forbidden(lang),
+            DeskError::Fields(fields) => ApiError::Fields(lang, fields),
+            DeskError::Invalid(message) => ApiError::BadRequest(lang, message),
+            DeskError::Unavailable { .. } | DeskError::Conflict | DeskError::Duplicate => ApiError::Conflict(lang),
+            DeskError::NotActive => ApiError::NotActive(lang),
+            DeskError::IdempotencyMismatch => ApiError::IdempotencyMismatch(lang),
+            DeskError::CitizenLimit(n) => ApiError::CitizenLimit(lang, n),
+            DeskError::BudgetSpent { retry_after_seconds } => ApiError::TooManyBookings(lang, retry_after_seconds),
+            DeskError::StatusChange(e) => ApiError::StatusChange(lang, e),
+            DeskError::NotQueued => ApiError::NotQueued(lang),
+            DeskError::NobodyWaiting => ApiError::NobodyWaiting(lang),
+            DeskError::WalkInClosed => ApiError::WalkInClosed(lang),
+            DeskError::DocumentTooLarge(mb) => ApiError::DocumentTooLarge(lang, mb),
+            DeskError::UnsupportedDocument => ApiError::UnsupportedDocument(lang),
+            DeskError::Storage(detail) => ApiError::Unavailable(detail),
+            DeskError::Internal(detail) => ApiError::Internal(detail),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Words a desk result in the user's language: `desk.cancel(..).await.in_lang(lang)?`.
+pub trait InLang<T> {
+    /// The result with the desk's refusal as an [`ApiError`] in `lang`.
+    fn in_lang(self, lang: Lang) -> Result<T, ApiError>;
+}
+
+impl<T> InLang<T> for Result<T, DeskError> {
+    fn in_lang(self, lang: Lang) -> Result<T, ApiError> {
+        self.map_err(|e| ApiError::from_desk(lang, e))
+    }
+}
+
+impl From<ApiError> for Response {
+    fn from(e: ApiError) -> Response {
+        e.into_response()
     }
 }

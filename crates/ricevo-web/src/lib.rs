@@ -1,12 +1,11 @@
 //! Ricevo's web edge: citizen pages, staff pages, the `/api/v1` JSON API, health and metrics.
 //!
-//! Handlers are thin: they parse requests into core types (invalid input stops here with a
-//! 4xx in the user's language), call the booking journey in [`booking`], and render.
+//! Handlers are thin translators: they parse requests into core types (invalid input stops
+//! here with a 4xx in the user's language), call the front desk (`ricevo_desk`), and render
+//! the answer as a page, JSON, an event stream or a WebSocket message.
 
 pub mod api;
 pub mod assets;
-pub mod booking;
-pub mod catalogue;
 pub mod demo;
 pub mod error;
 #[doc(hidden)]
@@ -20,7 +19,6 @@ pub mod room;
 pub mod server;
 pub mod staff;
 pub mod state;
-pub mod tokens;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -169,7 +167,7 @@ async fn metrics_if(state: State<AppState>, req: Request, token: &str) -> Respon
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let backlog = state.store.outbox_backlog().await.unwrap_or(-1);
-    let mut body = state.metrics.render(backlog);
+    let mut body = state.metrics.render(state.desk.counters(), backlog);
     if let Some(media) = &state.media {
         body.push_str(&metrics::Metrics::render_media(&media.stats()));
     }

@@ -9,22 +9,12 @@ const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 
 /// Process-wide counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    bookings: AtomicU64,
-    conflicts: AtomicU64,
     requests: AtomicU64,
     latency_sum_micros: AtomicU64,
     latency_buckets: [AtomicU64; BUCKETS.len()],
 }
 
 impl Metrics {
-    /// One booking committed.
-    pub fn booking_committed(&self) {
-        self.bookings.fetch_add(1, Ordering::Relaxed);
-    }
-    /// One booking refused because the slot was taken.
-    pub fn booking_conflict(&self) {
-        self.conflicts.fetch_add(1, Ordering::Relaxed);
-    }
     /// One request served in `secs`.
     pub fn request(&self, secs: f64) {
         self.requests.fetch_add(1, Ordering::Relaxed);
@@ -35,17 +25,17 @@ impl Metrics {
             }
         }
     }
-    /// The text exposition, with the outbox backlog read by the caller.
-    pub fn render(&self, outbox_backlog: i64) -> String {
+    /// The text exposition, with the desk's booking counters and the outbox backlog read by the caller.
+    pub fn render(&self, desk: &ricevo_desk::Counters, outbox_backlog: i64) -> String {
         let mut s = String::new();
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let _ = writeln!(s, "# HELP ricevo_bookings_total Bookings committed.\n# TYPE ricevo_bookings_total counter");
-        let _ = writeln!(s, "ricevo_bookings_total {}", get(&self.bookings));
+        let _ = writeln!(s, "ricevo_bookings_total {}", desk.bookings());
         let _ = writeln!(
             s,
             "# HELP ricevo_booking_conflicts_total Bookings refused because the slot was taken.\n# TYPE ricevo_booking_conflicts_total counter"
         );
-        let _ = writeln!(s, "ricevo_booking_conflicts_total {}", get(&self.conflicts));
+        let _ = writeln!(s, "ricevo_booking_conflicts_total {}", desk.conflicts());
         let _ =
             writeln!(s, "# HELP ricevo_outbox_backlog Messages not yet delivered.\n# TYPE ricevo_outbox_backlog gauge");
         let _ = writeln!(s, "ricevo_outbox_backlog {outbox_backlog}");
@@ -112,12 +102,13 @@ mod tests {
     #[test]
     fn the_exposition_counts_bookings_conflicts_and_latency_buckets() {
         let m = Metrics::default();
-        m.booking_committed();
-        m.booking_committed();
-        m.booking_conflict();
+        let desk = ricevo_desk::Counters::default();
+        desk.booking_committed();
+        desk.booking_committed();
+        desk.booking_conflict();
         m.request(0.003);
         m.request(0.2);
-        let text = m.render(7);
+        let text = m.render(&desk, 7);
         assert!(text.contains("ricevo_bookings_total 2\n"), "{text}");
         assert!(text.contains("ricevo_booking_conflicts_total 1\n"));
         assert!(text.contains("ricevo_outbox_backlog 7\n"));

@@ -30,9 +30,12 @@ use self::picker::{Picker, Purpose};
 use self::texts::Texts;
 use crate::AppState;
 use crate::api::{self, parse_instant, refusal_message};
-use crate::booking::{self, BookingRefusal, BookingRequest, BookingResult, Links, zone_of};
-use crate::error::ApiError;
+use crate::error::{ApiError, InLang};
 use crate::limits::ClientKey;
+use ricevo_desk::DeskError;
+use ricevo_desk::booking::{BookingRequest, BookingResult};
+use ricevo_desk::messages::notice;
+use ricevo_desk::town::zone_of;
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -228,7 +231,8 @@ async fn service_page(
 ) -> Response {
     let result = async {
         let t = api::tenant(&state, &slug, ctx.lang).await?;
-        let (service, office) = booking::service_and_office(&state, &t, service_id(&id, ctx.lang)?, ctx.lang).await?;
+        let (service, office) =
+            state.desk.service_and_office(&t, service_id(&id, ctx.lang)?).await.in_lang(ctx.lang)?;
         let here = service_path(&t, service.id);
         let picker = picker::build(
             &ctx,
@@ -356,7 +360,8 @@ async fn book_form(
 ) -> Response {
     let result = async {
         let t = api::tenant(&state, &slug, ctx.lang).await?;
-        let (service, office) = booking::service_and_office(&state, &t, service_id(&id, ctx.lang)?, ctx.lang).await?;
+        let (service, office) =
+            state.desk.service_and_office(&t, service_id(&id, ctx.lang)?).await.in_lang(ctx.lang)?;
         let Some(start) = q.start.as_deref().and_then(parse_instant) else {
             return Ok(bad_start(&ctx, ctx.href(&service_path(&t, service.id))));
         };
@@ -376,7 +381,8 @@ async fn book_submit(
 ) -> Response {
     let result = async {
         let t = api::tenant(&state, &slug, ctx.lang).await?;
-        let (service, office) = booking::service_and_office(&state, &t, service_id(&id, ctx.lang)?, ctx.lang).await?;
+        let (service, office) =
+            state.desk.service_and_office(&t, service_id(&id, ctx.lang)?).await.in_lang(ctx.lang)?;
         let Ok(Form(pairs)) = posted else {
             return Ok(ctx.problem(
                 StatusCode::BAD_REQUEST,
@@ -393,22 +399,28 @@ async fn book_submit(
         let Some(start) = values.get("start").or(q.start.as_deref()).and_then(parse_instant) else {
             return Ok(bad_start(&ctx, ctx.href(&service_path(&t, service.id))));
         };
-        let req =
-            BookingRequest { service_id: service.id, start, input: values.input(ctx.lang), idempotency: None, client };
-        let outcome = match booking::book(&state, &t, req, ctx.lang, state.now()).await {
+        let req = BookingRequest {
+            service_id: service.id,
+            start,
+            input: values.input(ctx.lang),
+            idempotency: None,
+            source: client,
+        };
+        let outcome = match state.desk.book(&t, req, ctx.lang).await {
             Ok(BookingResult::Booked { token, .. }) => {
                 return Ok(Redirect::to(&ctx.href(&format!("{}?booked=1", manage_path(&token)))).into_response());
             }
             // Only API requests carry an idempotency key; a replay cannot come from this form.
             Ok(BookingResult::Replay(_)) => return Err(ApiError::Conflict(ctx.lang)),
-            Err(BookingRefusal::Fields(errors)) => Outcome { errors, ..Outcome::default() },
-            Err(BookingRefusal::Unavailable { reason, alternatives }) => Outcome {
+            Err(DeskError::Fields(errors)) => Outcome { errors, ..Outcome::default() },
+            Err(DeskError::Unavailable { reason, alternatives }) => Outcome {
                 unavailable: Some(refusal_message(reason, ctx.lang).to_owned()),
                 alternatives,
                 ..Outcome::default()
             },
             // The form comes back with what the citizen typed and why it cannot be booked.
-            Err(BookingRefusal::Api(e @ (ApiError::CitizenLimit(..) | ApiError::TooManyBookings(..)))) => {
+            Err(e @ (DeskError::CitizenLimit(_) | DeskError::BudgetSpent { .. })) => {
+                let e = ApiError::from_desk(ctx.lang, e);
                 let page = book_page(
                     &ctx,
                     &t,
@@ -424,7 +436,7 @@ async fn book_submit(
                 }
                 return Ok(resp);
             }
-            Err(BookingRefusal::Api(e)) => return Err(e),
+            Err(e) => return Err(ApiError::from_desk(ctx.lang, e)),
         };
         let status = if outcome.errors.is_empty() { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
         let page = book_page(&ctx, &t, &service, &office, start, &values, &outcome);
@@ -550,8 +562,8 @@ async fn invite(State(state): State<AppState>, ctx: Ctx, Path(token): Path<Strin
     let result = async {
         let o = Opened::load(&state, token, ctx.lang).await?;
         let a = &o.appointment;
-        let links = Links::new(&state, &o.token, a.mode);
-        let notice = booking::notice(&o.tenant, &o.office, &o.service, a, &links);
+        let links = state.desk.links(&o.token, a.mode);
+        let notice = notice(&o.tenant, &o.office, &o.service, a, &links);
         let method = if a.status == AppointmentStatus::Cancelled { Method::Cancel } else { Method::Request };
         let body = ics::invite(&notice, method, state.now());
         let content_type = format!("text/calendar; charset=utf-8; method={}", method.as_str());
@@ -620,7 +632,7 @@ async fn cancel_submit(State(state): State<AppState>, ctx: Ctx, Path(token): Pat
         if !o.appointment.status.is_active() {
             return Ok(o.not_active(&ctx));
         }
-        let cancelled = booking::cancel(&state, &o.tenant, &o.appointment, state.now(), ctx.lang).await?;
+        let cancelled = state.desk.cancel(&o.tenant, &o.appointment).await.in_lang(ctx.lang)?;
         let o = Opened { appointment: cancelled, ..o };
         Ok(ctx.page(StatusCode::OK, &cancel_page(&ctx, &o, true)))
     };
@@ -651,7 +663,7 @@ async fn move_page(
     from: Option<&str>,
     refused: Option<(&'static str, Vec<Slot>)>,
 ) -> Result<MovePage, ApiError> {
-    let (service, office) = booking::service_and_office(state, &o.tenant, o.service.id, ctx.lang).await?;
+    let (service, office) = state.desk.service_and_office(&o.tenant, o.service.id).await.in_lang(ctx.lang)?;
     let here = format!("{}/move", manage_path(&o.token));
     let picker =
         picker::build(ctx, state, &o.tenant, &service, &office, from, state.now(), &here, Purpose::Move).await?;
@@ -708,16 +720,14 @@ async fn move_submit(State(state): State<AppState>, ctx: Ctx, Path(token): Path<
         let Some(start) = values.get("start").and_then(parse_instant) else {
             return Ok(bad_start(&ctx, here));
         };
-        match booking::reschedule(&state, &o.tenant, &o.appointment, Some(&o.token), start, state.now(), ctx.lang).await
-        {
+        match state.desk.reschedule(&o.tenant, &o.appointment, Some(&o.token), start).await {
             Ok(_) => Ok(Redirect::to(&ctx.href(&format!("{}?moved=1", manage_path(&o.token)))).into_response()),
-            Err(BookingRefusal::Unavailable { reason, alternatives }) => {
+            Err(DeskError::Unavailable { reason, alternatives }) => {
                 let refused = Some((refusal_message(reason, ctx.lang), alternatives));
                 let page = move_page(&ctx, &state, &o, None, refused).await?;
                 Ok(ctx.form_page(StatusCode::CONFLICT, &page))
             }
-            Err(BookingRefusal::Fields(errors)) => Err(ApiError::Fields(ctx.lang, errors)),
-            Err(BookingRefusal::Api(e)) => Err(e),
+            Err(e) => Err(ApiError::from_desk(ctx.lang, e)),
         }
     };
     answer(&ctx, result.await)

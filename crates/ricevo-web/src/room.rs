@@ -30,31 +30,16 @@ use ricevo_core::lobby::{self, Abilities, Entry, EntryKind, EntryStatus, JoinWin
 use ricevo_core::{Lang, Mode};
 use ricevo_store::{Appointment, Meeting, NewEntry, Tenant};
 
-pub use hub::{Hub, follow_other_nodes};
+pub use hub::{Hub, LiveNode, follow_other_nodes};
 pub use nodes::keep_node_alive;
-
-/// An appointment was cancelled (its place in the waiting room ended in the same write): the
-/// citizen's page hears it and closes, and the SFU lets them go.
-pub(crate) async fn appointment_cancelled(state: &AppState, tenant: &Tenant, appointment: ricevo_core::AppointmentId) {
-    match state.store.entry_for_appointment(tenant.id, appointment).await {
-        Ok(Some(e)) if e.status == EntryStatus::Cancelled => {
-            if let Some(media) = &state.media {
-                media.leave(ricevo_media::ParticipantId(e.id.0));
-            }
-            hub::entry_changed(state, e.id);
-            hub::office_changed(state, e.office_id);
-        }
-        Ok(_) => {}
-        Err(err) => tracing::warn!(error = %err, "could not tell a cancelled appointment's page"),
-    }
-}
 
 use self::texts::{RoomTexts, room_texts};
 use crate::AppState;
-use crate::booking::zone_of;
+use crate::assets;
 use crate::error::ApiError;
 use crate::pages::layout::{Ctx, Layout};
-use crate::{assets, tokens};
+use ricevo_desk::tokens;
+use ricevo_desk::town::zone_of;
 
 /// The routes of the virtual office (pages, socket, documents, walk-in desk, dashboard); its API
 /// routes are in [`crate::api_routes`].
@@ -235,7 +220,7 @@ fn room_page(
         "ws": format!("/a/{token}/ws"),
         // Where the page goes when its node stops answering: the public address leads to a
         // live node, which takes the meeting over.
-        "public_join": crate::booking::token_link(&state.config.public_url, token, "/join"),
+        "public_join": ricevo_desk::messages::token_link(&state.config.public_url, token, "/join"),
         "documents": "documents",
         "entry_id": e.id.0,
         "admitted": meeting.is_some(),

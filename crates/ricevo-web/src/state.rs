@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use ricevo_desk::{Desk, DeskSettings};
 use ricevo_store::Store;
 
 use crate::limits::{LoginThrottle, PasswordGate, RateLimiter};
@@ -68,6 +69,21 @@ impl WebConfig {
     pub fn node(&self) -> &str {
         self.node_url.as_deref().unwrap_or(&self.public_url)
     }
+
+    /// What the front desk needs of these settings.
+    pub fn desk_settings(&self) -> DeskSettings {
+        DeskSettings {
+            public_url: self.public_url.clone(),
+            node_url: self.node_url.clone(),
+            mail_from: self.mail_from.clone(),
+            reminder_hours: self.reminder_hours,
+            max_active_per_citizen: self.max_active_per_citizen,
+            bookings_per_hour_per_source: self.bookings_per_hour_per_address,
+            tickets_per_hour_per_source: self.tickets_per_hour_per_address,
+            join_open_minutes: self.join_open_minutes,
+            max_document_bytes: self.max_document_bytes,
+        }
+    }
 }
 
 /// A TURN relay using the TURN REST API's shared secret (coturn's `use-auth-secret`).
@@ -109,7 +125,7 @@ impl Default for WebConfig {
 }
 
 /// The clock handlers read, replaceable in tests.
-pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+pub use ricevo_desk::Clock;
 
 /// Shared state of the web edge.
 #[derive(Clone)]
@@ -126,12 +142,10 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// Bounds the password hashes running and waiting at once.
     pub password_gate: Arc<PasswordGate>,
-    /// Bookings per client address and hour.
-    pub booking_budget: Arc<RateLimiter>,
+    /// The front desk: every use case runs there.
+    pub desk: Desk,
     /// Walk-in tickets per client address and hour.
     pub ticket_budget: Arc<RateLimiter>,
-    /// A two-second memory of each town's catalogue.
-    pub catalogue: Arc<crate::catalogue::Catalogue>,
     /// Live connections of waiting rooms, dashboards and meetings on this node.
     pub hub: Arc<crate::room::Hub>,
     /// The embedded SFU; without it meetings have no media (waiting rooms still work).
@@ -154,6 +168,9 @@ impl AppState {
     /// State with a given clock (tests travel in time with it).
     pub fn with_clock(store: Arc<dyn Store>, config: WebConfig, clock: Clock) -> AppState {
         let per_minute = config.rate_limit_per_minute.max(1);
+        let hub: Arc<crate::room::Hub> = Arc::default();
+        let desk = Desk::with_clock(store.clone(), config.desk_settings(), clock.clone())
+            .with_live(Arc::new(crate::room::LiveNode::new(hub.clone(), None)));
         AppState {
             store,
             metrics: Arc::new(Metrics::default()),
@@ -162,10 +179,9 @@ impl AppState {
             // addresses that have not signed in to it.
             login_throttle: Arc::new(LoginThrottle::new(10, 15 * 60)),
             password_gate: Arc::new(PasswordGate::for_this_machine()),
-            booking_budget: Arc::new(RateLimiter::new(config.bookings_per_hour_per_address.max(1), 3600)),
             ticket_budget: Arc::new(RateLimiter::new(config.tickets_per_hour_per_address.max(1), 3600)),
-            catalogue: Arc::default(),
-            hub: Arc::default(),
+            desk,
+            hub,
             media: None,
             config: Arc::new(config),
             clock,
@@ -174,6 +190,7 @@ impl AppState {
 
     /// The same state with the embedded SFU attached.
     pub fn with_media(mut self, media: ricevo_media::MediaServer) -> AppState {
+        self.desk = self.desk.with_live(Arc::new(crate::room::LiveNode::new(self.hub.clone(), Some(media.clone()))));
         self.media = Some(media);
         self
     }

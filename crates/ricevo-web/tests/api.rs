@@ -340,8 +340,8 @@ async fn staff_endpoints_need_a_token_of_the_same_town_and_respect_offices() {
     let issue = |role, office: Option<ricevo_core::OfficeId>| {
         let store = store.clone();
         async move {
-            let token = ricevo_web::tokens::new_token();
-            store.create_api_token(demo.id, role, office, &ricevo_web::tokens::hash(&token), "t").await.unwrap();
+            let token = ricevo_desk::tokens::new_token();
+            store.create_api_token(demo.id, role, office, &ricevo_desk::tokens::hash(&token), "t").await.unwrap();
             token
         }
     };
@@ -408,8 +408,8 @@ async fn staff_endpoints_need_a_token_of_the_same_town_and_respect_offices() {
         })
         .await
         .unwrap();
-    let foreign = ricevo_web::tokens::new_token();
-    store.create_api_token(other.id, Role::Admin, None, &ricevo_web::tokens::hash(&foreign), "t").await.unwrap();
+    let foreign = ricevo_desk::tokens::new_token();
+    store.create_api_token(other.id, Role::Admin, None, &ricevo_desk::tokens::hash(&foreign), "t").await.unwrap();
     assert_eq!(send(&app, authed("/api/v1/demo/day?date=2026-11-25", &foreign)).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(send(&app, status_req(&foreign, "done")).await.0, StatusCode::UNAUTHORIZED);
 }
@@ -428,7 +428,7 @@ async fn a_change_to_the_catalogue_is_seen_by_the_next_booking_once_forgotten() 
     let day: jiff::civil::Date = "2026-11-25".parse().unwrap();
     let closure = ricevo_core::Closure::new(day, day, "Sciopero".into()).unwrap();
     store.add_closure(demo.id, service.office_id, &closure).await.unwrap();
-    app.state.catalogue.forget();
+    app.state.desk.catalogue().forget();
     let (status, refused) =
         send(&app, post_json("/api/v1/demo/appointments", &booking(id, "2026-11-25T09:35:00+01:00", "Bruno"))).await;
     assert_eq!(
@@ -481,8 +481,8 @@ async fn a_client_over_its_budget_gets_429_with_retry_after() {
 async fn staff_booking(app: &App, start: &str, name: &str) -> (String, i64) {
     let store = app.state.store.clone();
     let demo = store.tenant_by_slug("demo").await.unwrap().unwrap();
-    let token = ricevo_web::tokens::new_token();
-    store.create_api_token(demo.id, Role::Admin, None, &ricevo_web::tokens::hash(&token), "t").await.unwrap();
+    let token = ricevo_desk::tokens::new_token();
+    store.create_api_token(demo.id, Role::Admin, None, &ricevo_desk::tokens::hash(&token), "t").await.unwrap();
     let id = service_id(app, "Cambio di residenza").await;
     let mut body = booking(id, start, name);
     body["citizen"] = json!({"name": name, "email": format!("{}@example.it", name.to_lowercase().replace(' ', "."))});

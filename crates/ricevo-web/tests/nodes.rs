@@ -89,8 +89,8 @@ async fn a_citizen_on_node_b_hears_node_a_and_is_sent_to_the_node_of_the_meeting
     let http = reqwest::Client::new();
 
     let demo = store_a.tenant_by_slug("demo").await.unwrap().unwrap();
-    let token = ricevo_web::tokens::new_token();
-    store_a.create_api_token(demo.id, Role::Admin, None, &ricevo_web::tokens::hash(&token), "t").await.unwrap();
+    let token = ricevo_desk::tokens::new_token();
+    store_a.create_api_token(demo.id, Role::Admin, None, &ricevo_desk::tokens::hash(&token), "t").await.unwrap();
     let offices: Value = http.get(format!("{b}/api/v1/demo/offices")).send().await.unwrap().json().await.unwrap();
     let urp =
         offices.as_array().unwrap().iter().find(|o| o["name"].as_str().unwrap().starts_with("URP")).unwrap()["id"]
@@ -176,8 +176,8 @@ async fn when_a_node_dies_its_meeting_moves_to_the_survivor_participants_reconne
     let http = reqwest::Client::new();
     let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let demo = store_a.tenant_by_slug("demo").await.unwrap().unwrap();
-    let token = ricevo_web::tokens::new_token();
-    store_a.create_api_token(demo.id, Role::Admin, None, &ricevo_web::tokens::hash(&token), "t").await.unwrap();
+    let token = ricevo_desk::tokens::new_token();
+    store_a.create_api_token(demo.id, Role::Admin, None, &ricevo_desk::tokens::hash(&token), "t").await.unwrap();
     let offices: Value = http.get(format!("{a}/api/v1/demo/offices")).send().await.unwrap().json().await.unwrap();
     let urp =
         offices.as_array().unwrap().iter().find(|o| o["name"].as_str().unwrap().starts_with("URP")).unwrap()["id"]
@@ -288,7 +288,7 @@ async fn a_meeting_on_a_node_that_stopped_its_heartbeat_moves_even_if_the_node_s
     let office: OfficeId = store.offices(demo.id).await.unwrap()[0].id;
     let now = jiff::Timestamp::now();
     let m = store.create_meeting(demo.id, office, None, "m-hung", Some(&hung_url), now).await.unwrap();
-    let link = ricevo_web::tokens::new_token();
+    let link = ricevo_desk::tokens::new_token();
     let invitee = NewEntry {
         tenant_id: demo.id,
         office_id: office,
@@ -302,7 +302,7 @@ async fn a_meeting_on_a_node_that_stopped_its_heartbeat_moves_even_if_the_node_s
         booked_end: None,
         abilities: Abilities::citizen(),
         direct: true,
-        token_hash: Some(ricevo_web::tokens::hash(&link)),
+        token_hash: Some(ricevo_desk::tokens::hash(&link)),
     };
     store.add_entry(&invitee, now).await.unwrap();
     let mut ws = socket(&b, &format!("/a/{link}")).await;

@@ -86,10 +86,10 @@ impl App {
 
     async fn token(&self, role: Role, office: Option<i64>) -> String {
         let demo = self.state.store.tenant_by_slug("demo").await.unwrap().unwrap();
-        let token = ricevo_web::tokens::new_token();
+        let token = ricevo_desk::tokens::new_token();
         self.state
             .store
-            .create_api_token(demo.id, role, office.map(ricevo_core::OfficeId), &ricevo_web::tokens::hash(&token), "t")
+            .create_api_token(demo.id, role, office.map(ricevo_core::OfficeId), &ricevo_desk::tokens::hash(&token), "t")
             .await
             .unwrap();
         token
@@ -891,8 +891,8 @@ async fn after_the_meeting_ends_only_its_official_still_reads_its_documents() {
         })
         .await
         .unwrap();
-    let foreign = ricevo_web::tokens::new_token();
-    let hash = ricevo_web::tokens::hash(&foreign);
+    let foreign = ricevo_desk::tokens::new_token();
+    let hash = ricevo_desk::tokens::hash(&foreign);
     app.state.store.create_api_token(other.id, Role::Admin, None, &hash, "t").await.unwrap();
     assert_eq!(app.staff(&foreign, reqwest::Method::GET, &path, None).await.0, 401, "a token of another town");
     let theirs = format!("/api/v1/altro/meetings/{}/documents/{}", m.meeting, doc["id"]);

@@ -262,7 +262,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     ricevo_store::StoreError::Duplicate => format!("a town with slug {slug} already exists"),
                     other => other.to_string(),
                 })?;
-            let password = ricevo_web::tokens::new_public_id();
+            let password = ricevo_desk::tokens::new_public_id();
             store
                 .create_user(
                     tenant.id,
@@ -281,7 +281,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let store = open_store(&config).await?;
             let t = tenant_id(&*store, &tenant).await?;
             let email = ricevo_core::Email::parse(&email).map_err(|e| format!("e-mail: {e}"))?;
-            let password = ricevo_web::tokens::new_public_id();
+            let password = ricevo_desk::tokens::new_public_id();
             let offices: Vec<OfficeId> = offices.into_iter().map(OfficeId).collect();
             store
                 .create_user(
@@ -309,7 +309,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no account {email} in {tenant}"))?;
-            let password = ricevo_web::tokens::new_public_id();
+            let password = ricevo_desk::tokens::new_public_id();
             store
                 .set_password(t.id, user.id, &ricevo_web::staff::hash_password(&password))
                 .await
@@ -320,9 +320,9 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::Token(TokenCommand::Add { tenant, role, office, label }) => {
             let store = open_store(&config).await?;
             let t = tenant_id(&*store, &tenant).await?;
-            let token = ricevo_web::tokens::new_token();
+            let token = ricevo_desk::tokens::new_token();
             store
-                .create_api_token(t.id, role.into(), office.map(OfficeId), &ricevo_web::tokens::hash(&token), &label)
+                .create_api_token(t.id, role.into(), office.map(OfficeId), &ricevo_desk::tokens::hash(&token), &label)
                 .await
                 .map_err(|e| match e {
                     ricevo_store::StoreError::NotFound => format!("office {office:?} does not belong to {tenant}"),

@@ -245,8 +245,8 @@ async fn a_killed_nodes_meeting_moves_to_the_survivor_with_media_and_its_waiting
 
     let store = schema.node().await;
     let demo = store.tenant_by_slug("demo").await.unwrap().unwrap();
-    let token = ricevo_web::tokens::new_token();
-    store.create_api_token(demo.id, Role::Admin, None, &ricevo_web::tokens::hash(&token), "failover").await.unwrap();
+    let token = ricevo_desk::tokens::new_token();
+    store.create_api_token(demo.id, Role::Admin, None, &ricevo_desk::tokens::hash(&token), "failover").await.unwrap();
     let http = reqwest::Client::new();
     let offices: Value = http.get(format!("{lb}/api/v1/demo/offices")).send().await.unwrap().json().await.unwrap();
     let urp =

@@ -14,7 +14,8 @@ use ricevo_store::Tenant;
 use super::texts::{self, Texts};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::{assets, lang, tokens};
+use crate::{assets, lang};
+use ricevo_desk::tokens;
 
 /// The cookie holding the form token (double submit: the same value is in a hidden field).
 pub(crate) const CSRF_COOKIE: &str = "ricevo_csrf";

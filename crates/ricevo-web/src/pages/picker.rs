@@ -10,8 +10,10 @@ use super::layout::{Ctx, encode};
 use super::texts;
 use crate::AppState;
 use crate::api::rfc3339;
-use crate::booking::{self, zone_of};
+use ricevo_desk::town::zone_of;
+
 use crate::error::ApiError;
+use crate::error::InLang;
 
 /// Days shown at once.
 pub(crate) const DAYS_SHOWN: i32 = 14;
@@ -102,7 +104,7 @@ pub(crate) async fn build(
     let last = today.checked_add(service.rules.horizon_days().days()).unwrap_or(today);
     let from = from.and_then(|f| ricevo_core::day::Day::parse(f).ok()).map_or(today, |d| d.date()).clamp(today, last);
     let to = from.checked_add((DAYS_SHOWN - 1).days()).unwrap_or(from);
-    let slots = booking::slots_between(state, tenant, service, office, from, to, now).await?;
+    let slots = state.desk.slots_between(tenant, service, office, from, to).await.in_lang(ctx.lang)?;
     let mut days = Vec::new();
     let mut day = from;
     while day <= to {

@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use super::hub;
 use crate::AppState;
-use crate::booking::token_link;
 use crate::error::ApiError;
-use crate::tokens;
+use ricevo_desk::messages::token_link;
+use ricevo_desk::tokens;
 
 /// The service time assumed until an office has finished enough meetings to measure its own.
 const DEFAULT_SERVICE_MINUTES: i64 = 15;
@@ -62,7 +62,7 @@ pub(crate) fn minutes_between(from: Timestamp, to: Timestamp) -> i64 {
 
 /// How an entry shows on the dashboard.
 pub(crate) fn view(state: &AppState, tenant: &Tenant, e: &Entry, now: Timestamp) -> WaitingView {
-    let zone = crate::booking::zone_of(tenant);
+    let zone = ricevo_desk::town::zone_of(tenant);
     let (early, late) = match e.booked_start.map(|b| lobby::punctuality(b, e.arrived_at, 2)) {
         Some(Punctuality::Early { minutes }) => (Some(minutes), None),
         Some(Punctuality::Late { minutes }) => (None, Some(minutes)),

@@ -23,11 +23,11 @@ use serde::Deserialize;
 use super::actions;
 use crate::AppState;
 use crate::assets;
-use crate::booking::zone_of;
 use crate::error::ApiError;
 use crate::staff::common::{PageError, Posted, Staff, path_id, render, see_other, tr};
 use crate::staff::offices::hhmm;
 use crate::staff::views::Page;
+use ricevo_desk::town::zone_of;
 
 /// The routes of the dashboard.
 pub(crate) fn routes() -> Router<AppState> {
@@ -252,7 +252,7 @@ pub(crate) fn own_join_link(public_url: &str, raw: &str) -> Option<String> {
     }
     let base = public.path().trim_end_matches('/');
     let token = link.path().strip_prefix(base)?.strip_prefix("/a/")?.strip_suffix("/join")?;
-    crate::tokens::looks_like_token(token).then(|| link.to_string())
+    ricevo_desk::tokens::looks_like_token(token).then(|| link.to_string())
 }
 
 /// Where a dashboard's event stream is.

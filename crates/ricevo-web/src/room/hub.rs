@@ -8,7 +8,7 @@
 //! across nodes behind this same interface).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ricevo_core::{EntryId, MeetingId, OfficeId};
 use tokio::sync::{broadcast, mpsc, watch};
@@ -17,24 +17,48 @@ use crate::AppState;
 
 /// An entry changed: its page on this node refreshes, and other nodes are told.
 pub(crate) fn entry_changed(state: &AppState, entry: EntryId) {
-    state.hub.push(entry, Push::Refresh);
-    announce(state, format!("entry:{}", entry.0));
+    state.desk.entry_changed(entry);
 }
 
 /// An office's queue changed: its dashboards on this node refresh, and other nodes are told.
 pub(crate) fn office_changed(state: &AppState, office: OfficeId) {
-    state.hub.office_changed(office);
-    announce(state, format!("office:{}", office.0));
+    state.desk.office_changed(office);
 }
 
-// Several nodes on one PostgreSQL hear each other through NOTIFY (a no-op on SQLite).
-fn announce(state: &AppState, topic: String) {
-    let store = state.store.clone();
-    tokio::spawn(async move {
-        if let Err(e) = store.announce(&topic).await {
-            tracing::warn!(error = %e, topic, "could not tell the other nodes");
+/// This node's live side as the desk sees it: the hub's connections and the SFU.
+#[derive(Debug)]
+pub struct LiveNode {
+    hub: Arc<Hub>,
+    media: Option<ricevo_media::MediaServer>,
+}
+
+impl LiveNode {
+    /// The live side of a node with these connections and, if any, this SFU.
+    pub fn new(hub: Arc<Hub>, media: Option<ricevo_media::MediaServer>) -> LiveNode {
+        LiveNode { hub, media }
+    }
+}
+
+impl ricevo_desk::Live for LiveNode {
+    fn is_connected(&self, entry: EntryId) -> bool {
+        self.hub.is_connected(entry)
+    }
+    fn entry_changed(&self, entry: EntryId) {
+        self.hub.push(entry, Push::Refresh);
+    }
+    fn office_changed(&self, office: OfficeId) {
+        self.hub.office_changed(office);
+    }
+    fn left_media(&self, entry: EntryId) {
+        if let Some(media) = &self.media {
+            media.leave(ricevo_media::ParticipantId(entry.0));
         }
-    });
+    }
+    fn meeting_ended(&self, meeting: MeetingId) {
+        if let Some(media) = &self.media {
+            media.close_room(ricevo_media::RoomId(meeting.0));
+        }
+    }
 }
 
 /// Applies what other nodes announce to this node's connections, for as long as the process

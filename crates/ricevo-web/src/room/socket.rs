@@ -557,7 +557,7 @@ impl Session {
                 .await;
         };
         let Some(e) = self.participant(&m, socket).await? else { return Ok(()) };
-        let at = crate::api::rfc3339(&self.now().to_zoned(crate::booking::zone_of(&self.tenant)));
+        let at = crate::api::rfc3339(&self.now().to_zoned(ricevo_desk::town::zone_of(&self.tenant)));
         let line = json!({"type": "chat", "from": e.name, "text": text, "at": at}).to_string();
         self.state.hub.broadcast(m.id, &line);
         Ok(())

@@ -19,11 +19,14 @@ use ricevo_store::{NewEntry, NewOutboxMessage, Office, Tenant};
 
 use super::texts::{RoomTexts, room_texts};
 use crate::AppState;
-use crate::booking::{mail_from, office_facts, token_link, zone_of};
+use crate::api;
 use crate::error::ApiError;
+use crate::error::InLang;
 use crate::limits::ClientKey;
 use crate::pages::layout::{CSRF_FIELD, Ctx, Layout};
-use crate::{api, tokens};
+use ricevo_desk::messages::token_link;
+use ricevo_desk::tokens;
+use ricevo_desk::town::zone_of;
 
 /// The routes of the walk-in desk pages.
 pub(crate) fn routes() -> Router<AppState> {
@@ -36,7 +39,7 @@ pub(crate) async fn is_open(state: &AppState, tenant: &Tenant, office: &Office) 
     if desk.always_open {
         return Ok(true);
     }
-    let facts = office_facts(state, tenant, office).await?;
+    let facts = state.desk.office_facts(tenant, office).await.in_lang(ricevo_core::Lang::It)?;
     Ok(lobby::walk_in_open(&desk, &zone_of(tenant), state.now(), |d| closed_on(d, facts.patron, &facts.closures)))
 }
 
@@ -95,7 +98,7 @@ pub(crate) async fn take_ticket(
         join_url: join_url.clone(),
         lang,
     });
-    let from = mail_from(state, tenant);
+    let from = state.desk.mail_from(tenant);
     let outbox = |number: i32| ticket_email(notice.as_ref(), &from, office, day, number, now);
     let entry = state.store.take_ticket(&new, day, now, &outbox).await?;
     super::hub::office_changed(state, office.id);

@@ -14,9 +14,9 @@ use super::views::{
     Choice, ChoiceField, Field, FileRow, HookRow, OutboxPage, Secret, Summary, TokensPage, UserRow, UsersPage,
     WebhooksPage, role_name,
 };
-use crate::booking::zone_of;
 use crate::state::AppState;
-use crate::tokens;
+use ricevo_desk::tokens;
+use ricevo_desk::town::zone_of;
 
 const ROLES: [Role; 3] = [Role::Operator, Role::Manager, Role::Admin];
 
@@ -369,7 +369,7 @@ pub(crate) async fn create_webhook(
     let secret = tokens::new_token();
     let hook =
         state.store.create_webhook(staff.tenant.id, url.as_str(), &secret).await.map_err(|e| staff.err(e.into()))?;
-    state.catalogue.forget();
+    state.desk.catalogue().forget();
     tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, webhook = hook.id, "webhook added");
     let shown = Secret {
         what: format!("{} {}:", staff.t("Segreto di firma per", "Signing secret for"), hook.url),
@@ -387,7 +387,7 @@ pub(crate) async fn delete_webhook(
     staff.require_admin()?;
     let id = path_id(&id, staff.lang)?;
     state.store.delete_webhook(staff.tenant.id, id).await.map_err(|e| staff.err(e.into()))?;
-    state.catalogue.forget();
+    state.desk.catalogue().forget();
     tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, webhook = id, "webhook deleted");
     Ok(see_other(&format!("{}/webhooks", staff.base())))
 }

@@ -19,7 +19,7 @@ use super::{SESSION_COOKIE, hash_password, verify_password};
 use crate::lang::{cookie, detect};
 use crate::limits::{Busy, LoginRefused};
 use crate::state::AppState;
-use crate::tokens;
+use ricevo_desk::tokens;
 
 /// The double-submit cookie of the login form.
 const LOGIN_CSRF_COOKIE: &str = "ricevo_login_csrf";

@@ -16,7 +16,7 @@ use crate::api;
 use crate::error::ApiError;
 use crate::lang::{cookie, detect};
 use crate::state::AppState;
-use crate::tokens;
+use ricevo_desk::tokens;
 
 /// Picks the Italian or the English text.
 pub(crate) fn tr(lang: Lang, it: &'static str, en: &'static str) -> &'static str {

@@ -18,7 +18,9 @@ use super::views::{
     ApptRow, Choice, ChoiceField, DayPage, Field, SearchPage, SearchRow, Summary, long_date, mode_name, status_name,
 };
 use crate::api;
-use crate::booking::{self, zone_of};
+use ricevo_desk::town::zone_of;
+
+use crate::error::InLang;
 use crate::state::AppState;
 
 /// The shortest text searched for.
@@ -232,14 +234,12 @@ pub(crate) async fn set_status(
     let lang = staff.lang;
     let t = &staff.tenant;
     let id = AppointmentId(path_id(&id, lang)?);
-    let a =
-        state.store.appointment(t.id, id).await.map_err(|e| staff.err(e.into()))?.ok_or_else(|| staff.not_found())?;
-    staff.require_desk_of(a.office_id)?;
+    let a = state.desk.appointment_for(t, &staff.grant(), id).await.in_lang(lang).map_err(|e| staff.err(e))?;
     let wanted = match AppointmentStatus::parse(form.get("status")) {
         Some(s) => s,
         None => return Err(PageError::bad_request(lang, staff.t("stato non valido", "invalid status"))),
     };
-    booking::change_status(&state, t, &a, wanted, state.now(), lang).await.map_err(|e| staff.err(e))?;
+    state.desk.change_status(t, &a, wanted).await.in_lang(lang).map_err(|e| staff.err(e))?;
     tracing::info!(tenant = %t.slug, user = %staff.user.id, appointment = %a.public_id, status = form.get("status"), "status set");
     let day = a.start.to_zoned(zone_of(t)).date();
     let office = form.get("office").parse::<i64>().ok().map(OfficeId);

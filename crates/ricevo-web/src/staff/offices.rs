@@ -328,7 +328,7 @@ pub(crate) async fn create(
     match parse_office(&form, staff.lang) {
         Ok(new) => {
             let o = state.store.create_office(staff.tenant.id, &new).await.map_err(|e| staff.err(e.into()))?;
-            state.catalogue.forget();
+            state.desk.catalogue().forget();
             tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, office = %o.id, "office created");
             Ok(see_other(&office_link(&staff, o.id)))
         }
@@ -356,7 +356,7 @@ pub(crate) async fn update(
     match parse_office(&form, staff.lang) {
         Ok(new) => {
             state.store.update_office(staff.tenant.id, office.id, &new).await.map_err(|e| staff.err(e.into()))?;
-            state.catalogue.forget();
+            state.desk.catalogue().forget();
             Ok(see_other(&office_link(&staff, office.id)))
         }
         Err(errors) => {
@@ -375,7 +375,7 @@ pub(crate) async fn set_hours(
     match parse_hours(&form, staff.lang) {
         Ok(hours) => {
             state.store.set_hours(staff.tenant.id, office.id, &hours).await.map_err(|e| staff.err(e.into()))?;
-            state.catalogue.forget();
+            state.desk.catalogue().forget();
             tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, office = %office.id, "hours set");
             Ok(see_other(&format!("{}#office-hours", office_link(&staff, office.id))))
         }
@@ -395,7 +395,7 @@ pub(crate) async fn add_closure(
     match parse_closure(&form, staff.lang) {
         Ok(c) => {
             state.store.add_closure(staff.tenant.id, office.id, &c).await.map_err(|e| staff.err(e.into()))?;
-            state.catalogue.forget();
+            state.desk.catalogue().forget();
             Ok(see_other(&format!("{}#office-closures", office_link(&staff, office.id))))
         }
         Err(errors) => {
@@ -413,7 +413,7 @@ pub(crate) async fn delete_closure(
     let office = managed_office(&state, &staff, &id).await?;
     let closure = path_id(&closure, staff.lang)?;
     state.store.delete_closure(staff.tenant.id, office.id, closure).await.map_err(|e| staff.err(e.into()))?;
-    state.catalogue.forget();
+    state.desk.catalogue().forget();
     Ok(see_other(&format!("{}#office-closures", office_link(&staff, office.id))))
 }
 
@@ -664,7 +664,7 @@ pub(crate) async fn create_service(
     match parse_service(&form, office.id, staff.lang) {
         Ok(new) => {
             let s = state.store.create_service(staff.tenant.id, &new).await.map_err(|e| staff.err(e.into()))?;
-            state.catalogue.forget();
+            state.desk.catalogue().forget();
             tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, service = %s.id, "service created");
             Ok(see_other(&format!("{}#office-services", office_link(&staff, office.id))))
         }
@@ -708,7 +708,7 @@ pub(crate) async fn update_service(
     match parse_service(&form, office.id, staff.lang) {
         Ok(new) => {
             state.store.update_service(staff.tenant.id, service.id, &new).await.map_err(|e| staff.err(e.into()))?;
-            state.catalogue.forget();
+            state.desk.catalogue().forget();
             tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, service = %service.id, "service updated");
             Ok(see_other(&format!("{}#office-services", office_link(&staff, office.id))))
         }

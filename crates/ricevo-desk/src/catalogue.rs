@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use ricevo_core::{ServiceId, TenantId};
 use ricevo_store::{Office, Service, Tenant, Webhook};
 
-use crate::booking::OfficeFacts;
+use crate::town::OfficeFacts;
 
 /// How long an entry is trusted.
 pub const FRESH: Duration = Duration::from_secs(2);

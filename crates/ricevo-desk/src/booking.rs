@@ -1,0 +1,408 @@
+//! Where a booking is decided: offering slots, booking (idempotent, under the citizen's quota
+//! and the source's hourly budget), cancelling, moving, and the status changes officials make.
+//! Each loads the facts, asks the core (`ricevo_core::slots`, `ricevo_core::appointment`), and
+//! commits through the store together with the messages that announce the change.
+
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use ricevo_core::EntryStatus;
+use ricevo_core::appointment::{AppointmentStatus, Timing};
+use ricevo_core::citizen::{BookingDetails, BookingInput, check_booking};
+use ricevo_core::slots::{self, Slot, SlotQuery, SlotRefusal};
+use ricevo_core::{Lang, ServiceId, quota};
+use ricevo_store::{
+    Appointment, BookOutcome, IdempotencyRecord, NewAppointment, Office, Reschedule, Service, StoreError, Tenant,
+};
+use serde::Serialize;
+
+use crate::catalogue::ServiceContext;
+use crate::messages::{Change, Links};
+use crate::town::rfc3339;
+use crate::{Desk, DeskError, tokens};
+
+/// The longest date range one slot query may cover.
+pub const MAX_SLOT_RANGE_DAYS: i64 = 62;
+
+/// A citizen's request to book, as a channel parsed it.
+#[derive(Debug, Clone)]
+pub struct BookingRequest {
+    /// The service.
+    pub service_id: ServiceId,
+    /// The chosen start.
+    pub start: Timestamp,
+    /// Everything the citizen typed.
+    pub input: BookingInput,
+    /// The client's idempotency key and the hash of its request.
+    pub idempotency: Option<(String, String)>,
+    /// Who asks, for the hourly budget of bookings (a client address, a chat).
+    pub source: String,
+}
+
+/// The answer to a successful booking, as the citizen and the API see it (and as an
+/// idempotent retry gets it again).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BookingReceipt {
+    /// Public id of the appointment.
+    pub id: String,
+    /// `booked`.
+    pub status: String,
+    /// Start, RFC 3339 with the local offset.
+    pub start: String,
+    /// End, RFC 3339 with the local offset.
+    pub end: String,
+    /// Where the citizen views, cancels or moves it.
+    pub manage_url: String,
+    /// Where the citizen joins the video meeting (video only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub join_url: Option<String>,
+    /// The calendar invite.
+    pub ics_url: String,
+}
+
+/// How a booking attempt ended well.
+#[derive(Debug)]
+pub enum BookingResult {
+    /// Booked now.
+    Booked {
+        /// The receipt to show.
+        receipt: BookingReceipt,
+        /// The citizen's link token (for the confirmation page).
+        token: String,
+    },
+    /// The same idempotency key was used before: the first answer.
+    Replay(IdempotencyRecord),
+}
+
+fn timing(a: &Appointment, now: Timestamp) -> Timing {
+    Timing { start: a.start, end: a.end, now }
+}
+
+impl Desk {
+    /// The slots of a service between two local days.
+    pub async fn slots_between(
+        &self,
+        tenant: &Tenant,
+        service: &Service,
+        office: &Office,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<Slot>, DeskError> {
+        let now = self.now();
+        let facts = self.office_facts(tenant, office).await?;
+        let window_start = from.to_zoned(facts.zone.clone()).map(|z| z.timestamp()).unwrap_or(now);
+        let window_end = to
+            .checked_add(2.days())
+            .ok()
+            .and_then(|d| d.to_zoned(facts.zone.clone()).ok())
+            .map(|z| z.timestamp())
+            .unwrap_or(now);
+        let booked =
+            self.store.booked(tenant.id, office.id, window_start - SignedDuration::from_hours(24), window_end).await?;
+        let q = SlotQuery {
+            zone: &facts.zone,
+            hours: &facts.hours,
+            closures: &facts.closures,
+            patron: facts.patron,
+            service: &service.rules,
+            booked: &booked,
+            now,
+            from,
+            to,
+        };
+        Ok(slots::compute(&q))
+    }
+
+    /// Checks and books, writing the confirmation, the reminder and the webhooks in one
+    /// transaction. `lang` is the language of the field messages.
+    pub async fn book(&self, tenant: &Tenant, req: BookingRequest, lang: Lang) -> Result<BookingResult, DeskError> {
+        let now = self.now();
+        if let Some((key, hash)) = &req.idempotency
+            && let Some(first) = self.store.idempotency(tenant.id, key).await?
+        {
+            return if &first.request_hash == hash {
+                Ok(BookingResult::Replay(first))
+            } else {
+                Err(DeskError::IdempotencyMismatch)
+            };
+        }
+        let ctx = self.service_context(tenant, req.service_id).await?;
+        let (service, office, facts) = (&ctx.service, &ctx.office, &ctx.facts);
+        let details = check_booking(&req.input, &service.rules, &service.questions, lang).map_err(DeskError::Fields)?;
+        let day = req.start.to_zoned(facts.zone.clone()).date();
+        // Only the seats of the wanted interval decide; the database re-checks them on commit.
+        let booked_now = self
+            .store
+            .taken_seats(tenant.id, office.id, req.start, req.start + service.rules.occupancy(), None)
+            .await?;
+        let q = SlotQuery {
+            zone: &facts.zone,
+            hours: &facts.hours,
+            closures: &facts.closures,
+            patron: facts.patron,
+            service: &service.rules,
+            booked: &booked_now,
+            now,
+            from: day,
+            to: day,
+        };
+        let slot = match slots::check_start(&q, req.start) {
+            Ok(slot) => slot,
+            Err(reason) => return Err(self.unavailable(tenant, service, office, day, req.start, reason).await),
+        };
+        // The source's budget is spent only by a booking that gets stored (given back
+        // otherwise), and taken before the commit so that a burst of concurrent requests
+        // cannot all pass.
+        if !self.booking_budget.allow(&req.source, now) {
+            self.booking_budget.give_back(&req.source, now);
+            tracing::warn!(tenant = %tenant.slug, source = %req.source, "booking budget spent");
+            return Err(DeskError::BudgetSpent { retry_after_seconds: self.booking_budget.retry_after(now) });
+        }
+        let result = self.commit(tenant, &req, &ctx, details, slot, day, now).await;
+        if !matches!(result, Ok(BookingResult::Booked { .. })) {
+            self.booking_budget.give_back(&req.source, now);
+        }
+        result
+    }
+
+    // Stores a checked booking with its messages, under the citizen's quota.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit(
+        &self,
+        tenant: &Tenant,
+        req: &BookingRequest,
+        ctx: &ServiceContext,
+        details: BookingDetails,
+        slot: Slot,
+        day: Date,
+        now: Timestamp,
+    ) -> Result<BookingResult, DeskError> {
+        let (service, office, facts) = (&ctx.service, &ctx.office, &ctx.facts);
+        let token = tokens::new_token();
+        let public_id = tokens::new_public_id();
+        let links = self.links(&token, details.mode);
+        let receipt = BookingReceipt {
+            id: public_id.clone(),
+            status: "booked".into(),
+            start: rfc3339(&slot.start),
+            end: rfc3339(&slot.end),
+            manage_url: links.manage.clone(),
+            join_url: links.join.clone(),
+            ics_url: links.ics.clone(),
+        };
+        let max_active = self.settings.max_active_per_citizen;
+        let mut new = NewAppointment {
+            tenant_id: tenant.id,
+            office_id: office.id,
+            service_id: service.id,
+            desks: facts.hours.desks(),
+            public_id,
+            token_hash: tokens::hash(&token),
+            start: slot.start.timestamp(),
+            end: slot.end.timestamp(),
+            occupied_until: slot.start.timestamp() + service.rules.occupancy(),
+            mode: details.mode,
+            citizen_name: details.citizen.name.as_str().to_owned(),
+            citizen_email: details.citizen.email.as_str().to_owned(),
+            citizen_phone: details.citizen.phone.as_ref().map(|p| p.as_str().to_owned()),
+            fiscal_code: details.citizen.fiscal_code.as_ref().map(|c| c.as_str().to_owned()),
+            notes: details.notes.clone(),
+            answers: serde_json::to_value(&details.answers).unwrap_or_default(),
+            lang: details.lang,
+            now,
+            outbox: Vec::new(),
+            idempotency: req.idempotency.as_ref().map(|(key, hash)| IdempotencyRecord {
+                key: key.clone(),
+                request_hash: hash.clone(),
+                status: 201,
+                body: serde_json::to_string(&receipt).unwrap_or_default(),
+            }),
+            citizen_keys: quota::citizen_keys(&details.citizen),
+            quota: (max_active > 0).then(|| quota::CitizenQuota::new(max_active)),
+        };
+        // The messages announce the appointment as it will be stored (its id is not needed).
+        let to_be = new.appointment(ricevo_core::AppointmentId(0));
+        new.outbox = self.announcements(tenant, office, service, &to_be, &links, Change::Created, now).await?;
+        match self.store.book(&new).await? {
+            BookOutcome::Booked(stored) => {
+                self.counters.booking_committed();
+                tracing::info!(tenant = %tenant.slug, appointment = %stored.public_id, "booked");
+                Ok(BookingResult::Booked { receipt, token })
+            }
+            BookOutcome::Replay(first) => {
+                if Some(&first.request_hash) == req.idempotency.as_ref().map(|(_, h)| h) {
+                    Ok(BookingResult::Replay(first))
+                } else {
+                    Err(DeskError::IdempotencyMismatch)
+                }
+            }
+            BookOutcome::QuotaReached(quota) => {
+                tracing::info!(tenant = %tenant.slug, service = %service.id, "citizen quota reached");
+                Err(DeskError::CitizenLimit(quota.max()))
+            }
+            BookOutcome::Full => {
+                self.counters.booking_conflict();
+                Err(self.unavailable(tenant, service, office, day, req.start, SlotRefusal::Full).await)
+            }
+        }
+    }
+
+    // The refusal of a wanted start, with up to five free slots from the day before to a week
+    // after (or the storage failure met while looking for them).
+    async fn unavailable(
+        &self,
+        tenant: &Tenant,
+        service: &Service,
+        office: &Office,
+        day: Date,
+        wanted: Timestamp,
+        reason: SlotRefusal,
+    ) -> DeskError {
+        let from = day.checked_sub(1.day()).unwrap_or(day);
+        let to = day.checked_add(7.days()).unwrap_or(day);
+        match self.slots_between(tenant, service, office, from, to).await {
+            Ok(around) => DeskError::Unavailable { reason, alternatives: slots::nearest_free(&around, wanted, 5) },
+            Err(e) => e,
+        }
+    }
+
+    /// Cancels an appointment (citizen or staff), announcing it; the citizen's place in the
+    /// waiting room ends in the same write, and their open page hears it.
+    pub async fn cancel(&self, tenant: &Tenant, a: &Appointment) -> Result<Appointment, DeskError> {
+        let now = self.now();
+        // The one rule for status changes; for a citizen, any refusal means it is over already.
+        if a.status.transition(AppointmentStatus::Cancelled, timing(a, now)).is_err() {
+            return Err(DeskError::NotActive);
+        }
+        let office = self.store.office(tenant.id, a.office_id).await?.ok_or(DeskError::NotFound)?;
+        let service = self.store.service(tenant.id, a.service_id).await?.ok_or(DeskError::NotFound)?;
+        // The link token is not stored in clear: the cancellation e-mail carries no links.
+        let links = Links::none();
+        let mut next = a.clone();
+        next.sequence += 1;
+        let outbox = self.announcements(tenant, &office, &service, &next, &links, Change::Cancelled, now).await?;
+        let done = self.store.cancel(tenant.id, a.id, a.sequence, now, &outbox).await?;
+        self.appointment_cancelled(tenant, a).await;
+        tracing::info!(tenant = %tenant.slug, appointment = %a.public_id, "cancelled");
+        Ok(done)
+    }
+
+    // The citizen's page hears that the appointment is cancelled and closes; the SFU lets them go.
+    async fn appointment_cancelled(&self, tenant: &Tenant, a: &Appointment) {
+        match self.store.entry_for_appointment(tenant.id, a.id).await {
+            Ok(Some(e)) if e.status == EntryStatus::Cancelled => {
+                self.live.left_media(e.id);
+                self.entry_changed(e.id);
+                self.office_changed(e.office_id);
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "could not tell a cancelled appointment's page"),
+        }
+    }
+
+    /// Changes an appointment's status for staff, the same way from every channel: the core's
+    /// rule (`AppointmentStatus::transition`) decides, a cancellation frees the seats and tells
+    /// the citizen, and every other change is written only over the status it was decided
+    /// from (`Conflict` when it changed meanwhile).
+    pub async fn change_status(
+        &self,
+        tenant: &Tenant,
+        a: &Appointment,
+        to: AppointmentStatus,
+    ) -> Result<Appointment, DeskError> {
+        let now = self.now();
+        a.status.transition(to, timing(a, now)).map_err(DeskError::StatusChange)?;
+        if to == AppointmentStatus::Cancelled {
+            return self.cancel(tenant, a).await;
+        }
+        match self.store.set_status(tenant.id, a.id, a.status, to, now).await {
+            Ok(()) => {}
+            Err(StoreError::Stale) => return Err(DeskError::Conflict),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(Appointment { status: to, ..a.clone() })
+    }
+
+    /// Moves an appointment to `start` if that slot is free (`Unavailable` with alternatives
+    /// if not). `token` is the citizen's link token when the citizen moves it, so that the
+    /// e-mail carries their links.
+    pub async fn reschedule(
+        &self,
+        tenant: &Tenant,
+        a: &Appointment,
+        token: Option<&str>,
+        start: Timestamp,
+    ) -> Result<Appointment, DeskError> {
+        let now = self.now();
+        if !a.status.is_active() {
+            return Err(DeskError::NotActive);
+        }
+        let (service, office) = self.service_and_office(tenant, a.service_id).await?;
+        let facts = self.office_facts(tenant, &office).await?;
+        let day = start.to_zoned(facts.zone.clone()).date();
+        // Only the seats of the wanted interval decide, without the appointment's own seats.
+        let booked =
+            self.store.taken_seats(tenant.id, office.id, start, start + service.rules.occupancy(), Some(a.id)).await?;
+        let q = SlotQuery {
+            zone: &facts.zone,
+            hours: &facts.hours,
+            closures: &facts.closures,
+            patron: facts.patron,
+            service: &service.rules,
+            booked: &booked,
+            now,
+            from: day,
+            to: day,
+        };
+        let slot = match slots::check_start(&q, start) {
+            Ok(s) => s,
+            Err(reason) => return Err(self.unavailable(tenant, &service, &office, day, start, reason).await),
+        };
+        let mut next = a.clone();
+        next.start = slot.start.timestamp();
+        next.end = slot.end.timestamp();
+        next.occupied_until = next.start + service.rules.occupancy();
+        next.sequence += 1;
+        let links = match token {
+            Some(t) => self.links(t, a.mode),
+            None => Links::none(),
+        };
+        let outbox = self.announcements(tenant, &office, &service, &next, &links, Change::Moved, now).await?;
+        let to = Reschedule {
+            start: next.start,
+            end: next.end,
+            occupied_until: next.occupied_until,
+            desks: facts.hours.desks(),
+        };
+        match self.store.reschedule(tenant.id, a.id, a.sequence, &to, now, &outbox).await? {
+            Some(moved) => Ok(moved),
+            None => Err(self.unavailable(tenant, &service, &office, day, start, SlotRefusal::Full).await),
+        }
+    }
+
+    /// The appointment a citizen's link token opens, with its town.
+    pub async fn appointment_by_token(&self, token: &str) -> Result<(Tenant, Appointment), DeskError> {
+        if !tokens::looks_like_token(token) {
+            return Err(DeskError::NotFound);
+        }
+        let a = self.store.appointment_by_token(&tokens::hash(token)).await?.ok_or(DeskError::NotFound)?;
+        let t = self.town_by_id(a.tenant_id).await?;
+        Ok((t, a))
+    }
+}
+
+impl Desk {
+    /// An appointment of this town that `grant` may act on (`Forbidden` outside its offices).
+    pub async fn appointment_for(
+        &self,
+        tenant: &Tenant,
+        grant: &ricevo_store::Grant,
+        id: ricevo_core::AppointmentId,
+    ) -> Result<Appointment, DeskError> {
+        let a = self.store.appointment(tenant.id, id).await?.ok_or(DeskError::NotFound)?;
+        if !grant.covers_office(a.office_id) {
+            return Err(DeskError::Forbidden);
+        }
+        Ok(a)
+    }
+}

@@ -1,0 +1,194 @@
+//! What the desk tells citizens and a town's systems about an appointment: the e-mail, the
+//! reminder and one webhook per subscription, written to the outbox in the same transaction as
+//! the change they announce.
+
+use jiff::{SignedDuration, Timestamp};
+use ricevo_core::Mode;
+use ricevo_notify::{AppointmentNotice, EmailKind, Outgoing};
+use ricevo_store::{Appointment, NewOutboxMessage, Office, Service, Tenant};
+
+use crate::town::{rfc3339, zone_of};
+use crate::{Desk, DeskError};
+
+/// The citizen's links for one appointment.
+#[derive(Debug, Clone)]
+pub struct Links {
+    /// View, cancel, move.
+    pub manage: String,
+    /// One-click cancel (asks for confirmation, never cancels on GET).
+    pub cancel: String,
+    /// Video meeting.
+    pub join: Option<String>,
+    /// Calendar file.
+    pub ics: String,
+}
+
+impl Links {
+    /// No links: for messages caused by the office, which holds only the token's hash.
+    pub fn none() -> Links {
+        Links { manage: String::new(), cancel: String::new(), join: None, ics: String::new() }
+    }
+
+    /// The links a token opens under `base` (the public URL).
+    pub fn new(base: &str, token: &str, mode: Mode) -> Links {
+        Links {
+            manage: token_link(base, token, ""),
+            cancel: token_link(base, token, "/cancel"),
+            join: (mode == Mode::Video).then(|| token_link(base, token, "/join")),
+            ics: token_link(base, token, "/invite.ics"),
+        }
+    }
+}
+
+/// The address of a link token's page `rest` (`""`, `"/join"`, ...) under `base`, the public
+/// or a node's URL; a `base` ending in `/` gives no double slash.
+pub fn token_link(base: &str, token: &str, rest: &str) -> String {
+    format!("{}/a/{token}{rest}", base.trim_end_matches('/'))
+}
+
+/// What happened to an appointment, for the messages that announce it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Booked.
+    Created,
+    /// Moved to another time.
+    Moved,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl Change {
+    fn event(self) -> &'static str {
+        match self {
+            Change::Created => "appointment.created",
+            Change::Moved => "appointment.moved",
+            Change::Cancelled => "appointment.cancelled",
+        }
+    }
+}
+
+/// Everything an e-mail about `appointment` needs.
+pub fn notice(
+    tenant: &Tenant,
+    office: &Office,
+    service: &Service,
+    a: &Appointment,
+    links: &Links,
+) -> AppointmentNotice {
+    let zone = zone_of(tenant);
+    AppointmentNotice {
+        uid: format!("{}@ricevo", a.public_id),
+        sequence: a.sequence,
+        tenant_name: tenant.name.clone(),
+        tenant_email: tenant.contact_email.clone(),
+        office_name: office.name.clone(),
+        office_address: office.address.clone(),
+        service_name: service.name.clone(),
+        what_to_bring: service.what_to_bring.clone(),
+        start: a.start.to_zoned(zone.clone()),
+        end: a.end.to_zoned(zone),
+        mode: a.mode,
+        citizen_name: a.citizen_name.clone(),
+        citizen_email: a.citizen_email.clone(),
+        manage_url: links.manage.clone(),
+        cancel_url: links.cancel.clone(),
+        join_url: links.join.clone(),
+        lang: a.lang,
+    }
+}
+
+impl Desk {
+    /// The links a citizen's token opens.
+    pub fn links(&self, token: &str, mode: Mode) -> Links {
+        Links::new(&self.settings.public_url, token, mode)
+    }
+
+    /// The From address of a town's e-mails: the instance's sending address if configured,
+    /// else the town's own.
+    pub fn mail_from(&self, tenant: &Tenant) -> String {
+        self.settings.mail_from.clone().unwrap_or_else(|| tenant.contact_email.clone())
+    }
+
+    /// The outbox rows announcing a change: the e-mail, a reminder if the meeting is far
+    /// enough ahead, and one webhook per subscription.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn announcements(
+        &self,
+        tenant: &Tenant,
+        office: &Office,
+        service: &Service,
+        a: &Appointment,
+        links: &Links,
+        change: Change,
+        now: Timestamp,
+    ) -> Result<Vec<NewOutboxMessage>, DeskError> {
+        let n = notice(tenant, office, service, a, links);
+        let from = self.mail_from(tenant);
+        let mut out = Vec::new();
+        let kind = match change {
+            Change::Created => EmailKind::Confirmation,
+            Change::Moved => EmailKind::Moved,
+            Change::Cancelled => EmailKind::Cancelled,
+        };
+        let email = Outgoing::Notice { email: kind, notice: Box::new(n.clone()), from: from.clone() };
+        out.push(NewOutboxMessage {
+            kind: "email".into(),
+            dedupe_key: format!("{}:{}:{}", a.public_id, kind.as_str(), a.sequence),
+            payload: email.to_payload().map_err(|e| DeskError::Internal(e.to_string()))?,
+            due_at: now,
+            retractable: false,
+        });
+        let remind_at = a.start - SignedDuration::from_hours(i64::from(self.settings.reminder_hours));
+        if change != Change::Cancelled && remind_at > now {
+            let reminder =
+                Outgoing::Notice { email: EmailKind::Reminder, notice: Box::new(n.clone()), from: from.clone() };
+            out.push(NewOutboxMessage {
+                kind: "email".into(),
+                dedupe_key: format!("{}:reminder:{}", a.public_id, a.sequence),
+                payload: reminder.to_payload().map_err(|e| DeskError::Internal(e.to_string()))?,
+                due_at: remind_at,
+                retractable: true,
+            });
+        }
+        let zone = zone_of(tenant);
+        for hook in self.webhooks(tenant).await?.iter() {
+            let event_id = format!("{}:{}:{}", a.public_id, change.event(), a.sequence);
+            let body = serde_json::json!({
+                "id": event_id,
+                "type": change.event(),
+                "created_at": now.to_string(),
+                "tenant": tenant.slug,
+                "appointment": {
+                    "id": a.public_id,
+                    "service_id": a.service_id,
+                    "office_id": a.office_id,
+                    "status": if change == Change::Cancelled { "cancelled" } else { "booked" },
+                    "start": rfc3339(&a.start.to_zoned(zone.clone())),
+                    "end": rfc3339(&a.end.to_zoned(zone.clone())),
+                    "mode": a.mode,
+                }
+            });
+            let outgoing =
+                Outgoing::Webhook { webhook_id: hook.id, event_id: event_id.clone(), body: body.to_string() };
+            out.push(NewOutboxMessage {
+                kind: "webhook".into(),
+                dedupe_key: format!("{event_id}:hook{}", hook.id),
+                payload: outgoing.to_payload().map_err(|e| DeskError::Internal(e.to_string()))?,
+                due_at: now,
+                retractable: false,
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_link;
+
+    #[test]
+    fn token_links_have_one_slash_whatever_the_base_ends_with() {
+        assert_eq!(token_link("https://comune.example", "t0k", "/join"), "https://comune.example/a/t0k/join");
+        assert_eq!(token_link("https://comune.example/ricevo/", "t0k", ""), "https://comune.example/ricevo/a/t0k");
+    }
+}
