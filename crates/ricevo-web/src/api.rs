@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
@@ -19,21 +19,19 @@ use sha2::{Digest, Sha256};
 
 use ricevo_desk::DeskError;
 use ricevo_desk::booking::{BookingRequest, BookingResult, MAX_SLOT_RANGE_DAYS};
-use ricevo_desk::tokens;
 use ricevo_desk::town::zone_of;
 
-use crate::error::{ApiError, ErrorBody, InLang};
+use crate::error::{ApiError, ErrorBody, InLang, refusal_message};
 use crate::lang::ReqLang;
-use crate::limits::ClientKey;
+use crate::request::{ClientKey, by_token};
 use crate::state::AppState;
+
+// Until the room and staff modules read these from `crate::request` and `crate::route`.
+pub use crate::request::{ApiQuery, bearer, parse_instant, read_json, tenant};
+pub use crate::route::ApiRoute;
 
 /// RFC 3339 with the local offset, as every API time is written.
 pub use ricevo_desk::town::rfc3339;
-
-/// Finds a tenant by slug; 404 for anything else.
-pub async fn tenant(state: &AppState, slug: &str, lang: Lang) -> Result<Tenant, ApiError> {
-    state.desk.town(slug).await.in_lang(lang)
-}
 
 /// A service as listed by the API.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -260,58 +258,6 @@ impl BookingBody {
     }
 }
 
-/// Reads a JSON body: 400 when it is not JSON, 422 when a value has the wrong type.
-pub fn read_json<T: serde::de::DeserializeOwned>(body: &[u8], lang: Lang) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => ApiError::Fields(
-            lang,
-            vec![FieldError::new(
-                "body",
-                match lang {
-                    Lang::It => "Un campo ha un tipo di valore non valido.",
-                    Lang::En => "A field has a value of the wrong type.",
-                },
-            )],
-        ),
-        _ => ApiError::BadRequest(
-            lang,
-            match lang {
-                Lang::It => "il corpo non è JSON valido".into(),
-                Lang::En => "the body is not valid JSON".into(),
-            },
-        ),
-    })
-}
-
-/// A query string, read like [`read_json`] reads a body: one that cannot be read (a number out
-/// of range, a repeated key) is a JSON 400 in the user's language, as every API answer is;
-/// axum's own `Query` would answer in plain English text.
-#[derive(Debug)]
-pub struct ApiQuery<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
-        let lang = crate::lang::detect(parts);
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(value)) => Ok(ApiQuery(value)),
-            Err(e) => Err(ApiError::BadRequest(
-                lang,
-                match lang {
-                    Lang::It => format!("parametri della richiesta illeggibili ({})", e.body_text()),
-                    Lang::En => format!("unreadable query parameters ({})", e.body_text()),
-                },
-            )),
-        }
-    }
-}
-
-/// Parses an RFC 3339 instant (with offset or `Z`) within the days Ricevo accepts.
-pub fn parse_instant(s: &str) -> Option<Timestamp> {
-    ricevo_core::day::parse_instant(s).ok()
-}
-
 fn start_error(lang: Lang) -> FieldError {
     FieldError::new(
         "start",
@@ -333,22 +279,6 @@ pub struct ConflictBody {
     pub reason: &'static str,
     /// Free slots near the wanted time.
     pub alternatives: Vec<SlotView>,
-}
-
-/// The message for a slot refusal.
-pub fn refusal_message(reason: SlotRefusal, lang: Lang) -> &'static str {
-    match (reason, lang) {
-        (SlotRefusal::Full, Lang::It) => {
-            "Questo orario è appena stato prenotato da qualcun altro. Scegli un altro orario."
-        }
-        (SlotRefusal::Full, Lang::En) => "This time has just been booked by someone else. Please choose another time.",
-        (SlotRefusal::TooSoon, Lang::It) => "Questo orario è passato o troppo vicino per prenotare.",
-        (SlotRefusal::TooSoon, Lang::En) => "This time has passed or is too close to book.",
-        (SlotRefusal::BeyondHorizon, Lang::It) => "Questo orario è troppo lontano: non è ancora prenotabile.",
-        (SlotRefusal::BeyondHorizon, Lang::En) => "This time is too far ahead to book yet.",
-        (SlotRefusal::NotASlot, Lang::It) => "L'ufficio non riceve per questo servizio a quell'orario.",
-        (SlotRefusal::NotASlot, Lang::En) => "The office does not receive for this service at that time.",
-    }
 }
 
 fn reason_code(reason: SlotRefusal) -> &'static str {
@@ -491,11 +421,6 @@ pub async fn appointment_view(state: &AppState, t: &Tenant, a: &Appointment) -> 
     })
 }
 
-/// The appointment and tenant a citizen's token opens; 404 otherwise.
-pub async fn by_token(state: &AppState, token: &str, lang: Lang) -> Result<(Tenant, Appointment), ApiError> {
-    state.desk.appointment_by_token(token).await.in_lang(lang)
-}
-
 /// Shows the appointment a token opens.
 #[utoipa::path(get, path = "/api/v1/appointments/{token}", params(("token" = String, Path, description = "The citizen's token from their link")),
     responses((status = 200, description = "The appointment", body = AppointmentView),
@@ -562,22 +487,6 @@ pub async fn move_appointment(
         Ok(view) => Json(view).into_response(),
         Err(resp) => resp,
     }
-}
-
-/// Reads the `Authorization: Bearer` token and checks it belongs to the tenant.
-pub async fn bearer(state: &AppState, headers: &HeaderMap, t: &Tenant, lang: Lang) -> Result<Grant, ApiError> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or(ApiError::Unauthorized(lang))?;
-    let grant = state.store.api_token(&tokens::hash(token)).await?.ok_or(ApiError::Unauthorized(lang))?;
-    if grant.tenant_id != t.id {
-        // A token of another town is as good as none here.
-        return Err(ApiError::Unauthorized(lang));
-    }
-    Ok(grant)
 }
 
 /// Query of the day view.
@@ -889,163 +798,3 @@ impl utoipa::PartialSchema for OfficesItem {
 }
 
 impl utoipa::ToSchema for OfficesItem {}
-
-/// What every operation shares: the Bearer scheme of staff tokens and the refusals answered
-/// before any handler runs, so no handler's attribute lists them: the rate limiter's 429, 400
-/// for a path segment that is not UTF-8, 413 for a body over the limit (see `json_refusals`).
-#[derive(Debug)]
-struct Shared;
-
-impl utoipa::Modify for Shared {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::schema::Schema;
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-        let components = doc.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API token from `ricevo token add`, of the town in the path"))
-                    .build(),
-            ),
-        );
-        let refusal = |description: &str| {
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    "application/json",
-                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
-                )
-                .build()
-        };
-        let too_many = refusal("`too_many_requests`: over the per-address rate limit; see `Retry-After`");
-        let bad_path = refusal("`bad_request`: a path segment that is not UTF-8");
-        let too_large = refusal("`request_too_large`: a body over 64 KiB");
-        for item in doc.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.delete,
-                &mut item.patch,
-                &mut item.head,
-                &mut item.options,
-                &mut item.trace,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let answers = &mut op.responses.responses;
-                answers.entry("429".into()).or_insert_with(|| too_many.clone().into());
-                let in_path = |p: &utoipa::openapi::path::Parameter| {
-                    matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path)
-                };
-                if op.parameters.as_ref().is_some_and(|ps| ps.iter().any(in_path)) {
-                    answers.entry("400".into()).or_insert_with(|| bad_path.clone().into());
-                }
-                if let Some(body) = op.request_body.as_mut() {
-                    answers.entry("413".into()).or_insert_with(|| too_large.clone().into());
-                    // An optional body is left out by sending none: `null` is no body a handler
-                    // takes, so the document shows the body itself rather than "it or null".
-                    for content in body.content.values_mut() {
-                        if let Some(RefOr::T(Schema::OneOf(one))) = &content.schema
-                            && let [only] =
-                                one.items.iter().filter(|i| matches!(i, RefOr::Ref(_))).collect::<Vec<_>>()[..]
-                        {
-                            content.schema = Some(only.clone());
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// One `/api/v1` route: method, path and handler. The router is built from a list of these
-/// ([`crate::api_routes`]) and a test holds the OpenAPI document to the same list, so no route
-/// can be served without being documented.
-#[derive(Debug)]
-pub struct ApiRoute {
-    /// The HTTP method.
-    pub method: axum::http::Method,
-    /// The path, in the `{param}` syntax axum and OpenAPI share.
-    pub path: &'static str,
-    service: axum::routing::MethodRouter<AppState>,
-}
-
-impl ApiRoute {
-    /// A route answering `method` on `path` with `handler`.
-    pub(crate) fn new<H, T>(method: axum::http::Method, path: &'static str, handler: H) -> ApiRoute
-    where
-        H: axum::handler::Handler<T, AppState>,
-        T: 'static,
-    {
-        // The method and the handler's filter come from one value, so they cannot disagree.
-        let filter = axum::routing::MethodFilter::try_from(method.clone()).expect("a standard HTTP method");
-        ApiRoute { method, path, service: axum::routing::on(filter, handler) }
-    }
-
-    /// Adds this route to a router.
-    pub(crate) fn mount(self, router: axum::Router<AppState>) -> axum::Router<AppState> {
-        router.route(self.path, self.service)
-    }
-}
-
-/// The OpenAPI document of `/api/v1`, generated from the handlers above.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    info(title = "Ricevo API", description = "Booking and appointments of the virtual reception desk", version = "1"),
-    paths(
-        crate::openapi,
-        services,
-        slots,
-        create_appointment,
-        get_appointment,
-        cancel_appointment,
-        move_appointment,
-        day,
-        offices,
-        set_status,
-        staff_move,
-        crate::room::api::waiting,
-        crate::room::api::call_next,
-        crate::room::api::take_ticket,
-        crate::room::api::act,
-        crate::room::api::invite,
-        crate::room::api::end,
-        crate::room::api::meeting_document
-    ),
-    components(schemas(
-        ServiceView,
-        SlotView,
-        BookingBody,
-        CitizenBody,
-        ConflictBody,
-        RefusalBody,
-        AppointmentView,
-        MoveBody,
-        StaffAppointmentView,
-        OfficeView,
-        OfficesItem,
-        WeeklyRange,
-        StatusBody,
-        ricevo_desk::booking::BookingReceipt,
-        crate::error::ErrorBody,
-        crate::error::FieldErrorBody,
-        crate::room::api::PublicOfficeView,
-        crate::room::actions::WaitingView,
-        crate::room::api::Admitted,
-        crate::room::api::ActionBody,
-        crate::room::api::ActOutcome,
-        crate::room::api::WaitingAction,
-        crate::room::api::InviteBody,
-        crate::room::api::Invitation,
-        crate::room::api::TicketBody,
-        crate::room::api::Ticket
-    )),
-    modifiers(&Shared)
-)]
-#[derive(Debug)]
-pub struct ApiDoc;

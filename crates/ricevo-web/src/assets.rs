@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// One file served under `/static/`.
 #[derive(Debug)]

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ricevo_core::appointment::StatusChangeError;
 use ricevo_core::citizen::FieldError;
+use ricevo_core::slots::SlotRefusal;
 use ricevo_core::{AppointmentStatus, Lang};
 use ricevo_desk::DeskError;
 use ricevo_store::StoreError;
@@ -389,5 +390,21 @@ impl<T> InLang<T> for Result<T, DeskError> {
 impl From<ApiError> for Response {
     fn from(e: ApiError) -> Response {
         e.into_response()
+    }
+}
+
+/// The message for a slot refusal.
+pub fn refusal_message(reason: SlotRefusal, lang: Lang) -> &'static str {
+    match (reason, lang) {
+        (SlotRefusal::Full, Lang::It) => {
+            "Questo orario è appena stato prenotato da qualcun altro. Scegli un altro orario."
+        }
+        (SlotRefusal::Full, Lang::En) => "This time has just been booked by someone else. Please choose another time.",
+        (SlotRefusal::TooSoon, Lang::It) => "Questo orario è passato o troppo vicino per prenotare.",
+        (SlotRefusal::TooSoon, Lang::En) => "This time has passed or is too close to book.",
+        (SlotRefusal::BeyondHorizon, Lang::It) => "Questo orario è troppo lontano: non è ancora prenotabile.",
+        (SlotRefusal::BeyondHorizon, Lang::En) => "This time is too far ahead to book yet.",
+        (SlotRefusal::NotASlot, Lang::It) => "L'ufficio non riceve per questo servizio a quell'orario.",
+        (SlotRefusal::NotASlot, Lang::En) => "The office does not receive for this service at that time.",
     }
 }

@@ -4,7 +4,8 @@
 use ricevo_core::Lang;
 use ricevo_core::citizen::BookingInput;
 
-use crate::api::{BookingBody, MoveBody, StatusBody, parse_instant, read_json};
+use crate::api::{BookingBody, MoveBody, StatusBody};
+use crate::request::{parse_instant, read_json};
 
 /// A WebSocket text message as the socket reads it: the message's `Debug` form, or `None`
 /// when the socket would answer "malformed message".

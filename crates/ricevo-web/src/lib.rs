@@ -13,27 +13,30 @@ pub mod fuzzing;
 pub mod lang;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod pages;
 pub mod proxy;
+pub mod request;
 pub mod room;
+pub mod route;
 pub mod server;
 pub mod staff;
 pub mod state;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use utoipa::OpenApi;
 
 pub use state::{AppState, TurnConfig, WebConfig};
+// Until the staff modules read it from `request`.
+pub use request::client_key;
 
 /// Largest request body accepted anywhere (forms and JSON are far smaller).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -76,12 +79,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Every `/api/v1` route (see [`api::ApiRoute`]): the router serves exactly these.
-pub fn api_routes() -> Vec<api::ApiRoute> {
-    use api::ApiRoute as R;
+/// Every `/api/v1` route (see [`route::ApiRoute`]): the router serves exactly these.
+pub fn api_routes() -> Vec<route::ApiRoute> {
     use axum::http::Method;
+    use route::ApiRoute as R;
     let mut routes = vec![
-        R::new(Method::GET, "/api/v1/openapi.json", openapi),
+        R::new(Method::GET, "/api/v1/openapi.json", openapi::document),
         R::new(Method::GET, "/api/v1/appointments/{token}", api::get_appointment),
         R::new(Method::POST, "/api/v1/appointments/{token}/cancel", api::cancel_appointment),
         R::new(Method::POST, "/api/v1/appointments/{token}/move", api::move_appointment),
@@ -95,13 +98,6 @@ pub fn api_routes() -> Vec<api::ApiRoute> {
     ];
     routes.extend(room::api::routes());
     routes
-}
-
-/// The OpenAPI document of `/api/v1` (this one).
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "document",
-    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
-async fn openapi() -> impl IntoResponse {
-    axum::Json(api::ApiDoc::openapi())
 }
 
 // API clients get JSON, people get a page in their language.
@@ -174,19 +170,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
-/// The client address used for rate limits: the peer's, or behind trusted reverse proxies the
-/// one they saw (see [`proxy`]); `local` for in-process requests without a socket.
-pub fn client_key(state: &AppState, req: &Request) -> String {
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let trusted = proxy::TrustedProxies::of(state.config.trust_forwarded_for, &state.config.trusted_proxies);
-    trusted.client(peer, req.headers()).map_or_else(|| "local".into(), |ip| ip.to_string())
-}
-
 async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     // Health and metrics are for the operator's probes; static files are cached anyway.
     let exempt = path == "/healthz" || path == "/metrics" || path.starts_with("/static/");
-    if !exempt && !state.limiter.allow(&client_key(&state, &req), state.now()) {
+    if !exempt && !state.limiter.allow(&request::client_key(&state, &req), state.now()) {
         let lang = lang::detect(&req.into_parts().0);
         let mut resp = error::ApiError::TooManyRequests(lang).into_response();
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));

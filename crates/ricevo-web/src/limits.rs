@@ -10,6 +10,8 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Semaphore;
 
 pub use ricevo_desk::budget::RateLimiter;
+// Until the room and staff modules read it from `crate::request`.
+pub use crate::request::ClientKey;
 
 /// Why a sign-in attempt is refused before its password is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,26 +277,5 @@ mod tests {
         release_tx.send(()).unwrap();
         holder.await.unwrap().unwrap();
         assert_eq!(gate.run(|| 1).await, Ok(1), "free again");
-    }
-}
-
-/// The client address of a request (see [`crate::client_key`]), for handlers that also read
-/// the request's body.
-#[derive(Debug, Clone)]
-pub struct ClientKey(pub String);
-
-impl axum::extract::FromRequestParts<crate::AppState> for ClientKey {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &crate::AppState,
-    ) -> Result<Self, Self::Rejection> {
-        // `client_key` reads a whole request: give it one with this request's head.
-        let mut req = axum::extract::Request::new(axum::body::Body::empty());
-        *req.uri_mut() = parts.uri.clone();
-        *req.headers_mut() = parts.headers.clone();
-        *req.extensions_mut() = parts.extensions.clone();
-        Ok(ClientKey(crate::client_key(state, &req)))
     }
 }

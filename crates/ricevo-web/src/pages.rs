@@ -28,10 +28,11 @@ use self::form::{Fields, Opt, Question, SummaryLine, Values};
 use self::layout::{CSRF_FIELD, Ctx, Layout};
 use self::picker::{Picker, Purpose};
 use self::texts::Texts;
-use crate::AppState;
-use crate::api::{self, parse_instant, refusal_message};
+use crate::error::refusal_message;
 use crate::error::{ApiError, InLang};
-use crate::limits::ClientKey;
+use crate::request::ClientKey;
+use crate::request::{self, parse_instant};
+use crate::state::AppState;
 use ricevo_desk::DeskError;
 use ricevo_desk::booking::{BookingRequest, BookingResult};
 use ricevo_desk::messages::notice;
@@ -174,7 +175,7 @@ struct TownPage {
 
 async fn town(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
     let result = async {
-        let t = api::tenant(&state, &slug, ctx.lang).await?;
+        let t = request::tenant(&state, &slug, ctx.lang).await?;
         let services: Vec<Service> = state.store.services(t.id).await?.into_iter().filter(|s| s.active).collect();
         let offices = state
             .store
@@ -230,7 +231,7 @@ async fn service_page(
     Query(q): Query<PageQuery>,
 ) -> Response {
     let result = async {
-        let t = api::tenant(&state, &slug, ctx.lang).await?;
+        let t = request::tenant(&state, &slug, ctx.lang).await?;
         let (service, office) =
             state.desk.service_and_office(&t, service_id(&id, ctx.lang)?).await.in_lang(ctx.lang)?;
         let here = service_path(&t, service.id);
@@ -292,7 +293,7 @@ fn alternatives(ctx: &Ctx, slots: &[Slot]) -> Vec<Opt> {
         .enumerate()
         .map(|(i, s)| Opt {
             id: format!("f-start-{i}"),
-            value: api::rfc3339(&s.start),
+            value: ricevo_desk::town::rfc3339(&s.start),
             label: texts::when(ctx.lang, &s.start),
             checked: false,
         })
@@ -337,7 +338,7 @@ fn book_page(
         back_href: format!("{}#times", ctx.href(&service_path(t, service.id))),
         action: ctx.here(),
         csrf: ctx.csrf.clone(),
-        start: api::rfc3339(&at),
+        start: ricevo_desk::town::rfc3339(&at),
         fields: form::fields(service, values, &outcome.errors, ctx.lang),
         summary: form::summary(&outcome.errors, ctx.t, &service.questions),
         unavailable: outcome.unavailable.clone(),
@@ -359,7 +360,7 @@ async fn book_form(
     Query(q): Query<PageQuery>,
 ) -> Response {
     let result = async {
-        let t = api::tenant(&state, &slug, ctx.lang).await?;
+        let t = request::tenant(&state, &slug, ctx.lang).await?;
         let (service, office) =
             state.desk.service_and_office(&t, service_id(&id, ctx.lang)?).await.in_lang(ctx.lang)?;
         let Some(start) = q.start.as_deref().and_then(parse_instant) else {
@@ -380,7 +381,7 @@ async fn book_submit(
     posted: Posted,
 ) -> Response {
     let result = async {
-        let t = api::tenant(&state, &slug, ctx.lang).await?;
+        let t = request::tenant(&state, &slug, ctx.lang).await?;
         let (service, office) =
             state.desk.service_and_office(&t, service_id(&id, ctx.lang)?).await.in_lang(ctx.lang)?;
         let Ok(Form(pairs)) = posted else {
@@ -458,7 +459,7 @@ impl Opened {
     /// Opens the appointment of a citizen's link (404 for anything else). The service and
     /// office are read even when no longer bookable: the appointment still shows them.
     async fn load(state: &AppState, token: String, lang: Lang) -> Result<Opened, ApiError> {
-        let (tenant, appointment) = api::by_token(state, &token, lang).await?;
+        let (tenant, appointment) = request::by_token(state, &token, lang).await?;
         let service = state.store.service(tenant.id, appointment.service_id).await?.ok_or(ApiError::NotFound(lang))?;
         let office = state.store.office(tenant.id, appointment.office_id).await?.ok_or(ApiError::NotFound(lang))?;
         Ok(Opened { token, tenant, appointment, service, office })

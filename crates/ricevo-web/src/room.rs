@@ -34,10 +34,10 @@ pub use hub::{Hub, LiveNode, follow_other_nodes};
 pub use nodes::keep_node_alive;
 
 use self::texts::{RoomTexts, room_texts};
-use crate::AppState;
 use crate::assets;
 use crate::error::ApiError;
 use crate::pages::layout::{Ctx, Layout};
+use crate::state::AppState;
 use ricevo_desk::tokens;
 use ricevo_desk::town::zone_of;
 

@@ -24,7 +24,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use rand::RngCore;
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// The name of the staff session cookie.
 pub const SESSION_COOKIE: &str = "ricevo_session";

@@ -12,7 +12,7 @@ use utoipa::OpenApi;
 const METHODS: [&str; 8] = ["get", "post", "put", "delete", "patch", "head", "options", "trace"];
 
 fn document() -> Value {
-    serde_json::to_value(ricevo_web::api::ApiDoc::openapi()).unwrap()
+    serde_json::to_value(ricevo_web::openapi::ApiDoc::openapi()).unwrap()
 }
 
 /// `(method, path)` of every operation in the document.

@@ -12,8 +12,8 @@ use ricevo_core::Lang;
 use ricevo_store::Tenant;
 
 use super::texts::{self, Texts};
-use crate::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::{assets, lang};
 use ricevo_desk::tokens;
 

@@ -8,8 +8,8 @@ use ricevo_store::{Office, Service, Tenant};
 
 use super::layout::{Ctx, encode};
 use super::texts;
-use crate::AppState;
-use crate::api::rfc3339;
+use crate::state::AppState;
+use ricevo_desk::town::rfc3339;
 use ricevo_desk::town::zone_of;
 
 use crate::error::ApiError;
