@@ -406,3 +406,38 @@ impl Desk {
         Ok(a)
     }
 }
+
+impl Desk {
+    /// The services citizens may book in this town, in the catalogue's order.
+    pub async fn bookable_services(&self, tenant: &Tenant) -> Result<Vec<Service>, DeskError> {
+        Ok(self.store.services(tenant.id).await?.into_iter().filter(|s| s.active).collect())
+    }
+
+    /// The appointments of one local day that `grant` may see: an administrator every
+    /// office's (or the one asked for), anyone else only those of their own offices (none for
+    /// an office they do not cover). Earliest first.
+    pub async fn appointments_of_day(
+        &self,
+        tenant: &Tenant,
+        grant: &ricevo_store::Grant,
+        day: Date,
+        office: Option<ricevo_core::OfficeId>,
+    ) -> Result<Vec<Appointment>, DeskError> {
+        use ricevo_store::Role;
+        let zone = crate::town::zone_of(tenant);
+        let start = day.to_zoned(zone.clone()).map_err(|e| DeskError::Internal(e.to_string()))?.timestamp();
+        let end = day
+            .checked_add(1.day())
+            .and_then(|d| d.to_zoned(zone))
+            .map_err(|e| DeskError::Internal(e.to_string()))?
+            .timestamp();
+        let offices: Option<Vec<ricevo_core::OfficeId>> = match (grant.role, office) {
+            (Role::Admin, None) => None,
+            (Role::Admin, Some(o)) => Some(vec![o]),
+            (_, None) => Some(grant.offices.clone()),
+            (_, Some(o)) if grant.covers_office(o) => Some(vec![o]),
+            (_, Some(_)) => Some(Vec::new()),
+        };
+        Ok(self.store.appointments_between(tenant.id, offices.as_deref(), start, end).await?)
+    }
+}

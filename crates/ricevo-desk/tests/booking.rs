@@ -261,3 +261,33 @@ async fn a_town_never_books_cancels_or_changes_what_belongs_to_another() {
         assert!(slots.iter().any(|s| s.start.timestamp() == at(TUESDAY_10) && s.available > 0), "{}", engine.name);
     }
 }
+
+#[tokio::test]
+async fn the_days_list_shows_a_grant_only_its_own_offices_and_towns_bookings() {
+    for engine in engines().await {
+        let one = town(&*engine.store, "uno", 1).await;
+        let two = town(&*engine.store, "due", 1).await;
+        let (desk, _clock) = desk_at(&engine.store, DeskSettings::default(), NOW);
+        for (t, name) in [(&one, "Maria Rossi"), (&two, "Luca Bianchi")] {
+            desk.book(&t.tenant, request(&t.service, TUESDAY_10, name, "c@example.org"), Lang::It).await.unwrap();
+        }
+        let tuesday: jiff::civil::Date = "2026-11-24".parse().unwrap();
+        let names = |list: Vec<Appointment>| list.into_iter().map(|a| a.citizen_name).collect::<Vec<_>>();
+        let admin = Grant { tenant_id: one.tenant.id, role: Role::Admin, offices: Vec::new() };
+        let all = desk.appointments_of_day(&one.tenant, &admin, tuesday, None).await.unwrap();
+        assert_eq!(names(all), ["Maria Rossi"], "{}: only town one's", engine.name);
+        let own = Grant { tenant_id: one.tenant.id, role: Role::Operator, offices: vec![one.office.id] };
+        assert_eq!(names(desk.appointments_of_day(&one.tenant, &own, tuesday, None).await.unwrap()), ["Maria Rossi"]);
+        // An operator naming an office they do not work for sees nothing, not everything.
+        let other = Grant { tenant_id: one.tenant.id, role: Role::Operator, offices: Vec::new() };
+        let asked = desk.appointments_of_day(&one.tenant, &other, tuesday, Some(one.office.id)).await.unwrap();
+        assert!(asked.is_empty(), "{}", engine.name);
+        assert!(desk.appointments_of_day(&one.tenant, &other, tuesday, None).await.unwrap().is_empty());
+        // Town one's administrator naming town two's office: nothing.
+        let cross = desk.appointments_of_day(&one.tenant, &admin, tuesday, Some(two.office.id)).await.unwrap();
+        assert!(cross.is_empty(), "{}", engine.name);
+        // Monday has none.
+        let monday: jiff::civil::Date = "2026-11-23".parse().unwrap();
+        assert!(desk.appointments_of_day(&one.tenant, &admin, monday, None).await.unwrap().is_empty());
+    }
+}

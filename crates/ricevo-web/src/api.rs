@@ -13,7 +13,7 @@ use ricevo_core::citizen::{BookingInput, FieldError};
 use ricevo_core::day::{Day, DayError};
 use ricevo_core::slots::{Slot, SlotRefusal};
 use ricevo_core::{Lang, Mode, OfficeId, ServiceId};
-use ricevo_store::{Appointment, AppointmentStatus, Grant, Role, Tenant};
+use ricevo_store::{Appointment, AppointmentStatus, Tenant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -63,11 +63,11 @@ pub async fn services(
     let t = tenant(&state, &slug, lang).await?;
     let offices = state.store.offices(t.id).await?;
     let list = state
-        .store
-        .services(t.id)
-        .await?
+        .desk
+        .bookable_services(&t)
+        .await
+        .in_lang(lang)?
         .into_iter()
-        .filter(|s| s.active)
         .map(|s| ServiceView {
             id: s.id.0,
             office_id: s.office_id.0,
@@ -556,31 +556,6 @@ pub fn staff_view(t: &Tenant, a: &Appointment) -> StaffAppointmentView {
     }
 }
 
-/// The appointments of one local day that a grant may see.
-pub async fn day_appointments(
-    state: &AppState,
-    t: &Tenant,
-    grant: &Grant,
-    day: Date,
-    office: Option<OfficeId>,
-) -> Result<Vec<Appointment>, ApiError> {
-    let zone = zone_of(t);
-    let start = day.to_zoned(zone.clone()).map_err(|e| ApiError::Internal(e.to_string()))?.timestamp();
-    let end = day
-        .checked_add(1.day())
-        .and_then(|d| d.to_zoned(zone))
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .timestamp();
-    let offices: Option<Vec<OfficeId>> = match (grant.role, office) {
-        (Role::Admin, None) => None,
-        (Role::Admin, Some(o)) => Some(vec![o]),
-        (_, None) => Some(grant.offices.clone()),
-        (_, Some(o)) if grant.covers_office(o) => Some(vec![o]),
-        (_, Some(_)) => Some(Vec::new()),
-    };
-    Ok(state.store.appointments_between(t.id, offices.as_deref(), start, end).await?)
-}
-
 /// The day's appointments for staff (Bearer token).
 #[utoipa::path(get, path = "/api/v1/{tenant}/day", params(("tenant" = String, Path, description = "Town slug"), DayParams),
     security(("bearer" = [])),
@@ -602,7 +577,7 @@ pub async fn day(
         Some(d) => parse_day("date", d, lang)?,
         None => state.now().to_zoned(zone_of(&t)).date(),
     };
-    let list = day_appointments(&state, &t, &grant, day, p.office_id.map(OfficeId)).await?;
+    let list = state.desk.appointments_of_day(&t, &grant, day, p.office_id.map(OfficeId)).await.in_lang(lang)?;
     Ok(Json(list.iter().map(|a| staff_view(&t, a)).collect()))
 }
 

@@ -176,7 +176,7 @@ struct TownPage {
 async fn town(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
     let result = async {
         let t = request::tenant(&state, &slug, ctx.lang).await?;
-        let services: Vec<Service> = state.store.services(t.id).await?.into_iter().filter(|s| s.active).collect();
+        let services: Vec<Service> = state.desk.bookable_services(&t).await.in_lang(ctx.lang)?;
         let offices = state
             .store
             .offices(t.id)

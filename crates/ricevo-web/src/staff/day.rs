@@ -97,7 +97,7 @@ pub(crate) async fn day(State(state): State<AppState>, staff: Staff, q: QueryPai
             Some(id)
         }
     };
-    let list = api::day_appointments(&state, t, &grant, day, office).await.map_err(|e| staff.err(e))?;
+    let list = state.desk.appointments_of_day(t, &grant, day, office).await.in_lang(lang).map_err(|e| staff.err(e))?;
     let services: HashMap<ServiceId, Service> =
         state.store.services(t.id).await.map_err(|e| staff.err(e.into()))?.into_iter().map(|s| (s.id, s)).collect();
     let office_names: HashMap<OfficeId, String> = offices.iter().map(|o| (o.id, o.name.clone())).collect();
