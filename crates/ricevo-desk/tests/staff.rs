@@ -32,7 +32,7 @@ async fn accounts_get_a_first_password_once_and_an_e_mail_only_once_per_town() {
     for Engine { name, store, .. } in engines().await {
         let desk = desk(&store, DeskSettings::default());
         let (tenant, admin) = town(&desk, "prato").await;
-        let (other, _) = town(&desk, "pistoia").await;
+        let (other, admin_other) = town(&desk, "pistoia").await;
         let office = office(&desk, &tenant, &admin).await;
 
         let new = account("Giulia.Verdi@prato.example", Role::Operator, vec![office]);
@@ -47,7 +47,14 @@ async fn accounts_get_a_first_password_once_and_an_e_mail_only_once_per_town() {
         let refused = desk.create_account(&tenant, &admin, &again).await;
         assert!(matches!(refused, Err(DeskError::Duplicate)), "{name}: {refused:?}");
         let elsewhere = account("giulia.verdi@prato.example", Role::Admin, Vec::new());
-        desk.create_account(&other, &ricevo_desk::staff::town_administrator(other.id), &elsewhere).await.unwrap();
+        desk.create_account(&other, &admin_other, &elsewhere).await.unwrap();
+
+        // Another town's administrator reaches neither this town's accounts nor its offices.
+        assert!(not_found(desk.reset_password(&other, &admin_other, user.id).await), "{name}");
+        assert!(forbidden(desk.reset_password(&tenant, &admin_other, user.id).await), "{name}");
+        let into_prato = account("intruso@pistoia.example", Role::Operator, vec![office]);
+        assert!(not_found(desk.create_account(&other, &admin_other, &into_prato).await), "{name}");
+        assert!(store.user_by_email(other.id, "intruso@pistoia.example").await.unwrap().is_none(), "{name}");
 
         // An administrator works for every office: the offices given are not kept.
         let (boss, _) = desk
