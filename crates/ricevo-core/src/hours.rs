@@ -6,6 +6,9 @@ use jiff::civil::{Date, Time, Weekday};
 /// that the database can hold one row per desk and grid step (see `seats`).
 pub const GRID_MINUTES: i32 = 5;
 
+/// The most desks an office may serve at once.
+pub const MAX_DESKS: u16 = 99;
+
 /// Why opening hours were refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum HoursError {
@@ -18,6 +21,9 @@ pub enum HoursError {
     /// The office has no desk.
     #[error("an office needs at least one desk")]
     NoDesk,
+    /// More desks than [`MAX_DESKS`].
+    #[error("an office has at most 99 desks")]
+    TooManyDesks,
     /// Two ranges of the same weekday overlap.
     #[error("ranges of one weekday overlap")]
     Overlap,
@@ -37,6 +43,8 @@ impl HoursError {
             (HoursError::OffGrid, En) => "Times must be multiples of 5 minutes.",
             (HoursError::NoDesk, It) => "Serve almeno uno sportello.",
             (HoursError::NoDesk, En) => "At least one desk is needed.",
+            (HoursError::TooManyDesks, It) => "Indica da 1 a 99 sportelli.",
+            (HoursError::TooManyDesks, En) => "Enter 1 to 99 desks.",
             (HoursError::Overlap, It) => "Due fasce orarie dello stesso giorno si sovrappongono.",
             (HoursError::Overlap, En) => "Two ranges on the same day overlap.",
             (HoursError::ClosureEndsBeforeStart, It) => "L'ultimo giorno di chiusura non può precedere il primo.",

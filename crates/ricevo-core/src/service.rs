@@ -149,6 +149,56 @@ pub struct IntakeQuestion {
     pub required: bool,
 }
 
+/// The most intake questions one service may ask.
+pub const MAX_QUESTIONS: usize = 30;
+
+/// Checks a service's intake questions: at most [`MAX_QUESTIONS`], each with a key of 1 to 40
+/// lowercase letters, digits or `_` used once, a one-line label, and for a choice 1 to 20
+/// non-empty options. The first problem, worded for the staff member who wrote them.
+pub fn check_questions(questions: &[IntakeQuestion], lang: Lang) -> Result<(), String> {
+    use crate::text::single_line;
+    if questions.len() > MAX_QUESTIONS {
+        return Err(match lang {
+            Lang::It => "Al massimo 30 domande.",
+            Lang::En => "At most 30 questions.",
+        }
+        .to_owned());
+    }
+    let mut keys = std::collections::HashSet::new();
+    for (i, q) in questions.iter().enumerate() {
+        let n = i + 1;
+        let key_ok = (1..=40).contains(&q.key.len())
+            && q.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !key_ok {
+            return Err(match lang {
+                Lang::It => format!("Domanda {n}: \"key\" deve avere da 1 a 40 lettere minuscole, cifre o _."),
+                Lang::En => format!("Question {n}: \"key\" must be 1 to 40 lowercase letters, digits or _."),
+            });
+        }
+        if !keys.insert(q.key.as_str()) {
+            return Err(match lang {
+                Lang::It => format!("Domanda {n}: la chiave \"{}\" è ripetuta.", q.key),
+                Lang::En => format!("Question {n}: the key \"{}\" is repeated.", q.key),
+            });
+        }
+        if single_line(&q.label, 300).is_err() {
+            return Err(match lang {
+                Lang::It => format!("Domanda {n}: \"label\" deve essere un testo di una riga (massimo 300 caratteri)."),
+                Lang::En => format!("Question {n}: \"label\" must be one line of text (at most 300 characters)."),
+            });
+        }
+        if let QuestionKind::Choice { options } = &q.kind
+            && (options.is_empty() || options.len() > 20 || options.iter().any(|o| single_line(o, 100).is_err()))
+        {
+            return Err(match lang {
+                Lang::It => format!("Domanda {n}: \"options\" deve elencare da 1 a 20 opzioni non vuote."),
+                Lang::En => format!("Question {n}: \"options\" must list 1 to 20 non-empty options."),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Why an answer was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnswerError {

@@ -69,6 +69,10 @@ pub enum DeskError {
     /// A document whose content is not an accepted type.
     #[error("unsupported document type")]
     UnsupportedDocument,
+    /// A webhook address that is malformed, or on an internal network the instance does not
+    /// allow (the error names the host, so the channel can say which).
+    #[error("webhook address refused: {0}")]
+    WebhookUrl(ricevo_notify::DestinationError),
     /// Already exists (an account with that e-mail, a duplicate name).
     #[error("already exists")]
     Duplicate,

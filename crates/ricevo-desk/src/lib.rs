@@ -20,6 +20,8 @@ pub mod catalogue;
 mod error;
 mod live;
 pub mod messages;
+pub mod offices;
+pub mod staff;
 pub mod tokens;
 pub mod town;
 
@@ -58,6 +60,8 @@ pub struct DeskSettings {
     pub join_open_minutes: i64,
     /// Largest document a meeting accepts, in bytes.
     pub max_document_bytes: usize,
+    /// Internal hosts webhooks may be registered for; every other internal address is refused.
+    pub webhook_allow_hosts: ricevo_notify::AllowedHosts,
 }
 
 impl Default for DeskSettings {
@@ -72,6 +76,7 @@ impl Default for DeskSettings {
             tickets_per_hour_per_source: 10,
             join_open_minutes: 15,
             max_document_bytes: 20 * 1024 * 1024,
+            webhook_allow_hosts: ricevo_notify::AllowedHosts::default(),
         }
     }
 }

@@ -4,8 +4,8 @@
 //!
 //! Server-rendered HTML that works without JavaScript. Every page needs a session of the same
 //! town (`ricevo_session`, only its hash is stored); every POST carries the session's CSRF token.
-//! Handlers are thin: they check the role, parse the form into core types and call the store or
-//! the booking journey.
+//! Handlers are thin: they parse the form into core types, call the front desk (which checks
+//! the account's rights and the rules, and stores the change) and render the answer.
 
 pub(crate) mod admin;
 mod auth;
@@ -14,44 +14,20 @@ mod day;
 pub(crate) mod offices;
 pub(crate) mod views;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use rand::RngCore;
 
 use crate::state::AppState;
 
 /// The name of the staff session cookie.
 pub const SESSION_COOKIE: &str = "ricevo_session";
 
-/// Hashes a password with argon2id (default parameters) into a PHC string.
-pub fn hash_password(pw: &str) -> String {
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let hashed = SaltString::encode_b64(&salt)
-        .and_then(|salt| Argon2::default().hash_password(pw.as_bytes(), &salt).map(|h| h.to_string()));
-    match hashed {
-        Ok(phc) => phc,
-        // Unreachable with a 16-byte salt; an empty hash never verifies, so nobody gets in.
-        Err(e) => {
-            tracing::error!(error = %e, "password hashing failed");
-            String::new()
-        }
-    }
-}
-
-/// Whether `pw` matches the PHC string `phc` (false for a malformed hash).
-pub fn verify_password(pw: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default().verify_password(pw.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
-    }
-}
+/// Passwords are hashed and checked by the desk (argon2id PHC strings).
+pub use ricevo_desk::staff::{hash_password, verify_password};
 
 /// The routes of the staff pages.
 pub fn routes() -> Router<AppState> {
@@ -96,19 +72,4 @@ async fn private_pages(req: Request, next: Next) -> Response {
         }
     }
     resp
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_hash_to_argon2id_phc_strings_that_verify_only_the_right_password() {
-        let phc = hash_password("correct horse");
-        assert!(phc.starts_with("$argon2id$"), "{phc}");
-        assert!(verify_password("correct horse", &phc));
-        assert!(!verify_password("wrong horse", &phc));
-        assert!(!verify_password("correct horse", "not a hash"));
-        assert_ne!(hash_password("correct horse"), phc, "each hash has its own salt");
-    }
 }

@@ -82,6 +82,7 @@ impl WebConfig {
             tickets_per_hour_per_source: self.tickets_per_hour_per_address,
             join_open_minutes: self.join_open_minutes,
             max_document_bytes: self.max_document_bytes,
+            webhook_allow_hosts: self.webhook_allow_hosts.clone(),
         }
     }
 }

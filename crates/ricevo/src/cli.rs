@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use ricevo_core::OfficeId;
+use ricevo_desk::staff::{NewAccount, town_administrator};
+use ricevo_desk::{Desk, DeskError, DeskSettings};
 use ricevo_store::{Role, Store};
 
 use crate::config::Config;
@@ -195,6 +197,18 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// The front desk over the configured database: the command line acts through the same use
+/// cases as the pages, as the administrator of the town it names.
+async fn open_desk(config: &Config) -> Result<Desk, String> {
+    let store = open_store(config).await?;
+    let settings = DeskSettings {
+        public_url: config.public_url(),
+        webhook_allow_hosts: config.webhook_allow_hosts().map_err(|e| e.to_string())?,
+        ..DeskSettings::default()
+    };
+    Ok(Desk::new(store, settings))
+}
+
 async fn tenant_id(store: &dyn Store, slug: &str) -> Result<ricevo_store::Tenant, String> {
     store.tenant_by_slug(slug).await.map_err(|e| e.to_string())?.ok_or_else(|| format!("no town with slug {slug:?}"))
 }
@@ -243,89 +257,63 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             if !(1..=3650).contains(&retention_days) {
                 return Err("retention days: between 1 and 3650".into());
             }
-            let store = open_store(&config).await?;
-            let tenant = store
-                .create_tenant(&ricevo_store::NewTenant {
-                    slug: slug.as_str().to_owned(),
-                    name,
-                    time_zone,
-                    patron_day,
-                    contact_email: email.as_str().to_owned(),
-                    privacy_notice: format!(
-                        "I dati personali sono trattati dal Comune al solo fine di gestire l'appuntamento (Reg. UE 2016/679) \
+            let desk = open_desk(&config).await?;
+            let new = ricevo_store::NewTenant {
+                slug: slug.as_str().to_owned(),
+                name,
+                time_zone,
+                patron_day,
+                contact_email: email.as_str().to_owned(),
+                privacy_notice: format!(
+                    "I dati personali sono trattati dal Comune al solo fine di gestire l'appuntamento (Reg. UE 2016/679) \
                          e resi anonimi dopo {retention_days} giorni. Contatti: {email}."
-                    ),
-                    retention_days,
-                })
-                .await
-                .map_err(|e| match e {
-                    ricevo_store::StoreError::Duplicate => format!("a town with slug {slug} already exists"),
-                    other => other.to_string(),
-                })?;
-            let password = ricevo_desk::tokens::new_public_id();
-            store
-                .create_user(
-                    tenant.id,
-                    admin_email.as_str(),
-                    "Amministratore",
-                    Role::Admin,
-                    &ricevo_web::staff::hash_password(&password),
-                    &[],
-                )
-                .await
-                .map_err(|e| e.to_string())?;
+                ),
+                retention_days,
+            };
+            let (_, password) = desk.create_town(&new, &admin_email).await.map_err(|e| match e {
+                DeskError::Duplicate => format!("a town with slug {slug} already exists"),
+                other => other.to_string(),
+            })?;
             println!("{password}");
             Ok(())
         }
         Command::User(UserCommand::Add { tenant, email, name, role, offices }) => {
-            let store = open_store(&config).await?;
-            let t = tenant_id(&*store, &tenant).await?;
+            let desk = open_desk(&config).await?;
+            let t = tenant_id(&**desk.store(), &tenant).await?;
             let email = ricevo_core::Email::parse(&email).map_err(|e| format!("e-mail: {e}"))?;
-            let password = ricevo_desk::tokens::new_public_id();
             let offices: Vec<OfficeId> = offices.into_iter().map(OfficeId).collect();
-            store
-                .create_user(
-                    t.id,
-                    email.as_str(),
-                    &name,
-                    role.into(),
-                    &ricevo_web::staff::hash_password(&password),
-                    &offices,
-                )
-                .await
-                .map_err(|e| match e {
-                    ricevo_store::StoreError::Duplicate => "an account with this e-mail already exists".to_owned(),
-                    ricevo_store::StoreError::NotFound => "an office id does not belong to this town".to_owned(),
+            let new = NewAccount { email, name, role: role.into(), offices };
+            let (_, password) =
+                desk.create_account(&t, &town_administrator(t.id), &new).await.map_err(|e| match e {
+                    DeskError::Duplicate => "an account with this e-mail already exists".to_owned(),
+                    DeskError::NotFound => "an office id does not belong to this town".to_owned(),
                     other => other.to_string(),
                 })?;
             println!("{password}");
             Ok(())
         }
         Command::User(UserCommand::Password { tenant, email }) => {
-            let store = open_store(&config).await?;
-            let t = tenant_id(&*store, &tenant).await?;
-            let user = store
+            let desk = open_desk(&config).await?;
+            let t = tenant_id(&**desk.store(), &tenant).await?;
+            let user = desk
+                .store()
                 .user_by_email(t.id, &email)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no account {email} in {tenant}"))?;
-            let password = ricevo_desk::tokens::new_public_id();
-            store
-                .set_password(t.id, user.id, &ricevo_web::staff::hash_password(&password))
-                .await
-                .map_err(|e| e.to_string())?;
+            let (_, password) =
+                desk.reset_password(&t, &town_administrator(t.id), user.id).await.map_err(|e| e.to_string())?;
             println!("{password}");
             Ok(())
         }
         Command::Token(TokenCommand::Add { tenant, role, office, label }) => {
-            let store = open_store(&config).await?;
-            let t = tenant_id(&*store, &tenant).await?;
-            let token = ricevo_desk::tokens::new_token();
-            store
-                .create_api_token(t.id, role.into(), office.map(OfficeId), &ricevo_desk::tokens::hash(&token), &label)
+            let desk = open_desk(&config).await?;
+            let t = tenant_id(&**desk.store(), &tenant).await?;
+            let token = desk
+                .create_api_token(&t, &town_administrator(t.id), role.into(), office.map(OfficeId), &label)
                 .await
                 .map_err(|e| match e {
-                    ricevo_store::StoreError::NotFound => format!("office {office:?} does not belong to {tenant}"),
+                    DeskError::NotFound => format!("office {office:?} does not belong to {tenant}"),
                     other => other.to_string(),
                 })?;
             println!("{token}");
@@ -353,7 +341,7 @@ pub(crate) async fn load_demo(store: &dyn Store) -> Result<Option<String>, Strin
     if store.tenant_by_slug(ricevo_web::demo::DEMO_SLUG).await.map_err(|e| e.to_string())?.is_some() {
         return Ok(None);
     }
-    let demo = ricevo_web::demo::load(store, ricevo_web::staff::hash_password).await.map_err(|e| e.to_string())?;
+    let demo = ricevo_web::demo::load(store, ricevo_desk::staff::hash_password).await.map_err(|e| e.to_string())?;
     Ok(Some(demo.admin_password))
 }
 

@@ -1,6 +1,7 @@
 //! What the desk's tests share: a store on each engine (SQLite in a temporary folder, and
-//! PostgreSQL in a schema of its own, required under `CI=true`), a town with one office and
-//! one service, and a desk whose clock the test moves.
+//! PostgreSQL in a schema of its own, required under `CI=true`), desks with a clock standing
+//! still or moved by the test, a town made by the desk as the command line makes one, and a
+//! town ready to book with one office and one service.
 
 #![allow(clippy::unwrap_used, dead_code, unreachable_pub)]
 
@@ -12,9 +13,11 @@ use jiff::civil::{Time, Weekday};
 use ricevo_core::hours::{OpeningHours, WeeklyRange};
 use ricevo_core::service::ServiceRules;
 use ricevo_core::{Lang, Mode};
-use ricevo_desk::{Desk, DeskSettings};
+use ricevo_core::Email;
+use ricevo_desk::staff::town_administrator;
+use ricevo_desk::{Desk, DeskError, DeskSettings};
 use ricevo_store::testing::TestSchema;
-use ricevo_store::{NewOffice, NewService, NewTenant, Office, Service, Store, Tenant};
+use ricevo_store::{Grant, NewOffice, NewService, NewTenant, Office, Service, Store, Tenant};
 
 /// A migrated store on one engine, kept alive as long as this is.
 pub struct Engine {
@@ -133,4 +136,44 @@ pub fn citizen(name: &str, email: &str) -> ricevo_core::citizen::BookingInput {
         privacy_accepted: true,
         lang: Lang::It,
     }
+}
+
+/// Monday 7 December 2026, 08:00 in Rome: the tests' "now".
+pub fn now() -> Timestamp {
+    "2026-12-07T07:00:00Z".parse().unwrap()
+}
+
+/// A desk on `store` whose clock stands at [`now`].
+pub fn desk(store: &Arc<dyn Store>, settings: DeskSettings) -> Desk {
+    Desk::with_clock(store.clone(), settings, Arc::new(now))
+}
+
+/// A new town `slug` with its first administrator, created by the desk; the administrator's
+/// authority with it.
+pub async fn new_town(desk: &Desk, slug: &str) -> (Tenant, Grant) {
+    let new = NewTenant {
+        slug: slug.into(),
+        name: format!("Comune di {slug}"),
+        time_zone: "Europe/Rome".into(),
+        patron_day: None,
+        contact_email: format!("urp@{slug}.example"),
+        privacy_notice: "Informativa".into(),
+        retention_days: 365,
+    };
+    let admin = Email::parse(&format!("admin@{slug}.example")).unwrap();
+    let (tenant, password) = desk.create_town(&new, &admin).await.unwrap();
+    let user = desk.store().user_by_email(tenant.id, admin.as_str()).await.unwrap().unwrap();
+    assert!(ricevo_desk::staff::verify_password(&password, &user.password_hash), "the first password opens it");
+    let grant = town_administrator(tenant.id);
+    (tenant, grant)
+}
+
+/// Whether the desk refused for lack of rights.
+pub fn forbidden<T>(r: Result<T, DeskError>) -> bool {
+    matches!(r, Err(DeskError::Forbidden))
+}
+
+/// Whether the desk found no such thing (in this town).
+pub fn not_found<T>(r: Result<T, DeskError>) -> bool {
+    matches!(r, Err(DeskError::NotFound))
 }

@@ -5,17 +5,18 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ricevo_core::{Email, Lang, OfficeId, Slug, UserId};
-use ricevo_notify::{DestinationError, WebhookUrl};
-use ricevo_store::{Office, Role, StoreError};
+use ricevo_desk::DeskError;
+use ricevo_desk::staff::NewAccount;
+use ricevo_notify::DestinationError;
+use ricevo_store::{Office, Role};
 
 use super::common::{Errors, Fields, PageError, Posted, Staff, path_id, render, required_line, see_other, tr};
-use super::hash_password;
 use super::views::{
     Choice, ChoiceField, Field, FileRow, HookRow, OutboxPage, Secret, Summary, TokensPage, UserRow, UsersPage,
     WebhooksPage, role_name,
 };
+use crate::error::{ApiError, InLang};
 use crate::state::AppState;
-use ricevo_desk::tokens;
 use ricevo_desk::town::zone_of;
 
 const ROLES: [Role; 3] = [Role::Operator, Role::Manager, Role::Admin];
@@ -109,11 +110,6 @@ pub(crate) async fn users(State(state): State<AppState>, staff: Staff) -> Result
     users_page(&state, &staff, &values, &Errors::default(), None).await
 }
 
-async fn hashed(password: String) -> String {
-    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    tokio::task::spawn_blocking(move || hash_password(&password)).await.unwrap_or_default()
-}
-
 /// `POST /{tenant}/staff/users`: creates an account and shows its first password once.
 pub(crate) async fn create_user(
     State(state): State<AppState>,
@@ -142,13 +138,9 @@ pub(crate) async fn create_user(
     let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
         return users_page(&state, &staff, &form, &errors, None).await;
     };
-    if role == Role::Admin {
-        chosen.clear();
-    }
-    let password = tokens::new_public_id();
-    let phc = hashed(password.clone()).await;
-    match state.store.create_user(staff.tenant.id, email.as_str(), &name, role, &phc, &chosen).await {
-        Ok(u) => {
+    let new = NewAccount { email, name, role, offices: chosen };
+    match state.desk.create_account(&staff.tenant, &staff.grant(), &new).await {
+        Ok((u, password)) => {
             tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, created = %u.id, "staff account created");
             let secret = Secret {
                 what: format!("{} {}:", staff.t("Password iniziale di", "First password of"), u.email),
@@ -158,14 +150,14 @@ pub(crate) async fn create_user(
             values.set("role", Role::Operator.as_str());
             users_page(&state, &staff, &values, &Errors::default(), Some(secret)).await
         }
-        Err(StoreError::Duplicate) => {
+        Err(DeskError::Duplicate) => {
             errors.add(
                 "email",
                 tr(lang, "Esiste già un account con questa e-mail.", "An account with this e-mail exists."),
             );
             users_page(&state, &staff, &form, &errors, None).await
         }
-        Err(e) => Err(staff.err(e.into())),
+        Err(e) => Err(staff.err(ApiError::from_desk(lang, e))),
     }
 }
 
@@ -177,15 +169,12 @@ pub(crate) async fn reset_password(
 ) -> Result<Response, PageError> {
     staff.require_admin()?;
     let id = UserId(path_id(&id, staff.lang)?);
-    let user = state
-        .store
-        .user(staff.tenant.id, id)
+    let (user, password) = state
+        .desk
+        .reset_password(&staff.tenant, &staff.grant(), id)
         .await
-        .map_err(|e| staff.err(e.into()))?
-        .ok_or_else(|| staff.not_found())?;
-    let password = tokens::new_public_id();
-    let phc = hashed(password.clone()).await;
-    state.store.set_password(staff.tenant.id, user.id, &phc).await.map_err(|e| staff.err(e.into()))?;
+        .in_lang(staff.lang)
+        .map_err(|e| staff.err(e))?;
     tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, target = %user.id, "password reset");
     let secret = Secret {
         what: format!("{} {}:", staff.t("Nuova password di", "New password of"), user.email),
@@ -271,12 +260,12 @@ pub(crate) async fn create_token(
     let (Some(role), true) = (role, errors.is_empty()) else {
         return tokens_page(&state, &staff, &form, &errors, None).await;
     };
-    let token = tokens::new_token();
-    state
-        .store
-        .create_api_token(staff.tenant.id, role, office, &tokens::hash(&token), &label)
+    let token = state
+        .desk
+        .create_api_token(&staff.tenant, &staff.grant(), role, office, &label)
         .await
-        .map_err(|e| staff.err(e.into()))?;
+        .in_lang(lang)
+        .map_err(|e| staff.err(e))?;
     tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, role = role.as_str(), "API token created");
     let secret = Secret { what: format!("{} «{label}»:", staff.t("Token", "Token")), value: token };
     let mut values = Fields::default();
@@ -354,22 +343,15 @@ pub(crate) async fn create_webhook(
     Posted { staff, form }: Posted,
 ) -> Result<Response, PageError> {
     staff.require_admin()?;
-    let checked = match WebhookUrl::parse(form.get("url")) {
-        Ok(url) => state.config.webhook_allow_hosts.check(&url).await.map(|()| url),
-        Err(e) => Err(e),
-    };
-    let url = match checked {
-        Ok(url) => url,
-        Err(e) => {
+    let (hook, secret) = match state.desk.create_webhook(&staff.tenant, &staff.grant(), form.get("url")).await {
+        Ok(created) => created,
+        Err(DeskError::WebhookUrl(e)) => {
             let mut errors = Errors::default();
             errors.add("url", webhook_url_message(&e, staff.lang));
             return webhooks_page(&state, &staff, &form, &errors, None).await;
         }
+        Err(e) => return Err(staff.err(ApiError::from_desk(staff.lang, e))),
     };
-    let secret = tokens::new_token();
-    let hook =
-        state.store.create_webhook(staff.tenant.id, url.as_str(), &secret).await.map_err(|e| staff.err(e.into()))?;
-    state.desk.catalogue().forget();
     tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, webhook = hook.id, "webhook added");
     let shown = Secret {
         what: format!("{} {}:", staff.t("Segreto di firma per", "Signing secret for"), hook.url),
@@ -386,8 +368,7 @@ pub(crate) async fn delete_webhook(
 ) -> Result<Response, PageError> {
     staff.require_admin()?;
     let id = path_id(&id, staff.lang)?;
-    state.store.delete_webhook(staff.tenant.id, id).await.map_err(|e| staff.err(e.into()))?;
-    state.desk.catalogue().forget();
+    state.desk.delete_webhook(&staff.tenant, &staff.grant(), id).await.in_lang(staff.lang).map_err(|e| staff.err(e))?;
     tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, webhook = id, "webhook deleted");
     Ok(see_other(&format!("{}/webhooks", staff.base())))
 }
@@ -443,8 +424,8 @@ pub(crate) async fn outbox(State(state): State<AppState>, staff: Staff) -> Resul
         None => Vec::new(),
         Some(dir) => tokio::task::spawn_blocking(move || ricevo_notify::list_outbox_dir(&dir))
             .await
-            .map_err(|e| staff.err(crate::error::ApiError::Internal(e.to_string())))?
-            .map_err(|e| staff.err(crate::error::ApiError::Unavailable(format!("outbox folder: {e}"))))?,
+            .map_err(|e| staff.err(ApiError::Internal(e.to_string())))?
+            .map_err(|e| staff.err(ApiError::Unavailable(format!("outbox folder: {e}"))))?,
     };
     let page = OutboxPage {
         p: staff.page(staff.t("Posta in uscita", "Outbox")),
@@ -478,7 +459,7 @@ pub(crate) async fn outbox_file(
     let bytes = match tokio::fs::read(dir.join(&name)).await {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(staff.not_found()),
-        Err(e) => return Err(staff.err(crate::error::ApiError::Unavailable(format!("outbox file: {e}")))),
+        Err(e) => return Err(staff.err(ApiError::Unavailable(format!("outbox file: {e}")))),
     };
     let mut resp = bytes.into_response();
     let headers = resp.headers_mut();

@@ -5,10 +5,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::civil::{Time, Weekday};
-use ricevo_core::hours::{Closure, OpeningHours, WeeklyRange, minutes_of_day};
-use ricevo_core::service::{IntakeQuestion, QuestionKind, ServiceError, ServiceRules};
-use ricevo_core::text::single_line;
+use ricevo_core::hours::{OpeningHours, WeeklyRange};
+use ricevo_core::service::{IntakeQuestion, ServiceError, ServiceRules, check_questions};
 use ricevo_core::{Email, Lang, Mode, OfficeId, ServiceId};
+use ricevo_desk::DeskError;
+use ricevo_desk::offices::{
+    ClosurePlan, PlannedRange, WeekPlan, check_closure, check_hours, range_end_field, range_start_field,
+};
 use ricevo_store::{NewOffice, NewService, Office, Role, Service};
 
 use super::common::{
@@ -19,24 +22,38 @@ use super::views::{
     Choice, ChoiceField, ClosureItem, DayHours, Field, OfficePage, OfficeRow, OfficesPage, ServiceItem, ServicePage,
     Summary, mode_name, weekday_name,
 };
+use crate::error::InLang;
 use crate::state::AppState;
-
-/// The most desks an office may have.
-const MAX_DESKS: i32 = 99;
 
 fn office_link(staff: &Staff, id: OfficeId) -> String {
     format!("{}/offices/{}", staff.base(), id.0)
 }
 
-/// The office of the URL, if this account manages it.
+/// The office of the URL, if this account manages it (the desk decides).
 async fn managed_office(state: &AppState, staff: &Staff, raw: &str) -> Result<Office, PageError> {
-    // Operators may not manage anything, not even learn which offices exist.
+    // Operators may not manage anything, not even learn which offices exist (nor whether an
+    // office id is well formed).
     if staff.user.role == Role::Operator {
         return Err(staff.forbidden());
     }
-    let office = staff.office(state, raw).await?;
-    staff.require_manager_of(office.id)?;
-    Ok(office)
+    let id = OfficeId(path_id(raw, staff.lang)?);
+    state.desk.managed_office(&staff.tenant, &staff.grant(), id).await.in_lang(staff.lang).map_err(|e| staff.err(e))
+}
+
+/// A refusal of the desk on a form page: its field errors to show next to the fields (those
+/// named `other` when the form has no such field), anything else as an error page.
+fn form_errors(staff: &Staff, e: DeskError, fields: &[&str], other: &str) -> Result<Errors, PageError> {
+    match e {
+        DeskError::Fields(found) => {
+            let mut errors = Errors::default();
+            for f in found {
+                let name = if fields.contains(&f.field.as_str()) { f.field.as_str() } else { other };
+                errors.add(name, f.message);
+            }
+            Ok(errors)
+        }
+        other => Err(staff.err(crate::error::ApiError::from_desk(staff.lang, other))),
+    }
 }
 
 // ---- office data ----
@@ -117,22 +134,14 @@ fn parse_hhmm(raw: &str) -> Option<Time> {
 
 fn parse_hours(form: &Fields, lang: Lang) -> Result<OpeningHours, Errors> {
     let mut errors = Errors::default();
-    let desks = match int_field(form, "desks", lang, &mut errors) {
-        Some(0) => {
-            errors.add("desks", ricevo_core::hours::HoursError::NoDesk.message(lang));
-            None
-        }
-        Some(n) if !(1..=MAX_DESKS).contains(&n) => {
-            errors.add("desks", tr(lang, "Indica da 1 a 99 sportelli.", "Enter 1 to 99 desks."));
-            None
-        }
-        Some(n) => u16::try_from(n).ok(),
-        None => None,
-    };
-    let mut ranges: Vec<WeeklyRange> = Vec::new();
+    // A desk count that is not a number is this form's problem; the desk's rules check the rest
+    // (a placeholder of one desk lets them check the ranges meanwhile).
+    let desks = int_field(form, "desks", lang, &mut errors).unwrap_or(1);
+    let mut plan = WeekPlan { desks, ranges: Vec::new() };
+    // The form's fields of each planned range, for the desk's field errors.
+    let mut names: Vec<(String, String)> = Vec::new();
     for day in 1..=7i8 {
         let Ok(weekday) = Weekday::from_monday_one_offset(day) else { continue };
-        let mut today: Vec<WeeklyRange> = Vec::new();
         for k in 1..=2 {
             let (from_name, to_name) = (format!("d{day}_from{k}"), format!("d{day}_to{k}"));
             let (from_raw, to_raw) = (form.get(&from_name).trim(), form.get(&to_name).trim());
@@ -154,29 +163,44 @@ fn parse_hours(form: &Fields, lang: Lang) -> Result<OpeningHours, Errors> {
                 }
             };
             let (Some(start), Some(end)) = (parse(&from_name, from_raw), parse(&to_name, to_raw)) else { continue };
-            match WeeklyRange::new(weekday, start, end) {
-                Ok(r) => {
-                    if today.iter().any(|o| r.start() < o.end() && o.start() < r.end()) {
-                        errors.add(&from_name, ricevo_core::hours::HoursError::Overlap.message(lang));
-                    }
-                    today.push(r);
-                }
-                Err(e) => {
-                    let name = if minutes_of_day(start) % 5 != 0 { &from_name } else { &to_name };
-                    errors.add(name, e.message(lang));
-                }
-            }
+            plan.ranges.push(PlannedRange { weekday, start, end });
+            names.push((from_name, to_name));
         }
-        ranges.extend(today);
     }
-    let Some(desks) = desks else { return Err(errors) };
-    if !errors.is_empty() {
-        return Err(errors);
+    match check_hours(&plan, lang) {
+        Ok(hours) if errors.is_empty() => Ok(hours),
+        Ok(_) => Err(errors),
+        Err(found) => {
+            for f in found {
+                let name = (0..names.len())
+                    .find_map(|i| {
+                        if f.field == range_start_field(i) {
+                            Some(names[i].0.as_str())
+                        } else if f.field == range_end_field(i) {
+                            Some(names[i].1.as_str())
+                        } else {
+                            None
+                        }
+                    })
+                    .unwrap_or(f.field.as_str());
+                // A field keeps its first problem (a desk count that is not a number).
+                errors.add(name, f.message);
+            }
+            Err(errors)
+        }
     }
-    OpeningHours::new(ranges, desks).map_err(|e| {
-        errors.add("hours", e.message(lang));
-        errors
-    })
+}
+
+/// Opening hours as the desk's plan of a week.
+fn week_plan(hours: &OpeningHours) -> WeekPlan {
+    WeekPlan {
+        desks: i32::from(hours.desks()),
+        ranges: hours
+            .ranges()
+            .iter()
+            .map(|r: &WeeklyRange| PlannedRange { weekday: r.weekday(), start: r.start(), end: r.end() })
+            .collect(),
+    }
 }
 
 fn day_fields(lang: Lang, values: &Fields, errors: &Errors) -> Vec<DayHours> {
@@ -199,7 +223,7 @@ fn day_fields(lang: Lang, values: &Fields, errors: &Errors) -> Vec<DayHours> {
 
 // ---- closures ----
 
-fn parse_closure(form: &Fields, lang: Lang) -> Result<Closure, Errors> {
+fn parse_closure(form: &Fields, lang: Lang) -> Result<ClosurePlan, Errors> {
     let mut errors = Errors::default();
     let mut date = |name: &str| {
         ricevo_core::day::Day::parse(form.get(name))
@@ -207,15 +231,21 @@ fn parse_closure(form: &Fields, lang: Lang) -> Result<Closure, Errors> {
             .map_err(|e| errors.add(name, crate::api::day_error_message(e, lang)))
     };
     let (first, last) = (date("first_day"), date("last_day"));
-    let reason = optional_line(form, "reason", 200, lang, &mut errors);
+    let reason = optional_line(form, "reason", ricevo_desk::offices::MAX_CLOSURE_REASON, lang, &mut errors);
     let (Ok(first), Ok(last)) = (first, last) else { return Err(errors) };
     if !errors.is_empty() {
         return Err(errors);
     }
-    Closure::new(first, last, reason).map_err(|e| {
-        errors.add("last_day", e.message(lang));
-        errors
-    })
+    let plan = ClosurePlan { first, last, reason };
+    match check_closure(&plan, lang) {
+        Ok(_) => Ok(plan),
+        Err(found) => {
+            for f in found {
+                errors.add(&f.field, f.message);
+            }
+            Err(errors)
+        }
+    }
 }
 
 fn closure_fields(lang: Lang, values: &Fields, errors: &Errors) -> Vec<Field> {
@@ -327,8 +357,12 @@ pub(crate) async fn create(
     staff.require_admin()?;
     match parse_office(&form, staff.lang) {
         Ok(new) => {
-            let o = state.store.create_office(staff.tenant.id, &new).await.map_err(|e| staff.err(e.into()))?;
-            state.desk.catalogue().forget();
+            let o = state
+                .desk
+                .create_office(&staff.tenant, &staff.grant(), &new)
+                .await
+                .in_lang(staff.lang)
+                .map_err(|e| staff.err(e))?;
             tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, office = %o.id, "office created");
             Ok(see_other(&office_link(&staff, o.id)))
         }
@@ -355,8 +389,12 @@ pub(crate) async fn update(
     let office = managed_office(&state, &staff, &id).await?;
     match parse_office(&form, staff.lang) {
         Ok(new) => {
-            state.store.update_office(staff.tenant.id, office.id, &new).await.map_err(|e| staff.err(e.into()))?;
-            state.desk.catalogue().forget();
+            state
+                .desk
+                .update_office(&staff.tenant, &staff.grant(), office.id, &new)
+                .await
+                .in_lang(staff.lang)
+                .map_err(|e| staff.err(e))?;
             Ok(see_other(&office_link(&staff, office.id)))
         }
         Err(errors) => {
@@ -374,8 +412,12 @@ pub(crate) async fn set_hours(
     let office = managed_office(&state, &staff, &id).await?;
     match parse_hours(&form, staff.lang) {
         Ok(hours) => {
-            state.store.set_hours(staff.tenant.id, office.id, &hours).await.map_err(|e| staff.err(e.into()))?;
-            state.desk.catalogue().forget();
+            let (grant, plan) = (staff.grant(), week_plan(&hours));
+            if let Err(e) = state.desk.set_hours(&staff.tenant, &grant, office.id, &plan, staff.lang).await {
+                let errors = form_errors(&staff, e, &["desks"], "hours")?;
+                let typed = Typed { hours: Some(form), ..Typed::default() };
+                return office_page(&state, &staff, &office, typed, &errors).await;
+            }
             tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, office = %office.id, "hours set");
             Ok(see_other(&format!("{}#office-hours", office_link(&staff, office.id))))
         }
@@ -393,9 +435,12 @@ pub(crate) async fn add_closure(
 ) -> Result<Response, PageError> {
     let office = managed_office(&state, &staff, &id).await?;
     match parse_closure(&form, staff.lang) {
-        Ok(c) => {
-            state.store.add_closure(staff.tenant.id, office.id, &c).await.map_err(|e| staff.err(e.into()))?;
-            state.desk.catalogue().forget();
+        Ok(plan) => {
+            if let Err(e) = state.desk.add_closure(&staff.tenant, &staff.grant(), office.id, &plan, staff.lang).await {
+                let errors = form_errors(&staff, e, &["first_day", "last_day", "reason"], "last_day")?;
+                let typed = Typed { closure: Some(form), ..Typed::default() };
+                return office_page(&state, &staff, &office, typed, &errors).await;
+            }
             Ok(see_other(&format!("{}#office-closures", office_link(&staff, office.id))))
         }
         Err(errors) => {
@@ -412,8 +457,12 @@ pub(crate) async fn delete_closure(
 ) -> Result<Response, PageError> {
     let office = managed_office(&state, &staff, &id).await?;
     let closure = path_id(&closure, staff.lang)?;
-    state.store.delete_closure(staff.tenant.id, office.id, closure).await.map_err(|e| staff.err(e.into()))?;
-    state.desk.catalogue().forget();
+    state
+        .desk
+        .delete_closure(&staff.tenant, &staff.grant(), office.id, closure)
+        .await
+        .in_lang(staff.lang)
+        .map_err(|e| staff.err(e))?;
     Ok(see_other(&format!("{}#office-closures", office_link(&staff, office.id))))
 }
 
@@ -449,42 +498,6 @@ fn new_service_values() -> Fields {
     v
 }
 
-fn question_errors(questions: &[IntakeQuestion], lang: Lang) -> Option<String> {
-    let mut keys = std::collections::HashSet::new();
-    for (i, q) in questions.iter().enumerate() {
-        let n = i + 1;
-        let key_ok = (1..=40).contains(&q.key.len())
-            && q.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !key_ok {
-            return Some(match lang {
-                Lang::It => format!("Domanda {n}: \"key\" deve avere da 1 a 40 lettere minuscole, cifre o _."),
-                Lang::En => format!("Question {n}: \"key\" must be 1 to 40 lowercase letters, digits or _."),
-            });
-        }
-        if !keys.insert(q.key.as_str()) {
-            return Some(match lang {
-                Lang::It => format!("Domanda {n}: la chiave \"{}\" è ripetuta.", q.key),
-                Lang::En => format!("Question {n}: the key \"{}\" is repeated.", q.key),
-            });
-        }
-        if single_line(&q.label, 300).is_err() {
-            return Some(match lang {
-                Lang::It => format!("Domanda {n}: \"label\" deve essere un testo di una riga (massimo 300 caratteri)."),
-                Lang::En => format!("Question {n}: \"label\" must be one line of text (at most 300 characters)."),
-            });
-        }
-        if let QuestionKind::Choice { options } = &q.kind
-            && (options.is_empty() || options.len() > 20 || options.iter().any(|o| single_line(o, 100).is_err()))
-        {
-            return Some(match lang {
-                Lang::It => format!("Domanda {n}: \"options\" deve elencare da 1 a 20 opzioni non vuote."),
-                Lang::En => format!("Question {n}: \"options\" must list 1 to 20 non-empty options."),
-            });
-        }
-    }
-    None
-}
-
 fn parse_questions(raw: &str, lang: Lang) -> Result<Vec<IntakeQuestion>, String> {
     if raw.trim().is_empty() {
         return Ok(Vec::new());
@@ -501,13 +514,8 @@ fn parse_questions(raw: &str, lang: Lang) -> Result<Vec<IntakeQuestion>, String>
             e.column()
         ),
     })?;
-    if questions.len() > 30 {
-        return Err(tr(lang, "Al massimo 30 domande.", "At most 30 questions.").into());
-    }
-    match question_errors(&questions, lang) {
-        Some(e) => Err(e),
-        None => Ok(questions),
-    }
+    check_questions(&questions, lang)?;
+    Ok(questions)
 }
 
 fn parse_service(form: &Fields, office: OfficeId, lang: Lang) -> Result<NewService, Errors> {
@@ -663,8 +671,15 @@ pub(crate) async fn create_service(
     let office = managed_office(&state, &staff, &id).await?;
     match parse_service(&form, office.id, staff.lang) {
         Ok(new) => {
-            let s = state.store.create_service(staff.tenant.id, &new).await.map_err(|e| staff.err(e.into()))?;
-            state.desk.catalogue().forget();
+            let s = match state.desk.create_service(&staff.tenant, &staff.grant(), &new, staff.lang).await {
+                Ok(s) => s,
+                Err(DeskError::Invalid(message)) => {
+                    let mut errors = Errors::default();
+                    errors.add("questions", message);
+                    return Ok(service_page(&staff, &office, None, &form, &errors));
+                }
+                Err(e) => return Err(staff.err(crate::error::ApiError::from_desk(staff.lang, e))),
+            };
             tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, service = %s.id, "service created");
             Ok(see_other(&format!("{}#office-services", office_link(&staff, office.id))))
         }
@@ -672,20 +687,11 @@ pub(crate) async fn create_service(
     }
 }
 
-/// The service of the URL and its office, if this account manages that office.
+/// The service of the URL and its office, if this account manages that office (the desk
+/// decides).
 async fn managed_service(state: &AppState, staff: &Staff, raw: &str) -> Result<(Service, Office), PageError> {
     let id = ServiceId(path_id(raw, staff.lang)?);
-    if staff.user.role == Role::Operator {
-        return Err(staff.forbidden());
-    }
-    let service = state
-        .store
-        .service(staff.tenant.id, id)
-        .await
-        .map_err(|e| staff.err(e.into()))?
-        .ok_or_else(|| staff.not_found())?;
-    let office = managed_office(state, staff, &service.office_id.0.to_string()).await?;
-    Ok((service, office))
+    state.desk.managed_service(&staff.tenant, &staff.grant(), id).await.in_lang(staff.lang).map_err(|e| staff.err(e))
 }
 
 /// `GET /{tenant}/staff/services/{service}`: a service's form.
@@ -707,8 +713,15 @@ pub(crate) async fn update_service(
     let (service, office) = managed_service(&state, &staff, &id).await?;
     match parse_service(&form, office.id, staff.lang) {
         Ok(new) => {
-            state.store.update_service(staff.tenant.id, service.id, &new).await.map_err(|e| staff.err(e.into()))?;
-            state.desk.catalogue().forget();
+            match state.desk.update_service(&staff.tenant, &staff.grant(), service.id, &new, staff.lang).await {
+                Ok(()) => {}
+                Err(DeskError::Invalid(message)) => {
+                    let mut errors = Errors::default();
+                    errors.add("questions", message);
+                    return Ok(service_page(&staff, &office, Some(&service), &form, &errors));
+                }
+                Err(e) => return Err(staff.err(crate::error::ApiError::from_desk(staff.lang, e))),
+            }
             tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, service = %service.id, "service updated");
             Ok(see_other(&format!("{}#office-services", office_link(&staff, office.id))))
         }
