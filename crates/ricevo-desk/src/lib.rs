@@ -19,9 +19,12 @@ pub mod budget;
 pub mod catalogue;
 mod error;
 mod live;
+pub mod meetings;
 pub mod messages;
 pub mod tokens;
 pub mod town;
+pub mod waiting_room;
+pub mod walk_in;
 
 use std::fmt;
 use std::sync::Arc;
@@ -118,7 +121,6 @@ pub struct Desk {
     live: Arc<dyn Live>,
     catalogue: Arc<catalogue::Catalogue>,
     booking_budget: Arc<budget::RateLimiter>,
-    #[allow(dead_code)] // The walk-in use case moves here next.
     ticket_budget: Arc<budget::RateLimiter>,
     counters: Arc<Counters>,
 }

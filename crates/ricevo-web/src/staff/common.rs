@@ -173,10 +173,6 @@ impl Staff {
         let ok = self.is_admin() || (self.user.role == Role::Manager && self.user.offices.contains(&office));
         if ok { Ok(()) } else { Err(self.forbidden()) }
     }
-    /// 403 unless the account works the desk of `office`.
-    pub(crate) fn require_desk_of(&self, office: OfficeId) -> Result<(), PageError> {
-        if self.grant().covers_office(office) { Ok(()) } else { Err(self.forbidden()) }
-    }
     /// `/{slug}/staff`.
     pub(crate) fn base(&self) -> String {
         format!("/{}/staff", self.tenant.slug)
