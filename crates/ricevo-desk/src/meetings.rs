@@ -251,6 +251,32 @@ impl Desk {
         Ok(self.store.documents(meeting.tenant_id, meeting.id).await?)
     }
 
+    /// A participant's media about to join their meeting, decided before the media server is
+    /// asked: the place as it will be recorded once it answered (`None`: already recorded as in
+    /// the meeting), or `NotQueued` when they may not join now.
+    pub fn joining_media(&self, e: &Entry) -> Result<Option<Entry>, DeskError> {
+        if e.status == EntryStatus::InMeeting {
+            return Ok(None);
+        }
+        e.join_media(self.now()).map(Some).map_err(|_| DeskError::NotQueued)
+    }
+
+    /// Records a join decided by [`Desk::joining_media`] from `before`, after the media server
+    /// answered. `Ok` also when another connection of the same link recorded it meanwhile;
+    /// `Conflict` when the place changed otherwise (removed, the meeting ended): the caller
+    /// undoes the join.
+    pub async fn record_joined(&self, before: &Entry, joined: &Entry) -> Result<(), DeskError> {
+        match self.store.update_entry(joined, before.status).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Stale) => {
+                let now = self.store.entry(before.tenant_id, before.id).await?;
+                let same = now.is_some_and(|n| n.status == EntryStatus::InMeeting && n.meeting_id == joined.meeting_id);
+                if same { Ok(()) } else { Err(DeskError::Conflict) }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The official mutes, lets speak again or removes another participant of the meeting
     /// they moderate. Each is a stored change of the person's place (so it holds through a
     /// reload, a new offer or another node); a removal also takes them out of the media and

@@ -481,6 +481,15 @@ async fn an_invitee_joins_the_meeting_and_ending_it_closes_it_for_everyone() {
         let token = link.trim_end_matches("/join").rsplit('/').next().unwrap();
         assert!(matches!(f.desk.resolve(token).await.unwrap(), Link::Entry(_, ref e) if e.id == guest.id));
 
+        // The citizen's media join: decided before the media server answers, recorded after.
+        let before = f.store.entry(town.tenant.id, citizen.id).await.unwrap().unwrap();
+        let joined = f.desk.joining_media(&before).unwrap().unwrap();
+        f.desk.record_joined(&before, &joined).await.unwrap();
+        f.desk.record_joined(&before, &joined).await.unwrap();
+        let in_meeting = f.store.entry(town.tenant.id, citizen.id).await.unwrap().unwrap();
+        assert_eq!(in_meeting.status, EntryStatus::InMeeting, "a second connection's record is no error");
+        assert!(f.desk.joining_media(&in_meeting).unwrap().is_none());
+
         // The official's own link, and their moderation from inside the meeting.
         let (official, _) = f
             .desk
@@ -501,6 +510,10 @@ async fn an_invitee_joins_the_meeting_and_ending_it_closes_it_for_everyone() {
         assert_eq!(back.status, EntryStatus::Admitted);
         assert!(back.muted, "the mute outlives the re-admission");
         assert!(matches!(f.desk.readmit(&official, citizen.id).await, Err(DeskError::NotFound)));
+        let removed_again = f.desk.moderate(&official, citizen.id, Moderation::Remove).await.unwrap();
+        let late_join = f.desk.record_joined(&back, &Entry { status: EntryStatus::InMeeting, ..back.clone() }).await;
+        assert!(matches!(late_join, Err(DeskError::Conflict)), "removed meanwhile: {late_join:?}");
+        f.desk.readmit(&official, removed_again.id).await.unwrap();
 
         // Documents: shared by who may, typed by their bytes, read by the meeting's people.
         let citizen_link = ricevo_desk::waiting_room::Opened {

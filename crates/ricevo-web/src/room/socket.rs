@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use ricevo_core::lobby::{Entry, EntryStatus, Punctuality};
 use ricevo_core::{EntryId, Lang, MeetingId};
 use ricevo_media::{MediaEvent, ParticipantId, Permissions, RoomId};
-use ricevo_store::{Meeting, StoreError, Tenant};
+use ricevo_store::{Meeting, Tenant};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -442,16 +442,9 @@ impl Session {
         };
         // Every offer, the first or a renegotiation, passes the gate again.
         let Some(e) = self.participant(&meeting, socket).await? else { return Ok(()) };
-        let now = self.now();
-        // What to record after the SFU answered: the status this entry moves from, and to.
-        let record = if e.status == EntryStatus::InMeeting {
-            None
-        } else {
-            let before = e.status;
-            let Ok(joined) = e.clone().join_media(now) else {
-                return self.complain(socket, "non sei ancora stato ammesso", "not admitted").await;
-            };
-            Some((joined, before))
+        // What to record after the SFU answered (decided now, by the desk).
+        let Ok(record) = self.state.desk.joining_media(&e) else {
+            return self.complain(socket, "non sei ancora stato ammesso", "not admitted").await;
         };
         let permissions = Permissions {
             // A mute imposed by the official is part of the entry: a new offer does not lift it.
@@ -477,37 +470,25 @@ impl Session {
                     .await;
             }
         }
-        if let Some((joined, before)) = record {
-            let recorded = match self.state.store.update_entry(&joined, before).await {
-                Ok(()) => Ok(()),
-                // Another connection of this link recorded the same meanwhile: nothing to undo.
-                Err(StoreError::Stale)
-                    if self.entry().await.is_ok_and(|now| {
-                        now.status == EntryStatus::InMeeting && now.meeting_id == Some(meeting.id)
-                    }) =>
-                {
-                    Ok(())
-                }
-                Err(err) => Err(err),
-            };
-            if let Err(err) = recorded {
-                // Not recorded: the person is not in the meeting after all.
-                media.leave(participant);
-                self.in_media = false;
-                self.media_events = None;
-                if matches!(err, StoreError::Stale) {
-                    // The entry changed meanwhile (removed, meeting ended): say where it stands.
-                    return self.refresh(socket).await;
-                }
-                tracing::warn!(error = %err, "could not record joining a meeting");
-                return Err(Stop::Closed);
+        if let Some(joined) = record
+            && let Err(err) = self.state.desk.record_joined(&e, &joined).await
+        {
+            // Not recorded: the person is not in the meeting after all.
+            media.leave(participant);
+            self.in_media = false;
+            self.media_events = None;
+            if matches!(err, DeskError::Conflict) {
+                // The entry changed meanwhile (removed, meeting ended): say where it stands.
+                return self.refresh(socket).await;
             }
+            tracing::warn!(error = %err, "could not record joining a meeting");
+            return Err(Stop::Closed);
         }
         self.state.hub.enter(meeting.id, e.id, Present { name: e.name.clone(), kind: e.kind.as_str(), muted: e.muted });
         super::hub::office_changed(&self.state, e.office_id);
         participants_changed(&self.state, meeting.id);
         // Documents shared before this person (re)joined.
-        if let Ok(docs) = self.state.store.documents(self.tenant.id, meeting.id).await {
+        if let Ok(docs) = self.state.desk.documents(&meeting).await {
             for d in docs {
                 send_json(socket, super::documents::announcement(&d)).await?;
             }
