@@ -2,7 +2,7 @@
 //! what officials do to the queue (admit, hold, refuse, mark as not present, transfer, call the
 //! next one). Each action on a queued place reads it, asks the pure state machine
 //! (`ricevo_core::lobby`) for the next state, writes it only if nobody changed it meanwhile, and
-//! then tells the open pages (all through [`Desk::apply`]).
+//! then tells the open pages (all through one private `apply`).
 //!
 //! An official acts only on what their grant covers: [`Desk::entry_for`] and
 //! [`Desk::meeting_for`] check it and hand out a [`Granted`] value, which is what the actions
