@@ -19,11 +19,14 @@ pub mod budget;
 pub mod catalogue;
 mod error;
 mod live;
+pub mod meetings;
 pub mod messages;
 pub mod offices;
 pub mod staff;
 pub mod tokens;
 pub mod town;
+pub mod waiting_room;
+pub mod walk_in;
 
 use std::fmt;
 use std::sync::Arc;
@@ -123,7 +126,6 @@ pub struct Desk {
     live: Arc<dyn Live>,
     catalogue: Arc<catalogue::Catalogue>,
     booking_budget: Arc<budget::RateLimiter>,
-    #[allow(dead_code)] // The walk-in use case moves here next.
     ticket_budget: Arc<budget::RateLimiter>,
     counters: Arc<Counters>,
 }

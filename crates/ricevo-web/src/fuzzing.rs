@@ -44,10 +44,10 @@ pub fn webhook_url(raw: &str) -> Option<String> {
 
 /// An uploaded document's name (`X-File-Name`) as stored and shown.
 pub fn document_name(raw: &str) -> String {
-    crate::room::documents::clean_name(raw)
+    ricevo_desk::meetings::clean_name(raw)
 }
 
 /// An uploaded document's type, decided by its first bytes.
 pub fn document_kind(body: &[u8]) -> Option<&'static str> {
-    crate::room::documents::sniff(body)
+    ricevo_desk::meetings::sniff(body)
 }

@@ -25,20 +25,19 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use jiff::{SignedDuration, Timestamp};
-use ricevo_core::lobby::{self, Abilities, Entry, EntryKind, EntryStatus, JoinWindow};
-use ricevo_core::{Lang, Mode};
-use ricevo_store::{Appointment, Meeting, NewEntry, Tenant};
+use ricevo_core::Lang;
+use ricevo_core::lobby::{Abilities, Entry, EntryKind, EntryStatus};
+use ricevo_desk::waiting_room::{Closed, Link};
+use ricevo_store::{Appointment, Meeting, Tenant};
 
 pub use hub::{Hub, LiveNode, follow_other_nodes};
 pub use nodes::keep_node_alive;
 
 use self::texts::{RoomTexts, room_texts};
 use crate::assets;
-use crate::error::ApiError;
+use crate::error::{ApiError, InLang};
 use crate::pages::layout::{Ctx, Layout};
 use crate::state::AppState;
-use ricevo_desk::tokens;
 use ricevo_desk::town::zone_of;
 
 /// The routes of the virtual office (pages, socket, documents, walk-in desk, dashboard); its API
@@ -55,120 +54,6 @@ pub fn routes(max_document_bytes: usize) -> Router<AppState> {
         .route("/a/{token}/documents/{id}", get(documents::download))
         .merge(walkin::routes())
         .merge(desk::routes())
-}
-
-/// What a link opens.
-pub(crate) enum Link {
-    /// The citizen's link of a booked appointment.
-    Appointment(Tenant, Box<Appointment>),
-    /// A walk-in ticket's, an invitee's or the official's link.
-    Entry(Tenant, Box<Entry>),
-}
-
-/// A link with its place in the waiting room.
-pub(crate) struct Opened {
-    /// The town.
-    pub tenant: Tenant,
-    /// The place.
-    pub entry: Entry,
-}
-
-async fn tenant_by_id(state: &AppState, id: ricevo_core::TenantId, lang: Lang) -> Result<Tenant, ApiError> {
-    state.store.tenants().await?.into_iter().find(|t| t.id == id).ok_or(ApiError::NotFound(lang))
-}
-
-/// Resolves a link token (404 for anything we did not issue).
-pub(crate) async fn resolve(state: &AppState, token: &str, lang: Lang) -> Result<Link, ApiError> {
-    if !tokens::looks_like_token(token) {
-        return Err(ApiError::NotFound(lang));
-    }
-    let hash = tokens::hash(token);
-    if let Some(a) = state.store.appointment_by_token(&hash).await? {
-        let t = tenant_by_id(state, a.tenant_id, lang).await?;
-        return Ok(Link::Appointment(t, Box::new(a)));
-    }
-    let e = state.store.entry_by_token(&hash).await?.ok_or(ApiError::NotFound(lang))?;
-    let t = tenant_by_id(state, e.tenant_id, lang).await?;
-    Ok(Link::Entry(t, Box::new(e)))
-}
-
-/// Opens the place of a link that has already arrived (404 before arrival).
-pub(crate) async fn open(state: &AppState, token: &str, lang: Lang) -> Result<Opened, ApiError> {
-    match resolve(state, token, lang).await? {
-        Link::Entry(tenant, entry) => Ok(Opened { tenant, entry: *entry }),
-        Link::Appointment(tenant, a) => {
-            let entry = state.store.entry_for_appointment(tenant.id, a.id).await?.ok_or(ApiError::NotFound(lang))?;
-            Ok(Opened { tenant, entry })
-        }
-    }
-}
-
-/// Why an appointment's link does not open the waiting room now.
-pub(crate) enum Closed {
-    /// Not a video appointment, or cancelled.
-    NotVideo,
-    /// Opens at this instant.
-    TooEarly(Timestamp),
-    /// The slot is over.
-    Over,
-}
-
-/// Whether an appointment's link opens the waiting room now, given the citizen's latest place:
-/// only a video appointment still booked, within its join window, or at any time for someone
-/// already admitted into a meeting that goes on (they come back even after the slot's end).
-fn closed(state: &AppState, a: &Appointment, existing: Option<&Entry>) -> Option<Closed> {
-    if a.mode != Mode::Video || !a.status.is_active() {
-        return Some(Closed::NotVideo);
-    }
-    if existing.is_some_and(|e| e.was_admitted() && e.is_active()) {
-        return None;
-    }
-    let open_before = SignedDuration::from_mins(state.config.join_open_minutes);
-    match lobby::join_window(a.start, a.end, state.now(), open_before) {
-        JoinWindow::TooEarly { opens_at } => Some(Closed::TooEarly(opens_at)),
-        JoinWindow::Over => Some(Closed::Over),
-        JoinWindow::Open => None,
-    }
-}
-
-/// The waiting-room place of an appointment's citizen: the existing one, or a new arrival
-/// when the join window is open.
-async fn arrive(state: &AppState, tenant: &Tenant, a: &Appointment) -> Result<Result<Entry, Closed>, ApiError> {
-    let existing = state.store.entry_for_appointment(tenant.id, a.id).await?;
-    if let Some(why) = closed(state, a, existing.as_ref()) {
-        return Ok(Err(why));
-    }
-    if let Some(e) = existing {
-        if e.was_admitted() && e.is_active() {
-            return Ok(Ok(e));
-        }
-        if matches!(e.status, EntryStatus::Refused | EntryStatus::Done | EntryStatus::Removed | EntryStatus::Cancelled)
-        {
-            // The office's decision stands: reopening the link does not queue again.
-            return Ok(Err(Closed::NotVideo));
-        }
-    }
-    let now = state.now();
-    let service = state.store.service(tenant.id, a.service_id).await?.map(|s| s.name).unwrap_or_default();
-    let new = NewEntry {
-        tenant_id: tenant.id,
-        office_id: a.office_id,
-        kind: EntryKind::Appointment,
-        appointment_id: Some(a.id),
-        meeting_id: None,
-        name: a.citizen_name.clone(),
-        email: None,
-        service,
-        booked_start: Some(a.start),
-        booked_end: Some(a.end),
-        abilities: Abilities::citizen(),
-        direct: false,
-        token_hash: None,
-    };
-    // Returns the queued place, or a new one for someone who gave up the queue earlier.
-    let entry = state.store.arrive(&new, now).await?;
-    hub::office_changed(state, entry.office_id);
-    Ok(Ok(entry))
 }
 
 /// The waiting room and meeting page.
@@ -257,22 +142,24 @@ fn notice_page(ctx: &Ctx, title: &'static str, message: String) -> Response {
 async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<String>) -> Response {
     let r = room_texts(ctx.lang);
     let run = async {
-        let link = resolve(&state, &token, ctx.lang).await?;
+        let link = state.desk.resolve(&token).await.in_lang(ctx.lang)?;
         let (tenant, entry) = match link {
             Link::Appointment(tenant, a) => {
                 // The page only looks: arrival is recorded when the socket opens after the device check.
-                let existing = state.store.entry_for_appointment(tenant.id, a.id).await?;
-                if let Some(why) = closed(&state, &a, existing.as_ref()) {
-                    let message = match why {
-                        Closed::NotVideo => r.not_video.to_owned(),
-                        Closed::TooEarly(opens_at) => {
-                            let when = crate::pages::when_text(ctx.lang, &opens_at.to_zoned(zone_of(&tenant)));
-                            r.too_early.replace("{when}", &when)
-                        }
-                        Closed::Over => r.over.to_owned(),
-                    };
-                    return Ok(notice_page(&ctx, r.not_now_title, message));
-                }
+                let existing = match state.desk.look_in(&tenant, &a).await.in_lang(ctx.lang)? {
+                    Ok(existing) => existing,
+                    Err(why) => {
+                        let message = match why {
+                            Closed::NotVideo => r.not_video.to_owned(),
+                            Closed::TooEarly(opens_at) => {
+                                let when = crate::pages::when_text(ctx.lang, &opens_at.to_zoned(zone_of(&tenant)));
+                                r.too_early.replace("{when}", &when)
+                            }
+                            Closed::Over => r.over.to_owned(),
+                        };
+                        return Ok(notice_page(&ctx, r.not_now_title, message));
+                    }
+                };
                 let placeholder = existing.unwrap_or_else(|| preview_entry(&tenant, &a));
                 (tenant, placeholder)
             }
@@ -292,7 +179,8 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
             }
             _ => {}
         }
-        let meeting = if entry.may_join_media() { actions::open_meeting_of(&state, &entry).await? } else { None };
+        let meeting =
+            if entry.may_join_media() { state.desk.open_meeting_of(&entry).await.in_lang(ctx.lang)? } else { None };
         let elsewhere = match &meeting {
             Some(m) => actions::elsewhere(&state, m, &token).await?,
             None => None,
@@ -353,8 +241,8 @@ async fn socket_upgrade(
         return ApiError::Forbidden(lang).into_response();
     }
     let run = async {
-        let (tenant, entry) = match resolve(&state, &token, lang).await? {
-            Link::Appointment(tenant, a) => match arrive(&state, &tenant, &a).await? {
+        let (tenant, entry) = match state.desk.resolve(&token).await.in_lang(lang)? {
+            Link::Appointment(tenant, a) => match state.desk.arrive(&tenant, &a).await.in_lang(lang)? {
                 Ok(e) => (tenant, e),
                 Err(_) => return Err(ApiError::NotActive(lang)),
             },

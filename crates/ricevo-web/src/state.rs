@@ -145,8 +145,6 @@ pub struct AppState {
     pub password_gate: Arc<PasswordGate>,
     /// The front desk: every use case runs there.
     pub desk: Desk,
-    /// Walk-in tickets per client address and hour.
-    pub ticket_budget: Arc<RateLimiter>,
     /// Live connections of waiting rooms, dashboards and meetings on this node.
     pub hub: Arc<crate::room::Hub>,
     /// The embedded SFU; without it meetings have no media (waiting rooms still work).
@@ -180,7 +178,6 @@ impl AppState {
             // addresses that have not signed in to it.
             login_throttle: Arc::new(LoginThrottle::new(10, 15 * 60)),
             password_gate: Arc::new(PasswordGate::for_this_machine()),
-            ticket_budget: Arc::new(RateLimiter::new(config.tickets_per_hour_per_address.max(1), 3600)),
             desk,
             hub,
             media: None,

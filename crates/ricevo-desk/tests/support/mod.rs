@@ -3,17 +3,17 @@
 //! still or moved by the test, a town made by the desk as the command line makes one, and a
 //! town ready to book with one office and one service.
 
-#![allow(clippy::unwrap_used, dead_code, unreachable_pub)]
+#![allow(clippy::unwrap_used, clippy::needless_pass_by_value, dead_code, unreachable_pub)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use jiff::Timestamp;
 use jiff::civil::{Time, Weekday};
+use ricevo_core::Email;
 use ricevo_core::hours::{OpeningHours, WeeklyRange};
 use ricevo_core::service::ServiceRules;
 use ricevo_core::{Lang, Mode};
-use ricevo_core::Email;
 use ricevo_desk::staff::town_administrator;
 use ricevo_desk::{Desk, DeskError, DeskSettings};
 use ricevo_store::testing::TestSchema;

@@ -5,9 +5,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use ricevo_core::lobby::{Abilities, EntryKind};
 use ricevo_core::text::PersonName;
 use ricevo_core::{EntryId, Lang, MeetingId, OfficeId};
+use ricevo_desk::meetings::role_abilities;
+use ricevo_desk::waiting_room::{Granted, office_message};
 use ricevo_store::{Grant, Meeting, Tenant};
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +16,7 @@ use super::actions::{self, WaitingView};
 use super::walkin;
 use crate::AppState;
 use crate::api::{ApiRoute, bearer, read_json, tenant};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, InLang};
 use crate::lang::ReqLang;
 use crate::limits::ClientKey;
 
@@ -57,23 +58,6 @@ fn id_of(raw: &str, lang: Lang) -> Result<i64, ApiError> {
     raw.parse::<i64>().map_err(|_| ApiError::NotFound(lang))
 }
 
-/// The town and the caller's grant, which must cover `office`.
-async fn staff_of_office(
-    state: &AppState,
-    slug: &str,
-    headers: &HeaderMap,
-    office: OfficeId,
-    lang: Lang,
-) -> Result<(Tenant, Grant), ApiError> {
-    let t = tenant(state, slug, lang).await?;
-    let grant = bearer(state, headers, &t, lang).await?;
-    state.store.office(t.id, office).await?.ok_or(ApiError::NotFound(lang))?;
-    if !grant.covers_office(office) {
-        return Err(ApiError::Forbidden(lang));
-    }
-    Ok((t, grant))
-}
-
 /// Who waits for an office, in service order, and who is in its meetings.
 #[utoipa::path(get, tag = "virtual office", path = "/api/v1/{tenant}/offices/{office_id}/waiting",
     params(("tenant" = String, Path, description = "Town slug"), ("office_id" = i64, Path)), security(("bearer" = [])),
@@ -88,9 +72,10 @@ pub(crate) async fn waiting(
     headers: HeaderMap,
 ) -> Result<Json<Vec<WaitingView>>, ApiError> {
     let office = OfficeId(id_of(&office, lang)?);
-    let (t, _) = staff_of_office(&state, &slug, &headers, office, lang).await?;
+    let t = tenant(&state, &slug, lang).await?;
+    let grant = bearer(&state, &headers, &t, lang).await?;
     let now = state.now();
-    let list = actions::office_queue(&state, &t, office).await?;
+    let list = state.desk.office_queue(&t, &grant, office).await.in_lang(lang)?;
     Ok(Json(list.iter().map(|e| actions::view(&state, &t, e, now)).collect()))
 }
 
@@ -171,17 +156,17 @@ pub(crate) async fn act(
     let grant = bearer(&state, &headers, &t, lang).await?;
     let id = EntryId(id_of(&entry, lang)?);
     let body: ActionBody = if body.is_empty() { ActionBody::default() } else { read_json(&body, lang)? };
-    let e = actions::entry_for(&state, &t, &grant, id, lang).await?;
-    let message = actions::office_message(body.message.as_deref(), lang)?;
+    let e = state.desk.entry_for(&t, &grant, id).await.in_lang(lang)?;
+    let message = office_message(body.message.as_deref(), lang).in_lang(lang)?;
     let now = state.now();
     let changed = match action.as_str() {
         "admit" => {
-            let (e, meeting) = actions::admit(&state, &t, e, lang).await?;
+            let (e, meeting) = state.desk.admit(e).await.in_lang(lang)?;
             return Ok(Json(Admitted { entry_id: e.id.0, meeting_id: meeting.0 }).into_response());
         }
-        "hold" => actions::hold(&state, e, message, lang).await?,
-        "refuse" => actions::refuse(&state, e, message, lang).await?,
-        "no-show" => actions::no_show(&state, e, lang).await?,
+        "hold" => state.desk.hold(e, message).await.in_lang(lang)?,
+        "refuse" => state.desk.refuse(e, message).await.in_lang(lang)?,
+        "no-show" => state.desk.no_show(e).await.in_lang(lang)?,
         "transfer" => {
             let to = body.office_id.map(OfficeId).ok_or_else(|| {
                 ApiError::BadRequest(
@@ -189,7 +174,7 @@ pub(crate) async fn act(
                     if lang == Lang::It { "manca office_id" } else { "office_id is missing" }.into(),
                 )
             })?;
-            actions::transfer(&state, &t, e, to, lang).await?
+            state.desk.transfer(e, to).await.in_lang(lang)?
         }
         _ => return Err(ApiError::NotFound(lang)),
     };
@@ -211,8 +196,9 @@ pub(crate) async fn call_next(
     headers: HeaderMap,
 ) -> Result<Json<Admitted>, ApiError> {
     let office = OfficeId(id_of(&office, lang)?);
-    let (t, _) = staff_of_office(&state, &slug, &headers, office, lang).await?;
-    let (e, meeting) = actions::call_next(&state, &t, office, lang).await?;
+    let t = tenant(&state, &slug, lang).await?;
+    let grant = bearer(&state, &headers, &t, lang).await?;
+    let (e, meeting) = state.desk.call_next(&t, &grant, office).await.in_lang(lang)?;
     Ok(Json(Admitted { entry_id: e.id.0, meeting_id: meeting.0 }))
 }
 
@@ -239,33 +225,15 @@ pub struct Invitation {
     pub join_url: String,
 }
 
-/// What a named role may do; `None` for an unknown role.
-pub(crate) fn role_abilities(role: &str) -> Option<(EntryKind, Abilities)> {
-    let role = role.trim();
-    let named = match role {
-        "" | "participant" => Some(Abilities::citizen()),
-        "speaker" => Some(Abilities { speak: true, video: true, ..Abilities::default() }),
-        "viewer" => Some(Abilities::default()),
-        "official" => return Some((EntryKind::Official, Abilities::official())),
-        _ => None,
-    };
-    if let Some(a) = named {
-        return Some((EntryKind::Invitee, a));
-    }
-    let words_ok = role.split(',').all(|w| matches!(w.trim(), "speak" | "video" | "screen" | "documents"));
-    words_ok.then(|| (EntryKind::Invitee, Abilities::parse(role)))
-}
-
-async fn meeting_for(state: &AppState, t: &Tenant, grant: &Grant, raw: &str, lang: Lang) -> Result<Meeting, ApiError> {
+async fn meeting_for(
+    state: &AppState,
+    t: &Tenant,
+    grant: &Grant,
+    raw: &str,
+    lang: Lang,
+) -> Result<Granted<Meeting>, ApiError> {
     let id = MeetingId(id_of(raw, lang)?);
-    let m = state.store.meeting(t.id, id).await?.ok_or(ApiError::NotFound(lang))?;
-    if !grant.covers_office(m.office_id) {
-        return Err(ApiError::Forbidden(lang));
-    }
-    if m.ended_at.is_some() {
-        return Err(ApiError::NotActive(lang));
-    }
-    Ok(m)
+    state.desk.open_meeting_for(t, grant, id).await.in_lang(lang)
 }
 
 /// Invites someone into a meeting with a personal link.
@@ -301,7 +269,7 @@ pub(crate) async fn invite(
         ApiError::Fields(lang, vec![ricevo_core::citizen::FieldError::new("role", message)])
     })?;
     let (entry, join_url) =
-        actions::invite(&state, &t, &m, name.as_str().to_owned(), kind, abilities, body.direct).await?;
+        state.desk.invite(&m, name.as_str().to_owned(), kind, abilities, body.direct).await.in_lang(lang)?;
     Ok((StatusCode::CREATED, Json(Invitation { entry_id: entry.id.0, join_url })).into_response())
 }
 
@@ -322,7 +290,7 @@ pub(crate) async fn end(
     let t = tenant(&state, &slug, lang).await?;
     let grant = bearer(&state, &headers, &t, lang).await?;
     let m = meeting_for(&state, &t, &grant, &meeting, lang).await?;
-    actions::end_meeting(&state, &t, &m).await?;
+    state.desk.end_meeting(&m).await.in_lang(lang)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -344,12 +312,9 @@ pub(crate) async fn meeting_document(
 ) -> Result<Response, ApiError> {
     let t = tenant(&state, &slug, lang).await?;
     let grant = bearer(&state, &headers, &t, lang).await?;
-    let m = state.store.meeting(t.id, MeetingId(id_of(&meeting, lang)?)).await?.ok_or(ApiError::NotFound(lang))?;
-    if !grant.covers_office(m.office_id) {
-        return Err(ApiError::Forbidden(lang));
-    }
+    let m = state.desk.meeting_for(&t, &grant, MeetingId(id_of(&meeting, lang)?)).await.in_lang(lang)?;
     let id = ricevo_core::DocumentId(id_of(&document, lang)?);
-    let (meta, bytes) = state.store.document(t.id, m.id, id).await?.ok_or(ApiError::NotFound(lang))?;
+    let (meta, bytes) = state.desk.meeting_document(&m, id).await.in_lang(lang)?;
     Ok(super::documents::attachment(&meta, bytes))
 }
 
@@ -394,26 +359,7 @@ pub(crate) async fn take_ticket(
     let office = state.store.office(t.id, office).await?.ok_or(ApiError::NotFound(lang))?;
     let body: TicketBody = read_json(&body, lang)?;
     let (entry, join_url) =
-        walkin::take_ticket(&state, &t, &office, &body.name, body.email.as_deref(), &client, lang).await?;
+        state.desk.take_ticket(&t, &office, &body.name, body.email.as_deref(), &client, lang).await.in_lang(lang)?;
     let ticket = Ticket { ticket_number: entry.ticket_number.unwrap_or(0), join_url };
     Ok((StatusCode::CREATED, Json(ticket)).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn roles_name_what_an_invitee_may_do() {
-        let (kind, a) = role_abilities("viewer").expect("viewer");
-        assert_eq!(kind, EntryKind::Invitee);
-        assert!(!a.speak && !a.video && !a.share_screen && !a.share_documents && !a.moderate);
-        let (kind, a) = role_abilities("official").expect("official");
-        assert_eq!(kind, EntryKind::Official);
-        assert!(a.moderate);
-        let (_, a) = role_abilities("speak,documents").expect("list");
-        assert!(a.speak && a.share_documents && !a.video && !a.moderate);
-        assert!(role_abilities("moderate").is_none(), "moderation is not granted by a word list");
-        assert!(role_abilities("admin").is_none());
-    }
 }

@@ -17,13 +17,15 @@ use jiff::Timestamp;
 use jiff::civil::{Time, Weekday};
 use ricevo_core::lobby::{Abilities, Entry, EntryKind, EntryStatus, Punctuality, WalkInDesk};
 use ricevo_core::{EntryId, Lang, MeetingId, OfficeId, OpeningHours, WeeklyRange};
+use ricevo_desk::meetings::role_abilities;
+use ricevo_desk::waiting_room::{Granted, manages, office_message};
 use ricevo_store::{Meeting, Office};
 use serde::Deserialize;
 
 use super::actions;
 use crate::AppState;
 use crate::assets;
-use crate::error::ApiError;
+use crate::error::{ApiError, InLang};
 use crate::staff::common::{PageError, Posted, Staff, path_id, render, see_other, tr};
 use crate::staff::offices::hhmm;
 use crate::staff::views::Page;
@@ -156,15 +158,16 @@ fn row(state: &AppState, staff: &Staff, e: &Entry, now: Timestamp) -> Row {
     }
 }
 
+/// An office whose desk the account works (see `Desk::desk_office`).
 async fn office_of(state: &AppState, staff: &Staff, raw: &str) -> Result<Office, PageError> {
-    let office = staff.office(state, raw).await?;
-    staff.require_desk_of(office.id)?;
-    Ok(office)
+    let id = OfficeId(path_id(raw, staff.lang)?);
+    let office = state.desk.desk_office(&staff.tenant, &staff.grant(), id).await;
+    Ok(office.in_lang(staff.lang).map_err(|e| staff.err(e))?.into_inner())
 }
 
 async fn queue_html(state: &AppState, staff: &Staff, office: &Office) -> Result<String, ApiError> {
     let now = state.now();
-    let entries = actions::office_queue(state, &staff.tenant, office.id).await?;
+    let entries = state.desk.office_queue(&staff.tenant, &staff.grant(), office.id).await.in_lang(staff.lang)?;
     let rows = entries.iter().map(|e| row(state, staff, e, now)).collect();
     let offices = state
         .store
@@ -315,36 +318,24 @@ async fn events(
 }
 
 /// The official joins a meeting with a fresh personal link of their own (direct entry).
-async fn official_link(state: &AppState, staff: &Staff, meeting: &Meeting) -> Result<String, ApiError> {
-    let (_, url) = actions::invite(
-        state,
-        &staff.tenant,
-        meeting,
-        staff.user.name.clone(),
-        EntryKind::Official,
-        Abilities::official(),
-        true,
-    )
-    .await?;
+async fn official_link(state: &AppState, staff: &Staff, meeting: &Granted<Meeting>) -> Result<String, ApiError> {
+    let (_, url) = state
+        .desk
+        .invite(meeting, staff.user.name.clone(), EntryKind::Official, Abilities::official(), true)
+        .await
+        .in_lang(staff.lang)?;
     Ok(url.strip_prefix(&state.config.public_url).map(str::to_owned).unwrap_or(url))
 }
 
-async fn admit_and_join(state: &AppState, staff: &Staff, e: Entry) -> Result<Response, PageError> {
-    let (_, meeting) = actions::admit(state, &staff.tenant, e, staff.lang).await.map_err(|e| staff.err(e))?;
+async fn admit_and_join(state: &AppState, staff: &Staff, e: Granted<Entry>) -> Result<Response, PageError> {
+    let (_, meeting) = state.desk.admit(e).await.in_lang(staff.lang).map_err(|e| staff.err(e))?;
     let m = meeting_of(state, staff, meeting).await?;
     let link = official_link(state, staff, &m).await.map_err(|e| staff.err(e))?;
     Ok(see_other(&link))
 }
 
-async fn meeting_of(state: &AppState, staff: &Staff, id: MeetingId) -> Result<Meeting, PageError> {
-    let m = state
-        .store
-        .meeting(staff.tenant.id, id)
-        .await
-        .map_err(|e| staff.err(e.into()))?
-        .ok_or_else(|| staff.not_found())?;
-    staff.require_desk_of(m.office_id)?;
-    Ok(m)
+async fn meeting_of(state: &AppState, staff: &Staff, id: MeetingId) -> Result<Granted<Meeting>, PageError> {
+    state.desk.meeting_for(&staff.tenant, &staff.grant(), id).await.in_lang(staff.lang).map_err(|e| staff.err(e))
 }
 
 /// `POST /{tenant}/staff/desk/{office}/call-next`: admits the next in line and opens the meeting.
@@ -354,8 +345,12 @@ async fn call_next(
     Posted { staff, .. }: Posted,
 ) -> Result<Response, PageError> {
     let office = office_of(&state, &staff, &office).await?;
-    let (_, meeting) =
-        actions::call_next(&state, &staff.tenant, office.id, staff.lang).await.map_err(|e| staff.err(e))?;
+    let (_, meeting) = state
+        .desk
+        .call_next(&staff.tenant, &staff.grant(), office.id)
+        .await
+        .in_lang(staff.lang)
+        .map_err(|e| staff.err(e))?;
     let m = meeting_of(&state, &staff, meeting).await?;
     let link = official_link(&state, &staff, &m).await.map_err(|e| staff.err(e))?;
     Ok(see_other(&link))
@@ -369,20 +364,21 @@ async fn act(
 ) -> Result<Response, PageError> {
     let lang = staff.lang;
     let id = EntryId(path_id(&entry, lang)?);
-    let e = actions::entry_for(&state, &staff.tenant, &staff.grant(), id, lang).await.map_err(|e| staff.err(e))?;
+    let e = state.desk.entry_for(&staff.tenant, &staff.grant(), id).await.in_lang(lang).map_err(|e| staff.err(e))?;
     let back = format!("{}/desk/{}", staff.base(), e.office_id.0);
-    let message = actions::office_message(Some(form.get("message")), lang).map_err(|e| staff.err(e))?;
+    let message = office_message(Some(form.get("message")), lang).in_lang(lang).map_err(|e| staff.err(e))?;
     match action.as_str() {
         "admit" => return admit_and_join(&state, &staff, e).await,
-        "hold" => actions::hold(&state, e, message, lang).await,
-        "refuse" => actions::refuse(&state, e, message, lang).await,
-        "no-show" => actions::no_show(&state, e, lang).await,
+        "hold" => state.desk.hold(e, message).await,
+        "refuse" => state.desk.refuse(e, message).await,
+        "no-show" => state.desk.no_show(e).await,
         "transfer" => {
             let to = OfficeId(path_id(form.get("office_id"), lang)?);
-            actions::transfer(&state, &staff.tenant, e, to, lang).await
+            state.desk.transfer(e, to).await
         }
         _ => return Err(staff.not_found()),
     }
+    .in_lang(lang)
     .map_err(|e| staff.err(e))?;
     Ok(see_other(&back))
 }
@@ -402,20 +398,22 @@ async fn meeting_action(
     match action.as_str() {
         "join" => Ok(see_other(&official_link(&state, &staff, &m).await.map_err(|e| staff.err(e))?)),
         "end" => {
-            actions::end_meeting(&state, &staff.tenant, &m).await.map_err(|e| staff.err(e))?;
+            state.desk.end_meeting(&m).await.in_lang(lang).map_err(|e| staff.err(e))?;
             Ok(see_other(&back))
         }
         "invite" => {
             let name = ricevo_core::text::PersonName::parse(form.get("name"))
                 .map_err(|e| PageError::bad_request(lang, e.message(lang)))?;
-            let (kind, abilities) = super::api::role_abilities(form.get("role"))
+            let (kind, abilities) = role_abilities(form.get("role"))
                 .filter(|(k, _)| *k == EntryKind::Invitee)
                 .ok_or_else(|| PageError::bad_request(lang, tr(lang, "ruolo non valido", "invalid role")))?;
             let direct = form.checked("direct");
-            let (_, url) =
-                actions::invite(&state, &staff.tenant, &m, name.as_str().to_owned(), kind, abilities, direct)
-                    .await
-                    .map_err(|e| staff.err(e))?;
+            let (_, url) = state
+                .desk
+                .invite(&m, name.as_str().to_owned(), kind, abilities, direct)
+                .await
+                .in_lang(lang)
+                .map_err(|e| staff.err(e))?;
             let encoded = crate::pages::layout::encode(&url);
             Ok(see_other(&format!("{back}?invited={encoded}")))
         }
@@ -431,7 +429,10 @@ async fn set_walk_in(
 ) -> Result<Response, PageError> {
     let lang = staff.lang;
     let office = office_of(&state, &staff, &office).await?;
-    staff.require_manager_of(office.id)?;
+    // The desk checks it again; refused before the form is read, as always.
+    if !manages(&staff.grant(), &staff.tenant, office.id) {
+        return Err(staff.forbidden());
+    }
     let bad = || PageError::bad_request(lang, tr(lang, "orario non valido (HH:MM)", "invalid time (HH:MM)"));
     let parse = |s: &str| -> Result<Option<Time>, PageError> {
         let s = s.trim();
@@ -448,7 +449,12 @@ async fn set_walk_in(
     }
     let hours = OpeningHours::new(ranges, 1).map_err(|_| bad())?;
     let desk = WalkInDesk { always_open: form.checked("always_open"), hours };
-    state.store.set_walk_in(staff.tenant.id, office.id, &desk).await.map_err(|e| staff.err(e.into()))?;
+    state
+        .desk
+        .set_walk_in(&staff.tenant, &staff.grant(), office.id, &desk)
+        .await
+        .in_lang(lang)
+        .map_err(|e| staff.err(e))?;
     tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, office = %office.id, "walk-in desk set");
     Ok(see_other(&format!("{}/desk/{}", staff.base(), office.id.0)))
 }

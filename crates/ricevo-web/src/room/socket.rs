@@ -13,10 +13,13 @@ use jiff::Timestamp;
 use ricevo_core::lobby::{Entry, EntryStatus, Punctuality};
 use ricevo_core::{EntryId, Lang, MeetingId};
 use ricevo_media::{MediaEvent, ParticipantId, Permissions, RoomId};
-use ricevo_store::{Meeting, StoreError, Tenant};
+use ricevo_store::{Meeting, Tenant};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
+
+use ricevo_desk::DeskError;
+use ricevo_desk::meetings::Moderation;
 
 use super::actions;
 use super::hub::{Present, Push};
@@ -49,14 +52,6 @@ pub(crate) enum FromBrowser {
     AskToSpeak,
     End,
     Ping,
-}
-
-/// What the official does to another participant.
-#[derive(Debug, Clone, Copy)]
-enum Moderation {
-    Mute,
-    Unmute,
-    Remove,
 }
 
 /// Why the loop stops.
@@ -232,7 +227,7 @@ impl Session {
         match e.status {
             EntryStatus::Waiting | EntryStatus::Held => self.send_state(&e, socket).await,
             EntryStatus::Admitted | EntryStatus::InMeeting | EntryStatus::Left if e.meeting_id.is_some() => {
-                let meeting = actions::open_meeting_of(&self.state, &e).await.map_err(|_| Stop::Closed)?;
+                let meeting = self.state.desk.open_meeting_of(&e).await.map_err(|_| Stop::Closed)?;
                 match meeting {
                     Some(m) => {
                         let elsewhere =
@@ -318,7 +313,7 @@ impl Session {
 
     async fn send_state(&mut self, e: &Entry, socket: &mut WebSocket) -> Result<(), Stop> {
         let now = self.now();
-        let (position, minutes) = actions::estimate(&self.state, e, now).await.map_err(|_| Stop::Closed)?;
+        let (position, minutes) = self.state.desk.estimate(e).await.map_err(|_| Stop::Closed)?;
         let (early, late) = match e.booked_start.map(|b| ricevo_core::lobby::punctuality(b, now, 2)) {
             Some(Punctuality::Early { minutes }) => (Some(minutes), None),
             Some(Punctuality::Late { minutes }) => (None, Some(minutes)),
@@ -385,16 +380,20 @@ impl Session {
                     return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
                 };
                 let Some(e) = self.participant(&m, socket).await? else { return Ok(()) };
-                if !e.abilities.moderate {
-                    return self
-                        .complain(
-                            socket,
-                            "solo l'operatore può terminare l'incontro",
-                            "only the official can end the meeting",
-                        )
-                        .await;
-                }
-                if let Err(err) = actions::end_meeting(&self.state, &self.tenant, &m).await {
+                let ended = match self.state.desk.moderated_by(&e).await {
+                    Ok(m) => self.state.desk.end_meeting(&m).await,
+                    Err(DeskError::Forbidden) => {
+                        return self
+                            .complain(
+                                socket,
+                                "solo l'operatore può terminare l'incontro",
+                                "only the official can end the meeting",
+                            )
+                            .await;
+                    }
+                    Err(err) => Err(err),
+                };
+                if let Err(err) = ended {
                     tracing::warn!(error = %err, "ending a meeting failed");
                     return self
                         .complain(
@@ -443,16 +442,9 @@ impl Session {
         };
         // Every offer, the first or a renegotiation, passes the gate again.
         let Some(e) = self.participant(&meeting, socket).await? else { return Ok(()) };
-        let now = self.now();
-        // What to record after the SFU answered: the status this entry moves from, and to.
-        let record = if e.status == EntryStatus::InMeeting {
-            None
-        } else {
-            let before = e.status;
-            let Ok(joined) = e.clone().join_media(now) else {
-                return self.complain(socket, "non sei ancora stato ammesso", "not admitted").await;
-            };
-            Some((joined, before))
+        // What to record after the SFU answered (decided now, by the desk).
+        let Ok(record) = self.state.desk.joining_media(&e) else {
+            return self.complain(socket, "non sei ancora stato ammesso", "not admitted").await;
         };
         let permissions = Permissions {
             // A mute imposed by the official is part of the entry: a new offer does not lift it.
@@ -478,37 +470,25 @@ impl Session {
                     .await;
             }
         }
-        if let Some((joined, before)) = record {
-            let recorded = match self.state.store.update_entry(&joined, before).await {
-                Ok(()) => Ok(()),
-                // Another connection of this link recorded the same meanwhile: nothing to undo.
-                Err(StoreError::Stale)
-                    if self.entry().await.is_ok_and(|now| {
-                        now.status == EntryStatus::InMeeting && now.meeting_id == Some(meeting.id)
-                    }) =>
-                {
-                    Ok(())
-                }
-                Err(err) => Err(err),
-            };
-            if let Err(err) = recorded {
-                // Not recorded: the person is not in the meeting after all.
-                media.leave(participant);
-                self.in_media = false;
-                self.media_events = None;
-                if matches!(err, StoreError::Stale) {
-                    // The entry changed meanwhile (removed, meeting ended): say where it stands.
-                    return self.refresh(socket).await;
-                }
-                tracing::warn!(error = %err, "could not record joining a meeting");
-                return Err(Stop::Closed);
+        if let Some(joined) = record
+            && let Err(err) = self.state.desk.record_joined(&e, &joined).await
+        {
+            // Not recorded: the person is not in the meeting after all.
+            media.leave(participant);
+            self.in_media = false;
+            self.media_events = None;
+            if matches!(err, DeskError::Conflict) {
+                // The entry changed meanwhile (removed, meeting ended): say where it stands.
+                return self.refresh(socket).await;
             }
+            tracing::warn!(error = %err, "could not record joining a meeting");
+            return Err(Stop::Closed);
         }
         self.state.hub.enter(meeting.id, e.id, Present { name: e.name.clone(), kind: e.kind.as_str(), muted: e.muted });
         super::hub::office_changed(&self.state, e.office_id);
         participants_changed(&self.state, meeting.id);
         // Documents shared before this person (re)joined.
-        if let Ok(docs) = self.state.store.documents(self.tenant.id, meeting.id).await {
+        if let Ok(docs) = self.state.desk.documents(&meeting).await {
             for d in docs {
                 send_json(socket, super::documents::announcement(&d)).await?;
             }
@@ -563,68 +543,42 @@ impl Session {
         Ok(())
     }
 
-    /// The official mutes, lets speak again or removes another participant of the meeting.
-    /// Each is a stored change of the person's entry (so it holds through a reload, a new
-    /// offer or another node), applied to the SFU and the live pages afterwards.
+    /// The official mutes, lets speak again or removes another participant of the meeting
+    /// (decided and stored by the desk, see `Desk::moderate`), then the SFU and the live pages
+    /// of this node follow.
     async fn moderate(&mut self, target: EntryId, what: Moderation, socket: &mut WebSocket) -> Result<(), Stop> {
         let Some(m) = self.meeting.clone() else {
             return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
         };
         let Some(me) = self.participant(&m, socket).await? else { return Ok(()) };
-        if !me.abilities.moderate {
-            return self.complain(socket, "solo l'operatore può farlo", "only the official can do this").await;
-        }
-        let now = self.now();
-        let mut tries = 0;
-        let other = loop {
-            let other = match self.state.store.entry(self.tenant.id, target).await {
-                Ok(Some(o)) if o.meeting_id == Some(m.id) && o.id != me.id => o,
-                Ok(_) => {
-                    return self
-                        .complain(
-                            socket,
-                            "partecipante non presente in questo incontro",
-                            "no such participant in this meeting",
-                        )
-                        .await;
-                }
-                Err(_) => return Err(Stop::Closed),
-            };
-            let changed = match what {
-                Moderation::Mute => other.set_muted(true),
-                Moderation::Unmute => other.set_muted(false),
-                Moderation::Remove => other.remove(now),
-            };
-            let Ok(changed) = changed else {
-                // Already removed, or gone for good: nothing left to do to them.
-                break other;
-            };
-            match self.state.store.update_entry(&changed, other.status).await {
-                Ok(()) => break changed,
-                // They reconnected or left meanwhile: read them again and decide again.
-                Err(StoreError::Stale) if tries < 5 => tries += 1,
-                Err(_) => return Err(Stop::Closed),
+        let other = match self.state.desk.moderate(&me, target, what).await {
+            Ok(other) => other,
+            Err(DeskError::Forbidden) => {
+                return self.complain(socket, "solo l'operatore può farlo", "only the official can do this").await;
             }
+            Err(DeskError::NotFound) => {
+                return self
+                    .complain(
+                        socket,
+                        "partecipante non presente in questo incontro",
+                        "no such participant in this meeting",
+                    )
+                    .await;
+            }
+            Err(_) => return Err(Stop::Closed),
         };
-        let participant = ParticipantId(other.id.0);
         match what {
             Moderation::Mute | Moderation::Unmute => {
                 if let Some(media) = &self.state.media {
-                    media.set_muted(participant, other.muted);
+                    media.set_muted(ParticipantId(other.id.0), other.muted);
                 }
                 self.state.hub.set_muted(m.id, other.id, other.muted);
                 let note = if other.muted { "muted" } else { "unmuted" };
                 self.state.hub.push(other.id, Push::Json(json!({"type": note}).to_string()));
             }
             Moderation::Remove => {
-                // Their page reads the removal and closes; the SFU and the list drop them now,
-                // even if that page is gone.
-                if let Some(media) = &self.state.media {
-                    media.leave(participant);
-                }
+                // The desk took them out of the media and told their page; the list drops them.
                 self.state.hub.exit(m.id, other.id);
-                super::hub::entry_changed(&self.state, other.id);
-                super::hub::office_changed(&self.state, other.office_id);
                 // The official's page lists them, to let them back in.
                 let note = json!({"type": "removed_participant", "entry_id": other.id.0, "name": other.name});
                 send_json(socket, note).await?;
@@ -635,30 +589,25 @@ impl Session {
     }
 
     /// The official lets someone they removed back into this meeting (the same admission as
-    /// the dashboard's, through the lobby's state machine); their link opens the meeting again.
+    /// the dashboard's, see `Desk::readmit`); their link opens the meeting again.
     async fn readmit(&mut self, target: EntryId, socket: &mut WebSocket) -> Result<(), Stop> {
         let Some(m) = self.meeting.clone() else {
             return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
         };
         let Some(me) = self.participant(&m, socket).await? else { return Ok(()) };
-        if !me.abilities.moderate {
-            return self.complain(socket, "solo l'operatore può farlo", "only the official can do this").await;
-        }
-        let other = match self.state.store.entry(self.tenant.id, target).await {
-            Ok(Some(o)) if o.meeting_id == Some(m.id) && o.status == EntryStatus::Removed => o,
-            Ok(_) => {
-                return self
-                    .complain(
-                        socket,
-                        "nessuna persona allontanata da questo incontro con questo numero",
-                        "nobody removed from this meeting has this id",
-                    )
-                    .await;
+        match self.state.desk.readmit(&me, target).await {
+            Ok(back) => send_json(socket, json!({"type": "readmitted", "entry_id": back.id.0})).await,
+            Err(DeskError::Forbidden) => {
+                self.complain(socket, "solo l'operatore può farlo", "only the official can do this").await
             }
-            Err(_) => return Err(Stop::Closed),
-        };
-        match actions::admit(&self.state, &self.tenant, other, self.lang).await {
-            Ok((back, _)) => send_json(socket, json!({"type": "readmitted", "entry_id": back.id.0})).await,
+            Err(DeskError::NotFound) => {
+                self.complain(
+                    socket,
+                    "nessuna persona allontanata da questo incontro con questo numero",
+                    "nobody removed from this meeting has this id",
+                )
+                .await
+            }
             Err(_) => {
                 self.complain(socket, "non è stato possibile riammetterlo", "they could not be admitted again").await
             }
@@ -683,13 +632,10 @@ impl Session {
     /// The person leaves the queue or the meeting on purpose.
     async fn leave(&mut self, socket: &mut WebSocket) -> Result<(), Stop> {
         let e = self.entry().await?;
-        let before = e.status;
-        if let Ok(left) = e.leave(self.now()) {
-            match self.state.store.update_entry(&left, before).await {
-                Ok(()) => {}
-                Err(StoreError::Stale) => return self.refresh(socket).await,
-                Err(_) => return Err(Stop::Closed),
-            }
+        match self.state.desk.leave(&e).await {
+            Ok(()) => {}
+            Err(DeskError::Conflict) => return self.refresh(socket).await,
+            Err(_) => return Err(Stop::Closed),
         }
         self.left_media();
         self.finished = true;

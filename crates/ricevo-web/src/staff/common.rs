@@ -173,10 +173,6 @@ impl Staff {
         let ok = self.is_admin() || (self.user.role == Role::Manager && self.user.offices.contains(&office));
         if ok { Ok(()) } else { Err(self.forbidden()) }
     }
-    /// 403 unless the account works the desk of `office`.
-    pub(crate) fn require_desk_of(&self, office: OfficeId) -> Result<(), PageError> {
-        if self.grant().covers_office(office) { Ok(()) } else { Err(self.forbidden()) }
-    }
     /// `/{slug}/staff`.
     pub(crate) fn base(&self) -> String {
         format!("/{}/staff", self.tenant.slug)
@@ -205,11 +201,6 @@ impl Staff {
     /// 403, linking back to the day page.
     pub(crate) fn forbidden(&self) -> PageError {
         self.err(ApiError::Forbidden(self.lang))
-    }
-    /// The office of a URL in this town (a 404 page otherwise); permissions are the caller's.
-    pub(crate) async fn office(&self, state: &AppState, raw: &str) -> Result<ricevo_store::Office, PageError> {
-        let id = OfficeId(path_id(raw, self.lang)?);
-        state.store.office(self.tenant.id, id).await.map_err(|e| self.err(e.into()))?.ok_or_else(|| self.not_found())
     }
     /// 404, linking back to the day page.
     pub(crate) fn not_found(&self) -> PageError {

@@ -1,0 +1,388 @@
+//! Meetings: inviting someone with a personal link, ending a meeting, the documents shared in
+//! it (who may upload and read which, and what is accepted), and what the official does to
+//! other participants from inside the meeting (mute, let speak, remove, let back in, end).
+
+use ricevo_core::lobby::{Abilities, Entry, EntryKind, EntryStatus};
+use ricevo_core::{DocumentId, EntryId, MeetingId};
+use ricevo_store::{DocumentMeta, Grant, Meeting, NewEntry, StoreError, Tenant};
+
+use crate::messages::token_link;
+use crate::waiting_room::{Granted, Opened, covers};
+use crate::{Desk, DeskError, tokens};
+
+/// What a named role may do; `None` for an unknown role. `participant` (the default) may speak,
+/// show video and share screen and documents; `speaker` speak and show video; `viewer` only
+/// watch; `official` everything, moderation included; or a comma list of `speak`, `video`,
+/// `screen`, `documents` (moderation is never granted by a list).
+pub fn role_abilities(role: &str) -> Option<(EntryKind, Abilities)> {
+    let role = role.trim();
+    let named = match role {
+        "" | "participant" => Some(Abilities::citizen()),
+        "speaker" => Some(Abilities { speak: true, video: true, ..Abilities::default() }),
+        "viewer" => Some(Abilities::default()),
+        "official" => return Some((EntryKind::Official, Abilities::official())),
+        _ => None,
+    };
+    if let Some(a) = named {
+        return Some((EntryKind::Invitee, a));
+    }
+    let words_ok = role.split(',').all(|w| matches!(w.trim(), "speak" | "video" | "screen" | "documents"));
+    words_ok.then(|| (EntryKind::Invitee, Abilities::parse(role)))
+}
+
+/// The accepted kinds of document, by their first bytes (never by the name or the type the
+/// sender claims): PDF, PNG, JPEG, GIF, WebP, or plain UTF-8 text.
+pub fn sniff(body: &[u8]) -> Option<&'static str> {
+    const SIGNATURES: [(&[u8], &str); 6] = [
+        (b"%PDF-", "application/pdf"),
+        (b"\x89PNG\r\n\x1a\n", "image/png"),
+        (b"\xff\xd8\xff", "image/jpeg"),
+        (b"GIF87a", "image/gif"),
+        (b"GIF89a", "image/gif"),
+        (b"RIFF", "image/webp"),
+    ];
+    for (magic, kind) in SIGNATURES {
+        if body.starts_with(magic) {
+            if kind == "image/webp" && body.get(8..12) != Some(b"WEBP") {
+                return None;
+            }
+            return Some(kind);
+        }
+    }
+    // Plain text: valid UTF-8 without control characters other than whitespace.
+    let text = std::str::from_utf8(body).ok()?;
+    let plain = !text.is_empty() && text.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'));
+    plain.then_some("text/plain; charset=utf-8")
+}
+
+/// A file name safe to show and to put in `Content-Disposition`: percent-decoded, no path, no
+/// quotes, no control characters, and no invisible formatting characters (a right-to-left
+/// override shows `fattura\u{202E}fdp.exe` as `fatturaexe.pdf`).
+pub fn clean_name(raw: &str) -> String {
+    let decoded = percent_decode(raw);
+    let base = decoded.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| {
+            !c.is_control() && !ricevo_core::text::is_invisible_format_char(*c) && !matches!(c, '"' | '\\' | ';')
+        })
+        .take(120)
+        .collect::<String>()
+        .trim()
+        .to_owned();
+    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') { "documento".to_owned() } else { cleaned }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        if bytes[i] == b'%'
+            && let Some(Ok(b)) = hex.map(|h| u8::from_str_radix(h, 16))
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What the official does to another participant of their meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moderation {
+    /// Silences their microphone until let speak again.
+    Mute,
+    /// Lets them speak again.
+    Unmute,
+    /// Sends them out of the meeting (they may be let back in).
+    Remove,
+}
+
+impl Desk {
+    /// A meeting of this town that `grant` may act on, ended or not (`NotFound`, `Forbidden`).
+    pub async fn meeting_for(
+        &self,
+        tenant: &Tenant,
+        grant: &Grant,
+        id: MeetingId,
+    ) -> Result<Granted<Meeting>, DeskError> {
+        let m = self.store.meeting(tenant.id, id).await?.ok_or(DeskError::NotFound)?;
+        if !covers(grant, tenant, m.office_id) {
+            return Err(DeskError::Forbidden);
+        }
+        Ok(Granted::new(m))
+    }
+
+    /// [`Desk::meeting_for`] of a meeting that goes on (`NotActive` once ended).
+    pub async fn open_meeting_for(
+        &self,
+        tenant: &Tenant,
+        grant: &Grant,
+        id: MeetingId,
+    ) -> Result<Granted<Meeting>, DeskError> {
+        let m = self.meeting_for(tenant, grant, id).await?;
+        if m.ended_at.is_some() {
+            return Err(DeskError::NotActive);
+        }
+        Ok(m)
+    }
+
+    /// The meeting `official` is in, when they may moderate it now (`Forbidden` otherwise): the
+    /// same acts an official's grant allows from the dashboard, from inside the meeting.
+    pub async fn moderated_by(&self, official: &Entry) -> Result<Granted<Meeting>, DeskError> {
+        if !official.abilities.moderate || !official.may_join_media() {
+            return Err(DeskError::Forbidden);
+        }
+        self.open_meeting_of(official).await?.map(Granted::new).ok_or(DeskError::Forbidden)
+    }
+
+    /// A new personal link into a meeting that goes on (`NotActive` once ended). `direct` enters without the waiting
+    /// room. Returns the invitee's place and link.
+    pub async fn invite(
+        &self,
+        meeting: &Granted<Meeting>,
+        name: String,
+        kind: EntryKind,
+        abilities: Abilities,
+        direct: bool,
+    ) -> Result<(Entry, String), DeskError> {
+        // Read again: it may have ended since it was checked.
+        let current = self.store.meeting(meeting.tenant_id, meeting.id).await?.ok_or(DeskError::NotFound)?;
+        if current.ended_at.is_some() {
+            return Err(DeskError::NotActive);
+        }
+        let token = tokens::new_token();
+        let new = NewEntry {
+            tenant_id: meeting.tenant_id,
+            office_id: meeting.office_id,
+            kind,
+            appointment_id: None,
+            meeting_id: Some(meeting.id),
+            name,
+            email: None,
+            service: String::new(),
+            booked_start: None,
+            booked_end: None,
+            abilities,
+            direct,
+            token_hash: Some(tokens::hash(&token)),
+        };
+        let entry = self.store.add_entry(&new, self.now()).await?;
+        self.office_changed(meeting.office_id);
+        Ok((entry, token_link(&self.settings.public_url, &token, "/join")))
+    }
+
+    /// Ends a meeting for everyone: their places done, the appointment done, media closed.
+    pub async fn end_meeting(&self, meeting: &Granted<Meeting>) -> Result<(), DeskError> {
+        let finished = self.store.end_meeting(meeting.tenant_id, meeting.id, self.now()).await?;
+        self.live.meeting_ended(meeting.id);
+        for e in &finished {
+            self.entry_changed(e.id);
+        }
+        self.office_changed(meeting.office_id);
+        Ok(())
+    }
+
+    /// The meeting a link's person may upload documents to now, checked before a byte of the
+    /// document is read: admitted to a meeting that goes on, with the right to share documents
+    /// (`Forbidden`), and a declared length within the limit (`DocumentTooLarge`).
+    pub async fn may_upload(&self, entry: &Entry, declared_bytes: Option<u64>) -> Result<Meeting, DeskError> {
+        let meeting = self.open_meeting_of(entry).await?.ok_or(DeskError::Forbidden)?;
+        if !entry.may_join_media() || !entry.abilities.share_documents {
+            return Err(DeskError::Forbidden);
+        }
+        let max = self.settings.max_document_bytes;
+        if declared_bytes.is_some_and(|n| n > max as u64) {
+            return Err(self.too_large());
+        }
+        Ok(meeting)
+    }
+
+    /// The limit as the refusal states it, in megabytes.
+    pub fn too_large(&self) -> DeskError {
+        DeskError::DocumentTooLarge(self.settings.max_document_bytes / (1024 * 1024))
+    }
+
+    /// Stores a document a link's person shares in their meeting, with the rights checked
+    /// again (they may have been removed while it arrived); its type comes from its bytes
+    /// (`UnsupportedDocument`), its name is cleaned (see [`clean_name`]).
+    pub async fn add_document(
+        &self,
+        link: &Opened,
+        raw_name: &str,
+        body: &[u8],
+    ) -> Result<(Meeting, DocumentMeta), DeskError> {
+        let meeting = self.may_upload(&link.entry, Some(body.len() as u64)).await?;
+        let kind = sniff(body).ok_or(DeskError::UnsupportedDocument)?;
+        let name = clean_name(raw_name);
+        let doc =
+            self.store.add_document(link.tenant.id, meeting.id, link.entry.id, &name, kind, body, self.now()).await?;
+        Ok((meeting, doc))
+    }
+
+    /// A document of a link's own meeting: its participants while it lasts, its official also
+    /// after (`NotFound` for anyone else, so nobody learns it exists).
+    pub async fn link_document(&self, link: &Opened, id: DocumentId) -> Result<(DocumentMeta, Vec<u8>), DeskError> {
+        let meeting = link.entry.meeting_id.ok_or(DeskError::NotFound)?;
+        let open = self.open_meeting_of(&link.entry).await?.is_some();
+        if !link.entry.may_read_documents(open) {
+            return Err(DeskError::NotFound);
+        }
+        self.store.document(link.tenant.id, meeting, id).await?.ok_or(DeskError::NotFound)
+    }
+
+    /// A document of a meeting of the grant's offices, also after the meeting ended: the
+    /// office keeps the case's documents until the retention job removes them.
+    pub async fn meeting_document(
+        &self,
+        meeting: &Granted<Meeting>,
+        id: DocumentId,
+    ) -> Result<(DocumentMeta, Vec<u8>), DeskError> {
+        self.store.document(meeting.tenant_id, meeting.id, id).await?.ok_or(DeskError::NotFound)
+    }
+
+    /// The documents shared so far in a meeting, oldest first.
+    pub async fn documents(&self, meeting: &Meeting) -> Result<Vec<DocumentMeta>, DeskError> {
+        Ok(self.store.documents(meeting.tenant_id, meeting.id).await?)
+    }
+
+    /// A participant's media about to join their meeting, decided before the media server is
+    /// asked: the place as it will be recorded once it answered (`None`: already recorded as in
+    /// the meeting), or `NotQueued` when they may not join now.
+    pub fn joining_media(&self, e: &Entry) -> Result<Option<Entry>, DeskError> {
+        if e.status == EntryStatus::InMeeting {
+            return Ok(None);
+        }
+        e.join_media(self.now()).map(Some).map_err(|_| DeskError::NotQueued)
+    }
+
+    /// Records a join decided by [`Desk::joining_media`] from `before`, after the media server
+    /// answered. `Ok` also when another connection of the same link recorded it meanwhile;
+    /// `Conflict` when the place changed otherwise (removed, the meeting ended): the caller
+    /// undoes the join.
+    pub async fn record_joined(&self, before: &Entry, joined: &Entry) -> Result<(), DeskError> {
+        match self.store.update_entry(joined, before.status).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Stale) => {
+                let now = self.store.entry(before.tenant_id, before.id).await?;
+                let same = now.is_some_and(|n| n.status == EntryStatus::InMeeting && n.meeting_id == joined.meeting_id);
+                if same { Ok(()) } else { Err(DeskError::Conflict) }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The official mutes, lets speak again or removes another participant of the meeting
+    /// they moderate. Each is a stored change of the person's place (so it holds through a
+    /// reload, a new offer or another node); a removal also takes them out of the media and
+    /// tells their page and the dashboards. Returns the person as they are now (already
+    /// removed or gone for good: as they were). `Forbidden` for someone who may not moderate,
+    /// `NotFound` for someone not in that meeting.
+    pub async fn moderate(&self, official: &Entry, target: EntryId, what: Moderation) -> Result<Entry, DeskError> {
+        let m = self.moderated_by(official).await?;
+        let now = self.now();
+        let mut tries = 0;
+        let other = loop {
+            let other = match self.store.entry(m.tenant_id, target).await? {
+                Some(o) if o.meeting_id == Some(m.id) && o.id != official.id => o,
+                _ => return Err(DeskError::NotFound),
+            };
+            let changed = match what {
+                Moderation::Mute => other.set_muted(true),
+                Moderation::Unmute => other.set_muted(false),
+                Moderation::Remove => other.remove(now),
+            };
+            let Ok(changed) = changed else {
+                // Already removed, or gone for good: nothing left to do to them.
+                break other;
+            };
+            match self.store.update_entry(&changed, other.status).await {
+                Ok(()) => break changed,
+                // They reconnected or left meanwhile: read them again and decide again.
+                Err(StoreError::Stale) if tries < 5 => tries += 1,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        if what == Moderation::Remove {
+            // Their page reads the removal and closes; the media drop them now, even if that
+            // page is gone.
+            self.live.left_media(other.id);
+            self.entry_changed(other.id);
+            self.office_changed(other.office_id);
+        }
+        Ok(other)
+    }
+
+    /// The official lets someone they removed back into the meeting they moderate (the same
+    /// admission as the dashboard's); their link opens the meeting again. `NotFound` when
+    /// nobody removed from that meeting has this id.
+    pub async fn readmit(&self, official: &Entry, target: EntryId) -> Result<Entry, DeskError> {
+        let m = self.moderated_by(official).await?;
+        let other = match self.store.entry(m.tenant_id, target).await? {
+            Some(o) if o.meeting_id == Some(m.id) && o.status == EntryStatus::Removed => o,
+            _ => return Err(DeskError::NotFound),
+        };
+        let (back, _) = self.admit(Granted::new(other)).await?;
+        Ok(back)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_name_what_an_invitee_may_do() {
+        let (kind, a) = role_abilities("viewer").expect("viewer");
+        assert_eq!(kind, EntryKind::Invitee);
+        assert!(!a.speak && !a.video && !a.share_screen && !a.share_documents && !a.moderate);
+        let (kind, a) = role_abilities("official").expect("official");
+        assert_eq!(kind, EntryKind::Official);
+        assert!(a.moderate);
+        let (_, a) = role_abilities("speak,documents").expect("list");
+        assert!(a.speak && a.share_documents && !a.video && !a.moderate);
+        assert!(role_abilities("moderate").is_none(), "moderation is not granted by a word list");
+        assert!(role_abilities("admin").is_none());
+    }
+
+    #[test]
+    fn types_come_from_the_bytes_not_the_name() {
+        assert_eq!(sniff(b"%PDF-1.7\n..."), Some("application/pdf"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
+        assert_eq!(sniff(b"\xff\xd8\xff\xe0"), Some("image/jpeg"));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WAVEfmt "), None, "a WAV file is not a WebP");
+        assert_eq!(sniff("Ciao, ecco la ricevuta.\n".as_bytes()), Some("text/plain; charset=utf-8"));
+        assert_eq!(sniff(b"MZ\x90\0\x03\0"), None, "executables are refused");
+        assert_eq!(sniff(b"PK\x03\x04"), None);
+        assert_eq!(sniff(b""), None);
+    }
+
+    #[test]
+    fn names_lose_paths_quotes_and_control_characters() {
+        assert_eq!(clean_name("..%2F..%2Fetc%2Fpasswd"), "passwd");
+        assert_eq!(clean_name("C:\\Users\\me\\carta%20identit%C3%A0.pdf"), "carta identità.pdf");
+        assert_eq!(clean_name("a\"b;\r\nc.txt"), "abc.txt");
+        assert_eq!(clean_name(""), "documento");
+        assert_eq!(clean_name(".."), "documento");
+    }
+
+    #[test]
+    fn names_lose_bidirectional_overrides_and_invisible_characters() {
+        // `fattura<RLO>fdp.exe` shows as `fatturaexe.pdf` wherever the override is honoured.
+        assert_eq!(clean_name("fattura%E2%80%AEfdp.exe"), "fatturafdp.exe");
+        assert_eq!(clean_name("fattura\u{202E}fdp.exe"), "fatturafdp.exe");
+        for c in ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}']
+            .into_iter()
+            .chain(['\u{200E}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{2060}', '\u{FEFF}'])
+        {
+            assert_eq!(clean_name(&format!("ricevuta{c}.pdf")), "ricevuta.pdf", "U+{:04X}", u32::from(c));
+        }
+        assert_eq!(clean_name("\u{202E}\u{2066}"), "documento", "nothing visible left");
+    }
+}
