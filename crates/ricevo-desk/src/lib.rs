@@ -8,11 +8,15 @@
 //! or sockets: it returns domain results or a [`DeskError`], and tells the live side of this
 //! node what changed through [`Live`].
 //!
-//! - [`booking`]: offer slots, book (idempotent), cancel, move, status changes;
-//! - [`waiting_room`]: links, arrivals, walk-in tickets, and what officials do to the queue
-//!   and to meetings (admit, hold, refuse, transfer, call next, no-show, invite, end);
-//! - [`catalogue`]: the town's offices, services, hours and closures, remembered briefly;
-//! - [`staff`]: accounts, API tokens and webhooks.
+//! - [`booking`]: offer slots, book (idempotent), cancel, move, status changes, the day's list;
+//! - [`waiting_room`]: what a link opens, arrivals, and what officials do to the queue (admit,
+//!   hold, refuse, transfer, call next, no-show);
+//! - [`walk_in`]: the walk-in desk's hours and its numbered tickets;
+//! - [`meetings`]: invitations, moderation, documents, the end of a meeting;
+//! - [`offices`]: the town's offices, services, hours and closures;
+//! - [`staff`]: new towns, staff accounts, API tokens and webhooks;
+//! - [`town`] and [`catalogue`]: the facts those use cases read, remembered for two seconds;
+//! - [`messages`]: the e-mails and webhooks that announce a change, written to the outbox.
 
 pub mod booking;
 pub mod budget;

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use ricevo_core::citizen::{BookingInput, FieldError};
-use ricevo_core::day::{Day, DayError};
+use ricevo_core::day::Day;
 use ricevo_core::slots::{Slot, SlotRefusal};
 use ricevo_core::{Lang, Mode, OfficeId, ServiceId};
 use ricevo_store::{Appointment, AppointmentStatus, Tenant};
@@ -21,14 +21,10 @@ use ricevo_desk::DeskError;
 use ricevo_desk::booking::{BookingRequest, BookingResult, MAX_SLOT_RANGE_DAYS};
 use ricevo_desk::town::zone_of;
 
-use crate::error::{ApiError, ErrorBody, InLang, refusal_message};
+use crate::error::{ApiError, ErrorBody, InLang, day_error_message, refusal_message};
 use crate::lang::ReqLang;
-use crate::request::{ClientKey, by_token};
+use crate::request::{ApiQuery, ClientKey, bearer, by_token, parse_instant, read_json, tenant};
 use crate::state::AppState;
-
-// Until the room and staff modules read these from `crate::request` and `crate::route`.
-pub use crate::request::{ApiQuery, bearer, parse_instant, read_json, tenant};
-pub use crate::route::ApiRoute;
 
 /// RFC 3339 with the local offset, as every API time is written.
 pub use ricevo_desk::town::rfc3339;
@@ -107,16 +103,6 @@ pub struct SlotView {
 impl From<&Slot> for SlotView {
     fn from(s: &Slot) -> Self {
         SlotView { start: rfc3339(&s.start), end: rfc3339(&s.end), available: s.available }
-    }
-}
-
-/// The message for a day or instant refused at the edge (`ricevo_core::day`).
-pub fn day_error_message(e: DayError, lang: Lang) -> &'static str {
-    match (e, lang) {
-        (DayError::Format, Lang::It) => "Data non valida: usa il formato AAAA-MM-GG.",
-        (DayError::Format, Lang::En) => "Invalid date: use the YYYY-MM-DD format.",
-        (DayError::OutOfRange, Lang::It) => "Data fuori intervallo: scegli un giorno tra il 2000 e il 2199.",
-        (DayError::OutOfRange, Lang::En) => "Date out of range: choose a day between 2000 and 2199.",
     }
 }
 

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ricevo_core::appointment::StatusChangeError;
 use ricevo_core::citizen::FieldError;
+use ricevo_core::day::DayError;
 use ricevo_core::slots::SlotRefusal;
 use ricevo_core::{AppointmentStatus, Lang};
 use ricevo_desk::DeskError;
@@ -406,5 +407,15 @@ pub fn refusal_message(reason: SlotRefusal, lang: Lang) -> &'static str {
         (SlotRefusal::BeyondHorizon, Lang::En) => "This time is too far ahead to book yet.",
         (SlotRefusal::NotASlot, Lang::It) => "L'ufficio non riceve per questo servizio a quell'orario.",
         (SlotRefusal::NotASlot, Lang::En) => "The office does not receive for this service at that time.",
+    }
+}
+
+/// The message for a day or instant refused at the edge (`ricevo_core::day`).
+pub fn day_error_message(e: DayError, lang: Lang) -> &'static str {
+    match (e, lang) {
+        (DayError::Format, Lang::It) => "Data non valida: usa il formato AAAA-MM-GG.",
+        (DayError::Format, Lang::En) => "Invalid date: use the YYYY-MM-DD format.",
+        (DayError::OutOfRange, Lang::It) => "Data fuori intervallo: scegli un giorno tra il 2000 e il 2199.",
+        (DayError::OutOfRange, Lang::En) => "Date out of range: choose a day between 2000 and 2199.",
     }
 }

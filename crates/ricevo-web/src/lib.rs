@@ -35,8 +35,6 @@ use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use state::{AppState, TurnConfig, WebConfig};
-// Until the staff modules read it from `request`.
-pub use request::client_key;
 
 /// Largest request body accepted anywhere (forms and JSON are far smaller).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -10,8 +10,6 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Semaphore;
 
 pub use ricevo_desk::budget::RateLimiter;
-// Until the room and staff modules read it from `crate::request`.
-pub use crate::request::ClientKey;
 
 /// Why a sign-in attempt is refused before its password is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,8 @@
 //!
 //! Server-rendered HTML that works without JavaScript, in Italian or English (`?lang=`, the
 //! `lang` cookie, `Accept-Language`). `?embed=1` shows a page inside a town's iframe.
-//! The booking journey itself is [`crate::booking`]; handlers here parse, call it and render.
+//! Booking itself is decided by the desk (`ricevo_desk::booking`); handlers here parse, call it
+//! and render.
 
 pub(crate) mod form;
 pub(crate) mod layout;

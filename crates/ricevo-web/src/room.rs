@@ -11,7 +11,7 @@ pub mod actions;
 pub mod api;
 pub(crate) mod desk;
 pub(crate) mod documents;
-mod hub;
+pub(crate) mod hub;
 pub(crate) mod ice;
 mod nodes;
 pub(crate) mod socket;
@@ -30,7 +30,7 @@ use ricevo_core::lobby::{Abilities, Entry, EntryKind, EntryStatus};
 use ricevo_desk::waiting_room::{Closed, Link};
 use ricevo_store::{Appointment, Meeting, Tenant};
 
-pub use hub::{Hub, LiveNode, follow_other_nodes};
+pub use hub::{Hub, LiveNode};
 pub use nodes::keep_node_alive;
 
 use self::texts::{RoomTexts, room_texts};
@@ -39,6 +39,12 @@ use crate::error::{ApiError, InLang};
 use crate::pages::layout::{Ctx, Layout};
 use crate::state::AppState;
 use ricevo_desk::town::zone_of;
+
+/// Applies what other nodes announce to this node's connections, for as long as the process
+/// runs. Does nothing on an engine with one node (SQLite).
+pub async fn follow_other_nodes(state: AppState) {
+    hub::follow_other_nodes(&*state.store, &state.hub).await;
+}
 
 /// The routes of the virtual office (pages, socket, documents, walk-in desk, dashboard); its API
 /// routes are in [`crate::api_routes`].

@@ -11,6 +11,7 @@ pub(crate) mod admin;
 mod auth;
 pub(crate) mod common;
 mod day;
+pub(crate) mod form;
 pub(crate) mod offices;
 pub(crate) mod views;
 
@@ -23,8 +24,7 @@ use axum::routing::{get, post};
 
 use crate::state::AppState;
 
-/// The name of the staff session cookie.
-pub const SESSION_COOKIE: &str = "ricevo_session";
+pub use common::SESSION_COOKIE;
 
 /// Passwords are hashed and checked by the desk (argon2id PHC strings).
 pub use ricevo_desk::staff::{hash_password, verify_password};

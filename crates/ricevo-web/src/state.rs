@@ -146,7 +146,7 @@ pub struct AppState {
     /// The front desk: every use case runs there.
     pub desk: Desk,
     /// Live connections of waiting rooms, dashboards and meetings on this node.
-    pub hub: Arc<crate::room::Hub>,
+    pub hub: Arc<crate::room::hub::Hub>,
     /// The embedded SFU; without it meetings have no media (waiting rooms still work).
     pub media: Option<ricevo_media::MediaServer>,
     clock: Clock,
@@ -167,9 +167,9 @@ impl AppState {
     /// State with a given clock (tests travel in time with it).
     pub fn with_clock(store: Arc<dyn Store>, config: WebConfig, clock: Clock) -> AppState {
         let per_minute = config.rate_limit_per_minute.max(1);
-        let hub: Arc<crate::room::Hub> = Arc::default();
+        let hub: Arc<crate::room::hub::Hub> = Arc::default();
         let desk = Desk::with_clock(store.clone(), config.desk_settings(), clock.clone())
-            .with_live(Arc::new(crate::room::LiveNode::new(hub.clone(), None)));
+            .with_live(Arc::new(crate::room::hub::LiveNode::new(hub.clone(), None)));
         AppState {
             store,
             metrics: Arc::new(Metrics::default()),
@@ -188,7 +188,8 @@ impl AppState {
 
     /// The same state with the embedded SFU attached.
     pub fn with_media(mut self, media: ricevo_media::MediaServer) -> AppState {
-        self.desk = self.desk.with_live(Arc::new(crate::room::LiveNode::new(self.hub.clone(), Some(media.clone()))));
+        self.desk =
+            self.desk.with_live(Arc::new(crate::room::hub::LiveNode::new(self.hub.clone(), Some(media.clone()))));
         self.media = Some(media);
         self
     }

@@ -8,8 +8,8 @@ use ricevo_core::lobby::{self, Entry, Punctuality};
 use ricevo_store::{Meeting, Tenant};
 use serde::Serialize;
 
-use crate::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use ricevo_desk::messages::token_link;
 
 /// An entry of an office's queue as dashboards and the API show it.
@@ -64,8 +64,8 @@ pub(crate) fn view(state: &AppState, tenant: &Tenant, e: &Entry, now: Timestamp)
         kind: e.kind.as_str(),
         name: e.name.clone(),
         service: e.service.clone(),
-        booked_start: e.booked_start.map(|b| crate::api::rfc3339(&b.to_zoned(zone.clone()))),
-        waiting_since: crate::api::rfc3339(&e.arrived_at.to_zoned(zone)),
+        booked_start: e.booked_start.map(|b| ricevo_desk::town::rfc3339(&b.to_zoned(zone.clone()))),
+        waiting_since: ricevo_desk::town::rfc3339(&e.arrived_at.to_zoned(zone)),
         status: e.status.as_str(),
         ticket_number: e.ticket_number,
         minutes_waited: minutes_between(e.arrived_at, waited_until),

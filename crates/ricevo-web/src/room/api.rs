@@ -14,11 +14,12 @@ use serde::{Deserialize, Serialize};
 
 use super::actions::{self, WaitingView};
 use super::walkin;
-use crate::AppState;
-use crate::api::{ApiRoute, bearer, read_json, tenant};
 use crate::error::{ApiError, ErrorBody, InLang};
 use crate::lang::ReqLang;
-use crate::limits::ClientKey;
+use crate::request::ClientKey;
+use crate::request::{bearer, read_json, tenant};
+use crate::route::ApiRoute;
+use crate::state::AppState;
 
 /// The API routes of the virtual office (listed with the others in [`crate::api_routes`]).
 pub(crate) fn routes() -> Vec<ApiRoute> {

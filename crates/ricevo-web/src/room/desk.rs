@@ -23,12 +23,12 @@ use ricevo_store::{Meeting, Office};
 use serde::Deserialize;
 
 use super::actions;
-use crate::AppState;
 use crate::assets;
 use crate::error::{ApiError, InLang};
 use crate::staff::common::{PageError, Posted, Staff, path_id, render, see_other, tr};
 use crate::staff::offices::hhmm;
 use crate::staff::views::Page;
+use crate::state::AppState;
 use ricevo_desk::town::zone_of;
 
 /// The routes of the dashboard.

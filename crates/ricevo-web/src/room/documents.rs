@@ -18,9 +18,9 @@ use ricevo_store::DocumentMeta;
 use serde_json::{Value, json};
 
 use super::hub::Push;
-use crate::AppState;
 use crate::error::{ApiError, InLang};
 use crate::lang::ReqLang;
+use crate::state::AppState;
 
 /// The `document` message announcing a shared document (its URL is relative to the join page).
 pub(crate) fn announcement(d: &DocumentMeta) -> Value {

@@ -13,18 +13,6 @@ use std::sync::{Arc, Mutex};
 use ricevo_core::{EntryId, MeetingId, OfficeId};
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::AppState;
-
-/// An entry changed: its page on this node refreshes, and other nodes are told.
-pub(crate) fn entry_changed(state: &AppState, entry: EntryId) {
-    state.desk.entry_changed(entry);
-}
-
-/// An office's queue changed: its dashboards on this node refresh, and other nodes are told.
-pub(crate) fn office_changed(state: &AppState, office: OfficeId) {
-    state.desk.office_changed(office);
-}
-
 /// This node's live side as the desk sees it: the hub's connections and the SFU.
 #[derive(Debug)]
 pub struct LiveNode {
@@ -63,8 +51,8 @@ impl ricevo_desk::Live for LiveNode {
 
 /// Applies what other nodes announce to this node's connections, for as long as the process
 /// runs. Does nothing on an engine with one node (SQLite).
-pub async fn follow_other_nodes(state: AppState) {
-    let mut heard = match state.store.listen().await {
+pub(crate) async fn follow_other_nodes(store: &dyn ricevo_store::Store, hub: &Hub) {
+    let mut heard = match store.listen().await {
         Ok(Some(rx)) => rx,
         Ok(None) => return,
         Err(e) => {
@@ -76,8 +64,8 @@ pub async fn follow_other_nodes(state: AppState) {
         let Some((kind, id)) = topic.split_once(':') else { continue };
         let Ok(id) = id.parse::<i64>() else { continue };
         match kind {
-            "entry" => state.hub.push(EntryId(id), Push::Refresh),
-            "office" => state.hub.office_changed(OfficeId(id)),
+            "entry" => hub.push(EntryId(id), Push::Refresh),
+            "office" => hub.office_changed(OfficeId(id)),
             _ => {}
         }
     }

@@ -8,8 +8,7 @@ use std::time::Duration;
 use ricevo_core::nodes::{self, Home};
 use ricevo_store::{Meeting, StoreError};
 
-use super::hub;
-use crate::AppState;
+use crate::state::AppState;
 
 /// How long another node gets to accept a connection before it counts as unreachable.
 const PROBE_WITHIN: Duration = Duration::from_secs(2);
@@ -59,7 +58,7 @@ pub(crate) async fn home_of(state: &AppState, meeting: &Meeting) -> Result<Optio
             // Participants whose pages are open anywhere look again, and come here.
             if let Ok(entries) = state.store.meeting_entries(meeting.tenant_id, meeting.id).await {
                 for e in entries {
-                    hub::entry_changed(state, e.id);
+                    state.desk.entry_changed(e.id);
                 }
             }
             Ok(None)

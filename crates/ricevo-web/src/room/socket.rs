@@ -24,7 +24,7 @@ use ricevo_desk::meetings::Moderation;
 use super::actions;
 use super::hub::{Present, Push};
 use super::ice;
-use crate::AppState;
+use crate::state::AppState;
 
 /// Largest message a browser may send (an SDP offer is a few kilobytes).
 pub(crate) const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -99,7 +99,7 @@ pub(crate) async fn run(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let connection = state.hub.connect(entry, tx);
     // The office's dashboards show this page as open now.
-    super::hub::office_changed(&state, arrived.office_id);
+    state.desk.office_changed(arrived.office_id);
     let mut s = Session {
         state: state.clone(),
         tenant,
@@ -158,7 +158,7 @@ pub(crate) async fn run(
             s.left_media();
         }
     }
-    super::hub::office_changed(&state, office_of(&state, &s.tenant, entry).await);
+    state.desk.office_changed(office_of(&state, &s.tenant, entry).await);
 }
 
 async fn office_of(state: &AppState, tenant: &Tenant, entry: EntryId) -> ricevo_core::OfficeId {
@@ -485,7 +485,7 @@ impl Session {
             return Err(Stop::Closed);
         }
         self.state.hub.enter(meeting.id, e.id, Present { name: e.name.clone(), kind: e.kind.as_str(), muted: e.muted });
-        super::hub::office_changed(&self.state, e.office_id);
+        self.state.desk.office_changed(e.office_id);
         participants_changed(&self.state, meeting.id);
         // Documents shared before this person (re)joined.
         if let Ok(docs) = self.state.desk.documents(&meeting).await {
@@ -537,7 +537,7 @@ impl Session {
                 .await;
         };
         let Some(e) = self.participant(&m, socket).await? else { return Ok(()) };
-        let at = crate::api::rfc3339(&self.now().to_zoned(ricevo_desk::town::zone_of(&self.tenant)));
+        let at = ricevo_desk::town::rfc3339(&self.now().to_zoned(ricevo_desk::town::zone_of(&self.tenant)));
         let line = json!({"type": "chat", "from": e.name, "text": text, "at": at}).to_string();
         self.state.hub.broadcast(m.id, &line);
         Ok(())

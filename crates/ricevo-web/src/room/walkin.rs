@@ -13,12 +13,12 @@ use ricevo_desk::DeskError;
 use ricevo_store::{Office, Tenant};
 
 use super::texts::{RoomTexts, room_texts};
-use crate::AppState;
-use crate::api;
 use crate::error::ApiError;
 use crate::error::InLang;
-use crate::limits::ClientKey;
 use crate::pages::layout::{CSRF_FIELD, Ctx, Layout};
+use crate::request;
+use crate::request::ClientKey;
+use crate::state::AppState;
 
 /// The routes of the walk-in desk pages.
 pub(crate) fn routes() -> Router<AppState> {
@@ -97,7 +97,7 @@ fn page(ctx: &Ctx, tenant: &Tenant, desks: Vec<DeskView>, status: StatusCode) ->
 
 async fn list(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
     let run = async {
-        let tenant = api::tenant(&state, &slug, ctx.lang).await?;
+        let tenant = request::tenant(&state, &slug, ctx.lang).await?;
         let desks = desks(&state, &ctx, &tenant, None).await?;
         Ok::<_, ApiError>(page(&ctx, &tenant, desks, StatusCode::OK))
     };
@@ -106,7 +106,7 @@ async fn list(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>)
 
 async fn list_one(State(state): State<AppState>, ctx: Ctx, Path((slug, office)): Path<(String, String)>) -> Response {
     let run = async {
-        let tenant = api::tenant(&state, &slug, ctx.lang).await?;
+        let tenant = request::tenant(&state, &slug, ctx.lang).await?;
         let office = office.parse::<i64>().map(OfficeId).map_err(|_| ApiError::NotFound(ctx.lang))?;
         let desks = desks(&state, &ctx, &tenant, Some(office)).await?;
         if desks.is_empty() {
@@ -125,7 +125,7 @@ async fn take(
     form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let run = async {
-        let tenant = api::tenant(&state, &slug, ctx.lang).await?;
+        let tenant = request::tenant(&state, &slug, ctx.lang).await?;
         let office_id = office.parse::<i64>().map(OfficeId).map_err(|_| ApiError::NotFound(ctx.lang))?;
         let office = state.store.office(tenant.id, office_id).await?.ok_or(ApiError::NotFound(ctx.lang))?;
         let fields = form.map(|Form(f)| f).unwrap_or_default();

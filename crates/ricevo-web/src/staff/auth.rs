@@ -11,14 +11,15 @@ use jiff::SignedDuration;
 use ricevo_core::Lang;
 use ricevo_store::Tenant;
 
+use super::common::SESSION_COOKIE;
 use super::common::{
     Errors, Fields, PageError, Posted, login_url, read_form, render, same_secret, see_other, town, tr,
 };
 use super::views::{Field, LoginPage, Page};
-use super::{SESSION_COOKIE, hash_password, verify_password};
 use crate::lang::{cookie, detect};
 use crate::limits::{Busy, LoginRefused};
 use crate::state::AppState;
+use ricevo_desk::staff::{hash_password, verify_password};
 use ricevo_desk::tokens;
 
 /// The double-submit cookie of the login form.
@@ -90,7 +91,7 @@ pub(crate) async fn login_page(State(state): State<AppState>, req: Request) -> R
 
 /// `POST /{tenant}/staff/login`: checks the password and opens a session.
 pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result<Response, PageError> {
-    let address = crate::client_key(&state, &req);
+    let address = crate::request::client_key(&state, &req);
     let (mut parts, body) = req.into_parts();
     let lang = detect(&parts);
     let t = town(&state, &mut parts, lang).await?;

@@ -17,7 +17,6 @@ use super::common::{Errors, Fields, PageError, Posted, Staff, path_id, render, s
 use super::views::{
     ApptRow, Choice, ChoiceField, DayPage, Field, SearchPage, SearchRow, Summary, long_date, mode_name, status_name,
 };
-use crate::api;
 use ricevo_desk::town::zone_of;
 
 use crate::error::InLang;
@@ -74,7 +73,7 @@ pub(crate) async fn day(State(state): State<AppState>, staff: Staff, q: QueryPai
     let day = match q.get("date").trim() {
         "" => today,
         raw => Day::parse(raw).map(Day::date).unwrap_or_else(|e| {
-            errors.add("date", api::day_error_message(e, lang));
+            errors.add("date", crate::error::day_error_message(e, lang));
             today
         }),
     };

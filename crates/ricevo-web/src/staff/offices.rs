@@ -228,7 +228,7 @@ fn parse_closure(form: &Fields, lang: Lang) -> Result<ClosurePlan, Errors> {
     let mut date = |name: &str| {
         ricevo_core::day::Day::parse(form.get(name))
             .map(ricevo_core::day::Day::date)
-            .map_err(|e| errors.add(name, crate::api::day_error_message(e, lang)))
+            .map_err(|e| errors.add(name, crate::error::day_error_message(e, lang)))
     };
     let (first, last) = (date("first_day"), date("last_day"));
     let reason = optional_line(form, "reason", ricevo_desk::offices::MAX_CLOSURE_REASON, lang, &mut errors);

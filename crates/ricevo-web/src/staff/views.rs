@@ -4,7 +4,7 @@ use askama::Template;
 use ricevo_core::Lang;
 use ricevo_store::Role;
 
-use super::common::{Errors, Fields, tr};
+use super::form::{Errors, Fields, tr};
 
 /// The frame every staff page shares: town, user, navigation, language switch.
 #[derive(Debug, Clone)]
