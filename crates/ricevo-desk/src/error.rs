@@ -16,6 +16,9 @@ pub enum DeskError {
     /// No such bookable service.
     #[error("service not found")]
     ServiceNotFound,
+    /// No valid credentials for this town (an unknown token, or another town's).
+    #[error("unauthorized")]
+    Unauthorized,
     /// The caller may not do this (an office outside its grant, a right it lacks).
     #[error("forbidden")]
     Forbidden,

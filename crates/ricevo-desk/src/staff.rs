@@ -52,6 +52,18 @@ pub fn town_administrator(tenant: TenantId) -> Grant {
     Grant { tenant_id: tenant, role: Role::Admin, offices: Vec::new() }
 }
 
+impl Desk {
+    /// The authority an API token gives in `tenant`: `Unauthorized` for a token we did not
+    /// issue, and for one of another town (as good as none here).
+    pub async fn api_grant(&self, tenant: &Tenant, token: &str) -> Result<Grant, DeskError> {
+        let grant = self.store.api_token(&tokens::hash(token)).await?.ok_or(DeskError::Unauthorized)?;
+        if grant.tenant_id != tenant.id {
+            return Err(DeskError::Unauthorized);
+        }
+        Ok(grant)
+    }
+}
+
 // Refuses a grant of another town, and anything but an administrator.
 fn require_admin(tenant: &Tenant, grant: &Grant) -> Result<(), DeskError> {
     if grant.tenant_id == tenant.id && grant.role == Role::Admin { Ok(()) } else { Err(DeskError::Forbidden) }

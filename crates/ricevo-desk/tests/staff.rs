@@ -130,6 +130,12 @@ async fn an_api_token_is_shown_once_and_opens_what_it_was_made_for() {
         let whole_town = desk.create_api_token(&tenant, &admin, Role::Admin, None, "portale").await.unwrap();
         let grant = store.api_token(&tokens::hash(&whole_town)).await.unwrap().unwrap();
         assert_eq!((grant.tenant_id, grant.role), (tenant.id, Role::Admin), "{name}");
+        // What a channel asks with the token: its grant in its own town, nothing elsewhere.
+        assert_eq!(desk.api_grant(&tenant, &whole_town).await.unwrap(), grant, "{name}");
+        let elsewhere = desk.api_grant(&other, &whole_town).await;
+        assert!(matches!(elsewhere, Err(DeskError::Unauthorized)), "{name}: {elsewhere:?}");
+        let made_up = desk.api_grant(&tenant, &tokens::new_token()).await;
+        assert!(matches!(made_up, Err(DeskError::Unauthorized)), "{name}: {made_up:?}");
 
         // Another town's office, or another town's administrator: no token.
         let refused = desk.create_api_token(&tenant, &admin, Role::Operator, Some(other_office), "x").await;

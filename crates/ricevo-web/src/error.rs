@@ -355,6 +355,7 @@ impl ApiError {
         match e {
             DeskError::NotFound => ApiError::NotFound(lang),
             DeskError::ServiceNotFound => ApiError::ServiceNotFound(lang),
+            DeskError::Unauthorized => ApiError::Unauthorized(lang),
             DeskError::Forbidden => ApiError::Forbidden(lang),
             DeskError::Fields(fields) => ApiError::Fields(lang, fields),
             DeskError::Invalid(message) => ApiError::BadRequest(lang, message),

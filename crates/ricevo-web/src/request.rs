@@ -9,7 +9,6 @@ use axum::http::HeaderMap;
 use jiff::Timestamp;
 use ricevo_core::Lang;
 use ricevo_core::citizen::FieldError;
-use ricevo_desk::tokens;
 use ricevo_store::{Appointment, Grant, Tenant};
 
 use crate::error::{ApiError, InLang};
@@ -86,12 +85,7 @@ pub async fn bearer(state: &AppState, headers: &HeaderMap, t: &Tenant, lang: Lan
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or(ApiError::Unauthorized(lang))?;
-    let grant = state.store.api_token(&tokens::hash(token)).await?.ok_or(ApiError::Unauthorized(lang))?;
-    if grant.tenant_id != t.id {
-        // A token of another town is as good as none here.
-        return Err(ApiError::Unauthorized(lang));
-    }
-    Ok(grant)
+    state.desk.api_grant(t, token).await.in_lang(lang)
 }
 
 /// The client address used for rate limits: the peer's, or behind trusted reverse proxies the
