@@ -209,8 +209,11 @@ async fn open_desk(config: &Config) -> Result<Desk, String> {
     Ok(Desk::new(store, settings))
 }
 
-async fn tenant_id(store: &dyn Store, slug: &str) -> Result<ricevo_store::Tenant, String> {
-    store.tenant_by_slug(slug).await.map_err(|e| e.to_string())?.ok_or_else(|| format!("no town with slug {slug:?}"))
+async fn town(desk: &Desk, slug: &str) -> Result<ricevo_store::Tenant, String> {
+    desk.town(slug).await.map_err(|e| match e {
+        DeskError::NotFound => format!("no town with slug {slug:?}"),
+        other => other.to_string(),
+    })
 }
 
 #[allow(clippy::print_stdout)]
@@ -279,7 +282,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         }
         Command::User(UserCommand::Add { tenant, email, name, role, offices }) => {
             let desk = open_desk(&config).await?;
-            let t = tenant_id(&**desk.store(), &tenant).await?;
+            let t = town(&desk, &tenant).await?;
             let email = ricevo_core::Email::parse(&email).map_err(|e| format!("e-mail: {e}"))?;
             let offices: Vec<OfficeId> = offices.into_iter().map(OfficeId).collect();
             let new = NewAccount { email, name, role: role.into(), offices };
@@ -294,7 +297,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         }
         Command::User(UserCommand::Password { tenant, email }) => {
             let desk = open_desk(&config).await?;
-            let t = tenant_id(&**desk.store(), &tenant).await?;
+            let t = town(&desk, &tenant).await?;
             let user = desk
                 .store()
                 .user_by_email(t.id, &email)
@@ -308,7 +311,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         }
         Command::Token(TokenCommand::Add { tenant, role, office, label }) => {
             let desk = open_desk(&config).await?;
-            let t = tenant_id(&**desk.store(), &tenant).await?;
+            let t = town(&desk, &tenant).await?;
             let token = desk
                 .create_api_token(&t, &town_administrator(t.id), role.into(), office.map(OfficeId), &label)
                 .await
