@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use ricevo_core::EntryStatus;
 use ricevo_core::appointment::{AppointmentStatus, Timing};
 use ricevo_core::citizen::{BookingDetails, BookingInput, check_booking};
-use ricevo_core::slots::{self, Slot, SlotQuery, SlotRefusal};
+use ricevo_core::slots::{self, Slot, SlotRefusal};
 use ricevo_core::{Lang, ServiceId, quota};
 use ricevo_store::{
     Appointment, BookOutcome, IdempotencyRecord, NewAppointment, Office, Reschedule, Service, StoreError, Tenant,
@@ -99,17 +99,7 @@ impl Desk {
             .unwrap_or(now);
         let booked =
             self.store.booked(tenant.id, office.id, window_start - SignedDuration::from_hours(24), window_end).await?;
-        let q = SlotQuery {
-            zone: &facts.zone,
-            hours: &facts.hours,
-            closures: &facts.closures,
-            patron: facts.patron,
-            service: &service.rules,
-            booked: &booked,
-            now,
-            from,
-            to,
-        };
+        let q = facts.slot_query(&service.rules, &booked, now, from, to);
         Ok(slots::compute(&q))
     }
 
@@ -135,17 +125,7 @@ impl Desk {
             .store
             .taken_seats(tenant.id, office.id, req.start, req.start + service.rules.occupancy(), None)
             .await?;
-        let q = SlotQuery {
-            zone: &facts.zone,
-            hours: &facts.hours,
-            closures: &facts.closures,
-            patron: facts.patron,
-            service: &service.rules,
-            booked: &booked_now,
-            now,
-            from: day,
-            to: day,
-        };
+        let q = facts.slot_query(&service.rules, &booked_now, now, day, day);
         let slot = match slots::check_start(&q, req.start) {
             Ok(slot) => slot,
             Err(reason) => return Err(self.unavailable(tenant, service, office, day, req.start, reason).await),
@@ -343,17 +323,7 @@ impl Desk {
         // Only the seats of the wanted interval decide, without the appointment's own seats.
         let booked =
             self.store.taken_seats(tenant.id, office.id, start, start + service.rules.occupancy(), Some(a.id)).await?;
-        let q = SlotQuery {
-            zone: &facts.zone,
-            hours: &facts.hours,
-            closures: &facts.closures,
-            patron: facts.patron,
-            service: &service.rules,
-            booked: &booked,
-            now,
-            from: day,
-            to: day,
-        };
+        let q = facts.slot_query(&service.rules, &booked, now, day, day);
         let slot = match slots::check_start(&q, start) {
             Ok(s) => s,
             Err(reason) => return Err(self.unavailable(tenant, &service, &office, day, start, reason).await),

@@ -4,9 +4,12 @@
 
 use std::sync::Arc;
 
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use ricevo_core::holidays::PatronDay;
 use ricevo_core::hours::{Closure, OpeningHours, WeeklyRange};
+use ricevo_core::service::ServiceRules;
+use ricevo_core::slots::{Booked, SlotQuery};
 use ricevo_core::{ServiceId, Slug, TenantId};
 use ricevo_store::{Office, Service, Tenant, Webhook};
 
@@ -24,6 +27,31 @@ pub struct OfficeFacts {
     pub closures: Vec<Closure>,
     /// The patron saint's day.
     pub patron: Option<PatronDay>,
+}
+
+impl OfficeFacts {
+    /// The slot engine's question about this office: `rules`' slots between two local days,
+    /// given what is `booked` and what time it is.
+    pub fn slot_query<'a>(
+        &'a self,
+        rules: &'a ServiceRules,
+        booked: &'a [Booked],
+        now: jiff::Timestamp,
+        from: Date,
+        to: Date,
+    ) -> SlotQuery<'a> {
+        SlotQuery {
+            zone: &self.zone,
+            hours: &self.hours,
+            closures: &self.closures,
+            patron: self.patron,
+            service: rules,
+            booked,
+            now,
+            from,
+            to,
+        }
+    }
 }
 
 /// The town's time zone, falling back to Rome for a zone the database does not know.

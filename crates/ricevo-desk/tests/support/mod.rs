@@ -44,6 +44,19 @@ pub async fn engines() -> Vec<Engine> {
     all
 }
 
+/// What a test town `slug` is made of: Rome's zone, no patron day, a year's retention.
+pub fn new_tenant(slug: &str) -> NewTenant {
+    NewTenant {
+        slug: slug.into(),
+        name: format!("Comune di {slug}"),
+        time_zone: "Europe/Rome".into(),
+        patron_day: None,
+        contact_email: format!("urp@{slug}.example"),
+        privacy_notice: "Informativa".into(),
+        retention_days: 365,
+    }
+}
+
 /// A clock the test moves.
 #[derive(Clone)]
 pub struct TestClock(Arc<AtomicI64>);
@@ -77,18 +90,7 @@ pub struct Town {
 
 /// Creates the town `slug` with its office and service.
 pub async fn town(store: &dyn Store, slug: &str, desks: u16) -> Town {
-    let tenant = store
-        .create_tenant(&NewTenant {
-            slug: slug.into(),
-            name: format!("Comune di {slug}"),
-            time_zone: "Europe/Rome".into(),
-            patron_day: None,
-            contact_email: format!("urp@{slug}.example"),
-            privacy_notice: "Informativa.".into(),
-            retention_days: 365,
-        })
-        .await
-        .unwrap();
+    let tenant = store.create_tenant(&new_tenant(slug)).await.unwrap();
     let office = store
         .create_office(
             tenant.id,
@@ -151,15 +153,7 @@ pub fn desk(store: &Arc<dyn Store>, settings: DeskSettings) -> Desk {
 /// A new town `slug` with its first administrator, created by the desk; the administrator's
 /// authority with it.
 pub async fn new_town(desk: &Desk, slug: &str) -> (Tenant, Grant) {
-    let new = NewTenant {
-        slug: slug.into(),
-        name: format!("Comune di {slug}"),
-        time_zone: "Europe/Rome".into(),
-        patron_day: None,
-        contact_email: format!("urp@{slug}.example"),
-        privacy_notice: "Informativa".into(),
-        retention_days: 365,
-    };
+    let new = new_tenant(slug);
     let admin = Email::parse(&format!("admin@{slug}.example")).unwrap();
     let (tenant, password) = desk.create_town(&new, &admin).await.unwrap();
     let user = desk.store().user_by_email(tenant.id, admin.as_str()).await.unwrap().unwrap();
