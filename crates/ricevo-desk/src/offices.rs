@@ -114,17 +114,6 @@ pub fn check_closure(plan: &ClosurePlan, lang: Lang) -> Result<Closure, Vec<Fiel
     }
 }
 
-/// Whether `grant` may change `office`'s data, hours, closures and services: an administrator
-/// of the town, or a manager of that office.
-pub fn manages(grant: &Grant, office: OfficeId) -> bool {
-    grant.role == Role::Admin || (grant.role == Role::Manager && grant.offices.contains(&office))
-}
-
-// Refuses a grant of another town, and anything but an administrator.
-fn require_admin(tenant: &Tenant, grant: &Grant) -> Result<(), DeskError> {
-    if grant.tenant_id == tenant.id && grant.role == Role::Admin { Ok(()) } else { Err(DeskError::Forbidden) }
-}
-
 impl Desk {
     /// An office of this town that `grant` manages: `Forbidden` for an operator (who may not
     /// even learn which offices exist) or an office of someone else, `NotFound` for no such
@@ -134,7 +123,7 @@ impl Desk {
             return Err(DeskError::Forbidden);
         }
         let office = self.store.office(tenant.id, id).await?.ok_or(DeskError::NotFound)?;
-        if !manages(grant, office.id) {
+        if !grant.manages_office(office.id) {
             return Err(DeskError::Forbidden);
         }
         Ok(office)
@@ -158,7 +147,7 @@ impl Desk {
 
     /// Creates an office (administrators only), with one desk and no hours yet.
     pub async fn create_office(&self, tenant: &Tenant, grant: &Grant, new: &NewOffice) -> Result<Office, DeskError> {
-        require_admin(tenant, grant)?;
+        crate::staff::require_admin(tenant, grant)?;
         let office = self.store.create_office(tenant.id, new).await?;
         self.catalogue.forget();
         tracing::info!(tenant = %tenant.slug, office = %office.id, "office created");

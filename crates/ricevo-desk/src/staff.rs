@@ -65,7 +65,7 @@ impl Desk {
 }
 
 // Refuses a grant of another town, and anything but an administrator.
-fn require_admin(tenant: &Tenant, grant: &Grant) -> Result<(), DeskError> {
+pub(crate) fn require_admin(tenant: &Tenant, grant: &Grant) -> Result<(), DeskError> {
     if grant.tenant_id == tenant.id && grant.role == Role::Admin { Ok(()) } else { Err(DeskError::Forbidden) }
 }
 

@@ -13,7 +13,7 @@ use std::ops::Deref;
 use jiff::{SignedDuration, Timestamp};
 use ricevo_core::lobby::{self, Abilities, Entry, EntryKind, EntryStatus, JoinWindow, TransitionError};
 use ricevo_core::{EntryId, Lang, MeetingId, Mode, OfficeId};
-use ricevo_store::{Appointment, AppointmentStatus, Grant, Meeting, NewEntry, Role, StoreError, Tenant};
+use ricevo_store::{Appointment, AppointmentStatus, Grant, Meeting, NewEntry, StoreError, Tenant};
 
 use crate::{Desk, DeskError, tokens};
 
@@ -56,8 +56,7 @@ pub(crate) fn covers(grant: &Grant, tenant: &Tenant, office: OfficeId) -> bool {
 
 /// Whether `grant` manages `office` (its settings): an administrator, or a manager of it.
 pub fn manages(grant: &Grant, tenant: &Tenant, office: OfficeId) -> bool {
-    grant.tenant_id == tenant.id
-        && (grant.role == Role::Admin || (grant.role == Role::Manager && grant.offices.contains(&office)))
+    grant.tenant_id == tenant.id && grant.manages_office(office)
 }
 
 /// What a link token opens.

@@ -402,6 +402,12 @@ impl Grant {
     pub fn covers_office(&self, office: OfficeId) -> bool {
         self.role == Role::Admin || self.offices.contains(&office)
     }
+
+    /// Whether this grant may manage `office` (its hours, services, walk-in desk): an
+    /// administrator, or a manager of that office.
+    pub fn manages_office(&self, office: OfficeId) -> bool {
+        self.role == Role::Admin || (self.role == Role::Manager && self.offices.contains(&office))
+    }
 }
 
 /// A webhook subscription.

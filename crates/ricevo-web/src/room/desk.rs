@@ -229,7 +229,7 @@ async fn desk(
         queue_html: queue,
         // Only a link this server made is echoed back.
         invited: q.invited.as_deref().and_then(|l| own_join_link(&state.config.public_url, l)),
-        walk_in_editable: staff.require_manager_of(office.id).is_ok(),
+        walk_in_editable: manages(&staff.grant(), &staff.tenant, office.id),
         walk_in_always: walk_in.always_open,
         walk_in_from: first.map(|r| hhmm(ricevo_core::hours::minutes_of_day(r.start()))).unwrap_or_default(),
         walk_in_to: first.map(|r| hhmm(ricevo_core::hours::minutes_of_day(r.end()))).unwrap_or_default(),

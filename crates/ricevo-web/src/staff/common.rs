@@ -6,7 +6,7 @@ use axum::extract::{Form, FromRequest, FromRequestParts, RawPathParams, Request}
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ricevo_core::{Lang, OfficeId};
+use ricevo_core::Lang;
 use ricevo_store::{Grant, Role, Tenant, User};
 
 pub(crate) use super::form::{Errors, Fields, int_field, optional_line, required_line, text_block, tr};
@@ -161,11 +161,6 @@ impl Staff {
     /// 403 unless an administrator.
     pub(crate) fn require_admin(&self) -> Result<(), PageError> {
         if self.is_admin() { Ok(()) } else { Err(self.forbidden()) }
-    }
-    /// 403 unless an administrator or a manager of `office`.
-    pub(crate) fn require_manager_of(&self, office: OfficeId) -> Result<(), PageError> {
-        let ok = self.is_admin() || (self.user.role == Role::Manager && self.user.offices.contains(&office));
-        if ok { Ok(()) } else { Err(self.forbidden()) }
     }
     /// `/{slug}/staff`.
     pub(crate) fn base(&self) -> String {
