@@ -10,6 +10,7 @@ use ricevo_core::day::DayError;
 use ricevo_core::slots::SlotRefusal;
 use ricevo_core::{AppointmentStatus, Lang};
 use ricevo_desk::DeskError;
+use ricevo_notify::DestinationError;
 use ricevo_store::StoreError;
 use serde::Serialize;
 
@@ -371,6 +372,7 @@ impl ApiError {
             DeskError::DocumentTooLarge(mb) => ApiError::DocumentTooLarge(lang, mb),
             DeskError::UnsupportedDocument => ApiError::UnsupportedDocument(lang),
             DeskError::Storage(detail) => ApiError::Unavailable(detail),
+            DeskError::WebhookUrl(e) => ApiError::BadRequest(lang, webhook_url_message(&e, lang)),
             DeskError::Internal(detail) => ApiError::Internal(detail),
             other => ApiError::Internal(other.to_string()),
         }
@@ -418,5 +420,49 @@ pub fn day_error_message(e: DayError, lang: Lang) -> &'static str {
         (DayError::Format, Lang::En) => "Invalid date: use the YYYY-MM-DD format.",
         (DayError::OutOfRange, Lang::It) => "Data fuori intervallo: scegli un giorno tra il 2000 e il 2199.",
         (DayError::OutOfRange, Lang::En) => "Date out of range: choose a day between 2000 and 2199.",
+    }
+}
+
+/// What the staff page says about a refused webhook address.
+/// Why a webhook address is refused, in the user's words.
+pub fn webhook_url_message(e: &DestinationError, lang: Lang) -> String {
+    match e {
+        DestinationError::Internal { host, .. } => match lang {
+            Lang::It => format!(
+                "{host} è un indirizzo di una rete interna: i webhook non possono raggiungerlo. \
+                 Se serve davvero, l'amministratore del sistema può consentirlo nella configurazione \
+                 (webhooks.allow_hosts)."
+            ),
+            Lang::En => format!(
+                "{host} is an address on an internal network: webhooks may not reach it. \
+                 If it is really needed, the system administrator can allow it in the configuration \
+                 (webhooks.allow_hosts)."
+            ),
+        },
+        _ => match lang {
+            Lang::It => "Indica un indirizzo che inizia con http:// o https://, senza spazi.".into(),
+            Lang::En => "Enter an address starting with http:// or https://, without spaces.".into(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_desk_refusal_a_channel_can_meet_is_a_4xx_in_the_users_language_not_a_500() {
+        let internal = || DestinationError::Internal { host: "intranet.local".into(), address: "10.0.0.5".into() };
+        let refused = ApiError::from_desk(Lang::En, DeskError::WebhookUrl(internal()));
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            refused.message().contains("intranet.local is an address on an internal network"),
+            "{}",
+            refused.message()
+        );
+        let italian = ApiError::from_desk(Lang::It, DeskError::WebhookUrl(DestinationError::Malformed));
+        assert!(italian.message().contains("http:// o https://"), "{}", italian.message());
+        assert_eq!(ApiError::from_desk(Lang::It, DeskError::Unauthorized).status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(ApiError::from_desk(Lang::It, DeskError::Duplicate).status(), StatusCode::CONFLICT);
     }
 }

@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use ricevo_core::{Email, Lang, OfficeId, Slug, UserId};
 use ricevo_desk::DeskError;
 use ricevo_desk::staff::NewAccount;
-use ricevo_notify::DestinationError;
 use ricevo_store::{Office, Role};
 
 use super::common::{Errors, Fields, PageError, Posted, Staff, path_id, render, required_line, see_other, tr};
@@ -307,30 +306,6 @@ async fn webhooks_page(
     Ok(render(status_of(errors), &page))
 }
 
-/// What the staff page says about a refused webhook address.
-fn webhook_url_message(e: &DestinationError, lang: Lang) -> String {
-    match e {
-        DestinationError::Internal { host, .. } => match lang {
-            Lang::It => format!(
-                "{host} è un indirizzo di una rete interna: i webhook non possono raggiungerlo. \
-                 Se serve davvero, l'amministratore del sistema può consentirlo nella configurazione \
-                 (webhooks.allow_hosts)."
-            ),
-            Lang::En => format!(
-                "{host} is an address on an internal network: webhooks may not reach it. \
-                 If it is really needed, the system administrator can allow it in the configuration \
-                 (webhooks.allow_hosts)."
-            ),
-        },
-        _ => tr(
-            lang,
-            "Indica un indirizzo che inizia con http:// o https://, senza spazi.",
-            "Enter an address starting with http:// or https://, without spaces.",
-        )
-        .to_owned(),
-    }
-}
-
 /// `GET /{tenant}/staff/webhooks`: the webhooks of the town.
 pub(crate) async fn webhooks(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
     staff.require_admin()?;
@@ -347,7 +322,7 @@ pub(crate) async fn create_webhook(
         Ok(created) => created,
         Err(DeskError::WebhookUrl(e)) => {
             let mut errors = Errors::default();
-            errors.add("url", webhook_url_message(&e, staff.lang));
+            errors.add("url", crate::error::webhook_url_message(&e, staff.lang));
             return webhooks_page(&state, &staff, &form, &errors, None).await;
         }
         Err(e) => return Err(staff.err(ApiError::from_desk(staff.lang, e))),
