@@ -171,10 +171,17 @@ pub(crate) fn backup(config: &Config, to: &Path, force: bool) -> Result<Done, St
         std::fs::rename(&archive, to).map_err(|e| format!("cannot write {}: {e}", to.display()))?;
     } else {
         // A link fails if the name was taken meanwhile: no backup is ever overwritten by chance.
-        std::fs::hard_link(&archive, to).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => format!("{} already exists: add --force to replace it", to.display()),
-            _ => format!("cannot write {}: {e}", to.display()),
-        })?;
+        match std::fs::hard_link(&archive, to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(format!("{} already exists: add --force to replace it", to.display()));
+            }
+            // Some backup shares (SMB, FAT) have no hard links: check, then rename.
+            Err(_) if !to.exists() => {
+                std::fs::rename(&archive, to).map_err(|e| format!("cannot write {}: {e}", to.display()))?;
+            }
+            Err(_) => return Err(format!("{} already exists: add --force to replace it", to.display())),
+        }
     }
     sync_dir(folder);
     Ok(Done { archive: to.to_owned(), database, outbox_files, replaced: None })
@@ -326,6 +333,7 @@ pub(crate) fn restore(config: &Config, from: &Path, force: bool) -> Result<Done,
             Err(e) => return Err(format!("cannot remove {}: {e}", side.display())),
         }
     }
+    give_to_owner_of(&unpacked, folder);
     std::fs::rename(&unpacked, &database)
         .map_err(|e| format!("cannot move the restored database to {}: {e}", database.display()))?;
     sync_dir(folder);
@@ -341,8 +349,11 @@ pub(crate) fn restore(config: &Config, from: &Path, force: bool) -> Result<Done,
         }
         if let Some(parent) = destination.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            give_to_owner_of(&outbox_dir, folder);
+            give_to_owner_of(parent, folder);
         }
         let source = staging.0.join(&target);
+        give_to_owner_of(&source, folder);
         // Across file systems (a separate outbox mount) a rename fails: copy instead.
         if std::fs::rename(&source, &destination).is_err() {
             std::fs::copy(&source, &destination).map_err(|e| format!("cannot write {}: {e}", destination.display()))?;
@@ -350,6 +361,20 @@ pub(crate) fn restore(config: &Config, from: &Path, force: bool) -> Result<Done,
         outbox_files += 1;
     }
     Ok(Done { archive: from.to_owned(), database, outbox_files, replaced })
+}
+
+/// Gives `file` the owner of `folder` (the data dir) when they differ, so a restore run as root
+/// leaves files the server's user can write. Best effort: without the right to change owners, nothing
+/// changes (and a user restoring their own data dir needs none).
+fn give_to_owner_of(file: &Path, folder: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (Ok(f), Ok(d)) = (std::fs::metadata(file), std::fs::metadata(folder)) else { return };
+        if (f.uid(), f.gid()) != (d.uid(), d.gid()) {
+            let _ = std::os::unix::fs::chown(file, Some(d.uid()), Some(d.gid()));
+        }
+    }
 }
 
 /// Refuses to replace `database` while a server holds it, and without `--force`.
