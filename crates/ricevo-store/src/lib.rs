@@ -10,6 +10,8 @@ mod model;
 mod postgres;
 mod sql;
 mod sqlite;
+// Backup and restore (operating it): the SQLite file as a whole.
+pub mod sqlite_file;
 #[cfg(feature = "testing")]
 pub mod testing;
 
