@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod audit_api;
 pub mod demo;
 pub mod error;
 #[doc(hidden)]
@@ -93,6 +94,7 @@ pub fn api_routes() -> Vec<route::ApiRoute> {
         R::new(Method::POST, "/api/v1/{tenant}/appointments/{id}/move", api::staff_move),
         R::new(Method::GET, "/api/v1/{tenant}/day", api::day),
         R::new(Method::GET, "/api/v1/{tenant}/offices", api::offices),
+        R::new(Method::GET, "/api/v1/{tenant}/audit", audit_api::audit),
     ];
     routes.extend(room::api::routes());
     routes

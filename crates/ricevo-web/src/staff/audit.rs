@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use jiff::Timestamp;
 use jiff::civil::Date;
 use ricevo_core::audit::{Act, Actor, Subject};
 use ricevo_core::{Lang, UserId};
@@ -87,22 +86,39 @@ fn subject_name(subject: &Subject, lang: Lang) -> String {
     }
 }
 
+/// The details the desk and the sign-in page record, in words; anything else (a URL, a
+/// label, a status change) as recorded.
+fn detail_words(detail: &str, lang: Lang) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("wrong password", "password errata"),
+        ("unknown account", "account inesistente"),
+        ("reset by an administrator", "reimpostata da un amministratore"),
+        ("created", "creato"),
+        ("description", "descrizione"),
+        ("hours", "orari"),
+        ("walk-in desk", "sportello senza appuntamento"),
+        ("service created", "servizio creato"),
+        ("service changed", "servizio modificato"),
+        ("call next", "chiama il prossimo"),
+        ("mute", "microfono disattivato"),
+        ("unmute", "microfono riattivato"),
+        ("remove", "allontanato"),
+    ];
+    match (lang, WORDS.iter().find(|(en, _)| *en == detail)) {
+        (Lang::It, Some((_, it))) => (*it).to_owned(),
+        _ => detail.to_owned(),
+    }
+}
+
 /// The filters of the page, read from its query.
 struct Query {
     filter: AuditFilter,
     errors: Errors,
 }
 
-// `who`: `staff:<id>`, `token`, `citizen`, `official`, `anonymous`, `system`, or empty.
+// `who`: as the API reads it (see [`crate::audit_api::parse_who`]), or empty for everyone.
 fn parse_who(raw: &str) -> Option<Option<(String, Option<i64>)>> {
-    match raw {
-        "" => Some(None),
-        "token" | "citizen" | "official" | "anonymous" | "system" => Some(Some((raw.to_owned(), None))),
-        _ => {
-            let id = raw.strip_prefix("staff:")?.parse::<i64>().ok().filter(|id| *id > 0)?;
-            Some(Some(("staff".to_owned(), Some(id))))
-        }
-    }
+    if raw.is_empty() { Some(None) } else { crate::audit_api::parse_who(raw).map(Some) }
 }
 
 fn parse_day(raw: &str) -> Option<Option<Date>> {
@@ -145,12 +161,7 @@ fn read_query(staff: &Staff, q: &Fields) -> Query {
         errors.add("to", tr(lang, "La fine viene prima dell'inizio.", "The end is before the start."));
     }
     // The cursor of the next page: `<unix seconds>-<id>` of the last entry shown.
-    if let Some((at, id)) = q.get("before").split_once('-')
-        && let (Ok(at), Ok(id)) = (at.parse::<i64>(), id.parse::<i64>())
-        && let Ok(at) = Timestamp::from_second(at)
-    {
-        filter.before = Some((at, id));
-    }
+    filter.before = crate::audit_api::parse_cursor(q.get("before"));
     Query { filter, errors }
 }
 
@@ -162,7 +173,7 @@ fn row(e: &AuditEntry, staff: &Staff) -> AuditRow {
         what: act_name(e.act, lang).to_owned(),
         subject: subject_name(&e.subject, lang),
         citizen: e.citizen_name.clone().unwrap_or_default(),
-        detail: e.detail.clone(),
+        detail: detail_words(&e.detail, lang),
         source: e.source.clone().unwrap_or_default(),
     }
 }
@@ -187,7 +198,7 @@ pub(crate) async fn audit(State(state): State<AppState>, staff: Staff, q: QueryP
         .map(|u| (u.id, format!("{} <{}>", u.name, u.email)))
         .collect();
     let next = (entries.len() as i64 == ricevo_desk::audit::AUDIT_PAGE).then(|| {
-        let last = entries.last().map(|e| format!("{}-{}", e.at.as_second(), e.id)).unwrap_or_default();
+        let last = entries.last().map(crate::audit_api::cursor_after).unwrap_or_default();
         let mut pairs: Vec<(String, String)> =
             fields.0.iter().filter(|(k, _)| k != "before" && k != "lang").cloned().collect();
         pairs.push(("before".into(), last));
