@@ -72,7 +72,8 @@ pub struct AuditPageView {
     pub next: Option<String>,
 }
 
-fn view(e: &AuditEntry) -> AuditEntryView {
+/// An entry as the API and the command line show it.
+pub fn view(e: &AuditEntry) -> AuditEntryView {
     AuditEntryView {
         id: e.id,
         at: e.at.to_string(),
@@ -89,7 +90,7 @@ fn view(e: &AuditEntry) -> AuditEntryView {
 }
 
 /// `staff:<id>`, a kind without id, or `None` when the text names no author.
-pub(crate) fn parse_who(raw: &str) -> Option<(String, Option<i64>)> {
+pub fn parse_who(raw: &str) -> Option<(String, Option<i64>)> {
     match raw {
         "token" | "citizen" | "official" | "anonymous" | "system" => Some((raw.to_owned(), None)),
         _ => {

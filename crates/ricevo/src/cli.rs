@@ -43,6 +43,30 @@ enum Command {
     Token(TokenCommand),
     /// Check the configuration and the database connection, then exit.
     CheckConfig,
+    // --- Audit log ---
+    /// Print a town's audit log, newest first, one JSON object per line (the API's
+    /// `AuditEntryView`).
+    Audit {
+        /// Town slug.
+        #[arg(long)]
+        tenant: String,
+        /// Only this act, such as `appointment.cancel` or `sign_in_failed`.
+        #[arg(long)]
+        act: Option<String>,
+        /// Only this author: `staff:<account id>`, `token`, `official`, `citizen`, `anonymous`
+        /// or `system`.
+        #[arg(long)]
+        who: Option<String>,
+        /// Only acts at or after this instant (RFC 3339, such as 2026-12-01T00:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only acts before this instant (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
+        /// At most this many entries (1 to 100000).
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
     // --- Operating it: backup and restore (crates/ricevo/src/backup.rs) ---
     /// Copy the SQLite database and the outbox folder into one tar file, while the server runs.
     Backup {
@@ -229,6 +253,32 @@ async fn open_desk(config: &Config) -> Result<Desk, String> {
     Ok(Desk::new(store, settings))
 }
 
+/// The audit filter the command line's options name, or what is wrong with them.
+fn audit_filter(
+    act: Option<&str>,
+    who: Option<&str>,
+    since: Option<&str>,
+    until: Option<&str>,
+    limit: i64,
+) -> Result<ricevo_store::AuditFilter, String> {
+    if !(1..=100_000).contains(&limit) {
+        return Err("--limit must be between 1 and 100000".into());
+    }
+    let instant = |name: &str, v: Option<&str>| {
+        v.map(|v| ricevo_web::request::parse_instant(v).ok_or(format!("--{name} {v:?} is not an RFC 3339 instant")))
+            .transpose()
+    };
+    Ok(ricevo_store::AuditFilter {
+        act: act.map(|a| ricevo_core::audit::Act::parse(a).ok_or(format!("--act {a:?} names no act"))).transpose()?,
+        actor: who
+            .map(|w| ricevo_web::audit_api::parse_who(w).ok_or(format!("--who {w:?} names no author")))
+            .transpose()?,
+        from: instant("since", since)?,
+        until: instant("until", until)?,
+        ..ricevo_store::AuditFilter::default()
+    })
+}
+
 async fn town(desk: &Desk, slug: &str) -> Result<ricevo_store::Tenant, String> {
     desk.town(slug).await.map_err(|e| match e {
         DeskError::NotFound => format!("no town with slug {slug:?}"),
@@ -340,6 +390,30 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     other => other.to_string(),
                 })?;
             println!("{token}");
+            Ok(())
+        }
+        // --- Audit log ---
+        Command::Audit { tenant, act, who, since, until, limit } => {
+            let desk = open_desk(&config).await?;
+            let t = town(&desk, &tenant).await?;
+            let filter = audit_filter(act.as_deref(), who.as_deref(), since.as_deref(), until.as_deref(), limit)?;
+            let mut left = limit;
+            let mut before = None;
+            // Pages of at most 500, the store's own page limit, until `limit` are printed.
+            while left > 0 {
+                let page = ricevo_store::AuditFilter { before, limit: left.min(500), ..filter.clone() };
+                let entries = desk.audit_log(&town_administrator(t.id), t.id, page).await.map_err(|e| e.to_string())?;
+                for e in &entries {
+                    let line = serde_json::to_string(&ricevo_web::audit_api::view(e)).map_err(|e| e.to_string())?;
+                    println!("{line}");
+                }
+                let Some(last) = entries.last() else { break };
+                before = Some((last.at, last.id));
+                left -= i64::try_from(entries.len()).unwrap_or(left);
+                if entries.len() < 500 {
+                    break;
+                }
+            }
             Ok(())
         }
         // --- Operating it: backup and restore ---

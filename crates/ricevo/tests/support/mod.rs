@@ -183,6 +183,11 @@ impl Server {
         format!("{}{path}", self.origin)
     }
 
+    /// The server's data dir (for commands run on it).
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
     /// What the server printed so far.
     pub fn log(&self) -> String {
         tail(&self.log)
