@@ -269,6 +269,14 @@ impl Ctx {
     /// A friendly page for any error, in the request's language; `back` offers a way on.
     pub(crate) fn error(&self, e: &ApiError, back: Option<(&'static str, String)>) -> Response {
         let status = e.status();
+        if matches!(e, ApiError::Suspended(_)) {
+            // A town suspended by the instance administrator: said plainly, not as a failure.
+            let title = match self.lang {
+                ricevo_core::Lang::It => "Servizio sospeso",
+                ricevo_core::Lang::En => "Service suspended",
+            };
+            return self.problem(status, title, e.message(), back);
+        }
         let message = if status.is_server_error() {
             tracing::error!(error = %e, "citizen page failed");
             texts::unavailable(self.lang).to_owned()
