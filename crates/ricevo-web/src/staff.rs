@@ -61,6 +61,8 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/staff/account/password", post(accounts::change_password))
         .route("/{tenant}/staff/account/second-factor", get(accounts::enrol).post(accounts::confirm_enrol))
         .route("/{tenant}/staff/settings", get(accounts::settings).post(accounts::save_settings))
+        .route("/{tenant}/staff/settings/emblem", post(accounts::upload_emblem))
+        .route("/{tenant}/emblem", get(accounts::emblem_file))
         .route("/{tenant}/staff/outbox", get(admin::outbox))
         .route("/{tenant}/staff/outbox/{file}", get(admin::outbox_file))
         .layer(middleware::from_fn(private_pages))

@@ -435,3 +435,58 @@ async fn a_suspended_town_answers_service_suspended_on_every_channel_and_comes_b
     assert_eq!(get(&app, &s, "/demo/staff").await.status, StatusCode::OK, "the session survived");
     assert_eq!(send(&app, Request::get("/demo").body(Body::empty()).unwrap()).await.status, StatusCode::OK);
 }
+
+async fn upload(app: &App, s: &Session, slug: &str, bytes: &[u8]) -> Answer {
+    let boundary = "XyZ0123boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"emblem\"; filename=\"stemma\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = Request::post(format!("/{slug}/staff/settings/emblem?csrf={}", s.csrf))
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .header(header::COOKIE, &s.cookie)
+        .body(Body::from(body))
+        .unwrap();
+    send(app, req).await
+}
+
+#[tokio::test]
+async fn an_uploaded_emblem_is_sniffed_served_from_our_origin_and_shown_in_the_towns_header() {
+    let app = app().await;
+    second_town(&app).await;
+    let s = login(&app, ADMIN).await;
+    let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4" fill="#06c"/></svg>"##;
+    let evil = br#"<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><circle r="4"/></svg>"#;
+    let refused = upload(&app, &s, "demo", evil).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("senza script"), "{}", refused.body);
+    let forged = Session { cookie: s.cookie.clone(), csrf: "forged".into() };
+    assert_eq!(upload(&app, &forged, "demo", svg).await.status, StatusCode::FORBIDDEN);
+
+    assert_eq!(upload(&app, &s, "demo", svg).await.status, StatusCode::SEE_OTHER);
+    let served = send(&app, Request::get("/demo/emblem").body(Body::empty()).unwrap()).await;
+    assert_eq!(served.status, StatusCode::OK);
+    assert_eq!(served.headers[header::CONTENT_TYPE], "image/svg+xml");
+    assert!(served.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("sandbox"));
+    assert_eq!(served.body.as_bytes(), svg);
+    let town = send(&app, Request::get("/demo").body(Body::empty()).unwrap()).await;
+    assert!(town.body.contains("<img class=\"emblem\" src=\"/demo/emblem\""), "{}", town.body);
+
+    // The other town has none, and its administrator cannot upload one into this town.
+    assert_eq!(
+        send(&app, Request::get("/altro/emblem").body(Body::empty()).unwrap()).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(!send(&app, Request::get("/altro").body(Body::empty()).unwrap()).await.body.contains("emblem"));
+    let other = login_to(&app, "altro", "admin@altro.it").await;
+    assert_eq!(
+        upload(&app, &other, "demo", b"\x89PNG\r\n\x1a\nx").await.status,
+        StatusCode::SEE_OTHER,
+        "to the sign-in"
+    );
+    let still = send(&app, Request::get("/demo/emblem").body(Body::empty()).unwrap()).await;
+    assert_eq!(still.body.as_bytes(), svg);
+}

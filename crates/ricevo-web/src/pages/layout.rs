@@ -103,6 +103,8 @@ pub(crate) struct Town {
     pub href: String,
     /// Where citizens write.
     pub email: String,
+    /// The emblem's URL on our own origin, if the town uploaded one.
+    pub emblem: Option<String>,
 }
 
 /// The frame of a page: what `base.html` shows around the content.
@@ -195,6 +197,7 @@ impl Ctx {
                 name: t.name.clone(),
                 href: self.href(&format!("/{}", t.slug)),
                 email: t.contact_email.clone(),
+                emblem: t.emblem.then(|| self.href(&format!("/{}/emblem", t.slug))),
             }),
             noindex,
         }

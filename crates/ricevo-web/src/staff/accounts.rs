@@ -416,9 +416,23 @@ fn settings_values(s: &TenantSettings) -> Fields {
 }
 
 fn settings_page(staff: &Staff, values: &Fields, errors: &Errors, saved: bool) -> Response {
+    settings_page_with(staff, values, errors, saved, None)
+}
+
+fn settings_page_with(
+    staff: &Staff,
+    values: &Fields,
+    errors: &Errors,
+    saved: bool,
+    emblem_error: Option<String>,
+) -> Response {
     let lang = staff.lang;
     let ticked: Vec<&str> = values.all("languages").collect();
+    let status = if emblem_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { status_of(errors) };
     let page = SettingsPage {
+        slug: staff.tenant.slug.clone(),
+        emblem: staff.tenant.emblem,
+        emblem_error,
         p: staff.page(staff.t("Impostazioni del Comune", "Town settings")),
         summary: Summary::of(errors),
         saved,
@@ -447,7 +461,7 @@ fn settings_page(staff: &Staff, values: &Fields, errors: &Errors, saved: bool) -
             errors,
         ),
     };
-    render(status_of(errors), &page)
+    render(status, &page)
 }
 
 /// `GET /{tenant}/staff/settings`: the town's settings (administrators).
@@ -489,4 +503,70 @@ pub(crate) async fn save_settings(
             Ok(settings_page(&staff, &form, &errors, false))
         }
     }
+}
+
+// ---- the emblem ----
+
+/// `POST /{tenant}/staff/settings/emblem?csrf=...`: uploads the emblem (multipart, one file).
+/// The CSRF token travels in the query: the multipart body is read only once it is checked.
+pub(crate) async fn upload_emblem(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    staff: Staff,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, PageError> {
+    staff.require_admin()?;
+    let lang = staff.lang;
+    if !super::common::same_secret(q.get("csrf").map_or("", String::as_str), &staff.csrf) {
+        return Err(staff.forbidden());
+    }
+    let unreadable = || PageError::bad_request(lang, tr(lang, "modulo non leggibile", "unreadable form"));
+    let mut multipart = multipart.map_err(|_| unreadable())?;
+    let mut bytes = None;
+    while let Some(field) = multipart.next_field().await.map_err(|_| unreadable())? {
+        if field.name() == Some("emblem") {
+            // Over the limit the body is cut by the server's own limit, or refused here.
+            bytes = Some(field.bytes().await.map_err(|_| unreadable())?);
+            break;
+        }
+    }
+    let values = settings_values(&TenantSettings::of(&staff.tenant));
+    let Some(bytes) = bytes.filter(|b| !b.is_empty()) else {
+        let message = tr(lang, "Scegli un file con lo stemma.", "Choose a file with the emblem.");
+        return Ok(settings_page_with(&staff, &values, &Errors::default(), false, Some(message.into())));
+    };
+    match state.desk.set_emblem(&staff.tenant, &staff.grant(), &bytes, lang).await {
+        Ok(()) => Ok(see_other(&format!("{}/settings", staff.base()))),
+        Err(DeskError::Fields(f)) => {
+            let message = f.first().map(|f| f.message.to_owned()).unwrap_or_default();
+            Ok(settings_page_with(&staff, &values, &Errors::default(), false, Some(message)))
+        }
+        Err(e) => Err(staff.err(ApiError::from_desk(lang, e))),
+    }
+}
+
+/// `GET /{tenant}/emblem`: the town's emblem, from our own origin, never run as a page.
+pub(crate) async fn emblem_file(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    req: axum::extract::Request,
+) -> Result<Response, PageError> {
+    let (parts, _) = req.into_parts();
+    let lang = crate::lang::detect(&parts);
+    let t = crate::request::tenant(&state, &slug, lang).await.map_err(|e| PageError::api(e, lang))?;
+    let (content_type, body) = state.desk.emblem(&t).await.in_lang(lang).map_err(|e| PageError::api(e, lang))?;
+    let mut resp = axum::response::IntoResponse::into_response(body);
+    let h = resp.headers_mut();
+    use axum::http::{HeaderValue, header};
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("image/png")),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // An SVG opened on its own runs nothing and loads nothing.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+    );
+    Ok(resp)
 }

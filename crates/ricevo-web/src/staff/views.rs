@@ -532,6 +532,9 @@ pub(crate) struct SettingsPage {
     pub(crate) saved: bool,
     pub(crate) fields: Vec<Field>,
     pub(crate) languages: ChoiceField,
+    pub(crate) slug: String,
+    pub(crate) emblem: bool,
+    pub(crate) emblem_error: Option<String>,
 }
 
 /// One webhook.
