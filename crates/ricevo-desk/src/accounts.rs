@@ -13,6 +13,9 @@ use ricevo_core::citizen::FieldError;
 use ricevo_core::{Email, Lang, OfficeId, UserId};
 use ricevo_store::{AccountChange, ApiTokenInfo, Grant, Role, StoreError, Tenant, User};
 
+use ricevo_core::audit::{Act, Actor, Subject};
+
+use crate::audit::Record;
 use crate::staff::{require_admin, verify_password};
 use crate::{Desk, DeskError};
 
@@ -126,6 +129,10 @@ impl Desk {
         };
         let user = self.store.update_user(tenant.id, id, &change).await.map_err(last_admin)?;
         tracing::info!(tenant = %tenant.slug, target = %id, role = user.role.as_str(), "staff account changed");
+        let offices: Vec<String> = user.offices.iter().map(|o| o.0.to_string()).collect();
+        let detail =
+            format!("{} <{}>, {}, offices [{}]", user.name, user.email, user.role.as_str(), offices.join(", "));
+        self.record(grant, Record::new(Act::AccountChanged, Subject::Account(id)).detail(detail)).await;
         Ok(user)
     }
 
@@ -142,6 +149,8 @@ impl Desk {
         let at = disabled.then(|| self.now());
         self.store.set_user_disabled(tenant.id, id, at).await.map_err(last_admin)?;
         tracing::info!(tenant = %tenant.slug, target = %id, disabled, "staff account disabled or enabled");
+        let act = if disabled { Act::AccountDisabled } else { Act::AccountEnabled };
+        self.record(grant, Record::new(act, Subject::Account(id))).await;
         Ok(())
     }
 
@@ -187,6 +196,8 @@ impl Desk {
         let phc = crate::staff::hashed(new.to_owned()).await?;
         self.store.set_password(tenant.id, user.id, &phc).await?;
         tracing::info!(tenant = %tenant.slug, user = %user.id, "own password changed");
+        let record = Record::new(Act::PasswordChanged, Subject::Account(user.id)).detail("changed by its owner");
+        self.record_as(tenant.id, staff_actor(user), record).await;
         Ok(())
     }
 
@@ -201,6 +212,7 @@ impl Desk {
         require_admin(tenant, grant)?;
         self.store.revoke_api_token(tenant.id, id, self.now()).await?;
         tracing::info!(tenant = %tenant.slug, token = id, "API token revoked");
+        self.record(grant, Record::new(Act::TokenRevoked, Subject::Token(id))).await;
         Ok(())
     }
 
@@ -214,4 +226,9 @@ impl Desk {
             tracing::warn!(error = %e, "could not record an API token's use");
         }
     }
+}
+
+/// A staff member acting on their own account, as the audit log names them.
+pub(crate) fn staff_actor(user: &User) -> Actor {
+    Actor::Staff { id: user.id, name: format!("{} <{}>", user.name, user.email) }
 }

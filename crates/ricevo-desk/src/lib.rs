@@ -22,6 +22,7 @@
 //! - [`messages`]: the e-mails and webhooks that announce a change, written to the outbox.
 
 pub mod accounts;
+pub mod audit;
 pub mod booking;
 pub mod budget;
 pub mod catalogue;

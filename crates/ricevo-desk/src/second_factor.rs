@@ -15,6 +15,10 @@ use ricevo_core::{Lang, UserId};
 use ricevo_store::{Grant, Tenant, User};
 use totp_rs::{Algorithm, Secret, TOTP};
 
+use ricevo_core::audit::{Act, Subject};
+
+use crate::accounts::staff_actor;
+use crate::audit::Record;
 use crate::staff::require_admin;
 use crate::{Desk, DeskError, tokens};
 
@@ -162,6 +166,8 @@ impl Desk {
         // The confirming code is spent: it cannot open a session too.
         self.store.take_totp_step(tenant.id, user.id, step).await?;
         tracing::info!(tenant = %tenant.slug, user = %user.id, "second factor enrolled");
+        let record = Record::new(Act::SecondFactorChanged, Subject::Account(user.id)).detail("turned on by its owner");
+        self.record_as(tenant.id, staff_actor(user), record).await;
         Ok(codes)
     }
 
@@ -182,6 +188,8 @@ impl Desk {
         let used = self.store.use_recovery_code(tenant.id, user.id, &tokens::hash(&typed)).await?;
         if used {
             tracing::info!(tenant = %tenant.slug, user = %user.id, "recovery code used");
+            let record = Record::new(Act::SecondFactorChanged, Subject::Account(user.id)).detail("recovery code used");
+            self.record_as(tenant.id, staff_actor(user), record).await;
         }
         Ok(used)
     }
@@ -198,6 +206,8 @@ impl Desk {
         self.store.user(tenant.id, id).await?.ok_or(DeskError::NotFound)?;
         self.store.set_second_factor(tenant.id, id, None, &[]).await?;
         tracing::info!(tenant = %tenant.slug, target = %id, "second factor reset");
+        let record = Record::new(Act::SecondFactorChanged, Subject::Account(id)).detail("reset by an administrator");
+        self.record(grant, record).await;
         Ok(())
     }
 }

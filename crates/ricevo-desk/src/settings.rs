@@ -11,6 +11,9 @@ use ricevo_core::holidays::PatronDay;
 use ricevo_core::{Email, Lang};
 use ricevo_store::{Grant, Tenant, TenantSettings};
 
+use ricevo_core::audit::{Act, Actor, Subject};
+
+use crate::audit::Record;
 use crate::staff::require_admin;
 use crate::{Desk, DeskError};
 
@@ -186,6 +189,34 @@ pub fn emblem_type(bytes: &[u8]) -> Option<&'static str> {
     if handler || external { None } else { Some("image/svg+xml") }
 }
 
+// The names of the settings that differ, for the audit log (values may be long texts).
+fn changed_fields(before: &TenantSettings, after: &TenantSettings) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut diff = |name: &'static str, changed: bool| {
+        if changed {
+            out.push(name);
+        }
+    };
+    diff("name", before.name != after.name);
+    diff("time_zone", before.time_zone != after.time_zone);
+    diff("patron_day", before.patron_day != after.patron_day);
+    diff("contact_email", before.contact_email != after.contact_email);
+    diff("retention_days", before.retention_days != after.retention_days);
+    diff("website", before.website != after.website);
+    diff("address", before.address != after.address);
+    diff("pec", before.pec != after.pec);
+    diff("languages", before.languages != after.languages);
+    diff("privacy_controller", before.privacy_controller != after.privacy_controller);
+    diff("privacy_dpo_contact", before.privacy_dpo_contact != after.privacy_dpo_contact);
+    diff("privacy_legal_basis", before.privacy_legal_basis != after.privacy_legal_basis);
+    diff("accessibility_statement_url", before.accessibility_statement_url != after.accessibility_statement_url);
+    diff("accessibility_statement_text", before.accessibility_statement_text != after.accessibility_statement_text);
+    if out.is_empty() {
+        out.push("nothing");
+    }
+    out
+}
+
 impl Desk {
     /// Replaces the town's settings after checking them (field errors in `lang`).
     pub async fn update_settings(
@@ -200,6 +231,8 @@ impl Desk {
         self.store.update_tenant_settings(tenant.id, &checked).await?;
         self.catalogue.forget();
         tracing::info!(tenant = %tenant.slug, "town settings changed");
+        let changed = changed_fields(&TenantSettings::of(tenant), &checked);
+        self.record(grant, Record::new(Act::SettingsChanged, Subject::Town).detail(changed.join(", "))).await;
         self.town(&tenant.slug).await
     }
 
@@ -226,6 +259,8 @@ impl Desk {
         self.store.set_emblem(tenant.id, Some((content_type, bytes)), self.now()).await?;
         self.catalogue.forget();
         tracing::info!(tenant = %tenant.slug, content_type, "emblem changed");
+        self.record(grant, Record::new(Act::SettingsChanged, Subject::Town).detail(format!("emblem ({content_type})")))
+            .await;
         Ok(())
     }
 
@@ -234,6 +269,7 @@ impl Desk {
         require_admin(tenant, grant)?;
         self.store.set_emblem(tenant.id, None, self.now()).await?;
         self.catalogue.forget();
+        self.record(grant, Record::new(Act::SettingsChanged, Subject::Town).detail("emblem removed")).await;
         Ok(())
     }
 
@@ -254,6 +290,8 @@ impl Desk {
         self.store.set_tenant_disabled(t.id, disabled.then(|| self.now())).await?;
         self.catalogue.forget();
         tracing::info!(tenant = %t.slug, disabled, "town suspended or restored");
+        let detail = if disabled { "town suspended" } else { "town restored" };
+        self.record_as(t.id, Actor::System, Record::new(Act::SettingsChanged, Subject::Town).detail(detail)).await;
         self.store.tenant_by_slug(slug).await?.ok_or(DeskError::NotFound)
     }
 }

@@ -76,7 +76,12 @@ async fn disabling_an_account_ends_its_sessions_and_the_last_administrator_canno
         );
         assert!(!store.user(tenant.id, anna.id).await.unwrap().unwrap().disabled, "{name}");
         assert!(desk.accounts(&other, &admin_other).await.unwrap().iter().all(|u| u.tenant_id == other.id), "{name}");
-        let operator = Grant { tenant_id: tenant.id, role: Role::Operator, offices: Vec::new() };
+        let operator = Grant {
+            tenant_id: tenant.id,
+            role: Role::Operator,
+            offices: Vec::new(),
+            actor: ricevo_core::audit::Actor::System,
+        };
         assert!(forbidden(desk.set_account_disabled(&tenant, &operator, anna.id, true).await), "{name}");
     }
 }

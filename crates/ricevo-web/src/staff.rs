@@ -9,6 +9,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod admin;
+mod audit;
 mod auth;
 pub(crate) mod common;
 mod day;
@@ -64,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/staff/settings/emblem", post(accounts::upload_emblem))
         .route("/{tenant}/emblem", get(accounts::emblem_file))
         .route("/{tenant}/staff/outbox", get(admin::outbox))
+        .route("/{tenant}/staff/audit", get(audit::audit))
         .route("/{tenant}/staff/outbox/{file}", get(admin::outbox_file))
         .layer(middleware::from_fn(private_pages))
 }

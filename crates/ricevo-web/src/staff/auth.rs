@@ -2,6 +2,8 @@
 //! is stored, failed attempts throttled per address and per account (see
 //! [`crate::limits::LoginThrottle`]), password checks bounded by [`crate::limits::PasswordGate`].
 
+use ricevo_core::audit::{Act, Actor, Subject};
+use ricevo_desk::audit::Record;
 use std::sync::OnceLock;
 
 use axum::extract::{FromRequestParts, Request, State};
@@ -176,9 +178,15 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
             }
         }
     };
+    let known = user.as_ref().map(|u| u.id);
     let Some(user) = user.filter(|_| verified) else {
         throttle.failed(attempt);
         tracing::info!(tenant = %t.slug, %address, "failed staff login");
+        let subject = known.map_or(Subject::Town, Subject::Account);
+        let record = Record::new(Act::SignInFailed, subject)
+            .detail(if known.is_some() { "wrong password" } else { "unknown account" })
+            .from_address(Some(address.to_string()));
+        state.desk.record_as(t.id, Actor::Anonymous { name: email.clone() }, record).await;
         let message = tr(lang, "E-mail o password non corretti.", "Wrong e-mail or password.");
         let page = login_page_for(&t, lang, &path, &email, Some(message.into()), &login_csrf);
         return Ok(render(StatusCode::UNAUTHORIZED, &page));
@@ -186,6 +194,10 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
     throttle.succeeded(attempt, now);
     if user.disabled {
         tracing::info!(tenant = %t.slug, user = %user.id, "disabled account tried to sign in");
+        let record = Record::new(Act::SignInFailed, Subject::Account(user.id))
+            .detail("account disabled")
+            .from_address(Some(address.to_string()));
+        state.desk.record_as(t.id, Actor::Anonymous { name: email.clone() }, record).await;
         let message = tr(
             lang,
             "Questo account è disattivato: rivolgiti a un amministratore del Comune.",
@@ -209,7 +221,7 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
         resp.headers_mut().append(header::SET_COOKIE, c);
         return Ok(resp);
     }
-    open_session(&state, &t, user.id, lang).await
+    open_session(&state, &t, &user, &address, lang).await
 }
 
 // --- The second step of signing in (issue 12: second factor) ---
@@ -227,7 +239,8 @@ fn code_url(slug: &str) -> String {
 async fn open_session(
     state: &AppState,
     t: &Tenant,
-    user: ricevo_core::UserId,
+    user: &ricevo_store::User,
+    address: &impl std::fmt::Display,
     lang: Lang,
 ) -> Result<Response, PageError> {
     let token = tokens::new_token();
@@ -235,10 +248,15 @@ async fn open_session(
     let expires = state.now() + SignedDuration::from_hours(SESSION_HOURS);
     state
         .store
-        .create_session(&tokens::hash(&token), user, &csrf, expires)
+        .create_session(&tokens::hash(&token), user.id, &csrf, expires)
         .await
         .map_err(|e| PageError::api(e.into(), lang))?;
-    tracing::info!(tenant = %t.slug, user = %user, "staff signed in");
+    tracing::info!(tenant = %t.slug, user = %user.id, "staff signed in");
+    let record = Record::new(Act::SignIn, Subject::Account(user.id)).from_address(Some(address.to_string()));
+    state
+        .desk
+        .record_as(t.id, Actor::Staff { id: user.id, name: format!("{} <{}>", user.name, user.email) }, record)
+        .await;
     let secure = state.config.secure_cookies;
     let mut resp = see_other(&format!("/{}/staff", t.slug));
     let headers = resp.headers_mut();
@@ -319,6 +337,10 @@ pub(crate) async fn code(State(state): State<AppState>, req: Request) -> Result<
     if !right {
         throttle.failed(attempt);
         tracing::info!(tenant = %t.slug, user = %user.id, %address, "wrong second factor");
+        let record = Record::new(Act::SignInFailed, Subject::Account(user.id))
+            .detail("wrong or reused second-factor code")
+            .from_address(Some(address.to_string()));
+        state.desk.record_as(t.id, Actor::Anonymous { name: user.email.clone() }, record).await;
         let message = tr(
             lang,
             "Codice non valido o già usato: inserisci il codice che la app mostra ora.",
@@ -328,7 +350,7 @@ pub(crate) async fn code(State(state): State<AppState>, req: Request) -> Result<
     }
     throttle.succeeded(attempt, now);
     state.store.delete_session(&pending_hash).await.map_err(|e| PageError::api(e.into(), lang))?;
-    open_session(&state, &t, user.id, lang).await
+    open_session(&state, &t, &user, &address, lang).await
 }
 
 // A sign-in refused before the password was checked, with when to come back.
@@ -353,6 +375,7 @@ fn refusal(t: &Tenant, lang: Lang, status: StatusCode, message: &str, retry_afte
 pub(crate) async fn logout(State(state): State<AppState>, posted: Posted) -> Result<Response, PageError> {
     let staff = posted.staff;
     state.store.delete_session(&staff.session_hash).await.map_err(|e| staff.err(e.into()))?;
+    state.desk.record(&staff.grant(), Record::new(Act::SignOut, Subject::Account(staff.user.id))).await;
     let mut resp = see_other(&login_url(&staff.tenant.slug));
     let c = cookie_header(SESSION_COOKIE, "", "/", 0, "Lax", state.config.secure_cookies);
     resp.headers_mut().append(header::SET_COOKIE, c);
