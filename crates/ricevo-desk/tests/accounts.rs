@@ -7,12 +7,13 @@
 mod support;
 
 use jiff::Timestamp;
+use ricevo_core::audit::{Act, Subject};
 use ricevo_core::{Email, Lang};
 use ricevo_desk::accounts::AccountEdit;
 use ricevo_desk::second_factor::{code_at, step_of};
 use ricevo_desk::staff::NewAccount;
 use ricevo_desk::{DeskError, DeskSettings, tokens};
-use ricevo_store::{Grant, Role, TenantSettings};
+use ricevo_store::{AuditFilter, Grant, Role, TenantSettings};
 use support::{Engine, desk, desk_at, engines, forbidden, new_town, not_found};
 
 fn edit(email: &str, name: &str, role: Role) -> AccountEdit {
@@ -59,6 +60,10 @@ async fn disabling_an_account_ends_its_sessions_and_the_last_administrator_canno
             desk.update_account(&tenant, &admin, first.id, &edit("capo@prato.example", "Capo", Role::Admin)).await;
         assert_eq!(stepped.unwrap().email, "capo@prato.example", "{name}");
         desk.set_account_disabled(&tenant, &admin, first.id, true).await.unwrap();
+        let log = desk.audit_log(&admin, tenant.id, AuditFilter::default()).await.unwrap();
+        for act in [Act::AccountDisabled, Act::AccountEnabled, Act::AccountChanged] {
+            assert!(log.iter().any(|e| e.act == act), "{name}: {act:?} recorded");
+        }
 
         // An e-mail another account has is a duplicate.
         let taken =
@@ -191,6 +196,10 @@ async fn tokens_are_listed_without_secrets_record_their_use_and_a_revoked_one_is
         assert!(store.api_token(&tokens::hash(&token)).await.unwrap().is_none(), "{name}");
         assert!(desk.api_tokens(&tenant, &admin).await.unwrap()[0].revoked_at.is_some(), "{name}: still listed");
         assert!(not_found(desk.revoke_api_token(&tenant, &admin, id).await), "{name}: once");
+        let log = desk.audit_log(&admin, tenant.id, AuditFilter::default()).await.unwrap();
+        assert!(log.iter().any(|e| e.act == Act::TokenRevoked && e.subject == Subject::Token(id)), "{name}: {log:?}");
+        let theirs = desk.audit_log(&admin_other, other.id, AuditFilter::default()).await.unwrap();
+        assert!(theirs.iter().all(|e| e.act != Act::TokenRevoked), "{name}: not in Pistoia's log");
     }
 }
 
@@ -252,6 +261,11 @@ async fn settings_are_checked_stored_and_a_suspended_town_serves_nothing_until_r
         let back = desk.town("prato").await.unwrap();
         assert_eq!(TenantSettings::of(&back), wanted, "{name}");
         assert!(back.emblem, "{name}");
+        let log = desk.audit_log(&admin, tenant.id, AuditFilter::default()).await.unwrap();
+        let settings: Vec<&str> =
+            log.iter().filter(|e| e.act == Act::SettingsChanged).map(|e| e.detail.as_str()).collect();
+        assert!(settings.iter().any(|d| d.contains("pec") && d.contains("website")), "{name}: {settings:?}");
+        assert!(settings.contains(&"town suspended") && settings.contains(&"town restored"), "{name}: {settings:?}");
         assert!(matches!(desk.set_town_disabled("nessuno", true).await, Err(DeskError::NotFound)), "{name}");
     }
 }
