@@ -500,6 +500,9 @@ pub(crate) async fn save_settings(
         Ok(t) => Ok(settings_page(&staff, &settings_values(&TenantSettings::of(&t)), &Errors::default(), true)),
         Err(e) => {
             into_errors(&staff, e, &mut errors)?;
+            // The summary lists the problems in the order of the form's fields.
+            let place = |field: &str| SETTINGS_TEXTS.iter().position(|(name, ..)| *name == field).unwrap_or(usize::MAX);
+            errors.0.sort_by_key(|(field, _)| place(field));
             Ok(settings_page(&staff, &form, &errors, false))
         }
     }
