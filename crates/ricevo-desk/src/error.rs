@@ -79,6 +79,12 @@ pub enum DeskError {
     /// Already exists (an account with that e-mail, a duplicate name).
     #[error("already exists")]
     Duplicate,
+    /// The change would leave the town without an enabled administrator.
+    #[error("last enabled administrator")]
+    LastAdministrator,
+    /// The town is suspended by the instance administrator: nothing is served for it.
+    #[error("town suspended")]
+    Suspended,
     /// The database failed; logged, never shown.
     #[error("storage: {0}")]
     Storage(String),
@@ -93,6 +99,7 @@ impl From<StoreError> for DeskError {
             StoreError::NotFound => DeskError::NotFound,
             StoreError::Stale => DeskError::Conflict,
             StoreError::Duplicate => DeskError::Duplicate,
+            StoreError::LastAdministrator => DeskError::LastAdministrator,
             other => DeskError::Storage(other.to_string()),
         }
     }

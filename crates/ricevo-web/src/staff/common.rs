@@ -105,6 +105,8 @@ fn in_lang(e: ApiError, lang: Lang) -> ApiError {
         ApiError::DocumentTooLarge(_, mb) => ApiError::DocumentTooLarge(lang, mb),
         ApiError::TooLarge(_) => ApiError::TooLarge(lang),
         ApiError::UnsupportedDocument(_) => ApiError::UnsupportedDocument(lang),
+        ApiError::LastAdministrator(_) => ApiError::LastAdministrator(lang),
+        ApiError::Suspended(_) => ApiError::Suspended(lang),
         other @ (ApiError::Unavailable(_) | ApiError::Internal(_)) => other,
     }
 }
