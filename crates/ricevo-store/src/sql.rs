@@ -295,9 +295,11 @@ pub(crate) fn audit_query(tenant: TenantId, f: &crate::AuditFilter) -> (String, 
         push(&mut sql, " AND at < ?", AuditBind::Int(until.as_second()));
     }
     if let Some((at, id)) = f.before {
+        // `at <= x` first: a bound the index range starts from (an OR alone would make both
+        // engines walk every newer entry before the page).
+        push(&mut sql, " AND at <= ?", AuditBind::Int(at.as_second()));
         push(&mut sql, " AND (at < ?", AuditBind::Int(at.as_second()));
-        push(&mut sql, " OR (at = ?", AuditBind::Int(at.as_second()));
-        push(&mut sql, " AND id < ?))", AuditBind::Int(id));
+        push(&mut sql, " OR id < ?)", AuditBind::Int(id));
     }
     push(&mut sql, " ORDER BY at DESC, id DESC LIMIT ?", AuditBind::Int(f.limit.clamp(1, 500)));
     (sql, binds)
