@@ -13,7 +13,10 @@
 //!   hold, refuse, transfer, call next, no-show);
 //! - [`walk_in`]: the walk-in desk's hours and its numbered tickets;
 //! - [`meetings`]: invitations, moderation, documents, the end of a meeting;
-//! - [`offices`]: the town's offices, services, hours and closures;
+//! - [`offices`]: the town's offices, services, hours and closures; [`closures`]: a closure
+//!   over booked days, previewed, then saved with every affected citizen cancelled and told;
+//! - [`on_behalf`]: what an official does for a citizen who phones or walks in (book for them,
+//!   move or cancel with a reason);
 //! - [`staff`]: new towns, staff accounts, API tokens and webhooks;
 //! - [`town`] and [`catalogue`]: the facts those use cases read, remembered for two seconds;
 //! - [`messages`]: the e-mails and webhooks that announce a change, written to the outbox.
@@ -21,11 +24,13 @@
 pub mod booking;
 pub mod budget;
 pub mod catalogue;
+pub mod closures;
 mod error;
 mod live;
 pub mod meetings;
 pub mod messages;
 pub mod offices;
+pub mod on_behalf;
 pub mod staff;
 pub mod tokens;
 pub mod town;
