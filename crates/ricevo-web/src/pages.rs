@@ -509,8 +509,10 @@ struct ManagePage {
     status: &'static str,
     citizen: String,
     reference: String,
-    /// For a citizen who gave no e-mail, just after booking: the personal link to keep.
+    /// For a citizen who gave no e-mail, just after booking: the personal link to keep (its
+    /// full address as text, followed as a link within this site).
     keep_link: Option<String>,
+    keep_href: String,
     active: bool,
     join_href: Option<String>,
     mode_hint: Option<&'static str>,
@@ -557,6 +559,7 @@ async fn manage(
             citizen: a.citizen_name.clone(),
             reference: a.public_id.clone(),
             keep_link,
+            keep_href: ctx.href(&manage_path(&o.token)),
             active,
             join_href: (a.mode == Mode::Video).then(|| ctx.href(&format!("{path}/join"))),
             mode_hint: (a.mode == Mode::Phone).then_some(ctx.t.phone_meeting_hint),

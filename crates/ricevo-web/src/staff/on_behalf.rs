@@ -520,7 +520,7 @@ async fn change_page(
         emailed: !a.citizen_email.trim().is_empty(),
         reason: Field::new(
             "reason",
-            staff.t("Motivo (il cittadino lo leggerà)", "Reason (the citizen will read it)"),
+            staff.t("Motivo, comunicato al cittadino", "Reason, told to the citizen"),
             "text",
             values,
             &errors,
