@@ -10,10 +10,12 @@
 
 use jiff::ToSpan;
 use jiff::civil::Date;
+use ricevo_core::audit::{Act, Subject};
 use ricevo_core::slots;
 use ricevo_core::{Lang, OfficeId};
 use ricevo_store::{Appointment, Grant, Office, Tenant};
 
+use crate::audit::Record;
 use crate::messages::Told;
 use crate::offices::{ClosurePlan, check_closure};
 use crate::town::zone_of;
@@ -65,7 +67,20 @@ impl Desk {
         for a in self.active_on(tenant, &office, plan.first, plan.last).await? {
             let told = self.rebooking(tenant, &office, &a, plan).await?;
             match self.cancel_told(tenant, &a, &told).await {
-                Ok(done) => cancelled.push(done),
+                Ok(done) => {
+                    let detail = format!(
+                        "{} -> cancelled by the closure of {} to {}: {}",
+                        a.status.as_str(),
+                        plan.first,
+                        plan.last,
+                        told.reason.as_deref().unwrap_or_default()
+                    );
+                    let record = Record::new(Act::AppointmentCancelled, Subject::Appointment(a.id))
+                        .citizen(&a.citizen_name)
+                        .detail(detail);
+                    self.record(grant, record).await;
+                    cancelled.push(done);
+                }
                 // Cancelled or moved meanwhile: its citizen heard of that change instead.
                 Err(DeskError::NotActive | DeskError::Conflict) => {}
                 Err(e) => return Err(e),

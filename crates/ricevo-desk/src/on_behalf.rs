@@ -8,11 +8,13 @@
 //! the store assigns seats the same way for every booking.
 
 use jiff::Timestamp;
+use ricevo_core::audit::{Act, Subject};
 use ricevo_core::citizen::BookingInput;
 use ricevo_core::reason::Reason;
 use ricevo_core::{AppointmentId, Lang, ServiceId};
 use ricevo_store::{Appointment, Grant, Tenant};
 
+use crate::audit::Record;
 use crate::booking::{Booker, BookingRequest, BookingResult};
 use crate::messages::Told;
 use crate::{Desk, DeskError};
@@ -58,9 +60,22 @@ impl Desk {
             idempotency: req.idempotency,
             source: "staff".into(),
         };
+        let name = booking.input.name.trim().to_owned();
         let result = self.book_as(tenant, booking, lang, Booker::Staff { outside_hours: req.outside_hours }).await?;
-        if let BookingResult::Booked { receipt, .. } = &result {
+        if let BookingResult::Booked { receipt, token } = &result {
             tracing::info!(tenant = %tenant.slug, appointment = %receipt.id, outside_hours = req.outside_hours, "booked by staff");
+            let id = self.store.appointment_by_token(&crate::tokens::hash(token)).await?.map(|a| a.id);
+            if let Some(id) = id {
+                let detail = format!(
+                    "{} {}{}",
+                    receipt.id,
+                    receipt.start,
+                    if req.outside_hours { ", outside hours" } else { "" }
+                );
+                let record =
+                    Record::new(Act::AppointmentBooked, Subject::Appointment(id)).citizen(&name).detail(detail);
+                self.record(grant, record).await;
+            }
         }
         Ok(result)
     }
@@ -77,23 +92,39 @@ impl Desk {
         let told = Told { reason: Some(reason.as_str().to_owned()), ..Told::default() };
         let done = self.cancel_told(tenant, &a, &told).await?;
         tracing::info!(tenant = %tenant.slug, appointment = %a.public_id, "cancelled by staff with a reason");
+        let record = Record::new(Act::AppointmentCancelled, Subject::Appointment(a.id))
+            .citizen(&a.citizen_name)
+            .detail(format!("{} -> cancelled: {}", a.status.as_str(), reason.as_str()));
+        self.record(grant, record).await;
         Ok(done)
     }
 
     /// Moves an appointment for an official to `start` (the same rules as the citizen's own
-    /// move), telling the citizen why.
+    /// move), telling the citizen why when a reason is given.
     pub async fn move_with_reason(
         &self,
         tenant: &Tenant,
         grant: &Grant,
         id: AppointmentId,
         start: Timestamp,
-        reason: &Reason,
+        reason: Option<&Reason>,
     ) -> Result<Appointment, DeskError> {
         let a = self.appointment_for(tenant, grant, id).await?;
-        let told = Told { reason: Some(reason.as_str().to_owned()), ..Told::default() };
+        let told = Told { reason: reason.map(|r| r.as_str().to_owned()), ..Told::default() };
         let moved = self.reschedule_told(tenant, &a, None, start, &told).await?;
-        tracing::info!(tenant = %tenant.slug, appointment = %a.public_id, "moved by staff with a reason");
+        tracing::info!(tenant = %tenant.slug, appointment = %a.public_id, "moved by staff");
+        let zone = crate::town::zone_of(tenant);
+        let mut detail = format!(
+            "{} -> {}",
+            crate::town::rfc3339(&a.start.to_zoned(zone.clone())),
+            crate::town::rfc3339(&moved.start.to_zoned(zone))
+        );
+        if let Some(r) = reason {
+            detail.push_str(&format!(": {}", r.as_str()));
+        }
+        let record =
+            Record::new(Act::AppointmentMoved, Subject::Appointment(a.id)).citizen(&a.citizen_name).detail(detail);
+        self.record(grant, record).await;
         Ok(moved)
     }
 }

@@ -9,6 +9,8 @@
 mod support;
 
 use jiff::Timestamp;
+use ricevo_core::UserId;
+use ricevo_core::audit::{Act, Actor, Subject};
 use ricevo_core::reason::Reason;
 use ricevo_core::reference::ReferenceCode;
 use ricevo_core::slots::SlotRefusal;
@@ -17,7 +19,7 @@ use ricevo_desk::booking::{BookingRequest, BookingResult};
 use ricevo_desk::offices::ClosurePlan;
 use ricevo_desk::on_behalf::StaffBooking;
 use ricevo_desk::{Desk, DeskError, DeskSettings};
-use ricevo_store::{Appointment, Grant, OutboxMessage, Role, Store};
+use ricevo_store::{Appointment, AuditFilter, Grant, OutboxMessage, Role, Store};
 use support::{citizen, desk_at, engines, town};
 
 // Monday 23 November 2026, 09:00 in Rome.
@@ -40,7 +42,17 @@ fn phone_only(name: &str, phone: &str) -> ricevo_core::citizen::BookingInput {
 }
 
 fn grant(town: &support::Town, role: Role) -> Grant {
-    Grant { tenant_id: town.tenant.id, role, offices: vec![town.office.id] }
+    let actor = Actor::Staff { id: UserId(7), name: "Ufficiale URP".into() };
+    Grant { tenant_id: town.tenant.id, role, offices: vec![town.office.id], actor }
+}
+
+// The acts of the audit log on one appointment, oldest first, with their details.
+async fn audit_of(store: &dyn Store, town: &support::Town, id: ricevo_core::AppointmentId) -> Vec<(Act, String)> {
+    let filter = AuditFilter { subject: Some(Subject::Appointment(id)), limit: 50, ..AuditFilter::default() };
+    let mut acts: Vec<(Act, String)> =
+        store.audit_log(town.tenant.id, &filter).await.unwrap().into_iter().map(|e| (e.act, e.detail)).collect();
+    acts.reverse();
+    acts
 }
 
 fn staff_booking(town: &support::Town, start: &str, input: ricevo_core::citizen::BookingInput) -> StaffBooking {
@@ -169,7 +181,8 @@ async fn an_official_moves_and_cancels_with_a_reason_the_citizen_reads() {
         )
         .await;
         let reason = Reason::parse("L'operatore è in malattia").unwrap();
-        let moved = desk.move_with_reason(&town.tenant, &operator, a.id, at(TUESDAY_1030), &reason).await.unwrap();
+        let moved =
+            desk.move_with_reason(&town.tenant, &operator, a.id, at(TUESDAY_1030), Some(&reason)).await.unwrap();
         assert_eq!(moved.start, at(TUESDAY_1030));
         let told = outbox(&*engine.store).await;
         let email = told.iter().find(|m| m.dedupe_key.contains(":moved:")).unwrap();
@@ -186,6 +199,17 @@ async fn an_official_moves_and_cancels_with_a_reason_the_citizen_reads() {
             desk.cancel_with_reason(&town.tenant, &operator, a.id, &strike).await,
             Err(DeskError::NotActive | DeskError::StatusChange(_))
         ));
+        // The audit log says who booked, moved and cancelled, and why.
+        let acts = audit_of(&*engine.store, &town, a.id).await;
+        let kinds: Vec<Act> = acts.iter().map(|(act, _)| *act).collect();
+        assert_eq!(
+            kinds,
+            [Act::AppointmentBooked, Act::AppointmentMoved, Act::AppointmentCancelled],
+            "{}",
+            engine.name
+        );
+        assert!(acts[1].1.ends_with(": L'operatore è in malattia"), "{:?}", acts[1]);
+        assert!(acts[2].1.ends_with(": Sciopero del personale"), "{:?}", acts[2]);
     }
 }
 
@@ -237,6 +261,12 @@ async fn a_closure_over_booked_days_is_previewed_then_cancels_and_tells_each_cit
                 "{}: nobody stays booked on a closed day",
                 engine.name
             );
+            let acts = audit_of(&*engine.store, &town, x).await;
+            assert!(
+                acts.iter().any(|(act, detail)| *act == Act::AppointmentCancelled && detail.contains("closure")),
+                "{}: {acts:?}",
+                engine.name
+            );
         }
         let told = outbox(&*engine.store).await;
         let cancellations: Vec<&OutboxMessage> = told.iter().filter(|m| m.dedupe_key.contains(":cancelled:")).collect();
@@ -268,7 +298,7 @@ async fn a_second_town_neither_books_nor_changes_the_first_towns_appointments() 
             .unwrap(),
         )
         .await;
-        let other = Grant { tenant_id: due.tenant.id, role: Role::Admin, offices: Vec::new() };
+        let other = Grant { tenant_id: due.tenant.id, role: Role::Admin, offices: Vec::new(), actor: Actor::System };
         // Another town's grant books nothing here, and here finds nothing of the first town.
         let attempt = desk
             .book_on_behalf(
@@ -282,7 +312,7 @@ async fn a_second_town_neither_books_nor_changes_the_first_towns_appointments() 
         let reason = Reason::parse("Prova di un altro comune").unwrap();
         assert!(matches!(desk.cancel_with_reason(&due.tenant, &other, a.id, &reason).await, Err(DeskError::NotFound)));
         assert!(matches!(
-            desk.move_with_reason(&due.tenant, &other, a.id, at(TUESDAY_1030), &reason).await,
+            desk.move_with_reason(&due.tenant, &other, a.id, at(TUESDAY_1030), Some(&reason)).await,
             Err(DeskError::NotFound)
         ));
         let plan = ClosurePlan {

@@ -10,6 +10,8 @@ mod model;
 mod postgres;
 mod sql;
 mod sqlite;
+// Backup and restore (operating it): the SQLite file as a whole.
+pub mod sqlite_file;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -351,6 +353,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn set_walk_in(&self, tenant: TenantId, office: OfficeId, desk: &WalkInDesk) -> Result<()>;
     /// An office's walk-in desk (closed unless set); `NotFound` if the office is not the tenant's.
     async fn walk_in(&self, tenant: TenantId, office: OfficeId) -> Result<WalkInDesk>;
+
+    // --- Audit log ---
+    /// Appends an entry to its town's audit log.
+    async fn record_audit(&self, entry: &NewAuditEntry) -> Result<()>;
+    /// A page of a town's audit log, newest first.
+    async fn audit_log(&self, tenant: TenantId, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+    /// Retention of the audit log itself: deletes entries older than `before`; returns how many.
+    async fn purge_audit(&self, before: Timestamp) -> Result<u64>;
 }
 
 /// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.

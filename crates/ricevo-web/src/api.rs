@@ -694,7 +694,7 @@ pub async fn set_status(
         (AppointmentStatus::Cancelled, Some(reason)) => {
             state.desk.cancel_with_reason(&t, &grant, a.id, &reason).await.in_lang(lang)?
         }
-        (_, _) => state.desk.change_status(&t, &a, status).await.in_lang(lang)?,
+        (_, _) => state.desk.change_status(&t, &grant, &a, status).await.in_lang(lang)?,
     };
     Ok(Json(staff_view(&t, &updated)))
 }
@@ -727,10 +727,8 @@ pub async fn staff_move(
         let Some(start) = parsed.start.as_deref().and_then(parse_instant) else {
             return Err(ApiError::Fields(lang, vec![start_error(lang)]).into_response());
         };
-        let moved = match optional_reason(parsed.reason.as_deref(), lang)? {
-            Some(reason) => state.desk.move_with_reason(&t, &grant, a.id, start, &reason).await,
-            None => state.desk.reschedule(&t, &a, None, start).await,
-        };
+        let reason = optional_reason(parsed.reason.as_deref(), lang)?;
+        let moved = state.desk.move_with_reason(&t, &grant, a.id, start, reason.as_ref()).await;
         match moved {
             Ok(moved) => Ok(staff_view(&t, &moved)),
             Err(refusal) => Err(refusal_response(refusal, lang)),

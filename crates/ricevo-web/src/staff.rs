@@ -8,6 +8,7 @@
 //! the account's rights and the rules, and stores the change) and render the answer.
 
 pub(crate) mod admin;
+mod audit;
 mod auth;
 mod closure_notice;
 pub(crate) mod common;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/staff/webhooks", get(admin::webhooks).post(admin::create_webhook))
         .route("/{tenant}/staff/webhooks/{hook}/delete", post(admin::delete_webhook))
         .route("/{tenant}/staff/outbox", get(admin::outbox))
+        .route("/{tenant}/staff/audit", get(audit::audit))
         .route("/{tenant}/staff/outbox/{file}", get(admin::outbox_file))
         .layer(middleware::from_fn(private_pages))
 }

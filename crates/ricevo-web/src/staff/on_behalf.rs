@@ -618,7 +618,7 @@ pub(crate) async fn move_submit(
         let page = change_page(&state, &staff, &a, "move", &form, &errors, None).await?;
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
-    match state.desk.move_with_reason(&staff.tenant, &staff.grant(), a.id, start, &reason).await {
+    match state.desk.move_with_reason(&staff.tenant, &staff.grant(), a.id, start, Some(&reason)).await {
         Ok(moved) => {
             tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, appointment = %a.public_id, "moved with a reason");
             Ok(see_other(&day_of(&staff, &moved)))
