@@ -370,7 +370,7 @@ pub async fn create_appointment(
 /// An appointment as its citizen sees it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AppointmentView {
-    /// Public id.
+    /// The reference code (`K7M-4QP`; appointments booked before codes: a 16-character id).
     pub id: String,
     /// `booked`, `checked_in`, `done`, `no_show`, `cancelled`.
     #[schema(value_type = String)]
@@ -493,7 +493,7 @@ pub struct DayParams {
 pub struct StaffAppointmentView {
     /// Internal id (for staff actions).
     pub id: i64,
-    /// Public id.
+    /// The reference code the citizen quotes (`K7M-4QP`; older appointments: a 16-character id).
     pub public_id: String,
     /// Office.
     pub office_id: i64,
@@ -511,7 +511,7 @@ pub struct StaffAppointmentView {
     pub mode: Mode,
     /// Citizen's name.
     pub citizen_name: String,
-    /// Citizen's e-mail.
+    /// Citizen's e-mail; empty for a citizen who gave only a phone number.
     pub citizen_email: String,
     /// Citizen's phone.
     pub citizen_phone: Option<String>,
