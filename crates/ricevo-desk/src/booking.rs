@@ -25,6 +25,9 @@ use crate::{Desk, DeskError, tokens};
 /// The longest date range one slot query may cover.
 pub const MAX_SLOT_RANGE_DAYS: i64 = 62;
 
+/// How far ahead a manager's override may book (past it, the service's horizon answers).
+const OVERRIDE_DAYS: i64 = 366;
+
 /// How often a booking draws a new reference code after drawing one already taken.
 const REFERENCE_DRAWS: usize = 8;
 
@@ -160,7 +163,10 @@ impl Desk {
             (Ok(slot), _) => slot,
             // A manager's override: any future time on the five-minute grid, the seats decide.
             (Err(reason), Booker::Staff { outside_hours: true })
-                if reason != SlotRefusal::Full && req.start >= now && req.start.as_second() % 300 == 0 =>
+                if reason != SlotRefusal::Full
+                    && req.start >= now
+                    && req.start < now + SignedDuration::from_hours(24 * OVERRIDE_DAYS)
+                    && req.start.as_second() % 300 == 0 =>
             {
                 let start = req.start.to_zoned(facts.zone.clone());
                 let end =

@@ -154,6 +154,10 @@ async fn an_official_books_for_a_citizen_on_the_same_seats_and_only_a_manager_bo
         // Even with the override a taken seat stays taken, and the past stays past.
         let twice = desk.book_on_behalf(&town.tenant, &manager, late.clone(), Lang::It).await;
         assert!(matches!(twice, Err(DeskError::Unavailable { .. })), "{}: {twice:?}", engine.name);
+        let mut years_ahead = late.clone();
+        years_ahead.start = at("2031-11-25T14:00:00Z");
+        let far = desk.book_on_behalf(&town.tenant, &manager, years_ahead, Lang::It).await;
+        assert!(matches!(far, Err(DeskError::Unavailable { .. })), "the override is for the coming year: {far:?}");
         let mut past = late.clone();
         past.start = at("2026-11-20T09:00:00Z");
         assert!(matches!(
