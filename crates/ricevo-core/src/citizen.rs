@@ -15,9 +15,9 @@ use crate::text::{Email, PersonName, Phone, TextError, multi_line};
 pub struct BookingInput {
     /// Full name.
     pub name: String,
-    /// E-mail address for the confirmation.
+    /// E-mail address for the confirmation; may be blank when a phone number is given.
     pub email: String,
-    /// Optional phone number.
+    /// Phone number: optional, except without an e-mail or for a phone appointment.
     pub phone: Option<String>,
     /// Optional codice fiscale.
     pub fiscal_code: Option<String>,
@@ -38,8 +38,8 @@ pub struct BookingInput {
 pub struct Citizen {
     /// Full name.
     pub name: PersonName,
-    /// E-mail address.
-    pub email: Email,
+    /// E-mail address: `None` for a citizen who has none (then `phone` is given).
+    pub email: Option<Email>,
     /// Phone number.
     pub phone: Option<Phone>,
     /// Codice fiscale.
@@ -87,12 +87,26 @@ pub fn check_booking(
     let mut errors = Vec::new();
     let mut field = |name: &str, e: TextError| errors.push(FieldError::new(name, e.message(lang)));
     let name = PersonName::parse(&input.name).map_err(|e| field("citizen.name", e)).ok();
-    let email = Email::parse(&input.email).map_err(|e| field("citizen.email", e)).ok();
+    let email = match input.email.trim() {
+        "" => Some(None),
+        e => Email::parse(e).map(Some).map_err(|e| field("citizen.email", e)).ok(),
+    };
     let phone = match input.phone.as_deref().map(str::trim) {
         None | Some("") => Some(None),
         Some(p) => Phone::parse(p).map(Some).map_err(|e| field("citizen.phone", e)).ok(),
     };
     let notes = multi_line(input.notes.as_deref().unwrap_or(""), 2000).map_err(|e| field("notes", e)).ok();
+    let no_phone = matches!(phone, Some(None));
+    // Someone must be able to reach the citizen: an e-mail, or else a phone number.
+    if no_phone && matches!(email, Some(None)) {
+        errors.push(FieldError::new(
+            "citizen.email",
+            match lang {
+                Lang::It => "Indica un indirizzo e-mail oppure, se non ne hai uno, un numero di telefono.",
+                Lang::En => "Give an e-mail address or, if you have none, a phone number.",
+            },
+        ));
+    }
     let fiscal_code = match input.fiscal_code.as_deref().map(str::trim) {
         None | Some("") => Some(None),
         Some(code) => match FiscalCode::parse(code) {
@@ -104,6 +118,17 @@ pub fn check_booking(
         },
     };
     let mode = match Mode::parse(input.mode.trim()) {
+        // The office calls the citizen: without a number there is no appointment.
+        Some(Mode::Phone) if service.offers(Mode::Phone) && no_phone => {
+            errors.push(FieldError::new(
+                "citizen.phone",
+                match lang {
+                    Lang::It => "Per l'appuntamento telefonico indica il numero al quale l'ufficio ti chiamerà.",
+                    Lang::En => "For a phone appointment give the number the office will call you on.",
+                },
+            ));
+            None
+        }
         Some(m) if service.offers(m) => Some(m),
         _ => {
             errors.push(FieldError::new(
@@ -176,6 +201,42 @@ mod tests {
         assert_eq!(d.citizen.name.as_str(), "Maria Rossi");
         assert_eq!(d.citizen.phone, None);
         assert_eq!(d.mode, Mode::Video);
+    }
+
+    fn phone_service() -> ServiceRules {
+        ServiceRules::new(20, 0, vec![Mode::Phone, Mode::InPerson], 0, 60).unwrap()
+    }
+
+    #[test]
+    fn a_citizen_without_e_mail_books_with_a_phone_number() {
+        let mut input = good();
+        input.email = "  ".into();
+        input.phone = Some("+39 333 123 4567".into());
+        input.mode = "in_person".into();
+        let d = check_booking(&input, &phone_service(), &[], Lang::It).unwrap();
+        assert_eq!(d.citizen.email, None);
+        assert_eq!(d.citizen.phone.unwrap().as_str(), "+39 333 123 4567");
+    }
+
+    #[test]
+    fn without_e_mail_and_phone_nobody_could_reach_the_citizen() {
+        let mut input = good();
+        input.email = String::new();
+        input.mode = "in_person".into();
+        let errors = check_booking(&input, &phone_service(), &[], Lang::En).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "citizen.email");
+        assert!(errors[0].message.contains("phone number"));
+    }
+
+    #[test]
+    fn a_phone_appointment_needs_the_number_to_call() {
+        let mut input = good();
+        input.mode = "phone".into();
+        let errors = check_booking(&input, &phone_service(), &[], Lang::It).unwrap_err();
+        assert_eq!(errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["citizen.phone"]);
+        input.phone = Some("0968 81234".into());
+        assert_eq!(check_booking(&input, &phone_service(), &[], Lang::It).unwrap().mode, Mode::Phone);
     }
 
     #[test]

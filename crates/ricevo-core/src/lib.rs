@@ -17,6 +17,8 @@ pub mod lobby;
 pub mod mode;
 pub mod nodes;
 pub mod quota;
+pub mod reason;
+pub mod reference;
 pub mod seats;
 pub mod service;
 pub mod slots;

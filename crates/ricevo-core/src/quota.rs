@@ -42,7 +42,7 @@ impl Default for CitizenQuota {
 
 /// The keys a citizen is recognised by (`email:…`, `phone:…`, `cf:…`), normalised.
 pub fn citizen_keys(c: &Citizen) -> Vec<String> {
-    let mut keys = vec![format!("email:{}", normal_email(c.email.as_str()))];
+    let mut keys: Vec<String> = c.email.iter().map(|e| format!("email:{}", normal_email(e.as_str()))).collect();
     if let Some(p) = &c.phone {
         let digits = normal_phone(p.as_str());
         if !digits.is_empty() {
@@ -95,7 +95,7 @@ mod tests {
     fn citizen(email: &str, phone: Option<&str>, cf: Option<&str>) -> Citizen {
         Citizen {
             name: PersonName::parse("Maria Rossi").unwrap(),
-            email: Email::parse(email).unwrap(),
+            email: Some(Email::parse(email).unwrap()),
             phone: phone.map(|p| Phone::parse(p).unwrap()),
             fiscal_code: cf.map(|c| FiscalCode::parse(c).unwrap()),
         }

@@ -18,12 +18,31 @@ use ricevo_store::{
 use serde::Serialize;
 
 use crate::catalogue::ServiceContext;
-use crate::messages::{Change, Links};
+use crate::messages::{Change, Links, Told};
 use crate::town::rfc3339;
 use crate::{Desk, DeskError, tokens};
 
 /// The longest date range one slot query may cover.
 pub const MAX_SLOT_RANGE_DAYS: i64 = 62;
+
+/// How far ahead a manager's override may book (past it, the service's horizon answers).
+const OVERRIDE_DAYS: i64 = 366;
+
+/// How often a booking draws a new reference code after drawing one already taken.
+const REFERENCE_DRAWS: usize = 8;
+
+/// Who books: the citizen, or an official for them (see `on_behalf`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Booker {
+    /// The citizen, under the source's hourly budget.
+    Citizen,
+    /// An official on the citizen's behalf: no hourly budget (they are signed in), and with
+    /// `outside_hours` the opening hours, notice and horizon do not bind (seats still do).
+    Staff {
+        /// Whether a manager of the office books outside the bookable slots.
+        outside_hours: bool,
+    },
+}
 
 /// A citizen's request to book, as a channel parsed it.
 #[derive(Debug, Clone)]
@@ -45,7 +64,8 @@ pub struct BookingRequest {
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BookingReceipt {
-    /// Public id of the appointment.
+    /// The appointment's reference code, short and readable aloud (`K7M-4QP`): in every
+    /// message, and what staff search finds it by.
     pub id: String,
     /// `booked`.
     pub status: String,
@@ -108,6 +128,17 @@ impl Desk {
     /// Checks and books, writing the confirmation, the reminder and the webhooks in one
     /// transaction. `lang` is the language of the field messages.
     pub async fn book(&self, tenant: &Tenant, req: BookingRequest, lang: Lang) -> Result<BookingResult, DeskError> {
+        self.book_as(tenant, req, lang, Booker::Citizen).await
+    }
+
+    /// [`Desk::book`] for the citizen or for an official booking on their behalf.
+    pub(crate) async fn book_as(
+        &self,
+        tenant: &Tenant,
+        req: BookingRequest,
+        lang: Lang,
+        booker: Booker,
+    ) -> Result<BookingResult, DeskError> {
         let now = self.now();
         if let Some((key, hash)) = &req.idempotency
             && let Some(first) = self.store.idempotency(tenant.id, key).await?
@@ -128,10 +159,25 @@ impl Desk {
             .taken_seats(tenant.id, office.id, req.start, req.start + service.rules.occupancy(), None)
             .await?;
         let q = facts.slot_query(&service.rules, &booked_now, now, day, day);
-        let slot = match slots::check_start(&q, req.start) {
-            Ok(slot) => slot,
-            Err(reason) => return Err(self.unavailable(tenant, service, office, day, req.start, reason).await),
+        let slot = match (slots::check_start(&q, req.start), booker) {
+            (Ok(slot), _) => slot,
+            // A manager's override: any future time on the five-minute grid, the seats decide.
+            (Err(reason), Booker::Staff { outside_hours: true })
+                if reason != SlotRefusal::Full
+                    && req.start >= now
+                    && req.start < now + SignedDuration::from_hours(24 * OVERRIDE_DAYS)
+                    && req.start.as_second() % 300 == 0 =>
+            {
+                let start = req.start.to_zoned(facts.zone.clone());
+                let end =
+                    start.checked_add(service.rules.duration()).map_err(|e| DeskError::Internal(e.to_string()))?;
+                Slot { start, end, available: 1 }
+            }
+            (Err(reason), _) => return Err(self.unavailable(tenant, service, office, day, req.start, reason).await),
         };
+        if booker != Booker::Citizen {
+            return self.commit(tenant, &req, &ctx, details, slot, day, now).await;
+        }
         // The source's budget is spent only by a booking that gets stored (given back
         // otherwise), and taken before the commit so that a burst of concurrent requests
         // cannot all pass.
@@ -159,9 +205,29 @@ impl Desk {
         day: Date,
         now: Timestamp,
     ) -> Result<BookingResult, DeskError> {
+        for _ in 0..REFERENCE_DRAWS {
+            if let Some(result) = self.commit_once(tenant, req, ctx, &details, &slot, day, now).await? {
+                return Ok(result);
+            }
+        }
+        Err(DeskError::Internal("no free reference code after several draws".into()))
+    }
+
+    // One attempt with a freshly drawn reference code: `None` if the code was taken.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_once(
+        &self,
+        tenant: &Tenant,
+        req: &BookingRequest,
+        ctx: &ServiceContext,
+        details: &BookingDetails,
+        slot: &Slot,
+        day: Date,
+        now: Timestamp,
+    ) -> Result<Option<BookingResult>, DeskError> {
         let (service, office, facts) = (&ctx.service, &ctx.office, &ctx.facts);
         let token = tokens::new_token();
-        let public_id = tokens::new_public_id();
+        let public_id = tokens::new_reference();
         let links = self.links(&token, details.mode);
         let receipt = BookingReceipt {
             id: public_id.clone(),
@@ -185,7 +251,7 @@ impl Desk {
             occupied_until: slot.start.timestamp() + service.rules.occupancy(),
             mode: details.mode,
             citizen_name: details.citizen.name.as_str().to_owned(),
-            citizen_email: details.citizen.email.as_str().to_owned(),
+            citizen_email: details.citizen.email.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default(),
             citizen_phone: details.citizen.phone.as_ref().map(|p| p.as_str().to_owned()),
             fiscal_code: details.citizen.fiscal_code.as_ref().map(|c| c.as_str().to_owned()),
             notes: details.notes.clone(),
@@ -209,11 +275,15 @@ impl Desk {
             BookOutcome::Booked(stored) => {
                 self.counters.booking_committed();
                 tracing::info!(tenant = %tenant.slug, appointment = %stored.public_id, "booked");
-                Ok(BookingResult::Booked { receipt, token })
+                Ok(Some(BookingResult::Booked { receipt, token }))
+            }
+            BookOutcome::IdTaken => {
+                tracing::info!(tenant = %tenant.slug, "reference code drawn twice, drawing again");
+                Ok(None)
             }
             BookOutcome::Replay(first) => {
                 if Some(&first.request_hash) == req.idempotency.as_ref().map(|(_, h)| h) {
-                    Ok(BookingResult::Replay(first))
+                    Ok(Some(BookingResult::Replay(first)))
                 } else {
                     Err(DeskError::IdempotencyMismatch)
                 }
@@ -251,6 +321,16 @@ impl Desk {
     /// Cancels an appointment (citizen or staff), announcing it; the citizen's place in the
     /// waiting room ends in the same write, and their open page hears it.
     pub async fn cancel(&self, tenant: &Tenant, a: &Appointment) -> Result<Appointment, DeskError> {
+        self.cancel_told(tenant, a, &Told::default()).await
+    }
+
+    /// [`Desk::cancel`] with what the office tells the citizen (a reason, where to rebook).
+    pub(crate) async fn cancel_told(
+        &self,
+        tenant: &Tenant,
+        a: &Appointment,
+        told: &Told,
+    ) -> Result<Appointment, DeskError> {
         let now = self.now();
         // The one rule for status changes; for a citizen, any refusal means it is over already.
         if a.status.transition(AppointmentStatus::Cancelled, timing(a, now)).is_err() {
@@ -262,7 +342,8 @@ impl Desk {
         let links = Links::none();
         let mut next = a.clone();
         next.sequence += 1;
-        let outbox = self.announcements(tenant, &office, &service, &next, &links, Change::Cancelled, now).await?;
+        let outbox =
+            self.announcements_told(tenant, &office, &service, &next, &links, Change::Cancelled, told, now).await?;
         let done = self.store.cancel(tenant.id, a.id, a.sequence, now, &outbox).await?;
         self.appointment_cancelled(tenant, a).await;
         tracing::info!(tenant = %tenant.slug, appointment = %a.public_id, "cancelled");
@@ -325,6 +406,18 @@ impl Desk {
         token: Option<&str>,
         start: Timestamp,
     ) -> Result<Appointment, DeskError> {
+        self.reschedule_told(tenant, a, token, start, &Told::default()).await
+    }
+
+    /// [`Desk::reschedule`] with what the office tells the citizen.
+    pub(crate) async fn reschedule_told(
+        &self,
+        tenant: &Tenant,
+        a: &Appointment,
+        token: Option<&str>,
+        start: Timestamp,
+        told: &Told,
+    ) -> Result<Appointment, DeskError> {
         let now = self.now();
         if !a.status.is_active() {
             return Err(DeskError::NotActive);
@@ -349,7 +442,8 @@ impl Desk {
             Some(t) => self.links(t, a.mode),
             None => Links::none(),
         };
-        let outbox = self.announcements(tenant, &office, &service, &next, &links, Change::Moved, now).await?;
+        let outbox =
+            self.announcements_told(tenant, &office, &service, &next, &links, Change::Moved, told, now).await?;
         let to = Reschedule {
             start: next.start,
             end: next.end,

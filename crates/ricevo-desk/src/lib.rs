@@ -13,7 +13,10 @@
 //!   hold, refuse, transfer, call next, no-show);
 //! - [`walk_in`]: the walk-in desk's hours and its numbered tickets;
 //! - [`meetings`]: invitations, moderation, documents, the end of a meeting;
-//! - [`offices`]: the town's offices, services, hours and closures;
+//! - [`offices`]: the town's offices, services, hours and closures; [`closures`]: a closure
+//!   over booked days, previewed, then saved with every affected citizen cancelled and told;
+//! - [`on_behalf`]: what an official does for a citizen who phones or walks in (book for them,
+//!   move or cancel with a reason);
 //! - [`staff`]: new towns, staff accounts, API tokens and webhooks;
 //! - [`accounts`], [`second_factor`], [`settings`]: editing and disabling accounts, own
 //!   passwords, the TOTP second factor, listing and revoking tokens, a town's settings and
@@ -26,6 +29,7 @@ pub mod audit;
 pub mod booking;
 pub mod budget;
 pub mod catalogue;
+pub mod closures;
 mod error;
 mod live;
 pub mod meetings;
@@ -33,6 +37,7 @@ pub mod messages;
 pub mod offices;
 pub mod second_factor;
 pub mod settings;
+pub mod on_behalf;
 pub mod staff;
 pub mod tokens;
 pub mod town;

@@ -4,7 +4,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use ricevo_core::Mode;
-use ricevo_notify::{AppointmentNotice, EmailKind, Outgoing};
+use ricevo_notify::{AppointmentNotice, CitizenDestination, EmailKind, Outgoing};
 use ricevo_store::{Appointment, NewOutboxMessage, Office, Service, Tenant};
 
 use crate::town::{rfc3339, zone_of};
@@ -67,6 +67,20 @@ impl Change {
     }
 }
 
+// ---- what the office tells the citizen (booking) ----
+
+/// What an official adds to the message about a change they made: why, and where to book
+/// again with the nearest free times (for a cancellation).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Told {
+    /// The official's reason, as the citizen reads it.
+    pub reason: Option<String>,
+    /// Where the citizen books again.
+    pub rebook_url: Option<String>,
+    /// The nearest free times, written for people.
+    pub rebook_times: Vec<String>,
+}
+
 /// Everything an e-mail about `appointment` needs.
 pub fn notice(
     tenant: &Tenant,
@@ -94,6 +108,10 @@ pub fn notice(
         cancel_url: links.cancel.clone(),
         join_url: links.join.clone(),
         lang: a.lang,
+        reference: a.public_id.clone(),
+        reason: None,
+        rebook_url: None,
+        rebook_times: Vec::new(),
     }
 }
 
@@ -122,15 +140,53 @@ impl Desk {
         change: Change,
         now: Timestamp,
     ) -> Result<Vec<NewOutboxMessage>, DeskError> {
-        let n = notice(tenant, office, service, a, links);
+        self.announcements_told(tenant, office, service, a, links, change, &Told::default(), now).await
+    }
+
+    /// [`Desk::announcements`] with what the office tells the citizen. A citizen who gave only
+    /// a phone number gets no e-mail (no channel reaches a phone yet); the webhooks still go.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn announcements_told(
+        &self,
+        tenant: &Tenant,
+        office: &Office,
+        service: &Service,
+        a: &Appointment,
+        links: &Links,
+        change: Change,
+        told: &Told,
+        now: Timestamp,
+    ) -> Result<Vec<NewOutboxMessage>, DeskError> {
+        let mut n = notice(tenant, office, service, a, links);
+        n.reason = told.reason.clone();
+        n.rebook_url = told.rebook_url.clone();
+        n.rebook_times = told.rebook_times.clone();
         let from = self.mail_from(tenant);
         let mut out = Vec::new();
+        let destination = CitizenDestination::of(&a.citizen_email, a.citizen_phone.as_deref());
+        if destination.is_deliverable() {
+            self.citizen_emails(&mut out, a, &n, &from, change, now)?;
+        }
+        self.webhook_rows(&mut out, tenant, a, change, now).await?;
+        Ok(out)
+    }
+
+    // The e-mail about a change and, ahead of a meeting still to come, its reminder.
+    fn citizen_emails(
+        &self,
+        out: &mut Vec<NewOutboxMessage>,
+        a: &Appointment,
+        n: &AppointmentNotice,
+        from: &str,
+        change: Change,
+        now: Timestamp,
+    ) -> Result<(), DeskError> {
         let kind = match change {
             Change::Created => EmailKind::Confirmation,
             Change::Moved => EmailKind::Moved,
             Change::Cancelled => EmailKind::Cancelled,
         };
-        let email = Outgoing::Notice { email: kind, notice: Box::new(n.clone()), from: from.clone() };
+        let email = Outgoing::Notice { email: kind, notice: Box::new(n.clone()), from: from.to_owned() };
         out.push(NewOutboxMessage {
             kind: "email".into(),
             dedupe_key: format!("{}:{}:{}", a.public_id, kind.as_str(), a.sequence),
@@ -140,8 +196,10 @@ impl Desk {
         });
         let remind_at = a.start - SignedDuration::from_hours(i64::from(self.settings.reminder_hours));
         if change != Change::Cancelled && remind_at > now {
+            // A reminder does not repeat why the appointment was moved.
+            let plain = AppointmentNotice { reason: None, ..n.clone() };
             let reminder =
-                Outgoing::Notice { email: EmailKind::Reminder, notice: Box::new(n.clone()), from: from.clone() };
+                Outgoing::Notice { email: EmailKind::Reminder, notice: Box::new(plain), from: from.to_owned() };
             out.push(NewOutboxMessage {
                 kind: "email".into(),
                 dedupe_key: format!("{}:reminder:{}", a.public_id, a.sequence),
@@ -150,6 +208,18 @@ impl Desk {
                 retractable: true,
             });
         }
+        Ok(())
+    }
+
+    // One webhook row per subscription of the town.
+    async fn webhook_rows(
+        &self,
+        out: &mut Vec<NewOutboxMessage>,
+        tenant: &Tenant,
+        a: &Appointment,
+        change: Change,
+        now: Timestamp,
+    ) -> Result<(), DeskError> {
         let zone = zone_of(tenant);
         for hook in self.webhooks(tenant).await?.iter() {
             let event_id = format!("{}:{}:{}", a.public_id, change.event(), a.sequence);
@@ -178,7 +248,7 @@ impl Desk {
                 retractable: false,
             });
         }
-        Ok(out)
+        Ok(())
     }
 }
 

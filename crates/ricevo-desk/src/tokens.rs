@@ -19,6 +19,12 @@ pub fn new_public_id() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A new reference code (`K7M-4QP`), the public id of appointments booked from now on: short
+/// and readable aloud. Not unique by itself: the store says when it is taken (`IdTaken`).
+pub fn new_reference() -> String {
+    ricevo_core::reference::ReferenceCode::from_random(rand::rng().next_u64()).as_str().to_owned()
+}
+
 /// The stored form of a token: its SHA-256, hex. A leaked database opens no appointment.
 pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -44,5 +50,7 @@ mod tests {
         assert_eq!(hash(&a).len(), 64);
         assert!(!looks_like_token("../../etc/passwd"));
         assert_eq!(new_public_id().len(), 16);
+        let code = new_reference();
+        assert_eq!(ricevo_core::reference::ReferenceCode::parse(&code).map(|c| c.as_str().to_owned()), Some(code));
     }
 }

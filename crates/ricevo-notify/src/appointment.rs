@@ -42,6 +42,20 @@ pub struct AppointmentNotice {
     pub join_url: Option<String>,
     /// The citizen's language.
     pub lang: Lang,
+    // ---- told by the office (booking) ----
+    /// The reference code the citizen quotes (`K7M-4QP`; older appointments: their public id).
+    /// Empty in messages queued before codes existed.
+    #[serde(default)]
+    pub reference: String,
+    /// Why the office cancelled or moved the appointment, in the official's words.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Where the citizen books again (a cancellation by the office: the service's page).
+    #[serde(default)]
+    pub rebook_url: Option<String>,
+    /// The nearest free times when the office cancelled, already written for people.
+    #[serde(default)]
+    pub rebook_times: Vec<String>,
 }
 
 #[cfg(test)]
@@ -71,6 +85,10 @@ pub(crate) mod tests {
             cancel_url: "https://ricevo.example.it/a/tok123/cancel".into(),
             join_url: (mode == Mode::Video).then(|| "https://ricevo.example.it/j/tok123".to_string()),
             lang,
+            reference: "K7M-4QP".into(),
+            reason: None,
+            rebook_url: None,
+            rebook_times: Vec::new(),
         }
     }
 
@@ -82,5 +100,15 @@ pub(crate) mod tests {
         assert_eq!(back, n);
         assert!(json.contains("\"mode\":\"video\""), "{json}");
         assert!(json.contains("Europe/Rome"), "the zone is kept: {json}");
+    }
+
+    #[test]
+    fn a_notice_queued_before_reference_codes_still_reads() {
+        let mut json = serde_json::to_value(sample(Lang::It, Mode::Phone)).unwrap();
+        for gone in ["reference", "reason", "rebook_url", "rebook_times"] {
+            json.as_object_mut().unwrap().remove(gone);
+        }
+        let back: AppointmentNotice = serde_json::from_value(json).unwrap();
+        assert_eq!((back.reference.as_str(), back.reason, back.rebook_times.len()), ("", None, 0));
     }
 }

@@ -160,7 +160,10 @@ struct Doc {
 pub fn render(kind: EmailKind, n: &AppointmentNotice, from_address: &str, now: Timestamp) -> OutgoingEmail {
     let doc = compose(kind, n);
     let when = human_datetime(n.lang, &n.start);
-    let subject = one_line(&format!("{}: {}, {when}", subject_prefix(kind, n.lang), n.service_name));
+    let subject = one_line(&match n.reference.trim() {
+        "" => format!("{}: {}, {when}", subject_prefix(kind, n.lang), n.service_name),
+        code => format!("{} {code}: {}, {when}", subject_prefix(kind, n.lang), n.service_name),
+    });
     let method = if kind == EmailKind::Cancelled { Method::Cancel } else { Method::Request };
     OutgoingEmail {
         to: mailbox(&n.citizen_name, &n.citizen_email),
@@ -213,11 +216,25 @@ fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
         (false, EmailKind::Cancelled) => format!("Your appointment with {tenant} has been cancelled."),
         (false, EmailKind::Reminder) => format!("This is a reminder of your appointment with {tenant}."),
     };
-    let mut details = vec![
+    let mut details = Vec::new();
+    if !n.reference.trim().is_empty() {
+        details.push(Detail {
+            label: if it { "Codice della prenotazione" } else { "Booking reference" },
+            text: n.reference.trim().to_string(),
+            link: None,
+        });
+    }
+    details.extend([
         Detail { label: if it { "Servizio" } else { "Service" }, text: n.service_name.clone(), link: None },
         Detail { label: if it { "Ufficio" } else { "Office" }, text: n.office_name.clone(), link: None },
         Detail { label: if it { "Quando" } else { "When" }, text: when, link: None },
-    ];
+    ]);
+    if let Some(reason) = n.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        details.insert(
+            usize::from(!n.reference.trim().is_empty()),
+            Detail { label: if it { "Motivo" } else { "Reason" }, text: one_line(reason), link: None },
+        );
+    }
     let how = match n.mode {
         Mode::InPerson => Detail {
             label: if it { "Dove" } else { "Where" },
@@ -284,6 +301,22 @@ fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
             link: Link {
                 url: n.manage_url.clone(),
                 label: if it { "Gestisci l'appuntamento" } else { "Manage the appointment" }.into(),
+            },
+        });
+    }
+    if cancelled && let Some(url) = n.rebook_url.as_deref().filter(|u| !u.is_empty()) {
+        let times = n.rebook_times.iter().map(|t| one_line(t)).collect::<Vec<_>>();
+        let lead = match (it, times.is_empty()) {
+            (true, true) => "Può prenotare un nuovo appuntamento qui:".to_string(),
+            (false, true) => "You can book a new appointment here:".to_string(),
+            (true, false) => format!("Primi orari liberi: {}. Può prenotarne uno qui:", times.join("; ")),
+            (false, false) => format!("The nearest free times: {}. You can book one here:", times.join("; ")),
+        };
+        actions.push(Action {
+            lead,
+            link: Link {
+                url: url.to_string(),
+                label: if it { "Prenota un nuovo appuntamento" } else { "Book a new appointment" }.into(),
             },
         });
     }
@@ -495,6 +528,44 @@ mod tests {
     const FROM: &str = "noreply@ricevo.example.it";
 
     #[test]
+    fn the_reference_code_is_in_the_subject_the_body_and_the_invite() {
+        for kind in [EmailKind::Confirmation, EmailKind::Moved, EmailKind::Cancelled, EmailKind::Reminder] {
+            let e = render(kind, &sample(Lang::It, Mode::InPerson), FROM, now());
+            assert!(e.subject.contains("K7M-4QP"), "{kind:?}: {}", e.subject);
+            assert!(e.text.contains("Codice della prenotazione: K7M-4QP"), "{}", e.text);
+            assert!(e.html.contains("K7M-4QP"));
+            assert!(e.ics.as_deref().is_some_and(|ics| ics.contains("K7M-4QP")));
+        }
+        let mut old = sample(Lang::En, Mode::InPerson);
+        old.reference = String::new();
+        let e = render(EmailKind::Confirmation, &old, FROM, now());
+        assert!(e.subject.starts_with("Appointment confirmed: "), "{}", e.subject);
+    }
+
+    #[test]
+    fn an_office_cancellation_gives_the_reason_and_a_link_to_book_the_nearest_free_times() {
+        let mut n = sample(Lang::It, Mode::InPerson);
+        n.reason = Some("Chiusura straordinaria per elezioni".into());
+        n.rebook_url = Some("https://ricevo.example.it/serrastretta/services/3".into());
+        n.rebook_times = vec!["martedì 8 dicembre 2026, ore 09:00".into(), "martedì 8 dicembre 2026, ore 09:20".into()];
+        let e = render(EmailKind::Cancelled, &n, FROM, now());
+        assert!(e.text.contains("Motivo: Chiusura straordinaria per elezioni"), "{}", e.text);
+        assert!(e.text.contains("Primi orari liberi: martedì 8 dicembre 2026, ore 09:00; martedì"), "{}", e.text);
+        assert!(e.text.contains("https://ricevo.example.it/serrastretta/services/3"));
+        assert!(e.html.contains("Prenota un nuovo appuntamento"));
+        let mut en = n.clone();
+        en.lang = Lang::En;
+        en.rebook_times.clear();
+        let e = render(EmailKind::Cancelled, &en, FROM, now());
+        assert!(e.text.contains("Reason: Chiusura"), "{}", e.text);
+        assert!(e.text.contains("You can book a new appointment here:"), "{}", e.text);
+        // A move gives its reason too, and never a rebooking link.
+        let moved = render(EmailKind::Moved, &n, FROM, now());
+        assert!(moved.text.contains("Motivo: Chiusura"), "{}", moved.text);
+        assert!(!moved.text.contains("Prenota un nuovo"), "{}", moved.text);
+    }
+
+    #[test]
     fn dates_are_written_for_people_in_the_local_zone() {
         let z: Zoned = "2026-12-07T09:00[Europe/Rome]".parse().unwrap();
         assert_eq!(human_datetime(Lang::It, &z), "lunedì 7 dicembre 2026, ore 09:00");
@@ -525,7 +596,7 @@ mod tests {
         let e = render(EmailKind::Confirmation, &sample(Lang::It, Mode::InPerson), FROM, now());
         assert_eq!(
             e.subject,
-            "Appuntamento confermato: Carta d'identità elettronica, lunedì 7 dicembre 2026, ore 09:00"
+            "Appuntamento confermato K7M-4QP: Carta d'identità elettronica, lunedì 7 dicembre 2026, ore 09:00"
         );
         assert!(
             e.text.starts_with("Gentile Maria Rossi,\n\nLe confermiamo l'appuntamento con Comune di Serrastretta.")
@@ -556,7 +627,10 @@ mod tests {
     #[test]
     fn an_english_video_reminder_has_the_join_link_and_a_one_click_cancel() {
         let e = render(EmailKind::Reminder, &sample(Lang::En, Mode::Video), FROM, now());
-        assert_eq!(e.subject, "Appointment reminder: Carta d'identità elettronica, Monday 7 December 2026, 09:00");
+        assert_eq!(
+            e.subject,
+            "Appointment reminder K7M-4QP: Carta d'identità elettronica, Monday 7 December 2026, 09:00"
+        );
         assert!(
             e.text.starts_with(
                 "Dear Maria Rossi,\n\nThis is a reminder of your appointment with Comune di Serrastretta."
@@ -585,7 +659,7 @@ mod tests {
     #[test]
     fn a_cancellation_says_so_and_carries_a_cancel_invite() {
         let e = render(EmailKind::Cancelled, &sample(Lang::It, Mode::Video), FROM, now());
-        assert!(e.subject.starts_with("Appuntamento annullato: "));
+        assert!(e.subject.starts_with("Appuntamento annullato K7M-4QP: "));
         assert!(e.text.contains("il Suo appuntamento con Comune di Serrastretta è stato annullato."));
         assert!(!e.text.contains("tok123"), "no links to an appointment that no longer exists:\n{}", e.text);
         assert!(!e.text.contains("Cosa portare"));

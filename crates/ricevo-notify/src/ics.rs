@@ -48,7 +48,7 @@ pub fn invite(n: &AppointmentNotice, method: Method, now: Timestamp) -> String {
         .timestamp_utc(now)
         .add_property("DTSTART", utc(n.start.timestamp()))
         .add_property("DTEND", utc(n.end.timestamp()))
-        .summary(&format!("{} – {}", n.service_name, n.office_name))
+        .summary(&summary(n))
         .description(&description(n))
         .url(&n.manage_url)
         .status(match method {
@@ -59,8 +59,10 @@ pub fn invite(n: &AppointmentNotice, method: Method, now: Timestamp) -> String {
             Property::new("ORGANIZER", format!("mailto:{}", n.tenant_email))
                 .add_parameter("CN", &param_text(&n.tenant_name))
                 .done(),
-        )
-        .append_multi_property(
+        );
+    // A citizen without e-mail (booked with a phone number) is no mailto: attendee.
+    if !n.citizen_email.trim().is_empty() {
+        event.append_multi_property(
             Property::new("ATTENDEE", format!("mailto:{}", n.citizen_email))
                 .add_parameter("CN", &param_text(&n.citizen_name))
                 .add_parameter("ROLE", "REQ-PARTICIPANT")
@@ -69,6 +71,7 @@ pub fn invite(n: &AppointmentNotice, method: Method, now: Timestamp) -> String {
                 .add_parameter("RSVP", "FALSE")
                 .done(),
         );
+    }
     match n.mode {
         Mode::InPerson => {
             event.location(&n.office_address);
@@ -90,9 +93,23 @@ pub fn invite(n: &AppointmentNotice, method: Method, now: Timestamp) -> String {
     cal.to_string()
 }
 
-/// The event's notes: what, where, and the link to manage it.
+/// The event's title: what, where, and the reference code to quote.
+fn summary(n: &AppointmentNotice) -> String {
+    match n.reference.trim() {
+        "" => format!("{} – {}", n.service_name, n.office_name),
+        code => format!("{} – {} ({code})", n.service_name, n.office_name),
+    }
+}
+
+/// The event's notes: what, where, the reference code and the link to manage it.
 fn description(n: &AppointmentNotice) -> String {
     let mut lines = Vec::new();
+    if !n.reference.trim().is_empty() {
+        lines.push(match n.lang {
+            Lang::It => format!("Codice: {}", n.reference.trim()),
+            Lang::En => format!("Reference: {}", n.reference.trim()),
+        });
+    }
     match n.lang {
         Lang::It => {
             lines.push(format!("{} – {}", n.service_name, n.office_name));
@@ -184,7 +201,7 @@ mod tests {
         assert_eq!(value(&lines, "DTEND"), ["20261207T082000Z"]);
         assert_eq!(value(&lines, "DTSTAMP"), ["20261120T101530Z"]);
         assert_eq!(value(&lines, "STATUS"), ["CONFIRMED"]);
-        assert_eq!(value(&lines, "SUMMARY"), ["Carta d'identità elettronica – Ufficio Anagrafe"]);
+        assert_eq!(value(&lines, "SUMMARY"), ["Carta d'identità elettronica – Ufficio Anagrafe (K7M-4QP)"]);
         // A comma in a TEXT value is escaped.
         assert_eq!(value(&lines, "LOCATION"), [r"Piazza Municipio 1\, 88040 Serrastretta (CZ)"]);
         assert!(lines.iter().any(|l| l == "ORGANIZER;CN=Comune di Serrastretta:mailto:protocollo@comune.example.it"));

@@ -16,7 +16,7 @@ pub mod worker;
 
 pub use appointment::AppointmentNotice;
 pub use delivery::{Mailer, Outgoing, SmtpSecurity, list_outbox_dir, purge_outbox_dir, town_outbox_dir};
-pub use destination::{AllowedHosts, DestinationError, WebhookUrl};
+pub use destination::{AllowedHosts, CitizenDestination, DestinationError, WebhookUrl};
 pub use email::{EmailKind, OutgoingEmail, human_datetime, render, render_ticket, to_eml};
 pub use ics::{Method, invite};
 pub use ticket::TicketNotice;

@@ -139,6 +139,10 @@ fn notice() -> AppointmentNotice {
         cancel_url: "https://ricevo.example.it/a/tok/cancel".into(),
         join_url: None,
         lang: Lang::It,
+        reference: "K7M-4QP".into(),
+        reason: None,
+        rebook_url: None,
+        rebook_times: Vec::new(),
     }
 }
 

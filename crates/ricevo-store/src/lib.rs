@@ -151,7 +151,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<Appointment>>;
-    /// Appointments whose citizen's name or codice fiscale contains `needle` (case-insensitive).
+    /// Appointments whose citizen's name, e-mail or codice fiscale contains `needle`
+    /// (case-insensitive), whose phone number contains its digits (at least five, spaces and
+    /// signs ignored), or whose reference is `needle` (a short code in any case, with or
+    /// without its dash; an older 16-character public id as written).
     async fn search_appointments(&self, tenant: TenantId, needle: &str, limit: i64) -> Result<Vec<Appointment>>;
     /// Cancels an active appointment whose sequence is still `expected_sequence`, frees its
     /// seats, drops its retractable messages, queues `outbox` and ends the citizen's place in

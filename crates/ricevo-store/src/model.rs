@@ -274,6 +274,7 @@ pub struct Appointment {
     /// Citizen's name (empty once anonymised).
     pub citizen_name: String,
     /// Citizen's e-mail (empty once anonymised).
+    /// The citizen's e-mail; empty for a citizen who gave only a phone number.
     pub citizen_email: String,
     /// Citizen's phone.
     pub citizen_phone: Option<String>,
@@ -349,6 +350,7 @@ pub struct NewAppointment {
     /// Citizen's name.
     pub citizen_name: String,
     /// Citizen's e-mail.
+    /// The citizen's e-mail; empty for a citizen who gave only a phone number.
     pub citizen_email: String,
     /// Citizen's phone.
     pub citizen_phone: Option<String>,
@@ -425,6 +427,10 @@ pub enum BookOutcome {
     Replay(IdempotencyRecord),
     /// The citizen already holds as many active appointments for the service as the quota allows.
     QuotaReached(CitizenQuota),
+    // ---- reference codes (booking) ----
+    /// The public id (a short reference code) is already another appointment's: nothing was
+    /// written; draw another code and book again.
+    IdTaken,
 }
 
 /// A change to an existing appointment.

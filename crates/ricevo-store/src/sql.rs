@@ -193,6 +193,8 @@ pub(crate) fn outbox_insert_sql(rows: usize) -> String {
 /// parameters in order of first appearance, which is their numeric order in each of these.
 pub(crate) const IDEMPOTENCY_SELECT: &str =
     "SELECT request_hash, status, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2";
+/// Whether a public id is taken (any town: public ids are unique across the instance).
+pub(crate) const PUBLIC_ID_TAKEN: &str = "SELECT COUNT(*) FROM appointments WHERE public_id = $1";
 /// The seats taken in a range of steps of an office.
 pub(crate) const SEATS_TAKEN_SELECT: &str =
     "SELECT step, seat FROM seats WHERE office_id = $1 AND step >= $2 AND step < $3";
@@ -464,6 +466,12 @@ macro_rules! impl_store {
                 else {
                     return Ok(BookOutcome::Full);
                 };
+                // A short reference code drawn twice is told apart from a seat race.
+                let (taken,): (i64,) =
+                    sqlx::query_as($crate::sql::PUBLIC_ID_TAKEN).bind(&new.public_id).fetch_one(&mut **tx).await?;
+                if taken > 0 {
+                    return Ok(BookOutcome::IdTaken);
+                }
                 let (id,): (i64,) = sqlx::query_as($crate::sql::APPOINTMENT_INSERT)
                     .bind(&new.public_id)
                     .bind(&new.token_hash)
@@ -1224,13 +1232,30 @@ macro_rules! impl_store {
                     "%{}%",
                     needle.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
                 );
+                // The reference: a short code in its written form, else the text as typed.
+                let reference = ricevo_core::reference::ReferenceCode::parse(needle)
+                    .map(|c| c.as_str().to_owned())
+                    .unwrap_or_else(|| needle.trim().to_owned());
+                // A phone number matches by its digits, however it was written; too few digits
+                // would match half the town, so then the phone is not searched.
+                let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
+                let phone_pattern = if digits.len() >= 5 && !needle.chars().any(char::is_alphabetic) {
+                    format!("%{digits}%")
+                } else {
+                    String::new()
+                };
                 let rows: Vec<AppointmentTuple> = sqlx::query_as(&format!(
                     "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE tenant_id = $1 AND anonymised = 0 \
-                     AND (LOWER(citizen_name) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(fiscal_code, '')) LIKE $2 ESCAPE '\\') \
-                     ORDER BY start_at DESC LIMIT $3"
+                     AND (LOWER(citizen_name) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(fiscal_code, '')) LIKE $2 ESCAPE '\\' \
+                     OR LOWER(citizen_email) LIKE $2 ESCAPE '\\' OR public_id = $3 \
+                     OR ($4 <> '' AND REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(COALESCE(citizen_phone, ''), ' ', ''), \
+                     '-', ''), '.', ''), '/', ''), '+', '') LIKE $4)) \
+                     ORDER BY start_at DESC LIMIT $5"
                 ))
                 .bind(tenant.0)
                 .bind(pattern)
+                .bind(reference)
+                .bind(phone_pattern)
                 .bind(limit)
                 .fetch_all(&self.reader)
                 .await?;

@@ -33,8 +33,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use tokio::sync::{mpsc, oneshot};
 
 use crate::sql::{
-    APPOINTMENT_INSERT, CITIZEN_ACTIVE_COUNT, CITIZEN_KEY_INSERT, IDEMPOTENCY_INSERT, IDEMPOTENCY_SELECT, SEAT_INSERT,
-    SEATS_TAKEN_SELECT, impl_store, outbox_insert_sql, three_keys,
+    APPOINTMENT_INSERT, CITIZEN_ACTIVE_COUNT, CITIZEN_KEY_INSERT, IDEMPOTENCY_INSERT, IDEMPOTENCY_SELECT,
+    PUBLIC_ID_TAKEN, SEAT_INSERT, SEATS_TAKEN_SELECT, impl_store, outbox_insert_sql, three_keys,
 };
 use crate::*;
 
@@ -314,6 +314,11 @@ fn book_in(connection: &Connection, new: &NewAppointment, outbox_sql: &str) -> r
     let Some(assigned) = ricevo_core::seats::assign(wanted, &taken, new.desks) else {
         return Ok(BookOutcome::Full);
     };
+    // A short reference code drawn twice is told apart from a seat race (and fails nobody else).
+    let id_taken: i64 = connection.prepare_cached(PUBLIC_ID_TAKEN)?.query_row(params![new.public_id], |r| r.get(0))?;
+    if id_taken > 0 {
+        return Ok(BookOutcome::IdTaken);
+    }
     let id: i64 = connection.prepare_cached(APPOINTMENT_INSERT)?.query_row(
         params![
             new.public_id,
@@ -612,7 +617,7 @@ mod tests {
         let mut town = town(3).await;
         let ids = town.ids;
         let mut twin = booking(ids, 3, 2, None);
-        twin.public_id = "pub-1".into();
+        twin.token_hash = "hash-1".into();
         let batch = [booking(ids, 3, 1, None), booking(ids, 3, 3, Some("k")), twin];
         let results = run_batch(&mut town, &batch);
         assert!(results.iter().all(Result::is_err), "nobody may hear booked: {results:?}");

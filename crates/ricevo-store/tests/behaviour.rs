@@ -1159,6 +1159,55 @@ macro_rules! behaviour {
                 assert_eq!(after.waited(), Some(SignedDuration::from_mins(4)));
                 assert_eq!(f.store.anonymise_before(town.tenant.id, at("2027-01-01T00:00:00Z")).await.unwrap(), 0);
             }
+
+            // ---- reference codes and staff search (booking) ----
+
+            #[tokio::test]
+            async fn a_reference_code_already_taken_is_told_apart_and_writes_nothing() {
+                let Some(f) = fixture().await else { return };
+                let a = town(&*f.store, "a", 2).await;
+                let b = town(&*f.store, "b", 2).await;
+                let mut first = booking(&a, "2026-11-30T08:00:00Z", 1);
+                first.public_id = "K7M-4QP".into();
+                booked(f.store.book(&first).await.unwrap());
+                // The same code drawn again, even in another town: nothing written, seats free.
+                let mut twin = booking(&b, "2026-11-30T08:00:00Z", 2);
+                twin.public_id = "K7M-4QP".into();
+                assert_eq!(f.store.book(&twin).await.unwrap(), BookOutcome::IdTaken);
+                assert!(f.store.taken_seats(b.tenant.id, b.office.id, at("2026-11-30T00:00:00Z"), at("2026-12-01T00:00:00Z"), None).await.unwrap().is_empty());
+                twin.public_id = "K7M-4QR".into();
+                booked(f.store.book(&twin).await.unwrap());
+            }
+
+            #[tokio::test]
+            async fn staff_search_finds_by_code_in_any_spelling_e_mail_phone_or_fiscal_code_within_the_town() {
+                let Some(f) = fixture().await else { return };
+                let a = town(&*f.store, "a", 2).await;
+                let b = town(&*f.store, "b", 2).await;
+                let mut new = booking(&a, "2026-11-30T08:00:00Z", 7);
+                new.public_id = "K7M-4QP".into();
+                new.citizen_email = String::new();
+                new.citizen_phone = Some("+39 333 123-4567".into());
+                new.citizen_name = "Giuseppe Verdi".into();
+                booked(f.store.book(&new).await.unwrap());
+                let mut old = booking(&a, "2026-11-30T08:30:00Z", 8);
+                old.public_id = "AbCdEfGhIjKlMnOp".into();
+                old.citizen_email = "anna.neri@example.it".into();
+                old.fiscal_code = Some("NRENNA80A41H501U".into());
+                booked(f.store.book(&old).await.unwrap());
+                let names = |found: Vec<Appointment>| found.into_iter().map(|x| x.citizen_name).collect::<Vec<_>>();
+                for q in ["K7M-4QP", "k7m4qp", " K7M 4QP ", "3331234567", "333 123 4567", "+393331234567"] {
+                    assert_eq!(names(f.store.search_appointments(a.tenant.id, q, 10).await.unwrap()), ["Giuseppe Verdi"], "{q}");
+                }
+                for q in ["AbCdEfGhIjKlMnOp", "ANNA.NERI@", "nrenna80"] {
+                    assert_eq!(names(f.store.search_appointments(a.tenant.id, q, 10).await.unwrap()), ["Cittadino 8"], "{q}");
+                }
+                // Too few digits search no phone; another town finds nothing.
+                assert!(f.store.search_appointments(a.tenant.id, "333", 10).await.unwrap().is_empty());
+                for q in ["K7M-4QP", "3331234567", "anna.neri"] {
+                    assert!(f.store.search_appointments(b.tenant.id, q, 10).await.unwrap().is_empty(), "{q}");
+                }
+            }
         }
     };
 }

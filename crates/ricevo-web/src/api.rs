@@ -11,6 +11,7 @@ use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use ricevo_core::citizen::{BookingInput, FieldError};
 use ricevo_core::day::Day;
+use ricevo_core::reason::Reason;
 use ricevo_core::slots::{Slot, SlotRefusal};
 use ricevo_core::{Lang, Mode, OfficeId, ServiceId};
 use ricevo_store::{Appointment, AppointmentStatus, Tenant};
@@ -19,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use ricevo_desk::DeskError;
 use ricevo_desk::booking::{BookingRequest, BookingResult, MAX_SLOT_RANGE_DAYS};
+use ricevo_desk::on_behalf::StaffBooking;
 use ricevo_desk::town::zone_of;
 
 use crate::error::{ApiError, ErrorBody, InLang, day_error_message, refusal_message};
@@ -179,9 +181,10 @@ pub async fn slots(
 pub struct CitizenBody {
     /// Full name.
     pub name: Option<String>,
-    /// E-mail.
+    /// E-mail for the confirmation and the personal link; may be left out when `phone` is given
+    /// (the citizen then keeps the reference code and the link from the answer).
     pub email: Option<String>,
-    /// Phone.
+    /// Phone: required without `email`, and for a `phone` appointment.
     pub phone: Option<String>,
     /// Codice fiscale.
     pub fiscal_code: Option<String>,
@@ -367,7 +370,7 @@ pub async fn create_appointment(
 /// An appointment as its citizen sees it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AppointmentView {
-    /// Public id.
+    /// The reference code (`K7M-4QP`; appointments booked before codes: a 16-character id).
     pub id: String,
     /// `booked`, `checked_in`, `done`, `no_show`, `cancelled`.
     #[schema(value_type = String)]
@@ -490,7 +493,7 @@ pub struct DayParams {
 pub struct StaffAppointmentView {
     /// Internal id (for staff actions).
     pub id: i64,
-    /// Public id.
+    /// The reference code the citizen quotes (`K7M-4QP`; older appointments: a 16-character id).
     pub public_id: String,
     /// Office.
     pub office_id: i64,
@@ -508,7 +511,7 @@ pub struct StaffAppointmentView {
     pub mode: Mode,
     /// Citizen's name.
     pub citizen_name: String,
-    /// Citizen's e-mail.
+    /// Citizen's e-mail; empty for a citizen who gave only a phone number.
     pub citizen_email: String,
     /// Citizen's phone.
     pub citizen_phone: Option<String>,
@@ -634,6 +637,21 @@ pub async fn offices(
 pub struct StatusBody {
     /// `checked_in`, `done`, `no_show` or `cancelled`.
     pub status: Option<String>,
+    /// With `cancelled`: why, told to the citizen in the cancellation e-mail (3-300 characters,
+    /// one line). Optional; the staff pages always ask for one.
+    pub reason: Option<String>,
+}
+
+// ---- reasons and bookings on a citizen's behalf (booking) ----
+
+/// Reads an optional reason from a body (`None` when absent or blank).
+fn optional_reason(raw: Option<&str>, lang: Lang) -> Result<Option<Reason>, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(r) => Reason::parse(r)
+            .map(Some)
+            .map_err(|e| ApiError::Fields(lang, vec![FieldError::new("reason", e.message(lang))])),
+    }
 }
 
 /// Changes an appointment's status (Bearer token; operators only for their offices).
@@ -671,7 +689,13 @@ pub async fn set_status(
             )],
         )
     })?;
-    let updated = state.desk.change_status(&t, &grant, &a, status).await.in_lang(lang)?;
+    let reason = optional_reason(parsed.reason.as_deref(), lang)?;
+    let updated = match (status, reason) {
+        (AppointmentStatus::Cancelled, Some(reason)) => {
+            state.desk.cancel_with_reason(&t, &grant, a.id, &reason).await.in_lang(lang)?
+        }
+        (_, _) => state.desk.change_status(&t, &grant, &a, status).await.in_lang(lang)?,
+    };
     Ok(Json(staff_view(&t, &updated)))
 }
 
@@ -679,7 +703,7 @@ pub async fn set_status(
 /// The citizen gets a "moved" e-mail with the updated invite; their link stays the same.
 #[utoipa::path(post, path = "/api/v1/{tenant}/appointments/{id}/move",
     params(("tenant" = String, Path, description = "Town slug"), ("id" = i64, Path, description = "The internal id of `StaffAppointmentView`")),
-    request_body = MoveBody, security(("bearer" = [])),
+    request_body = StaffMoveBody, security(("bearer" = [])),
     responses((status = 200, description = "Moved", body = StaffAppointmentView),
         (status = 400, description = "`bad_request`: the body is not JSON", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no token, or not one of this town", body = ErrorBody),
@@ -699,11 +723,13 @@ pub async fn staff_move(
         let grant = bearer(&state, &headers, &t, lang).await?;
         let id = id.parse::<i64>().map_err(|_| ApiError::NotFound(lang))?;
         let a = state.desk.appointment_for(&t, &grant, ricevo_core::AppointmentId(id)).await.in_lang(lang)?;
-        let parsed: MoveBody = read_json(&body, lang)?;
+        let parsed: StaffMoveBody = read_json(&body, lang)?;
         let Some(start) = parsed.start.as_deref().and_then(parse_instant) else {
             return Err(ApiError::Fields(lang, vec![start_error(lang)]).into_response());
         };
-        match state.desk.reschedule(&t, &a, None, start).await {
+        let reason = optional_reason(parsed.reason.as_deref(), lang)?;
+        let moved = state.desk.move_with_reason(&t, &grant, a.id, start, reason.as_ref()).await;
+        match moved {
             Ok(moved) => Ok(staff_view(&t, &moved)),
             Err(refusal) => Err(refusal_response(refusal, lang)),
         }
@@ -711,6 +737,124 @@ pub async fn staff_move(
     match run.await {
         Ok(view) => Json(view).into_response(),
         Err(resp) => resp,
+    }
+}
+
+/// An official's move.
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct StaffMoveBody {
+    /// The new start, RFC 3339.
+    #[schema(format = DateTime)]
+    pub start: Option<String>,
+    /// Why, told to the citizen in the e-mail about the move (3-300 characters, one line).
+    pub reason: Option<String>,
+}
+
+/// A booking an official makes for a citizen who phoned or walked in.
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct StaffBookingBody {
+    /// The service.
+    pub service_id: Option<i64>,
+    /// The chosen start, RFC 3339.
+    #[schema(format = DateTime)]
+    pub start: Option<String>,
+    /// `video`, `in_person` or `phone`.
+    pub mode: Option<String>,
+    /// The citizen: an e-mail, or else a phone number.
+    pub citizen: CitizenBody,
+    /// Notes for the office.
+    pub notes: Option<String>,
+    /// Answers to intake questions by key.
+    #[schema(value_type = Object)]
+    pub answers: BTreeMap<String, serde_json::Value>,
+    /// Whether the citizen was given the privacy notice.
+    pub privacy_accepted: Option<bool>,
+    /// `it` or `en`: the language of the e-mails.
+    pub lang: Option<String>,
+    /// Book outside the bookable times (closed hours, notice, horizon): only a token of a
+    /// manager of the office or an administrator. Seats are never double-booked.
+    pub outside_hours: Option<bool>,
+}
+
+/// Books for a citizen on an official's behalf (Bearer token; the same rules, seats and
+/// quota as a citizen's booking, without the hourly budget). The answer's `manage_url` is the
+/// citizen's personal link, to hand over; it also goes to the citizen by e-mail if they gave one.
+#[utoipa::path(post, path = "/api/v1/{tenant}/appointments/on-behalf",
+    params(("tenant" = String, Path, description = "Town slug"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1-200 characters; retries with the same key and body get the first answer")),
+    request_body = StaffBookingBody, security(("bearer" = [])),
+    responses((status = 201, description = "Booked; `id` is the reference code to read to the citizen", body = ricevo_desk::booking::BookingReceipt),
+        (status = 400, description = "`bad_request`: the body is not JSON, or a bad Idempotency-Key", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no token, or not one of this town", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the token does not cover the office, or asks for `outside_hours` without managing it", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such town", body = ErrorBody),
+        (status = 409, description = "`slot_unavailable` (`full`): no free seat, with alternatives", body = RefusalBody),
+        (status = 422, description = "`invalid_fields`, `service_not_found`, `citizen_limit`... as `ErrorBody`; `slot_unavailable` (`too_soon`, `beyond_horizon`, `not_a_slot`) as `ConflictBody`", body = RefusalBody)))]
+pub async fn book_on_behalf(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let run = async {
+        let t = tenant(&state, &slug, lang).await?;
+        let grant = bearer(&state, &headers, &t, lang).await?;
+        let parsed: StaffBookingBody = read_json(&body, lang)?;
+        let idempotency = match headers.get("idempotency-key").map(|v| v.to_str()) {
+            None => None,
+            Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 200 => {
+                Some((format!("staff:{}", k.trim()), hex::encode(Sha256::digest(&body))))
+            }
+            Some(_) => {
+                return Err(
+                    ApiError::BadRequest(lang, "Idempotency-Key: 1-200 printable characters".into()).into_response()
+                );
+            }
+        };
+        let outside_hours = parsed.outside_hours.unwrap_or(false);
+        let booking = BookingBody {
+            service_id: parsed.service_id,
+            start: parsed.start,
+            mode: parsed.mode,
+            citizen: parsed.citizen,
+            notes: parsed.notes,
+            answers: parsed.answers,
+            privacy_accepted: parsed.privacy_accepted,
+            lang: parsed.lang,
+        };
+        let service_id = booking.service_id.map(ServiceId);
+        let (start, input) = booking.into_input(lang);
+        let (Some(service_id), Some(start)) = (service_id, start) else {
+            let mut errors = Vec::new();
+            if service_id.is_none() {
+                errors.push(FieldError::new(
+                    "service_id",
+                    match lang {
+                        Lang::It => "Indica il servizio.",
+                        Lang::En => "Give the service.",
+                    },
+                ));
+            }
+            if start.is_none() {
+                errors.push(start_error(lang));
+            }
+            return Err(ApiError::Fields(lang, errors).into_response());
+        };
+        let req = StaffBooking { service_id, start, input, outside_hours, idempotency };
+        match state.desk.book_on_behalf(&t, &grant, req, lang).await {
+            Ok(BookingResult::Booked { receipt, .. }) => Ok((StatusCode::CREATED, Json(receipt)).into_response()),
+            Ok(BookingResult::Replay(first)) => {
+                let status = StatusCode::from_u16(first.status).unwrap_or(StatusCode::CREATED);
+                Ok((status, [(axum::http::header::CONTENT_TYPE, "application/json")], first.body).into_response())
+            }
+            Err(r) => Err(refusal_response(r, lang)),
+        }
+    };
+    match run.await {
+        Ok(resp) | Err(resp) => resp,
     }
 }
 

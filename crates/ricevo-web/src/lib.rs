@@ -90,6 +90,7 @@ pub fn api_routes() -> Vec<route::ApiRoute> {
         R::new(Method::GET, "/api/v1/{tenant}/services", api::services),
         R::new(Method::GET, "/api/v1/{tenant}/services/{service_id}/slots", api::slots),
         R::new(Method::POST, "/api/v1/{tenant}/appointments", api::create_appointment),
+        R::new(Method::POST, "/api/v1/{tenant}/appointments/on-behalf", api::book_on_behalf),
         R::new(Method::POST, "/api/v1/{tenant}/appointments/{id}/status", api::set_status),
         R::new(Method::POST, "/api/v1/{tenant}/appointments/{id}/move", api::staff_move),
         R::new(Method::GET, "/api/v1/{tenant}/day", api::day),

@@ -509,6 +509,10 @@ struct ManagePage {
     status: &'static str,
     citizen: String,
     reference: String,
+    /// For a citizen who gave no e-mail, just after booking: the personal link to keep (its
+    /// full address as text, followed as a link within this site).
+    keep_link: Option<String>,
+    keep_href: String,
     active: bool,
     join_href: Option<String>,
     mode_hint: Option<&'static str>,
@@ -528,7 +532,14 @@ async fn manage(
         let o = Opened::load(&state, token, ctx.lang).await?;
         let a = &o.appointment;
         let active = a.status.is_active();
+        // Without an e-mail nothing reaches the citizen: this page is where they get the code
+        // and their link, so it says what to keep.
+        let no_email = a.citizen_email.trim().is_empty();
+        let keep_link = (q.booked.is_some() && active && no_email).then(|| state.desk.links(&o.token, a.mode).manage);
         let banner = match (q.booked.is_some(), q.moved.is_some()) {
+            (true, _) if active && no_email => {
+                Some(Banner { title: ctx.t.booked_title, text: ctx.t.booked_no_email_text })
+            }
             (true, _) if active => Some(Banner { title: ctx.t.booked_title, text: ctx.t.booked_text }),
             (_, true) if active => Some(Banner { title: ctx.t.moved_title, text: ctx.t.moved_text }),
             _ => None,
@@ -547,6 +558,8 @@ async fn manage(
             status: texts::status_name(ctx.lang, a.status),
             citizen: a.citizen_name.clone(),
             reference: a.public_id.clone(),
+            keep_link,
+            keep_href: ctx.href(&manage_path(&o.token)),
             active,
             join_href: (a.mode == Mode::Video).then(|| ctx.href(&format!("{path}/join"))),
             mode_hint: (a.mode == Mode::Phone).then_some(ctx.t.phone_meeting_hint),

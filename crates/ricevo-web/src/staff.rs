@@ -11,10 +11,12 @@ pub(crate) mod accounts;
 pub(crate) mod admin;
 mod audit;
 mod auth;
+mod closure_notice;
 pub(crate) mod common;
 mod day;
 pub(crate) mod form;
 pub(crate) mod offices;
+mod on_behalf;
 pub(crate) mod views;
 
 use axum::Router;
@@ -39,6 +41,10 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/staff", get(day::day))
         .route("/{tenant}/staff/search", get(day::search))
         .route("/{tenant}/staff/appointments/{id}/status", post(day::set_status))
+        // ---- the URP desk: bookings for citizens, moves and cancellations with a reason ----
+        .route("/{tenant}/staff/book", get(on_behalf::book_form).post(on_behalf::book_submit))
+        .route("/{tenant}/staff/appointments/{id}/cancel", get(on_behalf::cancel_form).post(on_behalf::cancel_submit))
+        .route("/{tenant}/staff/appointments/{id}/move", get(on_behalf::move_form).post(on_behalf::move_submit))
         .route("/{tenant}/staff/offices", get(offices::list).post(offices::create))
         .route("/{tenant}/staff/offices/{office}", get(offices::show).post(offices::update))
         .route("/{tenant}/staff/offices/{office}/hours", post(offices::set_hours))

@@ -742,7 +742,9 @@ async fn a_citizen_holding_two_active_appointments_of_a_service_is_refused_a_thi
     let tari = service_id(&app, "TARI / IMU").await;
     let mut other = third.clone();
     other["service_id"] = json!(tari);
+    // A phone appointment gives the number to call.
     other["mode"] = json!("phone");
+    other["citizen"]["phone"] = json!("0968 81234");
     let (_, slots) =
         send(&app, get(&format!("/api/v1/demo/services/{tari}/slots?from=2026-11-25&to=2026-11-30"))).await;
     other["start"] = slots[0]["start"].clone();
@@ -754,4 +756,122 @@ async fn a_citizen_holding_two_active_appointments_of_a_service_is_refused_a_thi
         StatusCode::OK
     );
     assert_eq!(send(&app, post_json("/api/v1/demo/appointments", &third)).await.0, StatusCode::CREATED);
+}
+
+// ---- citizens without e-mail and bookings on their behalf (booking) ----
+
+fn on_behalf(token: &str, body: &Value) -> Request<Body> {
+    Request::post("/api/v1/demo/appointments/on-behalf")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_citizen_without_e_mail_books_by_phone_and_gets_a_short_code_and_a_phone_meeting_needs_the_number() {
+    let app = app().await;
+    let id = service_id(&app, "Cambio di residenza").await;
+    let mut body = booking(id, "2026-11-25T09:00:00+01:00", "Giuseppe Verdi");
+    body["citizen"] = json!({"name": "Giuseppe Verdi", "phone": "+39 333 123 4567"});
+    body["mode"] = json!("in_person");
+    let (status, receipt) = send(&app, post_json("/api/v1/demo/appointments", &body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    let code = receipt["id"].as_str().unwrap();
+    assert!(ricevo_core::reference::ReferenceCode::parse(code).is_some_and(|c| c.as_str() == code), "{code}");
+    // Nobody to reach, or a phone meeting without a number: 422 on the field, in Italian.
+    body["citizen"] = json!({"name": "Nessuno"});
+    body["start"] = json!("2026-11-25T09:35:00+01:00");
+    let (status, refused) = send(&app, post_json("/api/v1/demo/appointments", &body)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["fields"][0]["field"], "citizen.email", "{refused}");
+    body["citizen"] = json!({"name": "Maria", "email": "maria@example.it"});
+    body["mode"] = json!("phone");
+    let (status, refused) = send(&app, post_json("/api/v1/demo/appointments", &body)).await;
+    assert_eq!(
+        (status, refused["fields"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("citizen.phone"))
+    );
+}
+
+#[tokio::test]
+async fn staff_book_on_a_citizens_behalf_by_token_and_only_a_manager_books_outside_hours() {
+    let app = app().await;
+    let store = app.state.store.clone();
+    let demo = store.tenant_by_slug("demo").await.unwrap().unwrap();
+    let anagrafe = store.offices(demo.id).await.unwrap().into_iter().find(|o| o.name == "Anagrafe").unwrap();
+    let issue = |role, office: Option<ricevo_core::OfficeId>| {
+        let store = store.clone();
+        async move {
+            let token = ricevo_desk::tokens::new_token();
+            store.create_api_token(demo.id, role, office, &ricevo_desk::tokens::hash(&token), "t").await.unwrap();
+            token
+        }
+    };
+    let operator = issue(Role::Operator, Some(anagrafe.id)).await;
+    let manager = issue(Role::Manager, Some(anagrafe.id)).await;
+    let id = service_id(&app, "Cambio di residenza").await;
+    let mut body = booking(id, "2026-11-25T09:00:00+01:00", "Anna Neri");
+    body["citizen"] = json!({"name": "Anna Neri", "phone": "0968 81234"});
+    body["mode"] = json!("phone");
+
+    let (status, _) = send(&app, post_json("/api/v1/demo/appointments/on-behalf", &body)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a token is required");
+    let (status, receipt) = send(&app, on_behalf(&operator, &body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    assert!(receipt["manage_url"].as_str().unwrap().contains("/a/"), "the link to hand over: {receipt}");
+
+    // Wednesday 15:00 is outside the office's hours.
+    body["start"] = json!("2026-11-25T15:00:00+01:00");
+    let (status, refused) = send(&app, on_behalf(&operator, &body)).await;
+    assert_eq!((status, refused["reason"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("not_a_slot")));
+    body["outside_hours"] = json!(true);
+    assert_eq!(send(&app, on_behalf(&operator, &body)).await.0, StatusCode::FORBIDDEN);
+    let (status, late) = send(&app, on_behalf(&manager, &body)).await;
+    assert_eq!((status, late["start"].as_str()), (StatusCode::CREATED, Some("2026-11-25T15:00:00+01:00")), "{late}");
+
+    // A move and a cancellation with a reason the citizen is told; a bad reason is a 422.
+    let (_, day) = send(
+        &app,
+        Request::get("/api/v1/demo/day?date=2026-11-25")
+            .header(header::AUTHORIZATION, format!("Bearer {manager}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let appt =
+        day.as_array().unwrap().iter().find(|a| a["public_id"] == receipt["id"]).unwrap()["id"].as_i64().unwrap();
+    let act = |path: &str, body: Value| {
+        Request::post(format!("/api/v1/demo/appointments/{appt}/{path}"))
+            .header(header::AUTHORIZATION, format!("Bearer {manager}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let (status, bad) = send(&app, act("status", json!({"status": "cancelled", "reason": "a\nb"}))).await;
+    assert_eq!((status, bad["fields"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")));
+    let (status, moved) =
+        send(&app, act("move", json!({"start": "2026-11-26T09:00:00+01:00", "reason": "Sportello chiuso per guasto"})))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    let (status, cancelled) = send(&app, act("status", json!({"status": "cancelled", "reason": "Sciopero"}))).await;
+    assert_eq!((status, cancelled["status"].as_str()), (StatusCode::OK, Some("cancelled")), "{cancelled}");
+
+    // Another town's token books nothing here.
+    let other = store
+        .create_tenant(&ricevo_store::NewTenant {
+            slug: "altro".into(),
+            name: "Altro".into(),
+            time_zone: "Europe/Rome".into(),
+            patron_day: None,
+            contact_email: "a@b.it".into(),
+            privacy_notice: "x".into(),
+            retention_days: 365,
+        })
+        .await
+        .unwrap();
+    let foreign = ricevo_desk::tokens::new_token();
+    store.create_api_token(other.id, Role::Admin, None, &ricevo_desk::tokens::hash(&foreign), "t").await.unwrap();
+    body["start"] = json!("2026-11-25T10:10:00+01:00");
+    assert_eq!(send(&app, on_behalf(&foreign, &body)).await.0, StatusCode::UNAUTHORIZED);
 }

@@ -687,3 +687,42 @@ async fn the_booking_form_answers_429_with_retry_after_once_an_address_spent_its
         }
     }
 }
+
+// ---- citizens without e-mail (booking) ----
+
+#[tokio::test]
+async fn a_citizen_without_e_mail_books_with_a_phone_and_the_confirmation_says_what_to_keep() {
+    let app = app().await;
+    let (_, service) = service_page(&app, "Cambio di residenza").await;
+    let slot = service.slot_links()[0].clone();
+    let form = get(&app, &slot).await;
+    assert!(
+        unescape(&form.body).contains("Se non hai un'e-mail lascia vuoto e indica il telefono"),
+        "e-mail is optional"
+    );
+    let cookie = csrf_cookie(&form);
+    let csrf = form.csrf_field();
+    // Neither e-mail nor phone: refused on the e-mail field, saying a phone will do.
+    let fields =
+        [("name", "Giuseppe Verdi"), ("mode", "in_person"), ("privacy_accepted", "1"), ("csrf", csrf.as_str())];
+    let refused = post(&app, &slot, Some(&cookie), &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unescape(&refused.body).contains("oppure, se non ne hai uno, un numero di telefono"), "{}", refused.body);
+    let mut with_phone = fields.to_vec();
+    with_phone.push(("phone", "+39 333 123 4567"));
+    let done = post(&app, &slot, Some(&cookie), &with_phone).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let location = done.header(header::LOCATION).to_owned();
+    let token = token_of(&done);
+    let manage = get(&app, &location).await;
+    let body = unescape(&manage.body);
+    assert!(body.contains("Conserva questi dati") && body.contains("non riceverai messaggi"), "{body}");
+    assert!(body.contains(&format!("/a/{token}</a>")), "the full link is shown to be copied: {body}");
+    let code = between(&body, "<strong class=\"reference-code\">", "<").unwrap();
+    assert!(ricevo_core::reference::ReferenceCode::parse(&code).is_some(), "{code}");
+    no_other_origin(&manage);
+    // Opened again later, the page no longer shouts the box.
+    let later = get(&app, &format!("/a/{token}")).await;
+    assert!(!unescape(&later.body).contains("Conserva questi dati"));
+    assert!(later.body.contains(&code), "the code stays on the page");
+}

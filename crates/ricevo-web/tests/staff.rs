@@ -548,7 +548,8 @@ async fn the_day_page_refuses_the_status_changes_the_api_refuses_and_offers_only
     let day = get(&app, &s, &format!("/demo/staff?date={DAY}")).await;
     assert!(!day.body.contains("value=\"no_show\""), "no no-show button days ahead");
     assert!(!day.body.contains("value=\"done\""), "no done button days ahead");
-    assert!(day.body.contains("value=\"cancelled\""));
+    // Cancelling goes through its confirmation page, which asks for the reason.
+    assert!(day.body.contains(&format!("/demo/staff/appointments/{}/cancel\"", anna.0)));
     for (status, it) in [("no_show", "Troppo presto"), ("done", "Troppo presto"), ("checked_in", "Troppo presto")] {
         let early = post(&app, &s, &action(anna), &[("status", status)]).await;
         assert_eq!(early.status, StatusCode::CONFLICT, "{status}: {}", early.body);
@@ -863,6 +864,218 @@ async fn the_day_page_and_the_closure_form_refuse_the_edges_of_the_calendar_with
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert!(refused.body.contains("Data fuori intervallo"), "{}", refused.body);
     assert!(app.store.closures(app.tenant, tributi).await.unwrap().is_empty());
+}
+
+// ---- the URP desk: bookings for citizens, reasons, closures over booked days (booking) ----
+
+// The text between `start` and the next `end` after it.
+fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+    let at = body.find(start).unwrap_or_else(|| panic!("no {start} in {body}")) + start.len();
+    &body[at..at + body[at..].find(end).unwrap()]
+}
+
+async fn outbox_payloads(app: &App) -> Vec<(String, String)> {
+    let later: Timestamp = "2027-12-01T00:00:00Z".parse().unwrap();
+    app.store.due_outbox(later, 200).await.unwrap().into_iter().map(|m| (m.dedupe_key, m.payload)).collect()
+}
+
+#[tokio::test]
+async fn an_official_books_for_a_citizen_without_e_mail_and_hands_over_the_code_and_the_link() {
+    let app = app().await;
+    let s = login(&app, ADMIN).await;
+    let service = service_id(&app, "Cambio di residenza").await;
+    let day = get(&app, &s, &format!("/demo/staff?date={DAY}")).await;
+    assert!(day.body.contains(&format!("href=\"/demo/staff/book?date={DAY}\"")), "the day view links the form");
+    let form = get(&app, &s, &format!("/demo/staff/book?service={service}&date={DAY}")).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    // Wednesday 25 November, 09:00 in Rome.
+    assert!(form.body.contains("value=\"2026-11-25T08:00:00Z\""), "the free times are offered");
+    let service = service.to_string();
+    let fields = |extra: &[(&'static str, &'static str)]| {
+        let mut all = vec![
+            ("service", service.clone()),
+            ("date", DAY.to_owned()),
+            ("start", "2026-11-25T08:00:00Z".to_owned()),
+            ("name", "Giuseppe Verdi".to_owned()),
+            ("mode", "in_person".to_owned()),
+            ("privacy_accepted", "1".to_owned()),
+        ];
+        all.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        all
+    };
+    let as_refs = |all: &[(&'static str, String)]| all.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+
+    // No e-mail and no phone: the form comes back with the problem, nothing booked.
+    let nobody = as_refs(&fields(&[]));
+    let nobody: Vec<(&str, &str)> = nobody.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = post(&app, &s, "/demo/staff/book", &nobody).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("numero di telefono"), "{}", refused.body);
+
+    let with_phone = as_refs(&fields(&[("phone", "+39 333 123 4567")]));
+    let with_phone: Vec<(&str, &str)> = with_phone.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let done = post(&app, &s, "/demo/staff/book", &with_phone).await;
+    assert_eq!(done.status, StatusCode::CREATED, "{}", done.body);
+    let code = between(&done.body, "<strong class=\"reference-code\">", "<").to_owned();
+    assert_eq!(code.len(), 7, "{code}");
+    let link = between(&done.body, "class=\"keep-link\">", "<").to_owned();
+    assert!(link.contains("/a/"), "{link}");
+    assert!(done.body.contains("non riceverà messaggi"), "the official is told to hand it over");
+    assert!(outbox_payloads(&app).await.is_empty(), "no e-mail for a citizen without one");
+
+    // Staff search finds it by code (any case, with or without the dash) and by phone.
+    for q in [code.clone(), code.replace('-', "").to_lowercase(), "3331234567".into()] {
+        let found = get(&app, &s, &format!("/demo/staff/search?q={}", encode(&q))).await;
+        assert!(found.body.contains("Giuseppe Verdi"), "{q}: {}", found.body);
+    }
+
+    // Outside hours (Wednesday 15:00): an operator may not, an administrator may.
+    let anagrafe = office(&app, "Anagrafe").await;
+    add_user(&app, "operatore@esempio.it", Role::Operator, &[anagrafe]).await;
+    let late = as_refs(&fields(&[("phone", "0968 81234"), ("outside_hours", "1"), ("override_time", "15:00")]));
+    let late: Vec<(&str, &str)> = late.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let op = login(&app, "operatore@esempio.it").await;
+    assert_eq!(post(&app, &op, "/demo/staff/book", &late).await.status, StatusCode::FORBIDDEN);
+    let booked = post(&app, &s, "/demo/staff/book", &late).await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+    assert!(booked.body.contains("15:00"));
+}
+
+#[tokio::test]
+async fn moving_and_cancelling_from_the_day_view_ask_for_confirmation_and_a_reason_the_citizen_reads() {
+    let app = app().await;
+    let id = book(&app, "Cambio di residenza", "09:00", "Maria Rossi").await;
+    let s = login(&app, ADMIN).await;
+    let day = get(&app, &s, &format!("/demo/staff?date={DAY}")).await;
+    let cancel = format!("/demo/staff/appointments/{}/cancel", id.0);
+    assert!(day.body.contains(&format!("href=\"{cancel}\"")), "{}", day.body);
+
+    let confirm = get(&app, &s, &cancel).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.body.contains("Torna indietro senza cambiare nulla") && confirm.body.contains("Maria Rossi"));
+    assert_eq!(status_of(&app, id).await, AppointmentStatus::Booked, "asking changes nothing");
+    let no_reason = post(&app, &s, &cancel, &[("reason", " ")]).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_reason.body.contains("Scrivi il motivo"));
+    assert_eq!(status_of(&app, id).await, AppointmentStatus::Booked);
+
+    // Move first: to 10:10 the same day, with a reason.
+    let mv = format!("/demo/staff/appointments/{}/move", id.0);
+    let form = get(&app, &s, &format!("{mv}?date={DAY}")).await;
+    assert!(form.body.contains("value=\"2026-11-25T09:10:00Z\""), "{}", form.body);
+    let moved =
+        post(&app, &s, &mv, &[("date", DAY), ("start", "2026-11-25T09:10:00Z"), ("reason", "Operatore in ferie")])
+            .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+    let a = app.store.appointment(app.tenant, id).await.unwrap().unwrap();
+    assert_eq!(a.start, "2026-11-25T09:10:00Z".parse::<Timestamp>().unwrap());
+
+    let done = post(&app, &s, &cancel, &[("reason", "Sciopero del personale")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&app, id).await, AppointmentStatus::Cancelled);
+    let told = outbox_payloads(&app).await;
+    let with = |kind: &str, text: &str| told.iter().any(|(k, p)| k.contains(kind) && p.contains(text));
+    assert!(with(":moved:", "Operatore in ferie"), "{told:?}");
+    assert!(with(":cancelled:", "Sciopero del personale"));
+    assert!(with(":cancelled:", &a.public_id), "the code is in the message");
+}
+
+#[tokio::test]
+async fn a_closure_over_booked_days_shows_who_is_affected_before_saving_and_then_tells_them() {
+    let app = app().await;
+    let id = book(&app, "Cambio di residenza", "09:00", "Maria Rossi").await;
+    let anagrafe = office(&app, "Anagrafe").await;
+    let s = login(&app, ADMIN).await;
+    let uri = format!("/demo/staff/offices/{}/closures", anagrafe.0);
+    let closure = [("first_day", DAY), ("last_day", DAY), ("reason", "Elezioni")];
+    let preview = post(&app, &s, &uri, &closure).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    assert!(preview.body.contains("Maria Rossi") && preview.body.contains("Salva la chiusura e avvisa i cittadini"));
+    assert!(app.store.closures(app.tenant, anagrafe).await.unwrap().is_empty(), "nothing saved before confirming");
+    assert_eq!(status_of(&app, id).await, AppointmentStatus::Booked);
+
+    let mut confirmed = closure.to_vec();
+    confirmed.push(("confirm", "1"));
+    let saved = post(&app, &s, &uri, &confirmed).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(saved.body.contains("Chiusura salvata"));
+    assert_eq!(app.store.closures(app.tenant, anagrafe).await.unwrap().len(), 1);
+    assert_eq!(status_of(&app, id).await, AppointmentStatus::Cancelled);
+    let told = outbox_payloads(&app).await;
+    let (_, email) = told.iter().find(|(k, _)| k.contains(":cancelled:")).unwrap();
+    assert!(email.contains("Elezioni") && email.contains("/demo/services/"), "{email}");
+
+    // A closure over days with nobody booked saves at once.
+    let quiet = post(&app, &s, &uri, &[("first_day", "2026-12-01"), ("last_day", "2026-12-01"), ("reason", "")]).await;
+    assert_eq!(quiet.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn another_towns_staff_cannot_book_move_cancel_or_find_this_towns_appointments() {
+    let app = app().await;
+    let other = app
+        .store
+        .create_tenant(&NewTenant {
+            slug: "altro".into(),
+            name: "Comune Altro".into(),
+            time_zone: "Europe/Rome".into(),
+            patron_day: None,
+            contact_email: "urp@altro.it".into(),
+            privacy_notice: "Informativa".into(),
+            retention_days: 365,
+        })
+        .await
+        .unwrap();
+    app.store.create_user(other.id, "admin@altro.it", "Admin Altro", Role::Admin, &PASSWORD_HASH, &[]).await.unwrap();
+    let id = book(&app, "Cambio di residenza", "09:00", "Maria Rossi").await;
+    let code = app.store.appointment(app.tenant, id).await.unwrap().unwrap().public_id;
+    let a = login(&app, ADMIN).await;
+    let b = login_to(&app, "altro", "admin@altro.it").await;
+
+    for uri in
+        [format!("/altro/staff/appointments/{}/cancel", id.0), format!("/altro/staff/appointments/{}/move", id.0)]
+    {
+        assert_eq!(get(&app, &b, &uri).await.status, StatusCode::NOT_FOUND, "{uri}");
+        let answer = post(&app, &b, &uri, &[("reason", "Tentativo"), ("start", "2026-11-25T09:10:00Z")]).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri}");
+    }
+    // B's booking form offers none of A's services, and refuses one named by id.
+    let service = service_id(&app, "Cambio di residenza").await.to_string();
+    let form = get(&app, &b, &format!("/altro/staff/book?service={service}&date={DAY}")).await;
+    assert!(!form.body.contains("Cambio di residenza"));
+    let refused = post(
+        &app,
+        &b,
+        "/altro/staff/book",
+        &[
+            ("service", &service),
+            ("date", DAY),
+            ("start", "2026-11-25T08:00:00Z"),
+            ("name", "X"),
+            ("phone", "0968 81234"),
+            ("mode", "in_person"),
+            ("privacy_accepted", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let found = get(&app, &b, &format!("/altro/staff/search?q={code}")).await;
+    assert!(!found.body.contains("Maria Rossi"));
+    // A's session on B's new pages is sent to B's login.
+    let answer = get(&app, &a, "/altro/staff/book").await;
+    assert_eq!(
+        (answer.status, answer.headers[header::LOCATION].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/altro/staff/login")
+    );
+    assert_eq!(status_of(&app, id).await, AppointmentStatus::Booked);
+    assert_eq!(
+        app.store
+            .appointments_between(other.id, None, NOW.parse().unwrap(), "2027-01-01T00:00:00Z".parse().unwrap())
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
 }
 
 // The audit log page: sign-ins (and failed ones, with their address), status changes and

@@ -232,7 +232,8 @@ pub(crate) fn fields(service: &Service, values: &Values, errors: &[FieldError], 
     };
     let contact = vec![
         field("f-name", "name", t.name, "text", "name", true, None, "citizen.name"),
-        field("f-email", "email", t.email, "email", "email", true, Some(t.email_hint), "citizen.email"),
+        // Optional: a citizen without e-mail books with a phone number (the core says which).
+        field("f-email", "email", t.email, "email", "email", false, Some(t.email_hint), "citizen.email"),
         field("f-phone", "phone", t.phone, "tel", "tel", false, Some(t.phone_hint), "citizen.phone"),
         field("f-fiscal_code", "fiscal_code", t.fiscal_code, "text", "off", false, None, "citizen.fiscal_code"),
     ];

@@ -170,6 +170,17 @@ pub(crate) struct Texts {
     pub back_to_times: &'static str,
     /// Unreadable form.
     pub bad_form: &'static str,
+    // ---- citizens without e-mail (booking) ----
+    /// Banner after booking, for a citizen who gave no e-mail: text.
+    pub booked_no_email_text: &'static str,
+    /// The box of what to keep: heading.
+    pub keep_title: &'static str,
+    /// The box of what to keep: the code.
+    pub keep_code: &'static str,
+    /// The box of what to keep: the personal link.
+    pub keep_link: &'static str,
+    /// The box of what to keep: advice.
+    pub keep_hint: &'static str,
 }
 
 /// Italian, the default.
@@ -203,9 +214,10 @@ pub(crate) const IT: Texts = Texts {
     change_time: "Cambia orario",
     name: "Nome e cognome",
     email: "E-mail",
-    email_hint: "Ti invieremo la conferma con il link per spostare o annullare l'appuntamento.",
-    phone: "Telefono (facoltativo)",
-    phone_hint: "Utile se l'ufficio deve contattarti o se scegli l'appuntamento telefonico.",
+    email_hint: "Ti invieremo la conferma con il link per spostare o annullare l'appuntamento. \
+                 Se non hai un'e-mail lascia vuoto e indica il telefono.",
+    phone: "Telefono",
+    phone_hint: "Obbligatorio se non indichi un'e-mail o se scegli l'appuntamento telefonico.",
     fiscal_code: "Codice fiscale (facoltativo)",
     mode: "Come vuoi incontrare l'ufficio?",
     notes: "Note per l'ufficio (facoltativo)",
@@ -261,6 +273,14 @@ pub(crate) const IT: Texts = Texts {
     bad_start: "L'orario indicato nel link non è valido. Torna all'elenco degli orari e scegline uno.",
     back_to_times: "Torna all'elenco degli orari",
     bad_form: "Non è stato possibile leggere il modulo inviato. Ricarica la pagina e riprova.",
+    booked_no_email_text: "Non hai indicato un'e-mail, quindi non riceverai messaggi: conserva ora il codice e \
+                           il link qui sotto.",
+    keep_title: "Conserva questi dati",
+    keep_code: "Il tuo codice di prenotazione",
+    keep_link: "Il tuo link personale",
+    keep_hint: "Aggiungi questa pagina ai preferiti, oppure scrivi o fotografa il codice e il link. Il link ti \
+                permette di vedere, spostare o annullare l'appuntamento; il codice serve se telefoni o vai \
+                all'ufficio. Il link è personale: non condividerlo.",
 };
 
 /// English.
@@ -294,9 +314,10 @@ pub(crate) const EN: Texts = Texts {
     change_time: "Change time",
     name: "Full name",
     email: "E-mail",
-    email_hint: "We will send you the confirmation with the link to move or cancel the appointment.",
-    phone: "Phone (optional)",
-    phone_hint: "Useful if the office needs to reach you or if you choose a phone appointment.",
+    email_hint: "We will send you the confirmation with the link to move or cancel the appointment. \
+                 If you have no e-mail, leave it blank and give your phone number.",
+    phone: "Phone",
+    phone_hint: "Required if you give no e-mail or choose a phone appointment.",
     fiscal_code: "Italian tax code, codice fiscale (optional)",
     mode: "How do you want to meet the office?",
     notes: "Notes for the office (optional)",
@@ -351,6 +372,14 @@ pub(crate) const EN: Texts = Texts {
     bad_start: "The time in the link is not valid. Go back to the list of times and choose one.",
     back_to_times: "Back to the list of times",
     bad_form: "The form could not be read. Reload the page and try again.",
+    booked_no_email_text: "You gave no e-mail, so you will not receive any message: keep the code and the link \
+                           below now.",
+    keep_title: "Keep these details",
+    keep_code: "Your booking reference",
+    keep_link: "Your personal link",
+    keep_hint: "Bookmark this page, or write down or take a photo of the code and the link. The link lets you \
+                see, move or cancel the appointment; quote the code if you phone or visit the office. The link \
+                is personal: do not share it.",
 };
 
 /// The texts of a language.

@@ -1,5 +1,6 @@
-//! The operator's day: the appointments of one day for the offices they work, search, and the
-//! check-in / done / no-show / cancel actions.
+//! The operator's day: the appointments of one day for the offices they work, search (by
+//! reference code, name, e-mail, phone or fiscal code), and the check-in / done / no-show
+//! actions; cancelling and moving go through a confirmation with a reason (`on_behalf`).
 
 use std::collections::HashMap;
 
@@ -127,6 +128,9 @@ pub(crate) async fn day(State(state): State<AppState>, staff: Staff, q: QueryPai
                 can_done: allows(AppointmentStatus::Done),
                 can_no_show: allows(AppointmentStatus::NoShow),
                 can_cancel: allows(AppointmentStatus::Cancelled),
+                reference: a.public_id.clone(),
+                cancel_link: format!("{}/appointments/{}/cancel", staff.base(), a.id.0),
+                move_link: format!("{}/appointments/{}/move", staff.base(), a.id.0),
             }
         })
         .collect();
@@ -161,7 +165,8 @@ pub(crate) async fn day(State(state): State<AppState>, staff: Staff, q: QueryPai
     Ok(render(status, &page))
 }
 
-/// `GET /{tenant}/staff/search?q=`: appointments by citizen's name or codice fiscale.
+/// `GET /{tenant}/staff/search?q=`: appointments by reference code, citizen's name, e-mail,
+/// phone or codice fiscale.
 pub(crate) async fn search(State(state): State<AppState>, staff: Staff, q: QueryPairs) -> Result<Response, PageError> {
     let lang = staff.lang;
     let q = query_fields(q, lang)?;
@@ -201,6 +206,7 @@ pub(crate) async fn search(State(state): State<AppState>, staff: Staff, q: Query
             let start = a.start.to_zoned(zone.clone());
             let office = if grant.role == ricevo_store::Role::Admin { None } else { Some(a.office_id) };
             rows.push(SearchRow {
+                reference: a.public_id.clone(),
                 when: start.strftime("%Y-%m-%d %H:%M").to_string(),
                 day_link: day_link(&staff, start.date(), office),
                 office: offices.get(&a.office_id).cloned().unwrap_or_default(),
@@ -215,8 +221,20 @@ pub(crate) async fn search(State(state): State<AppState>, staff: Staff, q: Query
     values.set("q", needle);
     let page = SearchPage {
         p: staff.page(staff.t("Cerca un appuntamento", "Find an appointment")),
-        q: Field::new("q", staff.t("Nome o codice fiscale", "Name or fiscal code"), "search", &values, &errors)
-            .hint(staff.t("Almeno 2 caratteri.", "At least 2 characters.")),
+        q: Field::new(
+            "q",
+            staff.t(
+                "Codice della prenotazione, nome, e-mail, telefono o codice fiscale",
+                "Booking reference, name, e-mail, phone or fiscal code",
+            ),
+            "search",
+            &values,
+            &errors,
+        )
+        .hint(staff.t(
+            "Almeno 2 caratteri. Il codice si può scrivere con o senza trattino, maiuscolo o minuscolo.",
+            "At least 2 characters. The reference may be typed with or without its dash, in any case.",
+        )),
         searched,
         rows,
     };

@@ -427,7 +427,9 @@ pub(crate) async fn set_hours(
     }
 }
 
-/// `POST /{tenant}/staff/offices/{office}/closures`: adds a closure.
+/// `POST /{tenant}/staff/offices/{office}/closures`: adds a closure. Over days with active
+/// appointments it first shows who is affected; confirmed (`confirm=1`), it saves the closure
+/// and cancels those appointments, telling each citizen.
 pub(crate) async fn add_closure(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
@@ -436,12 +438,34 @@ pub(crate) async fn add_closure(
     let office = managed_office(&state, &staff, &id).await?;
     match parse_closure(&form, staff.lang) {
         Ok(plan) => {
-            if let Err(e) = state.desk.add_closure(&staff.tenant, &staff.grant(), office.id, &plan, staff.lang).await {
-                let errors = form_errors(&staff, e, &["first_day", "last_day", "reason"], "last_day")?;
-                let typed = Typed { closure: Some(form), ..Typed::default() };
-                return office_page(&state, &staff, &office, typed, &errors).await;
+            // ---- a closure over booked days (booking): first who is affected, then save and tell ----
+            let grant = staff.grant();
+            let back = format!("{}#office-closures", office_link(&staff, office.id));
+            if form.get("confirm") != "1" {
+                match state.desk.closure_preview(&staff.tenant, &grant, office.id, &plan, staff.lang).await {
+                    Ok(affected) if !affected.is_empty() => {
+                        return super::closure_notice::page(&state, &staff, &office, &plan, &affected, false, back)
+                            .await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        let errors = form_errors(&staff, e, &["first_day", "last_day", "reason"], "last_day")?;
+                        let typed = Typed { closure: Some(form), ..Typed::default() };
+                        return office_page(&state, &staff, &office, typed, &errors).await;
+                    }
+                }
             }
-            Ok(see_other(&format!("{}#office-closures", office_link(&staff, office.id))))
+            match state.desk.close_and_tell(&staff.tenant, &grant, office.id, &plan, staff.lang).await {
+                Ok(saved) if !saved.cancelled.is_empty() => {
+                    super::closure_notice::page(&state, &staff, &office, &plan, &saved.cancelled, true, back).await
+                }
+                Ok(_) => Ok(see_other(&back)),
+                Err(e) => {
+                    let errors = form_errors(&staff, e, &["first_day", "last_day", "reason"], "last_day")?;
+                    let typed = Typed { closure: Some(form), ..Typed::default() };
+                    office_page(&state, &staff, &office, typed, &errors).await
+                }
+            }
         }
         Err(errors) => {
             office_page(&state, &staff, &office, Typed { closure: Some(form), ..Typed::default() }, &errors).await

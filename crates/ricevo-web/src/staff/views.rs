@@ -283,6 +283,12 @@ pub(crate) struct ApptRow {
     pub(crate) can_done: bool,
     pub(crate) can_no_show: bool,
     pub(crate) can_cancel: bool,
+    // ---- the URP desk (booking) ----
+    /// The reference code.
+    pub(crate) reference: String,
+    /// The confirmation pages of a cancel and a move.
+    pub(crate) cancel_link: String,
+    pub(crate) move_link: String,
 }
 
 /// The appointments of one day.
@@ -304,6 +310,8 @@ pub(crate) struct DayPage {
 /// One search result.
 #[derive(Debug, Clone)]
 pub(crate) struct SearchRow {
+    /// The reference code.
+    pub(crate) reference: String,
     pub(crate) when: String,
     pub(crate) day_link: String,
     pub(crate) office: String,
