@@ -8,6 +8,7 @@
 mod lobby;
 mod model;
 mod postgres;
+mod privacy;
 mod sql;
 mod sqlite;
 #[cfg(feature = "testing")]
@@ -23,6 +24,7 @@ use ricevo_core::{AppointmentId, DocumentId, EntryId, MeetingId, OfficeId, Openi
 
 pub use model::*;
 pub use postgres::PostgresStore;
+pub use privacy::{CitizenEntry, CitizenLookup, CitizenRecord, Erasure, ErasureCounts, HeldMessage, RetentionCounts};
 pub use sqlite::SqliteStore;
 
 /// The one error type of the storage boundary.
@@ -348,6 +350,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn set_walk_in(&self, tenant: TenantId, office: OfficeId, desk: &WalkInDesk) -> Result<()>;
     /// An office's walk-in desk (closed unless set); `NotFound` if the office is not the tenant's.
     async fn walk_in(&self, tenant: TenantId, office: OfficeId) -> Result<WalkInDesk>;
+
+    // ---- privacy: GDPR access and erasure, retention of everything personal (privacy.rs) ----
+    /// Everything the town holds about one citizen: appointments, waiting-room places and
+    /// tickets, documents, messages in the outbox. Never another town's.
+    async fn citizen_record(&self, tenant: TenantId, lookup: &CitizenLookup) -> Result<CitizenRecord>;
+    /// Erases one citizen's data in one transaction: appointments anonymised (as retention
+    /// does), places' names and e-mails removed, documents and outbox messages deleted.
+    /// Changes nothing and lists them when some appointment is still to come.
+    async fn erase_citizen(&self, tenant: TenantId, lookup: &CitizenLookup, now: Timestamp) -> Result<Erasure>;
+    /// Retention beyond [`Store::anonymise_before`]: deletes the town's outbox rows and
+    /// documents created before `before`.
+    async fn purge_personal_before(&self, tenant: TenantId, before: Timestamp) -> Result<RetentionCounts>;
 }
 
 /// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.
