@@ -14,6 +14,7 @@
 //! - [`walk_in`]: the walk-in desk's hours and its numbered tickets;
 //! - [`meetings`]: invitations, moderation, documents, the end of a meeting;
 //! - [`offices`]: the town's offices, services, hours and closures;
+//! - [`privacy`]: a citizen's data exported or erased on request (GDPR);
 //! - [`staff`]: new towns, staff accounts, API tokens and webhooks;
 //! - [`town`] and [`catalogue`]: the facts those use cases read, remembered for two seconds;
 //! - [`messages`]: the e-mails and webhooks that announce a change, written to the outbox.
@@ -26,6 +27,7 @@ mod live;
 pub mod meetings;
 pub mod messages;
 pub mod offices;
+pub mod privacy;
 pub mod staff;
 pub mod tokens;
 pub mod town;
