@@ -76,6 +76,11 @@ pub enum ApiError {
     /// 415: a document whose content is not an accepted type.
     #[error("unsupported document type")]
     UnsupportedDocument(Lang),
+    // ---- privacy ----
+    /// 409: a citizen's data cannot be erased while these appointments (public ids) are still
+    /// to come.
+    #[error("citizen has appointments to come")]
+    ActiveAppointments(Lang, Vec<String>),
     /// 503: the database failed.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -102,7 +107,8 @@ impl ApiError {
             | ApiError::CitizenLimit(..)
             | ApiError::NotQueued(_)
             | ApiError::NobodyWaiting(_)
-            | ApiError::WalkInClosed(_) => StatusCode::CONFLICT,
+            | ApiError::WalkInClosed(_)
+            | ApiError::ActiveAppointments(..) => StatusCode::CONFLICT,
             ApiError::DocumentTooLarge(..) | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedDocument(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -138,6 +144,7 @@ impl ApiError {
             ApiError::DocumentTooLarge(..) => "document_too_large",
             ApiError::TooLarge(_) => "request_too_large",
             ApiError::UnsupportedDocument(_) => "unsupported_document",
+            ApiError::ActiveAppointments(..) => "citizen_has_appointments_to_come",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -211,6 +218,16 @@ impl ApiError {
             ApiError::UnsupportedDocument(En) => {
                 "Document type not accepted: use PDF, images (PNG, JPEG, GIF, WebP) or plain text.".into()
             }
+            ApiError::ActiveAppointments(It, ids) => format!(
+                "Il cittadino ha ancora appuntamenti da svolgere ({}): annullali prima dalla giornata \
+                 dell'ufficio (il cittadino ne viene avvisato e i posti tornano liberi), poi cancella i dati.",
+                ids.join(", ")
+            ),
+            ApiError::ActiveAppointments(En, ids) => format!(
+                "The citizen still has appointments to come ({}): cancel them first from the office's day \
+                 (the citizen is told and the seats are freed), then erase the data.",
+                ids.join(", ")
+            ),
             ApiError::Unavailable(_) => {
                 "Servizio momentaneamente non disponibile. / Service temporarily unavailable.".into()
             }
@@ -371,6 +388,7 @@ impl ApiError {
             DeskError::WalkInClosed => ApiError::WalkInClosed(lang),
             DeskError::DocumentTooLarge(mb) => ApiError::DocumentTooLarge(lang, mb),
             DeskError::UnsupportedDocument => ApiError::UnsupportedDocument(lang),
+            DeskError::ActiveAppointments(ids) => ApiError::ActiveAppointments(lang, ids),
             DeskError::Storage(detail) => ApiError::Unavailable(detail),
             DeskError::WebhookUrl(e) => ApiError::BadRequest(lang, webhook_url_message(&e, lang)),
             DeskError::Internal(detail) => ApiError::Internal(detail),

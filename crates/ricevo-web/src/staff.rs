@@ -13,6 +13,7 @@ pub(crate) mod common;
 mod day;
 pub(crate) mod form;
 pub(crate) mod offices;
+mod privacy;
 pub(crate) mod views;
 
 use axum::Router;
@@ -51,6 +52,11 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/staff/webhooks/{hook}/delete", post(admin::delete_webhook))
         .route("/{tenant}/staff/outbox", get(admin::outbox))
         .route("/{tenant}/staff/outbox/{file}", get(admin::outbox_file))
+        // ---- privacy: a citizen's data on request (GDPR) ----
+        .route("/{tenant}/staff/privacy", get(privacy::form).post(privacy::search))
+        .route("/{tenant}/staff/privacy/export", post(privacy::export))
+        .route("/{tenant}/staff/privacy/erase", post(privacy::erase))
+        .route("/{tenant}/staff/privacy/documents/{meeting}/{document}", get(privacy::document))
         .layer(middleware::from_fn(private_pages))
 }
 

@@ -93,6 +93,7 @@ impl Page {
             links.push((format!("{b}/tokens"), self.t("Token API", "API tokens")));
             links.push((format!("{b}/webhooks"), self.t("Webhook", "Webhooks")));
             links.push((format!("{b}/outbox"), self.t("Posta in uscita", "Outbox")));
+            links.push((format!("{b}/privacy"), self.t("Privacy", "Privacy")));
         }
         links
             .into_iter()
