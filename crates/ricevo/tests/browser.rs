@@ -91,7 +91,7 @@ const IT: Words = Words {
     name: "Nome e cognome",
     email: "E-mail",
     mode: "In presenza, allo sportello",
-    privacy: "Ho letto l'informativa sulla privacy",
+    privacy: "Ho letto l'informativa sul trattamento dei dati personali",
     submit: "Prenota l'appuntamento",
     errors_title: "Controlla questi campi",
     booked_title: "Prenotazione confermata",

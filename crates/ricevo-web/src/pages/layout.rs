@@ -103,6 +103,10 @@ pub(crate) struct Town {
     pub href: String,
     /// Where citizens write.
     pub email: String,
+    /// Its privacy notice.
+    pub privacy_href: String,
+    /// Its accessibility statement (AgID requires a link in every footer).
+    pub accessibility_href: String,
 }
 
 /// The frame of a page: what `base.html` shows around the content.
@@ -195,6 +199,8 @@ impl Ctx {
                 name: t.name.clone(),
                 href: self.href(&format!("/{}", t.slug)),
                 email: t.contact_email.clone(),
+                privacy_href: self.href(&super::privacy::privacy_path(t)),
+                accessibility_href: self.href(&super::privacy::accessibility_path(t)),
             }),
             noindex,
         }

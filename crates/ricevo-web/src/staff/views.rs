@@ -103,6 +103,10 @@ impl Page {
             })
             .collect()
     }
+    /// The town's citizen pages (`/{slug}`), for the footer's links; empty outside a town.
+    pub(crate) fn town_path(&self) -> &str {
+        self.base.strip_suffix("/staff").unwrap_or("")
+    }
     /// The role's name in the page's language.
     pub(crate) fn role_name(&self) -> &'static str {
         self.role.map(|r| role_name(r, self.lang)).unwrap_or("")
