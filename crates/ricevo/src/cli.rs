@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `demo`, `user`, `token`, `check-config`.
+//! The command line: `serve` (default), `migrate`, `demo`, `user`, `token`, `citizen`, `check-config`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +40,9 @@ enum Command {
     /// API tokens for integrations.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// A citizen's data on request (GDPR): export or erase.
+    #[command(subcommand)]
+    Citizen(crate::citizen::CitizenCommand),
     /// Check the configuration and the database connection, then exit.
     CheckConfig,
 }
@@ -320,6 +323,12 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     other => other.to_string(),
                 })?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Citizen(command) => {
+            let desk = open_desk(&config).await?;
+            let t = town(&desk, command.tenant()).await?;
+            println!("{}", crate::citizen::run(&desk, &t, &command).await?);
             Ok(())
         }
         Command::CheckConfig => {
