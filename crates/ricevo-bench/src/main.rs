@@ -8,6 +8,10 @@
 //! [--sockets W]`: bookings, waiting-room sockets and password guessing at once for a bounded
 //! time; reports the server's memory against its idle and warmed-up baselines (fails if it
 //! rises past the limits).
+//! `ricevo-bench pages --server target/release/ricevo [--database-url postgres://...]
+//! [--appointments N] [--audit-entries N] [--requests R]`: the staff day view of an office with
+//! 200 appointments and the audit log with 1,000,000 entries, signed in over HTTP; reports
+//! each page's time per request.
 //! `ricevo-bench media --server target/release/ricevo [--meetings M] [--participants N]
 //! [--seconds S] [--video-kbps K]`: simulated participants (str0m clients) in video meetings;
 //! reports forwarded packets per second, loss, server CPU per forwarded packet and memory. With
@@ -19,6 +23,7 @@
 mod booking;
 mod media;
 mod mix;
+mod pages;
 mod slots;
 
 fn main() {
@@ -28,9 +33,10 @@ fn main() {
         Some("booking") => booking::run(&args[2..]),
         Some("media") => media::run(&args[2..]),
         Some("mix") => mix::run(&args[2..]),
+        Some("pages") => pages::run(&args[2..]),
         _ => {
             eprintln!(
-                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
+                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench pages --server PATH [--database-url URL] [--appointments N] [--audit-entries N] [--requests R]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
             );
             std::process::exit(2);
         }

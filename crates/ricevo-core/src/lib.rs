@@ -5,6 +5,7 @@
 //! loaded, and get decisions back. That is where most of Ricevo's rules are tested.
 
 pub mod appointment;
+pub mod audit;
 pub mod citizen;
 pub mod day;
 pub mod fiscal_code;

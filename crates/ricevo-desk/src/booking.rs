@@ -3,15 +3,17 @@
 //! Each loads the facts, asks the core (`ricevo_core::slots`, `ricevo_core::appointment`), and
 //! commits through the store together with the messages that announce the change.
 
+use crate::audit::Record;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use ricevo_core::EntryStatus;
 use ricevo_core::appointment::{AppointmentStatus, Timing};
+use ricevo_core::audit::{Act, Subject};
 use ricevo_core::citizen::{BookingDetails, BookingInput, check_booking};
 use ricevo_core::slots::{self, Slot, SlotRefusal};
 use ricevo_core::{Lang, ServiceId, quota};
 use ricevo_store::{
-    Appointment, BookOutcome, IdempotencyRecord, NewAppointment, Office, Reschedule, Service, StoreError, Tenant,
+    Appointment, BookOutcome, Grant, IdempotencyRecord, NewAppointment, Office, Reschedule, Service, StoreError, Tenant,
 };
 use serde::Serialize;
 
@@ -287,20 +289,30 @@ impl Desk {
     pub async fn change_status(
         &self,
         tenant: &Tenant,
+        grant: &Grant,
         a: &Appointment,
         to: AppointmentStatus,
     ) -> Result<Appointment, DeskError> {
         let now = self.now();
         a.status.transition(to, timing(a, now)).map_err(DeskError::StatusChange)?;
-        if to == AppointmentStatus::Cancelled {
-            return self.cancel(tenant, a).await;
-        }
-        match self.store.set_status(tenant.id, a.id, a.status, to, now).await {
-            Ok(()) => {}
-            Err(StoreError::Stale) => return Err(DeskError::Conflict),
-            Err(e) => return Err(e.into()),
-        }
-        Ok(Appointment { status: to, ..a.clone() })
+        let changed = if to == AppointmentStatus::Cancelled {
+            self.cancel(tenant, a).await?
+        } else {
+            match self.store.set_status(tenant.id, a.id, a.status, to, now).await {
+                Ok(()) => {}
+                Err(StoreError::Stale) => return Err(DeskError::Conflict),
+                Err(e) => return Err(e.into()),
+            }
+            Appointment { status: to, ..a.clone() }
+        };
+        let act = if to == AppointmentStatus::Cancelled { Act::AppointmentCancelled } else { Act::AppointmentStatus };
+        let record = Record::new(act, Subject::Appointment(a.id)).citizen(&a.citizen_name).detail(format!(
+            "{} -> {}",
+            a.status.as_str(),
+            to.as_str()
+        ));
+        self.record(grant, record).await;
+        Ok(changed)
     }
 
     /// Moves an appointment to `start` if that slot is free (`Unavailable` with alternatives

@@ -19,6 +19,7 @@
 //! - [`town`] and [`catalogue`]: the facts those use cases read, remembered for two seconds;
 //! - [`messages`]: the e-mails and webhooks that announce a change, written to the outbox.
 
+pub mod audit;
 pub mod booking;
 pub mod budget;
 pub mod catalogue;

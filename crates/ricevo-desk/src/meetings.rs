@@ -2,10 +2,12 @@
 //! it (who may upload and read which, and what is accepted), and what the official does to
 //! other participants from inside the meeting (mute, let speak, remove, let back in, end).
 
+use ricevo_core::audit::{Act, Actor, Subject};
 use ricevo_core::lobby::{Abilities, Entry, EntryKind, EntryStatus};
 use ricevo_core::{DocumentId, EntryId, MeetingId};
 use ricevo_store::{DocumentMeta, Grant, Meeting, NewEntry, StoreError, Tenant};
 
+use crate::audit::Record;
 use crate::messages::token_link;
 use crate::waiting_room::{Granted, Opened, covers};
 use crate::{Desk, DeskError, tokens};
@@ -115,7 +117,7 @@ impl Desk {
         if !covers(grant, tenant, m.office_id) {
             return Err(DeskError::Forbidden);
         }
-        Ok(Granted::new(m))
+        Ok(Granted::new(m, grant.actor.clone()))
     }
 
     /// [`Desk::meeting_for`] of a meeting that goes on (`NotActive` once ended).
@@ -138,7 +140,8 @@ impl Desk {
         if !official.abilities.moderate || !official.may_join_media() {
             return Err(DeskError::Forbidden);
         }
-        self.open_meeting_of(official).await?.map(Granted::new).ok_or(DeskError::Forbidden)
+        let actor = Actor::Official { name: official.name.clone() };
+        self.open_meeting_of(official).await?.map(|m| Granted::new(m, actor)).ok_or(DeskError::Forbidden)
     }
 
     /// A new personal link into a meeting that goes on (`NotActive` once ended). `direct` enters without the waiting
@@ -181,6 +184,10 @@ impl Desk {
     pub async fn end_meeting(&self, meeting: &Granted<Meeting>) -> Result<(), DeskError> {
         let finished = self.store.end_meeting(meeting.tenant_id, meeting.id, self.now()).await?;
         self.live.meeting_ended(meeting.id);
+        if !finished.is_empty() {
+            let record = Record::new(Act::MeetingEnded, Subject::Meeting(meeting.id));
+            self.record_as(meeting.tenant_id, meeting.actor().clone(), record).await;
+        }
         for e in &finished {
             self.entry_changed(e.id);
         }
@@ -243,7 +250,11 @@ impl Desk {
         meeting: &Granted<Meeting>,
         id: DocumentId,
     ) -> Result<(DocumentMeta, Vec<u8>), DeskError> {
-        self.store.document(meeting.tenant_id, meeting.id, id).await?.ok_or(DeskError::NotFound)
+        let found = self.store.document(meeting.tenant_id, meeting.id, id).await?.ok_or(DeskError::NotFound)?;
+        let record =
+            Record::new(Act::DocumentDownloaded, Subject::Document(id)).detail(format!("meeting {}", meeting.id.0));
+        self.record_as(meeting.tenant_id, meeting.actor().clone(), record).await;
+        Ok(found)
     }
 
     /// The documents shared so far in a meeting, oldest first.
@@ -308,6 +319,10 @@ impl Desk {
                 Err(e) => return Err(e.into()),
             }
         };
+        let record = Record::new(Act::MeetingModerated, Subject::Entry(other.id))
+            .citizen(&other.name)
+            .detail(format!("{what:?}").to_lowercase());
+        self.record_as(m.tenant_id, m.actor().clone(), record).await;
         if what == Moderation::Remove {
             // Their page reads the removal and closes; the media drop them now, even if that
             // page is gone.
@@ -327,7 +342,7 @@ impl Desk {
             Some(o) if o.meeting_id == Some(m.id) && o.status == EntryStatus::Removed => o,
             _ => return Err(DeskError::NotFound),
         };
-        let (back, _) = self.admit(Granted::new(other)).await?;
+        let (back, _) = self.admit(Granted::new(other, m.actor().clone())).await?;
         Ok(back)
     }
 }

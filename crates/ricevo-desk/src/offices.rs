@@ -4,7 +4,9 @@
 //! Each change is checked by the core's rules (`ricevo_core::hours`, `ricevo_core::service`),
 //! stored, and the catalogue's short memory is forgotten so that booking sees it at once.
 
+use crate::audit::Record;
 use jiff::civil::{Date, Time, Weekday};
+use ricevo_core::audit::{Act, Subject};
 use ricevo_core::citizen::FieldError;
 use ricevo_core::hours::{Closure, GRID_MINUTES, HoursError, MAX_DESKS, OpeningHours, WeeklyRange, minutes_of_day};
 use ricevo_core::service::check_questions;
@@ -151,6 +153,7 @@ impl Desk {
         let office = self.store.create_office(tenant.id, new).await?;
         self.catalogue.forget();
         tracing::info!(tenant = %tenant.slug, office = %office.id, "office created");
+        self.record(grant, Record::new(Act::OfficeChanged, Subject::Office(office.id)).detail("created")).await;
         Ok(office)
     }
 
@@ -166,6 +169,7 @@ impl Desk {
         self.store.update_office(tenant.id, office.id, new).await?;
         self.catalogue.forget();
         tracing::info!(tenant = %tenant.slug, office = %office.id, "office updated");
+        self.record(grant, Record::new(Act::OfficeChanged, Subject::Office(office.id)).detail("description")).await;
         Ok(())
     }
 
@@ -184,6 +188,7 @@ impl Desk {
         self.store.set_hours(tenant.id, office.id, &hours).await?;
         self.catalogue.forget();
         tracing::info!(tenant = %tenant.slug, office = %office.id, "hours set");
+        self.record(grant, Record::new(Act::OfficeChanged, Subject::Office(office.id)).detail("hours")).await;
         Ok(hours)
     }
 
@@ -202,6 +207,11 @@ impl Desk {
         let closure_id = self.store.add_closure(tenant.id, office.id, &closure).await?;
         self.catalogue.forget();
         tracing::info!(tenant = %tenant.slug, office = %office.id, closure = closure_id, "closure added");
+        self.record(
+            grant,
+            Record::new(Act::OfficeChanged, Subject::Office(office.id)).detail(format!("closure {closure_id} added")),
+        )
+        .await;
         Ok(closure_id)
     }
 
@@ -217,6 +227,11 @@ impl Desk {
         self.store.delete_closure(tenant.id, office.id, closure).await?;
         self.catalogue.forget();
         tracing::info!(tenant = %tenant.slug, office = %office.id, closure, "closure deleted");
+        self.record(
+            grant,
+            Record::new(Act::OfficeChanged, Subject::Office(office.id)).detail(format!("closure {closure} removed")),
+        )
+        .await;
         Ok(())
     }
 
@@ -235,6 +250,8 @@ impl Desk {
         let service = self.store.create_service(tenant.id, new).await?;
         self.catalogue.forget();
         tracing::info!(tenant = %tenant.slug, office = %office.id, service = %service.id, "service created");
+        self.record(grant, Record::new(Act::OfficeChanged, Subject::Service(service.id)).detail("service created"))
+            .await;
         Ok(service)
     }
 
@@ -256,6 +273,8 @@ impl Desk {
         self.store.update_service(tenant.id, service.id, new).await?;
         self.catalogue.forget();
         tracing::info!(tenant = %tenant.slug, service = %service.id, "service updated");
+        self.record(grant, Record::new(Act::OfficeChanged, Subject::Service(service.id)).detail("service changed"))
+            .await;
         Ok(())
     }
 }

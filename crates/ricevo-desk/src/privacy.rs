@@ -15,8 +15,10 @@ use ricevo_core::text::{Email, Phone};
 use ricevo_core::{DocumentId, FiscalCode, Lang, MeetingId};
 use ricevo_store::{CitizenLookup, CitizenRecord, DocumentMeta, Erasure, ErasureCounts, Grant, Tenant};
 
+use crate::audit::Record;
 use crate::staff::require_admin;
 use crate::{Desk, DeskError};
+use ricevo_core::audit::{Act, Subject};
 
 /// The one key a citizen is looked up by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,7 +113,17 @@ impl Desk {
     ) -> Result<CitizenRecord, DeskError> {
         require_admin(tenant, grant)?;
         let record = self.store.citizen_record(tenant.id, &key.lookup()).await?;
-        tracing::info!(tenant = %tenant.slug, by = key.field(), "citizen's data exported");
+        // The log names the citizen (a name the retention job blanks), not the key looked up.
+        let name = record.appointments.first().map(|a| a.citizen_name.as_str()).unwrap_or_default();
+        let detail = format!(
+            "by {}: {} appointments, {} places, {} documents, {} messages",
+            key.field(),
+            record.appointments.len(),
+            record.entries.len(),
+            record.documents.len(),
+            record.messages.len()
+        );
+        self.record(grant, Record::new(Act::CitizenExported, Subject::Town).citizen(name).detail(detail)).await;
         Ok(record)
     }
 
@@ -127,7 +139,17 @@ impl Desk {
         require_admin(tenant, grant)?;
         match self.store.erase_citizen(tenant.id, &key.lookup(), self.now()).await? {
             Erasure::Erased(counts) => {
-                tracing::info!(tenant = %tenant.slug, by = key.field(), ?counts, "citizen's data erased");
+                // Recorded without the citizen's name: that is what was erased.
+                let detail = format!(
+                    "by {}: {} appointments anonymised, {} places, {} documents, {} messages, {} audit names",
+                    key.field(),
+                    counts.appointments,
+                    counts.entries,
+                    counts.documents,
+                    counts.messages,
+                    counts.audit_names
+                );
+                self.record(grant, Record::new(Act::CitizenErased, Subject::Town).detail(detail)).await;
                 Ok(counts)
             }
             Erasure::ActiveAppointments(list) => {
@@ -145,7 +167,11 @@ impl Desk {
         id: DocumentId,
     ) -> Result<(DocumentMeta, Vec<u8>), DeskError> {
         require_admin(tenant, grant)?;
-        self.store.document(tenant.id, meeting, id).await?.ok_or(DeskError::NotFound)
+        let found = self.store.document(tenant.id, meeting, id).await?.ok_or(DeskError::NotFound)?;
+        let record =
+            Record::new(Act::DocumentDownloaded, Subject::Document(id)).detail("from a citizen's data (privacy)");
+        self.record(grant, record).await;
+        Ok(found)
     }
 }
 

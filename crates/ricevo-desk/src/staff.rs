@@ -3,9 +3,12 @@
 //! [`town_administrator`]) do these. Passwords, tokens and webhook secrets are generated here
 //! and returned once; only their hashes (passwords, tokens) are stored.
 
+use crate::audit::Record;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
+use ricevo_core::audit::Actor;
+use ricevo_core::audit::{Act, Subject};
 use ricevo_core::{Email, OfficeId, TenantId, UserId};
 use ricevo_notify::WebhookUrl;
 use ricevo_store::{Grant, NewTenant, Role, Tenant, User, Webhook};
@@ -49,7 +52,7 @@ async fn hashed(password: String) -> Result<String, DeskError> {
 /// The authority of whoever runs the instance (the command line) over one town: that of its
 /// administrator.
 pub fn town_administrator(tenant: TenantId) -> Grant {
-    Grant { tenant_id: tenant, role: Role::Admin, offices: Vec::new() }
+    Grant { tenant_id: tenant, role: Role::Admin, offices: Vec::new(), actor: Actor::System }
 }
 
 impl Desk {
@@ -101,6 +104,16 @@ impl Desk {
         let phc = hashed(password.clone()).await?;
         let user = self.store.create_user(tenant.id, new.email.as_str(), &new.name, new.role, &phc, offices).await?;
         tracing::info!(tenant = %tenant.slug, created = %user.id, role = user.role.as_str(), "staff account created");
+        self.record(
+            grant,
+            Record::new(Act::AccountCreated, Subject::Account(user.id)).detail(format!(
+                "{} <{}>, {}",
+                user.name,
+                user.email,
+                user.role.as_str()
+            )),
+        )
+        .await;
         Ok((user, password))
     }
 
@@ -117,6 +130,11 @@ impl Desk {
         let phc = hashed(password.clone()).await?;
         self.store.set_password(tenant.id, user.id, &phc).await?;
         tracing::info!(tenant = %tenant.slug, target = %user.id, "password reset");
+        self.record(
+            grant,
+            Record::new(Act::PasswordChanged, Subject::Account(user.id)).detail("reset by an administrator"),
+        )
+        .await;
         Ok((user, password))
     }
 
@@ -132,8 +150,10 @@ impl Desk {
     ) -> Result<ShownOnce, DeskError> {
         require_admin(tenant, grant)?;
         let token = tokens::new_token();
-        self.store.create_api_token(tenant.id, role, office, &tokens::hash(&token), label).await?;
+        let id = self.store.create_api_token(tenant.id, role, office, &tokens::hash(&token), label).await?;
         tracing::info!(tenant = %tenant.slug, role = role.as_str(), "API token created");
+        let detail = format!("{label}, {}", role.as_str());
+        self.record(grant, Record::new(Act::TokenCreated, Subject::Token(id)).detail(detail)).await;
         Ok(token)
     }
 
@@ -154,6 +174,7 @@ impl Desk {
         let hook = self.store.create_webhook(tenant.id, url.as_str(), &secret).await?;
         self.catalogue.forget();
         tracing::info!(tenant = %tenant.slug, webhook = hook.id, "webhook added");
+        self.record(grant, Record::new(Act::WebhookAdded, Subject::Webhook(hook.id)).detail(hook.url.clone())).await;
         Ok((hook, secret))
     }
 
@@ -163,6 +184,7 @@ impl Desk {
         self.store.delete_webhook(tenant.id, id).await?;
         self.catalogue.forget();
         tracing::info!(tenant = %tenant.slug, webhook = id, "webhook deleted");
+        self.record(grant, Record::new(Act::WebhookRemoved, Subject::Webhook(id))).await;
         Ok(())
     }
 

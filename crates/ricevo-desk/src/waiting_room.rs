@@ -11,10 +11,12 @@
 use std::ops::Deref;
 
 use jiff::{SignedDuration, Timestamp};
+use ricevo_core::audit::{Act, Actor, Subject};
 use ricevo_core::lobby::{self, Abilities, Entry, EntryKind, EntryStatus, JoinWindow, TransitionError};
 use ricevo_core::{EntryId, Lang, MeetingId, Mode, OfficeId};
 use ricevo_store::{Appointment, AppointmentStatus, Grant, Meeting, NewEntry, StoreError, Tenant};
 
+use crate::audit::Record;
 use crate::{Desk, DeskError, tokens};
 
 /// The service time assumed until an office has finished enough meetings to measure its own.
@@ -26,26 +28,32 @@ pub const MAX_MESSAGE_CHARS: usize = 500;
 /// Something of a town that a staff grant may act on, as the desk checked it (see
 /// [`Desk::entry_for`], [`Desk::meeting_for`]). Only the desk makes one.
 #[derive(Debug, Clone)]
-pub struct Granted<T>(T);
+pub struct Granted<T> {
+    value: T,
+    actor: Actor,
+}
 
 impl<T> Granted<T> {
     /// The checked value.
     pub fn into_inner(self) -> T {
-        self.0
+        self.value
+    }
+
+    /// Who was granted it (for the audit log).
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    // Only the desk's checks grant.
+    pub(crate) fn new(value: T, actor: Actor) -> Granted<T> {
+        Granted { value, actor }
     }
 }
 
 impl<T> Deref for Granted<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> Granted<T> {
-    // Only the desk's checks grant.
-    pub(crate) fn new(value: T) -> Granted<T> {
-        Granted(value)
+        &self.value
     }
 }
 
@@ -215,7 +223,7 @@ impl Desk {
         if !covers(grant, tenant, o.id) {
             return Err(DeskError::Forbidden);
         }
-        Ok(Granted(o))
+        Ok(Granted::new(o, grant.actor.clone()))
     }
 
     /// An office's queue and meetings in service order: queued first, then those admitted.
@@ -239,7 +247,7 @@ impl Desk {
         if !covers(grant, tenant, e.office_id) {
             return Err(DeskError::Forbidden);
         }
-        Ok(Granted(e))
+        Ok(Granted::new(e, grant.actor.clone()))
     }
 
     /// Applies an official's transition to an entry: asks the state machine for the next value
@@ -273,7 +281,16 @@ impl Desk {
     /// Lets a waiting person in: opens their meeting (or uses the one they were invited to or
     /// removed from, only while it lasts).
     pub async fn admit(&self, entry: Granted<Entry>) -> Result<(Entry, MeetingId), DeskError> {
-        self.admit_entry(entry.into_inner()).await
+        let actor = entry.actor().clone();
+        let (admitted, meeting) = self.admit_entry(entry.into_inner()).await?;
+        self.record_entry(actor, Act::EntryAdmitted, &admitted, String::new()).await;
+        Ok((admitted, meeting))
+    }
+
+    /// Records an official's act on a place in the audit log.
+    async fn record_entry(&self, actor: Actor, act: Act, e: &Entry, detail: String) {
+        let record = Record::new(act, Subject::Entry(e.id)).citizen(&e.name).detail(detail);
+        self.record_as(e.tenant_id, actor, record).await
     }
 
     async fn admit_entry(&self, entry: Entry) -> Result<(Entry, MeetingId), DeskError> {
@@ -296,28 +313,39 @@ impl Desk {
 
     /// Asks a waiting person to wait, with a message they see (see [`office_message`]).
     pub async fn hold(&self, entry: Granted<Entry>, message: Option<String>) -> Result<Entry, DeskError> {
-        self.apply(entry.into_inner(), |e, now| e.hold(message.unwrap_or_default(), now)).await
+        let actor = entry.actor().clone();
+        let held = self.apply(entry.into_inner(), |e, now| e.hold(message.unwrap_or_default(), now)).await?;
+        self.record_entry(actor, Act::EntryHeld, &held, String::new()).await;
+        Ok(held)
     }
 
     /// Refuses a waiting person, with a message they see (see [`office_message`]).
     pub async fn refuse(&self, entry: Granted<Entry>, message: Option<String>) -> Result<Entry, DeskError> {
-        self.apply(entry.into_inner(), |e, now| e.refuse(message.unwrap_or_default(), now)).await
+        let actor = entry.actor().clone();
+        let refused = self.apply(entry.into_inner(), |e, now| e.refuse(message.unwrap_or_default(), now)).await?;
+        self.record_entry(actor, Act::EntryRefused, &refused, String::new()).await;
+        Ok(refused)
     }
 
     /// Marks a queued person as not present (they did not answer, or their page is closed):
     /// their wait ends, and a booked appointment becomes a no-show in the same transaction.
     pub async fn no_show(&self, entry: Granted<Entry>) -> Result<Entry, DeskError> {
-        self.apply(entry.into_inner(), Entry::no_show).await
+        let actor = entry.actor().clone();
+        let absent = self.apply(entry.into_inner(), Entry::no_show).await?;
+        self.record_entry(actor, Act::EntryNoShow, &absent, String::new()).await;
+        Ok(absent)
     }
 
     /// Moves a waiting person to another office of the same town (they keep their arrival
     /// time); both offices' dashboards hear it.
     pub async fn transfer(&self, entry: Granted<Entry>, to: OfficeId) -> Result<Entry, DeskError> {
+        let actor = entry.actor().clone();
         let entry = entry.into_inner();
         self.store.office(entry.tenant_id, to).await?.ok_or(DeskError::NotFound)?;
         let from = entry.office_id;
         let moved = self.apply(entry, |e, now| e.transfer(to, now)).await?;
         self.office_changed(from);
+        self.record_entry(actor, Act::EntryTransferred, &moved, format!("office {} -> {}", from.0, to.0)).await;
         Ok(moved)
     }
 
@@ -339,7 +367,9 @@ impl Desk {
             .or_else(|| order.first())
             .map(|e| (*e).clone())
             .ok_or(DeskError::NobodyWaiting)?;
-        self.admit_entry(next).await
+        let (admitted, meeting) = self.admit_entry(next).await?;
+        self.record_entry(office.actor().clone(), Act::EntryAdmitted, &admitted, "call next".into()).await;
+        Ok((admitted, meeting))
     }
 
     /// The meeting of an entry, if it has one and it has not ended.

@@ -2,8 +2,10 @@
 //! the number and the personal link are sent) and waits in the same waiting room as booked
 //! citizens, until an official calls the next one. Managers set when each office's desk is open.
 
+use crate::audit::Record;
 use jiff::Timestamp;
 use jiff::civil::Date;
+use ricevo_core::audit::{Act, Subject};
 use ricevo_core::citizen::FieldError;
 use ricevo_core::lobby::{self, Abilities, Entry, EntryKind, WalkInDesk};
 use ricevo_core::slots::closed_on;
@@ -146,6 +148,7 @@ impl Desk {
         }
         self.store.set_walk_in(tenant.id, office.id, desk).await?;
         tracing::info!(tenant = %tenant.slug, office = %office.id, "walk-in desk set");
+        self.record(grant, Record::new(Act::OfficeChanged, Subject::Office(office.id)).detail("walk-in desk")).await;
         Ok(())
     }
 }

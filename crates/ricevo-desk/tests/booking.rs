@@ -8,9 +8,11 @@
 mod support;
 
 use jiff::Timestamp;
+use ricevo_core::audit::Actor;
 use ricevo_core::slots::SlotRefusal;
 use ricevo_core::{AppointmentStatus, Lang};
 use ricevo_desk::booking::{BookingRequest, BookingResult};
+use ricevo_desk::staff::town_administrator;
 use ricevo_desk::{DeskError, DeskSettings};
 use ricevo_store::{Appointment, Grant, Role, Store};
 use support::{citizen, desk_at, engines, town};
@@ -186,13 +188,18 @@ async fn a_cancellation_frees_the_time_and_is_announced_once_and_status_changes_
         .await;
 
         // A no-show before the appointment is refused by the core's rule; after its start it is taken.
-        let early = desk.change_status(&town.tenant, &b, AppointmentStatus::NoShow).await;
+        let early =
+            desk.change_status(&town.tenant, &town_administrator(town.tenant.id), &b, AppointmentStatus::NoShow).await;
         assert!(matches!(early, Err(DeskError::StatusChange(_))), "{}: {early:?}", engine.name);
         clock.set("2026-11-24T09:10:00Z");
-        let no_show = desk.change_status(&town.tenant, &b, AppointmentStatus::NoShow).await.unwrap();
+        let no_show = desk
+            .change_status(&town.tenant, &town_administrator(town.tenant.id), &b, AppointmentStatus::NoShow)
+            .await
+            .unwrap();
         assert_eq!(no_show.status, AppointmentStatus::NoShow);
         // A change decided from a stale read is refused, not written over.
-        let stale = desk.change_status(&town.tenant, &b, AppointmentStatus::Done).await;
+        let stale =
+            desk.change_status(&town.tenant, &town_administrator(town.tenant.id), &b, AppointmentStatus::Done).await;
         assert!(matches!(stale, Err(DeskError::Conflict)), "{}: {stale:?}", engine.name);
     }
 }
@@ -240,12 +247,23 @@ async fn a_town_never_books_cancels_or_changes_what_belongs_to_another() {
         )
         .await;
         // Town two's administrator, with town one's appointment id: not found.
-        let admin_two = Grant { tenant_id: two.tenant.id, role: Role::Admin, offices: Vec::new() };
+        let admin_two =
+            Grant { tenant_id: two.tenant.id, role: Role::Admin, offices: Vec::new(), actor: Actor::System };
         assert!(matches!(desk.appointment_for(&two.tenant, &admin_two, a.id).await, Err(DeskError::NotFound)));
         // Town one's operator of another office: forbidden.
-        let elsewhere = Grant { tenant_id: one.tenant.id, role: Role::Operator, offices: vec![two.office.id] };
+        let elsewhere = Grant {
+            tenant_id: one.tenant.id,
+            role: Role::Operator,
+            offices: vec![two.office.id],
+            actor: Actor::System,
+        };
         assert!(matches!(desk.appointment_for(&one.tenant, &elsewhere, a.id).await, Err(DeskError::Forbidden)));
-        let own = Grant { tenant_id: one.tenant.id, role: Role::Operator, offices: vec![one.office.id] };
+        let own = Grant {
+            tenant_id: one.tenant.id,
+            role: Role::Operator,
+            offices: vec![one.office.id],
+            actor: Actor::System,
+        };
         assert_eq!(desk.appointment_for(&one.tenant, &own, a.id).await.unwrap().id, a.id);
         // Town two's free 10:00 is not taken by town one's booking.
         let slots = desk
@@ -273,13 +291,18 @@ async fn the_days_list_shows_a_grant_only_its_own_offices_and_towns_bookings() {
         }
         let tuesday: jiff::civil::Date = "2026-11-24".parse().unwrap();
         let names = |list: Vec<Appointment>| list.into_iter().map(|a| a.citizen_name).collect::<Vec<_>>();
-        let admin = Grant { tenant_id: one.tenant.id, role: Role::Admin, offices: Vec::new() };
+        let admin = Grant { tenant_id: one.tenant.id, role: Role::Admin, offices: Vec::new(), actor: Actor::System };
         let all = desk.appointments_of_day(&one.tenant, &admin, tuesday, None).await.unwrap();
         assert_eq!(names(all), ["Maria Rossi"], "{}: only town one's", engine.name);
-        let own = Grant { tenant_id: one.tenant.id, role: Role::Operator, offices: vec![one.office.id] };
+        let own = Grant {
+            tenant_id: one.tenant.id,
+            role: Role::Operator,
+            offices: vec![one.office.id],
+            actor: Actor::System,
+        };
         assert_eq!(names(desk.appointments_of_day(&one.tenant, &own, tuesday, None).await.unwrap()), ["Maria Rossi"]);
         // An operator naming an office they do not work for sees nothing, not everything.
-        let other = Grant { tenant_id: one.tenant.id, role: Role::Operator, offices: Vec::new() };
+        let other = Grant { tenant_id: one.tenant.id, role: Role::Operator, offices: Vec::new(), actor: Actor::System };
         let asked = desk.appointments_of_day(&one.tenant, &other, tuesday, Some(one.office.id)).await.unwrap();
         assert!(asked.is_empty(), "{}", engine.name);
         assert!(desk.appointments_of_day(&one.tenant, &other, tuesday, None).await.unwrap().is_empty());

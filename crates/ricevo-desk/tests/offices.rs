@@ -7,6 +7,7 @@
 
 mod support;
 
+use ricevo_core::audit::Actor;
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
@@ -205,7 +206,12 @@ async fn operators_change_nothing_and_managers_only_their_offices() {
             desk.create_account(&tenant, &admin, &account(Role::Operator, "op@pisa.example")).await.unwrap();
         let (manager, _) =
             desk.create_account(&tenant, &admin, &account(Role::Manager, "mg@pisa.example")).await.unwrap();
-        let grant = |u: &ricevo_store::User| Grant { tenant_id: tenant.id, role: u.role, offices: u.offices.clone() };
+        let grant = |u: &ricevo_store::User| Grant {
+            tenant_id: tenant.id,
+            role: u.role,
+            offices: u.offices.clone(),
+            actor: Actor::System,
+        };
         let (operator, manager) = (grant(&operator), grant(&manager));
         let week = mornings(2, &[Weekday::Monday]);
         let closure = ClosurePlan { first: date(2026, 12, 24), last: date(2026, 12, 24), reason: String::new() };

@@ -7,6 +7,7 @@
 mod support;
 
 use ricevo_core::Lang;
+use ricevo_core::audit::{Act, Actor};
 use ricevo_desk::booking::{BookingRequest, BookingResult};
 use ricevo_desk::privacy::CitizenKey;
 use ricevo_desk::staff::town_administrator;
@@ -43,7 +44,7 @@ async fn only_a_towns_administrator_exports_or_erases_and_only_that_towns_citize
 
         // Operators and managers, and another town's administrator, get nothing.
         for role in [Role::Operator, Role::Manager] {
-            let grant = Grant { tenant_id: a.tenant.id, role, offices: vec![a.office.id] };
+            let grant = Grant { tenant_id: a.tenant.id, role, offices: vec![a.office.id], actor: Actor::System };
             assert!(forbidden(desk.citizen_record(&a.tenant, &grant, &maria).await), "{name}: {role:?}");
             assert!(forbidden(desk.erase_citizen(&a.tenant, &grant, &maria).await), "{name}: {role:?}");
         }
@@ -71,5 +72,15 @@ async fn only_a_towns_administrator_exports_or_erases_and_only_that_towns_citize
         let kept = store.appointment(b.tenant.id, theirs.id).await.unwrap().unwrap();
         assert_eq!(kept.citizen_email, "maria.rossi@example.it", "{name}: town b's record is b's");
         assert_eq!(desk.citizen_record(&b.tenant, &admin_b, &maria).await.unwrap().appointments.len(), 1, "{name}");
+
+        // Both acts are in town a's audit log, the erasure without the citizen's name.
+        let log = desk.audit_log(&admin_a, a.tenant.id, ricevo_store::AuditFilter::default()).await.unwrap();
+        let acts: Vec<Act> = log.iter().map(|e| e.act).collect();
+        assert!(acts.contains(&Act::CitizenExported) && acts.contains(&Act::CitizenErased), "{name}: {acts:?}");
+        let erased = log.iter().find(|e| e.act == Act::CitizenErased).unwrap();
+        assert_eq!(erased.citizen_name, None, "{name}");
+        assert!(erased.detail.contains("1 appointments anonymised"), "{name}: {}", erased.detail);
+        let theirs = desk.audit_log(&admin_b, b.tenant.id, ricevo_store::AuditFilter::default()).await.unwrap();
+        assert!(theirs.iter().all(|e| e.act != Act::CitizenErased), "{name}: not in town b's log");
     }
 }

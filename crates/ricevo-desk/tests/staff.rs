@@ -6,6 +6,7 @@
 
 mod support;
 
+use ricevo_core::audit::Actor;
 use ricevo_core::{Email, OfficeId, UserId};
 use ricevo_desk::staff::{NewAccount, verify_password};
 use ricevo_desk::{DeskError, DeskSettings, tokens};
@@ -97,7 +98,7 @@ async fn operators_and_managers_are_refused_every_administrator_act() {
             .await
             .unwrap();
         for role in [Role::Operator, Role::Manager] {
-            let grant = Grant { tenant_id: tenant.id, role, offices: vec![office] };
+            let grant = Grant { tenant_id: tenant.id, role, offices: vec![office], actor: Actor::System };
             let new = account("nuovo@lucca.example", Role::Admin, Vec::new());
             assert!(forbidden(desk.create_account(&tenant, &grant, &new).await), "{name} {role:?}");
             assert!(forbidden(desk.reset_password(&tenant, &grant, target.id).await), "{name} {role:?}");
@@ -124,7 +125,18 @@ async fn an_api_token_is_shown_once_and_opens_what_it_was_made_for() {
         let token = desk.create_api_token(&tenant, &admin, Role::Manager, Some(office), "gestionale").await.unwrap();
         assert!(tokens::looks_like_token(&token), "{name}");
         let grant = store.api_token(&tokens::hash(&token)).await.unwrap().unwrap();
-        assert_eq!(grant, Grant { tenant_id: tenant.id, role: Role::Manager, offices: vec![office] }, "{name}");
+        let Actor::Token { id, label } = grant.actor.clone() else { panic!("{name}: a token acts as itself") };
+        assert_eq!(label, "gestionale", "{name}");
+        assert_eq!(
+            grant,
+            Grant {
+                tenant_id: tenant.id,
+                role: Role::Manager,
+                offices: vec![office],
+                actor: Actor::Token { id, label }
+            },
+            "{name}"
+        );
         assert!(store.api_token(&token).await.unwrap().is_none(), "{name}: only the hash is stored");
 
         let whole_town = desk.create_api_token(&tenant, &admin, Role::Admin, None, "portale").await.unwrap();

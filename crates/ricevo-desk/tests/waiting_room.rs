@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+use ricevo_core::audit::{Act, Actor, Subject};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -199,11 +200,17 @@ async fn appointment(store: &dyn Store, town: &Town, start: &str, n: u32) -> (Ap
 }
 
 fn operator(town: &Town, office: OfficeId) -> Grant {
-    Grant { tenant_id: town.tenant.id, role: Role::Operator, offices: vec![office] }
+    let actor = Actor::Staff { id: ricevo_core::UserId(41), name: "Operatrice <op@borgo.it>".into() };
+    Grant { tenant_id: town.tenant.id, role: Role::Operator, offices: vec![office], actor }
 }
 
 fn admin(town: &Town) -> Grant {
-    Grant { tenant_id: town.tenant.id, role: Role::Admin, offices: Vec::new() }
+    Grant { tenant_id: town.tenant.id, role: Role::Admin, offices: Vec::new(), actor: Actor::System }
+}
+
+/// A second town on the same store.
+async fn town_two(f: &Front) -> Town {
+    town(&*f.store, "altrove").await
 }
 
 /// A citizen of `town` arrived in the Anagrafe waiting room for an appointment at `start`.
@@ -310,6 +317,35 @@ async fn officials_hold_admit_refuse_and_mark_not_present() {
         let queue = f.desk.office_queue(&town.tenant, &grant, town.anagrafe.id).await.unwrap();
         assert_eq!(queue.first().map(|e| e.id), Some(fourth.id));
         assert!(queue.iter().any(|e| e.id == first.id));
+
+        // Each act is in the town's audit log, by the operator, naming the citizen; only an
+        // administrator of this town reads it.
+        let log = f.desk.audit_log(&admin(&town), town.tenant.id, Default::default()).await.unwrap();
+        let acts: Vec<_> = log.iter().rev().map(|e| (e.act, e.subject.clone(), e.citizen_name.clone())).collect();
+        let named = |n: u32| Some(format!("Cittadino {n}"));
+        assert_eq!(
+            acts,
+            [
+                (Act::EntryHeld, Subject::Entry(first.id), named(1)),
+                (Act::EntryAdmitted, Subject::Entry(first.id), named(1)),
+                (Act::EntryRefused, Subject::Entry(second.id), named(2)),
+                (Act::EntryNoShow, Subject::Entry(third.id), named(3)),
+                (Act::EntryHeld, Subject::Entry(fourth.id), named(4)),
+            ]
+        );
+        assert!(log.iter().all(|e| e.actor == grant.actor));
+        assert!(matches!(
+            f.desk.audit_log(&grant, town.tenant.id, Default::default()).await,
+            Err(DeskError::Forbidden)
+        ));
+        let elsewhere = town_two(&f).await;
+        assert!(matches!(
+            f.desk.audit_log(&admin(&elsewhere), town.tenant.id, Default::default()).await,
+            Err(DeskError::Forbidden)
+        ));
+        assert!(
+            f.desk.audit_log(&admin(&elsewhere), elsewhere.tenant.id, Default::default()).await.unwrap().is_empty()
+        );
     }
 }
 
@@ -395,10 +431,20 @@ async fn walk_in_tickets_are_numbered_budgeted_and_only_taken_while_the_desk_is_
         let by_operator =
             f.desk.set_walk_in(&town.tenant, &operator(&town, town.anagrafe.id), town.anagrafe.id, &always).await;
         assert!(matches!(by_operator, Err(DeskError::Forbidden)), "{by_operator:?}");
-        let other_manager = Grant { tenant_id: town.tenant.id, role: Role::Manager, offices: vec![town.tributi.id] };
+        let other_manager = Grant {
+            tenant_id: town.tenant.id,
+            role: Role::Manager,
+            offices: vec![town.tributi.id],
+            actor: Actor::System,
+        };
         let by_other = f.desk.set_walk_in(&town.tenant, &other_manager, town.anagrafe.id, &always).await;
         assert!(matches!(by_other, Err(DeskError::Forbidden)), "{by_other:?}");
-        let manager = Grant { tenant_id: town.tenant.id, role: Role::Manager, offices: vec![town.anagrafe.id] };
+        let manager = Grant {
+            tenant_id: town.tenant.id,
+            role: Role::Manager,
+            offices: vec![town.anagrafe.id],
+            actor: Actor::System,
+        };
         f.desk.set_walk_in(&town.tenant, &manager, town.anagrafe.id, &always).await.unwrap();
         assert!(f.desk.walk_in_open(&town.tenant, &town.anagrafe).await.unwrap());
 

@@ -11,6 +11,8 @@ mod postgres;
 mod privacy;
 mod sql;
 mod sqlite;
+// Backup and restore (operating it): the SQLite file as a whole.
+pub mod sqlite_file;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -360,8 +362,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Changes nothing and lists them when some appointment is still to come.
     async fn erase_citizen(&self, tenant: TenantId, lookup: &CitizenLookup, now: Timestamp) -> Result<Erasure>;
     /// Retention beyond [`Store::anonymise_before`]: deletes the town's outbox rows and
-    /// documents created before `before`.
+    /// documents created before `before`, and blanks the citizen's name in its audit entries
+    /// older than that (the entries themselves go by the audit log's own retention).
     async fn purge_personal_before(&self, tenant: TenantId, before: Timestamp) -> Result<RetentionCounts>;
+    // --- Audit log ---
+    /// Appends an entry to its town's audit log.
+    async fn record_audit(&self, entry: &NewAuditEntry) -> Result<()>;
+    /// A page of a town's audit log, newest first.
+    async fn audit_log(&self, tenant: TenantId, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+    /// Retention of the audit log itself: deletes entries older than `before`; returns how many.
+    async fn purge_audit(&self, before: Timestamp) -> Result<u64>;
 }
 
 /// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.

@@ -1,6 +1,7 @@
 //! The records the store reads and writes.
 
 use jiff::Timestamp;
+use ricevo_core::audit::{Act, Actor, Subject};
 use ricevo_core::lobby::{Abilities, EntryKind};
 use ricevo_core::quota::CitizenQuota;
 use ricevo_core::service::{IntakeQuestion, ServiceRules};
@@ -395,6 +396,8 @@ pub struct Grant {
     pub role: Role,
     /// Offices (ignored for admins).
     pub offices: Vec<OfficeId>,
+    /// Who uses it, as the audit log names them.
+    pub actor: Actor,
 }
 
 impl Grant {
@@ -495,4 +498,67 @@ pub struct DocumentMeta {
     pub size: i64,
     /// When it was uploaded.
     pub created_at: Timestamp,
+}
+
+// --- Audit log ---------------------------------------------------------------------------
+
+/// An entry to append to a town's audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    /// The town.
+    pub tenant_id: TenantId,
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub actor: Actor,
+    /// What.
+    pub act: Act,
+    /// To what.
+    pub subject: Subject,
+    /// The citizen concerned, by name (forgotten by anonymisation and erasure).
+    pub citizen_name: Option<String>,
+    /// What changed, in a few words (no personal data beyond the citizen's name above).
+    pub detail: String,
+    /// The client address the act came from, when known.
+    pub source: Option<String>,
+}
+
+/// An entry of a town's audit log, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// Its id (grows with time on one node).
+    pub id: i64,
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub actor: Actor,
+    /// What.
+    pub act: Act,
+    /// To what.
+    pub subject: Subject,
+    /// The citizen concerned, by name; `None` once anonymised or erased.
+    pub citizen_name: Option<String>,
+    /// What changed.
+    pub detail: String,
+    /// The client address the act came from, when known.
+    pub source: Option<String>,
+}
+
+/// Which audit entries to read: newest first, all filters optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only this act.
+    pub act: Option<Act>,
+    /// Only acts of this actor kind and, if given, this account or token id.
+    pub actor: Option<(String, Option<i64>)>,
+    /// Only acts on this subject.
+    pub subject: Option<Subject>,
+    /// Only acts at or after this instant.
+    pub from: Option<Timestamp>,
+    /// Only acts before this instant.
+    pub until: Option<Timestamp>,
+    /// Only entries older than this one (`(at, id)` of the last entry of the previous page).
+    pub before: Option<(Timestamp, i64)>,
+    /// At most this many (the store caps it at 500).
+    pub limit: i64,
 }

@@ -155,6 +155,8 @@ pub struct ErasureCounts {
     pub documents: u64,
     /// Outbox messages deleted.
     pub messages: u64,
+    /// Audit log entries about their appointments and places whose citizen name was removed.
+    pub audit_names: u64,
 }
 
 /// The answer of [`crate::Store::erase_citizen`].
@@ -373,6 +375,19 @@ macro_rules! impl_privacy {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+                // The audit log keeps the acts, not who they were done to.
+                counts.audit_names = sqlx::query(&format!(
+                    "UPDATE audit_log SET citizen_name = NULL WHERE tenant_id = $1 AND citizen_name IS NOT NULL AND \
+                     ((subject_kind = 'appointment' AND subject_id IN (SELECT id FROM appointments WHERE {cond})) \
+                      OR (subject_kind = 'entry' AND subject_id IN (SELECT id FROM entries WHERE {entry_cond})))"
+                ))
+                .bind(tenant.0)
+                .bind(&a)
+                .bind(&b)
+                .bind(&c)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
                 counts.entries = sqlx::query(&format!(
                     "UPDATE entries SET name = '', email = NULL, message = NULL WHERE {entry_cond}"
                 ))
@@ -425,8 +440,18 @@ macro_rules! impl_privacy {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                // The audit log has its own retention; past the town's, its entries keep the act
+                // and forget the citizen's name.
+                let audit_names = sqlx::query(
+                    "UPDATE audit_log SET citizen_name = NULL WHERE tenant_id = $1 AND at < $2 AND citizen_name IS NOT NULL",
+                )
+                .bind(tenant.0)
+                .bind(before.as_second())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
                 tx.commit().await?;
-                Ok($crate::RetentionCounts { messages, documents, audit_names: 0 })
+                Ok($crate::RetentionCounts { messages, documents, audit_names })
             }
         }
     };

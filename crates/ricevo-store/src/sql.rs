@@ -183,6 +183,80 @@ pub(crate) fn citizen_lock_ids(service: ServiceId, keys: &[String]) -> Vec<i64> 
     ids
 }
 
+/// A value bound to an audit query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AuditBind {
+    /// An integer.
+    Int(i64),
+    /// A text.
+    Text(String),
+}
+
+/// Columns of `audit_log` in the order [`audit_from`] reads them.
+pub(crate) type AuditTuple =
+    (i64, i64, String, Option<i64>, String, String, String, Option<i64>, Option<String>, String, Option<String>);
+
+/// The statement reading a page of a town's audit log, newest first, with its values in order.
+/// Each filter narrows by a column that leads one of the audit indexes, so a page is read
+/// straight from the index whatever the log's size.
+pub(crate) fn audit_query(tenant: TenantId, f: &crate::AuditFilter) -> (String, Vec<AuditBind>) {
+    let mut sql = String::from(
+        "SELECT id, at, actor_kind, actor_id, actor_name, act, subject_kind, subject_id, citizen_name, detail, source \
+         FROM audit_log WHERE tenant_id = $1",
+    );
+    let mut binds = vec![AuditBind::Int(tenant.0)];
+    let mut push = |sql: &mut String, clause: &str, value: AuditBind| {
+        binds.push(value);
+        sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
+    };
+    if let Some(act) = f.act {
+        push(&mut sql, " AND act = ?", AuditBind::Text(act.code().to_owned()));
+    }
+    if let Some((kind, id)) = &f.actor {
+        push(&mut sql, " AND actor_kind = ?", AuditBind::Text(kind.clone()));
+        if let Some(id) = id {
+            push(&mut sql, " AND actor_id = ?", AuditBind::Int(*id));
+        }
+    }
+    if let Some(subject) = &f.subject {
+        push(&mut sql, " AND subject_kind = ?", AuditBind::Text(subject.kind().to_owned()));
+        match subject.id() {
+            Some(id) => push(&mut sql, " AND subject_id = ?", AuditBind::Int(id)),
+            None => sql.push_str(" AND subject_id IS NULL"),
+        }
+    }
+    if let Some(from) = f.from {
+        push(&mut sql, " AND at >= ?", AuditBind::Int(from.as_second()));
+    }
+    if let Some(until) = f.until {
+        push(&mut sql, " AND at < ?", AuditBind::Int(until.as_second()));
+    }
+    if let Some((at, id)) = f.before {
+        push(&mut sql, " AND (at < ?", AuditBind::Int(at.as_second()));
+        push(&mut sql, " OR (at = ?", AuditBind::Int(at.as_second()));
+        push(&mut sql, " AND id < ?))", AuditBind::Int(id));
+    }
+    push(&mut sql, " ORDER BY at DESC, id DESC LIMIT ?", AuditBind::Int(f.limit.clamp(1, 500)));
+    (sql, binds)
+}
+
+/// Builds an audit entry from its columns.
+pub(crate) fn audit_from(t: AuditTuple) -> Result<crate::AuditEntry> {
+    let (id, at, actor_kind, actor_id, actor_name, act, subject_kind, subject_id, citizen_name, detail, source) = t;
+    Ok(crate::AuditEntry {
+        id,
+        at: instant(at)?,
+        actor: ricevo_core::audit::Actor::from_parts(&actor_kind, actor_id, actor_name)
+            .ok_or_else(|| StoreError::Corrupt(format!("audit actor {actor_kind}")))?,
+        act: ricevo_core::audit::Act::parse(&act).ok_or_else(|| StoreError::Corrupt(format!("audit act {act}")))?,
+        subject: ricevo_core::audit::Subject::from_parts(&subject_kind, subject_id)
+            .ok_or_else(|| StoreError::Corrupt(format!("audit subject {subject_kind}")))?,
+        citizen_name,
+        detail,
+        source,
+    })
+}
+
 /// Implements [`crate::Store`] for a store type with `reader` and `writer` pools of engine `$db`.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
@@ -1497,13 +1571,14 @@ macro_rules! impl_store {
             }
 
             async fn api_token(&self, token_hash: &str) -> Result<Option<Grant>> {
-                let row: Option<(i64, String, Option<i64>)> =
-                    sqlx::query_as("SELECT tenant_id, role, office_id FROM api_tokens WHERE token_hash = $1")
+                let row: Option<(i64, i64, String, Option<i64>, String)> =
+                    sqlx::query_as("SELECT id, tenant_id, role, office_id, label FROM api_tokens WHERE token_hash = $1")
                         .bind(token_hash)
                         .fetch_optional(&self.reader)
                         .await?;
-                let Some((tenant, role, office)) = row else { return Ok(None) };
+                let Some((id, tenant, role, office, label)) = row else { return Ok(None) };
                 Ok(Some(Grant {
+                    actor: ricevo_core::audit::Actor::Token { id, label },
                     tenant_id: TenantId(tenant),
                     role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
                     offices: office.map(OfficeId).into_iter().collect(),
@@ -1971,6 +2046,48 @@ macro_rules! impl_store {
 
             async fn purge_personal_before(&self, tenant: TenantId, before: Timestamp) -> Result<$crate::RetentionCounts> {
                 self.privacy_retention(tenant, before).await
+            }
+
+            // --- Audit log ---
+            async fn record_audit(&self, e: &NewAuditEntry) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO audit_log (tenant_id, at, actor_kind, actor_id, actor_name, act, subject_kind, \
+                     subject_id, citizen_name, detail, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(e.tenant_id.0)
+                .bind(e.at.as_second())
+                .bind(e.actor.kind())
+                .bind(e.actor.id())
+                .bind(e.actor.name())
+                .bind(e.act.code())
+                .bind(e.subject.kind())
+                .bind(e.subject.id())
+                .bind(e.citizen_name.as_deref())
+                .bind(&e.detail)
+                .bind(e.source.as_deref())
+                .execute(&self.writer)
+                .await?;
+                Ok(())
+            }
+
+            async fn audit_log(&self, tenant: TenantId, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+                let (sql, binds) = $crate::sql::audit_query(tenant, filter);
+                let mut q = sqlx::query_as::<_, $crate::sql::AuditTuple>(&sql);
+                for b in binds {
+                    q = match b {
+                        $crate::sql::AuditBind::Int(v) => q.bind(v),
+                        $crate::sql::AuditBind::Text(v) => q.bind(v),
+                    };
+                }
+                q.fetch_all(&self.reader).await?.into_iter().map($crate::sql::audit_from).collect()
+            }
+
+            async fn purge_audit(&self, before: Timestamp) -> Result<u64> {
+                let r = sqlx::query("DELETE FROM audit_log WHERE at < $1")
+                    .bind(before.as_second())
+                    .execute(&self.writer)
+                    .await?;
+                Ok(r.rows_affected())
             }
         }
     };

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
+use ricevo_core::audit::{Act, Actor, Subject};
 use ricevo_core::hours::{OpeningHours, WeeklyRange};
 use ricevo_core::lobby::{Abilities, EntryKind, EntryStatus};
 use ricevo_core::service::ServiceRules;
@@ -208,6 +209,27 @@ async fn meet_and_share(store: &dyn Store, town: &Town, appt: &Appointment, now:
     meeting
 }
 
+/// An audit entry naming Maria, about `subject`, at `at`.
+async fn audit(store: &dyn Store, town: &Town, subject: Subject, at: Timestamp) {
+    let entry = NewAuditEntry {
+        tenant_id: town.tenant.id,
+        at,
+        actor: Actor::System,
+        act: Act::AppointmentStatus,
+        subject,
+        citizen_name: Some("Maria Rossi".into()),
+        detail: "done".into(),
+        source: None,
+    };
+    store.record_audit(&entry).await.unwrap();
+}
+
+/// The citizen names of a town's audit log, newest first.
+async fn audit_names(store: &dyn Store, town: &Town) -> Vec<Option<String>> {
+    let filter = AuditFilter { limit: 100, ..AuditFilter::default() };
+    store.audit_log(town.tenant.id, &filter).await.unwrap().into_iter().map(|e| e.citizen_name).collect()
+}
+
 macro_rules! privacy {
     ($engine:ident) => {
         mod $engine {
@@ -273,6 +295,9 @@ macro_rules! privacy {
                 let tk = ticket(&*f.store, &a, "maria@example.it", now).await;
                 let future = book(&*f.store, &a, "2026-12-07T09:00:00Z", "maria@example.it").await;
                 let theirs = book(&*f.store, &b, "2026-11-30T09:00:00Z", "maria@example.it").await;
+                audit(&*f.store, &a, Subject::Appointment(past.id), now).await;
+                audit(&*f.store, &a, Subject::Entry(tk.id), now).await;
+                audit(&*f.store, &b, Subject::Appointment(theirs.id), now).await;
                 let later = at("2026-12-01T09:00:00Z");
                 let maria = CitizenLookup::Email("maria@example.it".into());
 
@@ -293,6 +318,9 @@ macro_rules! privacy {
                 assert_eq!(counts.documents, 2);
                 assert_eq!(counts.entries, 2, "the ticket and the appointment's place");
                 assert!(counts.messages >= 2, "{counts:?}");
+                assert_eq!(counts.audit_names, 2);
+                assert_eq!(audit_names(&*f.store, &a).await, [None, None], "the acts stay, without her name");
+                assert_eq!(audit_names(&*f.store, &b).await, [Some("Maria Rossi".to_owned())]);
                 assert!(f.store.citizen_record(a.tenant.id, &maria).await.unwrap().is_empty());
                 let after = f.store.appointment(a.tenant.id, past.id).await.unwrap().unwrap();
                 assert_eq!(
@@ -319,12 +347,21 @@ macro_rules! privacy {
                 meet_and_share(&*f.store, &a, &appt, now).await;
                 let theirs = book(&*f.store, &b, "2026-11-30T09:00:00Z", "maria@example.it").await;
                 meet_and_share(&*f.store, &b, &theirs, now).await;
+                audit(&*f.store, &a, Subject::Appointment(appt.id), now).await;
+                audit(&*f.store, &a, Subject::Appointment(appt.id), at("2027-02-01T00:00:00Z")).await;
+                audit(&*f.store, &b, Subject::Appointment(theirs.id), now).await;
                 let maria = CitizenLookup::Email("maria@example.it".into());
 
                 let none = f.store.purge_personal_before(a.tenant.id, at("2026-10-01T00:00:00Z")).await.unwrap();
                 assert_eq!(none, RetentionCounts::default());
                 let gone = f.store.purge_personal_before(a.tenant.id, at("2027-01-01T00:00:00Z")).await.unwrap();
-                assert_eq!((gone.messages, gone.documents), (1, 2));
+                assert_eq!((gone.messages, gone.documents, gone.audit_names), (1, 2, 1));
+                assert_eq!(
+                    audit_names(&*f.store, &a).await,
+                    [Some("Maria Rossi".to_owned()), None],
+                    "only entries past the retention forget the name; the entries stay"
+                );
+                assert_eq!(audit_names(&*f.store, &b).await, [Some("Maria Rossi".to_owned())]);
                 let record = f.store.citizen_record(a.tenant.id, &maria).await.unwrap();
                 assert!(record.messages.is_empty() && record.documents.is_empty());
                 let theirs = f.store.citizen_record(b.tenant.id, &maria).await.unwrap();

@@ -671,7 +671,7 @@ pub async fn set_status(
             )],
         )
     })?;
-    let updated = state.desk.change_status(&t, &a, status).await.in_lang(lang)?;
+    let updated = state.desk.change_status(&t, &grant, &a, status).await.in_lang(lang)?;
     Ok(Json(staff_view(&t, &updated)))
 }
 

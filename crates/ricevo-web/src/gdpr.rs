@@ -289,6 +289,8 @@ pub struct ErasureView {
     pub documents: u64,
     /// Outbox messages deleted.
     pub messages: u64,
+    /// Audit log entries about the citizen whose name was removed (the acts stay).
+    pub audit_names: u64,
 }
 
 impl From<ErasureCounts> for ErasureView {
@@ -298,6 +300,7 @@ impl From<ErasureCounts> for ErasureView {
             waiting_room: c.entries,
             documents: c.documents,
             messages: c.messages,
+            audit_names: c.audit_names,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! the account's rights and the rules, and stores the change) and render the answer.
 
 pub(crate) mod admin;
+mod audit;
 mod auth;
 pub(crate) mod common;
 mod day;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/staff/webhooks", get(admin::webhooks).post(admin::create_webhook))
         .route("/{tenant}/staff/webhooks/{hook}/delete", post(admin::delete_webhook))
         .route("/{tenant}/staff/outbox", get(admin::outbox))
+        .route("/{tenant}/staff/audit", get(audit::audit))
         .route("/{tenant}/staff/outbox/{file}", get(admin::outbox_file))
         // ---- privacy: a citizen's data on request (GDPR) ----
         .route("/{tenant}/staff/privacy", get(privacy::form).post(privacy::search))

@@ -864,3 +864,69 @@ async fn the_day_page_and_the_closure_form_refuse_the_edges_of_the_calendar_with
     assert!(refused.body.contains("Data fuori intervallo"), "{}", refused.body);
     assert!(app.store.closures(app.tenant, tributi).await.unwrap().is_empty());
 }
+
+// The audit log page: sign-ins (and failed ones, with their address), status changes and
+// account creation are listed by who did them; filters narrow it; only the town's
+// administrators read it, and never another town's entries.
+#[tokio::test]
+async fn the_audit_log_lists_who_did_what_and_only_to_this_towns_administrators() {
+    let app = app().await;
+    let other = app
+        .store
+        .create_tenant(&NewTenant {
+            slug: "altro".into(),
+            name: "Comune Altro".into(),
+            time_zone: "Europe/Rome".into(),
+            patron_day: None,
+            contact_email: "urp@altro.it".into(),
+            privacy_notice: "Informativa".into(),
+            retention_days: 365,
+        })
+        .await
+        .unwrap();
+    app.store.create_user(other.id, "admin@altro.it", "Admin Altro", Role::Admin, &PASSWORD_HASH, &[]).await.unwrap();
+    let registry = office(&app, "Anagrafe").await;
+    add_user(&app, "op@esempio.it", Role::Operator, &[registry]).await;
+    let id = book(&app, "Cambio di residenza", "09:00", "Maria Rossi").await;
+
+    assert_eq!(try_login(&app, "demo", ADMIN, "sbagliata-del-tutto").await.status, StatusCode::UNAUTHORIZED);
+    let s = login(&app, ADMIN).await;
+    let cancelled =
+        post(&app, &s, &format!("/demo/staff/appointments/{}/status", id.0), &[("status", "cancelled")]).await;
+    assert_eq!(cancelled.status, StatusCode::SEE_OTHER);
+    let b = login_to(&app, "altro", "admin@altro.it").await;
+
+    let page = get(&app, &s, "/demo/staff/audit").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for expected in [
+        "wrong password",
+        "Sconosciuto (admin@esempio.it)",
+        "Appuntamento annullato",
+        "Maria Rossi",
+        "booked -&#62; cancelled",
+    ] {
+        assert!(page.body.contains(expected), "{expected} missing from {}", page.body);
+    }
+    assert!(!page.body.contains("admin@altro.it"), "another town's sign-in is not this town's");
+
+    // Filtered by act: only the cancellation.
+    let only = get(&app, &s, "/demo/staff/audit?act=appointment.cancel").await;
+    assert!(only.body.contains("Maria Rossi") && !only.body.contains("wrong password"), "{}", only.body);
+    // A filter that makes no sense is a 422 in the page's language, not a 500.
+    let bad = get(&app, &s, "/demo/staff/audit?act=appointment.delete&from=31-12-2026").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("Azione sconosciuta") && bad.body.contains("Data non valida"), "{}", bad.body);
+
+    // Town B's administrator sees their own sign-in only.
+    let theirs = get(&app, &b, "/altro/staff/audit").await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(theirs.body.contains("admin@altro.it") && !theirs.body.contains("Maria Rossi"), "{}", theirs.body);
+    // B's session on A's log: back to A's sign-in, never A's entries.
+    let crossed = get(&app, &b, "/demo/staff/audit").await;
+    assert!(!crossed.body.contains("Maria Rossi"));
+    assert_ne!(crossed.status, StatusCode::OK);
+
+    // An operator may not read it.
+    let op = login(&app, "op@esempio.it").await;
+    assert_eq!(get(&app, &op, "/demo/staff/audit").await.status, StatusCode::FORBIDDEN);
+}

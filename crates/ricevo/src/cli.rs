@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `demo`, `user`, `token`, `citizen`, `check-config`.
+//! The command line: `serve` (default), `migrate`, `demo`, `user`, `token`, `citizen`,
+//! `check-config`, `backup`, `restore`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +46,25 @@ enum Command {
     Citizen(crate::citizen::CitizenCommand),
     /// Check the configuration and the database connection, then exit.
     CheckConfig,
+    // --- Operating it: backup and restore (crates/ricevo/src/backup.rs) ---
+    /// Copy the SQLite database and the outbox folder into one tar file, while the server runs.
+    Backup {
+        /// The file to write; an existing file is refused unless --force.
+        #[arg(long)]
+        to: PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Bring a backup back into the data dir (stop the server first).
+    Restore {
+        /// The file `ricevo backup` wrote.
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace an existing database (it is kept beside, renamed `.before-restore-TIME`).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -331,6 +351,30 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             println!("{}", crate::citizen::run(&desk, &t, &command).await?);
             Ok(())
         }
+        // --- Operating it: backup and restore ---
+        Command::Backup { to, force } => {
+            let done = blocking(config, move |c| crate::backup::backup(c, &to, force)).await?;
+            println!(
+                "backup written to {}: database {} and {} outbox file(s)",
+                done.archive.display(),
+                done.database.display(),
+                done.outbox_files
+            );
+            Ok(())
+        }
+        Command::Restore { from, force } => {
+            let done = blocking(config, move |c| crate::backup::restore(c, &from, force)).await?;
+            println!(
+                "restored {} into {} with {} outbox file(s)",
+                done.archive.display(),
+                done.database.display(),
+                done.outbox_files
+            );
+            if let Some(old) = done.replaced {
+                println!("the database it replaced is kept as {}", old.display());
+            }
+            Ok(())
+        }
         Command::CheckConfig => {
             let store = open_store(&config).await?;
             store.ping().await.map_err(|e| e.to_string())?;
@@ -346,6 +390,14 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Runs file work (backup, restore) off the async runtime's threads.
+async fn blocking<T: Send + 'static>(
+    config: Config,
+    work: impl FnOnce(&Config) -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(move || work(&config)).await.map_err(|e| format!("interrupted: {e}"))?
 }
 
 /// Loads the demo town unless a town with its slug exists; returns the admin password if loaded.

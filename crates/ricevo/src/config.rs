@@ -88,6 +88,9 @@ pub(crate) struct Config {
     /// Seconds without a heartbeat after which other nodes take a node for dead and move its
     /// meetings (several nodes on one PostgreSQL).
     pub(crate) node_dead_after_seconds: i64,
+    /// Days each town's audit log entries are kept (their citizen names go with the town's
+    /// own retention).
+    pub(crate) audit_retention_days: i64,
     /// Database settings.
     pub(crate) database: DatabaseConfig,
     /// E-mail settings.
@@ -271,6 +274,7 @@ impl Default for Config {
             public_url: None,
             node_url: None,
             node_dead_after_seconds: 10,
+            audit_retention_days: 730,
             database: DatabaseConfig::default(),
             mail: MailConfig::default(),
             smtp: None,
@@ -329,6 +333,9 @@ impl Config {
         }
         if let Some(v) = env("RICEVO_NODE_DEAD_AFTER_SECONDS") {
             c.node_dead_after_seconds = number("RICEVO_NODE_DEAD_AFTER_SECONDS", &v)?;
+        }
+        if let Some(v) = env("RICEVO_AUDIT_RETENTION_DAYS") {
+            c.audit_retention_days = number("RICEVO_AUDIT_RETENTION_DAYS", &v)?;
         }
         if let Some(v) = env("RICEVO_MAIL_FROM") {
             c.mail.from = Some(v);
@@ -482,6 +489,9 @@ impl Config {
             if turn.secret.trim().is_empty() {
                 return Err(invalid("turn.secret", "must not be empty"));
             }
+        }
+        if !(30..=3650).contains(&self.audit_retention_days) {
+            return Err(invalid("audit_retention_days", "between 30 and 3650 days"));
         }
         if !(2..=3600).contains(&self.node_dead_after_seconds) {
             return Err(invalid("node_dead_after_seconds", "between 2 and 3600 seconds"));

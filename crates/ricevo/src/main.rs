@@ -1,5 +1,6 @@
 //! `ricevo`: the virtual reception desk for city halls, in one binary.
 
+mod backup;
 mod citizen;
 mod cli;
 mod config;

@@ -48,7 +48,8 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
     let document_days = config.media.document_retention_days.max(1);
     let outbox_dir = config.smtp.is_none().then(|| config.outbox_dir());
-    let privacy_task = tokio::spawn(privacy_job(store.clone(), document_days, outbox_dir, stop_rx.clone()));
+    let audit_days = config.audit_retention_days;
+    let privacy_task = tokio::spawn(privacy_job(store.clone(), document_days, audit_days, outbox_dir, stop_rx.clone()));
 
     let web = WebConfig {
         public_url: config.public_url(),
@@ -198,16 +199,24 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 /// Once an hour: anonymise appointments and waiting-room places past each town's retention and
 /// delete its outbox messages and documents past it, forget old idempotency keys, delete
 /// documents shared in meetings after `document_days` whatever the town, delete e-mail files of
-/// the outbox folder (when there is one) past each town's retention. Meeting chat is not stored.
+/// the outbox folder (when there is one) past each town's retention, and audit log entries older
+/// than `audit_days`. Meeting chat is not stored.
 async fn privacy_job(
     store: Arc<dyn Store>,
     document_days: i64,
+    audit_days: i64,
     outbox_dir: Option<PathBuf>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        if let Err(e) = privacy_round(&*store, Timestamp::now(), document_days, outbox_dir.as_deref()).await {
+        let now = Timestamp::now();
+        if let Err(e) = privacy_round(&*store, now, document_days, outbox_dir.as_deref()).await {
             tracing::warn!(error = %e, "privacy job failed; will retry");
+        }
+        match store.purge_audit(now - SignedDuration::from_hours(24 * audit_days)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, "deleted audit log entries past the audit retention"),
+            Err(e) => tracing::warn!(error = %e, "audit retention failed; will retry"),
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}

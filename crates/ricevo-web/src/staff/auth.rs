@@ -2,6 +2,8 @@
 //! is stored, failed attempts throttled per address and per account (see
 //! [`crate::limits::LoginThrottle`]), password checks bounded by [`crate::limits::PasswordGate`].
 
+use ricevo_core::audit::{Act, Actor, Subject};
+use ricevo_desk::audit::Record;
 use std::sync::OnceLock;
 
 use axum::extract::{FromRequestParts, Request, State};
@@ -176,9 +178,15 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
             }
         }
     };
+    let known = user.as_ref().map(|u| u.id);
     let Some(user) = user.filter(|_| verified) else {
         throttle.failed(attempt);
         tracing::info!(tenant = %t.slug, %address, "failed staff login");
+        let subject = known.map_or(Subject::Town, Subject::Account);
+        let record = Record::new(Act::SignInFailed, subject)
+            .detail(if known.is_some() { "wrong password" } else { "unknown account" })
+            .from_address(Some(address.to_string()));
+        state.desk.record_as(t.id, Actor::Anonymous { name: email.clone() }, record).await;
         let message = tr(lang, "E-mail o password non corretti.", "Wrong e-mail or password.");
         let page = login_page_for(&t, lang, &path, &email, Some(message.into()), &login_csrf);
         return Ok(render(StatusCode::UNAUTHORIZED, &page));
@@ -193,6 +201,11 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
         .await
         .map_err(|e| PageError::api(e.into(), lang))?;
     tracing::info!(tenant = %t.slug, user = %user.id, "staff signed in");
+    let record = Record::new(Act::SignIn, Subject::Account(user.id)).from_address(Some(address.to_string()));
+    state
+        .desk
+        .record_as(t.id, Actor::Staff { id: user.id, name: format!("{} <{}>", user.name, user.email) }, record)
+        .await;
     let secure = state.config.secure_cookies;
     let mut resp = see_other(&format!("/{}/staff", t.slug));
     let headers = resp.headers_mut();
@@ -223,6 +236,7 @@ fn refusal(t: &Tenant, lang: Lang, status: StatusCode, message: &str, retry_afte
 pub(crate) async fn logout(State(state): State<AppState>, posted: Posted) -> Result<Response, PageError> {
     let staff = posted.staff;
     state.store.delete_session(&staff.session_hash).await.map_err(|e| staff.err(e.into()))?;
+    state.desk.record(&staff.grant(), Record::new(Act::SignOut, Subject::Account(staff.user.id))).await;
     let mut resp = see_other(&login_url(&staff.tenant.slug));
     let c = cookie_header(SESSION_COOKIE, "", "/", 0, "Lax", state.config.secure_cookies);
     resp.headers_mut().append(header::SET_COOKIE, c);

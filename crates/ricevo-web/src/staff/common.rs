@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ricevo_core::Lang;
+use ricevo_core::audit::Actor;
 use ricevo_store::{Grant, Role, Tenant, User};
 
 pub(crate) use super::form::{Errors, Fields, int_field, optional_line, required_line, text_block, tr};
@@ -153,7 +154,12 @@ pub(crate) struct Staff {
 impl Staff {
     /// What this account may do.
     pub(crate) fn grant(&self) -> Grant {
-        Grant { tenant_id: self.tenant.id, role: self.user.role, offices: self.user.offices.clone() }
+        Grant {
+            tenant_id: self.tenant.id,
+            role: self.user.role,
+            offices: self.user.offices.clone(),
+            actor: Actor::Staff { id: self.user.id, name: format!("{} <{}>", self.user.name, self.user.email) },
+        }
     }
     /// Whether the account administers the whole town.
     pub(crate) fn is_admin(&self) -> bool {

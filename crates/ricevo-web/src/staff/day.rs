@@ -27,9 +27,9 @@ const MIN_SEARCH_CHARS: usize = 2;
 /// Search results shown at most.
 const MAX_SEARCH_RESULTS: usize = 50;
 
-type QueryPairs = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
+pub(crate) type QueryPairs = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
 
-fn query_fields(q: QueryPairs, lang: Lang) -> Result<Fields, PageError> {
+pub(crate) fn query_fields(q: QueryPairs, lang: Lang) -> Result<Fields, PageError> {
     match q {
         Ok(Query(pairs)) => Ok(Fields(pairs)),
         Err(_) => Err(PageError::bad_request(lang, "query")),
@@ -233,12 +233,13 @@ pub(crate) async fn set_status(
     let lang = staff.lang;
     let t = &staff.tenant;
     let id = AppointmentId(path_id(&id, lang)?);
-    let a = state.desk.appointment_for(t, &staff.grant(), id).await.in_lang(lang).map_err(|e| staff.err(e))?;
+    let grant = staff.grant();
+    let a = state.desk.appointment_for(t, &grant, id).await.in_lang(lang).map_err(|e| staff.err(e))?;
     let wanted = match AppointmentStatus::parse(form.get("status")) {
         Some(s) => s,
         None => return Err(PageError::bad_request(lang, staff.t("stato non valido", "invalid status"))),
     };
-    state.desk.change_status(t, &a, wanted).await.in_lang(lang).map_err(|e| staff.err(e))?;
+    state.desk.change_status(t, &grant, &a, wanted).await.in_lang(lang).map_err(|e| staff.err(e))?;
     tracing::info!(tenant = %t.slug, user = %staff.user.id, appointment = %a.public_id, status = form.get("status"), "status set");
     let day = a.start.to_zoned(zone_of(t)).date();
     let office = form.get("office").parse::<i64>().ok().map(OfficeId);

@@ -94,6 +94,7 @@ impl Page {
             links.push((format!("{b}/webhooks"), self.t("Webhook", "Webhooks")));
             links.push((format!("{b}/outbox"), self.t("Posta in uscita", "Outbox")));
             links.push((format!("{b}/privacy"), self.t("Privacy", "Privacy")));
+            links.push((format!("{b}/audit"), self.t("Registro attività", "Audit log")));
         }
         links
             .into_iter()
@@ -523,4 +524,31 @@ pub(crate) fn long_date(d: jiff::civil::Date, lang: Lang) -> String {
 fn capitalised(word: &str) -> String {
     let mut chars = word.chars();
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// One entry of the audit log, in words.
+#[derive(Debug, Clone)]
+pub(crate) struct AuditRow {
+    pub(crate) when: String,
+    pub(crate) who: String,
+    pub(crate) what: String,
+    pub(crate) subject: String,
+    pub(crate) citizen: String,
+    pub(crate) detail: String,
+    pub(crate) source: String,
+}
+
+/// The audit log page.
+#[derive(Template)]
+#[template(path = "staff/audit.html")]
+pub(crate) struct AuditPage {
+    pub(crate) p: Page,
+    pub(crate) summary: Summary,
+    pub(crate) act: ChoiceField,
+    pub(crate) who: ChoiceField,
+    pub(crate) from: Field,
+    pub(crate) to: Field,
+    pub(crate) rows: Vec<AuditRow>,
+    pub(crate) next: Option<String>,
+    pub(crate) first_page: bool,
 }
