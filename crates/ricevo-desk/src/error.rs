@@ -84,6 +84,12 @@ pub enum DeskError {
     /// to come: staff cancel them first, which frees the seats and tells the citizen.
     #[error("active appointments: {0:?}")]
     ActiveAppointments(Vec<String>),
+    /// The change would leave the town without an enabled administrator.
+    #[error("last enabled administrator")]
+    LastAdministrator,
+    /// The town is suspended by the instance administrator: nothing is served for it.
+    #[error("town suspended")]
+    Suspended,
     /// The database failed; logged, never shown.
     #[error("storage: {0}")]
     Storage(String),
@@ -98,6 +104,7 @@ impl From<StoreError> for DeskError {
             StoreError::NotFound => DeskError::NotFound,
             StoreError::Stale => DeskError::Conflict,
             StoreError::Duplicate => DeskError::Duplicate,
+            StoreError::LastAdministrator => DeskError::LastAdministrator,
             other => DeskError::Storage(other.to_string()),
         }
     }

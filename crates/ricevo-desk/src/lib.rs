@@ -16,9 +16,13 @@
 //! - [`offices`]: the town's offices, services, hours and closures;
 //! - [`privacy`]: a citizen's data exported or erased on request (GDPR);
 //! - [`staff`]: new towns, staff accounts, API tokens and webhooks;
+//! - [`accounts`], [`second_factor`], [`settings`]: editing and disabling accounts, own
+//!   passwords, the TOTP second factor, listing and revoking tokens, a town's settings and
+//!   emblem, suspending a town;
 //! - [`town`] and [`catalogue`]: the facts those use cases read, remembered for two seconds;
 //! - [`messages`]: the e-mails and webhooks that announce a change, written to the outbox.
 
+pub mod accounts;
 pub mod audit;
 pub mod booking;
 pub mod budget;
@@ -29,6 +33,8 @@ pub mod meetings;
 pub mod messages;
 pub mod offices;
 pub mod privacy;
+pub mod second_factor;
+pub mod settings;
 pub mod staff;
 pub mod tokens;
 pub mod town;
@@ -135,6 +141,7 @@ pub struct Desk {
     booking_budget: Arc<budget::RateLimiter>,
     ticket_budget: Arc<budget::RateLimiter>,
     counters: Arc<Counters>,
+    token_uses: Arc<accounts::TokenUses>,
 }
 
 impl fmt::Debug for Desk {
@@ -160,6 +167,7 @@ impl Desk {
             live: Arc::new(Unattended),
             catalogue: Arc::default(),
             counters: Arc::default(),
+            token_uses: Arc::default(),
         }
     }
 

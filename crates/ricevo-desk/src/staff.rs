@@ -43,7 +43,7 @@ pub fn verify_password(pw: &str, phc: &str) -> bool {
 }
 
 // argon2 takes tens of milliseconds of CPU: off the async workers.
-async fn hashed(password: String) -> Result<String, DeskError> {
+pub(crate) async fn hashed(password: String) -> Result<String, DeskError> {
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| DeskError::Internal(format!("password hashing: {e}")))
@@ -63,6 +63,7 @@ impl Desk {
         if grant.tenant_id != tenant.id {
             return Err(DeskError::Unauthorized);
         }
+        self.token_used(&tokens::hash(token)).await;
         Ok(grant)
     }
 }

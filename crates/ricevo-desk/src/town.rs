@@ -70,17 +70,22 @@ impl Desk {
         if Slug::parse(slug).is_err() {
             return Err(DeskError::NotFound);
         }
-        if let Some(t) = self.catalogue.tenant(slug) {
-            return Ok(t);
-        }
-        let t = self.store.tenant_by_slug(slug).await?.ok_or(DeskError::NotFound)?;
-        self.catalogue.keep_tenant(t.clone());
-        Ok(t)
+        let t = match self.catalogue.tenant(slug) {
+            Some(t) => t,
+            None => {
+                let t = self.store.tenant_by_slug(slug).await?.ok_or(DeskError::NotFound)?;
+                self.catalogue.keep_tenant(t.clone());
+                t
+            }
+        };
+        // Every channel finds its town here: a suspended one serves nothing.
+        if t.disabled { Err(DeskError::Suspended) } else { Ok(t) }
     }
 
-    /// A town by its id.
+    /// A town by its id (`Suspended` when the instance administrator suspended it).
     pub async fn town_by_id(&self, id: TenantId) -> Result<Tenant, DeskError> {
-        self.store.tenants().await?.into_iter().find(|t| t.id == id).ok_or(DeskError::NotFound)
+        let t = self.store.tenants().await?.into_iter().find(|t| t.id == id).ok_or(DeskError::NotFound)?;
+        if t.disabled { Err(DeskError::Suspended) } else { Ok(t) }
     }
 
     /// Loads an office's hours, closures and the town's holidays.

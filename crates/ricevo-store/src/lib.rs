@@ -54,6 +54,9 @@ pub enum StoreError {
     /// A stored value could not be read back (a bug or a hand-edited database).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// The change would leave the town without an enabled administrator.
+    #[error("the town would have no enabled administrator")]
+    LastAdministrator,
     /// The URL names no engine we support.
     #[error("unsupported database URL (use sqlite:// or postgres://)")]
     UnsupportedUrl,
@@ -372,6 +375,50 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn audit_log(&self, tenant: TenantId, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
     /// Retention of the audit log itself: deletes entries older than `before`; returns how many.
     async fn purge_audit(&self, before: Timestamp) -> Result<u64>;
+
+    // --- Staff accounts, second factor, API tokens, town settings and suspension (issue 12).
+
+    /// Replaces a town's settings; `NotFound` for no such town.
+    async fn update_tenant_settings(&self, id: TenantId, s: &TenantSettings) -> Result<()>;
+    /// Stores (`Some((content_type, bytes))`) or removes (`None`) a town's emblem.
+    async fn set_emblem(&self, id: TenantId, emblem: Option<(&str, &[u8])>, now: Timestamp) -> Result<()>;
+    /// A town's emblem: its media type and bytes.
+    async fn emblem(&self, id: TenantId) -> Result<Option<(String, Vec<u8>)>>;
+    /// Suspends (`Some(now)`) or restores (`None`) a town; `NotFound` for no such town.
+    async fn set_tenant_disabled(&self, id: TenantId, disabled_at: Option<Timestamp>) -> Result<()>;
+    /// Changes an account's e-mail, name, role and offices in one transaction. `Duplicate` when
+    /// the e-mail is another account's, `NotFound` for an account or office of another town,
+    /// `LastAdministrator` when the town would be left without an enabled administrator.
+    async fn update_user(&self, tenant: TenantId, id: UserId, change: &AccountChange) -> Result<User>;
+    /// Disables (`Some(now)`, ending its sessions in the same transaction) or re-enables
+    /// (`None`) an account; `LastAdministrator` when the town would be left without one.
+    async fn set_user_disabled(&self, tenant: TenantId, id: UserId, disabled_at: Option<Timestamp>) -> Result<()>;
+    /// Sets (`Some(secret)`, with the hashes of fresh recovery codes) or removes (`None`, with
+    /// its recovery codes) an account's second factor.
+    async fn set_second_factor(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        secret: Option<&str>,
+        recovery_hashes: &[String],
+    ) -> Result<()>;
+    /// Records that the TOTP time step `step` was used: false when it (or a later one) was
+    /// already used, so a code is never accepted twice.
+    async fn take_totp_step(&self, tenant: TenantId, id: UserId, step: i64) -> Result<bool>;
+    /// Uses up one recovery code by its hash: false when the account has no such unused code.
+    async fn use_recovery_code(&self, tenant: TenantId, id: UserId, code_hash: &str) -> Result<bool>;
+    /// How many unused recovery codes an account has.
+    async fn recovery_codes_left(&self, tenant: TenantId, id: UserId) -> Result<i64>;
+    /// Opens a session that waits for the second factor: it opens no page.
+    async fn create_pending_session(&self, token_hash: &str, user: UserId, expires_at: Timestamp) -> Result<()>;
+    /// The enabled account a live pending session belongs to.
+    async fn pending_session(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>>;
+    /// A town's API tokens (revoked ones too), newest first.
+    async fn api_tokens(&self, tenant: TenantId) -> Result<Vec<ApiTokenInfo>>;
+    /// Revokes a town's API token at once; `NotFound` for another town's or a revoked one.
+    async fn revoke_api_token(&self, tenant: TenantId, id: i64, now: Timestamp) -> Result<()>;
+    /// Records that a token was used at `now`.
+    async fn touch_api_token(&self, token_hash: &str, now: Timestamp) -> Result<()>;
 }
 
 /// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.

@@ -27,6 +27,106 @@ pub struct Tenant {
     pub privacy_notice: String,
     /// Personal data of appointments older than this is anonymised.
     pub retention_days: i32,
+    // --- Town settings (staff accounts and settings topic, migration 0008). Text left empty
+    // means "not given"; the settings page validates every value before it is stored.
+    /// The town's website (an `https://` or `http://` address), empty if not given.
+    pub website: String,
+    /// The town hall's postal address.
+    pub address: String,
+    /// The town's certified e-mail (PEC), empty if not given.
+    pub pec: String,
+    /// The languages citizens are offered, Italian first; never empty.
+    pub languages: Vec<Lang>,
+    /// Whether an emblem was uploaded (served from our own origin at `/{slug}/emblem`).
+    pub emblem: bool,
+    /// Privacy notice: the data controller (usually "Comune di ..." with its address).
+    pub privacy_controller: String,
+    /// Privacy notice: how to reach the data protection officer (DPO).
+    pub privacy_dpo_contact: String,
+    /// Privacy notice: the legal basis of the processing (public interest, art. 6.1.e GDPR).
+    pub privacy_legal_basis: String,
+    /// The accessibility statement's address (AgID form), empty if given as text instead.
+    pub accessibility_statement_url: String,
+    /// The accessibility statement as text, when the town has no published address for it.
+    pub accessibility_statement_text: String,
+    /// Suspended by the instance administrator: its pages, staff sign-in and API answer
+    /// "service suspended" and no booking is accepted; nothing is deleted.
+    pub disabled: bool,
+}
+
+/// The settings a town's administrators change on the settings page (staff accounts and
+/// settings topic); the slug, the emblem and suspension are changed elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantSettings {
+    /// The full name.
+    pub name: String,
+    /// IANA zone.
+    pub time_zone: String,
+    /// The patron saint's day as `MM-DD`.
+    pub patron_day: Option<String>,
+    /// Contact e-mail.
+    pub contact_email: String,
+    /// Retention of personal data, in days.
+    pub retention_days: i32,
+    /// Website, empty if none.
+    pub website: String,
+    /// Postal address.
+    pub address: String,
+    /// PEC, empty if none.
+    pub pec: String,
+    /// Languages offered (at least one).
+    pub languages: Vec<Lang>,
+    /// Data controller.
+    pub privacy_controller: String,
+    /// DPO contact.
+    pub privacy_dpo_contact: String,
+    /// Legal basis.
+    pub privacy_legal_basis: String,
+    /// Accessibility statement address.
+    pub accessibility_statement_url: String,
+    /// Accessibility statement text.
+    pub accessibility_statement_text: String,
+}
+
+impl TenantSettings {
+    /// The settings a town has now, to edit.
+    pub fn of(t: &Tenant) -> TenantSettings {
+        TenantSettings {
+            name: t.name.clone(),
+            time_zone: t.time_zone.clone(),
+            patron_day: t.patron_day.clone(),
+            contact_email: t.contact_email.clone(),
+            retention_days: t.retention_days,
+            website: t.website.clone(),
+            address: t.address.clone(),
+            pec: t.pec.clone(),
+            languages: t.languages.clone(),
+            privacy_controller: t.privacy_controller.clone(),
+            privacy_dpo_contact: t.privacy_dpo_contact.clone(),
+            privacy_legal_basis: t.privacy_legal_basis.clone(),
+            accessibility_statement_url: t.accessibility_statement_url.clone(),
+            accessibility_statement_text: t.accessibility_statement_text.clone(),
+        }
+    }
+}
+
+/// The stored spelling of a list of languages: `it,en`.
+pub fn languages_to_db(langs: &[Lang]) -> String {
+    langs.iter().map(|l| l.code()).collect::<Vec<_>>().join(",")
+}
+
+/// Reads the stored spelling of a list of languages; Italian when nothing known is listed.
+pub fn languages_from_db(s: &str) -> Vec<Lang> {
+    let mut out: Vec<Lang> = Vec::new();
+    for l in s.split(',').filter_map(Lang::parse) {
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    if out.is_empty() {
+        out.push(Lang::It);
+    }
+    out
 }
 
 /// What is needed to create or update a tenant.
@@ -385,6 +485,52 @@ pub struct User {
     pub password_hash: String,
     /// Offices an operator or manager works for (admins: all).
     pub offices: Vec<OfficeId>,
+    /// Disabled by an administrator: cannot sign in, and has no open session.
+    pub disabled: bool,
+    /// The TOTP secret (base32) once a second factor is confirmed; `None` without one.
+    #[serde(skip)]
+    pub totp_secret: Option<String>,
+}
+
+impl User {
+    /// Whether signing in asks for a second factor.
+    pub fn has_second_factor(&self) -> bool {
+        self.totp_secret.is_some()
+    }
+}
+
+/// What an administrator changes on an account (staff accounts topic).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountChange {
+    /// Login e-mail (unique in the town).
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Offices (ignored for administrators).
+    pub offices: Vec<OfficeId>,
+}
+
+/// An API token as listed: never its secret (staff accounts topic).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiTokenInfo {
+    /// Its id.
+    pub id: i64,
+    /// Its town.
+    pub tenant_id: TenantId,
+    /// What the integration is.
+    pub label: String,
+    /// Its role.
+    pub role: Role,
+    /// The one office it is limited to, if any.
+    pub office: Option<OfficeId>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was last used (to the minute), if ever.
+    pub last_used_at: Option<Timestamp>,
+    /// When it was revoked; a revoked token opens nothing.
+    pub revoked_at: Option<Timestamp>,
 }
 
 /// Who holds an API token or session, for permission checks.

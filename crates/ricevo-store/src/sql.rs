@@ -18,6 +18,69 @@ pub(crate) const APPOINTMENT_COLUMNS: &str = "id, public_id, tenant_id, office_i
 pub(crate) const SERVICE_COLUMNS: &str = "id, tenant_id, office_id, name, description, duration_minutes, \
      buffer_minutes, modes, min_notice_hours, horizon_days, what_to_bring, questions, active";
 
+// --- Staff accounts and town settings topic: the town's row and the account's row.
+
+/// Columns of `tenants` in the order [`TenantRow`] reads them (`emblem` is whether one is stored).
+pub(crate) const TENANT_COLUMNS: &str = "id, slug, name, time_zone, patron_day, contact_email, privacy_notice, \
+     retention_days, website, address, pec, languages, privacy_controller, privacy_dpo_contact, privacy_legal_basis, \
+     accessibility_statement_url, accessibility_statement_text, disabled_at, \
+     (SELECT COUNT(*) FROM tenant_emblems e WHERE e.tenant_id = tenants.id) AS emblem";
+
+/// The raw columns of a town.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TenantRow {
+    id: i64,
+    slug: String,
+    name: String,
+    time_zone: String,
+    patron_day: Option<String>,
+    contact_email: String,
+    privacy_notice: String,
+    retention_days: i32,
+    website: String,
+    address: String,
+    pec: String,
+    languages: String,
+    privacy_controller: String,
+    privacy_dpo_contact: String,
+    privacy_legal_basis: String,
+    accessibility_statement_url: String,
+    accessibility_statement_text: String,
+    disabled_at: Option<i64>,
+    emblem: i64,
+}
+
+/// A town from its row.
+pub(crate) fn tenant_from(r: TenantRow) -> crate::Tenant {
+    crate::Tenant {
+        id: TenantId(r.id),
+        slug: r.slug,
+        name: r.name,
+        time_zone: r.time_zone,
+        patron_day: r.patron_day,
+        contact_email: r.contact_email,
+        privacy_notice: r.privacy_notice,
+        retention_days: r.retention_days,
+        website: r.website,
+        address: r.address,
+        pec: r.pec,
+        languages: crate::languages_from_db(&r.languages),
+        emblem: r.emblem > 0,
+        privacy_controller: r.privacy_controller,
+        privacy_dpo_contact: r.privacy_dpo_contact,
+        privacy_legal_basis: r.privacy_legal_basis,
+        accessibility_statement_url: r.accessibility_statement_url,
+        accessibility_statement_text: r.accessibility_statement_text,
+        disabled: r.disabled_at.is_some(),
+    }
+}
+
+/// Columns of `users` in the order [`UserRow`] reads them.
+pub(crate) const USER_COLUMNS: &str = "id, tenant_id, email, name, role, password_hash, disabled_at, totp_secret";
+
+/// The raw columns of a staff account.
+pub(crate) type UserRow = (i64, i64, String, String, String, String, Option<i64>, Option<String>);
+
 /// An instant from stored Unix seconds.
 pub(crate) fn instant(secs: i64) -> Result<Timestamp> {
     Timestamp::from_second(secs).map_err(|e| StoreError::Corrupt(format!("instant {secs}: {e}")))
@@ -521,8 +584,8 @@ macro_rules! impl_store {
                 appointment_from(row).map(Some)
             }
 
-            async fn user_from(&self, row: (i64, i64, String, String, String, String)) -> Result<User> {
-                let (id, tenant, email, name, role, password_hash) = row;
+            async fn user_from(&self, row: UserRow) -> Result<User> {
+                let (id, tenant, email, name, role, password_hash, disabled_at, totp_secret) = row;
                 let offices: Vec<(i64,)> =
                     sqlx::query_as("SELECT office_id FROM user_offices WHERE user_id = $1 ORDER BY office_id")
                         .bind(id)
@@ -536,6 +599,8 @@ macro_rules! impl_store {
                     role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
                     password_hash,
                     offices: offices.into_iter().map(|(o,)| OfficeId(o)).collect(),
+                    disabled: disabled_at.is_some(),
+                    totp_secret,
                 })
             }
 
@@ -708,14 +773,8 @@ macro_rules! impl_store {
             }
         }
 
-        type TenantTuple = (i64, String, String, String, Option<String>, String, String, i32);
-        const TENANT_COLUMNS: &str =
-            "id, slug, name, time_zone, patron_day, contact_email, privacy_notice, retention_days";
-
-        fn tenant_from(t: TenantTuple) -> Tenant {
-            let (id, slug, name, time_zone, patron_day, contact_email, privacy_notice, retention_days) = t;
-            Tenant { id: TenantId(id), slug, name, time_zone, patron_day, contact_email, privacy_notice, retention_days }
-        }
+        const TENANT_COLUMNS: &str = $crate::sql::TENANT_COLUMNS;
+        use $crate::sql::{TenantRow, tenant_from};
 
         type OfficeTuple = (i64, i64, String, String, String, String, i32);
         const OFFICE_COLUMNS: &str = "id, tenant_id, name, description, address, contact_email, desks";
@@ -725,7 +784,7 @@ macro_rules! impl_store {
             Office { id: OfficeId(id), tenant_id: TenantId(tenant), name, description, address, contact_email, desks }
         }
 
-        const USER_COLUMNS: &str = "id, tenant_id, email, name, role, password_hash";
+        use $crate::sql::{USER_COLUMNS, UserRow};
 
         #[async_trait]
         impl Store for $store {
@@ -769,7 +828,7 @@ macro_rules! impl_store {
             }
 
             async fn create_tenant(&self, t: &NewTenant) -> Result<Tenant> {
-                let row: TenantTuple = sqlx::query_as(&format!(
+                let row: TenantRow = sqlx::query_as(&format!(
                     "INSERT INTO tenants (slug, name, time_zone, patron_day, contact_email, privacy_notice, \
                      retention_days, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {TENANT_COLUMNS}"
                 ))
@@ -805,7 +864,7 @@ macro_rules! impl_store {
             }
 
             async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
-                let row: Option<TenantTuple> =
+                let row: Option<TenantRow> =
                     sqlx::query_as(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1"))
                         .bind(slug)
                         .fetch_optional(&self.reader)
@@ -814,7 +873,7 @@ macro_rules! impl_store {
             }
 
             async fn tenants(&self) -> Result<Vec<Tenant>> {
-                let rows: Vec<TenantTuple> =
+                let rows: Vec<TenantRow> =
                     sqlx::query_as(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name"))
                         .fetch_all(&self.reader)
                         .await?;
@@ -1459,7 +1518,7 @@ macro_rules! impl_store {
             }
 
             async fn user_by_email(&self, tenant: TenantId, email: &str) -> Result<Option<User>> {
-                let row: Option<(i64, i64, String, String, String, String)> = sqlx::query_as(&format!(
+                let row: Option<UserRow> = sqlx::query_as(&format!(
                     "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND email = $2"
                 ))
                 .bind(tenant.0)
@@ -1473,7 +1532,7 @@ macro_rules! impl_store {
             }
 
             async fn user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>> {
-                let row: Option<(i64, i64, String, String, String, String)> =
+                let row: Option<UserRow> =
                     sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2"))
                         .bind(tenant.0)
                         .bind(id.0)
@@ -1486,7 +1545,7 @@ macro_rules! impl_store {
             }
 
             async fn users(&self, tenant: TenantId) -> Result<Vec<User>> {
-                let rows: Vec<(i64, i64, String, String, String, String)> =
+                let rows: Vec<UserRow> =
                     sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY name"))
                         .bind(tenant.0)
                         .fetch_all(&self.reader)
@@ -1527,7 +1586,7 @@ macro_rules! impl_store {
             async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<(User, String)>> {
                 let row: Option<(i64, i64, String)> = sqlx::query_as(
                     "SELECT u.tenant_id, u.id, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id \
-                     WHERE s.token_hash = $1 AND s.expires_at > $2",
+                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.pending = 0 AND u.disabled_at IS NULL",
                 )
                 .bind(token_hash)
                 .bind(now.as_second())
@@ -1571,8 +1630,10 @@ macro_rules! impl_store {
             }
 
             async fn api_token(&self, token_hash: &str) -> Result<Option<Grant>> {
-                let row: Option<(i64, i64, String, Option<i64>, String)> =
-                    sqlx::query_as("SELECT id, tenant_id, role, office_id, label FROM api_tokens WHERE token_hash = $1")
+                let row: Option<(i64, i64, String, Option<i64>, String)> = sqlx::query_as(
+                    "SELECT id, tenant_id, role, office_id, label FROM api_tokens WHERE token_hash = $1 \
+                     AND revoked_at IS NULL",
+                )
                         .bind(token_hash)
                         .fetch_optional(&self.reader)
                         .await?;
@@ -2088,6 +2149,298 @@ macro_rules! impl_store {
                     .execute(&self.writer)
                     .await?;
                 Ok(r.rows_affected())
+            }
+
+            // --- Staff accounts, second factor, API tokens, town settings and suspension (issue 12).
+
+            async fn update_tenant_settings(&self, id: TenantId, t: &TenantSettings) -> Result<()> {
+                let r = sqlx::query(
+                    "UPDATE tenants SET name = $1, time_zone = $2, patron_day = $3, contact_email = $4, \
+                     retention_days = $5, website = $6, address = $7, pec = $8, languages = $9, \
+                     privacy_controller = $10, privacy_dpo_contact = $11, privacy_legal_basis = $12, \
+                     accessibility_statement_url = $13, accessibility_statement_text = $14 WHERE id = $15",
+                )
+                .bind(&t.name)
+                .bind(&t.time_zone)
+                .bind(&t.patron_day)
+                .bind(&t.contact_email)
+                .bind(t.retention_days)
+                .bind(&t.website)
+                .bind(&t.address)
+                .bind(&t.pec)
+                .bind($crate::languages_to_db(&t.languages))
+                .bind(&t.privacy_controller)
+                .bind(&t.privacy_dpo_contact)
+                .bind(&t.privacy_legal_basis)
+                .bind(&t.accessibility_statement_url)
+                .bind(&t.accessibility_statement_text)
+                .bind(id.0)
+                .execute(&self.writer)
+                .await?;
+                if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn set_emblem(&self, id: TenantId, emblem: Option<(&str, &[u8])>, now: Timestamp) -> Result<()> {
+                match emblem {
+                    Some((content_type, body)) => {
+                        let r = sqlx::query(
+                            "INSERT INTO tenant_emblems (tenant_id, content_type, body, updated_at) \
+                             SELECT id, $2, $3, $4 FROM tenants WHERE id = $1 \
+                             ON CONFLICT (tenant_id) DO UPDATE SET content_type = excluded.content_type, \
+                             body = excluded.body, updated_at = excluded.updated_at",
+                        )
+                        .bind(id.0)
+                        .bind(content_type)
+                        .bind(body)
+                        .bind(now.as_second())
+                        .execute(&self.writer)
+                        .await?;
+                        if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM tenant_emblems WHERE tenant_id = $1").bind(id.0).execute(&self.writer).await?;
+                        Ok(())
+                    }
+                }
+            }
+
+            async fn emblem(&self, id: TenantId) -> Result<Option<(String, Vec<u8>)>> {
+                Ok(sqlx::query_as("SELECT content_type, body FROM tenant_emblems WHERE tenant_id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&self.reader)
+                    .await?)
+            }
+
+            async fn set_tenant_disabled(&self, id: TenantId, disabled_at: Option<Timestamp>) -> Result<()> {
+                let r = sqlx::query("UPDATE tenants SET disabled_at = $1 WHERE id = $2")
+                    .bind(disabled_at.map(|t| t.as_second()))
+                    .bind(id.0)
+                    .execute(&self.writer)
+                    .await?;
+                if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn update_user(&self, tenant: TenantId, id: UserId, change: &AccountChange) -> Result<User> {
+                let mut tx = self.begin_write().await?;
+                // Locks the town's row: two administrators demoting each other at once are
+                // counted one after the other.
+                sqlx::query("UPDATE tenants SET id = id WHERE id = $1").bind(tenant.0).execute(&mut *tx).await?;
+                let r = sqlx::query("UPDATE users SET email = $1, name = $2, role = $3 WHERE tenant_id = $4 AND id = $5")
+                    .bind(change.email.trim().to_lowercase())
+                    .bind(&change.name)
+                    .bind(change.role.as_str())
+                    .bind(tenant.0)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(duplicate_or)?;
+                if r.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Err(StoreError::NotFound);
+                }
+                sqlx::query("DELETE FROM user_offices WHERE user_id = $1").bind(id.0).execute(&mut *tx).await?;
+                if change.role != Role::Admin {
+                    for office in &change.offices {
+                        let r = sqlx::query(
+                            "INSERT INTO user_offices (user_id, office_id) SELECT $1, id FROM offices \
+                             WHERE id = $2 AND tenant_id = $3",
+                        )
+                        .bind(id.0)
+                        .bind(office.0)
+                        .bind(tenant.0)
+                        .execute(&mut *tx)
+                        .await?;
+                        if r.rows_affected() != 1 {
+                            tx.rollback().await?;
+                            return Err(StoreError::NotFound);
+                        }
+                    }
+                }
+                let (admins,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'admin' AND disabled_at IS NULL",
+                )
+                .bind(tenant.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                if admins == 0 {
+                    tx.rollback().await?;
+                    return Err(StoreError::LastAdministrator);
+                }
+                tx.commit().await?;
+                self.user(tenant, id).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn set_user_disabled(&self, tenant: TenantId, id: UserId, disabled_at: Option<Timestamp>) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("UPDATE tenants SET id = id WHERE id = $1").bind(tenant.0).execute(&mut *tx).await?;
+                let r = sqlx::query("UPDATE users SET disabled_at = $1 WHERE tenant_id = $2 AND id = $3")
+                    .bind(disabled_at.map(|t| t.as_second()))
+                    .bind(tenant.0)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                if r.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Err(StoreError::NotFound);
+                }
+                if disabled_at.is_some() {
+                    let (admins,): (i64,) = sqlx::query_as(
+                        "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'admin' AND disabled_at IS NULL",
+                    )
+                    .bind(tenant.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if admins == 0 {
+                        tx.rollback().await?;
+                        return Err(StoreError::LastAdministrator);
+                    }
+                    // Its sessions end with it, pending ones too.
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_second_factor(
+                &self,
+                tenant: TenantId,
+                id: UserId,
+                secret: Option<&str>,
+                recovery_hashes: &[String],
+            ) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let r = sqlx::query(
+                    "UPDATE users SET totp_secret = $1, totp_last_step = NULL WHERE tenant_id = $2 AND id = $3",
+                )
+                .bind(secret)
+                .bind(tenant.0)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+                if r.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Err(StoreError::NotFound);
+                }
+                sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(id.0).execute(&mut *tx).await?;
+                if secret.is_some() {
+                    for hash in recovery_hashes {
+                        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                            .bind(id.0)
+                            .bind(hash)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn take_totp_step(&self, tenant: TenantId, id: UserId, step: i64) -> Result<bool> {
+                let r = sqlx::query(
+                    "UPDATE users SET totp_last_step = $1 WHERE tenant_id = $2 AND id = $3 \
+                     AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < $1)",
+                )
+                .bind(step)
+                .bind(tenant.0)
+                .bind(id.0)
+                .execute(&self.writer)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn use_recovery_code(&self, tenant: TenantId, id: UserId, code_hash: &str) -> Result<bool> {
+                let r = sqlx::query(
+                    "DELETE FROM recovery_codes WHERE user_id = $1 AND code_hash = $2 \
+                     AND user_id IN (SELECT id FROM users WHERE tenant_id = $3 AND totp_secret IS NOT NULL)",
+                )
+                .bind(id.0)
+                .bind(code_hash)
+                .bind(tenant.0)
+                .execute(&self.writer)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn recovery_codes_left(&self, tenant: TenantId, id: UserId) -> Result<i64> {
+                let (n,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM recovery_codes r JOIN users u ON u.id = r.user_id \
+                     WHERE u.tenant_id = $1 AND u.id = $2",
+                )
+                .bind(tenant.0)
+                .bind(id.0)
+                .fetch_one(&self.reader)
+                .await?;
+                Ok(n)
+            }
+
+            async fn create_pending_session(&self, token_hash: &str, user: UserId, expires_at: Timestamp) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at, pending) VALUES ($1, $2, '', $3, 1)",
+                )
+                .bind(token_hash)
+                .bind(user.0)
+                .bind(expires_at.as_second())
+                .execute(&self.writer)
+                .await?;
+                Ok(())
+            }
+
+            async fn pending_session(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
+                let row: Option<(i64, i64)> = sqlx::query_as(
+                    "SELECT u.tenant_id, u.id FROM sessions s JOIN users u ON u.id = s.user_id \
+                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.pending = 1 AND u.disabled_at IS NULL",
+                )
+                .bind(token_hash)
+                .bind(now.as_second())
+                .fetch_optional(&self.writer)
+                .await?;
+                let Some((tenant, user)) = row else { return Ok(None) };
+                self.user(TenantId(tenant), UserId(user)).await
+            }
+
+            async fn api_tokens(&self, tenant: TenantId) -> Result<Vec<ApiTokenInfo>> {
+                let rows: Vec<(i64, String, String, Option<i64>, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+                    "SELECT id, label, role, office_id, created_at, last_used_at, revoked_at FROM api_tokens \
+                     WHERE tenant_id = $1 ORDER BY id DESC",
+                )
+                .bind(tenant.0)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.into_iter()
+                    .map(|(id, label, role, office, created, used, revoked)| {
+                        Ok(ApiTokenInfo {
+                            id,
+                            tenant_id: tenant,
+                            label,
+                            role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+                            office: office.map(OfficeId),
+                            created_at: instant(created)?,
+                            last_used_at: used.map(instant).transpose()?,
+                            revoked_at: revoked.map(instant).transpose()?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn revoke_api_token(&self, tenant: TenantId, id: i64, now: Timestamp) -> Result<()> {
+                let r = sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL",
+                )
+                .bind(now.as_second())
+                .bind(tenant.0)
+                .bind(id)
+                .execute(&self.writer)
+                .await?;
+                if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn touch_api_token(&self, token_hash: &str, now: Timestamp) -> Result<()> {
+                sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
+                    .bind(now.as_second())
+                    .bind(token_hash)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(())
             }
         }
     };

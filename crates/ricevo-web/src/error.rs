@@ -81,6 +81,12 @@ pub enum ApiError {
     /// to come.
     #[error("citizen has appointments to come")]
     ActiveAppointments(Lang, Vec<String>),
+    /// 409: the change would leave the town without an enabled administrator.
+    #[error("last administrator")]
+    LastAdministrator(Lang),
+    /// 503: the town is suspended by the instance administrator.
+    #[error("town suspended")]
+    Suspended(Lang),
     /// 503: the database failed.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -108,7 +114,9 @@ impl ApiError {
             | ApiError::NotQueued(_)
             | ApiError::NobodyWaiting(_)
             | ApiError::WalkInClosed(_)
-            | ApiError::ActiveAppointments(..) => StatusCode::CONFLICT,
+            | ApiError::ActiveAppointments(..)
+            | ApiError::LastAdministrator(_) => StatusCode::CONFLICT,
+            ApiError::Suspended(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::DocumentTooLarge(..) | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedDocument(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -145,6 +153,8 @@ impl ApiError {
             ApiError::TooLarge(_) => "request_too_large",
             ApiError::UnsupportedDocument(_) => "unsupported_document",
             ApiError::ActiveAppointments(..) => "citizen_has_appointments_to_come",
+            ApiError::LastAdministrator(_) => "last_administrator",
+            ApiError::Suspended(_) => "town_suspended",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -228,6 +238,26 @@ impl ApiError {
                  (the citizen is told and the seats are freed), then erase the data.",
                 ids.join(", ")
             ),
+            ApiError::LastAdministrator(It) => {
+                "Non è possibile: il Comune resterebbe senza un amministratore attivo. Nomina prima un altro \
+                 amministratore."
+                    .into()
+            }
+            ApiError::LastAdministrator(En) => {
+                "Not possible: the town would be left without an active administrator. Make someone else an \
+                 administrator first."
+                    .into()
+            }
+            ApiError::Suspended(It) => {
+                "Servizio sospeso: i servizi online di questo Comune sono momentaneamente sospesi. Per urgenze \
+                 rivolgiti direttamente agli uffici comunali."
+                    .into()
+            }
+            ApiError::Suspended(En) => {
+                "Service suspended: this town's online services are suspended for now. For urgent matters \
+                 contact the town's offices directly."
+                    .into()
+            }
             ApiError::Unavailable(_) => {
                 "Servizio momentaneamente non disponibile. / Service temporarily unavailable.".into()
             }
@@ -308,6 +338,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::NotFound(Lang::It),
             StoreError::Stale | StoreError::Duplicate => ApiError::Conflict(Lang::It),
+            StoreError::LastAdministrator => ApiError::LastAdministrator(Lang::It),
             StoreError::Contended => ApiError::Unavailable("contention".into()),
             other => ApiError::Unavailable(other.to_string()),
         }
@@ -392,6 +423,8 @@ impl ApiError {
             DeskError::Storage(detail) => ApiError::Unavailable(detail),
             DeskError::WebhookUrl(e) => ApiError::BadRequest(lang, webhook_url_message(&e, lang)),
             DeskError::Internal(detail) => ApiError::Internal(detail),
+            DeskError::LastAdministrator => ApiError::LastAdministrator(lang),
+            DeskError::Suspended => ApiError::Suspended(lang),
             other => ApiError::Internal(other.to_string()),
         }
     }

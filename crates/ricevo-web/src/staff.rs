@@ -7,6 +7,7 @@
 //! Handlers are thin: they parse the form into core types, call the front desk (which checks
 //! the account's rights and the rules, and stores the change) and render the answer.
 
+pub(crate) mod accounts;
 pub(crate) mod admin;
 mod audit;
 mod auth;
@@ -51,6 +52,19 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/staff/tokens", get(admin::tokens).post(admin::create_token))
         .route("/{tenant}/staff/webhooks", get(admin::webhooks).post(admin::create_webhook))
         .route("/{tenant}/staff/webhooks/{hook}/delete", post(admin::delete_webhook))
+        // Staff accounts, second factor, tokens and town settings (issue 12).
+        .route("/{tenant}/staff/login/code", get(auth::code_page).post(auth::code))
+        .route("/{tenant}/staff/users/{user}", get(accounts::edit_user).post(accounts::update_user))
+        .route("/{tenant}/staff/users/{user}/disable", post(accounts::disable_user))
+        .route("/{tenant}/staff/users/{user}/enable", post(accounts::enable_user))
+        .route("/{tenant}/staff/users/{user}/second-factor/reset", post(accounts::reset_second_factor))
+        .route("/{tenant}/staff/tokens/{id}/revoke", post(accounts::revoke_token))
+        .route("/{tenant}/staff/account", get(accounts::account))
+        .route("/{tenant}/staff/account/password", post(accounts::change_password))
+        .route("/{tenant}/staff/account/second-factor", get(accounts::enrol).post(accounts::confirm_enrol))
+        .route("/{tenant}/staff/settings", get(accounts::settings).post(accounts::save_settings))
+        .route("/{tenant}/staff/settings/emblem", post(accounts::upload_emblem))
+        .route("/{tenant}/emblem", get(accounts::emblem_file))
         .route("/{tenant}/staff/outbox", get(admin::outbox))
         .route("/{tenant}/staff/audit", get(audit::audit))
         .route("/{tenant}/staff/outbox/{file}", get(admin::outbox_file))

@@ -417,3 +417,37 @@ async fn the_town_privacy_notice_and_accessibility_statement_are_linked_from_the
         walk_in.body
     );
 }
+
+#[tokio::test]
+async fn the_notice_and_statement_use_what_the_town_set_and_only_that_towns() {
+    let app = app().await;
+    other_town(&app).await;
+    let demo = app.store.tenant_by_slug("demo").await.unwrap().unwrap();
+    let mut settings = ricevo_store::TenantSettings::of(&demo);
+    settings.privacy_controller = "Comune di Esempio, Piazza Grande 1".into();
+    settings.pec = "protocollo@pec.esempio.it".into();
+    settings.privacy_dpo_contact = "Studio DPO Srl, dpo@esempio.it".into();
+    settings.privacy_legal_basis = "Art. 6, par. 1, lett. e) GDPR e D.Lgs. 267/2000.".into();
+    settings.accessibility_statement_url = "https://form.agid.gov.it/view/esempio".into();
+    app.store.update_tenant_settings(demo.id, &settings).await.unwrap();
+
+    let page = |uri: &'static str| send(&app, Request::get(uri).body(Body::empty()).unwrap());
+    let notice = page("/demo/privacy").await;
+    for words in [
+        "Comune di Esempio, Piazza Grande 1, protocollo@pec.esempio.it",
+        "Studio DPO Srl, dpo@esempio.it",
+        "D.Lgs. 267/2000",
+    ] {
+        assert!(notice.body.contains(words), "{words} missing from {}", notice.body);
+    }
+    let walk_in = page("/demo/walk-in").await;
+    assert!(walk_in.body.contains("Studio DPO Srl"), "the short notice too");
+    let statement = page("/demo/accessibilita").await;
+    assert!(statement.body.contains("href=\"https://form.agid.gov.it/view/esempio\""), "{}", statement.body);
+    assert!(statement.body.contains("Meccanismo di feedback"), "the feedback mechanism stays");
+    // The other town's pages say nothing of demo's settings.
+    let theirs = page("/altro/privacy").await;
+    assert!(theirs.body.contains("Comune Altro") && !theirs.body.contains("Studio DPO Srl"));
+    let theirs = page("/altro/accessibilita").await;
+    assert!(theirs.body.contains("parzialmente conforme") && !theirs.body.contains("form.agid.gov.it/view/esempio"));
+}

@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `demo`, `user`, `token`, `citizen`,
+//! The command line: `serve` (default), `migrate`, `demo`, `tenant`, `user`, `token`, `citizen`,
 //! `check-config`, `backup`, `restore`.
 
 use std::path::PathBuf;
@@ -93,6 +93,20 @@ enum TenantCommand {
         #[arg(long, default_value_t = 365)]
         retention_days: i32,
     },
+    /// List every town: slug, state (active or suspended) and name, tab-separated.
+    List,
+    /// Suspend a town: its pages, staff sign-in and API answer "service suspended"; no data is lost.
+    Disable {
+        /// Town slug.
+        #[arg(long)]
+        slug: String,
+    },
+    /// Restore a suspended town.
+    Enable {
+        /// Town slug.
+        #[arg(long)]
+        slug: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +156,22 @@ enum TokenCommand {
         /// A label to recognise it.
         #[arg(long, default_value = "cli")]
         label: String,
+    },
+    /// List a town's API tokens (never their secrets): id, role, office, created, last used,
+    /// state and label, tab-separated.
+    List {
+        /// Town slug.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revoke an API token at once.
+    Revoke {
+        /// Town slug.
+        #[arg(long)]
+        tenant: String,
+        /// The token's id (see `token list`).
+        #[arg(long)]
+        id: i64,
     },
 }
 
@@ -351,6 +381,45 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             println!("{}", crate::citizen::run(&desk, &t, &command).await?);
             Ok(())
         }
+        // --- Staff accounts, tokens and towns (issue 12) ---
+        Command::Token(TokenCommand::List { tenant }) => {
+            let desk = open_desk(&config).await?;
+            let t = town(&desk, &tenant).await?;
+            let listed = desk.api_tokens(&t, &town_administrator(t.id)).await.map_err(|e| e.to_string())?;
+            let when = |ts: jiff::Timestamp| ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+            for tok in listed {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    tok.id,
+                    tok.role.as_str(),
+                    tok.office.map(|o| o.0.to_string()).unwrap_or_else(|| "-".into()),
+                    when(tok.created_at),
+                    tok.last_used_at.map(when).unwrap_or_else(|| "never".into()),
+                    if tok.revoked_at.is_some() { "revoked" } else { "active" },
+                    tok.label
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { tenant, id }) => {
+            let desk = open_desk(&config).await?;
+            let t = town(&desk, &tenant).await?;
+            desk.revoke_api_token(&t, &town_administrator(t.id), id).await.map_err(|e| match e {
+                DeskError::NotFound => format!("no active token {id} in {tenant}"),
+                other => other.to_string(),
+            })?;
+            println!("token {id} revoked");
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::List) => {
+            let desk = open_desk(&config).await?;
+            for t in desk.all_towns().await.map_err(|e| e.to_string())? {
+                println!("{}\t{}\t{}", t.slug, if t.disabled { "suspended" } else { "active" }, t.name);
+            }
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Disable { slug }) => suspend(&config, &slug, true).await,
+        Command::Tenant(TenantCommand::Enable { slug }) => suspend(&config, &slug, false).await,
         // --- Operating it: backup and restore ---
         Command::Backup { to, force } => {
             let done = blocking(config, move |c| crate::backup::backup(c, &to, force)).await?;
@@ -398,6 +467,18 @@ async fn blocking<T: Send + 'static>(
     work: impl FnOnce(&Config) -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
     tokio::task::spawn_blocking(move || work(&config)).await.map_err(|e| format!("interrupted: {e}"))?
+}
+
+// Suspends or restores a town and says how it stands.
+#[allow(clippy::print_stdout)]
+async fn suspend(config: &Config, slug: &str, disable: bool) -> Result<(), String> {
+    let desk = open_desk(config).await?;
+    let t = desk.set_town_disabled(slug, disable).await.map_err(|e| match e {
+        DeskError::NotFound => format!("no town with slug {slug:?}"),
+        other => other.to_string(),
+    })?;
+    println!("{} {}", t.slug, if t.disabled { "suspended" } else { "active" });
+    Ok(())
 }
 
 /// Loads the demo town unless a town with its slug exists; returns the admin password if loaded.

@@ -107,6 +107,8 @@ pub(crate) struct Town {
     pub privacy_href: String,
     /// Its accessibility statement (AgID requires a link in every footer).
     pub accessibility_href: String,
+    /// The emblem's URL on our own origin, if the town uploaded one.
+    pub emblem: Option<String>,
 }
 
 /// The frame of a page: what `base.html` shows around the content.
@@ -201,6 +203,7 @@ impl Ctx {
                 email: t.contact_email.clone(),
                 privacy_href: self.href(&super::privacy::privacy_path(t)),
                 accessibility_href: self.href(&super::privacy::accessibility_path(t)),
+                emblem: t.emblem.then(|| self.href(&format!("/{}/emblem", t.slug))),
             }),
             noindex,
         }
@@ -275,6 +278,14 @@ impl Ctx {
     /// A friendly page for any error, in the request's language; `back` offers a way on.
     pub(crate) fn error(&self, e: &ApiError, back: Option<(&'static str, String)>) -> Response {
         let status = e.status();
+        if matches!(e, ApiError::Suspended(_)) {
+            // A town suspended by the instance administrator: said plainly, not as a failure.
+            let title = match self.lang {
+                ricevo_core::Lang::It => "Servizio sospeso",
+                ricevo_core::Lang::En => "Service suspended",
+            };
+            return self.problem(status, title, e.message(), back);
+        }
         let message = if status.is_server_error() {
             tracing::error!(error = %e, "citizen page failed");
             texts::unavailable(self.lang).to_owned()

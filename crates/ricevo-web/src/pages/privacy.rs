@@ -56,9 +56,31 @@ pub(crate) struct TownNotice {
     pub statement_text: Option<String>,
 }
 
-/// What a town set (the one place that reads these settings from [`Tenant`]).
-pub(crate) fn town_notice(_t: &Tenant) -> TownNotice {
-    TownNotice::default()
+fn given(v: &str) -> Option<String> {
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_owned())
+}
+
+/// What a town set (the one place that reads these settings from [`Tenant`]). The controller
+/// gets the town's address and PEC when the town gave them and the controller text lacks them.
+pub(crate) fn town_notice(t: &Tenant) -> TownNotice {
+    let controller = given(&t.privacy_controller).map(|c| {
+        let mut c = c.trim_end_matches('.').to_owned();
+        for extra in [&t.address, &t.pec] {
+            if !extra.trim().is_empty() && !c.contains(extra.trim()) {
+                c.push_str(", ");
+                c.push_str(extra.trim());
+            }
+        }
+        c
+    });
+    TownNotice {
+        controller,
+        dpo: given(&t.privacy_dpo_contact).map(|d| d.trim_end_matches('.').to_owned()),
+        legal_basis: given(&t.privacy_legal_basis),
+        statement_url: given(&t.accessibility_statement_url),
+        statement_text: given(&t.accessibility_statement_text),
+    }
 }
 
 /// The short notice above the booking and ticket forms.

@@ -11,8 +11,8 @@ use ricevo_store::{Office, Role};
 
 use super::common::{Errors, Fields, PageError, Posted, Staff, path_id, render, required_line, see_other, tr};
 use super::views::{
-    Choice, ChoiceField, Field, FileRow, HookRow, OutboxPage, Secret, Summary, TokensPage, UserRow, UsersPage,
-    WebhooksPage, role_name,
+    Choice, ChoiceField, Field, FileRow, HookRow, OutboxPage, Secret, Summary, TokenRow, TokensPage, UserRow,
+    UsersPage, WebhooksPage, role_name,
 };
 use crate::error::{ApiError, InLang};
 use crate::state::AppState;
@@ -77,6 +77,13 @@ async fn users_page(
                     office_names(&u.offices)
                 },
                 reset: format!("{}/users/{}/password", staff.base(), u.id.0),
+                edit: format!("{}/users/{}", staff.base(), u.id.0),
+                state: match (u.disabled, u.has_second_factor()) {
+                    (true, _) => staff.t("Disattivato", "Disabled"),
+                    (false, true) => staff.t("Attivo, con verifica in due passaggi", "Active, two-step verification"),
+                    (false, false) => staff.t("Attivo", "Active"),
+                }
+                .to_owned(),
             })
             .collect(),
         texts: vec![
@@ -206,7 +213,26 @@ async fn tokens_page(
         label: o.name.clone(),
         selected: chosen == o.id.0.to_string(),
     }));
+    let zone = zone_of(&staff.tenant);
+    let when = |t: jiff::Timestamp| t.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M").to_string();
+    let listed = state.desk.api_tokens(&staff.tenant, &staff.grant()).await.in_lang(lang).map_err(|e| staff.err(e))?;
+    let tokens = listed
+        .into_iter()
+        .map(|t| TokenRow {
+            role: role_name(t.role, lang),
+            office: t
+                .office
+                .and_then(|id| offices.iter().find(|o| o.id == id))
+                .map(|o| o.name.clone())
+                .unwrap_or_else(|| staff.t("Tutti", "All").to_owned()),
+            created: when(t.created_at),
+            last_used: t.last_used_at.map(when).unwrap_or_else(|| staff.t("mai", "never").to_owned()),
+            revoke: t.revoked_at.is_none().then(|| format!("{}/tokens/{}/revoke", staff.base(), t.id)),
+            label: t.label,
+        })
+        .collect();
     let page = TokensPage {
+        tokens,
         p: staff.page(staff.t("Token API", "API tokens")),
         summary: Summary::of(errors),
         secret,

@@ -192,9 +192,60 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
         return Ok(render(StatusCode::UNAUTHORIZED, &page));
     };
     throttle.succeeded(attempt, now);
+    if user.disabled {
+        tracing::info!(tenant = %t.slug, user = %user.id, "disabled account tried to sign in");
+        let record = Record::new(Act::SignInFailed, Subject::Account(user.id))
+            .detail("account disabled")
+            .from_address(Some(address.to_string()));
+        state.desk.record_as(t.id, Actor::Anonymous { name: email.clone() }, record).await;
+        let message = tr(
+            lang,
+            "Questo account è disattivato: rivolgiti a un amministratore del Comune.",
+            "This account is disabled: please ask one of the town's administrators.",
+        );
+        let page = login_page_for(&t, lang, &path, &email, Some(message.into()), &login_csrf);
+        return Ok(render(StatusCode::FORBIDDEN, &page));
+    }
+    let secure = state.config.secure_cookies;
+    if user.has_second_factor() {
+        // The password was right: a pending session waits for the code, and opens nothing.
+        let pending = tokens::new_token();
+        let expires = now + SignedDuration::from_mins(PENDING_MINUTES);
+        state
+            .store
+            .create_pending_session(&tokens::hash(&pending), user.id, expires)
+            .await
+            .map_err(|e| PageError::api(e.into(), lang))?;
+        let mut resp = see_other(&code_url(&t.slug));
+        let c = cookie_header(PENDING_COOKIE, &pending, &code_url(&t.slug), PENDING_MINUTES * 60, "Strict", secure);
+        resp.headers_mut().append(header::SET_COOKIE, c);
+        return Ok(resp);
+    }
+    open_session(&state, &t, &user, &address, lang).await
+}
+
+// --- The second step of signing in (issue 12: second factor) ---
+
+/// The cookie holding a pending session, waiting for the second factor.
+const PENDING_COOKIE: &str = "ricevo_pending";
+/// How long a pending session waits for its code.
+const PENDING_MINUTES: i64 = 5;
+
+fn code_url(slug: &str) -> String {
+    format!("/{slug}/staff/login/code")
+}
+
+// A full session for `user`, its cookie, and the end of the login's other cookies.
+async fn open_session(
+    state: &AppState,
+    t: &Tenant,
+    user: &ricevo_store::User,
+    address: &impl std::fmt::Display,
+    lang: Lang,
+) -> Result<Response, PageError> {
     let token = tokens::new_token();
     let csrf = tokens::new_token();
-    let expires = now + SignedDuration::from_hours(SESSION_HOURS);
+    let expires = state.now() + SignedDuration::from_hours(SESSION_HOURS);
     state
         .store
         .create_session(&tokens::hash(&token), user.id, &csrf, expires)
@@ -211,7 +262,95 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
     let headers = resp.headers_mut();
     headers.append(header::SET_COOKIE, cookie_header(SESSION_COOKIE, &token, "/", SESSION_HOURS * 3600, "Lax", secure));
     headers.append(header::SET_COOKIE, cookie_header(LOGIN_CSRF_COOKIE, "", &login_url(&t.slug), 0, "Strict", secure));
+    headers.append(header::SET_COOKIE, cookie_header(PENDING_COOKIE, "", &code_url(&t.slug), 0, "Strict", secure));
     Ok(resp)
+}
+
+fn code_page_for(t: &Tenant, lang: Lang, path: &str, error: Option<String>) -> super::views::LoginCodePage {
+    super::views::LoginCodePage {
+        p: Page {
+            base: format!("/{}/staff", t.slug),
+            tenant_name: t.name.clone(),
+            path: path.to_owned(),
+            ..Page::bare(lang, tr(lang, "Verifica in due passaggi", "Two-step verification"))
+        },
+        action: code_url(&t.slug),
+        code: Field::new("code", tr(lang, "Codice", "Code"), "text", &Fields::default(), &Errors::default())
+            .required()
+            .autocomplete("one-time-code"),
+        error,
+    }
+}
+
+/// `GET /{tenant}/staff/login/code`: asks for the second factor (no pending session: the login).
+pub(crate) async fn code_page(State(state): State<AppState>, req: Request) -> Result<Response, PageError> {
+    let (mut parts, _) = req.into_parts();
+    let lang = detect(&parts);
+    let t = town(&state, &mut parts, lang).await?;
+    let pending = cookie(&parts, PENDING_COOKIE).filter(|c| tokens::looks_like_token(c));
+    let Some(pending) = pending else { return Ok(see_other(&login_url(&t.slug))) };
+    let user = state
+        .store
+        .pending_session(&tokens::hash(pending), state.now())
+        .await
+        .map_err(|e| PageError::api(e.into(), lang))?;
+    if user.is_none_or(|u| u.tenant_id != t.id) {
+        return Ok(see_other(&login_url(&t.slug)));
+    }
+    Ok(render(StatusCode::OK, &code_page_for(&t, lang, parts.uri.path(), None)))
+}
+
+/// `POST /{tenant}/staff/login/code`: checks the TOTP or recovery code and opens the session.
+pub(crate) async fn code(State(state): State<AppState>, req: Request) -> Result<Response, PageError> {
+    let address = crate::request::client_key(&state, &req);
+    let (mut parts, body) = req.into_parts();
+    let lang = detect(&parts);
+    let t = town(&state, &mut parts, lang).await?;
+    let path = parts.uri.path().to_owned();
+    let pending = cookie(&parts, PENDING_COOKIE).filter(|c| tokens::looks_like_token(c)).map(str::to_owned);
+    let form = read_form(Request::from_parts(parts, body), &state, lang).await?;
+    let now = state.now();
+    let Some(pending) = pending else { return Ok(see_other(&login_url(&t.slug))) };
+    let pending_hash = tokens::hash(&pending);
+    let user = state.store.pending_session(&pending_hash, now).await.map_err(|e| PageError::api(e.into(), lang))?;
+    let Some(user) = user.filter(|u| u.tenant_id == t.id) else { return Ok(see_other(&login_url(&t.slug))) };
+    // Codes are throttled like passwords, per account and address.
+    let throttle = &state.login_throttle;
+    let attempt = match throttle.reserve(&format!("{}:code:{}", t.id, user.id), &address, now) {
+        Ok(attempt) => attempt,
+        Err(_) => {
+            let message = tr(
+                lang,
+                "Troppi codici non validi: riprova tra 15 minuti.",
+                "Too many invalid codes: try again in 15 minutes.",
+            );
+            return Ok(refusal(&t, lang, StatusCode::TOO_MANY_REQUESTS, message, "900"));
+        }
+    };
+    let right = match state.desk.check_second_factor(&t, &user, form.get("code")).await {
+        Ok(right) => right,
+        Err(e) => {
+            throttle.not_checked(attempt, now);
+            return Err(PageError::api(crate::error::ApiError::from_desk(lang, e), lang));
+        }
+    };
+    if !right {
+        throttle.failed(attempt);
+        tracing::info!(tenant = %t.slug, user = %user.id, %address, "wrong second factor");
+        let record = Record::new(Act::SignInFailed, Subject::Account(user.id))
+            .detail("wrong or reused second-factor code")
+            .from_address(Some(address.to_string()));
+        state.desk.record_as(t.id, Actor::Anonymous { name: user.email.clone() }, record).await;
+        let message = tr(
+            lang,
+            "Codice non valido o già usato: inserisci il codice che la app mostra ora.",
+            "Invalid or already used code: enter the code the app shows now.",
+        );
+        return Ok(render(StatusCode::UNAUTHORIZED, &code_page_for(&t, lang, &path, Some(message.into()))));
+    }
+    throttle.succeeded(attempt, now);
+    state.store.delete_session(&pending_hash).await.map_err(|e| PageError::api(e.into(), lang))?;
+    open_session(&state, &t, &user, &address, lang).await
 }
 
 // A sign-in refused before the password was checked, with when to come back.

@@ -106,6 +106,8 @@ fn in_lang(e: ApiError, lang: Lang) -> ApiError {
         ApiError::TooLarge(_) => ApiError::TooLarge(lang),
         ApiError::UnsupportedDocument(_) => ApiError::UnsupportedDocument(lang),
         ApiError::ActiveAppointments(_, ids) => ApiError::ActiveAppointments(lang, ids),
+        ApiError::LastAdministrator(_) => ApiError::LastAdministrator(lang),
+        ApiError::Suspended(_) => ApiError::Suspended(lang),
         other @ (ApiError::Unavailable(_) | ApiError::Internal(_)) => other,
     }
 }

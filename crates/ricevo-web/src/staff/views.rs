@@ -95,7 +95,9 @@ impl Page {
             links.push((format!("{b}/outbox"), self.t("Posta in uscita", "Outbox")));
             links.push((format!("{b}/privacy"), self.t("Privacy", "Privacy")));
             links.push((format!("{b}/audit"), self.t("Registro attività", "Audit log")));
+            links.push((format!("{b}/settings"), self.t("Impostazioni", "Settings")));
         }
+        links.push((format!("{b}/account"), self.t("Il mio account", "My account")));
         links
             .into_iter()
             .map(|(href, label)| {
@@ -416,6 +418,10 @@ pub(crate) struct UserRow {
     pub(crate) role: &'static str,
     pub(crate) offices: String,
     pub(crate) reset: String,
+    /// The account's edit page.
+    pub(crate) edit: String,
+    /// Disabled, or with a second factor, in words.
+    pub(crate) state: String,
 }
 
 /// A secret shown once.
@@ -450,6 +456,91 @@ pub(crate) struct TokensPage {
     pub(crate) label: Field,
     pub(crate) role: ChoiceField,
     pub(crate) office: ChoiceField,
+    pub(crate) tokens: Vec<TokenRow>,
+}
+
+// --- Staff accounts, second factor, tokens and town settings (issue 12) ---
+
+/// One API token as listed (never its secret).
+#[derive(Debug, Clone)]
+pub(crate) struct TokenRow {
+    pub(crate) label: String,
+    pub(crate) role: &'static str,
+    pub(crate) office: String,
+    pub(crate) created: String,
+    pub(crate) last_used: String,
+    /// Where to post to revoke it; `None` once revoked.
+    pub(crate) revoke: Option<String>,
+}
+
+/// One account's edit page (administrators).
+#[derive(Debug, Template)]
+#[template(path = "staff/user.html")]
+pub(crate) struct UserPage {
+    pub(crate) p: Page,
+    pub(crate) summary: Summary,
+    pub(crate) action: String,
+    pub(crate) name: Field,
+    pub(crate) email: Field,
+    pub(crate) role: ChoiceField,
+    pub(crate) offices: ChoiceField,
+    pub(crate) disabled: bool,
+    pub(crate) second_factor: bool,
+    pub(crate) toggle: String,
+    pub(crate) reset_second_factor: String,
+    pub(crate) back: String,
+}
+
+/// One's own account: password and second factor.
+#[derive(Debug, Template)]
+#[template(path = "staff/account.html")]
+pub(crate) struct AccountPage {
+    pub(crate) p: Page,
+    pub(crate) summary: Summary,
+    pub(crate) current: Field,
+    pub(crate) new: Field,
+    pub(crate) second_factor: bool,
+    pub(crate) codes_left: i64,
+    /// Recovery codes, shown once after enrolment.
+    pub(crate) codes: Option<Vec<String>>,
+    pub(crate) done: Option<&'static str>,
+}
+
+/// Enrolment in the second factor.
+#[derive(Debug, Template)]
+#[template(path = "staff/enrol.html")]
+pub(crate) struct EnrolPage {
+    pub(crate) p: Page,
+    pub(crate) summary: Summary,
+    pub(crate) secret: String,
+    pub(crate) uri: String,
+    /// Server-rendered SVG (paths only), trusted markup from the `qrcode` crate.
+    pub(crate) qr_svg: String,
+    pub(crate) code: Field,
+}
+
+/// The second step of signing in.
+#[derive(Debug, Template)]
+#[template(path = "staff/login_code.html")]
+pub(crate) struct LoginCodePage {
+    pub(crate) p: Page,
+    pub(crate) action: String,
+    pub(crate) code: Field,
+    pub(crate) error: Option<String>,
+}
+
+/// The town's settings (administrators).
+#[derive(Debug, Template)]
+#[template(path = "staff/settings.html")]
+pub(crate) struct SettingsPage {
+    pub(crate) p: Page,
+    pub(crate) summary: Summary,
+    pub(crate) saved: bool,
+    pub(crate) fields: Vec<Field>,
+    pub(crate) languages: ChoiceField,
+    pub(crate) slug: String,
+    pub(crate) emblem: bool,
+    pub(crate) emblem_error: Option<String>,
 }
 
 /// One webhook.
