@@ -145,8 +145,8 @@ pub fn check_booking(
         errors.push(FieldError::new(
             "privacy_accepted",
             match lang {
-                Lang::It => "Per prenotare occorre prendere visione dell'informativa sulla privacy e accettarla.",
-                Lang::En => "To book you need to read and accept the privacy notice.",
+                Lang::It => "Per prenotare dichiara di aver letto l'informativa sul trattamento dei dati personali.",
+                Lang::En => "To book, state that you have read the privacy notice.",
             },
         ));
     }

@@ -79,6 +79,11 @@ pub enum DeskError {
     /// Already exists (an account with that e-mail, a duplicate name).
     #[error("already exists")]
     Duplicate,
+    // ---- privacy ----
+    /// A citizen's data cannot be erased while these appointments (their public ids) are still
+    /// to come: staff cancel them first, which frees the seats and tells the citizen.
+    #[error("active appointments: {0:?}")]
+    ActiveAppointments(Vec<String>),
     /// The change would leave the town without an enabled administrator.
     #[error("last enabled administrator")]
     LastAdministrator,

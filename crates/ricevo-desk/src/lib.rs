@@ -17,6 +17,7 @@
 //!   over booked days, previewed, then saved with every affected citizen cancelled and told;
 //! - [`on_behalf`]: what an official does for a citizen who phones or walks in (book for them,
 //!   move or cancel with a reason);
+//! - [`privacy`]: a citizen's data exported or erased on request (GDPR);
 //! - [`staff`]: new towns, staff accounts, API tokens and webhooks;
 //! - [`accounts`], [`second_factor`], [`settings`]: editing and disabling accounts, own
 //!   passwords, the TOTP second factor, listing and revoking tokens, a town's settings and
@@ -35,9 +36,10 @@ mod live;
 pub mod meetings;
 pub mod messages;
 pub mod offices;
+pub mod on_behalf;
+pub mod privacy;
 pub mod second_factor;
 pub mod settings;
-pub mod on_behalf;
 pub mod staff;
 pub mod tokens;
 pub mod town;

@@ -8,6 +8,7 @@
 mod lobby;
 mod model;
 mod postgres;
+mod privacy;
 mod sql;
 mod sqlite;
 // Backup and restore (operating it): the SQLite file as a whole.
@@ -25,6 +26,7 @@ use ricevo_core::{AppointmentId, DocumentId, EntryId, MeetingId, OfficeId, Openi
 
 pub use model::*;
 pub use postgres::PostgresStore;
+pub use privacy::{CitizenEntry, CitizenLookup, CitizenRecord, Erasure, ErasureCounts, HeldMessage, RetentionCounts};
 pub use sqlite::SqliteStore;
 
 /// The one error type of the storage boundary.
@@ -357,6 +359,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// An office's walk-in desk (closed unless set); `NotFound` if the office is not the tenant's.
     async fn walk_in(&self, tenant: TenantId, office: OfficeId) -> Result<WalkInDesk>;
 
+    // ---- privacy: GDPR access and erasure, retention of everything personal (privacy.rs) ----
+    /// Everything the town holds about one citizen: appointments, waiting-room places and
+    /// tickets, documents, messages in the outbox. Never another town's.
+    async fn citizen_record(&self, tenant: TenantId, lookup: &CitizenLookup) -> Result<CitizenRecord>;
+    /// Erases one citizen's data in one transaction: appointments anonymised (as retention
+    /// does), places' names and e-mails removed, documents and outbox messages deleted.
+    /// Changes nothing and lists them when some appointment is still to come.
+    async fn erase_citizen(&self, tenant: TenantId, lookup: &CitizenLookup, now: Timestamp) -> Result<Erasure>;
+    /// Retention beyond [`Store::anonymise_before`]: deletes the town's outbox rows and
+    /// documents created before `before`, and blanks the citizen's name in its audit entries
+    /// older than that (the entries themselves go by the audit log's own retention).
+    async fn purge_personal_before(&self, tenant: TenantId, before: Timestamp) -> Result<RetentionCounts>;
     // --- Audit log ---
     /// Appends an entry to its town's audit log.
     async fn record_audit(&self, entry: &NewAuditEntry) -> Result<()>;

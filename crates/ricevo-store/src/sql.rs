@@ -339,6 +339,8 @@ macro_rules! impl_store {
 
         type Tx<'c> = sqlx::Transaction<'c, $db>;
 
+        $crate::privacy::impl_privacy!($store, $db);
+
         impl $store {
             async fn insert_outbox(
                 tx: &mut Tx<'_>,
@@ -2114,6 +2116,24 @@ macro_rules! impl_store {
                 .fetch_all(&self.reader)
                 .await?;
                 walk_in_from(always_open, desks, &ranges)
+            }
+
+            // ---- privacy (the statements are in privacy.rs) ----
+            async fn citizen_record(&self, tenant: TenantId, lookup: &$crate::CitizenLookup) -> Result<$crate::CitizenRecord> {
+                self.privacy_record(tenant, lookup).await
+            }
+
+            async fn erase_citizen(
+                &self,
+                tenant: TenantId,
+                lookup: &$crate::CitizenLookup,
+                now: Timestamp,
+            ) -> Result<$crate::Erasure> {
+                self.privacy_erase(tenant, lookup, now).await
+            }
+
+            async fn purge_personal_before(&self, tenant: TenantId, before: Timestamp) -> Result<$crate::RetentionCounts> {
+                self.privacy_retention(tenant, before).await
             }
 
             // --- Audit log ---

@@ -76,6 +76,11 @@ pub enum ApiError {
     /// 415: a document whose content is not an accepted type.
     #[error("unsupported document type")]
     UnsupportedDocument(Lang),
+    // ---- privacy ----
+    /// 409: a citizen's data cannot be erased while these appointments (public ids) are still
+    /// to come.
+    #[error("citizen has appointments to come")]
+    ActiveAppointments(Lang, Vec<String>),
     /// 409: the change would leave the town without an enabled administrator.
     #[error("last administrator")]
     LastAdministrator(Lang),
@@ -109,6 +114,7 @@ impl ApiError {
             | ApiError::NotQueued(_)
             | ApiError::NobodyWaiting(_)
             | ApiError::WalkInClosed(_)
+            | ApiError::ActiveAppointments(..)
             | ApiError::LastAdministrator(_) => StatusCode::CONFLICT,
             ApiError::Suspended(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::DocumentTooLarge(..) | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -146,6 +152,7 @@ impl ApiError {
             ApiError::DocumentTooLarge(..) => "document_too_large",
             ApiError::TooLarge(_) => "request_too_large",
             ApiError::UnsupportedDocument(_) => "unsupported_document",
+            ApiError::ActiveAppointments(..) => "citizen_has_appointments_to_come",
             ApiError::LastAdministrator(_) => "last_administrator",
             ApiError::Suspended(_) => "town_suspended",
             ApiError::Unavailable(_) => "unavailable",
@@ -221,6 +228,16 @@ impl ApiError {
             ApiError::UnsupportedDocument(En) => {
                 "Document type not accepted: use PDF, images (PNG, JPEG, GIF, WebP) or plain text.".into()
             }
+            ApiError::ActiveAppointments(It, ids) => format!(
+                "Il cittadino ha ancora appuntamenti da svolgere ({}): annullali prima dalla giornata \
+                 dell'ufficio (il cittadino ne viene avvisato e i posti tornano liberi), poi cancella i dati.",
+                ids.join(", ")
+            ),
+            ApiError::ActiveAppointments(En, ids) => format!(
+                "The citizen still has appointments to come ({}): cancel them first from the office's day \
+                 (the citizen is told and the seats are freed), then erase the data.",
+                ids.join(", ")
+            ),
             ApiError::LastAdministrator(It) => {
                 "Non è possibile: il Comune resterebbe senza un amministratore attivo. Nomina prima un altro \
                  amministratore."
@@ -402,6 +419,7 @@ impl ApiError {
             DeskError::WalkInClosed => ApiError::WalkInClosed(lang),
             DeskError::DocumentTooLarge(mb) => ApiError::DocumentTooLarge(lang, mb),
             DeskError::UnsupportedDocument => ApiError::UnsupportedDocument(lang),
+            DeskError::ActiveAppointments(ids) => ApiError::ActiveAppointments(lang, ids),
             DeskError::Storage(detail) => ApiError::Unavailable(detail),
             DeskError::WebhookUrl(e) => ApiError::BadRequest(lang, webhook_url_message(&e, lang)),
             DeskError::Internal(detail) => ApiError::Internal(detail),

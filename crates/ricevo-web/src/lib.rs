@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod gdpr;
 pub mod lang;
 pub mod limits;
 pub mod metrics;
@@ -98,6 +99,7 @@ pub fn api_routes() -> Vec<route::ApiRoute> {
         R::new(Method::GET, "/api/v1/{tenant}/audit", audit_api::audit),
     ];
     routes.extend(room::api::routes());
+    routes.extend(gdpr::routes());
     routes
 }
 

@@ -108,7 +108,9 @@ impl utoipa::Modify for Shared {
         crate::room::api::act,
         crate::room::api::invite,
         crate::room::api::end,
-        crate::room::api::meeting_document
+        crate::room::api::meeting_document,
+        crate::gdpr::export,
+        crate::gdpr::erase
     ),
     components(schemas(
         crate::api::ServiceView,
@@ -140,7 +142,14 @@ impl utoipa::Modify for Shared {
         crate::room::api::InviteBody,
         crate::room::api::Invitation,
         crate::room::api::TicketBody,
-        crate::room::api::Ticket
+        crate::room::api::Ticket,
+        crate::gdpr::CitizenKeyBody,
+        crate::gdpr::CitizenExport,
+        crate::gdpr::AppointmentData,
+        crate::gdpr::PlaceData,
+        crate::gdpr::DocumentData,
+        crate::gdpr::MessageData,
+        crate::gdpr::ErasureView
     )),
     modifiers(&Shared)
 )]

@@ -9,6 +9,7 @@
 pub(crate) mod form;
 pub(crate) mod layout;
 mod picker;
+pub(crate) mod privacy;
 pub(crate) mod texts;
 
 use askama::Template;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/a/{token}/invite.ics", get(invite))
         .route("/a/{token}/cancel", get(cancel_confirm).post(cancel_submit))
         .route("/a/{token}/move", get(move_picker).post(move_submit))
+        .merge(privacy::routes())
 }
 
 /// A friendly 404 page in the request's language, for the router's fallback outside `/api/`.
@@ -284,7 +286,7 @@ struct BookPage {
     summary: Vec<SummaryLine>,
     unavailable: Option<String>,
     alternatives: Vec<Opt>,
-    privacy_notice: String,
+    notice: privacy::Notice,
 }
 
 /// Free times offered instead of a refused one.
@@ -344,7 +346,7 @@ fn book_page(
         summary: form::summary(&outcome.errors, ctx.t, &service.questions),
         unavailable: outcome.unavailable.clone(),
         alternatives: alternatives(ctx, &outcome.alternatives),
-        privacy_notice: t.privacy_notice.clone(),
+        notice: privacy::Notice::of(ctx, t),
     }
 }
 

@@ -17,6 +17,7 @@ mod day;
 pub(crate) mod form;
 pub(crate) mod offices;
 mod on_behalf;
+mod privacy;
 pub(crate) mod views;
 
 use axum::Router;
@@ -73,6 +74,11 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/staff/outbox", get(admin::outbox))
         .route("/{tenant}/staff/audit", get(audit::audit))
         .route("/{tenant}/staff/outbox/{file}", get(admin::outbox_file))
+        // ---- privacy: a citizen's data on request (GDPR) ----
+        .route("/{tenant}/staff/privacy", get(privacy::form).post(privacy::search))
+        .route("/{tenant}/staff/privacy/export", post(privacy::export))
+        .route("/{tenant}/staff/privacy/erase", post(privacy::erase))
+        .route("/{tenant}/staff/privacy/documents/{meeting}/{document}", get(privacy::document))
         .layer(middleware::from_fn(private_pages))
 }
 

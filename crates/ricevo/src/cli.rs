@@ -1,5 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `demo`, `tenant`, `user`, `token`, `check-config`,
-//! `backup`, `restore`.
+//! The command line: `serve` (default), `migrate`, `demo`, `tenant`, `user`, `token`, `citizen`,
+//! `check-config`, `backup`, `restore`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +41,9 @@ enum Command {
     /// API tokens for integrations.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// A citizen's data on request (GDPR): export or erase.
+    #[command(subcommand)]
+    Citizen(crate::citizen::CitizenCommand),
     /// Check the configuration and the database connection, then exit.
     CheckConfig,
     // --- Audit log ---
@@ -444,6 +447,12 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     break;
                 }
             }
+            Ok(())
+        }
+        Command::Citizen(command) => {
+            let desk = open_desk(&config).await?;
+            let t = town(&desk, command.tenant()).await?;
+            println!("{}", crate::citizen::run(&desk, &t, &command).await?);
             Ok(())
         }
         // --- Staff accounts, tokens and towns (issue 12) ---

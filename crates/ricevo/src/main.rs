@@ -1,6 +1,7 @@
 //! `ricevo`: the virtual reception desk for city halls, in one binary.
 
 mod backup;
+mod citizen;
 mod cli;
 mod config;
 mod serve;

@@ -196,10 +196,11 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-/// Once an hour: anonymise appointments past each town's retention, forget old idempotency keys,
-/// delete documents shared in meetings after `document_days`, delete e-mail files of the outbox
-/// folder (when there is one) past each town's retention, and audit log entries older than
-/// `audit_days`.
+/// Once an hour: anonymise appointments and waiting-room places past each town's retention and
+/// delete its outbox messages and documents past it, forget old idempotency keys, delete
+/// documents shared in meetings after `document_days` whatever the town, delete e-mail files of
+/// the outbox folder (when there is one) past each town's retention, and audit log entries older
+/// than `audit_days`. Meeting chat is not stored.
 async fn privacy_job(
     store: Arc<dyn Store>,
     document_days: i64,
@@ -237,6 +238,13 @@ pub(crate) async fn privacy_round(
         let n = store.anonymise_before(t.id, now - keep).await?;
         if n > 0 {
             tracing::info!(tenant = %t.slug, appointments = n, "anonymised personal data past retention");
+        }
+        // Queued messages and shared documents hold personal data too: they go by the town's
+        // retention as well (documents sooner if `document_days` says so, below).
+        let gone = store.purge_personal_before(t.id, now - keep).await?;
+        if gone != ricevo_store::RetentionCounts::default() {
+            tracing::info!(tenant = %t.slug, messages = gone.messages, documents = gone.documents,
+                audit_names = gone.audit_names, "deleted personal data past retention");
         }
         if let (Some(root), Ok(slug)) = (outbox_dir, Slug::parse(&t.slug)) {
             purge_outbox(&ricevo_notify::town_outbox_dir(root, &slug), now - keep, &t.slug).await;

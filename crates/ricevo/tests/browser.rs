@@ -91,7 +91,7 @@ const IT: Words = Words {
     name: "Nome e cognome",
     email: "E-mail",
     mode: "In presenza, allo sportello",
-    privacy: "Ho letto l'informativa sulla privacy",
+    privacy: "Ho letto l'informativa sul trattamento dei dati personali",
     submit: "Prenota l'appuntamento",
     errors_title: "Controlla questi campi",
     booked_title: "Prenotazione confermata",
@@ -249,6 +249,39 @@ async fn the_booking_pages_work_in_english_and_in_embed_mode() {
         wait_for_text(&c, IT.cancel_title).await;
         audit.page(&c, &w.tools.axe, "[embed] cancel confirmation").await;
 
+        audit.assert_clean();
+    })
+    .await;
+}
+
+// ---- privacy: the town's notice, accessibility statement and walk-in form ----
+#[tokio::test]
+async fn the_privacy_notice_the_accessibility_statement_and_the_ticket_form_pass_axe() {
+    with_world(|w| async move {
+        let c = w.driver.session().await;
+        let mut audit = Audit::default();
+        for (lang, statement, notice, ticket_words) in [
+            ("it", "Dichiarazione di accessibilità", "Informativa privacy", "Titolare del trattamento"),
+            ("en", "Accessibility statement", "Privacy notice", "Data controller"),
+        ] {
+            // From the town page's footer, as a citizen finds them.
+            c.goto(&w.server.url(&format!("/demo?lang={lang}"))).await.expect("open the town page");
+            let to_statement = link(&c, statement).await;
+            click_to(&c, &to_statement, |u| u.contains("/demo/accessibilita")).await;
+            let text = wait_for_text(&c, statement).await;
+            assert!(text.contains("mailto:") || text.contains("urp@esempio.it"), "a feedback address:\n{text}");
+            assert_eq!(html_lang(&c).await, lang, "<html lang> of the statement");
+            audit.page(&c, &w.tools.axe, &format!("[{lang}] accessibility statement")).await;
+
+            let to_notice = link(&c, notice).await;
+            click_to(&c, &to_notice, |u| u.contains("/demo/privacy")).await;
+            wait_for_text(&c, ticket_words).await;
+            audit.page(&c, &w.tools.axe, &format!("[{lang}] privacy notice")).await;
+
+            c.goto(&w.server.url("/demo/walk-in")).await.expect("open the walk-in desk");
+            wait_for_text(&c, ticket_words).await;
+            audit.page(&c, &w.tools.axe, &format!("[{lang}] walk-in form with its notice")).await;
+        }
         audit.assert_clean();
     })
     .await;

@@ -103,6 +103,10 @@ pub(crate) struct Town {
     pub href: String,
     /// Where citizens write.
     pub email: String,
+    /// Its privacy notice.
+    pub privacy_href: String,
+    /// Its accessibility statement (AgID requires a link in every footer).
+    pub accessibility_href: String,
     /// The emblem's URL on our own origin, if the town uploaded one.
     pub emblem: Option<String>,
 }
@@ -197,6 +201,8 @@ impl Ctx {
                 name: t.name.clone(),
                 href: self.href(&format!("/{}", t.slug)),
                 email: t.contact_email.clone(),
+                privacy_href: self.href(&format!("/{}/privacy", t.slug)),
+                accessibility_href: self.href(&format!("/{}/accessibilita", t.slug)),
                 emblem: t.emblem.then(|| self.href(&format!("/{}/emblem", t.slug))),
             }),
             noindex,

@@ -88,6 +88,10 @@ pub(crate) struct Texts {
     pub privacy: &'static str,
     /// Privacy checkbox.
     pub privacy_accept: &'static str,
+    /// Footer link to the town's privacy notice.
+    pub privacy_link: &'static str,
+    /// Footer link to the town's accessibility statement.
+    pub accessibility_link: &'static str,
     /// Language of e-mails legend.
     pub email_lang: &'static str,
     /// Submit of the booking form.
@@ -227,7 +231,9 @@ pub(crate) const IT: Texts = Texts {
     no: "No",
     choose_option: "Scegli…",
     privacy: "Informativa sulla privacy",
-    privacy_accept: "Ho letto l'informativa sulla privacy e accetto il trattamento dei miei dati per gestire l'appuntamento.",
+    privacy_accept: "Ho letto l'informativa sul trattamento dei dati personali",
+    privacy_link: "Informativa privacy",
+    accessibility_link: "Dichiarazione di accessibilità",
     email_lang: "Lingua delle e-mail",
     submit_book: "Prenota l'appuntamento",
     errors_title: "Controlla questi campi",
@@ -327,7 +333,9 @@ pub(crate) const EN: Texts = Texts {
     no: "No",
     choose_option: "Choose…",
     privacy: "Privacy notice",
-    privacy_accept: "I have read the privacy notice and accept the processing of my data to manage the appointment.",
+    privacy_accept: "I have read the privacy notice",
+    privacy_link: "Privacy notice",
+    accessibility_link: "Accessibility statement",
     email_lang: "Language of e-mails",
     submit_book: "Book the appointment",
     errors_title: "Please check these fields",

@@ -49,6 +49,7 @@ struct WalkInPage {
     r: &'static RoomTexts,
     desks: Vec<DeskView>,
     csrf: String,
+    notice: crate::pages::privacy::Notice,
 }
 
 async fn desks(
@@ -91,6 +92,7 @@ fn page(ctx: &Ctx, tenant: &Tenant, desks: Vec<DeskView>, status: StatusCode) ->
         r,
         desks,
         csrf: ctx.csrf.clone(),
+        notice: crate::pages::privacy::Notice::of(ctx, tenant),
     };
     ctx.form_page(status, &page)
 }

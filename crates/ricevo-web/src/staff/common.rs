@@ -105,6 +105,7 @@ fn in_lang(e: ApiError, lang: Lang) -> ApiError {
         ApiError::DocumentTooLarge(_, mb) => ApiError::DocumentTooLarge(lang, mb),
         ApiError::TooLarge(_) => ApiError::TooLarge(lang),
         ApiError::UnsupportedDocument(_) => ApiError::UnsupportedDocument(lang),
+        ApiError::ActiveAppointments(_, ids) => ApiError::ActiveAppointments(lang, ids),
         ApiError::LastAdministrator(_) => ApiError::LastAdministrator(lang),
         ApiError::Suspended(_) => ApiError::Suspended(lang),
         other @ (ApiError::Unavailable(_) | ApiError::Internal(_)) => other,

@@ -93,6 +93,7 @@ impl Page {
             links.push((format!("{b}/tokens"), self.t("Token API", "API tokens")));
             links.push((format!("{b}/webhooks"), self.t("Webhook", "Webhooks")));
             links.push((format!("{b}/outbox"), self.t("Posta in uscita", "Outbox")));
+            links.push((format!("{b}/privacy"), self.t("Privacy", "Privacy")));
             links.push((format!("{b}/audit"), self.t("Registro attività", "Audit log")));
             links.push((format!("{b}/settings"), self.t("Impostazioni", "Settings")));
         }
@@ -104,6 +105,10 @@ impl Page {
                 (href, label, current)
             })
             .collect()
+    }
+    /// The town's citizen pages (`/{slug}`), for the footer's links; empty outside a town.
+    pub(crate) fn town_path(&self) -> &str {
+        self.base.strip_suffix("/staff").unwrap_or("")
     }
     /// The role's name in the page's language.
     pub(crate) fn role_name(&self) -> &'static str {

@@ -1,0 +1,460 @@
+//! What a town holds about one citizen (GDPR art. 15 access, art. 17 erasure) and the
+//! retention of everything else that holds personal data. The statements live in
+//! `impl_privacy!`, which both engines expand; `impl_store!` answers the [`crate::Store`]
+//! methods with them.
+//!
+//! A citizen is found by one key, within one town only: an e-mail address (appointments and
+//! walk-in tickets), a phone number or a codice fiscale (appointments). What their
+//! appointments link to (waiting-room places, meetings' documents, queued messages) follows.
+
+use jiff::Timestamp;
+use ricevo_core::{AppointmentId, EntryId, OfficeId};
+use serde::Serialize;
+
+use crate::{Appointment, DocumentMeta};
+
+/// How a citizen is looked up, already normalised by the caller (`ricevo_desk::privacy`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CitizenLookup {
+    /// An e-mail address, compared without regard to case.
+    Email(String),
+    /// A phone number as its digits without Italy's prefix (`ricevo_core::quota::normal_phone`),
+    /// or `+` and the digits of a foreign number; matched however it was written.
+    Phone(String),
+    /// A codice fiscale in capitals.
+    FiscalCode(String),
+}
+
+impl CitizenLookup {
+    /// The three values the appointment's column is compared with (`$2`, `$3`, `$4`).
+    pub(crate) fn values(&self) -> [String; 3] {
+        match self {
+            CitizenLookup::Email(e) => {
+                let e = e.trim().to_lowercase();
+                [e.clone(), e.clone(), e]
+            }
+            CitizenLookup::FiscalCode(cf) => {
+                let cf = cf.trim().to_uppercase();
+                [cf.clone(), cf.clone(), cf]
+            }
+            CitizenLookup::Phone(p) => match p.strip_prefix('+') {
+                // A foreign number, written with + or 00.
+                Some(digits) => [p.clone(), format!("00{digits}"), p.clone()],
+                None => [p.clone(), format!("+39{p}"), format!("0039{p}")],
+            },
+        }
+    }
+
+    /// The SQL condition on `appointments` that selects the citizen's (with `$1` the town).
+    pub(crate) fn appointment_condition(&self) -> &'static str {
+        match self {
+            CitizenLookup::Email(_) => "tenant_id = $1 AND anonymised = 0 AND LOWER(citizen_email) IN ($2, $3, $4)",
+            CitizenLookup::FiscalCode(_) => {
+                "tenant_id = $1 AND anonymised = 0 AND UPPER(COALESCE(fiscal_code, '')) IN ($2, $3, $4)"
+            }
+            // People write numbers with spaces, dots, dashes, slashes and brackets.
+            CitizenLookup::Phone(_) => {
+                "tenant_id = $1 AND anonymised = 0 AND REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(\
+                 COALESCE(citizen_phone, ''), ' ', ''), '.', ''), '-', ''), '/', ''), '(', ''), ')', '') IN ($2, $3, $4)"
+            }
+        }
+    }
+
+    /// The SQL condition on `entries` that selects the citizen's places: those of their
+    /// appointments, and for an e-mail the tickets and invitations sent to it.
+    pub(crate) fn entry_condition(&self) -> String {
+        let of_appointments =
+            format!("appointment_id IN (SELECT id FROM appointments WHERE {})", self.appointment_condition());
+        match self {
+            CitizenLookup::Email(_) => {
+                format!("tenant_id = $1 AND (LOWER(COALESCE(email, '')) IN ($2, $3, $4) OR {of_appointments})")
+            }
+            _ => format!("tenant_id = $1 AND {of_appointments}"),
+        }
+    }
+}
+
+/// A waiting-room place, walk-in ticket or invitation of a citizen, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CitizenEntry {
+    /// Its id.
+    pub id: EntryId,
+    /// The office.
+    pub office_id: OfficeId,
+    /// `appointment`, `ticket`, `invitee` or `official`.
+    pub kind: String,
+    /// The appointment it belongs to.
+    pub appointment_id: Option<AppointmentId>,
+    /// A ticket's civil day (`YYYY-MM-DD`).
+    pub ticket_day: Option<String>,
+    /// A ticket's number.
+    pub ticket_number: Option<i32>,
+    /// The name staff saw.
+    pub name: String,
+    /// The e-mail the ticket or invitation was sent to.
+    pub email: Option<String>,
+    /// The service's name.
+    pub service: String,
+    /// Its status (`waiting`, `done`, ...).
+    pub status: String,
+    /// What an official wrote to the citizen.
+    pub message: Option<String>,
+    /// When the citizen arrived.
+    pub arrived_at: Timestamp,
+    /// When the place ended.
+    pub ended_at: Option<Timestamp>,
+}
+
+/// A message to the citizen the outbox still holds (its body is forgotten once delivered).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldMessage {
+    /// Its id.
+    pub id: i64,
+    /// `email`, `ticket`, `webhook`, ...
+    pub kind: String,
+    /// The appointment it is about.
+    pub appointment_id: Option<AppointmentId>,
+    /// When it was queued.
+    pub created_at: Timestamp,
+    /// When it is (or was) due.
+    pub due_at: Timestamp,
+    /// When it was delivered; `None` while it waits.
+    pub sent_at: Option<Timestamp>,
+    /// The stored body (JSON); `{}` once delivered.
+    pub payload: String,
+}
+
+/// Everything a town holds about one citizen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CitizenRecord {
+    /// Their appointments, newest first.
+    pub appointments: Vec<Appointment>,
+    /// Their waiting-room places and tickets, newest first.
+    pub entries: Vec<CitizenEntry>,
+    /// Documents they shared, or that were shared in their appointments' meetings.
+    pub documents: Vec<DocumentMeta>,
+    /// Messages about them still in the outbox.
+    pub messages: Vec<HeldMessage>,
+}
+
+impl CitizenRecord {
+    /// Whether the town holds nothing about the citizen.
+    pub fn is_empty(&self) -> bool {
+        self.appointments.is_empty() && self.entries.is_empty() && self.documents.is_empty() && self.messages.is_empty()
+    }
+}
+
+/// What an erasure removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ErasureCounts {
+    /// Appointments anonymised.
+    pub appointments: u64,
+    /// Waiting-room places and tickets whose name and e-mail were removed.
+    pub entries: u64,
+    /// Documents deleted.
+    pub documents: u64,
+    /// Outbox messages deleted.
+    pub messages: u64,
+    /// Audit log entries about their appointments and places whose citizen name was removed.
+    pub audit_names: u64,
+}
+
+/// The answer of [`crate::Store::erase_citizen`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Erasure {
+    /// Done, in one transaction.
+    Erased(ErasureCounts),
+    /// Nothing was changed: these appointments are still to come and must be cancelled first
+    /// (so the seats are freed and the citizen is told through the usual path).
+    ActiveAppointments(Vec<Appointment>),
+}
+
+/// What one retention round removed besides the anonymised appointments and places.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionCounts {
+    /// Outbox rows (queued or delivered) deleted.
+    pub messages: u64,
+    /// Documents deleted.
+    pub documents: u64,
+    /// Audit entries whose citizen name was blanked.
+    pub audit_names: u64,
+}
+
+/// The statements of this module for one engine: inherent methods of `$store` that
+/// `impl_store!`'s [`crate::Store`] methods call.
+macro_rules! impl_privacy {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            async fn privacy_entries(
+                &self,
+                tenant: TenantId,
+                lookup: &$crate::CitizenLookup,
+            ) -> Result<Vec<$crate::CitizenEntry>> {
+                type Row = (
+                    i64,
+                    i64,
+                    String,
+                    Option<i64>,
+                    Option<String>,
+                    Option<i32>,
+                    String,
+                    Option<String>,
+                    String,
+                    String,
+                    Option<String>,
+                    i64,
+                    Option<i64>,
+                );
+                let [a, b, c] = lookup.values();
+                let rows: Vec<Row> = sqlx::query_as(&format!(
+                    "SELECT id, office_id, kind, appointment_id, ticket_day, ticket_number, name, email, service, \
+                     status, message, arrived_at, ended_at FROM entries WHERE {} ORDER BY arrived_at DESC, id DESC",
+                    lookup.entry_condition()
+                ))
+                .bind(tenant.0)
+                .bind(a)
+                .bind(b)
+                .bind(c)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.into_iter()
+                    .map(|r| {
+                        Ok($crate::CitizenEntry {
+                            id: ricevo_core::EntryId(r.0),
+                            office_id: OfficeId(r.1),
+                            kind: r.2,
+                            appointment_id: r.3.map(AppointmentId),
+                            ticket_day: r.4,
+                            ticket_number: r.5,
+                            name: r.6,
+                            email: r.7,
+                            service: r.8,
+                            status: r.9,
+                            message: r.10,
+                            arrived_at: instant(r.11)?,
+                            ended_at: r.12.map(instant).transpose()?,
+                        })
+                    })
+                    .collect()
+            }
+
+            /// The outbox rows about the citizen: those of their appointments, and a ticket's
+            /// e-mail (its key names the office, day and number: `ticket:O:D:N:email`).
+            fn privacy_outbox_condition(entries: &[$crate::CitizenEntry]) -> (String, Vec<String>) {
+                let mut patterns = Vec::new();
+                for e in entries {
+                    if let (Some(day), Some(n)) = (&e.ticket_day, e.ticket_number) {
+                        patterns.push(format!("ticket:{}:{day}:{n}:%", e.office_id.0));
+                    }
+                }
+                let mut sql = String::new();
+                for i in 0..patterns.len() {
+                    sql.push_str(&format!(" OR dedupe_key LIKE ${}", i + 5));
+                }
+                (sql, patterns)
+            }
+
+            async fn privacy_record(
+                &self,
+                tenant: TenantId,
+                lookup: &$crate::CitizenLookup,
+            ) -> Result<$crate::CitizenRecord> {
+                let [a, b, c] = lookup.values();
+                let cond = lookup.appointment_condition();
+                let rows: Vec<AppointmentTuple> = sqlx::query_as(&format!(
+                    "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE {cond} ORDER BY start_at DESC, id DESC"
+                ))
+                .bind(tenant.0)
+                .bind(&a)
+                .bind(&b)
+                .bind(&c)
+                .fetch_all(&self.reader)
+                .await?;
+                let appointments = rows.into_iter().map(appointment_from).collect::<Result<Vec<_>>>()?;
+                let entries = self.privacy_entries(tenant, lookup).await?;
+                let entry_cond = lookup.entry_condition();
+                let docs: Vec<DocumentTuple> = sqlx::query_as(&format!(
+                    "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = $1 AND \
+                     (entry_id IN (SELECT id FROM entries WHERE {entry_cond}) \
+                      OR meeting_id IN (SELECT id FROM meetings WHERE tenant_id = $1 AND appointment_id IN \
+                        (SELECT id FROM appointments WHERE {cond}))) ORDER BY id"
+                ))
+                .bind(tenant.0)
+                .bind(&a)
+                .bind(&b)
+                .bind(&c)
+                .fetch_all(&self.reader)
+                .await?;
+                let documents = docs.into_iter().map(document_from).collect::<Result<Vec<_>>>()?;
+                let (tickets, patterns) = Self::privacy_outbox_condition(&entries);
+                let sql = format!(
+                    "SELECT id, kind, appointment_id, created_at, due_at, sent_at, payload FROM outbox \
+                     WHERE tenant_id = $1 AND (appointment_id IN (SELECT id FROM appointments WHERE {cond}){tickets}) \
+                     ORDER BY id"
+                );
+                let mut q = sqlx::query_as::<_, (i64, String, Option<i64>, i64, i64, Option<i64>, String)>(&sql)
+                    .bind(tenant.0)
+                    .bind(&a)
+                    .bind(&b)
+                    .bind(&c);
+                for p in &patterns {
+                    q = q.bind(p);
+                }
+                let messages = q
+                    .fetch_all(&self.reader)
+                    .await?
+                    .into_iter()
+                    .map(|r| {
+                        Ok($crate::HeldMessage {
+                            id: r.0,
+                            kind: r.1,
+                            appointment_id: r.2.map(AppointmentId),
+                            created_at: instant(r.3)?,
+                            due_at: instant(r.4)?,
+                            sent_at: r.5.map(instant).transpose()?,
+                            payload: r.6,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok($crate::CitizenRecord { appointments, entries, documents, messages })
+            }
+
+            async fn privacy_erase(
+                &self,
+                tenant: TenantId,
+                lookup: &$crate::CitizenLookup,
+                now: Timestamp,
+            ) -> Result<$crate::Erasure> {
+                let [a, b, c] = lookup.values();
+                let cond = lookup.appointment_condition();
+                let entries = self.privacy_entries(tenant, lookup).await?;
+                let (tickets, patterns) = Self::privacy_outbox_condition(&entries);
+                let mut tx = self.begin_write().await?;
+                // Still to come: cancelled first, through the path that frees the seats and
+                // tells the citizen. Checked inside the transaction, so a booking made since
+                // the page was read is not anonymised while it still holds seats.
+                let active: Vec<AppointmentTuple> = sqlx::query_as(&format!(
+                    "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE {cond} \
+                     AND status IN ('booked', 'checked_in') AND end_at > $5 ORDER BY start_at"
+                ))
+                .bind(tenant.0)
+                .bind(&a)
+                .bind(&b)
+                .bind(&c)
+                .bind(now.as_second())
+                .fetch_all(&mut *tx)
+                .await?;
+                if !active.is_empty() {
+                    tx.rollback().await?;
+                    let list = active.into_iter().map(appointment_from).collect::<Result<Vec<_>>>()?;
+                    return Ok($crate::Erasure::ActiveAppointments(list));
+                }
+                let mut counts = $crate::ErasureCounts::default();
+                // Outbox rows and documents first: they are found through the appointments'
+                // personal data, which the anonymisation below removes.
+                let sql = format!(
+                    "DELETE FROM outbox WHERE tenant_id = $1 AND \
+                     (appointment_id IN (SELECT id FROM appointments WHERE {cond}){tickets})"
+                );
+                let mut q = sqlx::query(&sql).bind(tenant.0).bind(&a).bind(&b).bind(&c);
+                for p in &patterns {
+                    q = q.bind(p);
+                }
+                counts.messages = q.execute(&mut *tx).await?.rows_affected();
+                let entry_cond = lookup.entry_condition();
+                counts.documents = sqlx::query(&format!(
+                    "DELETE FROM documents WHERE tenant_id = $1 AND \
+                     (entry_id IN (SELECT id FROM entries WHERE {entry_cond}) \
+                      OR meeting_id IN (SELECT id FROM meetings WHERE tenant_id = $1 AND appointment_id IN \
+                        (SELECT id FROM appointments WHERE {cond})))"
+                ))
+                .bind(tenant.0)
+                .bind(&a)
+                .bind(&b)
+                .bind(&c)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                // The audit log keeps the acts, not who they were done to.
+                counts.audit_names = sqlx::query(&format!(
+                    "UPDATE audit_log SET citizen_name = NULL WHERE tenant_id = $1 AND citizen_name IS NOT NULL AND \
+                     ((subject_kind = 'appointment' AND subject_id IN (SELECT id FROM appointments WHERE {cond})) \
+                      OR (subject_kind = 'entry' AND subject_id IN (SELECT id FROM entries WHERE {entry_cond})))"
+                ))
+                .bind(tenant.0)
+                .bind(&a)
+                .bind(&b)
+                .bind(&c)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                counts.entries = sqlx::query(&format!(
+                    "UPDATE entries SET name = '', email = NULL, message = NULL WHERE {entry_cond}"
+                ))
+                .bind(tenant.0)
+                .bind(&a)
+                .bind(&b)
+                .bind(&c)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query(&format!(
+                    "DELETE FROM citizen_keys WHERE appointment_id IN (SELECT id FROM appointments WHERE {cond})"
+                ))
+                .bind(tenant.0)
+                .bind(&a)
+                .bind(&b)
+                .bind(&c)
+                .execute(&mut *tx)
+                .await?;
+                // As the retention job anonymises (`anonymise_before`): the times stay for reports.
+                counts.appointments = sqlx::query(&format!(
+                    "UPDATE appointments SET citizen_name = '', citizen_email = '', citizen_phone = NULL, \
+                     fiscal_code = NULL, notes = NULL, answers = '{{}}', anonymised = 1, updated_at = $5 WHERE {cond}"
+                ))
+                .bind(tenant.0)
+                .bind(&a)
+                .bind(&b)
+                .bind(&c)
+                .bind(now.as_second())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok($crate::Erasure::Erased(counts))
+            }
+
+            async fn privacy_retention(&self, tenant: TenantId, before: Timestamp) -> Result<$crate::RetentionCounts> {
+                let mut tx = self.begin_write().await?;
+                // Delivered rows keep only their key; queued ones this old will not be
+                // delivered any more and still hold the citizen's address and link.
+                let messages = sqlx::query("DELETE FROM outbox WHERE tenant_id = $1 AND created_at < $2")
+                    .bind(tenant.0)
+                    .bind(before.as_second())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let documents = sqlx::query("DELETE FROM documents WHERE tenant_id = $1 AND created_at < $2")
+                    .bind(tenant.0)
+                    .bind(before.as_second())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                // The audit log has its own retention; past the town's, its entries keep the act
+                // and forget the citizen's name.
+                let audit_names = sqlx::query(
+                    "UPDATE audit_log SET citizen_name = NULL WHERE tenant_id = $1 AND at < $2 AND citizen_name IS NOT NULL",
+                )
+                .bind(tenant.0)
+                .bind(before.as_second())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok($crate::RetentionCounts { messages, documents, audit_names })
+            }
+        }
+    };
+}
+
+pub(crate) use impl_privacy;

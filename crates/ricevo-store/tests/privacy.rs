@@ -1,0 +1,375 @@
+//! GDPR access and erasure of one citizen, and retention of everything personal, run against
+//! SQLite and PostgreSQL alike (PostgreSQL as in `behaviour.rs`: skipped without a server,
+//! except under `CI=true`).
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use ricevo_core::audit::{Act, Actor, Subject};
+use ricevo_core::hours::{OpeningHours, WeeklyRange};
+use ricevo_core::lobby::{Abilities, EntryKind, EntryStatus};
+use ricevo_core::service::ServiceRules;
+use ricevo_core::{Lang, Mode};
+use ricevo_store::*;
+
+struct Fixture {
+    store: Arc<dyn Store>,
+    _guard: Box<dyn std::any::Any + Send>,
+}
+
+async fn sqlite() -> Option<Fixture> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&format!("sqlite://{}", dir.path().join("test.db").display())).await.unwrap();
+    Some(Fixture { store, _guard: Box::new(dir) })
+}
+
+async fn postgres() -> Option<Fixture> {
+    let schema = ricevo_store::testing::TestSchema::create("privacy").await?;
+    let store = schema.node().await;
+    store.migrate().await.unwrap();
+    Some(Fixture { store, _guard: Box::new(schema) })
+}
+
+struct Town {
+    tenant: Tenant,
+    office: Office,
+    service: Service,
+}
+
+async fn town(store: &dyn Store, slug: &str) -> Town {
+    let tenant = store
+        .create_tenant(&NewTenant {
+            slug: slug.into(),
+            name: format!("Comune di {slug}"),
+            time_zone: "Europe/Rome".into(),
+            patron_day: None,
+            contact_email: format!("urp@{slug}.it"),
+            privacy_notice: "Informativa".into(),
+            retention_days: 365,
+        })
+        .await
+        .unwrap();
+    let office = store
+        .create_office(
+            tenant.id,
+            &NewOffice {
+                name: "Anagrafe".into(),
+                description: String::new(),
+                address: "Piazza del Comune 1".into(),
+                contact_email: format!("anagrafe@{slug}.it"),
+            },
+        )
+        .await
+        .unwrap();
+    let t = |h, m| jiff::civil::Time::new(h, m, 0, 0).unwrap();
+    let hours =
+        OpeningHours::new(vec![WeeklyRange::new(jiff::civil::Weekday::Monday, t(9, 0), t(12, 0)).unwrap()], 1).unwrap();
+    store.set_hours(tenant.id, office.id, &hours).await.unwrap();
+    let service = store
+        .create_service(
+            tenant.id,
+            &NewService {
+                office_id: office.id,
+                name: "Carta d'identità".into(),
+                description: String::new(),
+                rules: ServiceRules::new(20, 10, vec![Mode::Video, Mode::InPerson], 0, 60).unwrap(),
+                what_to_bring: String::new(),
+                questions: vec![],
+                active: true,
+            },
+        )
+        .await
+        .unwrap();
+    Town { tenant, office, service }
+}
+
+fn at(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+/// A booking in `town` at `start` for `email`; Maria's phone is written with spaces, and
+/// everyone shares a test codice fiscale.
+async fn book(store: &dyn Store, town: &Town, start: &str, email: &str) -> Appointment {
+    let phone = if email.starts_with("gino") { "06 1234567" } else { "+39 333 123 4567" };
+    let start = at(start);
+    let n = rand::random::<u64>();
+    let new = NewAppointment {
+        tenant_id: town.tenant.id,
+        office_id: town.office.id,
+        service_id: town.service.id,
+        desks: 1,
+        public_id: format!("pub-{n}"),
+        token_hash: format!("hash-{n}"),
+        start,
+        end: start + SignedDuration::from_mins(20),
+        occupied_until: start + SignedDuration::from_mins(30),
+        mode: Mode::Video,
+        citizen_name: "Maria Rossi".into(),
+        citizen_email: email.into(),
+        citizen_phone: Some(phone.into()),
+        fiscal_code: Some("RSSMRA85T10A562S".into()),
+        notes: Some("Porto il vecchio documento".into()),
+        answers: serde_json::json!({"motivo": "scaduta"}),
+        lang: Lang::It,
+        now: at("2026-11-01T00:00:00Z"),
+        outbox: vec![NewOutboxMessage {
+            kind: "email".into(),
+            dedupe_key: format!("confirm-{n}"),
+            payload: format!("{{\"to\":\"{email}\"}}"),
+            due_at: at("2026-11-01T00:00:00Z"),
+            retractable: false,
+        }],
+        idempotency: None,
+        citizen_keys: vec![format!("email:{email}")],
+        quota: None,
+    };
+    match store.book(&new).await.unwrap() {
+        BookOutcome::Booked(a) => *a,
+        other => panic!("expected a booking, got {other:?}"),
+    }
+}
+
+/// A walk-in ticket for `email`, whose e-mail is queued under the ticket's key.
+async fn ticket(store: &dyn Store, town: &Town, email: &str, now: Timestamp) -> ricevo_core::lobby::Entry {
+    let day = jiff::civil::date(2026, 11, 30);
+    let office = town.office.id;
+    let mail = |n: i32| {
+        vec![NewOutboxMessage {
+            kind: "ticket".into(),
+            dedupe_key: format!("ticket:{}:{day}:{n}:email", office.0),
+            payload: format!("{{\"to\":\"{email}\",\"ticket_number\":{n}}}"),
+            due_at: now,
+            retractable: false,
+        }]
+    };
+    let new = NewEntry {
+        tenant_id: town.tenant.id,
+        office_id: town.office.id,
+        kind: EntryKind::Ticket,
+        appointment_id: None,
+        meeting_id: None,
+        name: "Maria Rossi".into(),
+        email: Some(email.into()),
+        service: String::new(),
+        booked_start: None,
+        booked_end: None,
+        abilities: Abilities::citizen(),
+        direct: false,
+        token_hash: Some(format!("ticket-{}", rand::random::<u64>())),
+    };
+    store.take_ticket(&new, day, now, &mail).await.unwrap()
+}
+
+/// The appointment's citizen arrives, is admitted into a meeting and shares a document; the
+/// official shares one back.
+async fn meet_and_share(store: &dyn Store, town: &Town, appt: &Appointment, now: Timestamp) -> Meeting {
+    let arrival = NewEntry {
+        tenant_id: town.tenant.id,
+        office_id: town.office.id,
+        kind: EntryKind::Appointment,
+        appointment_id: Some(appt.id),
+        meeting_id: None,
+        name: appt.citizen_name.clone(),
+        email: None,
+        service: town.service.name.clone(),
+        booked_start: Some(appt.start),
+        booked_end: Some(appt.end),
+        abilities: Abilities::citizen(),
+        direct: false,
+        token_hash: None,
+    };
+    let entry = store.arrive(&arrival, now).await.unwrap();
+    let meeting = store
+        .create_meeting(town.tenant.id, town.office.id, Some(appt.id), &format!("m-{}", appt.id.0), None, now)
+        .await
+        .unwrap();
+    let admitted = entry.admit(meeting.id, now).unwrap();
+    store.update_entry(&admitted, EntryStatus::Waiting).await.unwrap();
+    store
+        .add_document(town.tenant.id, meeting.id, entry.id, "carta.pdf", "application/pdf", b"%PDF-1", now)
+        .await
+        .unwrap();
+    let official = NewEntry {
+        kind: EntryKind::Official,
+        appointment_id: None,
+        meeting_id: Some(meeting.id),
+        name: "Operatrice".into(),
+        abilities: Abilities::official(),
+        direct: true,
+        token_hash: Some(format!("official-{}", rand::random::<u64>())),
+        ..arrival
+    };
+    let official = store.add_entry(&official, now).await.unwrap();
+    store
+        .add_document(town.tenant.id, meeting.id, official.id, "ricevuta.pdf", "application/pdf", b"%PDF-2", now)
+        .await
+        .unwrap();
+    meeting
+}
+
+/// An audit entry naming Maria, about `subject`, at `at`.
+async fn audit(store: &dyn Store, town: &Town, subject: Subject, at: Timestamp) {
+    let entry = NewAuditEntry {
+        tenant_id: town.tenant.id,
+        at,
+        actor: Actor::System,
+        act: Act::AppointmentStatus,
+        subject,
+        citizen_name: Some("Maria Rossi".into()),
+        detail: "done".into(),
+        source: None,
+    };
+    store.record_audit(&entry).await.unwrap();
+}
+
+/// The citizen names of a town's audit log, newest first.
+async fn audit_names(store: &dyn Store, town: &Town) -> Vec<Option<String>> {
+    let filter = AuditFilter { limit: 100, ..AuditFilter::default() };
+    store.audit_log(town.tenant.id, &filter).await.unwrap().into_iter().map(|e| e.citizen_name).collect()
+}
+
+macro_rules! privacy {
+    ($engine:ident) => {
+        mod $engine {
+            use super::*;
+
+            #[tokio::test]
+            async fn a_citizens_record_gathers_what_one_town_holds_by_email_phone_or_fiscal_code() {
+                let Some(f) = super::$engine().await else { return };
+                let (a, b) = (town(&*f.store, "a").await, town(&*f.store, "b").await);
+                let now = at("2026-11-30T09:00:00Z");
+                let appt = book(&*f.store, &a, "2026-11-30T09:00:00Z", "Maria.Rossi@example.it").await;
+                meet_and_share(&*f.store, &a, &appt, now).await;
+                ticket(&*f.store, &a, "maria.rossi@example.it", now).await;
+                // The same person in another town, and someone else in this one.
+                let theirs = book(&*f.store, &b, "2026-11-30T09:00:00Z", "maria.rossi@example.it").await;
+                ticket(&*f.store, &b, "maria.rossi@example.it", now).await;
+                let other = book(&*f.store, &a, "2026-12-07T09:00:00Z", "gino@example.it").await;
+
+                let by_email = f
+                    .store
+                    .citizen_record(a.tenant.id, &CitizenLookup::Email("MARIA.ROSSI@example.it".into()))
+                    .await
+                    .unwrap();
+                assert_eq!(by_email.appointments.iter().map(|x| x.id).collect::<Vec<_>>(), [appt.id]);
+                let kinds: Vec<&str> = by_email.entries.iter().map(|e| e.kind.as_str()).collect();
+                assert_eq!(kinds.iter().filter(|k| **k == "ticket").count(), 1, "{kinds:?}");
+                assert_eq!(kinds.iter().filter(|k| **k == "appointment").count(), 1, "{kinds:?}");
+                assert!(by_email.entries.iter().all(|e| e.office_id == a.office.id));
+                let mut docs: Vec<&str> = by_email.documents.iter().map(|d| d.name.as_str()).collect();
+                docs.sort_unstable();
+                assert_eq!(docs, ["carta.pdf", "ricevuta.pdf"]);
+                assert_eq!(by_email.messages.len(), 2, "the confirmation and the ticket's e-mail");
+                assert!(by_email.messages.iter().all(|m| !m.payload.contains("gino")));
+                assert!(!by_email.appointments.iter().any(|x| x.id == theirs.id || x.id == other.id));
+
+                let by_phone =
+                    f.store.citizen_record(a.tenant.id, &CitizenLookup::Phone("3331234567".into())).await.unwrap();
+                assert_eq!(by_phone.appointments.iter().map(|x| x.id).collect::<Vec<_>>(), [appt.id]);
+                assert_eq!(by_phone.entries.len(), 1, "a ticket has no phone: only the appointment's place");
+                assert_eq!(by_phone.documents.len(), 2);
+                assert_eq!(by_phone.messages.len(), 1);
+                let by_cf = f
+                    .store
+                    .citizen_record(a.tenant.id, &CitizenLookup::FiscalCode("RSSMRA85T10A562S".into()))
+                    .await
+                    .unwrap();
+                assert_eq!(by_cf.appointments.len(), 2, "gino's booking carries the same test code");
+                let nobody = f
+                    .store
+                    .citizen_record(a.tenant.id, &CitizenLookup::Email("nobody@example.it".into()))
+                    .await
+                    .unwrap();
+                assert!(nobody.is_empty());
+            }
+
+            #[tokio::test]
+            async fn erasure_waits_for_future_appointments_then_removes_everything_in_one_go() {
+                let Some(f) = super::$engine().await else { return };
+                let (a, b) = (town(&*f.store, "a").await, town(&*f.store, "b").await);
+                let now = at("2026-11-30T09:00:00Z");
+                let past = book(&*f.store, &a, "2026-11-30T09:00:00Z", "maria@example.it").await;
+                meet_and_share(&*f.store, &a, &past, now).await;
+                let tk = ticket(&*f.store, &a, "maria@example.it", now).await;
+                let future = book(&*f.store, &a, "2026-12-07T09:00:00Z", "maria@example.it").await;
+                let theirs = book(&*f.store, &b, "2026-11-30T09:00:00Z", "maria@example.it").await;
+                audit(&*f.store, &a, Subject::Appointment(past.id), now).await;
+                audit(&*f.store, &a, Subject::Entry(tk.id), now).await;
+                audit(&*f.store, &b, Subject::Appointment(theirs.id), now).await;
+                let later = at("2026-12-01T09:00:00Z");
+                let maria = CitizenLookup::Email("maria@example.it".into());
+
+                match f.store.erase_citizen(a.tenant.id, &maria, later).await.unwrap() {
+                    Erasure::ActiveAppointments(list) => {
+                        assert_eq!(list.iter().map(|x| x.id).collect::<Vec<_>>(), [future.id]);
+                    }
+                    other => panic!("expected a refusal, got {other:?}"),
+                }
+                let untouched = f.store.citizen_record(a.tenant.id, &maria).await.unwrap();
+                assert_eq!((untouched.appointments.len(), untouched.documents.len()), (2, 2), "nothing changed");
+
+                f.store.cancel(a.tenant.id, future.id, 0, later, &[]).await.unwrap();
+                let Erasure::Erased(counts) = f.store.erase_citizen(a.tenant.id, &maria, later).await.unwrap() else {
+                    panic!("expected an erasure");
+                };
+                assert_eq!(counts.appointments, 2);
+                assert_eq!(counts.documents, 2);
+                assert_eq!(counts.entries, 2, "the ticket and the appointment's place");
+                assert!(counts.messages >= 2, "{counts:?}");
+                assert_eq!(counts.audit_names, 2);
+                assert_eq!(audit_names(&*f.store, &a).await, [None, None], "the acts stay, without her name");
+                assert_eq!(audit_names(&*f.store, &b).await, [Some("Maria Rossi".to_owned())]);
+                assert!(f.store.citizen_record(a.tenant.id, &maria).await.unwrap().is_empty());
+                let after = f.store.appointment(a.tenant.id, past.id).await.unwrap().unwrap();
+                assert_eq!(
+                    (after.citizen_name.as_str(), after.citizen_email.as_str(), after.citizen_phone, after.fiscal_code),
+                    ("", "", None, None)
+                );
+                assert_eq!((after.notes, after.answers), (None, serde_json::json!({})));
+                assert_eq!(after.start, past.start, "times stay for reports");
+                let place = f.store.entry(a.tenant.id, tk.id).await.unwrap().unwrap();
+                assert_eq!(place.name, "");
+                assert_eq!(place.ticket_number, tk.ticket_number);
+                // The other town's record of the same person is theirs to erase.
+                let kept = f.store.appointment(b.tenant.id, theirs.id).await.unwrap().unwrap();
+                assert_eq!(kept.citizen_email, "maria@example.it");
+                assert_eq!(f.store.citizen_record(b.tenant.id, &maria).await.unwrap().messages.len(), 1);
+            }
+
+            #[tokio::test]
+            async fn retention_deletes_a_towns_old_messages_and_documents_and_no_other_towns() {
+                let Some(f) = super::$engine().await else { return };
+                let (a, b) = (town(&*f.store, "a").await, town(&*f.store, "b").await);
+                let now = at("2026-11-30T09:00:00Z");
+                let appt = book(&*f.store, &a, "2026-11-30T09:00:00Z", "maria@example.it").await;
+                meet_and_share(&*f.store, &a, &appt, now).await;
+                let theirs = book(&*f.store, &b, "2026-11-30T09:00:00Z", "maria@example.it").await;
+                meet_and_share(&*f.store, &b, &theirs, now).await;
+                audit(&*f.store, &a, Subject::Appointment(appt.id), now).await;
+                audit(&*f.store, &a, Subject::Appointment(appt.id), at("2027-02-01T00:00:00Z")).await;
+                audit(&*f.store, &b, Subject::Appointment(theirs.id), now).await;
+                let maria = CitizenLookup::Email("maria@example.it".into());
+
+                let none = f.store.purge_personal_before(a.tenant.id, at("2026-10-01T00:00:00Z")).await.unwrap();
+                assert_eq!(none, RetentionCounts::default());
+                let gone = f.store.purge_personal_before(a.tenant.id, at("2027-01-01T00:00:00Z")).await.unwrap();
+                assert_eq!((gone.messages, gone.documents, gone.audit_names), (1, 2, 1));
+                assert_eq!(
+                    audit_names(&*f.store, &a).await,
+                    [Some("Maria Rossi".to_owned()), None],
+                    "only entries past the retention forget the name; the entries stay"
+                );
+                assert_eq!(audit_names(&*f.store, &b).await, [Some("Maria Rossi".to_owned())]);
+                let record = f.store.citizen_record(a.tenant.id, &maria).await.unwrap();
+                assert!(record.messages.is_empty() && record.documents.is_empty());
+                let theirs = f.store.citizen_record(b.tenant.id, &maria).await.unwrap();
+                assert_eq!((theirs.messages.len(), theirs.documents.len()), (1, 2), "town b keeps its own");
+            }
+        }
+    };
+}
+
+privacy!(sqlite);
+privacy!(postgres);
