@@ -939,6 +939,27 @@ async fn an_official_books_for_a_citizen_without_e_mail_and_hands_over_the_code_
     let booked = post(&app, &s, "/demo/staff/book", &late).await;
     assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
     assert!(booked.body.contains("15:00"));
+
+    // The form carries its own key: sent twice (a reload, a double click), it books once and
+    // shows the same booking again; changed and sent with the same key, it is refused.
+    let key = hidden(&form.body, "form_key");
+    let mut once: Vec<(&str, &str)> =
+        with_phone.iter().filter(|(k, _)| *k != "start" && *k != "phone").copied().collect();
+    once.extend([("start", "2026-11-25T08:35:00Z"), ("phone", "0968 99999"), ("form_key", key.as_str())]);
+    let first = post(&app, &s, "/demo/staff/book", &once).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let again = post(&app, &s, "/demo/staff/book", &once).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    let code_of = |body: &str| between(body, "<strong class=\"reference-code\">", "<").to_owned();
+    assert_eq!(code_of(&again.body), code_of(&first.body), "the same booking, shown again");
+    let from: Timestamp = format!("{DAY}T00:00:00+01:00").parse().unwrap();
+    let to: Timestamp = format!("{DAY}T23:59:00+01:00").parse().unwrap();
+    let all = app.store.appointments_between(app.tenant, None, from, to).await.unwrap();
+    assert_eq!(all.iter().filter(|a| a.citizen_phone.as_deref() == Some("0968 99999")).count(), 1, "booked once");
+    let mut changed = once.clone();
+    changed.retain(|(k, _)| *k != "name");
+    changed.push(("name", "Qualcun Altro"));
+    assert_eq!(post(&app, &s, "/demo/staff/book", &changed).await.status, StatusCode::CONFLICT);
 }
 
 #[tokio::test]

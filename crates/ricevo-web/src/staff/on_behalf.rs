@@ -82,6 +82,8 @@ pub(crate) struct BookPage {
     pub(crate) email_lang: ChoiceField,
     pub(crate) privacy_error: Option<String>,
     pub(crate) privacy_checked: bool,
+    /// This form's one booking: sent again (a reload, a double click), it books nothing more.
+    pub(crate) form_key: String,
 }
 
 /// What the official hands over after booking.
@@ -333,6 +335,10 @@ async fn book_page(
         ),
         privacy_error: all_errors.get("privacy_accepted"),
         privacy_checked: values.checked("privacy_accepted"),
+        // The key the form was first shown with, kept while it comes back with corrections.
+        form_key: Some(values.get("form_key"))
+            .filter(|k| ricevo_desk::tokens::looks_like_token(k))
+            .map_or_else(ricevo_desk::tokens::new_token, str::to_owned),
     })
 }
 
@@ -387,16 +393,30 @@ pub(crate) async fn book_submit(
         let page = book_page(&state, &staff, &list, &form, &errors, None, &[]).await?;
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
-    let req =
-        StaffBooking { service_id: service.id, start, input: input_of(&form, lang), outside_hours, idempotency: None };
-    match state.desk.book_on_behalf(t, &staff.grant(), req, lang).await {
+    let idempotency = form_idempotency(&staff, &form);
+    let req = StaffBooking { service_id: service.id, start, input: input_of(&form, lang), outside_hours, idempotency };
+    let booked = match state.desk.book_on_behalf(t, &staff.grant(), req, lang).await {
         Ok(BookingResult::Booked { receipt, .. }) => {
             tracing::info!(tenant = %t.slug, user = %staff.user.id, appointment = %receipt.id, "booked for a citizen");
+            Ok(Booked { reference: receipt.id, link: receipt.manage_url })
+        }
+        // The same form sent again: the booking it made, shown again, and nothing booked twice.
+        Ok(BookingResult::Replay(first)) => match serde_json::from_str::<serde_json::Value>(&first.body) {
+            Ok(v) => Ok(Booked {
+                reference: v["id"].as_str().unwrap_or_default().to_owned(),
+                link: v["manage_url"].as_str().unwrap_or_default().to_owned(),
+            }),
+            Err(_) => Err(DeskError::Conflict),
+        },
+        Err(e) => Err(e),
+    };
+    match booked {
+        Ok(receipt) => {
             let when = start.to_zoned(zone.clone());
             let page = BookedPage {
                 p: staff.page(staff.t("Appuntamento prenotato", "Appointment booked")),
-                reference: receipt.id.clone(),
-                link: receipt.manage_url.clone(),
+                reference: receipt.reference,
+                link: receipt.link,
                 when: format!("{} {}", long_date(when.date(), lang), when.strftime("%H:%M")),
                 service: service.name.clone(),
                 office: office.name.clone(),
@@ -406,7 +426,7 @@ pub(crate) async fn book_submit(
             };
             Ok(render(StatusCode::CREATED, &page))
         }
-        Ok(BookingResult::Replay(_)) => Err(staff.err(ApiError::Conflict(lang))),
+        Err(DeskError::IdempotencyMismatch) => Err(staff.err(ApiError::Conflict(lang))),
         Err(DeskError::Fields(found)) => {
             for f in found {
                 errors.add(&form_field(&f.field), f.message);
@@ -426,6 +446,27 @@ pub(crate) async fn book_submit(
         }
         Err(e) => Err(staff.err(ApiError::from_desk(lang, e))),
     }
+}
+
+/// What a booking made by the form returns, first time or again.
+struct Booked {
+    reference: String,
+    link: String,
+}
+
+/// The form's key and a hash of what it asks, as the desk's idempotency takes them: the same
+/// form sent twice books once. The key is the staff member's own (their account and the
+/// form's random key), so no two forms share one.
+fn form_idempotency(staff: &Staff, form: &Fields) -> Option<(String, String)> {
+    let key = form.get("form_key");
+    if !ricevo_desk::tokens::looks_like_token(key) {
+        return None;
+    }
+    let mut asked: Vec<(&str, &str)> =
+        form.0.iter().filter(|(k, _)| k != "csrf" && k != "form_key").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    asked.sort_unstable();
+    let hash = ricevo_desk::tokens::hash(&serde_json::to_string(&asked).unwrap_or_default());
+    Some((format!("staff-form:{}:{key}", staff.user.id.0), hash))
 }
 
 // ---- move and cancel with a reason ----
