@@ -4,7 +4,21 @@
 
 use libfuzzer_sys::fuzz_target;
 
-const KINDS: [&str; 9] = ["offer", "answer", "chat", "leave", "audio_only", "mute", "remove", "end", "ping"];
+// Every `type` of `room::socket::FromBrowser`.
+const KINDS: [&str; 12] = [
+    "offer",
+    "answer",
+    "chat",
+    "leave",
+    "audio_only",
+    "mute",
+    "unmute",
+    "remove",
+    "readmit",
+    "ask_to_speak",
+    "end",
+    "ping",
+];
 
 fuzz_target!(|text: &str| {
     if ricevo_web::fuzzing::browser_message(text).is_some() {
