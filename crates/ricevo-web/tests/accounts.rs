@@ -5,162 +5,18 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::atomic::Ordering;
 
-use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{Request, StatusCode, header};
 use jiff::Timestamp;
 use ricevo_core::TenantId;
 use ricevo_desk::second_factor::{code_at, decode_secret, step_of};
-use ricevo_store::{NewTenant, Role, Store};
-use ricevo_web::{AppState, WebConfig};
-use tower::ServiceExt;
+use ricevo_store::{NewTenant, Role};
 
-// Monday 23 November 2026, 09:00 in Rome.
-const NOW: &str = "2026-11-23T08:00:00Z";
-const PASSWORD: &str = "una-password-lunga-1";
-const ADMIN: &str = "admin@esempio.it";
+mod support;
 
-// One argon2id hash for every account of every test (hashing is slow in debug builds).
-static PASSWORD_HASH: LazyLock<String> = LazyLock::new(|| ricevo_web::staff::hash_password(PASSWORD));
-
-struct App {
-    router: Router,
-    store: Arc<dyn Store>,
-    // The instant the app reads as now, in Unix seconds (tests travel with it).
-    clock: Arc<AtomicI64>,
-    tenant: TenantId,
-    state: AppState,
-    _dir: tempfile::TempDir,
-}
-
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-async fn app_with(mut config: WebConfig) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let outbox = dir.path().join("outbox");
-    std::fs::create_dir_all(&outbox).unwrap();
-    config.outbox_dir = Some(outbox);
-    let store = ricevo_store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
-    let hash = PASSWORD_HASH.clone();
-    let demo = ricevo_web::demo::load(&*store, move |_| hash.clone()).await.unwrap();
-    let clock = Arc::new(AtomicI64::new(NOW.parse::<Timestamp>().unwrap().as_second()));
-    let read = clock.clone();
-    let state = AppState::with_clock(
-        store.clone(),
-        config,
-        Arc::new(move || Timestamp::from_second(read.load(Ordering::SeqCst)).unwrap()),
-    );
-    App { router: ricevo_web::router(state.clone()), store, clock, tenant: demo.tenant.id, state, _dir: dir }
-}
-
-async fn app() -> App {
-    app_with(WebConfig::default()).await
-}
-
-async fn send(app: &App, req: Request<Body>) -> Answer {
-    let resp = app.router.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-    Answer { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
-        })
-        .collect()
-}
-
-fn form_body(pairs: &[(&str, &str)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
-}
-
-fn set_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with(&format!("{name}=")))
-}
-
-fn cookie_value(set_cookie: &str) -> String {
-    set_cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned()
-}
-
-// The value of the first `<input ... name="NAME" value="...">` of a page.
-fn hidden(body: &str, name: &str) -> String {
-    let at = body.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} field in {body}"));
-    let rest = &body[at + name.len() + 15..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
-// The secret a page shows once.
-fn secret_of(body: &str) -> String {
-    let at = body.find("<code class=\"secret-value\">").unwrap_or_else(|| panic!("no secret in {body}"));
-    let rest = &body[at + 27..];
-    rest[..rest.find('<').unwrap()].to_owned()
-}
-
-async fn try_login(app: &App, slug: &str, email: &str, password: &str) -> Answer {
-    let page = send(app, Request::get(format!("/{slug}/staff/login")).body(Body::empty()).unwrap()).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    let login_csrf = hidden(&page.body, "login_csrf");
-    let cookie = cookie_value(set_cookie(&page.headers, "ricevo_login_csrf").unwrap());
-    let req = Request::post(format!("/{slug}/staff/login"))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, format!("ricevo_login_csrf={cookie}"))
-        .body(Body::from(form_body(&[("login_csrf", &login_csrf), ("email", email), ("password", password)])))
-        .unwrap();
-    send(app, req).await
-}
-
-async fn login_to(app: &App, slug: &str, email: &str) -> Session {
-    let answer = try_login(app, slug, email, PASSWORD).await;
-    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
-    let cookie = format!("ricevo_session={}", cookie_value(set_cookie(&answer.headers, "ricevo_session").unwrap()));
-    let day =
-        send(app, Request::get(format!("/{slug}/staff")).header(header::COOKIE, &cookie).body(Body::empty()).unwrap())
-            .await;
-    assert_eq!(day.status, StatusCode::OK, "{}", day.body);
-    Session { csrf: hidden(&day.body, "csrf"), cookie }
-}
-
-async fn login(app: &App, email: &str) -> Session {
-    login_to(app, "demo", email).await
-}
-
-async fn get(app: &App, s: &Session, uri: &str) -> Answer {
-    send(app, Request::get(uri).header(header::COOKIE, &s.cookie).body(Body::empty()).unwrap()).await
-}
-
-async fn post_raw(app: &App, s: &Session, uri: &str, pairs: &[(&str, &str)]) -> Answer {
-    let req = Request::post(uri)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, &s.cookie)
-        .body(Body::from(form_body(pairs)))
-        .unwrap();
-    send(app, req).await
-}
-
-async fn post(app: &App, s: &Session, uri: &str, pairs: &[(&str, &str)]) -> Answer {
-    let mut all = vec![("csrf", s.csrf.as_str())];
-    all.extend_from_slice(pairs);
-    post_raw(app, s, uri, &all).await
-}
+use support::*;
 
 async fn add_user(app: &App, tenant: TenantId, email: &str, role: Role) -> ricevo_core::UserId {
     app.store.create_user(tenant, email, "Persona di prova", role, &PASSWORD_HASH, &[]).await.unwrap().id
