@@ -12,7 +12,7 @@ use axum::http::{Request, StatusCode, header};
 use jiff::Timestamp;
 use ricevo_core::TenantId;
 use ricevo_desk::second_factor::{code_at, decode_secret, step_of};
-use ricevo_store::{NewTenant, Role};
+use ricevo_store::Role;
 
 mod support;
 
@@ -23,19 +23,7 @@ async fn add_user(app: &App, tenant: TenantId, email: &str, role: Role) -> ricev
 }
 
 async fn second_town(app: &App) -> TenantId {
-    let t = app
-        .store
-        .create_tenant(&NewTenant {
-            slug: "altro".into(),
-            name: "Comune Altro".into(),
-            time_zone: "Europe/Rome".into(),
-            patron_day: None,
-            contact_email: "urp@altro.it".into(),
-            privacy_notice: "Informativa".into(),
-            retention_days: 365,
-        })
-        .await
-        .unwrap();
+    let t = altro_town(app).await;
     add_user(app, t.id, "admin@altro.it", Role::Admin).await;
     t.id
 }

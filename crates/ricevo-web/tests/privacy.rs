@@ -8,7 +8,7 @@ use axum::http::{Request, StatusCode, header};
 use jiff::Timestamp;
 use ricevo_core::lobby::{Abilities, EntryKind};
 use ricevo_core::{OfficeId, TenantId};
-use ricevo_store::{NewEntry, NewOffice, NewTenant, Role};
+use ricevo_store::{NewEntry, NewOffice, Role};
 use serde_json::{Value, json};
 
 mod support;
@@ -19,19 +19,7 @@ const MARIA: &str = "maria.rossi@example.it";
 
 /// A second town, "altro", with an administrator, an office and Maria's walk-in ticket there.
 async fn other_town(app: &App) -> TenantId {
-    let other = app
-        .store
-        .create_tenant(&NewTenant {
-            slug: "altro".into(),
-            name: "Comune Altro".into(),
-            time_zone: "Europe/Rome".into(),
-            patron_day: None,
-            contact_email: "urp@altro.it".into(),
-            privacy_notice: "Informativa".into(),
-            retention_days: 365,
-        })
-        .await
-        .unwrap();
+    let other = altro_town(app).await;
     let new_office = NewOffice {
         name: "Ufficio Segreto".into(),
         description: String::new(),

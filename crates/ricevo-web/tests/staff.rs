@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use jiff::Timestamp;
 use ricevo_core::{AppointmentId, OfficeId};
-use ricevo_store::{AppointmentStatus, NewOffice, NewTenant, Role};
+use ricevo_store::{AppointmentStatus, NewOffice, Role};
 use ricevo_web::WebConfig;
 use serde_json::{Value, json};
 
@@ -259,19 +259,7 @@ async fn a_manager_creates_a_service_and_bad_intake_questions_are_reported_on_th
 #[tokio::test]
 async fn nobody_in_one_town_can_read_or_change_anything_of_another_town() {
     let app = app().await;
-    let other = app
-        .store
-        .create_tenant(&NewTenant {
-            slug: "altro".into(),
-            name: "Comune Altro".into(),
-            time_zone: "Europe/Rome".into(),
-            patron_day: None,
-            contact_email: "urp@altro.it".into(),
-            privacy_notice: "Informativa".into(),
-            retention_days: 365,
-        })
-        .await
-        .unwrap();
+    let other = altro_town(&app).await;
     let new_office = NewOffice {
         name: "Ufficio Segreto".into(),
         description: String::new(),
@@ -541,19 +529,7 @@ async fn the_outbox_page_lists_eml_files_and_refuses_names_that_leave_the_folder
 #[tokio::test]
 async fn one_towns_admin_never_lists_or_downloads_another_towns_e_mails() {
     let app = app().await;
-    let other = app
-        .store
-        .create_tenant(&NewTenant {
-            slug: "altro".into(),
-            name: "Comune Altro".into(),
-            time_zone: "Europe/Rome".into(),
-            patron_day: None,
-            contact_email: "urp@altro.it".into(),
-            privacy_notice: "Informativa".into(),
-            retention_days: 365,
-        })
-        .await
-        .unwrap();
+    let other = altro_town(&app).await;
     app.store.create_user(other.id, "admin@altro.it", "Admin Altro", Role::Admin, &PASSWORD_HASH, &[]).await.unwrap();
     // A citizen books in the demo town and the real worker writes the confirmation.
     book(&app, "Cambio di residenza", "09:00", "Maria Rossi").await;
@@ -863,19 +839,7 @@ async fn a_closure_over_booked_days_shows_who_is_affected_before_saving_and_then
 #[tokio::test]
 async fn another_towns_staff_cannot_book_move_cancel_or_find_this_towns_appointments() {
     let app = app().await;
-    let other = app
-        .store
-        .create_tenant(&NewTenant {
-            slug: "altro".into(),
-            name: "Comune Altro".into(),
-            time_zone: "Europe/Rome".into(),
-            patron_day: None,
-            contact_email: "urp@altro.it".into(),
-            privacy_notice: "Informativa".into(),
-            retention_days: 365,
-        })
-        .await
-        .unwrap();
+    let other = altro_town(&app).await;
     app.store.create_user(other.id, "admin@altro.it", "Admin Altro", Role::Admin, &PASSWORD_HASH, &[]).await.unwrap();
     let id = book(&app, "Cambio di residenza", "09:00", "Maria Rossi").await;
     let code = app.store.appointment(app.tenant, id).await.unwrap().unwrap().public_id;
@@ -934,19 +898,7 @@ async fn another_towns_staff_cannot_book_move_cancel_or_find_this_towns_appointm
 #[tokio::test]
 async fn the_audit_log_lists_who_did_what_and_only_to_this_towns_administrators() {
     let app = app().await;
-    let other = app
-        .store
-        .create_tenant(&NewTenant {
-            slug: "altro".into(),
-            name: "Comune Altro".into(),
-            time_zone: "Europe/Rome".into(),
-            patron_day: None,
-            contact_email: "urp@altro.it".into(),
-            privacy_notice: "Informativa".into(),
-            retention_days: 365,
-        })
-        .await
-        .unwrap();
+    let other = altro_town(&app).await;
     app.store.create_user(other.id, "admin@altro.it", "Admin Altro", Role::Admin, &PASSWORD_HASH, &[]).await.unwrap();
     let registry = office(&app, "Anagrafe").await;
     add_user(&app, "op@esempio.it", Role::Operator, &[registry]).await;
@@ -1041,19 +993,7 @@ async fn the_audit_api_gives_an_administrators_token_its_own_towns_log_page_by_p
     }
 
     // Another town: its own token opens only its own (empty) log, and this town's is closed to it.
-    let other = app
-        .store
-        .create_tenant(&NewTenant {
-            slug: "altro".into(),
-            name: "Comune Altro".into(),
-            time_zone: "Europe/Rome".into(),
-            patron_day: None,
-            contact_email: "urp@altro.it".into(),
-            privacy_notice: "Informativa".into(),
-            retention_days: 365,
-        })
-        .await
-        .unwrap();
+    let other = altro_town(&app).await;
     app.store.create_user(other.id, "admin@altro.it", "Admin Altro", Role::Admin, &PASSWORD_HASH, &[]).await.unwrap();
     let b = login_to(&app, "altro", "admin@altro.it").await;
     let other_token = token_of(

@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use jiff::Timestamp;
 use ricevo_core::{AppointmentId, TenantId};
-use ricevo_store::Store;
+use ricevo_store::{NewTenant, Store, Tenant};
 use ricevo_web::{AppState, WebConfig};
 use serde_json::json;
 use tower::ServiceExt;
@@ -188,4 +188,19 @@ pub async fn book(app: &App, service: &str, time: &str, citizen: &str) -> Appoin
     let to: Timestamp = format!("{DAY}T23:59:00+01:00").parse().unwrap();
     let all = app.store.appointments_between(app.tenant, None, from, to).await.unwrap();
     all.into_iter().filter(|a| a.citizen_name == citizen).map(|a| a.id).max().unwrap()
+}
+
+/// A second town, "altro" (Comune Altro), empty: for proving that nothing of one town reaches
+/// another.
+pub async fn altro_town(app: &App) -> Tenant {
+    let new = NewTenant {
+        slug: "altro".into(),
+        name: "Comune Altro".into(),
+        time_zone: "Europe/Rome".into(),
+        patron_day: None,
+        contact_email: "urp@altro.it".into(),
+        privacy_notice: "Informativa".into(),
+        retention_days: 365,
+    };
+    app.store.create_tenant(&new).await.unwrap()
 }
