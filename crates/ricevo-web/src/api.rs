@@ -257,6 +257,44 @@ fn start_error(lang: Lang) -> FieldError {
     )
 }
 
+fn service_error(lang: Lang) -> FieldError {
+    FieldError::new(
+        "service_id",
+        match lang {
+            Lang::It => "Indica il servizio.",
+            Lang::En => "Give the service.",
+        },
+    )
+}
+
+/// The `Idempotency-Key` of a booking request with the hash of its body, `prefix`ed so the
+/// keys of two endpoints never meet; `None` without the header, 400 for a bad one.
+fn idempotency_of(
+    headers: &HeaderMap,
+    body: &[u8],
+    prefix: &str,
+    lang: Lang,
+) -> Result<Option<(String, String)>, ApiError> {
+    match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => Ok(None),
+        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 200 => {
+            Ok(Some((format!("{prefix}{}", k.trim()), hex::encode(Sha256::digest(body)))))
+        }
+        Some(_) => Err(ApiError::BadRequest(lang, "Idempotency-Key: 1-200 printable characters".into())),
+    }
+}
+
+/// A booking's answer: 201 with the receipt, or the first answer again for a replayed key.
+fn booked_answer(result: BookingResult) -> Response {
+    match result {
+        BookingResult::Booked { receipt, .. } => (StatusCode::CREATED, Json(receipt)).into_response(),
+        BookingResult::Replay(first) => {
+            let status = StatusCode::from_u16(first.status).unwrap_or(StatusCode::CREATED);
+            (status, [(axum::http::header::CONTENT_TYPE, "application/json")], first.body).into_response()
+        }
+    }
+}
+
 /// A conflict answer: 409 with the nearest free slots.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConflictBody {
@@ -322,25 +360,14 @@ pub async fn create_appointment(
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let idempotency = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 200 => {
-            Some((k.trim().to_owned(), hex::encode(Sha256::digest(&body))))
-        }
-        Some(_) => {
-            return ApiError::BadRequest(lang, "Idempotency-Key: 1-200 printable characters".into()).into_response();
-        }
+    let idempotency = match idempotency_of(&headers, &body, "", lang) {
+        Ok(i) => i,
+        Err(e) => return e.into_response(),
     };
     let mut errors = Vec::new();
     let service_id = parsed.service_id.map(ServiceId);
     if service_id.is_none() {
-        errors.push(FieldError::new(
-            "service_id",
-            match lang {
-                Lang::It => "Indica il servizio.",
-                Lang::En => "Give the service.",
-            },
-        ));
+        errors.push(service_error(lang));
     }
     let (start, input) = parsed.into_input(lang);
     if start.is_none() {
@@ -358,11 +385,7 @@ pub async fn create_appointment(
     };
     let req = BookingRequest { service_id, start, input, idempotency, source: client };
     match state.desk.book(&t, req, lang).await {
-        Ok(BookingResult::Booked { receipt, .. }) => (StatusCode::CREATED, Json(receipt)).into_response(),
-        Ok(BookingResult::Replay(first)) => {
-            let status = StatusCode::from_u16(first.status).unwrap_or(StatusCode::CREATED);
-            (status, [(axum::http::header::CONTENT_TYPE, "application/json")], first.body).into_response()
-        }
+        Ok(result) => booked_answer(result),
         Err(r) => refusal_response(r, lang),
     }
 }
@@ -751,28 +774,15 @@ pub struct StaffMoveBody {
     pub reason: Option<String>,
 }
 
-/// A booking an official makes for a citizen who phoned or walked in.
+/// A booking an official makes for a citizen who phoned or walked in: the citizen's booking
+/// request (`citizen` with an e-mail, or else a phone number; `privacy_accepted` when the
+/// citizen was given the privacy notice), and whether it may fall outside the bookable times.
 #[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct StaffBookingBody {
-    /// The service.
-    pub service_id: Option<i64>,
-    /// The chosen start, RFC 3339.
-    #[schema(format = DateTime)]
-    pub start: Option<String>,
-    /// `video`, `in_person` or `phone`.
-    pub mode: Option<String>,
-    /// The citizen: an e-mail, or else a phone number.
-    pub citizen: CitizenBody,
-    /// Notes for the office.
-    pub notes: Option<String>,
-    /// Answers to intake questions by key.
-    #[schema(value_type = Object)]
-    pub answers: BTreeMap<String, serde_json::Value>,
-    /// Whether the citizen was given the privacy notice.
-    pub privacy_accepted: Option<bool>,
-    /// `it` or `en`: the language of the e-mails.
-    pub lang: Option<String>,
+    /// The booking, as a citizen would send it.
+    #[serde(flatten)]
+    pub booking: BookingBody,
     /// Book outside the bookable times (closed hours, notice, horizon): only a token of a
     /// manager of the office or an administrator. Seats are never double-booked.
     pub outside_hours: Option<bool>,
@@ -803,40 +813,14 @@ pub async fn book_on_behalf(
         let t = tenant(&state, &slug, lang).await?;
         let grant = bearer(&state, &headers, &t, lang).await?;
         let parsed: StaffBookingBody = read_json(&body, lang)?;
-        let idempotency = match headers.get("idempotency-key").map(|v| v.to_str()) {
-            None => None,
-            Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 200 => {
-                Some((format!("staff:{}", k.trim()), hex::encode(Sha256::digest(&body))))
-            }
-            Some(_) => {
-                return Err(
-                    ApiError::BadRequest(lang, "Idempotency-Key: 1-200 printable characters".into()).into_response()
-                );
-            }
-        };
+        let idempotency = idempotency_of(&headers, &body, "staff:", lang).map_err(IntoResponse::into_response)?;
         let outside_hours = parsed.outside_hours.unwrap_or(false);
-        let booking = BookingBody {
-            service_id: parsed.service_id,
-            start: parsed.start,
-            mode: parsed.mode,
-            citizen: parsed.citizen,
-            notes: parsed.notes,
-            answers: parsed.answers,
-            privacy_accepted: parsed.privacy_accepted,
-            lang: parsed.lang,
-        };
-        let service_id = booking.service_id.map(ServiceId);
-        let (start, input) = booking.into_input(lang);
+        let service_id = parsed.booking.service_id.map(ServiceId);
+        let (start, input) = parsed.booking.into_input(lang);
         let (Some(service_id), Some(start)) = (service_id, start) else {
             let mut errors = Vec::new();
             if service_id.is_none() {
-                errors.push(FieldError::new(
-                    "service_id",
-                    match lang {
-                        Lang::It => "Indica il servizio.",
-                        Lang::En => "Give the service.",
-                    },
-                ));
+                errors.push(service_error(lang));
             }
             if start.is_none() {
                 errors.push(start_error(lang));
@@ -845,11 +829,7 @@ pub async fn book_on_behalf(
         };
         let req = StaffBooking { service_id, start, input, outside_hours, idempotency };
         match state.desk.book_on_behalf(&t, &grant, req, lang).await {
-            Ok(BookingResult::Booked { receipt, .. }) => Ok((StatusCode::CREATED, Json(receipt)).into_response()),
-            Ok(BookingResult::Replay(first)) => {
-                let status = StatusCode::from_u16(first.status).unwrap_or(StatusCode::CREATED);
-                Ok((status, [(axum::http::header::CONTENT_TYPE, "application/json")], first.body).into_response())
-            }
+            Ok(result) => Ok(booked_answer(result)),
             Err(r) => Err(refusal_response(r, lang)),
         }
     };
