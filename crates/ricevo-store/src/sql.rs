@@ -342,6 +342,18 @@ macro_rules! impl_store {
         $crate::privacy::impl_privacy!($store, $db);
 
         impl $store {
+            /// Whether the town still has an enabled administrator, as the transaction sees it
+            /// (checked before an account change commits, with the town's row locked).
+            async fn has_administrator(tx: &mut Tx<'_>, tenant: TenantId) -> std::result::Result<bool, sqlx::Error> {
+                let (admins,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'admin' AND disabled_at IS NULL",
+                )
+                .bind(tenant.0)
+                .fetch_one(&mut **tx)
+                .await?;
+                Ok(admins > 0)
+            }
+
             async fn insert_outbox(
                 tx: &mut Tx<'_>,
                 tenant: TenantId,
@@ -2283,13 +2295,7 @@ macro_rules! impl_store {
                         }
                     }
                 }
-                let (admins,): (i64,) = sqlx::query_as(
-                    "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'admin' AND disabled_at IS NULL",
-                )
-                .bind(tenant.0)
-                .fetch_one(&mut *tx)
-                .await?;
-                if admins == 0 {
+                if !Self::has_administrator(&mut tx, tenant).await? {
                     tx.rollback().await?;
                     return Err(StoreError::LastAdministrator);
                 }
@@ -2311,13 +2317,7 @@ macro_rules! impl_store {
                     return Err(StoreError::NotFound);
                 }
                 if disabled_at.is_some() {
-                    let (admins,): (i64,) = sqlx::query_as(
-                        "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'admin' AND disabled_at IS NULL",
-                    )
-                    .bind(tenant.0)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if admins == 0 {
+                    if !Self::has_administrator(&mut tx, tenant).await? {
                         tx.rollback().await?;
                         return Err(StoreError::LastAdministrator);
                     }
