@@ -10,8 +10,9 @@ use ricevo_desk::DeskError;
 use ricevo_desk::accounts::AccountEdit;
 use ricevo_store::{Role, TenantSettings};
 
+use super::admin::{offices_choice, offices_of, role_choice};
 use super::common::{Errors, Fields, PageError, Posted, Staff, path_id, render, required_line, see_other, tr};
-use super::views::{AccountPage, Choice, ChoiceField, EnrolPage, Field, SettingsPage, Summary, UserPage, role_name};
+use super::views::{AccountPage, Choice, ChoiceField, EnrolPage, Field, SettingsPage, Summary, UserPage};
 use crate::error::{ApiError, InLang};
 use crate::state::AppState;
 
@@ -54,7 +55,7 @@ async fn user_page(
 ) -> Result<Response, PageError> {
     let lang = staff.lang;
     let user = state.desk.account(&staff.tenant, &staff.grant(), id).await.in_lang(lang).map_err(|e| staff.err(e))?;
-    let offices = state.store.offices(staff.tenant.id).await.map_err(|e| staff.err(e.into()))?;
+    let offices = offices_of(state, staff).await?;
     let mut current = Fields::default();
     current.set("name", user.name.clone());
     current.set("email", user.email.clone());
@@ -63,8 +64,6 @@ async fn user_page(
         current.0.push(("offices".into(), o.0.to_string()));
     }
     let values = values.unwrap_or(&current);
-    let ticked: Vec<&str> = values.all("offices").collect();
-    let chosen_role = values.get("role");
     let base = format!("{}/users/{}", staff.base(), id.0);
     let page = UserPage {
         p: staff.page(&format!("{}: {}", staff.t("Account", "Account"), user.name)),
@@ -72,32 +71,8 @@ async fn user_page(
         action: base.clone(),
         name: Field::new("name", tr(lang, "Nome e cognome", "Full name"), "text", values, errors).required(),
         email: Field::new("email", "E-mail", "email", values, errors).required(),
-        role: ChoiceField::new(
-            "role",
-            tr(lang, "Ruolo", "Role"),
-            [Role::Operator, Role::Manager, Role::Admin]
-                .iter()
-                .map(|r| Choice {
-                    value: r.as_str().into(),
-                    label: role_name(*r, lang).into(),
-                    selected: chosen_role == r.as_str(),
-                })
-                .collect(),
-            errors,
-        ),
-        offices: ChoiceField::new(
-            "offices",
-            tr(lang, "Uffici (per operatori e responsabili)", "Offices (for operators and managers)"),
-            offices
-                .iter()
-                .map(|o| Choice {
-                    value: o.id.0.to_string(),
-                    label: o.name.clone(),
-                    selected: ticked.contains(&o.id.0.to_string().as_str()),
-                })
-                .collect(),
-            errors,
-        ),
+        role: role_choice(lang, values, errors),
+        offices: offices_choice(lang, &offices, values, errors),
         disabled: user.disabled,
         second_factor: user.has_second_factor(),
         toggle: format!("{base}/{}", if user.disabled { "enable" } else { "disable" }),
@@ -134,7 +109,7 @@ pub(crate) async fn update_user(
     if role.is_none() {
         errors.add("role", tr(lang, "Scegli un ruolo.", "Choose a role."));
     }
-    let offices = state.store.offices(staff.tenant.id).await.map_err(|e| staff.err(e.into()))?;
+    let offices = offices_of(&state, &staff).await?;
     let mut chosen = Vec::new();
     for raw in form.all("offices") {
         match raw.parse::<i64>().ok().and_then(|n| offices.iter().find(|o| o.id.0 == n)) {

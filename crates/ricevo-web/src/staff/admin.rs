@@ -20,7 +20,8 @@ use ricevo_desk::town::zone_of;
 
 const ROLES: [Role; 3] = [Role::Operator, Role::Manager, Role::Admin];
 
-fn role_choice(lang: Lang, values: &Fields, errors: &Errors) -> ChoiceField {
+/// The role select, with the role in `values` chosen.
+pub(crate) fn role_choice(lang: Lang, values: &Fields, errors: &Errors) -> ChoiceField {
     let chosen = values.get("role");
     let options = ROLES
         .iter()
@@ -29,7 +30,26 @@ fn role_choice(lang: Lang, values: &Fields, errors: &Errors) -> ChoiceField {
     ChoiceField::new("role", tr(lang, "Ruolo", "Role"), options, errors)
 }
 
-async fn offices_of(state: &AppState, staff: &Staff) -> Result<Vec<Office>, PageError> {
+/// The town's offices as checkboxes, those in `values` ticked.
+pub(crate) fn offices_choice(lang: Lang, offices: &[Office], values: &Fields, errors: &Errors) -> ChoiceField {
+    let ticked: Vec<&str> = values.all("offices").collect();
+    let options = offices
+        .iter()
+        .map(|o| Choice {
+            value: o.id.0.to_string(),
+            label: o.name.clone(),
+            selected: ticked.contains(&o.id.0.to_string().as_str()),
+        })
+        .collect();
+    ChoiceField::new(
+        "offices",
+        tr(lang, "Uffici (per operatori e responsabili)", "Offices (for operators and managers)"),
+        options,
+        errors,
+    )
+}
+
+pub(crate) async fn offices_of(state: &AppState, staff: &Staff) -> Result<Vec<Office>, PageError> {
     state.store.offices(staff.tenant.id).await.map_err(|e| staff.err(e.into()))
 }
 
@@ -60,7 +80,6 @@ async fn users_page(
     let office_names = |ids: &[OfficeId]| {
         offices.iter().filter(|o| ids.contains(&o.id)).map(|o| o.name.as_str()).collect::<Vec<_>>().join(", ")
     };
-    let ticked: Vec<&str> = values.all("offices").collect();
     let page = UsersPage {
         p: staff.page(staff.t("Personale", "Staff")),
         summary: Summary::of(errors),
@@ -91,19 +110,7 @@ async fn users_page(
             Field::new("email", "E-mail", "email", values, errors).required(),
         ],
         role: role_choice(lang, values, errors),
-        offices: ChoiceField::new(
-            "offices",
-            tr(lang, "Uffici (per operatori e responsabili)", "Offices (for operators and managers)"),
-            offices
-                .iter()
-                .map(|o| Choice {
-                    value: o.id.0.to_string(),
-                    label: o.name.clone(),
-                    selected: ticked.contains(&o.id.0.to_string().as_str()),
-                })
-                .collect(),
-            errors,
-        ),
+        offices: offices_choice(lang, &offices, values, errors),
     };
     Ok(render(status_of(errors), &page))
 }
