@@ -257,7 +257,8 @@ async fn citizen_and_official_meet_by_video_share_a_screen_and_a_document_and_th
         audit.page(&citizen, &axe, "meeting (citizen)").await;
         audit.page(&official, &axe, "meeting (official)").await;
 
-        // Chat reaches the other side.
+        // Chat reaches the other side (the chat opens as a panel over the call).
+        click_id(&citizen, "open-chat").await;
         wait_for(&citizen, Locator::Id("chat-text")).await.send_keys("Buongiorno, ho la ricevuta").await.unwrap();
         wait_for(&citizen, Locator::Css("#chat-form button[type=submit]")).await.click().await.unwrap();
         wait_for_text_in(&official, "chat-log", "Buongiorno, ho la ricevuta").await;
@@ -320,10 +321,12 @@ async fn citizen_and_official_meet_by_video_share_a_screen_and_a_document_and_th
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ricevuta.pdf");
         std::fs::write(&path, &document).unwrap();
+        click_id(&citizen, "open-documents").await;
         let input = wait_for(&citizen, Locator::Id("document-file")).await;
         input.send_keys(path.to_str().unwrap()).await.expect("choose the file");
         wait_for(&citizen, Locator::Css("#documents-form button[type=submit]")).await.click().await.expect("upload");
         wait_for_text_in(&citizen, "document-status", "inviato").await;
+        click_id(&official, "open-documents").await;
         let link = wait_for(&official, Locator::Css("#documents a")).await;
         assert_eq!(link.text().await.unwrap(), "ricevuta.pdf");
         let href = link.attr("href").await.unwrap().unwrap();
@@ -347,6 +350,7 @@ async fn citizen_and_official_meet_by_video_share_a_screen_and_a_document_and_th
         assert!(current_url(&citizen).await.contains("/join"));
 
         // The official mutes the citizen, then ends the meeting: both see the closing page.
+        click_id(&official, "open-people").await;
         click_retrying(&official, "//ul[@id='participants']//button[contains(., 'Spegni microfono a')]").await;
         wait_for_text_in(&citizen, "notice", "ha spento il tuo microfono").await;
         click_id(&official, "end").await;
