@@ -406,11 +406,13 @@
     }
     tile.querySelector("audio, video").srcObject = new MediaStream([track]);
     if (info.kind === "video") {
-      // A camera turned off: the tile shows the name instead of a black picture.
-      var mark = function () { tile.classList.toggle("cam-off", track.muted); arrange(); };
+      // A camera turned off: the tile shows the name instead of a black picture; a screen
+      // nobody shares shows nothing at all.
+      var idle = info.source === "screen" ? "idle" : "cam-off";
+      var mark = function () { tile.classList.toggle(idle, track.muted); arrange(); };
       track.onmute = mark;
       track.onunmute = mark;
-      tile.classList.toggle("cam-off", track.muted);
+      tile.classList.toggle(idle, track.muted);
     }
     arrange();
   }
@@ -432,7 +434,7 @@
         var seen = stage.querySelector('.tile.camera[data-entry="' + t.getAttribute("data-entry") + '"]');
         t.classList.toggle("card", !seen);
         if (!seen) cams.push(t);
-      } else if (t.classList.contains("screen")) screens.push(t);
+      } else if (t.classList.contains("screen")) { if (!t.classList.contains("idle")) screens.push(t); }
       else cams.push(t);
     });
     var n = cams.length;
