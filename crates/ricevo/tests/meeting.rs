@@ -546,6 +546,20 @@ async fn the_call_is_a_screen_citizens_see_no_official_controls_hear_their_turn_
         press(&citizen, ENTER).await;
         wait_until(&citizen, "focus in the chat", "return document.activeElement.id === 'chat-text'").await;
         audit.page(&citizen, &axe, "call (citizen, chat panel open)").await;
+        // The same on a phone's screen: the panel is a sheet over the call, the bar stays.
+        citizen.set_window_size(360, 740).await.expect("phone size");
+        audit.page(&citizen, &axe, "call (citizen, phone, chat panel open)").await;
+        let bar = citizen
+            .execute(
+                "const r = document.querySelector('.bar').getBoundingClientRect(); \
+                 return [r.bottom <= window.innerHeight + 1, \
+                         [...document.querySelectorAll('.bar button')].filter(b => b.getClientRects().length) \
+                           .every(b => b.offsetWidth >= 44 && b.offsetHeight >= 44)];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(bar, json!([true, true]), "the bar is on screen with 44px targets");
         citizen.active_element().await.unwrap().send_keys("Ho portato il modulo firmato").await.unwrap();
         press(&citizen, ENTER).await;
         wait_for_text_in(&official, "chat-log", "Ho portato il modulo firmato").await;
