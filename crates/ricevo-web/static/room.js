@@ -365,8 +365,12 @@
     if (!info || !track) return;
     var tile = document.querySelector('.tile[data-mid="' + mid + '"]');
     if (!tile) {
+      var kind = info.kind === "audio" ? "audio-only" : info.source === "screen" ? "screen" : "camera";
+      // One tile per person and source: a person who came back (a reload, a new tab) is sent
+      // on a new place, and the old one shows a frozen picture until it is told it ended.
+      document.querySelectorAll('#tiles .tile.' + kind + '[data-entry="' + info.entry_id + '"]').forEach(function (old) { old.remove(); });
       tile = document.createElement("figure");
-      tile.className = "tile remote" + (info.kind === "audio" ? " audio-only" : info.source === "screen" ? " screen" : " camera");
+      tile.className = "tile remote " + kind;
       tile.setAttribute("data-mid", mid);
       tile.setAttribute("data-entry", info.entry_id);
       var media = document.createElement(info.kind === "audio" ? "audio" : "video");
