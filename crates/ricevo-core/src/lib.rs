@@ -8,6 +8,7 @@ pub mod appointment;
 pub mod audit;
 pub mod citizen;
 pub mod day;
+pub mod deserted;
 pub mod fiscal_code;
 pub mod holidays;
 pub mod hours;

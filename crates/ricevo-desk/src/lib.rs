@@ -13,6 +13,7 @@
 //!   hold, refuse, transfer, call next, no-show);
 //! - [`walk_in`]: the walk-in desk's hours and its numbered tickets;
 //! - [`meetings`]: invitations, moderation, documents, the end of a meeting;
+//! - [`deserted`]: a meeting everyone left closes by itself after a grace period;
 //! - [`offices`]: the town's offices, services, hours and closures; [`closures`]: a closure
 //!   over booked days, previewed, then saved with every affected citizen cancelled and told;
 //! - [`on_behalf`]: what an official does for a citizen who phones or walks in (book for them,
@@ -31,6 +32,7 @@ pub mod booking;
 pub mod budget;
 pub mod catalogue;
 pub mod closures;
+pub mod deserted;
 mod error;
 mod live;
 pub mod meetings;
@@ -83,6 +85,8 @@ pub struct DeskSettings {
     pub max_document_bytes: usize,
     /// Internal hosts webhooks may be registered for; every other internal address is refused.
     pub webhook_allow_hosts: ricevo_notify::AllowedHosts,
+    /// How long a meeting everyone left waits before it closes by itself.
+    pub empty_meeting_grace: jiff::SignedDuration,
 }
 
 impl Default for DeskSettings {
@@ -98,6 +102,7 @@ impl Default for DeskSettings {
             join_open_minutes: 15,
             max_document_bytes: 20 * 1024 * 1024,
             webhook_allow_hosts: ricevo_notify::AllowedHosts::default(),
+            empty_meeting_grace: ricevo_core::deserted::DEFAULT_GRACE,
         }
     }
 }

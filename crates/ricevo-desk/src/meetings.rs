@@ -207,17 +207,29 @@ impl Desk {
 
     /// Ends a meeting for everyone: their places done, the appointment done, media closed.
     pub async fn end_meeting(&self, meeting: &Granted<Meeting>) -> Result<(), DeskError> {
+        self.finish_meeting(meeting, meeting.actor().clone(), "").await.map(|_| ())
+    }
+
+    /// Ends `meeting` for everyone on behalf of `actor` (`detail` says why in the audit log):
+    /// the same end whoever decides it. Returns whether it finished anyone's place (false: it
+    /// had already ended).
+    pub(crate) async fn finish_meeting(
+        &self,
+        meeting: &Meeting,
+        actor: Actor,
+        detail: &str,
+    ) -> Result<bool, DeskError> {
         let finished = self.store.end_meeting(meeting.tenant_id, meeting.id, self.now()).await?;
         self.live.meeting_ended(meeting.id);
         if !finished.is_empty() {
-            let record = Record::new(Act::MeetingEnded, Subject::Meeting(meeting.id));
-            self.record_as(meeting.tenant_id, meeting.actor().clone(), record).await;
+            let record = Record::new(Act::MeetingEnded, Subject::Meeting(meeting.id)).detail(detail);
+            self.record_as(meeting.tenant_id, actor, record).await;
         }
         for e in &finished {
             self.entry_changed(e.id);
         }
         self.office_changed(meeting.office_id);
-        Ok(())
+        Ok(!finished.is_empty())
     }
 
     /// The meeting a link's person may upload documents to now, checked before a byte of the

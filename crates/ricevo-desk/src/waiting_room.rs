@@ -401,3 +401,28 @@ impl Desk {
         }
     }
 }
+
+/// The office a desk opens on: the one with most people waiting (the first of those on a tie),
+/// else the first; `None` without offices.
+pub fn busiest_office(counts: &[(ricevo_store::Office, usize)]) -> Option<OfficeId> {
+    let most = counts.iter().map(|(_, n)| *n).max()?;
+    counts.iter().find(|(_, n)| *n == most).map(|(o, _)| o.id)
+}
+
+impl Desk {
+    /// The offices of the town whose desk `grant` works, in the town's order, each with how
+    /// many people wait in its queue (waiting or held: the queue's rows before "Fai entrare").
+    pub async fn desk_offices(
+        &self,
+        tenant: &Tenant,
+        grant: &Grant,
+    ) -> Result<Vec<(ricevo_store::Office, usize)>, DeskError> {
+        let mut out = Vec::new();
+        for office in self.store.offices(tenant.id).await?.into_iter().filter(|o| covers(grant, tenant, o.id)) {
+            let entries = self.store.office_entries(tenant.id, office.id).await?;
+            let waiting = lobby::queue_order(&entries).len();
+            out.push((office, waiting));
+        }
+        Ok(out)
+    }
+}

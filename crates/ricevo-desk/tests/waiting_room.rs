@@ -671,3 +671,79 @@ async fn an_official_of_another_town_cannot_reach_this_towns_places_or_meetings(
         assert!(a_town.tenant.id != b_town.tenant.id);
     }
 }
+
+// ---- desk: a meeting everyone left closes by itself ----
+
+#[tokio::test]
+async fn a_meeting_everyone_left_closes_after_the_grace_as_if_the_official_ended_it() {
+    for engine in engines().await {
+        eprintln!("engine: {}", engine.name);
+        let settings = DeskSettings { empty_meeting_grace: SignedDuration::from_secs(120), ..DeskSettings::default() };
+        let f = Front::new(engine.store.clone(), settings);
+        let town = town(&*f.store, "borgo").await;
+        let grant = operator(&town, town.anagrafe.id);
+        f.set_now("2026-11-23T08:25:00Z");
+        let (a, citizen) = arrived(&f, &town, "2026-11-23T08:30:00Z", 1).await;
+        let (_, meeting_id) =
+            f.desk.admit(f.desk.entry_for(&town.tenant, &grant, citizen.id).await.unwrap()).await.unwrap();
+        let meeting = f.desk.open_meeting_for(&town.tenant, &grant, meeting_id).await.unwrap();
+        let (official, _) = f
+            .desk
+            .invite(&meeting, "Operatore".into(), EntryKind::Official, Abilities::official(), true)
+            .await
+            .unwrap();
+        // An invitee still waiting to be let in does not keep the meeting open.
+        let (guest, _) =
+            f.desk.invite(&meeting, "Tecnico".into(), EntryKind::Invitee, Abilities::citizen(), false).await.unwrap();
+        f.live.connect(guest.id);
+        let open = f.desk.open_meetings().await.unwrap();
+        assert!(open.iter().any(|m| m.id == meeting_id), "listed while it lasts");
+        let mut vacancies = ricevo_desk::deserted::Vacancies::default();
+
+        // Both connected: it stays, however long.
+        f.live.connect(citizen.id);
+        f.live.connect(official.id);
+        for now in ["2026-11-23T08:26:00Z", "2026-11-23T09:30:00Z"] {
+            f.set_now(now);
+            assert!(!f.desk.close_if_deserted(&meeting, &mut vacancies).await.unwrap());
+        }
+
+        // Both gone (their pages closed): the grace runs from the first look.
+        f.live.connected.lock().unwrap().retain(|e| *e == guest.id);
+        f.set_now("2026-11-23T09:31:00Z");
+        assert!(!f.desk.close_if_deserted(&meeting, &mut vacancies).await.unwrap());
+        f.set_now("2026-11-23T09:32:59Z");
+        assert!(!f.desk.close_if_deserted(&meeting, &mut vacancies).await.unwrap());
+        assert!(f.desk.open_meeting_for(&town.tenant, &grant, meeting_id).await.is_ok(), "still open within the grace");
+        f.live.forget();
+        f.set_now("2026-11-23T09:33:00Z");
+        assert!(f.desk.close_if_deserted(&meeting, &mut vacancies).await.unwrap(), "closed after the grace");
+
+        // Closed as the official's end closes it.
+        assert!(f.live.heard(&format!("meeting_ended:{}", meeting_id.0)));
+        assert!(f.live.heard(&format!("office:{}", town.anagrafe.id.0)), "the dashboards drop the row");
+        for id in [citizen.id, official.id] {
+            assert!(f.live.heard(&format!("entry:{}", id.0)));
+            assert_eq!(f.store.entry(town.tenant.id, id).await.unwrap().unwrap().status, EntryStatus::Done);
+        }
+        assert_eq!(f.store.appointment(town.tenant.id, a.id).await.unwrap().unwrap().status, AppointmentStatus::Done);
+        assert!(matches!(f.desk.open_meeting_for(&town.tenant, &grant, meeting_id).await, Err(DeskError::NotActive)));
+        assert!(!f.desk.open_meetings().await.unwrap().iter().any(|m| m.id == meeting_id));
+        let log = f
+            .desk
+            .audit_log(
+                &admin(&town),
+                town.tenant.id,
+                ricevo_store::AuditFilter { act: Some(Act::MeetingEnded), ..Default::default() },
+            )
+            .await
+            .unwrap();
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!(log[0].actor, Actor::System);
+        assert_eq!(log[0].subject, Subject::Meeting(meeting_id));
+        assert_eq!(log[0].detail, ricevo_desk::deserted::EVERYONE_LEFT);
+        // A second look (another node, the next sweep) changes nothing.
+        let again = f.desk.meeting_for(&town.tenant, &grant, meeting_id).await.unwrap().into_inner();
+        assert!(!f.desk.close_if_deserted(&again, &mut vacancies).await.unwrap());
+    }
+}

@@ -313,6 +313,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Meeting>;
     /// One meeting of a tenant.
     async fn meeting(&self, tenant: TenantId, id: MeetingId) -> Result<Option<Meeting>>;
+    /// Every meeting that has not ended, of every tenant, oldest first (the sweep that closes
+    /// meetings everyone left).
+    async fn open_meetings(&self) -> Result<Vec<Meeting>>;
     /// Moves an open meeting from the node `from` to the node `to`, in one conditional update:
     /// only if it is still on `from` and `from`'s last heartbeat is older than `alive_since` (or
     /// missing), so of several nodes trying at once one wins, and a live node keeps its

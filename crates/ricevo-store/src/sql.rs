@@ -1913,6 +1913,14 @@ macro_rules! impl_store {
                 row.map(meeting_from).transpose()
             }
 
+            async fn open_meetings(&self) -> Result<Vec<Meeting>> {
+                let rows: Vec<MeetingTuple> =
+                    sqlx::query_as(&format!("SELECT {MEETING_COLUMNS} FROM meetings WHERE ended_at IS NULL ORDER BY id"))
+                        .fetch_all(&self.reader)
+                        .await?;
+                rows.into_iter().map(meeting_from).collect()
+            }
+
             async fn move_meeting(
                 &self,
                 tenant: TenantId,

@@ -31,7 +31,7 @@ use ricevo_desk::waiting_room::{Closed, Link};
 use ricevo_store::{Appointment, Meeting, Tenant};
 
 pub use hub::{Hub, LiveNode};
-pub use nodes::keep_node_alive;
+pub use nodes::{close_deserted_meetings, keep_node_alive};
 
 use self::texts::{RoomTexts, room_texts};
 use crate::assets;

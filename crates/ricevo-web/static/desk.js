@@ -1,7 +1,10 @@
 // The official's dashboard: the office's queue, live. The server pushes the rendered queue over
 // Server-Sent Events whenever it changes; a new arrival rings a short tone and shows a browser
-// notification, also when this tab is in the background. Without JavaScript the page still
-// works: it shows the queue as it was when loaded, and every action is a plain form.
+// notification, also when this tab is in the background. The office tabs' counts follow every
+// office the account works. Each row's "more actions" menu is a <details>: it works without
+// JavaScript; here it also closes with Escape and stays open across refreshes. Without
+// JavaScript the page still works: it shows the queue as it was when loaded, and every action
+// is a plain form.
 (function () {
   "use strict";
   var queue = document.getElementById("queue");
@@ -11,6 +14,14 @@
   queue.addEventListener("submit", function (e) {
     var text = e.target.getAttribute("data-confirm");
     if (text && !window.confirm(text)) e.preventDefault();
+  });
+  // Escape closes the menu the focus is in and gives the focus back to its button.
+  queue.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    var menu = e.target.closest && e.target.closest("details[open]");
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
   });
   if (!window.EventSource) return;
   var status = document.getElementById("desk-status");
@@ -85,16 +96,32 @@
   function onQueue(e) {
     var data = JSON.parse(e.data);
     status.textContent = "";
+    // How many wait at each office, on its tab.
+    Object.keys(data.counts || {}).forEach(function (office) {
+      var badge = document.querySelector('[data-count-for="' + office + '"]');
+      if (!badge) return;
+      var n = data.counts[office];
+      badge.textContent = String(n);
+      badge.classList.toggle("busy", n > 0);
+    });
     // Nothing changed (the periodic refresh): leave the page alone, so no click is lost.
     if (data.html === lastHtml) return;
     lastHtml = data.html;
     // Keep what the official is typing and where the focus is.
-    var focused = document.activeElement && document.activeElement.id;
-    var typed = {};
+    var active = document.activeElement;
+    var focused = active && active.id;
+    // A menu's own button has no id: remember the menu instead.
+    if (active && active.tagName === "SUMMARY" && active.parentNode.id) focused = "summary:" + active.parentNode.id;
+    var typed = {}, open = [];
     queue.querySelectorAll("input[type=text], select").forEach(function (el) { if (el.id) typed[el.id] = el.value; });
+    queue.querySelectorAll("details[open]").forEach(function (el) { if (el.id) open.push(el.id); });
     queue.innerHTML = data.html;
     Object.keys(typed).forEach(function (id) { var el = document.getElementById(id); if (el) el.value = typed[id]; });
-    if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+    open.forEach(function (id) { var el = document.getElementById(id); if (el) el.open = true; });
+    if (focused && focused.indexOf("summary:") === 0) {
+      var menu = document.getElementById(focused.slice(8));
+      if (menu) menu.querySelector("summary").focus();
+    } else if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
     var now = waitingIds(queue), arrived = false, count = 0;
     Object.keys(now).forEach(function (id) { count++; if (!known[id]) arrived = true; });
     known = now;

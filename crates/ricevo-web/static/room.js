@@ -205,6 +205,7 @@
 
   function send(m) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(m)); }
 
+  var officeNotice = "";
   var handlers = {
     state: function (m) {
       // Not admitted after all (a page older than its entry): no media, the waiting room.
@@ -217,8 +218,11 @@
       say($("wait-position"), m.position === null || m.position === undefined ? "" :
         (m.position === 0 ? T.you_are_next : fill(T.position, { n: m.position + 1 })));
       say($("wait-estimate"), m.estimate_minutes ? fill(T.estimate, { n: m.estimate_minutes }) : "");
-      say($("wait-message"), m.message || "");
-      $("wait-message").hidden = !m.message;
+      // A transfer's notice (it names the new office) stays above the office's message.
+      if (m.notice) officeNotice = m.notice;
+      var told = [officeNotice, m.message || ""].filter(Boolean).join(" ");
+      say($("wait-message"), told);
+      $("wait-message").hidden = !told;
       var timing = "";
       if (m.early_minutes) timing = fill(T.early, { n: m.early_minutes });
       if (m.late_minutes) timing = fill(T.late, { n: m.late_minutes });

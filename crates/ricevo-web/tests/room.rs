@@ -1119,3 +1119,68 @@ async fn a_refused_citizen_sees_the_offices_message_and_what_to_do_next_not_meet
     assert!(page.contains("Comune di Esempio"), "the page keeps the town's identity");
     assert!(!page.contains("Incontro terminato") && !page.contains("room.js"), "{page}");
 }
+
+// ---- desk: positions follow the queue at once, and a transfer names the new office ----
+
+/// The next message of a socket, which must be a `state`.
+async fn next_state(ws: &mut Socket) -> Value {
+    let m = next_json(ws).await;
+    assert_eq!(m["type"], "state", "{m}");
+    m
+}
+
+#[tokio::test]
+async fn waiting_pages_hear_their_new_position_right_after_the_queue_changes_and_a_transfer_names_the_office() {
+    let app = App::start(WebConfig::default()).await;
+    let urp = app.office("URP").await;
+    let tributi = app.office("Tributi").await;
+    let admin = app.token(Role::Admin, None).await;
+    app.ticket(urp, "Anna Neri").await;
+    let (_, bruno) = app.ticket(urp, "Bruno Gialli").await;
+    let (_, chiara) = app.ticket(urp, "Chiara Blu").await;
+    let list = app.waiting(&admin, urp).await;
+    let id = |i: usize| list[i]["entry_id"].as_i64().unwrap();
+    let post = |path: String, body: Option<Value>| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let (status, answer) = app.staff(admin, reqwest::Method::POST, &path, body).await;
+            assert_eq!(status, 200, "{path}: {answer}");
+        }
+    };
+    // Chiara is sent to Tributi before her page opens: she is first there.
+    post(format!("/api/v1/demo/waiting/{}/transfer", id(2)), Some(json!({"office_id": tributi}))).await;
+
+    let (mut bruno_ws, _) = tokio_tungstenite::connect_async(ws_url(&app, &bruno)).await.unwrap();
+    let first = next_state(&mut bruno_ws).await;
+    assert_eq!(first["position"], 1, "Anna is ahead: {first}");
+    assert!(first["office"].as_str().unwrap().starts_with("URP"), "{first}");
+    assert!(first["notice"].is_null());
+    let (mut chiara_ws, _) = tokio_tungstenite::connect_async(ws_url(&app, &chiara)).await.unwrap();
+    let first = next_state(&mut chiara_ws).await;
+    assert_eq!(first["position"], 0, "{first}");
+    assert!(first["office"].as_str().unwrap().contains("Tributi"), "{first}");
+
+    // Anna is let in: the very next thing Bruno's page hears is that he is next (the periodic
+    // refresh is 30 s away; this comes from the queue's change).
+    post(format!("/api/v1/demo/waiting/{}/admit", id(0)), None).await;
+    let now = next_state(&mut bruno_ws).await;
+    assert_eq!(now["position"], 0, "{now}");
+
+    // Bruno is sent to Tributi: his page is told the new office in words, and Chiara, who
+    // arrived after him, hears at once that he is ahead of her now.
+    post(format!("/api/v1/demo/waiting/{}/transfer", id(1)), Some(json!({"office_id": tributi}))).await;
+    let moved = next_state(&mut bruno_ws).await;
+    assert!(moved["office"].as_str().unwrap().contains("Tributi"), "{moved}");
+    let notice = moved["notice"].as_str().unwrap_or_else(|| panic!("a notice: {moved}"));
+    assert!(notice.contains("Tributi") && notice.contains("spostata"), "{notice}");
+    assert_eq!(moved["position"], 0, "he arrived before Chiara: {moved}");
+    let behind = next_state(&mut chiara_ws).await;
+    assert_eq!(behind["position"], 1, "{behind}");
+
+    // Bruno's page now follows Tributi's queue: when he is let in, Chiara is next at once.
+    post(format!("/api/v1/demo/waiting/{}/admit", id(1)), None).await;
+    until(&mut bruno_ws, "admitted").await;
+    let next = next_state(&mut chiara_ws).await;
+    assert_eq!(next["position"], 0, "{next}");
+}

@@ -1006,3 +1006,112 @@ async fn the_audit_api_gives_an_administrators_token_its_own_towns_log_page_by_p
     );
     assert!(!theirs.to_string().contains("esempio"), "{theirs}");
 }
+
+// ---- desk: the official's waiting room opens where people wait, with counts on the tabs ----
+
+#[tokio::test]
+async fn the_desk_opens_on_the_office_where_people_wait_and_counts_them_on_its_tabs() {
+    let app = app().await;
+    let s = login(&app, ADMIN).await;
+    let anagrafe = office(&app, "Anagrafe").await;
+    let urp = office(&app, "URP – Ufficio Relazioni con il Pubblico").await;
+
+    // Nobody waits: the first office in the town's order.
+    let empty = get(&app, &s, "/demo/staff/desk").await;
+    assert_eq!(empty.status, StatusCode::SEE_OTHER);
+    assert_eq!(empty.headers[header::LOCATION], format!("/demo/staff/desk/{}", anagrafe.0));
+
+    // Two people wait at the URP, the last office in that order: the desk opens there.
+    for name in ["Anna Neri", "Bruno Gialli"] {
+        let take = Request::post(format!("/api/v1/demo/offices/{}/tickets", urp.0))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({ "name": name }).to_string()))
+            .unwrap();
+        assert_eq!(send(&app, take).await.status, StatusCode::CREATED);
+    }
+    let busy = get(&app, &s, "/demo/staff/desk").await;
+    assert_eq!(busy.headers[header::LOCATION], format!("/demo/staff/desk/{}", urp.0));
+
+    let page = get(&app, &s, &format!("/demo/staff/desk/{}", urp.0)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = &page.body;
+    assert!(
+        body.contains(&format!("href=\"/demo/staff/desk/{}\" aria-current=\"page\"", urp.0)),
+        "the current tab is marked: {body}"
+    );
+    assert!(!body.contains(&format!("href=\"/demo/staff/desk/{}\" aria-current", anagrafe.0)));
+    assert!(
+        body.contains(&format!("data-count-for=\"{}\">2</span><span class=\"sr-only\"> in attesa", urp.0)),
+        "{body}"
+    );
+    assert!(body.contains(&format!("data-count-for=\"{}\">0</span>", anagrafe.0)), "{body}");
+    // One "Fai entrare" per person, the rest behind a menu that works without JavaScript, and
+    // every meeting opens in the one reused tab.
+    assert_eq!(body.matches("<details class=\"row-menu\"").count(), 2);
+    assert_eq!(body.matches(">Fai entrare<span class=\"sr-only\">").count(), 2);
+    let menu = between(body, "<details class=\"row-menu\"", "</details>");
+    for action in ["/hold\"", "/refuse\"", "/transfer\"", "/no-show\""] {
+        assert!(menu.contains(action), "{action} is in the menu: {menu}");
+    }
+    assert!(!body.contains("target=\"_blank\""), "no new tab per admission");
+    assert_eq!(body.matches("target=\"ricevo-meeting\"").count(), 3, "call next and each admission");
+
+    // In English too.
+    let english = get(&app, &s, &format!("/demo/staff/desk/{}?lang=en", urp.0)).await;
+    assert!(english.body.contains("<span class=\"sr-only\"> waiting</span>"), "{}", english.body);
+    assert!(english.body.contains(">More actions<"));
+}
+
+#[tokio::test]
+async fn staff_of_another_town_see_no_counts_and_cannot_act_at_this_towns_desk() {
+    let app = app().await;
+    let urp = office(&app, "URP – Ufficio Relazioni con il Pubblico").await;
+    let take = Request::post(format!("/api/v1/demo/offices/{}/tickets", urp.0))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"name": "Anna Neri"}).to_string()))
+        .unwrap();
+    assert_eq!(send(&app, take).await.status, StatusCode::CREATED);
+    let anna = app.store.office_entries(app.tenant, urp).await.unwrap()[0].id.0;
+    let other = altro_town(&app).await;
+    let own = app
+        .store
+        .create_office(
+            other.id,
+            &NewOffice {
+                name: "Segreteria".into(),
+                description: String::new(),
+                address: String::new(),
+                contact_email: "segreteria@altro.it".into(),
+            },
+        )
+        .await
+        .unwrap();
+    app.store.create_user(other.id, "admin@altro.it", "Admin Altro", Role::Admin, &PASSWORD_HASH, &[]).await.unwrap();
+    let b = login_to(&app, "altro", "admin@altro.it").await;
+
+    // B's desk lists B's offices only, with B's counts.
+    let first = get(&app, &b, "/altro/staff/desk").await;
+    assert_eq!(first.headers[header::LOCATION], format!("/altro/staff/desk/{}", own.id.0));
+    let page = get(&app, &b, &format!("/altro/staff/desk/{}", own.id.0)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("Anna Neri") && !page.body.contains(&format!("data-count-for=\"{}\"", urp.0)));
+    // A's office through B's town, A's events, A's entry: nothing.
+    for uri in [format!("/altro/staff/desk/{}", urp.0), format!("/altro/staff/desk/{}/events", urp.0)] {
+        let answer = get(&app, &b, &uri).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri}: {}", answer.body);
+        assert!(!answer.body.contains("Anna Neri"));
+    }
+    for action in ["admit", "hold", "refuse", "no-show"] {
+        let answer = post(&app, &b, &format!("/altro/staff/waiting/{anna}/{action}"), &[("message", "x")]).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{action}: {}", answer.body);
+    }
+    let moved =
+        post(&app, &b, &format!("/altro/staff/waiting/{anna}/transfer"), &[("office_id", &own.id.0.to_string())]).await;
+    assert_eq!(moved.status, StatusCode::NOT_FOUND, "{}", moved.body);
+    // A's own URLs with B's session go back to A's login.
+    let answer = get(&app, &b, &format!("/demo/staff/desk/{}", urp.0)).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let stored = app.store.entry(app.tenant, ricevo_core::EntryId(anna)).await.unwrap().unwrap();
+    assert_eq!(stored.status, ricevo_core::lobby::EntryStatus::Waiting, "Anna still waits at A's URP");
+    assert_eq!(stored.office_id, urp);
+}

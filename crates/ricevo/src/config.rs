@@ -148,6 +148,8 @@ pub(crate) struct MediaSettings {
     pub(crate) max_document_mb: usize,
     /// Days documents shared in meetings are kept.
     pub(crate) document_retention_days: i64,
+    /// Seconds a meeting everyone left waits for someone to come back before it closes by itself.
+    pub(crate) empty_meeting_grace_seconds: i64,
 }
 
 impl Default for MediaSettings {
@@ -159,6 +161,7 @@ impl Default for MediaSettings {
             join_open_minutes: 15,
             max_document_mb: 20,
             document_retention_days: 30,
+            empty_meeting_grace_seconds: 120,
         }
     }
 }
@@ -394,6 +397,9 @@ impl Config {
         if let Some(v) = env("RICEVO_JOIN_OPEN_MINUTES") {
             c.media.join_open_minutes = number("RICEVO_JOIN_OPEN_MINUTES", &v)?;
         }
+        if let Some(v) = env("RICEVO_EMPTY_MEETING_GRACE_SECONDS") {
+            c.media.empty_meeting_grace_seconds = number("RICEVO_EMPTY_MEETING_GRACE_SECONDS", &v)?;
+        }
         if let Some(v) = env("RICEVO_MAX_DOCUMENT_MB") {
             c.media.max_document_mb = number("RICEVO_MAX_DOCUMENT_MB", &v)?;
         }
@@ -478,6 +484,9 @@ impl Config {
         self.media_tcp()?;
         if !(0..=240).contains(&self.media.join_open_minutes) {
             return Err(invalid("media.join_open_minutes", "between 0 and 240 minutes"));
+        }
+        if !(1..=86_400).contains(&self.media.empty_meeting_grace_seconds) {
+            return Err(invalid("media.empty_meeting_grace_seconds", "between 1 and 86400 seconds"));
         }
         if !(1..=500).contains(&self.media.max_document_mb) {
             return Err(invalid("media.max_document_mb", "between 1 and 500 megabytes"));
@@ -672,6 +681,9 @@ mod tests {
         let c3 = Config::load(None, env(&[("RICEVO_NODE_DEAD_AFTER_SECONDS", "30")])).unwrap();
         assert_eq!(c3.node_dead_after_seconds, 30);
         assert_eq!(Config::default().node_dead_after_seconds, 10);
+        assert_eq!(Config::default().media.empty_meeting_grace_seconds, 120, "two minutes unless configured");
+        let c4 = Config::load(None, env(&[("RICEVO_EMPTY_MEETING_GRACE_SECONDS", "5")])).unwrap();
+        assert_eq!(c4.media.empty_meeting_grace_seconds, 5);
         let turn = c.turn.unwrap();
         assert_eq!(turn.urls.len(), 2);
         assert_eq!(turn.secret, "s3cret");
@@ -682,6 +694,7 @@ mod tests {
             ("RICEVO_MAX_DOCUMENT_MB", "0", "media.max_document_mb"),
             ("RICEVO_JOIN_OPEN_MINUTES", "-5", "media.join_open_minutes"),
             ("RICEVO_NODE_DEAD_AFTER_SECONDS", "1", "node_dead_after_seconds"),
+            ("RICEVO_EMPTY_MEETING_GRACE_SECONDS", "0", "media.empty_meeting_grace_seconds"),
         ] {
             let e = Config::load(None, env(&[(name, value)])).unwrap_err().to_string();
             assert!(e.contains(setting), "{name}={value}: {e}");

@@ -67,6 +67,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         max_active_per_citizen: config.limits.max_active_appointments_per_citizen,
         join_open_minutes: config.media.join_open_minutes,
         max_document_bytes: config.media.max_document_mb * 1024 * 1024,
+        empty_meeting_grace: SignedDuration::from_secs(config.media.empty_meeting_grace_seconds),
         spool_dir: config.spool_dir(),
         turn: config.turn.as_ref().map(|t| ricevo_web::TurnConfig {
             urls: t.urls.clone(),
@@ -94,6 +95,8 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let metrics_app = ricevo_web::metrics_router(state.clone());
     // This node's heartbeat, so the others know when it dies and take over its meetings.
     let heartbeat_task = tokio::spawn(ricevo_web::room::keep_node_alive(state.clone()));
+    // Meetings of this node that everyone left close by themselves after the grace period.
+    let deserted_task = tokio::spawn(ricevo_web::room::close_deserted_meetings(state.clone()));
     let app = ricevo_web::router(state);
     let addr = config.listen_addr().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -151,6 +154,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let _ = stop_tx.send(true);
     nodes_task.abort();
     heartbeat_task.abort();
+    deserted_task.abort();
     let done = tokio::time::timeout(limits.shutdown_grace, async {
         let _ = server.await;
         if let Some(m) = metrics_server {

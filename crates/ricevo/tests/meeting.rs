@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-use support::{Audit, ELEMENT_WITHIN, World, body_text, current_url, wait_for, with_world};
+use support::{Audit, ELEMENT_WITHIN, World, body_text, current_url, wait_for, with_world, with_world_env};
 
 /// The budget of the waiting room and meeting page over the wire, cold cache, with every
 /// script and style (it is one page: the meeting opens in place after admission).
@@ -204,7 +204,7 @@ async fn citizen_and_official_meet_by_video_share_a_screen_and_a_document_and_th
         );
 
         // The official sees Lucia on the dashboard, live, and admits her: the meeting opens
-        // in a new tab of the official's browser.
+        // in the browser tab kept for meetings (one named tab, reused by every admission).
         let official = w.driver.session().await;
         official_dashboard(&w, &official).await;
         wait_for_text_in(&official, "queue", "Lucia Bianchi").await;
@@ -582,6 +582,142 @@ async fn the_call_is_a_screen_citizens_see_no_official_controls_hear_their_turn_
         wait_for_phase(&citizen, "meeting").await;
         wait_for_text_in(&citizen, "chat-log", "Ho portato il modulo firmato").await;
         assert_eq!(citizen.execute("return window.ricevo.cues.admitted", vec![]).await.unwrap(), 0);
+        audit.assert_clean();
+    })
+    .await;
+}
+
+// ---- desk: opens where people wait, counts on the tabs, one reused meeting tab, a meeting everyone left closes ----
+
+/// Bound for a deserted meeting to close: a 2-second grace plus a sweep every second, on a busy
+/// machine.
+const DESERTED_WITHIN: Duration = Duration::from_secs(90);
+
+/// A citizen's page in the waiting room of a walk-in ticket (no camera needed).
+async fn waiting_citizen(w: &World, name: &str) -> (Client, String) {
+    let join = ticket(w, name).await;
+    let c = w.driver.session().await;
+    c.goto(&join).await.expect("join link");
+    wait_for_phase(&c, "check").await;
+    click_id(&c, "go-none").await;
+    wait_for_phase(&c, "waiting").await;
+    (c, join)
+}
+
+/// The text of the element matching `css`, or "" when there is none.
+async fn text_of(c: &Client, css: &str) -> String {
+    let v = c
+        .execute("const e = document.querySelector(arguments[0]); return e ? e.textContent : ''", vec![json!(css)])
+        .await
+        .expect("read text");
+    v.as_str().unwrap_or("").to_owned()
+}
+
+/// Waits (bounded by `within`) until `check` holds for the text of `css`.
+async fn wait_for_css_text(c: &Client, css: &str, within: Duration, check: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    loop {
+        let got = text_of(c, css).await;
+        if check(&got) {
+            return got;
+        }
+        assert!(started.elapsed() < within, "{css} never got there; it says {got:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_desk_opens_where_people_wait_admits_into_one_reused_tab_and_a_meeting_everyone_left_closes() {
+    with_world_env(&[("RICEVO_EMPTY_MEETING_GRACE_SECONDS", "2")], |w: World| async move {
+        let mut audit = Audit::default();
+        let axe = w.tools.axe.clone();
+        let urp = urp_office(&w).await;
+        // People wait only at the URP, the last of the demo's offices in the town's order.
+        let (anna, _) = waiting_citizen(&w, "Anna Neri").await;
+        let (bruno, bruno_join) = waiting_citizen(&w, "Bruno Gialli").await;
+        wait_for_text_in(&bruno, "wait-position", "2").await;
+
+        // The official signs in and opens "the desk": it opens on the URP, with its count.
+        let official = w.driver.session().await;
+        official.goto(&w.server.url("/demo/staff/login")).await.expect("login page");
+        wait_for(&official, Locator::Css("input[name=email]")).await.send_keys("admin@esempio.it").await.unwrap();
+        let password = wait_for(&official, Locator::Css("input[name=password]")).await;
+        password.send_keys(&w.server.admin_password()).await.unwrap();
+        wait_for(&official, Locator::Css("form.login button[type=submit]")).await.click().await.unwrap();
+        support::wait_for_url(&official, "login", |u| !u.contains("/login")).await;
+        official.goto(&w.server.url("/demo/staff/desk")).await.expect("the desk");
+        support::wait_for_url(&official, "desk", |u| u.ends_with(&format!("/desk/{urp}"))).await;
+        let count = format!("[data-count-for='{urp}']");
+        assert_eq!(text_of(&official, &count).await, "2", "two wait at the URP");
+        let current = text_of(&official, ".desk-tabs a[aria-current=page]").await;
+        assert!(current.starts_with("URP"), "the URP tab is the current one: {current}");
+        let others: Vec<String> = official
+            .execute(
+                "return Array.from(document.querySelectorAll('.desk-tabs a:not([aria-current]) .count')).map(e => e.textContent)",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        assert!(!others.is_empty() && others.iter().all(|n| n == "0"), "nobody waits elsewhere: {others:?}");
+        wait_for_text_in(&official, "queue", "Bruno Gialli").await;
+
+        // The menu of the rest opens from the keyboard, and the desk passes axe with it open,
+        // on a PC and on a phone.
+        let summary = "//tr[.//th[contains(., 'Anna Neri')]]//summary";
+        wait_for(&official, Locator::XPath(summary)).await.send_keys("\u{e00d}").await.expect("space on the menu");
+        let open = official.execute("return !!document.querySelector('details.row-menu[open]')", vec![]).await.unwrap();
+        assert_eq!(open, json!(true), "the menu opens with the keyboard");
+        audit.page(&official, &axe, "desk with a menu open (PC)").await;
+        official.set_window_size(360, 740).await.expect("phone size");
+        audit.page(&official, &axe, "desk with a menu open (phone)").await;
+        official.set_window_size(1280, 800).await.expect("PC size");
+        // Escape closes it.
+        official.active_element().await.unwrap().send_keys("\u{e00c}").await.unwrap();
+        let open = official.execute("return !!document.querySelector('details.row-menu[open]')", vec![]).await.unwrap();
+        assert_eq!(open, json!(false), "Escape closes the menu");
+
+        // Two admissions: the meeting opens in one named tab, reused the second time.
+        let desk = official.window().await.unwrap();
+        click_retrying(&official, "//tr[.//th[contains(., 'Anna Neri')]]//button[contains(., 'Fai entrare')]").await;
+        let started = Instant::now();
+        let meeting_tab = loop {
+            let windows = official.windows().await.unwrap();
+            if let Some(t) = windows.iter().find(|h| **h != desk) {
+                assert_eq!(windows.len(), 2);
+                break t.clone();
+            }
+            assert!(started.elapsed() < ELEMENT_WITHIN, "admitting opened no meeting tab");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        wait_for_phase(&anna, "meeting").await;
+        // Bruno hears at once that he is next, and the tab's count follows.
+        wait_for_text_in(&bruno, "wait-position", "Sei il prossimo").await;
+        wait_for_css_text(&official, &count, ELEMENT_WITHIN, |t| t == "1").await;
+        click_retrying(&official, "//tr[.//th[contains(., 'Bruno Gialli')]]//button[contains(., 'Fai entrare')]").await;
+        wait_for_phase(&bruno, "meeting").await;
+        let windows = official.windows().await.unwrap();
+        assert_eq!(windows.len(), 2, "the second admission reused the meeting tab");
+        official.switch_to_window(meeting_tab).await.unwrap();
+        wait_for_phase(&official, "meeting").await;
+        wait_for_text_in(&official, "participants", "Bruno Gialli").await;
+
+        // Everyone leaves Bruno's meeting: it closes by itself, the desk drops its row and his
+        // place ends. Anna, still connected in hers, keeps hers.
+        official.close_window().await.expect("close the meeting tab");
+        official.switch_to_window(desk).await.unwrap();
+        bruno.goto("about:blank").await.unwrap();
+        wait_for_css_text(&official, "#queue", DESERTED_WITHIN, |t| !t.contains("Bruno Gialli")).await;
+        let queue = text_of(&official, "#queue").await;
+        assert!(queue.contains("Anna Neri"), "a meeting with someone in it stays: {queue}");
+        bruno.goto(&bruno_join).await.unwrap();
+        let text = body_text(&bruno).await;
+        assert!(text.contains("Incontro terminato"), "his link shows the closing page: {text}");
+        audit.page(&official, &axe, "desk after a meeting closed by itself").await;
         audit.assert_clean();
     })
     .await;

@@ -18,7 +18,7 @@ use jiff::civil::{Time, Weekday};
 use ricevo_core::lobby::{Abilities, Entry, EntryKind, EntryStatus, Punctuality, WalkInDesk};
 use ricevo_core::{EntryId, Lang, MeetingId, OfficeId, OpeningHours, WeeklyRange};
 use ricevo_desk::meetings::role_abilities;
-use ricevo_desk::waiting_room::{Granted, manages, office_message};
+use ricevo_desk::waiting_room::{Granted, busiest_office, manages, office_message};
 use ricevo_store::{Meeting, Office};
 use serde::Deserialize;
 
@@ -90,7 +90,8 @@ struct DeskPage {
     p: Page,
     script: String,
     slug: String,
-    desks: Vec<(i64, String)>,
+    /// The offices the account works: id, name, how many wait.
+    desks: Vec<(i64, String, usize)>,
     office_id: i64,
     office_name: String,
     events: String,
@@ -181,14 +182,20 @@ async fn queue_html(state: &AppState, staff: &Staff, office: &Office) -> Result<
     QueueFragment { q: &frame, rows }.render().map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// `GET /{tenant}/staff/desk`: the first office the account works.
+/// `GET /{tenant}/staff/desk`: the office where most people wait, of those the account works
+/// (the first of them when nobody waits).
 async fn first_desk(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
-    let offices = state.store.offices(staff.tenant.id).await.map_err(|e| staff.err(e.into()))?;
-    let grant = staff.grant();
-    match offices.into_iter().find(|o| grant.covers_office(o.id)) {
-        Some(o) => Ok(see_other(&format!("{}/desk/{}", staff.base(), o.id.0))),
+    let offices =
+        state.desk.desk_offices(&staff.tenant, &staff.grant()).await.in_lang(staff.lang).map_err(|e| staff.err(e))?;
+    match busiest_office(&offices) {
+        Some(o) => Ok(see_other(&format!("{}/desk/{}", staff.base(), o.0))),
         None => Err(staff.forbidden()),
     }
+}
+
+/// How many wait at each office the account works, by office id (the tabs' counts).
+async fn waiting_counts(state: &AppState, staff: &Staff) -> Result<Vec<(ricevo_store::Office, usize)>, ApiError> {
+    state.desk.desk_offices(&staff.tenant, &staff.grant()).await.in_lang(staff.lang)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -205,15 +212,11 @@ async fn desk(
     Query(q): Query<DeskQuery>,
 ) -> Result<Response, PageError> {
     let office = office_of(&state, &staff, &office).await?;
-    let grant = staff.grant();
-    let desks = state
-        .store
-        .offices(staff.tenant.id)
+    let desks = waiting_counts(&state, &staff)
         .await
-        .map_err(|e| staff.err(e.into()))?
+        .map_err(|e| staff.err(e))?
         .into_iter()
-        .filter(|o| grant.covers_office(o.id))
-        .map(|o| (o.id.0, o.name))
+        .map(|(o, n)| (o.id.0, o.name, n))
         .collect();
     let queue = queue_html(&state, &staff, &office).await.map_err(|e| staff.err(e))?;
     let walk_in = state.store.walk_in(staff.tenant.id, office.id).await.map_err(|e| staff.err(e.into()))?;
@@ -268,18 +271,43 @@ enum Step {
     Done,
 }
 
+/// The changes of the offices one dashboard shows (its queue and its tabs' counts).
+struct OfficeChanges {
+    rx: tokio::sync::broadcast::Receiver<OfficeId>,
+    covered: std::collections::HashSet<OfficeId>,
+}
+
+impl OfficeChanges {
+    /// Waits for a change of one of the offices; false once the hub is gone. Missed changes
+    /// (a slow dashboard) count as one.
+    async fn next(&mut self) -> bool {
+        loop {
+            match self.rx.recv().await {
+                Ok(office) if self.covered.contains(&office) => return true,
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return true,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
+            }
+        }
+    }
+}
+
 /// How long a dashboard waits before reconnecting after "restarting".
 const RESTART_RETRY: Duration = Duration::from_secs(2);
 
-/// `GET /{tenant}/staff/desk/{office}/events`: the queue, pushed whenever it changes (and
-/// every 20 seconds, so waited minutes stay current).
+/// `GET /{tenant}/staff/desk/{office}/events`: the queue and how many wait at each office the
+/// account works, pushed whenever one of those offices changes (and every 20 seconds, so
+/// waited minutes stay current).
 async fn events(
     State(state): State<AppState>,
     staff: Staff,
     Path((_, office)): Path<(String, String)>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, PageError> {
     let office = office_of(&state, &staff, &office).await?;
-    let changes = state.hub.watch_office(office.id);
+    // The town's offices this account works (an administrator's grant covers every id).
+    let covered =
+        waiting_counts(&state, &staff).await.map_err(|e| staff.err(e))?.into_iter().map(|(o, _)| o.id).collect();
+    let changes = OfficeChanges { rx: state.hub.watch_offices(), covered };
     let closing = state.hub.closing();
     let stream = stream::unfold(
         (state, staff, office, changes, closing, Step::First),
@@ -289,8 +317,8 @@ async fn events(
                 Step::First => {}
                 Step::Next => {
                     tokio::select! {
-                        r = changes.recv() => {
-                            if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                        open = changes.next() => {
+                            if !open {
                                 return None;
                             }
                         }
@@ -310,7 +338,15 @@ async fn events(
                     return None;
                 }
             };
-            let event = Event::default().event("queue").data(serde_json::json!({ "html": html }).to_string());
+            let counts: serde_json::Map<String, serde_json::Value> = match waiting_counts(&state, &staff).await {
+                Ok(c) => c.into_iter().map(|(o, n)| (o.id.0.to_string(), n.into())).collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "dashboard refresh failed");
+                    return None;
+                }
+            };
+            let event =
+                Event::default().event("queue").data(serde_json::json!({ "html": html, "counts": counts }).to_string());
             Some((Ok(event), (state, staff, office, changes, closing, Step::Next)))
         },
     );

@@ -111,11 +111,13 @@ pub struct Hub {
     // True once the process shuts down: every socket and event stream says "restarting" and
     // ends. Each of them holds a receiver, so "no receiver left" means all of them are done.
     closing: watch::Sender<bool>,
+    // Every office change of this node, for dashboards that show several offices' counts.
+    any_office: broadcast::Sender<OfficeId>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
-        Hub { inner: Mutex::default(), closing: watch::Sender::new(false) }
+        Hub { inner: Mutex::default(), closing: watch::Sender::new(false), any_office: broadcast::channel(64).0 }
     }
 }
 
@@ -187,11 +189,17 @@ impl Hub {
         self.lock().offices.entry(office).or_insert_with(|| broadcast::channel(16).0).subscribe()
     }
 
-    /// Tells the office's dashboards that its queue changed.
+    /// The change feed of every office (each change names its office).
+    pub(crate) fn watch_offices(&self) -> broadcast::Receiver<OfficeId> {
+        self.any_office.subscribe()
+    }
+
+    /// Tells the office's dashboards and waiting pages that its queue changed.
     pub(crate) fn office_changed(&self, office: OfficeId) {
         if let Some(tx) = self.lock().offices.get(&office) {
             let _ = tx.send(());
         }
+        let _ = self.any_office.send(office);
     }
 
     /// Records a participant as present in a meeting (`present.muted` is the stored entry's).

@@ -27,6 +27,56 @@ pub async fn keep_node_alive(state: AppState) {
     }
 }
 
+/// Closes the meetings this node carries once everyone has left them for the grace period
+/// (`ricevo_desk::deserted`), for as long as the process runs. Each node judges only its own
+/// meetings, because only it knows who is connected to them; a meeting whose node is dead is
+/// taken over first (as a participant reconnecting would), then judged here.
+pub async fn close_deserted_meetings(state: AppState) {
+    let grace = state.desk.settings().empty_meeting_grace;
+    let mut look = tokio::time::interval(ricevo_core::deserted::look_every(grace).unsigned_abs());
+    look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut vacancies = ricevo_desk::deserted::Vacancies::default();
+    loop {
+        look.tick().await;
+        let meetings = match state.desk.open_meetings().await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not list open meetings; will look again");
+                continue;
+            }
+        };
+        let mut here = std::collections::HashSet::new();
+        for m in meetings {
+            match carried_here(&state, &m).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, meeting = m.id.0, "could not tell where a meeting lives");
+                    continue;
+                }
+            }
+            here.insert(m.id);
+            if let Err(e) = state.desk.close_if_deserted(&m, &mut vacancies).await {
+                tracing::warn!(error = %e, meeting = m.id.0, "could not close a meeting everyone left");
+            }
+        }
+        vacancies.retain(|m| here.contains(&m));
+    }
+}
+
+/// Whether this node carries `meeting`'s media: its own, or one of a dead node, moved here.
+/// A meeting of a live node is that node's to judge (no probe: it counts as alive until its
+/// heartbeat stops).
+async fn carried_here(state: &AppState, meeting: &Meeting) -> Result<bool, StoreError> {
+    let here = state.config.node();
+    let Some(node) = meeting.node.as_deref().filter(|n| *n != here) else { return Ok(true) };
+    let seen = state.store.node_seen(node).await?;
+    if nodes::is_alive(seen, state.now(), state.config.node_dead_after) {
+        return Ok(false);
+    }
+    Ok(home_of(state, meeting).await?.is_none())
+}
+
 /// The node whose media server carries `meeting` when it is not this one (`None`: here).
 ///
 /// A meeting on a dead node moves here first. A node is dead when its heartbeat is older than

@@ -82,6 +82,8 @@ struct Session {
     tokens: f64,
     last_refill: std::time::Instant,
     finished: bool,
+    /// The office of the last state sent (a change means a transfer).
+    office: Option<ricevo_core::OfficeId>,
 }
 
 /// Runs a socket until it closes.
@@ -112,7 +114,12 @@ pub(crate) async fn run(
         tokens: BURST,
         last_refill: std::time::Instant::now(),
         finished: false,
+        office: None,
     };
+    // A change in the office's queue (someone ahead admitted, gone, transferred) updates the
+    // position at once; the tick keeps the estimate current in between.
+    let mut watched = arrived.office_id;
+    let mut office_changes = state.hub.watch_office(watched);
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     tick.tick().await;
     let stop = match s.refresh(&mut socket).await {
@@ -132,10 +139,16 @@ pub(crate) async fn run(
                 },
                 event = next_event(&mut s.media_events) => s.on_media(event, &mut socket).await,
                 _ = tick.tick() => s.refresh_waiting(&mut socket).await,
+                _ = office_changes.recv() => s.refresh_waiting(&mut socket).await,
                 () = super::hub::restarting(&mut closing) => Err(Stop::Restarting),
             };
             if let Err(stop) = step {
                 break stop;
+            }
+            if let Some(office) = s.office.filter(|o| *o != watched) {
+                // Transferred: follow the new office's queue.
+                watched = office;
+                office_changes = state.hub.watch_office(office);
             }
             if s.finished {
                 break Stop::Closed;
@@ -319,12 +332,23 @@ impl Session {
             Some(Punctuality::Late { minutes }) => (None, Some(minutes)),
             _ => (None, None),
         };
+        let office = match self.state.store.office(self.tenant.id, e.office_id).await {
+            Ok(o) => o.map(|o| o.name).unwrap_or_default(),
+            Err(_) => return Err(Stop::Closed),
+        };
+        // A transfer is said in words once, when this page sees the office change.
+        let transferred = self.office.is_some_and(|before| before != e.office_id);
+        let notice = transferred.then(|| match self.lang {
+            Lang::It => format!("La tua attesa è stata spostata all'ufficio {office}: ti riceveranno da lì."),
+            _ => format!("Your wait has moved to the office {office}: they will receive you from there."),
+        });
+        self.office = Some(e.office_id);
         send_json(
             socket,
             json!({
                 "type": "state", "status": e.status.as_str(), "position": position,
                 "estimate_minutes": minutes, "message": e.message,
-                "early_minutes": early, "late_minutes": late,
+                "early_minutes": early, "late_minutes": late, "office": office, "notice": notice,
             }),
         )
         .await

@@ -352,12 +352,21 @@ where
     F: FnOnce(World) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    with_world_env(&[], body).await
+}
+
+/// [`with_world`] with a server started with more environment variables (settings).
+pub async fn with_world_env<F, Fut>(env: &[(&str, &str)], body: F)
+where
+    F: FnOnce(World) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let Some(tools) = tools() else { return };
     // One browser at a time, even when the harness runs these tests in parallel (the machines
     // have two cores); a test that panicked leaves the lock usable.
     let _one_at_a_time = ONE_BROWSER.lock().await;
     // Both only wait for readiness, before anything else runs on this runtime.
-    let server = Arc::new(Server::start());
+    let server = Arc::new(Server::start_with(env));
     let driver = Arc::new(Driver::start(&tools));
     let world = World { server: server.clone(), driver: driver.clone(), tools };
     let outcome = tokio::spawn(body(world)).await;
