@@ -151,6 +151,8 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
         let link = state.desk.resolve(&token).await.in_lang(ctx.lang)?;
         let (tenant, entry) = match link {
             Link::Appointment(tenant, a) => {
+                // Even "not open yet" is the town's page, with its header, footer and way home.
+                ctx.in_town(&tenant);
                 // The page only looks: arrival is recorded when the socket opens after the device check.
                 let existing = match state.desk.look_in(&tenant, &a).await.in_lang(ctx.lang)? {
                     Ok(existing) => existing,
@@ -169,7 +171,10 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
                 let placeholder = existing.unwrap_or_else(|| preview_entry(&tenant, &a));
                 (tenant, placeholder)
             }
-            Link::Entry(tenant, e) => (tenant, *e),
+            Link::Entry(tenant, e) => {
+                ctx.in_town(&tenant);
+                (tenant, *e)
+            }
         };
         match entry.status {
             EntryStatus::Done => return Ok(notice_page(&ctx, r.closed_title, r.closed_text.to_owned())),
