@@ -321,7 +321,7 @@ pub(crate) const IT: Texts = Texts {
     meeting: "Modalità",
     status: "Stato",
     booked_by: "Prenotato da",
-    reference: "Codice",
+    reference: "Codice della prenotazione",
     join: "Entra nella sala d'attesa virtuale",
     join_hint: "Il giorno dell'appuntamento apri questo link dal browser, senza installare nulla: \
                 l'operatore ti farà entrare.",
@@ -352,7 +352,7 @@ pub(crate) const IT: Texts = Texts {
     booked_no_email_text: "Non hai indicato un'e-mail, quindi non riceverai messaggi: conserva ora il codice e \
                            il link qui sotto.",
     keep_title: "Conserva questi dati",
-    keep_code: "Il tuo codice di prenotazione",
+    keep_code: "Il tuo codice della prenotazione",
     keep_link: "Il tuo link personale",
     keep_hint: "Aggiungi questa pagina ai preferiti, oppure scrivi o fotografa il codice e il link. Il link ti \
                 permette di vedere, spostare o annullare l'appuntamento; il codice serve se telefoni o vai \
@@ -460,7 +460,7 @@ pub(crate) const EN: Texts = Texts {
     meeting: "Meeting",
     status: "Status",
     booked_by: "Booked by",
-    reference: "Reference",
+    reference: "Booking reference",
     join: "Enter the virtual waiting room",
     join_hint: "On the day, open this link in your browser, nothing to install: the official will let you in.",
     phone_meeting_hint: "The office will call you at the time shown.",
