@@ -479,7 +479,11 @@ async fn the_citizen_path_follows_the_model_steps_keeps_the_town_everywhere_and_
         c.goto(&manage).await.expect("back to the appointment");
         let move_link = link(&c, IT.move_link).await;
         click_to(&c, &move_link, |u| u.contains("/move")).await;
-        wait_for(&c, Locator::Css(".slot.current")).await;
+        // The appointment is on the picker's second page: its own time is marked there.
+        let later = link(&c, "Giorni successivi →").await;
+        click_to(&c, &later, |u| u.contains("from=")).await;
+        let mine = wait_for(&c, Locator::Css(".slot.current")).await.text().await.expect("the current time's text");
+        assert!(mine.contains("il tuo orario attuale"), "the current time is marked: {mine:?}");
         audit_phone_and_pc(&c, &w, &mut audit, "move picker").await;
         let new_time = wait_for(&c, Locator::Css("button.slot[name='start']")).await;
         new_time.click().await.expect("choose a new time");
