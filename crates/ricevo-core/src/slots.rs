@@ -169,6 +169,34 @@ pub fn nearest_free(slots: &[Slot], wanted: Timestamp, count: usize) -> Vec<Slot
     out
 }
 
+/// Why an office takes no one on a whole day, for a picker to say so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClosedDay {
+    /// A national holiday or the patron saint's day.
+    Holiday(crate::holidays::HolidayKind),
+    /// A closure the office announced, with its reason (may be empty).
+    Closure(String),
+    /// The office has no hours on that weekday.
+    NoHours,
+}
+
+/// Why the office is closed all day on `date`, if it is: holidays first, then closures, then
+/// the weekly hours.
+pub fn why_closed(
+    date: Date,
+    patron: Option<PatronDay>,
+    closures: &[Closure],
+    hours: &OpeningHours,
+) -> Option<ClosedDay> {
+    if let Some(h) = crate::holidays::holiday_kind(date, patron) {
+        return Some(ClosedDay::Holiday(h));
+    }
+    if let Some(c) = closures.iter().find(|c| c.covers(date)) {
+        return Some(ClosedDay::Closure(c.reason().trim().to_owned()));
+    }
+    hours.ranges_on(date.weekday()).next().is_none().then_some(ClosedDay::NoHours)
+}
+
 /// Whether the office is closed all day on `date` (holiday or closure).
 pub fn closed_on(date: Date, patron: Option<PatronDay>, closures: &[Closure]) -> bool {
     is_holiday(date, patron) || closures.iter().any(|c| c.covers(date))

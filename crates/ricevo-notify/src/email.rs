@@ -191,7 +191,8 @@ fn subject_prefix(kind: EmailKind, lang: Lang) -> &'static str {
     }
 }
 
-/// Writes the words of one e-mail. Italian addresses the citizen with the formal "Lei" and,
+/// Writes the words of one e-mail. Italian addresses the citizen with the informal "tu" of the
+/// citizen pages (as the national model of municipal sites does) and,
 /// as Italian letters do, goes on in lower case after the greeting's comma.
 fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
     let it = n.lang == Lang::It;
@@ -205,10 +206,10 @@ fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
     let cancelled = kind == EmailKind::Cancelled;
 
     let intro = match (it, kind) {
-        (true, EmailKind::Confirmation) => format!("Le confermiamo l'appuntamento con {tenant}."),
-        (true, EmailKind::Moved) => format!("il Suo appuntamento con {tenant} è stato spostato. Ecco i nuovi dati."),
-        (true, EmailKind::Cancelled) => format!("il Suo appuntamento con {tenant} è stato annullato."),
-        (true, EmailKind::Reminder) => format!("Le ricordiamo il Suo appuntamento con {tenant}."),
+        (true, EmailKind::Confirmation) => format!("ti confermiamo l'appuntamento con {tenant}."),
+        (true, EmailKind::Moved) => format!("il tuo appuntamento con {tenant} è stato spostato. Ecco i nuovi dati."),
+        (true, EmailKind::Cancelled) => format!("il tuo appuntamento con {tenant} è stato annullato."),
+        (true, EmailKind::Reminder) => format!("ti ricordiamo il tuo appuntamento con {tenant}."),
         (false, EmailKind::Confirmation) => format!("Your appointment with {tenant} is confirmed."),
         (false, EmailKind::Moved) => {
             format!("Your appointment with {tenant} has been moved. Here are the new details.")
@@ -248,7 +249,7 @@ fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
         Mode::Video => Detail {
             label: if it { "Come" } else { "How" },
             text: if it {
-                "in videochiamata dal browser, senza installare nulla. All'ora dell'appuntamento apra il link:".into()
+                "in videochiamata dal browser, senza installare nulla. All'ora dell'appuntamento apri il link:".into()
             } else {
                 "by video call in your browser, with nothing to install. At the time of the appointment open the link:"
                     .into()
@@ -260,13 +261,13 @@ fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
                 .filter(|url| !cancelled && !url.is_empty())
                 .map(|url| Link {
                     url,
-                    label: if it { "Entra nella videochiamata" } else { "Join the video call" }.into(),
+                    label: if it { "Entra nella sala d'attesa virtuale" } else { "Join the video call" }.into(),
                 }),
         },
         Mode::Phone => Detail {
             label: if it { "Come" } else { "How" },
             text: if it {
-                "al telefono: sarà l'ufficio a chiamarLa al numero che ha indicato.".into()
+                "al telefono: sarà l'ufficio a chiamarti al numero che hai indicato.".into()
             } else {
                 "by phone: the office will call you on the number you gave.".into()
             },
@@ -307,9 +308,9 @@ fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
     if cancelled && let Some(url) = n.rebook_url.as_deref().filter(|u| !u.is_empty()) {
         let times = n.rebook_times.iter().map(|t| one_line(t)).collect::<Vec<_>>();
         let lead = match (it, times.is_empty()) {
-            (true, true) => "Può prenotare un nuovo appuntamento qui:".to_string(),
+            (true, true) => "Puoi prenotare un nuovo appuntamento qui:".to_string(),
             (false, true) => "You can book a new appointment here:".to_string(),
-            (true, false) => format!("Primi orari liberi: {}. Può prenotarne uno qui:", times.join("; ")),
+            (true, false) => format!("Primi orari liberi: {}. Puoi prenotarne uno qui:", times.join("; ")),
             (false, false) => format!("The nearest free times: {}. You can book one here:", times.join("; ")),
         };
         actions.push(Action {
@@ -323,7 +324,7 @@ fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
     if kind == EmailKind::Reminder && !n.cancel_url.is_empty() {
         actions.push(Action {
             lead: if it {
-                "Se non può venire, annulli con un clic: il posto tornerà libero per altri cittadini.".into()
+                "Se non puoi venire, annulla con un clic: il posto tornerà libero per altri cittadini.".into()
             } else {
                 "If you cannot come, cancel with one click so that someone else can have the time.".into()
             },
@@ -339,7 +340,7 @@ fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
         title: subject_prefix(kind, n.lang).to_string(),
         greeting: format!("{} {},", if it { "Gentile" } else { "Dear" }, one_line(&n.citizen_name)),
         intro: if cancelled && it {
-            format!("{intro} Per incontrare l'ufficio in un altro momento può prenotare un nuovo appuntamento.")
+            format!("{intro} Per incontrare l'ufficio in un altro momento puoi prenotare un nuovo appuntamento.")
         } else if cancelled {
             format!("{intro} To meet the office another time, please book a new appointment.")
         } else {
@@ -356,7 +357,7 @@ fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
 fn footer(lang: Lang, tenant: &str) -> String {
     match lang {
         Lang::It => {
-            format!("Messaggio automatico di {tenant}: può rispondere a questa e-mail per scrivere all'ufficio.")
+            format!("Messaggio automatico di {tenant}: puoi rispondere a questa e-mail per scrivere all'ufficio.")
         }
         Lang::En => format!("An automatic message from {tenant}: you can reply to this e-mail to write to the office."),
     }
@@ -368,16 +369,16 @@ pub fn render_ticket(n: &TicketNotice, from_address: &str) -> OutgoingEmail {
     let it = n.lang == Lang::It;
     let (tenant, office, number) = (n.tenant_name.trim(), n.office_name.trim(), n.ticket_number);
     let subject = one_line(&if it {
-        format!("Il Suo numero per {office}: {number}")
+        format!("Il tuo numero per {office}: {number}")
     } else {
         format!("Your number for {office}: {number}")
     });
     let doc = Doc {
         lang: n.lang,
-        title: if it { format!("Il Suo numero: {number}") } else { format!("Your number: {number}") },
+        title: if it { format!("Il tuo numero: {number}") } else { format!("Your number: {number}") },
         greeting: format!("{} {},", if it { "Gentile" } else { "Dear" }, one_line(&n.citizen_name)),
         intro: if it {
-            format!("il Suo numero per {office} è il {number}.")
+            format!("il tuo numero per {office} è il {number}.")
         } else {
             format!("Your number for {office} is {number}.")
         },
@@ -387,13 +388,13 @@ pub fn render_ticket(n: &TicketNotice, from_address: &str) -> OutgoingEmail {
         ],
         actions: vec![Action {
             lead: if it {
-                "Questo link apre la sala d'attesa virtuale. È personale: non lo condivida con nessuno.".into()
+                "Questo link apre la sala d'attesa virtuale. È personale: non condividerlo con nessuno.".into()
             } else {
                 "This link opens the virtual waiting room. It is personal: do not share it with anyone.".into()
             },
             link: Link {
                 url: n.join_url.clone(),
-                label: if it { "Entra nella sala d'attesa" } else { "Enter the waiting room" }.into(),
+                label: if it { "Entra nella sala d'attesa virtuale" } else { "Enter the waiting room" }.into(),
             },
         }],
         sign_off: if it { "Cordiali saluti," } else { "Kind regards," }.into(),
@@ -599,7 +600,7 @@ mod tests {
             "Appuntamento confermato K7M-4QP: Carta d'identità elettronica, lunedì 7 dicembre 2026, ore 09:00"
         );
         assert!(
-            e.text.starts_with("Gentile Maria Rossi,\n\nLe confermiamo l'appuntamento con Comune di Serrastretta.")
+            e.text.starts_with("Gentile Maria Rossi,\n\nti confermiamo l'appuntamento con Comune di Serrastretta.")
         );
         for needle in [
             "Servizio: Carta d'identità elettronica",
@@ -651,7 +652,7 @@ mod tests {
     #[test]
     fn a_phone_appointment_says_the_office_will_call() {
         let it = render(EmailKind::Confirmation, &sample(Lang::It, Mode::Phone), FROM, now());
-        assert!(it.text.contains("Come: al telefono: sarà l'ufficio a chiamarLa al numero che ha indicato."));
+        assert!(it.text.contains("Come: al telefono: sarà l'ufficio a chiamarti al numero che hai indicato."));
         let en = render(EmailKind::Confirmation, &sample(Lang::En, Mode::Phone), FROM, now());
         assert!(en.text.contains("How: by phone: the office will call you on the number you gave."));
     }
@@ -660,7 +661,7 @@ mod tests {
     fn a_cancellation_says_so_and_carries_a_cancel_invite() {
         let e = render(EmailKind::Cancelled, &sample(Lang::It, Mode::Video), FROM, now());
         assert!(e.subject.starts_with("Appuntamento annullato K7M-4QP: "));
-        assert!(e.text.contains("il Suo appuntamento con Comune di Serrastretta è stato annullato."));
+        assert!(e.text.contains("il tuo appuntamento con Comune di Serrastretta è stato annullato."));
         assert!(!e.text.contains("tok123"), "no links to an appointment that no longer exists:\n{}", e.text);
         assert!(!e.text.contains("Cosa portare"));
         assert_eq!(e.ics_method.as_deref(), Some("CANCEL"));
@@ -723,16 +724,16 @@ mod tests {
     #[test]
     fn a_ticket_email_gives_the_number_and_the_personal_link_in_italian_and_english() {
         let it = render_ticket(&crate::ticket::tests::sample(Lang::It), FROM);
-        assert_eq!(it.subject, "Il Suo numero per Ufficio Anagrafe: 7");
+        assert_eq!(it.subject, "Il tuo numero per Ufficio Anagrafe: 7");
         assert!(
-            it.text.starts_with("Gentile Maria Rossi,\n\nil Suo numero per Ufficio Anagrafe è il 7."),
+            it.text.starts_with("Gentile Maria Rossi,\n\nil tuo numero per Ufficio Anagrafe è il 7."),
             "{}",
             it.text
         );
         assert!(it.text.contains("Numero: 7\n"), "{}", it.text);
         assert!(
             it.text.contains(
-                "Questo link apre la sala d'attesa virtuale. È personale: non lo condivida con nessuno.\n\
+                "Questo link apre la sala d'attesa virtuale. È personale: non condividerlo con nessuno.\n\
                  https://ricevo.example.it/a/tok456/join\n"
             ),
             "{}",
@@ -740,7 +741,7 @@ mod tests {
         );
         assert!(it.html.contains("<html lang=\"it\">"));
         assert!(it.html.contains(
-            "<a href=\"https://ricevo.example.it/a/tok456/join\" style=\"color:#0047b3\">Entra nella sala d&#39;attesa</a>"
+            "<a href=\"https://ricevo.example.it/a/tok456/join\" style=\"color:#0047b3\">Entra nella sala d&#39;attesa virtuale</a>"
         ));
         assert_eq!(it.to, "Maria Rossi <maria.rossi@example.org>");
         assert_eq!(it.from, "Comune di Serrastretta <noreply@ricevo.example.it>");

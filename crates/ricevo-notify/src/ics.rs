@@ -116,7 +116,7 @@ fn description(n: &AppointmentNotice) -> String {
             match n.mode {
                 Mode::InPerson => lines.push(format!("In presenza: {}", n.office_address)),
                 Mode::Video => lines.push(format!("Videochiamata: {}", n.join_url.as_deref().unwrap_or(&n.manage_url))),
-                Mode::Phone => lines.push("Al telefono: sarà l'ufficio a chiamarLa.".into()),
+                Mode::Phone => lines.push("Al telefono: sarà l'ufficio a chiamarti.".into()),
             }
             if !n.what_to_bring.trim().is_empty() {
                 lines.push(format!("Cosa portare: {}", n.what_to_bring.trim()));

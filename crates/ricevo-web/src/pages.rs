@@ -58,6 +58,10 @@ pub fn routes() -> Router<AppState> {
 pub async fn not_found(State(state): State<AppState>, req: Request) -> Response {
     let (mut parts, _) = req.into_parts();
     let Ok(ctx) = Ctx::from_request_parts(&mut parts, &state).await;
+    // An unknown address inside a town keeps the town's header, footer and way home.
+    if let Some(t) = ctx.town_of_path(&state).await {
+        ctx.in_town(&t);
+    }
     ctx.error(&ApiError::NotFound(ctx.lang), None)
 }
 
@@ -174,11 +178,22 @@ struct TownPage {
     t: &'static Texts,
     name: String,
     offices: Vec<OfficeView>,
+    walk_ins: Vec<WalkInView>,
+}
+
+/// A walk-in desk on the town's page.
+struct WalkInView {
+    name: String,
+    href: String,
+    hours: Vec<String>,
+    open: bool,
+    waiting: String,
 }
 
 async fn town(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
     let result = async {
         let t = request::tenant(&state, &slug, ctx.lang).await?;
+        ctx.in_town(&t);
         let services: Vec<Service> = state.desk.bookable_services(&t).await.in_lang(ctx.lang)?;
         let offices = state
             .store
@@ -204,8 +219,25 @@ async fn town(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>)
             })
             .filter(|o| !o.services.is_empty())
             .collect();
+        let walk_ins = crate::room::walkin::summaries(&state, &ctx, &t)
+            .await?
+            .into_iter()
+            .map(|d| WalkInView {
+                name: d.office.name,
+                href: d.href,
+                hours: d.hours,
+                open: d.open,
+                waiting: ctx.t.waiting_now.replace("{n}", &d.waiting.to_string()),
+            })
+            .collect();
         let crumbs = ctx.crumbs(vec![(t.name.clone(), None)]);
-        let page = TownPage { l: ctx.layout(t.name.clone(), crumbs, Some(&t), false), t: ctx.t, name: t.name, offices };
+        let page = TownPage {
+            l: ctx.layout(t.name.clone(), crumbs, Some(&t), false),
+            t: ctx.t,
+            name: t.name,
+            offices,
+            walk_ins,
+        };
         Ok(ctx.page(StatusCode::OK, &page))
     };
     answer(&ctx, result.await)
@@ -224,6 +256,7 @@ struct ServicePage {
     address: Option<String>,
     duration: String,
     modes: String,
+    steps: Vec<StepView>,
     picker: Picker,
 }
 
@@ -235,6 +268,7 @@ async fn service_page(
 ) -> Response {
     let result = async {
         let t = request::tenant(&state, &slug, ctx.lang).await?;
+        ctx.in_town(&t);
         let (service, office) =
             state.desk.service_and_office(&t, service_id(&id, ctx.lang)?).await.in_lang(ctx.lang)?;
         let here = service_path(&t, service.id);
@@ -261,6 +295,7 @@ async fn service_page(
             description: service.description,
             what_to_bring: service.what_to_bring,
             office: office.name,
+            steps: steps(&ctx, Step::Time, Some(ctx.href(&town_path(&t))), None),
             picker,
         };
         Ok(ctx.page(StatusCode::OK, &page))
@@ -268,22 +303,130 @@ async fn service_page(
     answer(&ctx, result.await)
 }
 
-/// The booking form, empty or filled again with errors or a refused time.
+/// The steps of the booking, as the national model of municipal sites has them.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(crate) enum Step {
+    /// The office (chosen with the service on the town's page).
+    Place = 1,
+    /// Date and time (the service page's picker).
+    Time = 2,
+    /// How to meet, the reason (intake questions, notes) and the privacy notice.
+    Details = 3,
+    /// Who books and how to reach them.
+    Applicant = 4,
+    /// The review before confirming.
+    Summary = 5,
+}
+
+impl Step {
+    /// The step a posted `step` or `goto` names.
+    fn parse(s: &str) -> Option<Step> {
+        match s {
+            "details" => Some(Step::Details),
+            "applicant" => Some(Step::Applicant),
+            "confirm" | "summary" => Some(Step::Summary),
+            _ => None,
+        }
+    }
+
+    /// The step a field error belongs to (by the API's field name).
+    fn of_error(field: &str) -> Step {
+        if field == "mode" || field == "notes" || field == "privacy_accepted" || field.starts_with("answers.") {
+            Step::Details
+        } else {
+            Step::Applicant
+        }
+    }
+
+    /// Whether a posted field is asked on this step.
+    fn asks(self, name: &str) -> bool {
+        match self {
+            Step::Details => {
+                matches!(name, "mode" | "notes" | "privacy_accepted") || name.starts_with(form::ANSWER_PREFIX)
+            }
+            Step::Applicant => matches!(name, "name" | "email" | "phone" | "fiscal_code" | "email_lang"),
+            _ => false,
+        }
+    }
+}
+
+/// One step of the step indicator.
+pub(crate) struct StepView {
+    /// 1 to 5.
+    pub number: u8,
+    /// Its name.
+    pub label: &'static str,
+    /// Already done.
+    pub done: bool,
+    /// The current one (`aria-current="step"`).
+    pub current: bool,
+    /// A way back to it, where one keeps what was typed (place and time only).
+    pub href: Option<String>,
+}
+
+/// The step indicator at `current`; `place` and `time` lead back to the town and service pages.
+pub(crate) fn steps(ctx: &Ctx, current: Step, place: Option<String>, time: Option<String>) -> Vec<StepView> {
+    let t = ctx.t;
+    [
+        (Step::Place, t.step_place, place),
+        (Step::Time, t.step_time, time),
+        (Step::Details, t.step_details, None),
+        (Step::Applicant, t.step_applicant, None),
+        (Step::Summary, t.step_summary, None),
+    ]
+    .into_iter()
+    .map(|(step, label, href)| StepView {
+        number: step as u8,
+        label,
+        done: step < current,
+        current: step == current,
+        href: href.filter(|_| step < current),
+    })
+    .collect()
+}
+
+/// A posted value carried on, unseen, to the next step.
+struct Hidden {
+    name: String,
+    value: String,
+}
+
+/// One line of the summary.
+struct ReviewLine {
+    label: String,
+    value: String,
+}
+
+/// The booking pages after the picker: details, applicant, summary (one template, one step
+/// shown at a time, or details and applicant together for a form posted whole).
 #[derive(Template)]
 #[template(path = "book.html", whitespace = "minimize")]
 struct BookPage {
     l: Layout,
     t: &'static Texts,
+    steps: Vec<StepView>,
+    /// "Passo 3 di 5".
+    step_of: String,
+    heading: &'static str,
+    show_details: bool,
+    show_applicant: bool,
+    show_summary: bool,
     service_name: String,
     office_name: String,
+    address: Option<String>,
     when: String,
     duration: String,
     back_href: String,
+    town_href: String,
     action: String,
     csrf: String,
     start: String,
+    form_key: String,
+    hidden: Vec<Hidden>,
     fields: Fields,
     summary: Vec<SummaryLine>,
+    review_details: Vec<ReviewLine>,
+    review_applicant: Vec<ReviewLine>,
     unavailable: Option<String>,
     alternatives: Vec<Opt>,
     notice: privacy::Notice,
@@ -303,7 +446,7 @@ fn alternatives(ctx: &Ctx, slots: &[Slot]) -> Vec<Opt> {
         .collect()
 }
 
-/// What a re-rendered booking form shows besides the values.
+/// What a re-rendered booking page shows besides the values.
 #[derive(Default)]
 struct Outcome {
     errors: Vec<ricevo_core::citizen::FieldError>,
@@ -311,7 +454,73 @@ struct Outcome {
     alternatives: Vec<Slot>,
 }
 
-/// Renders the booking form for `start`.
+/// Which steps a booking page shows.
+#[derive(Clone, Copy)]
+struct Showing {
+    details: bool,
+    applicant: bool,
+    summary: bool,
+}
+
+impl Showing {
+    fn only(step: Step) -> Showing {
+        Showing { details: step == Step::Details, applicant: step == Step::Applicant, summary: step == Step::Summary }
+    }
+
+    fn first(self) -> Step {
+        if self.details {
+            Step::Details
+        } else if self.applicant {
+            Step::Applicant
+        } else {
+            Step::Summary
+        }
+    }
+
+    fn asks(self, name: &str) -> bool {
+        (self.details && Step::Details.asks(name)) || (self.applicant && Step::Applicant.asks(name))
+    }
+}
+
+/// The fields never carried on as hidden values.
+const CONTROL_FIELDS: [&str; 5] = [CSRF_FIELD, "step", "goto", "form_key", "start"];
+
+/// The summary's lines: the details step's answers, then the applicant's.
+fn review(ctx: &Ctx, service: &Service, values: &Values) -> (Vec<ReviewLine>, Vec<ReviewLine>) {
+    let t = ctx.t;
+    let shown = |v: Option<&str>| {
+        let v = v.unwrap_or("").trim();
+        if v.is_empty() { t.not_given.to_owned() } else { v.to_owned() }
+    };
+    let line = |label: &str, value: String| ReviewLine { label: label.to_owned(), value };
+    let mode = values.get("mode").and_then(|m| Mode::ALL.into_iter().find(|x| x.as_str() == m));
+    let mut details = vec![line(
+        t.meeting,
+        mode.map_or_else(|| t.not_given.to_owned(), |m| texts::mode_name(ctx.lang, m).to_owned()),
+    )];
+    for q in &service.questions {
+        let answer = values.get(&format!("{}{}", form::ANSWER_PREFIX, q.key));
+        let answer = match answer {
+            Some("yes") => Some(t.yes),
+            Some("no") => Some(t.no),
+            other => other,
+        };
+        details.push(line(&q.label, shown(answer)));
+    }
+    details.push(line(t.notes_short, shown(values.get("notes"))));
+    let email_lang = values.get("email_lang").and_then(Lang::parse).unwrap_or(ctx.lang);
+    let applicant = vec![
+        line(t.name, shown(values.get("name"))),
+        line(t.email, shown(values.get("email"))),
+        line(t.phone, shown(values.get("phone"))),
+        line(t.fiscal_code_short, shown(values.get("fiscal_code"))),
+        line(t.email_lang, texts::lang_name(email_lang).to_owned()),
+    ];
+    (details, applicant)
+}
+
+/// Renders the booking page for `start` at the steps `showing`.
+#[allow(clippy::too_many_arguments)]
 fn book_page(
     ctx: &Ctx,
     t: &Tenant,
@@ -320,30 +529,66 @@ fn book_page(
     start: Timestamp,
     values: &Values,
     outcome: &Outcome,
+    showing: Showing,
 ) -> BookPage {
     let at = start.to_zoned(zone_of(t));
+    let current = showing.first();
+    let heading = match current {
+        Step::Details => ctx.t.step_details,
+        Step::Applicant => ctx.t.step_applicant,
+        _ => ctx.t.step_summary,
+    };
     let crumbs = ctx.crumbs(vec![
         (t.name.clone(), Some(ctx.href(&town_path(t)))),
         (service.name.clone(), Some(ctx.href(&service_path(t, service.id)))),
-        (ctx.t.form_title.to_owned(), None),
+        (heading.to_owned(), None),
     ]);
-    let mut page_title = title(ctx.t.form_title, t);
+    let step_of = ctx.t.step_of.replace("{n}", &(current as u8).to_string()).replace("{total}", "5");
+    let mut page_title = title(&format!("{heading} ({step_of})"), t);
     if !outcome.errors.is_empty() || outcome.unavailable.is_some() {
         page_title = format!("{}{page_title}", ctx.t.error_prefix);
     }
+    let back_href = format!("{}#times", ctx.href(&service_path(t, service.id)));
+    let town_href = ctx.href(&town_path(t));
+    // The summary carries a key of its own: a reload or a second press of "confirm" books once.
+    let form_key = match values.get("form_key") {
+        Some(k) if ricevo_desk::tokens::looks_like_token(k) => k.to_owned(),
+        _ => ricevo_desk::tokens::new_token(),
+    };
+    let hidden = values
+        .pairs()
+        .iter()
+        .filter(|(k, _)| !CONTROL_FIELDS.contains(&k.as_str()) && !showing.asks(k))
+        .map(|(k, v)| Hidden { name: k.clone(), value: v.clone() })
+        .collect();
+    let (review_details, review_applicant) = review(ctx, service, values);
+    let mut summary = form::summary(&outcome.errors, ctx.t, &service.questions);
+    form::order_like_page(&mut summary, &outcome.errors, &service.questions);
     BookPage {
         l: ctx.layout(page_title, crumbs, Some(t), false),
         t: ctx.t,
+        steps: steps(ctx, current, Some(town_href.clone()), Some(back_href.clone())),
+        step_of,
+        heading,
+        show_details: showing.details,
+        show_applicant: showing.applicant,
+        show_summary: showing.summary,
         service_name: service.name.clone(),
         office_name: office.name.clone(),
+        address: address_for(office, service.rules.offers(Mode::InPerson)),
         when: texts::when(ctx.lang, &at),
         duration: texts::minutes(ctx.lang, service.rules.duration_minutes()),
-        back_href: format!("{}#times", ctx.href(&service_path(t, service.id))),
+        back_href,
+        town_href,
         action: ctx.here(),
         csrf: ctx.csrf.clone(),
         start: ricevo_desk::town::rfc3339(&at),
+        form_key,
+        hidden,
         fields: form::fields(service, values, &outcome.errors, ctx.lang),
-        summary: form::summary(&outcome.errors, ctx.t, &service.questions),
+        summary,
+        review_details,
+        review_applicant,
         unavailable: outcome.unavailable.clone(),
         alternatives: alternatives(ctx, &outcome.alternatives),
         notice: privacy::Notice::of(ctx, t),
@@ -364,15 +609,48 @@ async fn book_form(
 ) -> Response {
     let result = async {
         let t = request::tenant(&state, &slug, ctx.lang).await?;
+        ctx.in_town(&t);
         let (service, office) =
             state.desk.service_and_office(&t, service_id(&id, ctx.lang)?).await.in_lang(ctx.lang)?;
         let Some(start) = q.start.as_deref().and_then(parse_instant) else {
             return Ok(bad_start(&ctx, ctx.href(&service_path(&t, service.id))));
         };
-        let page = book_page(&ctx, &t, &service, &office, start, &Values::default(), &Outcome::default());
+        let page = book_page(
+            &ctx,
+            &t,
+            &service,
+            &office,
+            start,
+            &Values::default(),
+            &Outcome::default(),
+            Showing::only(Step::Details),
+        );
         Ok(ctx.form_page(StatusCode::OK, &page))
     };
     answer(&ctx, result.await)
+}
+
+/// The idempotency of a confirmed summary: its key (scoped to citizen forms) and a hash of
+/// everything it asks, so the same summary sent twice books once.
+fn summary_idempotency(values: &Values) -> Option<(String, String)> {
+    let key = values.get("form_key").filter(|k| ricevo_desk::tokens::looks_like_token(k))?;
+    let mut asked: Vec<(&str, &str)> = values
+        .pairs()
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), CSRF_FIELD | "form_key" | "goto" | "step"))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    asked.sort_unstable();
+    let hash = ricevo_desk::tokens::hash(&serde_json::to_string(&asked).unwrap_or_default());
+    Some((format!("citizen-form:{key}"), hash))
+}
+
+/// The citizen's link token in the answer first given to a replayed summary.
+fn token_of_receipt(body: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let url = v["manage_url"].as_str()?;
+    let token = url.rsplit_once("/a/")?.1.split(['?', '#', '/']).next()?;
+    ricevo_desk::tokens::looks_like_token(token).then(|| token.to_owned())
 }
 
 async fn book_submit(
@@ -385,6 +663,7 @@ async fn book_submit(
 ) -> Response {
     let result = async {
         let t = request::tenant(&state, &slug, ctx.lang).await?;
+        ctx.in_town(&t);
         let (service, office) =
             state.desk.service_and_office(&t, service_id(&id, ctx.lang)?).await.in_lang(ctx.lang)?;
         let Ok(Form(pairs)) = posted else {
@@ -403,38 +682,81 @@ async fn book_submit(
         let Some(start) = values.get("start").or(q.start.as_deref()).and_then(parse_instant) else {
             return Ok(bad_start(&ctx, ctx.href(&service_path(&t, service.id))));
         };
+        let render = |status: StatusCode, outcome: &Outcome, showing: Showing| {
+            let page = book_page(&ctx, &t, &service, &office, start, &values, outcome, showing);
+            ctx.form_page(status, &page)
+        };
+        // "Change" on the summary, or "back": that step again, as it was filled.
+        if let Some(step) = values.get("goto").and_then(Step::parse) {
+            return Ok(render(StatusCode::OK, &Outcome::default(), Showing::only(step)));
+        }
+        let posted_step = values.get("step").and_then(Step::parse);
+        if posted_step != Some(Step::Summary) {
+            // A step of the form: checked by the core's own rules, nothing is booked yet.
+            let input = values.input(ctx.lang);
+            let errors = ricevo_core::citizen::check_booking(&input, &service.rules, &service.questions, ctx.lang)
+                .err()
+                .unwrap_or_default();
+            let (showing, errors) = match posted_step {
+                Some(Step::Details) => {
+                    let mine: Vec<_> =
+                        errors.into_iter().filter(|e| Step::of_error(&e.field) == Step::Details).collect();
+                    let next = if mine.is_empty() { Step::Applicant } else { Step::Details };
+                    (Showing::only(next), mine)
+                }
+                Some(_) => {
+                    // The applicant step: an error of the details (changed meanwhile) goes back there.
+                    let details: Vec<_> =
+                        errors.iter().filter(|e| Step::of_error(&e.field) == Step::Details).cloned().collect();
+                    if details.is_empty() {
+                        (Showing::only(if errors.is_empty() { Step::Summary } else { Step::Applicant }), errors)
+                    } else {
+                        (Showing::only(Step::Details), details)
+                    }
+                }
+                // The whole form posted at once (an older page, a script): every error at once.
+                None => {
+                    let details = errors.iter().any(|e| Step::of_error(&e.field) == Step::Details);
+                    let applicant = errors.iter().any(|e| Step::of_error(&e.field) == Step::Applicant);
+                    (Showing { details, applicant, summary: errors.is_empty() }, errors)
+                }
+            };
+            let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+            return Ok(render(status, &Outcome { errors, ..Outcome::default() }, showing));
+        }
         let req = BookingRequest {
             service_id: service.id,
             start,
             input: values.input(ctx.lang),
-            idempotency: None,
+            idempotency: summary_idempotency(&values),
             source: client,
         };
+        let booked_at =
+            |token: &str| Redirect::to(&ctx.href(&format!("{}?booked=1", manage_path(token)))).into_response();
         let outcome = match state.desk.book(&t, req, ctx.lang).await {
-            Ok(BookingResult::Booked { token, .. }) => {
-                return Ok(Redirect::to(&ctx.href(&format!("{}?booked=1", manage_path(&token)))).into_response());
+            Ok(BookingResult::Booked { token, .. }) => return Ok(booked_at(&token)),
+            // The same summary confirmed again (a reload, a double press): the first booking.
+            Ok(BookingResult::Replay(first)) => {
+                return match token_of_receipt(&first.body) {
+                    Some(token) => Ok(booked_at(&token)),
+                    None => Err(ApiError::Conflict(ctx.lang)),
+                };
             }
-            // Only API requests carry an idempotency key; a replay cannot come from this form.
-            Ok(BookingResult::Replay(_)) => return Err(ApiError::Conflict(ctx.lang)),
-            Err(DeskError::Fields(errors)) => Outcome { errors, ..Outcome::default() },
+            Err(DeskError::Fields(errors)) => {
+                let first = errors.iter().map(|e| Step::of_error(&e.field)).min().unwrap_or(Step::Details);
+                let outcome = Outcome { errors, ..Outcome::default() };
+                return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &outcome, Showing::only(first)));
+            }
             Err(DeskError::Unavailable { reason, alternatives }) => Outcome {
                 unavailable: Some(refusal_message(reason, ctx.lang).to_owned()),
                 alternatives,
                 ..Outcome::default()
             },
-            // The form comes back with what the citizen typed and why it cannot be booked.
+            // The summary comes back with what the citizen typed and why it cannot be booked.
             Err(e @ (DeskError::CitizenLimit(_) | DeskError::BudgetSpent { .. })) => {
                 let e = ApiError::from_desk(ctx.lang, e);
-                let page = book_page(
-                    &ctx,
-                    &t,
-                    &service,
-                    &office,
-                    start,
-                    &values,
-                    &Outcome { unavailable: Some(e.message()), ..Outcome::default() },
-                );
-                let mut resp = ctx.form_page(e.status(), &page);
+                let outcome = Outcome { unavailable: Some(e.message()), ..Outcome::default() };
+                let mut resp = render(e.status(), &outcome, Showing::only(Step::Summary));
                 if let ApiError::TooManyBookings(_, secs) = e {
                     resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
                 }
@@ -442,9 +764,7 @@ async fn book_submit(
             }
             Err(e) => return Err(ApiError::from_desk(ctx.lang, e)),
         };
-        let status = if outcome.errors.is_empty() { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
-        let page = book_page(&ctx, &t, &service, &office, start, &values, &outcome);
-        Ok(ctx.form_page(status, &page))
+        Ok(render(StatusCode::CONFLICT, &outcome, Showing::only(Step::Summary)))
     };
     answer(&ctx, result.await)
 }
@@ -461,8 +781,10 @@ struct Opened {
 impl Opened {
     /// Opens the appointment of a citizen's link (404 for anything else). The service and
     /// office are read even when no longer bookable: the appointment still shows them.
-    async fn load(state: &AppState, token: String, lang: Lang) -> Result<Opened, ApiError> {
+    async fn load(state: &AppState, token: String, ctx: &Ctx) -> Result<Opened, ApiError> {
+        let lang = ctx.lang;
         let (tenant, appointment) = request::by_token(state, &token, lang).await?;
+        ctx.in_town(&tenant);
         let service = state.store.service(tenant.id, appointment.service_id).await?.ok_or(ApiError::NotFound(lang))?;
         let office = state.store.office(tenant.id, appointment.office_id).await?.ok_or(ApiError::NotFound(lang))?;
         Ok(Opened { token, tenant, appointment, service, office })
@@ -531,7 +853,7 @@ async fn manage(
     Query(q): Query<PageQuery>,
 ) -> Response {
     let result = async {
-        let o = Opened::load(&state, token, ctx.lang).await?;
+        let o = Opened::load(&state, token, &ctx).await?;
         let a = &o.appointment;
         let active = a.status.is_active();
         // Without an e-mail nothing reaches the citizen: this page is where they get the code
@@ -577,7 +899,7 @@ async fn manage(
 
 async fn invite(State(state): State<AppState>, ctx: Ctx, Path(token): Path<String>) -> Response {
     let result = async {
-        let o = Opened::load(&state, token, ctx.lang).await?;
+        let o = Opened::load(&state, token, &ctx).await?;
         let a = &o.appointment;
         let links = state.desk.links(&o.token, a.mode);
         let notice = notice(&o.tenant, &o.office, &o.service, a, &links);
@@ -629,7 +951,7 @@ fn cancel_page(ctx: &Ctx, o: &Opened, done: bool) -> CancelPage {
 
 async fn cancel_confirm(State(state): State<AppState>, ctx: Ctx, Path(token): Path<String>) -> Response {
     let result = async {
-        let o = Opened::load(&state, token, ctx.lang).await?;
+        let o = Opened::load(&state, token, &ctx).await?;
         if !o.appointment.status.is_active() {
             return Ok(o.not_active(&ctx));
         }
@@ -641,7 +963,7 @@ async fn cancel_confirm(State(state): State<AppState>, ctx: Ctx, Path(token): Pa
 
 async fn cancel_submit(State(state): State<AppState>, ctx: Ctx, Path(token): Path<String>, posted: Posted) -> Response {
     let result = async {
-        let o = Opened::load(&state, token, ctx.lang).await?;
+        let o = Opened::load(&state, token, &ctx).await?;
         let csrf = posted.as_ref().ok().and_then(|Form(p)| p.iter().find(|(k, _)| k == CSRF_FIELD)).map(|(_, v)| v);
         if !ctx.csrf_ok(csrf.map(String::as_str)) {
             return Ok(ctx.csrf_refused(ctx.href(&format!("{}/cancel", manage_path(&o.token)))));
@@ -670,6 +992,8 @@ struct MovePage {
     unavailable: Option<&'static str>,
     alternatives: Vec<Opt>,
     picker: Picker,
+    /// The chosen new time, to confirm before moving: its words and its value.
+    confirm: Option<(String, String)>,
 }
 
 /// Renders the move page, with a refusal and its alternatives if a move failed.
@@ -682,8 +1006,18 @@ async fn move_page(
 ) -> Result<MovePage, ApiError> {
     let (service, office) = state.desk.service_and_office(&o.tenant, o.service.id).await.in_lang(ctx.lang)?;
     let here = format!("{}/move", manage_path(&o.token));
-    let picker =
-        picker::build(ctx, state, &o.tenant, &service, &office, from, state.now(), &here, Purpose::Move).await?;
+    let picker = picker::build(
+        ctx,
+        state,
+        &o.tenant,
+        &service,
+        &office,
+        from,
+        state.now(),
+        &here,
+        Purpose::Move(o.appointment.start),
+    )
+    .await?;
     let (unavailable, alternative_slots) = match refused {
         Some((message, slots)) => (Some(message), slots),
         None => (None, Vec::new()),
@@ -703,6 +1037,7 @@ async fn move_page(
         unavailable,
         alternatives: alternatives(ctx, &alternative_slots),
         picker,
+        confirm: None,
     })
 }
 
@@ -713,7 +1048,7 @@ async fn move_picker(
     Query(q): Query<PageQuery>,
 ) -> Response {
     let result = async {
-        let o = Opened::load(&state, token, ctx.lang).await?;
+        let o = Opened::load(&state, token, &ctx).await?;
         if !o.appointment.status.is_active() {
             return Ok(o.not_active(&ctx));
         }
@@ -725,7 +1060,7 @@ async fn move_picker(
 
 async fn move_submit(State(state): State<AppState>, ctx: Ctx, Path(token): Path<String>, posted: Posted) -> Response {
     let result = async {
-        let o = Opened::load(&state, token, ctx.lang).await?;
+        let o = Opened::load(&state, token, &ctx).await?;
         let values = Values::new(posted.map(|Form(p)| p).unwrap_or_default());
         let here = ctx.href(&format!("{}/move", manage_path(&o.token)));
         if !ctx.csrf_ok(values.get(CSRF_FIELD)) {
@@ -737,6 +1072,15 @@ async fn move_submit(State(state): State<AppState>, ctx: Ctx, Path(token): Path<
         let Some(start) = values.get("start").and_then(parse_instant) else {
             return Ok(bad_start(&ctx, here));
         };
+        // A time chosen in the picker is first shown beside the current one (old → new); only
+        // the confirmation moves.
+        if values.get("confirm") != Some("1") {
+            let mut page = move_page(&ctx, &state, &o, None, None).await?;
+            let new_time = texts::when(ctx.lang, &start.to_zoned(zone_of(&o.tenant)));
+            page.confirm = Some((new_time, ricevo_desk::town::rfc3339(&start.to_zoned(zone_of(&o.tenant)))));
+            page.l.title = title(ctx.t.move_confirm_title, &o.tenant);
+            return Ok(ctx.form_page(StatusCode::OK, &page));
+        }
         match state.desk.reschedule(&o.tenant, &o.appointment, Some(&o.token), start).await {
             Ok(_) => Ok(Redirect::to(&ctx.href(&format!("{}?moved=1", manage_path(&o.token)))).into_response()),
             Err(DeskError::Unavailable { reason, alternatives }) => {

@@ -214,6 +214,8 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
         let link = state.desk.resolve(&token).await.in_lang(ctx.lang)?;
         let (tenant, entry) = match link {
             Link::Appointment(tenant, a) => {
+                // Even "not open yet" is the town's page, with its header, footer and way home.
+                ctx.in_town(&tenant);
                 // The page only looks: arrival is recorded when the socket opens after the device check.
                 let existing = match state.desk.look_in(&tenant, &a).await.in_lang(ctx.lang)? {
                     Ok(existing) => existing,
@@ -232,7 +234,10 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
                 let placeholder = existing.unwrap_or_else(|| preview_entry(&tenant, &a));
                 (tenant, placeholder)
             }
-            Link::Entry(tenant, e) => (tenant, *e),
+            Link::Entry(tenant, e) => {
+                ctx.in_town(&tenant);
+                (tenant, *e)
+            }
         };
         let next = next_steps(&state, &ctx, &tenant, entry.office_id).await;
         let closed =

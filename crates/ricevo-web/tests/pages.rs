@@ -53,6 +53,26 @@ impl Page {
             .map(str::to_owned)
     }
 
+    /// The hidden fields of the page's forms, as they would be posted back.
+    fn hidden_fields(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut rest = self.raw.as_str();
+        while let Some(i) = rest.find("<input type=\"hidden\" name=\"") {
+            rest = &rest[i..];
+            let tag = &rest[..rest.find('>').unwrap()];
+            let name = between(tag, "name=\"", "\"").unwrap();
+            let value = between(tag, "value=\"", "\"").unwrap_or_default();
+            out.push((unescape(&name), unescape(&value)));
+            rest = &rest[tag.len()..];
+        }
+        out
+    }
+
+    /// Whether this is the summary to confirm (step 5 of the booking).
+    fn is_summary(&self) -> bool {
+        self.status == StatusCode::OK && self.raw.contains("name=\"form_key\"")
+    }
+
     /// The value of the hidden form token.
     fn csrf_field(&self) -> String {
         between(&self.body, "name=\"csrf\" value=\"", "\"").unwrap()
@@ -162,7 +182,22 @@ const CITIZEN: [(&str, &str); 5] = [
     ("notes", "Porto i documenti"),
 ];
 
-/// Fills and posts the booking form at `slot_href`; returns the form page and the answer.
+/// Presses "confirm" on a summary page posted to `uri`: everything it carries, sent back.
+async fn confirm(app: &App, uri: &str, cookie: &str, summary: &Page) -> Page {
+    assert!(summary.is_summary(), "not a summary ({}): {}", summary.status, summary.body);
+    let fields = summary.hidden_fields();
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    post(app, uri, Some(cookie), &fields).await
+}
+
+/// Posts a whole booking form; when the summary comes back, confirms it.
+async fn post_and_confirm(app: &App, uri: &str, cookie: &str, fields: &[(&str, &str)]) -> Page {
+    let answer = post(app, uri, Some(cookie), fields).await;
+    if answer.is_summary() { confirm(app, uri, cookie, &answer).await } else { answer }
+}
+
+/// Fills and posts the booking form at `slot_href`, and confirms its summary; returns the
+/// form page and the answer.
 async fn book(app: &App, slot_href: &str, mode: &str, extra: &[(&str, &str)]) -> (Page, Page) {
     let form = get(app, slot_href).await;
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
@@ -171,7 +206,7 @@ async fn book(app: &App, slot_href: &str, mode: &str, extra: &[(&str, &str)]) ->
     let mut fields: Vec<(&str, &str)> = CITIZEN.to_vec();
     fields.extend([("mode", mode), ("privacy_accepted", "1"), ("email_lang", "it"), ("csrf", csrf.as_str())]);
     fields.extend_from_slice(extra);
-    let answer = post(app, slot_href, Some(&cookie), &fields).await;
+    let answer = post_and_confirm(app, slot_href, &cookie, &fields).await;
     (form, answer)
 }
 
@@ -284,13 +319,22 @@ async fn a_citizen_moves_an_appointment_by_choosing_a_new_time() {
     let new_start = slots[3].split("start=").nth(1).unwrap().replace("%3A", ":").replace("%2B", "+");
     assert!(picker.body.contains(&format!("value=\"{new_start}\"")), "the new time is a button of the move form");
 
-    let moved = post(
+    // Choosing a time asks first, old → new; nothing moves until confirmed.
+    let asked = post(
         &app,
         &format!("/a/{token}/move"),
         Some(&csrf_cookie(&picker)),
         &[("csrf", &picker.csrf_field()), ("start", &new_start)],
     )
     .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    assert!(asked.body.contains("Confermi lo spostamento?") && asked.body.contains("Nuovo orario"), "{}", asked.body);
+    let unmoved = get(&app, &format!("/api/v1/appointments/{token}")).await;
+    assert!(!unmoved.body.contains(&format!("\"start\":\"{new_start}\"")), "not moved before the confirmation");
+    let fields = asked.hidden_fields();
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert!(fields.contains(&("confirm", "1")) && fields.contains(&("start", new_start.as_str())), "{fields:?}");
+    let moved = post(&app, &format!("/a/{token}/move"), Some(&csrf_cookie(&picker)), &fields).await;
     assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
     assert_eq!(moved.header(header::LOCATION), format!("/a/{token}?moved=1"));
     let manage = get(&app, &format!("/a/{token}?moved=1")).await;
@@ -323,7 +367,7 @@ async fn pages_speak_english_when_asked_by_query_or_by_the_browser() {
 
     let (_, service) = service_page(&app, "TARI / IMU").await;
     let english = get(&app, &format!("{}&lang=en", service.slot_links()[0])).await;
-    assert!(english.body.contains("Your details") && english.body.contains("Book the appointment"));
+    assert!(english.body.contains("Appointment details") && english.body.contains(">Next</button>"));
     let missing = get_with(&app, "/demo/services/999", "accept-language", "en").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.body.contains("Service not found."));
@@ -335,7 +379,9 @@ async fn field_errors_are_listed_on_top_and_tied_to_their_fields_with_the_values
     let (_, service) = service_page(&app, "Carta d'identità elettronica").await;
     let slot = service.slot_links()[0].clone();
     let form = get(&app, &slot).await;
-    assert!(form.body.contains("Si tratta di primo rilascio o di rinnovo? (obbligatoria)"));
+    // One way of marking: optional fields say "(facoltativo)", required ones carry no mark.
+    assert!(form.body.contains("Si tratta di primo rilascio o di rinnovo?"));
+    assert!(!form.body.contains("(obbligatoria)") && form.body.contains("Note per l'ufficio (facoltativo)"));
     assert!(!form.body.contains("value=\"video\""), "only the modes the service offers");
     let cookie = csrf_cookie(&form);
     let csrf = form.csrf_field();
@@ -406,7 +452,7 @@ async fn a_slot_taken_meanwhile_offers_the_nearest_free_times_and_keeps_the_deta
     let cookie = format!("ricevo_csrf={csrf}");
     let mut fields: Vec<(&str, &str)> = CITIZEN.to_vec();
     fields.extend([("mode", "phone"), ("privacy_accepted", "1"), ("csrf", &csrf), ("start", &alternative)]);
-    let third = post(&app, &slot, Some(&cookie), &fields).await;
+    let third = post_and_confirm(&app, &slot, &cookie, &fields).await;
     assert_eq!(third.status, StatusCode::SEE_OTHER, "choosing an alternative books it: {}", third.body);
     let api = get(&app, &format!("/api/v1/appointments/{}", token_of(&third))).await;
     assert!(api.body.contains(&format!("\"start\":\"{alternative}\"")));
@@ -561,13 +607,16 @@ async fn the_picker_pages_two_weeks_at_a_time_and_says_when_a_day_has_no_times()
     let app = app().await;
     let (href, service) = service_page(&app, "Cambio di residenza").await;
     assert!(service.body.contains("<h3>lunedì 23 novembre 2026</h3>"));
-    assert!(service.body.contains("<h3>sabato 28 novembre 2026</h3>"));
-    assert!(service.body.contains("Nessun orario disponibile in questo giorno."));
+    // A weekend without times is one line saying why.
+    assert!(service.body.contains("<h3>sabato 28 novembre 2026 – domenica 29 novembre 2026</h3>"), "{}", service.body);
+    assert!(service.body.contains("Ufficio chiuso"));
     assert!(!service.body.contains("Giorni precedenti"), "nothing bookable before today");
     let later = service.link_to("Giorni successivi →");
     assert_eq!(later, format!("{href}?from=2026-12-07#times"));
     let next = get(&app, &later).await;
     assert!(next.body.contains("<h3>lunedì 7 dicembre 2026</h3>"));
+    assert!(next.body.contains("<h3>martedì 8 dicembre 2026</h3>"), "{}", next.body);
+    assert!(next.body.contains("Festivo: Immacolata"), "a holiday says its name: {}", next.body);
     assert!(!next.body.contains("<h3>domenica 6 dicembre 2026</h3>"));
     assert!(next.slot_links().iter().all(|s| !s.contains("2026-11-")), "only the days asked for");
     assert_eq!(next.link_to("← Giorni precedenti"), format!("{href}?from=2026-11-23#times"));
@@ -653,7 +702,7 @@ async fn the_booking_form_tells_a_citizen_who_holds_two_active_appointments_why_
     let csrf = english.csrf_field();
     let mut fields: Vec<(&str, &str)> = CITIZEN.to_vec();
     fields.extend([("mode", "video"), ("privacy_accepted", "1"), ("csrf", csrf.as_str())]);
-    let refused = post(&app, &format!("{}&lang=en", slots[2]), Some(&cookie), &fields).await;
+    let refused = post_and_confirm(&app, &format!("{}&lang=en", slots[2]), &cookie, &fields).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert!(refused.body.contains("You already have 2 active appointments"), "{}", refused.body);
 }
@@ -676,7 +725,7 @@ async fn the_booking_form_answers_429_with_retry_after_once_an_address_spent_its
             ("privacy_accepted", "1"),
             ("csrf", csrf.as_str()),
         ];
-        let answer = post(&app, slot, Some(&cookie), &fields).await;
+        let answer = post_and_confirm(&app, slot, &cookie, &fields).await;
         if n < 10 {
             assert_eq!(answer.status, StatusCode::SEE_OTHER, "booking {n}: {}", answer.body);
         } else {
@@ -696,10 +745,6 @@ async fn a_citizen_without_e_mail_books_with_a_phone_and_the_confirmation_says_w
     let (_, service) = service_page(&app, "Cambio di residenza").await;
     let slot = service.slot_links()[0].clone();
     let form = get(&app, &slot).await;
-    assert!(
-        unescape(&form.body).contains("Se non hai un'e-mail lascia vuoto e indica il telefono"),
-        "e-mail is optional"
-    );
     let cookie = csrf_cookie(&form);
     let csrf = form.csrf_field();
     // Neither e-mail nor phone: refused on the e-mail field, saying a phone will do.
@@ -708,9 +753,14 @@ async fn a_citizen_without_e_mail_books_with_a_phone_and_the_confirmation_says_w
     let refused = post(&app, &slot, Some(&cookie), &fields).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(unescape(&refused.body).contains("oppure, se non ne hai uno, un numero di telefono"), "{}", refused.body);
+    // The applicant's step says from the start that an e-mail is optional.
+    assert!(
+        unescape(&refused.body).contains("Se non hai un'e-mail lascia vuoto e indica il telefono"),
+        "e-mail is optional"
+    );
     let mut with_phone = fields.to_vec();
     with_phone.push(("phone", "+39 333 123 4567"));
-    let done = post(&app, &slot, Some(&cookie), &with_phone).await;
+    let done = post_and_confirm(&app, &slot, &cookie, &with_phone).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let location = done.header(header::LOCATION).to_owned();
     let token = token_of(&done);
@@ -725,4 +775,215 @@ async fn a_citizen_without_e_mail_books_with_a_phone_and_the_confirmation_says_w
     let later = get(&app, &format!("/a/{token}")).await;
     assert!(!unescape(&later.body).contains("Conserva questi dati"));
     assert!(later.body.contains(&code), "the code stays on the page");
+}
+
+// ---- path: the booking steps, the town's frame, a second town ----
+
+/// Gives the demo town its address, PEC and website, as its administrator would.
+async fn demo_with_contacts(app: &App) {
+    let demo = app.state.store.tenant_by_slug("demo").await.unwrap().unwrap();
+    let mut settings = ricevo_store::TenantSettings::of(&demo);
+    settings.address = "Piazza Grande 1, 00100 Esempio".into();
+    settings.pec = "protocollo@pec.comune.esempio.it".into();
+    settings.website = "https://www.comune.esempio.it".into();
+    app.state.store.update_tenant_settings(demo.id, &settings).await.unwrap();
+}
+
+#[tokio::test]
+async fn without_javascript_a_citizen_goes_through_the_steps_reviews_and_a_replayed_confirm_books_once() {
+    let app = app().await;
+    let (service_href, service) = service_page(&app, "Cambio di residenza").await;
+    assert!(service.body.contains("aria-current=\"step\""), "the service page is a step of the booking");
+    assert!(service.body.contains("data-element=\"appointment-booking\""), "{}", service.body);
+    let slot = service.slot_links()[0].clone();
+
+    // Step 3: how to meet, the reason and the privacy notice; nothing about the applicant yet.
+    let details = get(&app, &slot).await;
+    assert_eq!(details.status, StatusCode::OK);
+    let current = between(&details.body, "aria-current=\"step\"", "</li>").unwrap();
+    assert!(current.contains("Dettagli appuntamento"), "{current}");
+    assert!(details.body.contains("Passo 3 di 5") && !details.body.contains("id=\"f-name\""));
+    let cookie = csrf_cookie(&details);
+    let csrf = details.csrf_field();
+    let missing = post(&app, &slot, Some(&cookie), &[("csrf", &csrf), ("step", "details")]).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let summary = between(&missing.body, "id=\"errors\"", "</div>").unwrap();
+    assert!(summary.contains("autofocus"), "focus moves to the error summary without scripts: {summary}");
+    assert!(!summary.contains("#f-name"), "only this step's errors: {summary}");
+    let (privacy, mode) = (summary.find("#f-privacy").unwrap(), summary.find("#f-mode-0").unwrap());
+    assert!(privacy < mode, "the summary follows the page order: {summary}");
+
+    // Step 4: the applicant; the details ride along unseen.
+    let details_fields = [
+        ("csrf", csrf.as_str()),
+        ("step", "details"),
+        ("privacy_accepted", "1"),
+        ("mode", "in_person"),
+        ("notes", "Porto i documenti"),
+    ];
+    let applicant = post(&app, &slot, Some(&cookie), &details_fields).await;
+    assert_eq!(applicant.status, StatusCode::OK, "{}", applicant.body);
+    assert!(applicant.body.contains("Passo 4 di 5") && applicant.body.contains("id=\"f-name\""));
+    let carried = applicant.hidden_fields();
+    assert!(carried.contains(&("notes".into(), "Porto i documenti".into())), "{carried:?}");
+    let mut fields = carried.clone();
+    fields.retain(|(k, _)| k != "step");
+    fields.extend(
+        [("step", "applicant"), ("name", "Maria Rossi"), ("email", "maria@example.it"), ("email_lang", "it")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+
+    // Step 5: the summary to review; nothing is booked yet.
+    let review = post(&app, &slot, Some(&cookie), &fields).await;
+    assert!(review.is_summary(), "{}", review.body);
+    for words in ["Passo 5 di 5", "Maria Rossi", "maria@example.it", "Porto i documenti", "In presenza", "Anagrafe"] {
+        assert!(review.body.contains(words), "the summary shows {words}: {}", review.body);
+    }
+    assert!(review.body.contains("name=\"goto\" value=\"details\"") && review.body.contains(">Modifica<"));
+    assert!(get(&app, &service_href).await.label_of(&slot).ends_with(", 2 posti liberi"), "not booked yet");
+
+    // "Modifica" brings a step back as it was filled, and on to the summary again.
+    let mut edit: Vec<(&str, &str)> = Vec::new();
+    let hidden = review.hidden_fields();
+    edit.extend(hidden.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    edit.push(("goto", "details"));
+    let again = post(&app, &slot, Some(&cookie), &edit).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(again.body.contains("Passo 3 di 5") && again.body.contains(">Porto i documenti</textarea>"));
+
+    // Confirmed twice (a reload, a double press): one booking, the same page.
+    let first = confirm(&app, &slot, &cookie, &review).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    let second = confirm(&app, &slot, &cookie, &review).await;
+    assert_eq!(second.status, StatusCode::SEE_OTHER, "{}", second.body);
+    assert_eq!(first.header(header::LOCATION), second.header(header::LOCATION), "the replay leads to the same booking");
+    assert!(get(&app, &service_href).await.label_of(&slot).ends_with(", 1 posto libero"), "booked once");
+    let manage = get(&app, first.header(header::LOCATION)).await;
+    assert!(manage.body.contains("Prenotazione confermata"));
+}
+
+#[tokio::test]
+async fn citizen_pages_wear_the_towns_header_and_footer_with_the_models_data_elements_even_on_errors() {
+    let app = app().await;
+    demo_with_contacts(&app).await;
+    let town = get(&app, "/demo").await;
+    for needle in [
+        "data-element=\"privacy-policy-link\"",
+        "data-element=\"accessibility-link\"",
+        "data-element=\"legal-notes\"",
+        "data-element=\"service-link\"",
+        "Piazza Grande 1, 00100 Esempio",
+        "protocollo@pec.comune.esempio.it",
+        "href=\"https://www.comune.esempio.it\"",
+    ] {
+        assert!(town.body.contains(needle), "the town page has {needle}");
+    }
+    // The walk-in desk is reached from the town's page, with its hours and who waits.
+    let walk_in = between(&town.body, "id=\"walk-in-heading\"", "</section>").unwrap();
+    assert!(walk_in.contains("href=\"/demo/walk-in/") && walk_in.contains("In attesa ora: 0"), "{walk_in}");
+    let legal = get(&app, &town.link_to("Note legali")).await;
+    assert_eq!(legal.status, StatusCode::OK);
+    assert!(legal.body.contains("data-element=\"legal-notes-section\"") && legal.body.contains("EUPL"));
+    let crumbs = between(&legal.body, "data-element=\"breadcrumb\"", "</ol>").unwrap();
+    assert!(crumbs.contains("href=\"/demo\">Home</a>"), "Home is the town: {crumbs}");
+
+    // An unknown address and an unknown service inside the town: the town's page, 404.
+    for uri in ["/demo/nessuna-pagina", "/demo/services/999", "/demo/services/abc/book?start=x"] {
+        let page = get(&app, uri).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(
+            page.body.contains("Comune di Esempio") && page.body.contains("protocollo@pec"),
+            "{uri}: {}",
+            page.body
+        );
+        assert!(page.body.contains("href=\"/demo\""), "the way home is the town: {uri}");
+        assert!(!page.body.contains(">Ricevo</span>"), "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn a_summary_of_one_town_books_nothing_in_another_and_each_footer_shows_its_own_contacts() {
+    let app = app().await;
+    demo_with_contacts(&app).await;
+    let store = &app.state.store;
+    let other = store
+        .create_tenant(&ricevo_store::NewTenant {
+            slug: "altro".into(),
+            name: "Comune di Altro".into(),
+            time_zone: "Europe/Rome".into(),
+            patron_day: None,
+            contact_email: "info@altro.it".into(),
+            privacy_notice: String::new(),
+            retention_days: 365,
+        })
+        .await
+        .unwrap();
+    let mut settings = ricevo_store::TenantSettings::of(&other);
+    settings.address = "Via Altra 2".into();
+    settings.pec = "altro@pec.it".into();
+    store.update_tenant_settings(other.id, &settings).await.unwrap();
+
+    let (service_href, service) = service_page(&app, "Cambio di residenza").await;
+    let slot = service.slot_links()[0].clone();
+    let form = get(&app, &slot).await;
+    let cookie = csrf_cookie(&form);
+    let csrf = form.csrf_field();
+    let mut fields: Vec<(&str, &str)> = CITIZEN.to_vec();
+    fields.extend([("mode", "video"), ("privacy_accepted", "1"), ("csrf", csrf.as_str())]);
+    let review = post(&app, &slot, Some(&cookie), &fields).await;
+    assert!(review.is_summary(), "{}", review.body);
+    // The same summary sent to the other town's address for that service: not found there.
+    let foreign = slot.replacen("/demo/", "/altro/", 1);
+    let refused = confirm(&app, &foreign, &cookie, &review).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+    assert!(refused.body.contains("Comune di Altro") && !refused.body.contains("Piazza Grande"), "{}", refused.body);
+    assert!(get(&app, &service_href).await.label_of(&slot).ends_with(", 2 posti liberi"), "nothing booked");
+
+    let demo = get(&app, "/demo").await;
+    let altro = get(&app, "/altro").await;
+    assert!(demo.body.contains("protocollo@pec.comune.esempio.it") && !demo.body.contains("altro@pec.it"));
+    assert!(altro.body.contains("altro@pec.it") && altro.body.contains("Via Altra 2"));
+    assert!(!altro.body.contains("protocollo@pec") && !altro.body.contains("Piazza Grande"));
+    // Its legal notes are its own.
+    let legal = get(&app, "/altro/note-legali").await;
+    assert!(legal.body.contains("Comune di Altro") && legal.body.contains("altro@pec.it"));
+}
+
+#[tokio::test]
+async fn a_walk_in_error_names_its_field_and_the_move_picker_marks_the_current_time() {
+    let app = app().await;
+    let town = get(&app, "/demo").await;
+    let i = town.body.find("class=\"walk-in-link\"").unwrap();
+    let desk_href = between(&town.body[town.body[..i].rfind("<a ").unwrap()..i], "href=\"", "\"").unwrap();
+    let desk = get(&app, &desk_href).await;
+    assert_eq!(desk.status, StatusCode::OK);
+    let action = between(&desk.body, "<form method=\"post\" action=\"", "\"").unwrap();
+    let refused =
+        post(&app, &action, Some(&csrf_cookie(&desk)), &[("csrf", &desk.csrf_field()), ("name", ""), ("email", "x")])
+            .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let summary = between(&refused.body, "id=\"errors\"", "</div>").unwrap();
+    assert!(summary.contains("Nome e cognome: ") && summary.contains("href=\"#name-"), "{summary}");
+    let name = between(&refused.body, "<input type=\"text\" id=\"name-", ">").unwrap();
+    assert!(name.contains("aria-invalid=\"true\""), "{name}");
+    let bad_email = post(
+        &app,
+        &action,
+        Some(&csrf_cookie(&desk)),
+        &[("csrf", &desk.csrf_field()), ("name", "Maria Rossi"), ("email", "maria-at-example")],
+    )
+    .await;
+    assert_eq!(bad_email.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let summary = between(&bad_email.body, "id=\"errors\"", "</div>").unwrap();
+    assert!(summary.contains("E-mail (facoltativo): ") && summary.contains("href=\"#email-"), "{summary}");
+    assert!(bad_email.body.contains("value=\"maria-at-example\""), "the typed value is kept");
+
+    let (_, service) = service_page(&app, "Incontro con il Sindaco").await;
+    let slot = service.slot_links()[0].clone();
+    let (_, done) = book(&app, &slot, "video", &[]).await;
+    let token = token_of(&done);
+    let picker = get(&app, &format!("/a/{token}/move")).await;
+    let current = between(&picker.body, "class=\"slot current\"", "</span>").unwrap();
+    assert!(current.contains("il tuo orario attuale"), "{current}");
 }

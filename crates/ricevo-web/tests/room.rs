@@ -382,12 +382,12 @@ async fn a_ticket_with_an_email_queues_its_link_in_the_citizens_language_and_one
     assert_eq!(n, 2);
     assert!(join.starts_with(&app.base) && join.ends_with("/join"), "{join}");
     assert!(
-        mail_it.subject.starts_with("Il Suo numero per URP") && mail_it.subject.ends_with(": 2"),
+        mail_it.subject.starts_with("Il tuo numero per URP") && mail_it.subject.ends_with(": 2"),
         "{}",
         mail_it.subject
     );
     assert!(mail_it.text.contains(join) && mail_it.html.contains(join), "{}", mail_it.text);
-    assert!(mail_it.text.contains("sala d'attesa virtuale") && mail_it.text.contains("non lo condivida"));
+    assert!(mail_it.text.contains("sala d'attesa virtuale") && mail_it.text.contains("non condividerlo"));
 
     let join_en = en["join_url"].as_str().unwrap();
     assert_ne!(join_en, join, "each ticket has its own link");

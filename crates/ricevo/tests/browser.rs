@@ -61,7 +61,15 @@ async fn check(c: &Client, label: &str) {
 
 /// The booking form of the page, for scripts.
 async fn booking_form(c: &Client) -> Element {
-    wait_for(c, Locator::XPath("//form[.//input[@name='name']]")).await
+    wait_for(c, Locator::XPath("//form[@id='form']")).await
+}
+
+/// Runs axe on the current page at a phone's size (360×740) and at a PC's (1280×800).
+async fn audit_phone_and_pc(c: &Client, w: &World, audit: &mut Audit, page: &str) {
+    for (width, height, size) in [(360, 740, "phone"), (1280, 800, "PC")] {
+        c.set_window_size(width, height).await.expect("set the window size");
+        audit.page(c, &w.tools.axe, &format!("{page} ({size})")).await;
+    }
 }
 
 /// The texts a journey expects, in one language.
@@ -72,6 +80,8 @@ struct Words {
     mode: &'static str,
     privacy: &'static str,
     submit: &'static str,
+    confirm: &'static str,
+    summary_title: &'static str,
     errors_title: &'static str,
     booked_title: &'static str,
     booked_status: &'static str,
@@ -92,7 +102,9 @@ const IT: Words = Words {
     email: "E-mail",
     mode: "In presenza, allo sportello",
     privacy: "Ho letto l'informativa sul trattamento dei dati personali",
-    submit: "Prenota l'appuntamento",
+    submit: "Avanti",
+    confirm: "Conferma la prenotazione",
+    summary_title: "Riepilogo",
     errors_title: "Controlla questi campi",
     booked_title: "Prenotazione confermata",
     booked_status: "Prenotato",
@@ -113,7 +125,9 @@ const EN: Words = Words {
     email: "E-mail",
     mode: "Video call",
     privacy: "I have read the privacy notice",
-    submit: "Book the appointment",
+    submit: "Next",
+    confirm: "Confirm the booking",
+    summary_title: "Summary",
     errors_title: "Please check these fields",
     booked_title: "Booking confirmed",
     booked_status: "Booked",
@@ -145,20 +159,28 @@ async fn to_booking_form(c: &Client, w: &World, audit: &mut Audit, start: &str, 
     let name = accessible_name(&time).await;
     assert!(name.starts_with(words.slot_verb), "a free time's accessible name says what it does, got {name:?}");
     let url = click_to(c, &time, |u| u.contains("/book?start=")).await;
-    field(c, words.name).await;
+    field(c, words.privacy).await;
     assert_eq!(html_lang(c).await, words.lang, "<html lang> of the booking form {url}");
     audit.page(c, &w.tools.axe, &format!("{tag}booking form")).await;
     url
 }
 
-/// Fills the booking form (name, e-mail, mode, privacy) and submits it; returns the manage
-/// page's URL.
-async fn book(c: &Client, words: &Words, name: &str, email: &str) -> String {
-    fill(c, words.name, name).await;
-    fill(c, words.email, email).await;
+/// Goes through the booking steps (details: mode and privacy; applicant: name and e-mail;
+/// the summary) and confirms; returns the manage page's URL. Each step is audited.
+async fn book(c: &Client, w: &World, audit: &mut Audit, words: &Words, name: &str, email: &str) -> String {
     check(c, words.mode).await;
     check(c, words.privacy).await;
-    let submit = button(c, words.submit).await;
+    button(c, words.submit).await.click().await.expect("on to the applicant's step");
+    field(c, words.name).await;
+    audit.page(c, &w.tools.axe, &format!("[{}] applicant step", words.lang)).await;
+    fill(c, words.name, name).await;
+    fill(c, words.email, email).await;
+    button(c, words.submit).await.click().await.expect("on to the summary");
+    let text = wait_for_text(c, words.confirm).await;
+    assert!(text.contains(name) && text.contains(email), "the summary shows who books; it says:\n{text}");
+    assert!(text.contains(words.summary_title), "the summary is its own step; it says:\n{text}");
+    audit.page(c, &w.tools.axe, &format!("[{}] summary", words.lang)).await;
+    let submit = button(c, words.confirm).await;
     let url = click_to(c, &submit, |u| u.contains("/a/") && u.contains("booked=1")).await;
     let text = wait_for_text(c, words.booked_title).await;
     assert!(text.contains(SERVICE), "the manage page names the service; it says:\n{text}");
@@ -180,15 +202,20 @@ async fn a_citizen_books_an_appointment_in_the_browser_and_every_page_passes_axe
         let submit = button(&c, IT.submit).await;
         submit.click().await.expect("submit the empty form");
         let text = wait_for_text(&c, IT.errors_title).await;
-        assert!(text.contains(IT.name), "the error summary names the name field; the page says:\n{text}");
+        assert!(
+            text.contains("Informativa sulla privacy"),
+            "the error summary names the field; the page says:\n{text}"
+        );
         let title = c.title().await.expect("title");
         assert!(title.starts_with("Errore"), "a page with errors says so in its title, got {title:?}");
-        let invalid = field(&c, IT.name).await.attr("aria-invalid").await.expect("aria-invalid");
-        assert_eq!(invalid.as_deref(), Some("true"), "the empty name is marked invalid");
+        let invalid = field(&c, IT.privacy).await.attr("aria-invalid").await.expect("aria-invalid");
+        assert_eq!(invalid.as_deref(), Some("true"), "the unticked notice is marked invalid");
+        let focused = c.execute("return document.activeElement.id", vec![]).await.expect("focused element");
+        assert_eq!(focused, json!("errors"), "after a failed submit the focus is on the error summary");
         audit.page(&c, &w.tools.axe, "booking form with errors").await;
         eprintln!("booking form {form_url} re-rendered with errors at {}", current_url(&c).await);
 
-        let manage = book(&c, &IT, "Maria Rossi", "maria.rossi@example.org").await;
+        let manage = book(&c, &w, &mut audit, &IT, "Maria Rossi", "maria.rossi@example.org").await;
         audit.page(&c, &w.tools.axe, "manage page after booking").await;
 
         let cancel = link(&c, IT.cancel_link).await;
@@ -225,7 +252,7 @@ async fn the_booking_pages_work_in_english_and_in_embed_mode() {
 
         // English, asked for in the link of the town page (the browser itself asks for Italian).
         to_booking_form(&c, &w, &mut audit, "/demo?lang=en", &EN, "[en] ").await;
-        book(&c, &EN, "John Smith", "john.smith@example.org").await;
+        book(&c, &w, &mut audit, &EN, "John Smith", "john.smith@example.org").await;
         audit.page(&c, &w.tools.axe, "[en] manage page after booking").await;
         let move_link = link(&c, EN.move_link).await;
         click_to(&c, &move_link, |u| u.contains("/move")).await;
@@ -241,7 +268,7 @@ async fn the_booking_pages_work_in_english_and_in_embed_mode() {
             .await
             .expect("count header and footer");
         assert_eq!(chrome, json!(0), "an embedded page has no header or footer of its own");
-        let manage = book(&c, &IT, "Giulia Bianchi", "giulia.bianchi@example.org").await;
+        let manage = book(&c, &w, &mut audit, &IT, "Giulia Bianchi", "giulia.bianchi@example.org").await;
         assert!(manage.contains("embed=1"), "the manage page stays in embed mode: {manage}");
         audit.page(&c, &w.tools.axe, "[embed] manage page after booking").await;
         let cancel = link(&c, IT.cancel_link).await;
@@ -310,9 +337,10 @@ async fn no_request_leaves_the_origin() {
         seen += assert_same_origin(&c, &origin, "service page").await;
         let time = first_free_time(&c).await;
         click_to(&c, &time, |u| u.contains("/book?start=")).await;
-        field(&c, IT.name).await;
+        field(&c, IT.privacy).await;
         seen += assert_same_origin(&c, &origin, "booking form").await;
-        book(&c, &IT, "Luca Verdi", "luca.verdi@example.org").await;
+        let mut audit = Audit::default();
+        book(&c, &w, &mut audit, &IT, "Luca Verdi", "luca.verdi@example.org").await;
         seen += assert_same_origin(&c, &origin, "manage page").await;
         let cancel = link(&c, IT.cancel_link).await;
         click_to(&c, &cancel, |u| u.ends_with("/cancel")).await;
@@ -341,7 +369,7 @@ async fn the_booking_form_weighs_less_than_150_kib_on_a_cold_cache() {
         // ...and load it in another, whose fresh profile has an empty cache.
         let c = w.driver.session().await;
         c.goto(&href).await.expect("open the booking form");
-        field(&c, IT.name).await;
+        field(&c, IT.privacy).await;
         let (document, resources) = support::transferred(&c).await;
         let total = document + resources.iter().map(|(_, n)| n).sum::<u64>();
         eprintln!("booking form {href}: {total} bytes transferred (document {document} bytes)");
@@ -354,6 +382,129 @@ async fn the_booking_form_weighs_less_than_150_kib_on_a_cold_cache() {
             "the booking form transfers {total} bytes, over the {BOOKING_PAGE_BUDGET}-byte budget: document \
              {document} bytes, resources {resources:#?}"
         );
+    })
+    .await;
+}
+
+// ---- path: the booking steps, the town's frame, the walk-in link, moving with a confirmation ----
+
+/// The text of the step the indicator marks as current.
+async fn current_step(c: &Client) -> String {
+    wait_for(c, Locator::Css("[aria-current='step']")).await.text().await.expect("the current step's text")
+}
+
+/// Whether the page has an element with this `data-element` (the national model's marker).
+async fn has_data_element(c: &Client, name: &str) -> bool {
+    c.execute("return document.querySelectorAll(`[data-element='${arguments[0]}']`).length > 0", vec![json!(name)])
+        .await
+        .expect("look for a data-element")
+        == json!(true)
+}
+
+#[tokio::test]
+async fn the_citizen_path_follows_the_model_steps_keeps_the_town_everywhere_and_passes_axe_on_phone_and_pc() {
+    with_world(|w| async move {
+        let c = w.driver.session().await;
+        let mut audit = Audit::default();
+        c.goto(&w.server.url("/demo")).await.expect("open the town page");
+        link(&c, SERVICE).await;
+        for element in ["privacy-policy-link", "accessibility-link", "legal-notes", "service-link"] {
+            assert!(has_data_element(&c, element).await, "the town page has data-element={element}");
+        }
+        audit_phone_and_pc(&c, &w, &mut audit, "town page").await;
+
+        // The walk-in desk, from the town page.
+        let desk = wait_for(&c, Locator::Css("a.walk-in-link")).await;
+        click_to(&c, &desk, |u| u.contains("/demo/walk-in/")).await;
+        wait_for_text(&c, "Prendi il numero").await;
+        audit_phone_and_pc(&c, &w, &mut audit, "walk-in desk").await;
+
+        // The legal notes, from the footer.
+        c.goto(&w.server.url("/demo")).await.expect("back to the town page");
+        let legal = link(&c, "Note legali").await;
+        click_to(&c, &legal, |u| u.contains("/demo/note-legali")).await;
+        assert!(has_data_element(&c, "legal-notes-section").await, "the legal notes are marked for the checker");
+        audit_phone_and_pc(&c, &w, &mut audit, "legal notes").await;
+
+        // Step 2 (the service's picker), then a time at least a week ahead: its waiting room is
+        // not open yet when the test looks.
+        c.goto(&w.server.url("/demo")).await.expect("back to the town page");
+        let service = link(&c, SERVICE).await;
+        click_to(&c, &service, |u| u.contains("/demo/services/")).await;
+        assert!(has_data_element(&c, "appointment-booking").await, "the service page links the booking");
+        assert!(has_data_element(&c, "breadcrumb").await, "the breadcrumb is marked for the checker");
+        assert!(current_step(&c).await.contains("Data e orario"), "the service page is step 2");
+        audit_phone_and_pc(&c, &w, &mut audit, "service page (step 2)").await;
+        let later = link(&c, "Giorni successivi →").await;
+        click_to(&c, &later, |u| u.contains("from=")).await;
+        let time = first_free_time(&c).await;
+        click_to(&c, &time, |u| u.contains("/book?start=")).await;
+        assert!(current_step(&c).await.contains("Dettagli appuntamento"), "the form opens on step 3");
+        audit_phone_and_pc(&c, &w, &mut audit, "details (step 3)").await;
+        check(&c, "Videochiamata").await;
+        check(&c, IT.privacy).await;
+        button(&c, IT.submit).await.click().await.expect("on to step 4");
+        field(&c, IT.name).await;
+        assert!(current_step(&c).await.contains("Richiedente"), "then the applicant, step 4");
+        audit_phone_and_pc(&c, &w, &mut audit, "applicant (step 4)").await;
+        fill(&c, IT.name, "Anna Neri").await;
+        fill(&c, IT.email, "anna.neri@example.org").await;
+        button(&c, IT.submit).await.click().await.expect("on to the summary");
+        wait_for_text(&c, IT.confirm).await;
+        assert!(current_step(&c).await.contains("Riepilogo"), "then the summary, step 5");
+        audit_phone_and_pc(&c, &w, &mut audit, "summary (step 5)").await;
+        // "Modifica" brings the details back as filled; "Avanti" twice returns to the summary.
+        button(&c, "Modifica").await.click().await.expect("change the details");
+        let video = field(&c, "Videochiamata").await;
+        assert!(video.is_selected().await.expect("selected"), "the chosen mode is kept");
+        button(&c, IT.submit).await.click().await.expect("on to step 4 again");
+        field(&c, IT.name).await;
+        button(&c, IT.submit).await.click().await.expect("on to the summary again");
+        let confirm = button(&c, IT.confirm).await;
+        let manage = click_to(&c, &confirm, |u| u.contains("booked=1")).await;
+        wait_for_text(&c, IT.booked_title).await;
+        audit_phone_and_pc(&c, &w, &mut audit, "confirmation").await;
+
+        // The waiting room, not open yet: the town's page, its way home, no list of all towns.
+        let join = link(&c, "Entra nella sala d'attesa virtuale").await;
+        click_to(&c, &join, |u| u.contains("/join")).await;
+        let text = wait_for_text(&c, "La sala d'attesa apre").await;
+        assert!(text.contains("Comune di Esempio"), "the not-open page keeps the town:\n{text}");
+        let home = c.find_all(Locator::Css("a[href='/']")).await.expect("links to the list of towns");
+        assert!(home.is_empty(), "the not-open page does not lead to the list of all towns");
+        wait_for(&c, Locator::Css("a[href='/demo']")).await;
+        audit_phone_and_pc(&c, &w, &mut audit, "waiting room not open yet").await;
+
+        // Moving asks first, old → new.
+        c.goto(&manage).await.expect("back to the appointment");
+        let move_link = link(&c, IT.move_link).await;
+        click_to(&c, &move_link, |u| u.contains("/move")).await;
+        // The appointment is on the picker's second page: its own time is marked there.
+        let later = link(&c, "Giorni successivi →").await;
+        click_to(&c, &later, |u| u.contains("from=")).await;
+        let mine = wait_for(&c, Locator::Css(".slot.current")).await.text().await.expect("the current time's text");
+        assert!(mine.contains("il tuo orario attuale"), "the current time is marked: {mine:?}");
+        audit_phone_and_pc(&c, &w, &mut audit, "move picker").await;
+        let new_time = wait_for(&c, Locator::Css("button.slot[name='start']")).await;
+        new_time.click().await.expect("choose a new time");
+        let text = wait_for_text(&c, "Confermi lo spostamento?").await;
+        assert!(text.contains("Orario attuale") && text.contains("Nuovo orario"), "old and new are shown:\n{text}");
+        audit_phone_and_pc(&c, &w, &mut audit, "move confirmation").await;
+        button(&c, "Sì, sposta l'appuntamento").await.click().await.expect("confirm the move");
+        wait_for_text(&c, "Appuntamento spostato").await;
+
+        // Cancelling, and an unknown address inside the town.
+        let cancel = link(&c, IT.cancel_link).await;
+        click_to(&c, &cancel, |u| u.ends_with("/cancel")).await;
+        wait_for_text(&c, IT.cancel_title).await;
+        audit_phone_and_pc(&c, &w, &mut audit, "cancel confirmation").await;
+        c.goto(&w.server.url("/demo/servizi-che-non-esistono")).await.expect("open a bad link");
+        let text = wait_for_text(&c, "Pagina non trovata").await;
+        assert!(text.contains("Comune di Esempio"), "a 404 inside the town keeps the town:\n{text}");
+        assert!(has_data_element(&c, "privacy-policy-link").await, "and its footer");
+        audit_phone_and_pc(&c, &w, &mut audit, "404 inside the town").await;
+
+        audit.assert_clean();
     })
     .await;
 }

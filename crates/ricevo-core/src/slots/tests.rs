@@ -375,3 +375,28 @@ proptest! {
         }
     }
 }
+
+// ---- path: why a day has no times ----
+
+#[test]
+fn a_day_without_times_says_whether_it_is_a_holiday_a_closure_or_outside_the_hours() {
+    let weekdays = OpeningHours::new(
+        [Weekday::Monday, Weekday::Tuesday, Weekday::Wednesday, Weekday::Thursday, Weekday::Friday]
+            .into_iter()
+            .map(|d| WeeklyRange::new(d, time(9, 0, 0, 0), time(12, 0, 0, 0)).unwrap())
+            .collect(),
+        1,
+    )
+    .unwrap();
+    let strike = Closure::new(date(2026, 12, 9), date(2026, 12, 10), "Sciopero".into()).unwrap();
+    let closures = [strike];
+    let why = |d| why_closed(d, None, &closures, &weekdays);
+    // Tuesday 8 December: the Immacolata, though the office has hours on Tuesdays.
+    match why(date(2026, 12, 8)) {
+        Some(ClosedDay::Holiday(h)) => assert!(h.name(crate::Lang::It).contains("Immacolata"), "{h:?}"),
+        other => panic!("8 December is a holiday, not {other:?}"),
+    }
+    assert_eq!(why(date(2026, 12, 10)), Some(ClosedDay::Closure("Sciopero".into())));
+    assert_eq!(why(date(2026, 12, 12)), Some(ClosedDay::NoHours), "a Saturday outside the hours");
+    assert_eq!(why(date(2026, 12, 11)), None, "an ordinary Friday is open");
+}

@@ -10,7 +10,7 @@ use ricevo_store::Service;
 use super::texts::{self, Texts};
 
 /// The posted form's field prefix for intake answers: `answer.<key>`.
-const ANSWER_PREFIX: &str = "answer.";
+pub(crate) const ANSWER_PREFIX: &str = "answer.";
 
 /// What the citizen typed, kept to fill the form again.
 #[derive(Default)]
@@ -22,6 +22,11 @@ impl Values {
     /// The posted pairs.
     pub(crate) fn new(pairs: Vec<(String, String)>) -> Values {
         Values { pairs }
+    }
+
+    /// Every posted pair, in order.
+    pub(crate) fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
     }
 
     /// The first value of a field.
@@ -197,6 +202,33 @@ pub(crate) fn summary(errors: &[FieldError], t: &Texts, questions: &[IntakeQuest
         .collect()
 }
 
+/// Where a field comes on the booking pages: the details step (privacy, mode, questions,
+/// notes), then the applicant's (name, e-mail, phone, codice fiscale, language).
+fn page_rank(field: &str, questions: &[IntakeQuestion]) -> usize {
+    match field {
+        "privacy_accepted" => 0,
+        "mode" => 1,
+        "notes" => 2 + questions.len(),
+        "citizen.name" => 10 + questions.len(),
+        "citizen.email" => 11 + questions.len(),
+        "citizen.phone" => 12 + questions.len(),
+        "citizen.fiscal_code" => 13 + questions.len(),
+        other => other
+            .strip_prefix("answers.")
+            .and_then(|key| questions.iter().position(|q| q.key == key))
+            .map_or(20 + questions.len(), |i| 2 + i),
+    }
+}
+
+/// Puts the error summary (made by [`summary`] from `errors`, line for line) in the order of
+/// the fields on the page.
+pub(crate) fn order_like_page(lines: &mut Vec<SummaryLine>, errors: &[FieldError], questions: &[IntakeQuestion]) {
+    let mut ranked: Vec<(usize, SummaryLine)> =
+        errors.iter().map(|e| page_rank(&e.field, questions)).zip(lines.drain(..)).collect();
+    ranked.sort_by_key(|(rank, _)| *rank);
+    lines.extend(ranked.into_iter().map(|(_, line)| line));
+}
+
 /// Builds every field with its value and error.
 pub(crate) fn fields(service: &Service, values: &Values, errors: &[FieldError], lang: Lang) -> Fields {
     let t = texts::texts(lang);
@@ -272,7 +304,8 @@ pub(crate) fn fields(service: &Service, values: &Values, errors: &[FieldError], 
         .map(|(i, q)| {
             let id = question_id(i);
             let name = format!("{ANSWER_PREFIX}{}", q.key);
-            let label = if q.required { format!("{} {}", q.label, t.required) } else { q.label.clone() };
+            // One way of marking: optional fields say so, required ones are the rule.
+            let label = if q.required { q.label.clone() } else { format!("{} {}", q.label, t.optional) };
             let error_key = format!("answers.{}", q.key);
             match &q.kind {
                 QuestionKind::ShortText => {
@@ -290,7 +323,8 @@ pub(crate) fn fields(service: &Service, values: &Values, errors: &[FieldError], 
         })
         .collect();
     let langs = [Lang::It, Lang::En].map(|l| (l.code().to_owned(), texts::lang_name(l).to_owned()));
-    let mut email_lang = group("f-lang", "email_lang", t.email_lang, langs.to_vec(), false, "lang");
+    let lang_legend = format!("{} {}", t.email_lang, t.optional);
+    let mut email_lang = group("f-lang", "email_lang", &lang_legend, langs.to_vec(), false, "lang");
     if !email_lang.options.iter().any(|o| o.checked) {
         for o in &mut email_lang.options {
             o.checked = o.value == lang.code();

@@ -51,6 +51,9 @@ pub(crate) struct Ctx {
     pub csrf: String,
     secure_cookies: bool,
     cross_site: bool,
+    /// The town the request turned out to be about, once a handler knows it: error pages keep
+    /// its header and footer.
+    town: std::sync::OnceLock<Tenant>,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -83,6 +86,7 @@ impl FromRequestParts<AppState> for Ctx {
             csrf_cookie,
             secure_cookies: state.config.secure_cookies,
             cross_site,
+            town: std::sync::OnceLock::new(),
         })
     }
 }
@@ -109,6 +113,14 @@ pub(crate) struct Town {
     pub accessibility_href: String,
     /// The emblem's URL on our own origin, if the town uploaded one.
     pub emblem: Option<String>,
+    /// The town's own website, if given.
+    pub website: Option<String>,
+    /// The town hall's postal address, if given.
+    pub address: Option<String>,
+    /// The town's certified e-mail (PEC), if given.
+    pub pec: Option<String>,
+    /// Its legal notes.
+    pub legal_href: String,
 }
 
 /// The frame of a page: what `base.html` shows around the content.
@@ -204,14 +216,47 @@ impl Ctx {
                 privacy_href: self.href(&format!("/{}/privacy", t.slug)),
                 accessibility_href: self.href(&format!("/{}/accessibilita", t.slug)),
                 emblem: t.emblem.then(|| self.href(&format!("/{}/emblem", t.slug))),
+                website: Some(t.website.trim().to_owned())
+                    .filter(|w| w.starts_with("https://") || w.starts_with("http://")),
+                address: Some(t.address.trim().to_owned()).filter(|a| !a.is_empty()),
+                pec: Some(t.pec.trim().to_owned()).filter(|p| !p.is_empty()),
+                legal_href: self.href(&format!("/{}/note-legali", t.slug)),
             }),
             noindex,
         }
     }
 
+    /// Remembers the town this request is about (the first call wins): from now on its error
+    /// pages show the town's header and footer.
+    pub(crate) fn in_town(&self, tenant: &Tenant) {
+        let _ = self.town.set(tenant.clone());
+    }
+
+    /// The town remembered by [`Ctx::in_town`].
+    pub(crate) fn town(&self) -> Option<&Tenant> {
+        self.town.get()
+    }
+
+    /// The town named by the first segment of the path, if there is one (for pages that fail
+    /// before a handler knew it, like an unknown address inside a town).
+    pub(crate) async fn town_of_path(&self, state: &AppState) -> Option<Tenant> {
+        let slug = self.path.trim_start_matches('/').split('/').next().filter(|s| !s.is_empty())?;
+        if matches!(slug, "a" | "api" | "static" | "staff") {
+            return None;
+        }
+        state.desk.town(slug).await.ok()
+    }
+
     /// The breadcrumbs from the home page (left out when embedded: the town's site is home).
-    pub(crate) fn crumbs(&self, steps: Vec<(String, Option<String>)>) -> Vec<Crumb> {
-        let home = (!self.embed).then(|| Crumb { label: self.t.home.to_owned(), href: Some("/".to_owned()) });
+    /// Inside a town "Home" is the town's page: a first step naming the town becomes "Home".
+    pub(crate) fn crumbs(&self, mut steps: Vec<(String, Option<String>)>) -> Vec<Crumb> {
+        let mut home_href = Some("/".to_owned());
+        if let Some(t) = self.town()
+            && steps.first().is_some_and(|(label, _)| *label == t.name)
+        {
+            home_href = steps.remove(0).1;
+        }
+        let home = (!self.embed).then(|| Crumb { label: self.t.home.to_owned(), href: home_href });
         home.into_iter().chain(steps.into_iter().map(|(label, href)| Crumb { label, href })).collect()
     }
 
@@ -303,9 +348,17 @@ impl Ctx {
         message: String,
         back: Option<(&'static str, String)>,
     ) -> Response {
-        let (back_label, back_href) = back.unwrap_or((self.t.back_home, self.href("/")));
+        let town = self.town();
+        let home = town.map_or_else(|| self.href("/"), |t| self.href(&format!("/{}", t.slug)));
+        let (back_label, back_href) = back.unwrap_or((self.t.back_home, home));
+        let crumbs = match town {
+            Some(t) => {
+                self.crumbs(vec![(t.name.clone(), Some(self.href(&format!("/{}", t.slug)))), (title.to_owned(), None)])
+            }
+            None => self.crumbs(Vec::new()),
+        };
         let page = ErrorPage {
-            l: self.layout(title.to_owned(), self.crumbs(Vec::new()), None, true),
+            l: self.layout(title.to_owned(), crumbs, town, true),
             t: self.t,
             title,
             message,

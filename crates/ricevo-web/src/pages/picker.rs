@@ -23,8 +23,8 @@ pub(crate) const DAYS_SHOWN: i32 = 14;
 pub(crate) enum Purpose<'a> {
     /// Opens the booking form at this path (a link).
     Book(&'a str),
-    /// Moves an appointment (a button of the page's form).
-    Move,
+    /// Moves the appointment now at this start (a button of the page's form).
+    Move(Timestamp),
 }
 
 /// One time in the picker.
@@ -41,14 +41,18 @@ pub(crate) struct TimeView {
     pub start: String,
     /// Whether a seat is left.
     pub free: bool,
+    /// The citizen's own current time (moving).
+    pub current: bool,
 }
 
-/// One day of the picker.
+/// One day of the picker, or a run of days without times.
 pub(crate) struct DayView {
-    /// "lunedì 7 dicembre 2026".
+    /// "lunedì 7 dicembre 2026", or "sabato 12 dicembre 2026 – domenica 13 dicembre 2026".
     pub heading: String,
-    /// Its times.
+    /// Its times (none for a run of empty days).
     pub times: Vec<TimeView>,
+    /// Why there are no times: "Festivo: Immacolata Concezione", "Ufficio chiuso".
+    pub why_empty: String,
 }
 
 /// The picker.
@@ -67,19 +71,25 @@ pub(crate) fn time_view(ctx: &Ctx, purpose: Purpose<'_>, slot: &Slot) -> TimeVie
     let day = texts::day_words(ctx.lang, &slot.start);
     let start = rfc3339(&slot.start);
     let free = slot.available > 0;
+    let current = purpose == Purpose::Move(slot.start.timestamp());
+    let mut action = if free {
+        texts::slot_action(ctx.lang, matches!(purpose, Purpose::Move(_)), &day, &label, slot.available)
+    } else {
+        texts::slot_full(ctx.lang, &day, &label)
+    };
+    if current {
+        action = format!("{day} {label}, {}", ctx.t.your_time);
+    }
     TimeView {
-        action: if free {
-            texts::slot_action(ctx.lang, purpose == Purpose::Move, &day, &label, slot.available)
-        } else {
-            texts::slot_full(ctx.lang, &day, &label)
-        },
+        action,
         seats: if free { texts::seats_short(ctx.lang, slot.available) } else { ctx.t.full.to_owned() },
         href: match purpose {
             Purpose::Book(form) => Some(ctx.href(&format!("{form}?start={}", encode(&start)))),
-            Purpose::Move => None,
+            Purpose::Move(_) => None,
         },
         start,
         free,
+        current,
         label,
     }
 }
@@ -105,12 +115,32 @@ pub(crate) async fn build(
     let from = from.and_then(|f| ricevo_core::day::Day::parse(f).ok()).map_or(today, |d| d.date()).clamp(today, last);
     let to = from.checked_add((DAYS_SHOWN - 1).days()).unwrap_or(from);
     let slots = state.desk.slots_between(tenant, service, office, from, to).await.in_lang(ctx.lang)?;
-    let mut days = Vec::new();
+    let facts = state.desk.office_facts(tenant, office).await.in_lang(ctx.lang)?;
+    let heading_of = |d: Date| d.to_zoned(zone.clone()).map(|z| texts::day_words(ctx.lang, &z)).unwrap_or_default();
+    let mut days: Vec<DayView> = Vec::new();
+    // The last empty run: its first day's heading and last day, to grow it by one day.
+    let mut run: Option<(String, Date)> = None;
     let mut day = from;
     while day <= to {
-        let heading = day.to_zoned(zone.clone()).map(|z| texts::day_words(ctx.lang, &z)).unwrap_or_default();
-        let times = slots.iter().filter(|s| s.start.date() == day).map(|s| time_view(ctx, purpose, s)).collect();
-        days.push(DayView { heading, times });
+        let times: Vec<TimeView> =
+            slots.iter().filter(|s| s.start.date() == day).map(|s| time_view(ctx, purpose, s)).collect();
+        if times.is_empty() {
+            let why = why_empty(ctx, ricevo_core::slots::why_closed(day, facts.patron, &facts.closures, &facts.hours));
+            match (&mut run, days.last_mut()) {
+                // The same reason as the day before: one line for both.
+                (Some((first, last)), Some(prev)) if prev.times.is_empty() && prev.why_empty == why => {
+                    *last = day;
+                    prev.heading = ctx.t.days_without.replace("{from}", first).replace("{to}", &heading_of(day));
+                }
+                _ => {
+                    run = Some((heading_of(day), day));
+                    days.push(DayView { heading: heading_of(day), times, why_empty: why });
+                }
+            }
+        } else {
+            run = None;
+            days.push(DayView { heading: heading_of(day), times, why_empty: String::new() });
+        }
         day = match day.tomorrow() {
             Ok(d) => d,
             Err(_) => break,
@@ -120,4 +150,15 @@ pub(crate) async fn build(
     let earlier = (from > today).then(|| pager(from.checked_sub(DAYS_SHOWN.days()).unwrap_or(today).max(today)));
     let later = (to < last).then(|| to.tomorrow().ok()).flatten().map(pager);
     Ok(Picker { days, earlier, later })
+}
+
+/// What a day without times says.
+fn why_empty(ctx: &Ctx, why: Option<ricevo_core::slots::ClosedDay>) -> String {
+    use ricevo_core::slots::ClosedDay;
+    match why {
+        Some(ClosedDay::Holiday(h)) => ctx.t.holiday.replace("{name}", h.name(ctx.lang)),
+        Some(ClosedDay::Closure(reason)) if !reason.is_empty() => ctx.t.closed_for.replace("{reason}", &reason),
+        Some(ClosedDay::Closure(_) | ClosedDay::NoHours) => ctx.t.office_closed.to_owned(),
+        None => ctx.t.no_slots_day.to_owned(),
+    }
 }

@@ -24,7 +24,10 @@ use crate::state::AppState;
 
 /// The routes of the town's privacy notice and accessibility statement.
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/{tenant}/privacy", get(notice_page)).route("/{tenant}/accessibilita", get(accessibility_page))
+    Router::new()
+        .route("/{tenant}/privacy", get(notice_page))
+        .route("/{tenant}/accessibilita", get(accessibility_page))
+        .route("/{tenant}/note-legali", get(legal_page))
 }
 
 /// The privacy notice's page of a town.
@@ -186,6 +189,7 @@ struct NoticePage {
 async fn notice_page(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
     let result = async {
         let t = request::tenant(&state, &slug, ctx.lang).await?;
+        ctx.in_town(&t);
         let title = tr(ctx.lang, "Informativa sul trattamento dei dati personali", "Privacy notice");
         let crumbs =
             ctx.crumbs(vec![(t.name.clone(), Some(ctx.href(&format!("/{}", t.slug)))), (title.to_owned(), None)]);
@@ -231,6 +235,7 @@ struct AccessibilityPage {
 async fn accessibility_page(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
     let result = async {
         let t = request::tenant(&state, &slug, ctx.lang).await?;
+        ctx.in_town(&t);
         let title = tr(ctx.lang, "Dichiarazione di accessibilità", "Accessibility statement");
         let crumbs =
             ctx.crumbs(vec![(t.name.clone(), Some(ctx.href(&format!("/{}", t.slug)))), (title.to_owned(), None)]);
@@ -254,6 +259,43 @@ async fn accessibility_page(State(state): State<AppState>, ctx: Ctx, Path(slug):
             ),
             contact: t.contact_email.clone(),
             agid: AGID_PROCEDURE,
+        };
+        Ok::<_, ApiError>(ctx.page(StatusCode::OK, &page))
+    };
+    result.await.unwrap_or_else(|e| ctx.error(&e, None))
+}
+
+/// The legal notes of a town's booking pages (copyright, licences, links), as the national
+/// model of municipal sites asks every footer to link.
+#[derive(Template)]
+#[template(path = "legal.html", whitespace = "minimize")]
+struct LegalPage {
+    l: Layout,
+    t: &'static Texts,
+    it: bool,
+    town: String,
+    pec: String,
+    contact: String,
+    privacy_href: String,
+    accessibility_href: String,
+}
+
+async fn legal_page(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
+    let result = async {
+        let t = request::tenant(&state, &slug, ctx.lang).await?;
+        ctx.in_town(&t);
+        let title = ctx.t.legal_notes;
+        let crumbs =
+            ctx.crumbs(vec![(t.name.clone(), Some(ctx.href(&format!("/{}", t.slug)))), (title.to_owned(), None)]);
+        let page = LegalPage {
+            l: ctx.layout(format!("{title} – {}", t.name), crumbs, Some(&t), false),
+            t: ctx.t,
+            it: ctx.lang == Lang::It,
+            town: t.name.clone(),
+            pec: t.pec.trim().to_owned(),
+            contact: t.contact_email.clone(),
+            privacy_href: ctx.href(&privacy_path(&t)),
+            accessibility_href: ctx.href(&accessibility_path(&t)),
         };
         Ok::<_, ApiError>(ctx.page(StatusCode::OK, &page))
     };

@@ -52,8 +52,6 @@ pub(crate) struct Texts {
     pub earlier: &'static str,
     /// Pager: forward.
     pub later: &'static str,
-    /// Booking form heading.
-    pub form_title: &'static str,
     /// The chosen time, above the form.
     pub chosen_time: &'static str,
     /// Link back to the picker.
@@ -76,8 +74,6 @@ pub(crate) struct Texts {
     pub notes: &'static str,
     /// Hint of the notes field.
     pub notes_hint: &'static str,
-    /// Marks a required question.
-    pub required: &'static str,
     /// Yes.
     pub yes: &'static str,
     /// No.
@@ -94,8 +90,6 @@ pub(crate) struct Texts {
     pub accessibility_link: &'static str,
     /// Language of e-mails legend.
     pub email_lang: &'static str,
-    /// Submit of the booking form.
-    pub submit_book: &'static str,
     /// Error summary heading.
     pub errors_title: &'static str,
     /// Title prefix of a page with errors.
@@ -185,6 +179,85 @@ pub(crate) struct Texts {
     pub keep_link: &'static str,
     /// The box of what to keep: advice.
     pub keep_hint: &'static str,
+    // ---- path: the booking steps, header and footer, picker reasons ----
+    /// The label of the step indicator.
+    pub steps_label: &'static str,
+    /// Step 1: the office.
+    pub step_place: &'static str,
+    /// Step 2: date and time.
+    pub step_time: &'static str,
+    /// Step 3: the details and the reason.
+    pub step_details: &'static str,
+    /// Step 4: who books.
+    pub step_applicant: &'static str,
+    /// Step 5: the review.
+    pub step_summary: &'static str,
+    /// "Passo {n} di {total}".
+    pub step_of: &'static str,
+    /// Said after a completed step, for screen readers.
+    pub step_done: &'static str,
+    /// The button to the next step.
+    pub next: &'static str,
+    /// The button back to the previous step.
+    pub back: &'static str,
+    /// The "change" link or button of a summary section.
+    pub edit: &'static str,
+    /// Above the summary.
+    pub summary_intro: &'static str,
+    /// The final confirmation button.
+    pub confirm_book: &'static str,
+    /// Under the final confirmation button.
+    pub confirm_hint: &'static str,
+    /// Above the details step.
+    pub details_intro: &'static str,
+    /// Above the applicant step.
+    pub applicant_intro: &'static str,
+    /// Marks an optional field.
+    pub optional: &'static str,
+    /// A summary value left empty.
+    pub not_given: &'static str,
+    /// The link to the booking from a service page (data-element appointment-booking).
+    pub book_link: &'static str,
+    /// Footer link and heading: legal notes.
+    pub legal_notes: &'static str,
+    /// Header link to the town's own site.
+    pub town_website: &'static str,
+    /// Footer: certified e-mail (PEC).
+    pub pec: &'static str,
+    /// Town page: the walk-in desk link.
+    pub walk_in_link: &'static str,
+    /// Town page: what the walk-in desk is.
+    pub walk_in_intro_town: &'static str,
+    /// Town page: people waiting at a walk-in desk now ({n}).
+    pub waiting_now: &'static str,
+    /// A walk-in desk open now.
+    pub open_now: &'static str,
+    /// A walk-in desk closed now.
+    pub closed_now: &'static str,
+    /// A picker day that is a holiday: "Festivo: {name}".
+    pub holiday: &'static str,
+    /// A picker day the office is closed.
+    pub office_closed: &'static str,
+    /// A picker day closed for a closure: "Ufficio chiuso: {reason}".
+    pub closed_for: &'static str,
+    /// A run of days without times: "{from} – {to}".
+    pub days_without: &'static str,
+    /// The notes, as the summary names them.
+    pub notes_short: &'static str,
+    /// The codice fiscale, as the summary names it.
+    pub fiscal_code_short: &'static str,
+    /// Marks the citizen's current time in the move picker.
+    pub your_time: &'static str,
+    /// Heading of the move confirmation.
+    pub move_confirm_title: &'static str,
+    /// The old time in the move confirmation.
+    pub move_from: &'static str,
+    /// The new time in the move confirmation.
+    pub move_to: &'static str,
+    /// The button that moves.
+    pub move_confirm: &'static str,
+    /// The link back to choose another time.
+    pub move_other: &'static str,
 }
 
 /// Italian, the default.
@@ -213,7 +286,6 @@ pub(crate) const IT: Texts = Texts {
     more_days: "Altri giorni",
     earlier: "← Giorni precedenti",
     later: "Giorni successivi →",
-    form_title: "Inserisci i tuoi dati",
     chosen_time: "Orario scelto",
     change_time: "Cambia orario",
     name: "Nome e cognome",
@@ -226,7 +298,6 @@ pub(crate) const IT: Texts = Texts {
     mode: "Come vuoi incontrare l'ufficio?",
     notes: "Note per l'ufficio (facoltativo)",
     notes_hint: "Descrivi in breve di cosa hai bisogno. Non inserire dati sanitari.",
-    required: "(obbligatoria)",
     yes: "Sì",
     no: "No",
     choose_option: "Scegli…",
@@ -235,7 +306,6 @@ pub(crate) const IT: Texts = Texts {
     privacy_link: "Informativa privacy",
     accessibility_link: "Dichiarazione di accessibilità",
     email_lang: "Lingua delle e-mail",
-    submit_book: "Prenota l'appuntamento",
     errors_title: "Controlla questi campi",
     error_prefix: "Errore: ",
     alternatives: "Scegli uno di questi orari liberi",
@@ -251,7 +321,7 @@ pub(crate) const IT: Texts = Texts {
     meeting: "Modalità",
     status: "Stato",
     booked_by: "Prenotato da",
-    reference: "Codice",
+    reference: "Codice della prenotazione",
     join: "Entra nella sala d'attesa virtuale",
     join_hint: "Il giorno dell'appuntamento apri questo link dal browser, senza installare nulla: \
                 l'operatore ti farà entrare.",
@@ -267,7 +337,7 @@ pub(crate) const IT: Texts = Texts {
     cancelled_title: "Appuntamento annullato",
     cancelled_text: "L'appuntamento è stato annullato. Ti abbiamo inviato un'e-mail di conferma.",
     move_title: "Sposta l'appuntamento",
-    move_intro: "Scegli il nuovo orario: l'appuntamento viene spostato subito e ricevi un'e-mail.",
+    move_intro: "Scegli il nuovo orario: prima di spostare l'appuntamento ti chiederemo di confermare, poi riceverai un'e-mail.",
     current_time: "Orario attuale",
     back_to_appointment: "Torna all'appuntamento",
     back_home: "Torna alla pagina iniziale",
@@ -282,11 +352,51 @@ pub(crate) const IT: Texts = Texts {
     booked_no_email_text: "Non hai indicato un'e-mail, quindi non riceverai messaggi: conserva ora il codice e \
                            il link qui sotto.",
     keep_title: "Conserva questi dati",
-    keep_code: "Il tuo codice di prenotazione",
+    keep_code: "Il tuo codice della prenotazione",
     keep_link: "Il tuo link personale",
     keep_hint: "Aggiungi questa pagina ai preferiti, oppure scrivi o fotografa il codice e il link. Il link ti \
                 permette di vedere, spostare o annullare l'appuntamento; il codice serve se telefoni o vai \
                 all'ufficio. Il link è personale: non condividerlo.",
+    // ---- path ----
+    steps_label: "Passaggi della prenotazione",
+    step_place: "Ufficio",
+    step_time: "Data e orario",
+    step_details: "Dettagli appuntamento",
+    step_applicant: "Richiedente",
+    step_summary: "Riepilogo",
+    step_of: "Passo {n} di {total}",
+    step_done: "completato",
+    next: "Avanti",
+    back: "Indietro",
+    edit: "Modifica",
+    summary_intro: "Controlla i dati: l'appuntamento sarà prenotato solo quando premi «Conferma la prenotazione».",
+    confirm_book: "Conferma la prenotazione",
+    confirm_hint: "Riceverai il codice della prenotazione e il link per spostarla o annullarla.",
+    details_intro: "Indica come vuoi incontrare l'ufficio e il motivo dell'appuntamento.",
+    applicant_intro: "Indica chi prenota e come possiamo contattarti.",
+    optional: "(facoltativo)",
+    not_given: "non indicato",
+    book_link: "Prenota appuntamento",
+    legal_notes: "Note legali",
+    town_website: "Sito del Comune",
+    pec: "PEC",
+    walk_in_link: "Sportello virtuale senza appuntamento",
+    walk_in_intro_town: "Prendi un numero e aspetta il tuo turno nella sala d'attesa, senza prenotare.",
+    waiting_now: "In attesa ora: {n}",
+    open_now: "Aperto ora",
+    closed_now: "Chiuso ora",
+    holiday: "Festivo: {name}",
+    office_closed: "Ufficio chiuso",
+    closed_for: "Ufficio chiuso: {reason}",
+    days_without: "{from} – {to}",
+    notes_short: "Note per l'ufficio",
+    fiscal_code_short: "Codice fiscale",
+    your_time: "il tuo orario attuale",
+    move_confirm_title: "Confermi lo spostamento?",
+    move_from: "Orario attuale",
+    move_to: "Nuovo orario",
+    move_confirm: "Sì, sposta l'appuntamento",
+    move_other: "Scegli un altro orario",
 };
 
 /// English.
@@ -315,7 +425,6 @@ pub(crate) const EN: Texts = Texts {
     more_days: "More days",
     earlier: "← Earlier days",
     later: "Later days →",
-    form_title: "Your details",
     chosen_time: "Chosen time",
     change_time: "Change time",
     name: "Full name",
@@ -328,7 +437,6 @@ pub(crate) const EN: Texts = Texts {
     mode: "How do you want to meet the office?",
     notes: "Notes for the office (optional)",
     notes_hint: "Briefly describe what you need. Do not enter health data.",
-    required: "(required)",
     yes: "Yes",
     no: "No",
     choose_option: "Choose…",
@@ -337,7 +445,6 @@ pub(crate) const EN: Texts = Texts {
     privacy_link: "Privacy notice",
     accessibility_link: "Accessibility statement",
     email_lang: "Language of e-mails",
-    submit_book: "Book the appointment",
     errors_title: "Please check these fields",
     error_prefix: "Error: ",
     alternatives: "Choose one of these free times",
@@ -353,7 +460,7 @@ pub(crate) const EN: Texts = Texts {
     meeting: "Meeting",
     status: "Status",
     booked_by: "Booked by",
-    reference: "Reference",
+    reference: "Booking reference",
     join: "Enter the virtual waiting room",
     join_hint: "On the day, open this link in your browser, nothing to install: the official will let you in.",
     phone_meeting_hint: "The office will call you at the time shown.",
@@ -368,7 +475,7 @@ pub(crate) const EN: Texts = Texts {
     cancelled_title: "Appointment cancelled",
     cancelled_text: "The appointment has been cancelled. We have sent you a confirmation e-mail.",
     move_title: "Move the appointment",
-    move_intro: "Choose the new time: the appointment moves at once and you get an e-mail.",
+    move_intro: "Choose the new time: we will ask you to confirm before moving the appointment, then you get an e-mail.",
     current_time: "Current time",
     back_to_appointment: "Back to the appointment",
     back_home: "Back to the home page",
@@ -388,6 +495,46 @@ pub(crate) const EN: Texts = Texts {
     keep_hint: "Bookmark this page, or write down or take a photo of the code and the link. The link lets you \
                 see, move or cancel the appointment; quote the code if you phone or visit the office. The link \
                 is personal: do not share it.",
+    // ---- path ----
+    steps_label: "Booking steps",
+    step_place: "Office",
+    step_time: "Date and time",
+    step_details: "Appointment details",
+    step_applicant: "Applicant",
+    step_summary: "Summary",
+    step_of: "Step {n} of {total}",
+    step_done: "done",
+    next: "Next",
+    back: "Back",
+    edit: "Change",
+    summary_intro: "Check your details: the appointment is booked only when you press “Confirm the booking”.",
+    confirm_book: "Confirm the booking",
+    confirm_hint: "You will get the booking reference and the link to move or cancel it.",
+    details_intro: "Tell us how you want to meet the office and why.",
+    applicant_intro: "Tell us who is booking and how we can reach you.",
+    optional: "(optional)",
+    not_given: "not given",
+    book_link: "Book an appointment",
+    legal_notes: "Legal notes",
+    town_website: "Town website",
+    pec: "Certified e-mail (PEC)",
+    walk_in_link: "Virtual desk without appointment",
+    walk_in_intro_town: "Take a number and wait for your turn in the waiting room, without booking.",
+    waiting_now: "Waiting now: {n}",
+    open_now: "Open now",
+    closed_now: "Closed now",
+    holiday: "Public holiday: {name}",
+    office_closed: "Office closed",
+    closed_for: "Office closed: {reason}",
+    days_without: "{from} – {to}",
+    notes_short: "Notes for the office",
+    fiscal_code_short: "Italian tax code (codice fiscale)",
+    your_time: "your current time",
+    move_confirm_title: "Confirm the move?",
+    move_from: "Current time",
+    move_to: "New time",
+    move_confirm: "Yes, move the appointment",
+    move_other: "Choose another time",
 };
 
 /// The texts of a language.

@@ -338,7 +338,7 @@ const IT: RoomTexts = RoomTexts {
     walk_in_intro: "Prendi il numero e attendi il tuo turno: l'operatore ti chiamerà in videochiamata.",
     walk_in_closed: "Lo sportello virtuale di questo ufficio ora è chiuso.",
     name: "Nome e cognome",
-    email_optional: "E-mail (facoltativa)",
+    email_optional: "E-mail (facoltativo)",
     take_ticket: "Prendi il numero",
     ticket: "Numero {n}",
     appointment: "Il tuo appuntamento",
