@@ -357,3 +357,64 @@ async fn the_booking_form_weighs_less_than_150_kib_on_a_cold_cache() {
     })
     .await;
 }
+
+// ---- every page, phone and PC: a crawler audits what a citizen and an administrator reach ----
+
+/// Books the first free video time of the demo service through the API, so the staff pages
+/// that list, show, move and cancel appointments have one to show; returns its manage link
+/// and its day (`YYYY-MM-DD`).
+async fn booked_through_the_api(w: &World) -> (String, String) {
+    let http = reqwest::Client::new();
+    let services: serde_json::Value =
+        http.get(w.server.url("/api/v1/demo/services")).send().await.unwrap().json().await.unwrap();
+    let service = services.as_array().unwrap().iter().find(|s| s["name"] == SERVICE).unwrap()["id"].as_i64().unwrap();
+    let slots: serde_json::Value = http
+        .get(w.server.url(&format!("/api/v1/demo/services/{service}/slots?mode=video")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let start = slots.as_array().unwrap().first().expect("the demo service offers a time")["start"].clone();
+    let body = json!({"service_id": service, "start": start, "mode": "video", "privacy_accepted": true,
+        "citizen": {"name": "Lucia Verdi", "email": "lucia@example.it", "phone": "+39 055 1234567"}});
+    let resp = http.post(w.server.url("/api/v1/demo/appointments")).json(&body).send().await.unwrap();
+    assert_eq!(resp.status(), 201, "book through the API");
+    let receipt: serde_json::Value = resp.json().await.unwrap();
+    (receipt["manage_url"].as_str().unwrap().to_owned(), start.as_str().unwrap()[..10].to_owned())
+}
+
+#[tokio::test]
+async fn every_page_a_citizen_or_an_administrator_reaches_by_links_passes_axe_on_a_phone_and_a_pc() {
+    with_world(|w| async move {
+        let (manage, day) = booked_through_the_api(&w).await;
+        let c = w.driver.session().await;
+        let mut audit = Audit::default();
+
+        // The citizen: the town's pages, and their own appointment's pages from its link.
+        let manage_path =
+            manage.split_once("//").and_then(|(_, r)| r.split_once('/')).map(|(_, p)| format!("/{p}")).unwrap();
+        let mut citizen = support::crawl_and_audit(&w, &c, &mut audit, &["/demo"], "/demo", 40).await;
+        citizen.extend(support::crawl_and_audit(&w, &c, &mut audit, &[&manage_path], "/", 10).await);
+        assert!(citizen.iter().any(|p| p.contains("/privacy")), "the privacy notice is linked: {citizen:?}");
+        assert!(citizen.len() >= 5, "the crawler reached too few citizen pages: {citizen:?}");
+
+        // The administrator: the sign-in page, then every staff page the menus lead to.
+        c.goto(&w.server.url("/demo/staff/login")).await.expect("login page");
+        audit.page(&c, &w.tools.axe, "staff sign-in").await;
+        support::sign_in_as_demo_admin(&w, &c).await;
+        // The booked day first, so its appointment's pages are reached.
+        let booked_day = format!("/demo/staff?date={day}");
+        let staff =
+            support::crawl_and_audit(&w, &c, &mut audit, &[&booked_day, "/demo/staff"], "/demo/staff", 60).await;
+        for page in
+            ["/staff/desk", "/staff/offices", "/staff/users", "/staff/audit", "/staff/book", "/staff/appointments/"]
+        {
+            assert!(staff.iter().any(|p| p.contains(page)), "no link led to {page}: {staff:?}");
+        }
+        eprintln!("audited citizen pages {citizen:?}\nand staff pages {staff:?}");
+        audit.assert_clean();
+    })
+    .await;
+}
