@@ -1,11 +1,13 @@
 //! Meetings: inviting someone with a personal link, ending a meeting, the documents shared in
-//! it (who may upload and read which, and what is accepted), and what the official does to
+//! it (who may upload and read which, and what is accepted), its chat (kept with the case),
+//! what the official sees of the citizen's case beside the call, and what the official does to
 //! other participants from inside the meeting (mute, let speak, remove, let back in, end).
 
+use jiff::Timestamp;
 use ricevo_core::audit::{Act, Actor, Subject};
 use ricevo_core::lobby::{Abilities, Entry, EntryKind, EntryStatus};
 use ricevo_core::{DocumentId, EntryId, MeetingId};
-use ricevo_store::{DocumentMeta, Grant, Meeting, NewEntry, StoreError, Tenant};
+use ricevo_store::{ChatLine, DocumentMeta, Grant, Meeting, NewEntry, StoreError, Tenant};
 
 use crate::audit::Record;
 use crate::messages::token_link;
@@ -92,6 +94,29 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Longest chat line, in characters.
+pub const MAX_CHAT_CHARS: usize = 1000;
+
+/// The citizen's case as the official sees it beside the call: who they are, what for, when,
+/// and what they wrote when booking. Only for a participant who may moderate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CaseSheet {
+    /// The citizen's name.
+    pub name: String,
+    /// The service's name.
+    pub service: String,
+    /// The booked time, for an appointment.
+    pub booked_start: Option<Timestamp>,
+    /// The ticket number, for a walk-in.
+    pub ticket_number: Option<i32>,
+    /// The appointment's reference code (what the citizen quotes).
+    pub reference: Option<String>,
+    /// The citizen's notes when booking.
+    pub notes: Option<String>,
+    /// The answers to the service's intake questions, each with its question's label.
+    pub answers: Vec<(String, String)>,
 }
 
 /// What the official does to another participant of their meeting.
@@ -262,6 +287,64 @@ impl Desk {
         Ok(self.store.documents(meeting.tenant_id, meeting.id).await?)
     }
 
+    /// Stores a chat line `entry` writes in meeting `m` (one line of at most
+    /// [`MAX_CHAT_CHARS`], `Invalid` otherwise) and returns it as kept with the case. The caller
+    /// has checked that `entry` takes part in `m` now; the store checks it belongs to the
+    /// meeting, which goes on (`NotFound`).
+    pub async fn chat(&self, m: &Meeting, entry: &Entry, text: &str) -> Result<ChatLine, DeskError> {
+        let text = ricevo_core::text::single_line(text.trim(), MAX_CHAT_CHARS)
+            .map_err(|_| DeskError::Invalid("chat messages are one line of at most 1000 characters".into()))?;
+        if text.is_empty() {
+            return Err(DeskError::Invalid("empty chat message".into()));
+        }
+        Ok(self.store.add_chat_line(m.tenant_id, m.id, entry.id, &entry.name, &text, self.now()).await?)
+    }
+
+    /// The chat of a meeting so far, oldest first (what a page shows after a reload).
+    pub async fn chat_lines(&self, m: &Meeting) -> Result<Vec<ChatLine>, DeskError> {
+        Ok(self.store.chat_lines(m.tenant_id, m.id).await?)
+    }
+
+    /// The case of the citizen in `official`'s meeting, for the panel beside the official's
+    /// call: `Forbidden` unless `official` may moderate that meeting now; `None` when no
+    /// citizen (appointment or walk-in) is in it.
+    pub async fn case_sheet(&self, official: &Entry) -> Result<Option<CaseSheet>, DeskError> {
+        let m = self.moderated_by(official).await?;
+        let entries = self.store.meeting_entries(m.tenant_id, m.id).await?;
+        let citizen = entries.into_iter().find(|e| matches!(e.kind, EntryKind::Appointment | EntryKind::Ticket));
+        let appointment_id = citizen.as_ref().and_then(|e| e.appointment_id).or(m.appointment_id);
+        let appointment = match appointment_id {
+            Some(id) => self.store.appointment(m.tenant_id, id).await?,
+            None => None,
+        };
+        if citizen.is_none() && appointment.is_none() {
+            return Ok(None);
+        }
+        let mut sheet = CaseSheet::default();
+        if let Some(e) = &citizen {
+            sheet.name = e.name.clone();
+            sheet.service = e.service.clone();
+            sheet.booked_start = e.booked_start;
+            sheet.ticket_number = e.ticket_number;
+        }
+        if let Some(a) = appointment {
+            let service = self.store.service(m.tenant_id, a.service_id).await?;
+            if sheet.name.is_empty() {
+                sheet.name = a.citizen_name.clone();
+            }
+            if sheet.service.is_empty()
+                && let Some(s) = &service
+            {
+                sheet.service = s.name.clone();
+            }
+            sheet.booked_start = sheet.booked_start.or(Some(a.start));
+            sheet.reference = Some(a.public_id.clone());
+            sheet.notes = a.notes.clone().filter(|n| !n.trim().is_empty());
+            sheet.answers = answers_with_labels(&a.answers, service.as_ref());
+        }
+        Ok(Some(sheet))
+    }
+
     /// A participant's media about to join their meeting, decided before the media server is
     /// asked: the place as it will be recorded once it answered (`None`: already recorded as in
     /// the meeting), or `NotQueued` when they may not join now.
@@ -345,6 +428,26 @@ impl Desk {
         let (back, _) = self.admit(Granted::new(other, m.actor().clone())).await?;
         Ok(back)
     }
+}
+
+/// Intake answers (stored by question key) each with its question's label when the service
+/// still has that question, in the service's order, the rest after.
+fn answers_with_labels(answers: &serde_json::Value, service: Option<&ricevo_store::Service>) -> Vec<(String, String)> {
+    let Some(map) = answers.as_object() else { return Vec::new() };
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let questions = service.map(|s| s.questions.as_slice()).unwrap_or_default();
+    let mut out: Vec<(String, String)> =
+        questions.iter().filter_map(|q| map.get(&q.key).map(|v| (q.label.clone(), text(v)))).collect();
+    for (k, v) in map {
+        if !questions.iter().any(|q| &q.key == k) {
+            out.push((k.clone(), text(v)));
+        }
+    }
+    out.retain(|(_, v)| !v.trim().is_empty());
+    out
 }
 
 #[cfg(test)]

@@ -3,11 +3,12 @@
 //! within their own town.
 //!
 //! Erasure anonymises appointments as the retention job does, removes names and e-mails from
-//! waiting-room places and tickets, and deletes shared documents and queued messages, in one
-//! transaction. An appointment still to come is not erased behind the office's back: the
-//! erasure is refused, naming it, until staff cancel it through the usual path (which frees
-//! the seats and tells the citizen, with the reason, if they gave an e-mail). Meeting chat is
-//! never stored, so there is none to export or erase.
+//! waiting-room places and tickets, and deletes shared documents, the chat of their meetings
+//! and queued messages, in one transaction. An appointment still to come is not erased behind
+//! the office's back: the erasure is refused, naming it, until staff cancel it through the
+//! usual path (which frees the seats and tells the citizen, with the reason, if they gave an
+//! e-mail). Meeting chat is kept with the case (`Desk::chat`): the export lists it, erasure and
+//! the town's retention delete it.
 
 use ricevo_core::citizen::FieldError;
 use ricevo_core::quota::normal_phone;
@@ -116,12 +117,13 @@ impl Desk {
         // The log names the citizen (a name the retention job blanks), not the key looked up.
         let name = record.appointments.first().map(|a| a.citizen_name.as_str()).unwrap_or_default();
         let detail = format!(
-            "by {}: {} appointments, {} places, {} documents, {} messages",
+            "by {}: {} appointments, {} places, {} documents, {} messages, {} chat lines",
             key.field(),
             record.appointments.len(),
             record.entries.len(),
             record.documents.len(),
-            record.messages.len()
+            record.messages.len(),
+            record.chat.len()
         );
         self.record(grant, Record::new(Act::CitizenExported, Subject::Town).citizen(name).detail(detail)).await;
         Ok(record)
@@ -141,13 +143,15 @@ impl Desk {
             Erasure::Erased(counts) => {
                 // Recorded without the citizen's name: that is what was erased.
                 let detail = format!(
-                    "by {}: {} appointments anonymised, {} places, {} documents, {} messages, {} audit names",
+                    "by {}: {} appointments anonymised, {} places, {} documents, {} messages, {} audit names, \
+                     {} chat lines",
                     key.field(),
                     counts.appointments,
                     counts.entries,
                     counts.documents,
                     counts.messages,
-                    counts.audit_names
+                    counts.audit_names,
+                    counts.chat_lines
                 );
                 self.record(grant, Record::new(Act::CitizenErased, Subject::Town).detail(detail)).await;
                 Ok(counts)

@@ -354,6 +354,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Option<(DocumentMeta, Vec<u8>)>>;
     /// Retention: deletes documents uploaded before `before`; returns how many.
     async fn purge_documents(&self, before: Timestamp) -> Result<u64>;
+    /// Stores a chat line `entry` wrote in `meeting` (both the town's, the meeting going on);
+    /// `NotFound` otherwise.
+    async fn add_chat_line(
+        &self,
+        tenant: TenantId,
+        meeting: MeetingId,
+        entry: EntryId,
+        name: &str,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<ChatLine>;
+    /// The chat of a meeting, oldest first.
+    async fn chat_lines(&self, tenant: TenantId, meeting: MeetingId) -> Result<Vec<ChatLine>>;
     /// Replaces an office's walk-in desk (always open, weekly hours and desks).
     async fn set_walk_in(&self, tenant: TenantId, office: OfficeId, desk: &WalkInDesk) -> Result<()>;
     /// An office's walk-in desk (closed unless set); `NotFound` if the office is not the tenant's.
@@ -361,14 +374,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // ---- privacy: GDPR access and erasure, retention of everything personal (privacy.rs) ----
     /// Everything the town holds about one citizen: appointments, waiting-room places and
-    /// tickets, documents, messages in the outbox. Never another town's.
+    /// tickets, documents, chat, messages in the outbox. Never another town's.
     async fn citizen_record(&self, tenant: TenantId, lookup: &CitizenLookup) -> Result<CitizenRecord>;
     /// Erases one citizen's data in one transaction: appointments anonymised (as retention
-    /// does), places' names and e-mails removed, documents and outbox messages deleted.
+    /// does), places' names and e-mails removed, documents, chat and outbox messages deleted.
     /// Changes nothing and lists them when some appointment is still to come.
     async fn erase_citizen(&self, tenant: TenantId, lookup: &CitizenLookup, now: Timestamp) -> Result<Erasure>;
-    /// Retention beyond [`Store::anonymise_before`]: deletes the town's outbox rows and
-    /// documents created before `before`, and blanks the citizen's name in its audit entries
+    /// Retention beyond [`Store::anonymise_before`]: deletes the town's outbox rows,
+    /// documents and chat lines created before `before`, and blanks the citizen's name in its audit entries
     /// older than that (the entries themselves go by the audit log's own retention).
     async fn purge_personal_before(&self, tenant: TenantId, before: Timestamp) -> Result<RetentionCounts>;
     // --- Audit log ---

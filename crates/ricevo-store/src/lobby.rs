@@ -7,7 +7,7 @@ use ricevo_core::lobby::{Abilities, Entry, EntryKind, EntryStatus, WalkInDesk};
 use ricevo_core::{AppointmentId, DocumentId, EntryId, MeetingId, OfficeId, TenantId};
 
 use crate::sql::instant;
-use crate::{DocumentMeta, Meeting, Result, StoreError};
+use crate::{ChatLine, DocumentMeta, Meeting, Result, StoreError};
 
 /// Columns of `entries` in the order [`entry_from`] reads them.
 pub(crate) const ENTRY_COLUMNS: &str = "id, tenant_id, office_id, kind, appointment_id, ticket_number, meeting_id, name, \
@@ -120,6 +120,25 @@ pub(crate) fn document_from(t: DocumentTuple) -> Result<DocumentMeta> {
         name,
         content_type,
         size,
+        created_at: instant(created_at)?,
+    })
+}
+
+/// Columns of `chat_lines` in the order [`chat_line_from`] reads them.
+pub(crate) const CHAT_COLUMNS: &str = "id, meeting_id, entry_id, name, text, created_at";
+
+/// The raw columns of a chat line.
+pub(crate) type ChatTuple = (i64, i64, i64, String, String, i64);
+
+/// Builds a chat line from its columns.
+pub(crate) fn chat_line_from(t: ChatTuple) -> Result<ChatLine> {
+    let (id, meeting, entry, name, text, created_at) = t;
+    Ok(ChatLine {
+        id,
+        meeting_id: MeetingId(meeting),
+        entry_id: EntryId(entry),
+        name,
+        text,
         created_at: instant(created_at)?,
     })
 }

@@ -652,6 +652,23 @@ pub struct DocumentMeta {
     pub created_at: Timestamp,
 }
 
+/// A line of a meeting's chat, as stored with the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChatLine {
+    /// Its id (lines of a meeting come in id order).
+    pub id: i64,
+    /// The meeting it was written in.
+    pub meeting_id: MeetingId,
+    /// Who wrote it.
+    pub entry_id: EntryId,
+    /// The name they had in the meeting.
+    pub name: String,
+    /// The line (one line of at most 1000 characters, checked by the desk).
+    pub text: String,
+    /// When it was written.
+    pub created_at: Timestamp,
+}
+
 // --- Audit log ---------------------------------------------------------------------------
 
 /// An entry to append to a town's audit log.

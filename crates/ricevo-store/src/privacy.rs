@@ -5,13 +5,14 @@
 //!
 //! A citizen is found by one key, within one town only: an e-mail address (appointments and
 //! walk-in tickets), a phone number or a codice fiscale (appointments). What their
-//! appointments link to (waiting-room places, meetings' documents, queued messages) follows.
+//! appointments link to (waiting-room places, meetings' documents and chat, queued messages)
+//! follows.
 
 use jiff::Timestamp;
 use ricevo_core::{AppointmentId, EntryId, OfficeId};
 use serde::Serialize;
 
-use crate::{Appointment, DocumentMeta};
+use crate::{Appointment, ChatLine, DocumentMeta};
 
 /// How a citizen is looked up, already normalised by the caller (`ricevo_desk::privacy`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,12 +136,18 @@ pub struct CitizenRecord {
     pub documents: Vec<DocumentMeta>,
     /// Messages about them still in the outbox.
     pub messages: Vec<HeldMessage>,
+    /// The chat of the meetings they were in (what they and the office wrote there).
+    pub chat: Vec<ChatLine>,
 }
 
 impl CitizenRecord {
     /// Whether the town holds nothing about the citizen.
     pub fn is_empty(&self) -> bool {
-        self.appointments.is_empty() && self.entries.is_empty() && self.documents.is_empty() && self.messages.is_empty()
+        self.appointments.is_empty()
+            && self.entries.is_empty()
+            && self.documents.is_empty()
+            && self.messages.is_empty()
+            && self.chat.is_empty()
     }
 }
 
@@ -157,6 +164,8 @@ pub struct ErasureCounts {
     pub messages: u64,
     /// Audit log entries about their appointments and places whose citizen name was removed.
     pub audit_names: u64,
+    /// Chat lines deleted.
+    pub chat_lines: u64,
 }
 
 /// The answer of [`crate::Store::erase_citizen`].
@@ -178,6 +187,8 @@ pub struct RetentionCounts {
     pub documents: u64,
     /// Audit entries whose citizen name was blanked.
     pub audit_names: u64,
+    /// Chat lines deleted.
+    pub chat_lines: u64,
 }
 
 /// The statements of this module for one engine: inherent methods of `$store` that
@@ -286,6 +297,20 @@ macro_rules! impl_privacy {
                 .fetch_all(&self.reader)
                 .await?;
                 let documents = docs.into_iter().map(document_from).collect::<Result<Vec<_>>>()?;
+                let lines: Vec<$crate::lobby::ChatTuple> = sqlx::query_as(&format!(
+                    "SELECT {} FROM chat_lines WHERE tenant_id = $1 AND \
+                     (meeting_id IN (SELECT meeting_id FROM entries WHERE {entry_cond}) \
+                      OR meeting_id IN (SELECT id FROM meetings WHERE tenant_id = $1 AND appointment_id IN \
+                        (SELECT id FROM appointments WHERE {cond}))) ORDER BY id",
+                    $crate::lobby::CHAT_COLUMNS
+                ))
+                .bind(tenant.0)
+                .bind(&a)
+                .bind(&b)
+                .bind(&c)
+                .fetch_all(&self.reader)
+                .await?;
+                let chat = lines.into_iter().map($crate::lobby::chat_line_from).collect::<Result<Vec<_>>>()?;
                 let (tickets, patterns) = Self::privacy_outbox_condition(&entries);
                 let sql = format!(
                     "SELECT id, kind, appointment_id, created_at, due_at, sent_at, payload FROM outbox \
@@ -316,7 +341,7 @@ macro_rules! impl_privacy {
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
-                Ok($crate::CitizenRecord { appointments, entries, documents, messages })
+                Ok($crate::CitizenRecord { appointments, entries, documents, messages, chat })
             }
 
             async fn privacy_erase(
@@ -365,6 +390,19 @@ macro_rules! impl_privacy {
                 counts.documents = sqlx::query(&format!(
                     "DELETE FROM documents WHERE tenant_id = $1 AND \
                      (entry_id IN (SELECT id FROM entries WHERE {entry_cond}) \
+                      OR meeting_id IN (SELECT id FROM meetings WHERE tenant_id = $1 AND appointment_id IN \
+                        (SELECT id FROM appointments WHERE {cond})))"
+                ))
+                .bind(tenant.0)
+                .bind(&a)
+                .bind(&b)
+                .bind(&c)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                counts.chat_lines = sqlx::query(&format!(
+                    "DELETE FROM chat_lines WHERE tenant_id = $1 AND \
+                     (meeting_id IN (SELECT meeting_id FROM entries WHERE {entry_cond}) \
                       OR meeting_id IN (SELECT id FROM meetings WHERE tenant_id = $1 AND appointment_id IN \
                         (SELECT id FROM appointments WHERE {cond})))"
                 ))
@@ -440,6 +478,12 @@ macro_rules! impl_privacy {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                let chat_lines = sqlx::query("DELETE FROM chat_lines WHERE tenant_id = $1 AND created_at < $2")
+                    .bind(tenant.0)
+                    .bind(before.as_second())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 // The audit log has its own retention; past the town's, its entries keep the act
                 // and forget the citizen's name.
                 let audit_names = sqlx::query(
@@ -451,7 +495,7 @@ macro_rules! impl_privacy {
                 .await?
                 .rows_affected();
                 tx.commit().await?;
-                Ok($crate::RetentionCounts { messages, documents, audit_names })
+                Ok($crate::RetentionCounts { messages, documents, audit_names, chat_lines })
             }
         }
     };

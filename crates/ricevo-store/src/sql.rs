@@ -333,7 +333,7 @@ macro_rules! impl_store {
         };
         use $crate::lobby::{
             ACTIVE_ENTRY, HELD_PLACE, DOCUMENT_COLUMNS, DocumentTuple, ENTRY_COLUMNS, EntryRow, MEETING_COLUMNS, MeetingTuple,
-            document_from, entry_from, meeting_from, walk_in_from,
+            document_from, entry_from, meeting_from, walk_in_from, CHAT_COLUMNS, ChatTuple, chat_line_from,
         };
         use ricevo_core::lobby::EntryKind;
 
@@ -2079,6 +2079,44 @@ macro_rules! impl_store {
                     .execute(&self.writer)
                     .await?;
                 Ok(r.rows_affected())
+            }
+
+            async fn add_chat_line(
+                &self,
+                tenant: TenantId,
+                meeting: MeetingId,
+                entry: EntryId,
+                name: &str,
+                text: &str,
+                now: Timestamp,
+            ) -> Result<ChatLine> {
+                let row: Option<ChatTuple> = sqlx::query_as(&format!(
+                    "INSERT INTO chat_lines (tenant_id, meeting_id, entry_id, name, text, created_at) \
+                     SELECT $1, $2, $3, $4, $5, $6 \
+                     WHERE EXISTS (SELECT 1 FROM entries e JOIN meetings m ON m.id = e.meeting_id \
+                     WHERE e.id = $3 AND m.id = $2 AND m.tenant_id = $1 AND e.tenant_id = $1 AND m.ended_at IS NULL) \
+                     RETURNING {CHAT_COLUMNS}"
+                ))
+                .bind(tenant.0)
+                .bind(meeting.0)
+                .bind(entry.0)
+                .bind(name)
+                .bind(text)
+                .bind(now.as_second())
+                .fetch_optional(&self.writer)
+                .await?;
+                row.map(chat_line_from).transpose()?.ok_or(StoreError::NotFound)
+            }
+
+            async fn chat_lines(&self, tenant: TenantId, meeting: MeetingId) -> Result<Vec<ChatLine>> {
+                let rows: Vec<ChatTuple> = sqlx::query_as(&format!(
+                    "SELECT {CHAT_COLUMNS} FROM chat_lines WHERE tenant_id = $1 AND meeting_id = $2 ORDER BY id"
+                ))
+                .bind(tenant.0)
+                .bind(meeting.0)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.into_iter().map(chat_line_from).collect()
             }
 
             async fn set_walk_in(&self, tenant: TenantId, office: OfficeId, desk: &WalkInDesk) -> Result<()> {

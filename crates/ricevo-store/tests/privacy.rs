@@ -162,8 +162,8 @@ async fn ticket(store: &dyn Store, town: &Town, email: &str, now: Timestamp) -> 
     store.take_ticket(&new, day, now, &mail).await.unwrap()
 }
 
-/// The appointment's citizen arrives, is admitted into a meeting and shares a document; the
-/// official shares one back.
+/// The appointment's citizen arrives, is admitted into a meeting, shares a document and writes
+/// in the chat; the official shares one back and answers.
 async fn meet_and_share(store: &dyn Store, town: &Town, appt: &Appointment, now: Timestamp) -> Meeting {
     let arrival = NewEntry {
         tenant_id: town.tenant.id,
@@ -206,6 +206,8 @@ async fn meet_and_share(store: &dyn Store, town: &Town, appt: &Appointment, now:
         .add_document(town.tenant.id, meeting.id, official.id, "ricevuta.pdf", "application/pdf", b"%PDF-2", now)
         .await
         .unwrap();
+    store.add_chat_line(town.tenant.id, meeting.id, entry.id, &entry.name, "Ecco la carta", now).await.unwrap();
+    store.add_chat_line(town.tenant.id, meeting.id, official.id, "Operatrice", "Ricevuta", now).await.unwrap();
     meeting
 }
 
@@ -261,6 +263,14 @@ macro_rules! privacy {
                 let mut docs: Vec<&str> = by_email.documents.iter().map(|d| d.name.as_str()).collect();
                 docs.sort_unstable();
                 assert_eq!(docs, ["carta.pdf", "ricevuta.pdf"]);
+                let chat: Vec<&str> = by_email.chat.iter().map(|l| l.text.as_str()).collect();
+                assert_eq!(chat, ["Ecco la carta", "Ricevuta"], "the chat of her meeting, both sides");
+                let theirs_record = f
+                    .store
+                    .citizen_record(b.tenant.id, &CitizenLookup::Email("maria.rossi@example.it".into()))
+                    .await
+                    .unwrap();
+                assert!(theirs_record.chat.is_empty(), "town b holds no chat of town a's meeting");
                 assert_eq!(by_email.messages.len(), 2, "the confirmation and the ticket's e-mail");
                 assert!(by_email.messages.iter().all(|m| !m.payload.contains("gino")));
                 assert!(!by_email.appointments.iter().any(|x| x.id == theirs.id || x.id == other.id));
@@ -319,6 +329,7 @@ macro_rules! privacy {
                 assert_eq!(counts.entries, 2, "the ticket and the appointment's place");
                 assert!(counts.messages >= 2, "{counts:?}");
                 assert_eq!(counts.audit_names, 2);
+                assert_eq!(counts.chat_lines, 2, "the chat of her meeting goes with it");
                 assert_eq!(audit_names(&*f.store, &a).await, [None, None], "the acts stay, without her name");
                 assert_eq!(audit_names(&*f.store, &b).await, [Some("Maria Rossi".to_owned())]);
                 assert!(f.store.citizen_record(a.tenant.id, &maria).await.unwrap().is_empty());
@@ -356,6 +367,7 @@ macro_rules! privacy {
                 assert_eq!(none, RetentionCounts::default());
                 let gone = f.store.purge_personal_before(a.tenant.id, at("2027-01-01T00:00:00Z")).await.unwrap();
                 assert_eq!((gone.messages, gone.documents, gone.audit_names), (1, 2, 1));
+                assert_eq!(gone.chat_lines, 2, "the chat goes with the case");
                 assert_eq!(
                     audit_names(&*f.store, &a).await,
                     [Some("Maria Rossi".to_owned()), None],
@@ -366,6 +378,8 @@ macro_rules! privacy {
                 assert!(record.messages.is_empty() && record.documents.is_empty());
                 let theirs = f.store.citizen_record(b.tenant.id, &maria).await.unwrap();
                 assert_eq!((theirs.messages.len(), theirs.documents.len()), (1, 2), "town b keeps its own");
+                assert_eq!(theirs.chat.len(), 2, "town b keeps its own chat");
+                assert!(record.chat.is_empty());
             }
         }
     };

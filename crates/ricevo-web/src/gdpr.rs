@@ -146,6 +146,19 @@ pub struct MessageData {
     pub body: serde_json::Value,
 }
 
+/// A line of the chat of a meeting the citizen was in (kept with the case).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChatData {
+    /// Meeting id.
+    pub meeting_id: i64,
+    /// Who wrote it, by the name they had in the meeting.
+    pub from: String,
+    /// The line.
+    pub text: String,
+    /// When it was written.
+    pub written_at: String,
+}
+
 /// Everything a town holds about one citizen (GDPR art. 15).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CitizenExport {
@@ -165,8 +178,8 @@ pub struct CitizenExport {
     pub documents: Vec<DocumentData>,
     /// Messages still in the outbox.
     pub messages: Vec<MessageData>,
-    /// Meeting chat is shown live and never stored.
-    pub chat: String,
+    /// The chat of the meetings they were in, oldest first.
+    pub chat: Vec<ChatData>,
 }
 
 impl CitizenExport {
@@ -176,6 +189,7 @@ impl CitizenExport {
             && self.waiting_room.is_empty()
             && self.documents.is_empty()
             && self.messages.is_empty()
+            && self.chat.is_empty()
     }
 }
 
@@ -261,7 +275,16 @@ pub fn export_of(
                 body: serde_json::from_str(&m.payload).unwrap_or_else(|_| serde_json::Value::String(m.payload.clone())),
             })
             .collect(),
-        chat: "Meeting chat is shown live and never stored. / La chat delle videochiamate non è conservata.".into(),
+        chat: record
+            .chat
+            .iter()
+            .map(|l| ChatData {
+                meeting_id: l.meeting_id.0,
+                from: l.name.clone(),
+                text: l.text.clone(),
+                written_at: when(l.created_at),
+            })
+            .collect(),
     }
 }
 
@@ -291,6 +314,8 @@ pub struct ErasureView {
     pub messages: u64,
     /// Audit log entries about the citizen whose name was removed (the acts stay).
     pub audit_names: u64,
+    /// Chat lines of their meetings deleted.
+    pub chat_lines: u64,
 }
 
 impl From<ErasureCounts> for ErasureView {
@@ -301,6 +326,7 @@ impl From<ErasureCounts> for ErasureView {
             documents: c.documents,
             messages: c.messages,
             audit_names: c.audit_names,
+            chat_lines: c.chat_lines,
         }
     }
 }

@@ -148,6 +148,7 @@ impl utoipa::Modify for Shared {
         crate::gdpr::AppointmentData,
         crate::gdpr::PlaceData,
         crate::gdpr::DocumentData,
+        crate::gdpr::ChatData,
         crate::gdpr::MessageData,
         crate::gdpr::ErasureView
     )),

@@ -71,7 +71,45 @@ struct RoomPage {
     r: &'static RoomTexts,
     facts: Vec<(&'static str, String)>,
     document_label: String,
+    /// What a citizen can do next if the office cannot see them (shown on the closing page).
+    next: Vec<(&'static str, String)>,
     data: String,
+}
+
+/// The page a link shows once its wait or meeting is over for good (refused, no-show,
+/// cancelled, removed, done), in the town's frame, with what to do next.
+#[derive(Template)]
+#[template(path = "room_closed.html", whitespace = "minimize")]
+struct ClosedPage {
+    l: Layout,
+    t: &'static crate::pages::texts::Texts,
+    r: &'static RoomTexts,
+    title: &'static str,
+    office_message: Option<String>,
+    message: String,
+    next: Vec<(&'static str, String)>,
+}
+
+/// What a citizen of `office` can do when the office cannot see them now: book again on the
+/// town's page, take a number at the office's walk-in desk if it is open, write to the town.
+async fn next_steps(
+    state: &AppState,
+    ctx: &Ctx,
+    tenant: &Tenant,
+    office: ricevo_core::OfficeId,
+) -> Vec<(&'static str, String)> {
+    let r = room_texts(ctx.lang);
+    let mut next = vec![(r.book_again, ctx.href(&format!("/{}", tenant.slug)))];
+    // A walk-in desk that cannot be read is left out: the other ways remain.
+    if let Ok(Some(o)) = state.store.office(tenant.id, office).await
+        && walkin::is_open(state, tenant, &o).await.unwrap_or(false)
+    {
+        next.push((r.walk_in_now, ctx.href(&format!("/{}/walk-in/{}", tenant.slug, office.0))));
+    }
+    if !tenant.contact_email.is_empty() {
+        next.push((r.write_office, format!("mailto:{}", tenant.contact_email)));
+    }
+    next
 }
 
 /// JSON for a `<script type="application/json">` block: `<` escaped so no `</script>` can end it.
@@ -87,6 +125,7 @@ fn room_page(
     token: &str,
     e: &Entry,
     meeting: Option<&Meeting>,
+    next: Vec<(&'static str, String)>,
 ) -> Response {
     let r = room_texts(ctx.lang);
     let zone = zone_of(tenant);
@@ -129,6 +168,7 @@ fn room_page(
         r,
         facts,
         document_label: r.document_label.replace("{mb}", &mb.to_string()),
+        next,
         data: script_json(&data),
     };
     let mut resp = ctx.page(StatusCode::OK, &page);
@@ -139,9 +179,32 @@ fn room_page(
     resp
 }
 
-/// A closed-door page (too early, over, ended, refused) without any script.
+/// A closed-door page (too early, over) without any script.
 fn notice_page(ctx: &Ctx, title: &'static str, message: String) -> Response {
     ctx.problem(StatusCode::OK, title, message, None)
+}
+
+/// The closing page of a link whose wait or meeting is over, in the town's frame; `next` is
+/// left out when there is nothing more to do (a meeting that ended well).
+fn closed_page(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    title: &'static str,
+    office_message: Option<String>,
+    message: &str,
+    next: Vec<(&'static str, String)>,
+) -> Response {
+    let r = room_texts(ctx.lang);
+    let page = ClosedPage {
+        l: ctx.layout(format!("{title} – {}", tenant.name), ctx.crumbs(Vec::new()), Some(tenant), true),
+        t: ctx.t,
+        r,
+        title,
+        office_message: office_message.filter(|m| !m.trim().is_empty()),
+        message: message.to_owned(),
+        next,
+    };
+    ctx.page(StatusCode::OK, &page)
 }
 
 /// `GET /a/{token}/join`: the device check and waiting room, or why not now.
@@ -171,17 +234,17 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
             }
             Link::Entry(tenant, e) => (tenant, *e),
         };
+        let next = next_steps(&state, &ctx, &tenant, entry.office_id).await;
+        let closed =
+            |title, message: Option<String>, text: &str, next| closed_page(&ctx, &tenant, title, message, text, next);
         match entry.status {
-            EntryStatus::Done => return Ok(notice_page(&ctx, r.closed_title, r.closed_text.to_owned())),
-            EntryStatus::Refused => {
-                let message = format!("{} {}", r.refused, entry.message.clone().unwrap_or_default());
-                return Ok(notice_page(&ctx, r.not_now_title, message.trim().to_owned()));
-            }
-            EntryStatus::NoShow => return Ok(notice_page(&ctx, r.not_now_title, r.no_show.to_owned())),
-            EntryStatus::Removed => return Ok(notice_page(&ctx, r.not_now_title, r.removed.to_owned())),
-            EntryStatus::Cancelled => return Ok(notice_page(&ctx, r.not_now_title, r.cancelled.to_owned())),
+            EntryStatus::Done => return Ok(closed(r.closed_title, None, r.closed_text, Vec::new())),
+            EntryStatus::Refused => return Ok(closed(r.refused_title, entry.message.clone(), r.refused_text, next)),
+            EntryStatus::NoShow => return Ok(closed(r.no_show_title, entry.message.clone(), r.no_show, next)),
+            EntryStatus::Removed => return Ok(closed(r.removed_title, None, r.removed, next)),
+            EntryStatus::Cancelled => return Ok(closed(r.cancelled_title, entry.message.clone(), r.cancelled, next)),
             EntryStatus::Left if !entry.was_admitted() && entry.kind != EntryKind::Appointment => {
-                return Ok(notice_page(&ctx, r.not_now_title, r.left_queue.to_owned()));
+                return Ok(closed(r.not_now_title, None, r.left_queue, next));
             }
             _ => {}
         }
@@ -195,7 +258,7 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
             // Several nodes: the meeting's media are on another one.
             return Ok(axum::response::Redirect::temporary(&url).into_response());
         }
-        Ok::<_, ApiError>(room_page(&state, &ctx, &tenant, &token, &entry, meeting.as_ref()))
+        Ok::<_, ApiError>(room_page(&state, &ctx, &tenant, &token, &entry, meeting.as_ref(), next))
     };
     run.await.unwrap_or_else(|e| ctx.error(&e, None))
 }

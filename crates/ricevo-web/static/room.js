@@ -15,6 +15,11 @@
 // Several nodes: a socket that comes back (on the same node, or through the public address on
 // another one after a node died) is told `admitted` again, and the page offers anew to that
 // node's SFU; a page on a dead node's own address moves to the public address.
+//
+// The call is a screen, not a form: the others large on a stage that fits the window (a grid
+// for several, a shared screen whole and large), the self-view small in a corner, a bar of
+// controls at the bottom, and chat, documents, people and (for the official) the citizen's case
+// in panels over the call. Admission is announced with a tone, the tab title and a heading.
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("room-data").textContent);
@@ -38,8 +43,13 @@
   var meter = null;
   var mutedByOfficial = false; // the official muted us: only the official lifts it
 
-  // Tests and support staff read the connection from here.
-  window.ricevo = { pc: function () { return pc; }, state: "check" };
+  var openPanel = null;       // the name of the open panel, or null
+  var opener = null;          // the button that opened it (focus goes back there)
+  var unread = { chat: 0, documents: 0 };
+  var title = document.title;
+
+  // Tests and support staff read the connection and the cues given from here.
+  window.ricevo = { pc: function () { return pc; }, state: "check", cues: { admitted: 0 } };
 
   function show(phase) {
     ["check", "waiting", "meeting", "closed"].forEach(function (p) {
@@ -47,8 +57,24 @@
       if (el) el.hidden = p !== phase;
     });
     window.ricevo.state = phase;
+    inCall(phase === "meeting");
     var h = $("phase-" + phase) && $("phase-" + phase).querySelector("h1, h2");
     if (h) { h.setAttribute("tabindex", "-1"); h.focus(); }
+  }
+
+  // The call covers the window: what is under it (header, footer) leaves the tab order and the
+  // accessibility tree while it lasts, so focus never goes where nobody can see it.
+  function inCall(on) {
+    document.body.classList.toggle("in-call", on);
+    var el = $("phase-meeting");
+    while (el && el !== document.body) {
+      var parent = el.parentElement;
+      if (!parent) break;
+      Array.prototype.forEach.call(parent.children, function (sib) {
+        if (sib !== el && sib.id !== "connection" && sib.tagName !== "SCRIPT") sib.inert = on;
+      });
+      el = parent;
+    }
   }
 
   function say(el, text) { if (el) el.textContent = text || ""; }
@@ -199,12 +225,20 @@
       say($("wait-timing"), timing);
     },
     admitted: function (m) {
+      var wasWaiting = window.ricevo.state === "waiting";
       admitted = true;
       abilities = m.abilities || {};
       show("meeting");
-      $("share").hidden = !(abilities.share_screen && navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
+      if (wasWaiting && !abilities.moderate) cueAdmitted();
+      $("share").hidden = !canShare();
       $("documents-form").hidden = !abilities.share_documents;
       $("end").hidden = !abilities.moderate;
+      $("open-case").hidden = !abilities.moderate;
+      if (abilities.moderate) {
+        renderCase(m["case"]);
+        // On a desk-sized screen the case stays beside the call from the start.
+        if (window.matchMedia && window.matchMedia("(min-width: 64em)").matches) openPanelNamed("case", $("open-case"), false);
+      }
       // An offer made before `admitted` (sent on this socket, or about to be) stands.
       if (!pc || (offeredOn !== ws && offeredOn !== "soon")) startMedia(m.ice_servers || []);
     },
@@ -219,22 +253,33 @@
     track: function (m) { tracksByMid[m.mid] = m; placeTrack(m.mid); },
     track_ended: function (m) { removeTile(m.mid); delete tracksByMid[m.mid]; },
     participants: function (m) { renderParticipants(m.list || []); },
-    chat: function (m) { addChat(m.from, m.text, m.at); },
-    document: function (m) { addDocument(m); },
+    chat: function (m) {
+      addChat(m);
+      if (openPanel !== "chat" && m.entry_id !== data.entry_id) {
+        unread.chat++;
+        badges();
+        say($("notice"), fill(T.new_message, { name: m.from }));
+      }
+    },
+    chat_history: function (m) { (m.lines || []).forEach(addChat); },
+    document: function (m) {
+      var added = addDocument(m);
+      if (added && openPanel !== "documents" && m.entry_id !== data.entry_id) { unread.documents++; badges(); }
+    },
     muted: function () { officialMute(true); say($("notice"), T.muted_by_official); },
     unmuted: function () { officialMute(false); say($("notice"), T.unmuted_by_official); },
     asks_to_speak: function (m) {
       if (abilities.moderate) say($("notice"), fill(T.asks_to_speak, { name: m.name }));
     },
-    removed: function (m) { finish(T.removed, m.url); },
-    cancelled: function () { finish(T.cancelled, null); },
+    removed: function (m) { finish(T.removed, m.url, { title: T.removed_title, next: true }); },
+    cancelled: function (m) { finish(T.cancelled, null, { title: T.cancelled_title, message: m.message, next: true }); },
     removed_participant: function (m) { if (abilities.moderate) listRemoved(m); },
     readmitted: function (m) {
       var li = document.querySelector('[data-removed="' + m.entry_id + '"]');
       if (li) li.remove();
     },
-    refused: function (m) { finish((T.refused + " " + (m.message || "")).trim(), null); },
-    no_show: function () { finish(T.no_show, null); },
+    refused: function (m) { finish(T.refused_text, null, { title: T.refused_title, message: m.message, next: true }); },
+    no_show: function (m) { finish(T.no_show, null, { title: T.no_show_title, message: m.message, next: true }); },
     ended: function (m) { finish(T.ended, m.url); },
     error: function (m) { say($("notice"), m.message); },
     restarting: function () { restarting = true; say($("connection"), T.restarting); },
@@ -248,6 +293,7 @@
     tracksByMid = {};
     streamsByMid = {};
     $("tiles").querySelectorAll(".tile.remote").forEach(function (t) { t.remove(); });
+    arrange();
     pc = new RTCPeerConnection({ iceServers: iceServers, bundlePolicy: "max-bundle" });
     var audio = local && local.getAudioTracks()[0];
     var video = local && local.getVideoTracks()[0];
@@ -292,10 +338,16 @@
       senders.camera.replaceTrack(video || null);
     }
     $("self").srcObject = local;
+    // No empty tile: the self-view shows only while the camera sends.
+    $("self-view").hidden = !(video && video.enabled);
     $("mic").setAttribute("aria-pressed", audio ? "true" : "false");
     $("cam").setAttribute("aria-pressed", video ? "true" : "false");
     $("mic").disabled = !audio || mutedByOfficial;
     $("cam").disabled = !video;
+  }
+
+  function canShare() {
+    return !!(abilities.share_screen && navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
   }
 
   // The official's mute: the microphone goes off and stays off (the server drops our audio
@@ -313,39 +365,126 @@
     if (!info || !track) return;
     var tile = document.querySelector('.tile[data-mid="' + mid + '"]');
     if (!tile) {
+      var kind = info.kind === "audio" ? "audio-only" : info.source === "screen" ? "screen" : "camera";
+      // One tile per person and source: a person who came back (a reload, a new tab) is sent
+      // on a new place, and the old one shows a frozen picture until it is told it ended.
+      document.querySelectorAll('#tiles .tile.' + kind + '[data-entry="' + info.entry_id + '"]').forEach(function (old) { old.remove(); });
       tile = document.createElement("figure");
-      tile.className = "tile remote";
+      tile.className = "tile remote " + kind;
       tile.setAttribute("data-mid", mid);
+      tile.setAttribute("data-entry", info.entry_id);
       var media = document.createElement(info.kind === "audio" ? "audio" : "video");
       media.autoplay = true;
       media.setAttribute("playsinline", "");
       tile.appendChild(media);
       var cap = document.createElement("figcaption");
-      cap.textContent = info.source === "screen" ? fill(T.screen_of, { name: info.name }) : info.name;
+      var name = document.createElement("span");
+      name.textContent = info.source === "screen" ? fill(T.screen_of, { name: info.name }) : info.name;
+      cap.appendChild(name);
+      var note = document.createElement("span");
+      note.className = "sr-only speaking-note";
+      note.textContent = ", " + T.speaking;
+      note.hidden = true;
+      cap.appendChild(note);
+      var off = document.createElement("span");
+      off.className = "cam-off-note";
+      off.textContent = " (" + T.camera_off + ")";
+      cap.appendChild(off);
       tile.appendChild(cap);
-      if (info.kind === "audio") tile.className += " audio-only";
+      if (info.source === "screen" && document.fullscreenEnabled) {
+        var full = document.createElement("button");
+        full.type = "button";
+        full.className = "full";
+        full.innerHTML = '<svg aria-hidden="true" focusable="false"><use href="#i-full"/></svg>';
+        var label = document.createElement("span");
+        label.textContent = T.full_screen;
+        full.appendChild(label);
+        full.setAttribute("aria-label", T.full_screen + ": " + name.textContent);
+        full.onclick = function () {
+          if (document.fullscreenElement) document.exitFullscreen();
+          else tile.requestFullscreen().catch(function () {});
+        };
+        tile.appendChild(full);
+      }
       $("tiles").appendChild(tile);
     }
     tile.querySelector("audio, video").srcObject = new MediaStream([track]);
+    if (info.kind === "video") {
+      // A camera turned off: the tile shows the name instead of a black picture; a screen
+      // nobody shares shows nothing at all.
+      var idle = info.source === "screen" ? "idle" : "cam-off";
+      var mark = function () { tile.classList.toggle(idle, track.muted); arrange(); };
+      track.onmute = mark;
+      track.onunmute = mark;
+      tile.classList.toggle(idle, track.muted);
+    }
+    arrange();
   }
 
   function removeTile(mid) {
     var tile = document.querySelector('.tile[data-mid="' + mid + '"]');
     if (tile) tile.remove();
+    arrange();
+  }
+
+  // The stage fits the window: no empty tile, a grid that grows with the people (never a
+  // scrolling page of videos), a shared screen large and whole. Someone heard but not seen
+  // (no camera) gets a name card instead of an invisible audio tile.
+  function arrange() {
+    var stage = $("tiles");
+    var cams = [], screens = [];
+    Array.prototype.forEach.call(stage.children, function (t) {
+      if (t.classList.contains("audio-only")) {
+        var seen = stage.querySelector('.tile.camera[data-entry="' + t.getAttribute("data-entry") + '"]');
+        t.classList.toggle("card", !seen);
+        if (!seen) cams.push(t);
+      } else if (t.classList.contains("screen")) { if (!t.classList.contains("idle")) screens.push(t); }
+      else cams.push(t);
+    });
+    var n = cams.length;
+    var portrait = stage.clientHeight > stage.clientWidth;
+    var cols = 1;
+    if (screens.length) cols = Math.max(1, Math.min(n, portrait ? 3 : 4));
+    else if (n > 1) cols = portrait ? (n <= 2 ? 1 : n <= 6 ? 2 : 3) : (n <= 4 ? 2 : n <= 9 ? 3 : 4);
+    stage.style.setProperty("--cols", cols);
+    stage.style.setProperty("--rows", Math.max(1, Math.ceil(n / cols)));
+    stage.classList.toggle("has-screen", screens.length > 0);
+    stage.classList.toggle("has-others", screens.length > 0 && n > 0);
+    $("stage-empty").hidden = n + screens.length > 0;
+  }
+
+  // Who speaks: the audio level of each incoming stream (the browser measures it for every
+  // received packet), marked on the person's tile with an outline and words for screen readers.
+  function markSpeakers() {
+    if (!pc || !pc.getReceivers) return;
+    var speaking = {};
+    pc.getTransceivers().forEach(function (tr) {
+      var r = tr.receiver, info = tracksByMid[tr.mid];
+      if (!info || info.kind !== "audio" || !r.getSynchronizationSources) return;
+      r.getSynchronizationSources().forEach(function (src) {
+        if (src.audioLevel > 0.02) speaking[info.entry_id] = true;
+      });
+    });
+    document.querySelectorAll("#tiles .tile").forEach(function (t) {
+      if (t.classList.contains("screen") || (t.classList.contains("audio-only") && !t.classList.contains("card"))) return;
+      var on = !!speaking[t.getAttribute("data-entry")];
+      t.classList.toggle("speaking", on);
+      var note = t.querySelector(".speaking-note");
+      if (note) note.hidden = !on;
+    });
   }
 
   function setMic(on) {
     if (!local) return;
     local.getAudioTracks().forEach(function (t) { t.enabled = on; });
     $("mic").setAttribute("aria-pressed", on ? "true" : "false");
-    say($("mic"), on ? T.mic_off : T.mic_on);
   }
 
   function setCam(on) {
     if (!local) return;
     local.getVideoTracks().forEach(function (t) { t.enabled = on; });
     $("cam").setAttribute("aria-pressed", on ? "true" : "false");
-    say($("cam"), on ? T.cam_off : T.cam_on);
+    $("self-view").hidden = !on;
   }
 
   function toggleShare() {
@@ -356,7 +495,8 @@
       t.onended = stopShare;
       senders.screen.replaceTrack(t);
       $("share").setAttribute("aria-pressed", "true");
-      say($("share"), T.stop_share);
+      say($("share").querySelector("span"), T.stop_share_short);
+      $("share").setAttribute("aria-label", T.stop_share);
     }).catch(function () { say($("notice"), T.share_failed); });
   }
 
@@ -366,7 +506,8 @@
     screen = null;
     senders.screen.replaceTrack(null);
     $("share").setAttribute("aria-pressed", "false");
-    say($("share"), T.share);
+    say($("share").querySelector("span"), T.share_short);
+    $("share").setAttribute("aria-label", T.share);
   }
 
   function renderParticipants(list) {
@@ -421,27 +562,134 @@
     ul.appendChild(li);
   }
 
-  function addChat(from, text, at) {
+  // A chat line, once (a reload hears the stored lines again).
+  function addChat(m) {
+    if (m.id && document.querySelector('[data-chat="' + m.id + '"]')) return;
     var li = document.createElement("li");
+    if (m.id) li.setAttribute("data-chat", m.id);
     var who = document.createElement("strong");
-    who.textContent = from + ": ";
+    who.textContent = m.from + " ";
     li.appendChild(who);
-    li.appendChild(document.createTextNode(text));
+    var at = (m.at || "").slice(11, 16);
+    if (at) {
+      var time = document.createElement("time");
+      time.dateTime = m.at;
+      time.textContent = at;
+      li.appendChild(time);
+    }
+    var p = document.createElement("p");
+    p.textContent = m.text;
+    li.appendChild(p);
     $("chat-log").appendChild(li);
-    li.scrollIntoView({ block: "nearest" });
+    $("chat-empty").hidden = true;
+    if (openPanel === "chat") li.scrollIntoView({ block: "nearest" });
   }
 
+  // A document of the meeting, once; true when it is new here. The official's case lists it too.
   function addDocument(d) {
-    if (document.querySelector('[data-document="' + d.id + '"]')) return;
-    var li = document.createElement("li");
-    li.setAttribute("data-document", d.id);
-    var a = document.createElement("a");
-    a.href = d.url;
-    a.setAttribute("download", d.name);
-    a.textContent = d.name;
-    li.appendChild(a);
-    li.appendChild(document.createTextNode(" (" + Math.max(1, Math.round(d.size / 1024)) + " KB)"));
-    $("documents").appendChild(li);
+    if (document.querySelector('#documents [data-document="' + d.id + '"]')) return false;
+    ["documents", "case-documents"].forEach(function (id) {
+      var li = document.createElement("li");
+      li.setAttribute("data-document", d.id);
+      var a = document.createElement("a");
+      a.href = d.url;
+      a.setAttribute("download", d.name);
+      a.textContent = d.name;
+      li.appendChild(a);
+      li.appendChild(document.createTextNode(" (" + Math.max(1, Math.round(d.size / 1024)) + " KB)"));
+      $(id).appendChild(li);
+    });
+    $("documents-empty").hidden = true;
+    return true;
+  }
+
+  // The citizen's case beside the official's call (only an official's socket receives it).
+  function renderCase(c) {
+    var box = $("case");
+    box.textContent = "";
+    if (!c) { var p = document.createElement("p"); p.textContent = T.case_none; box.appendChild(p); return; }
+    var dl = document.createElement("dl");
+    dl.className = "facts case";
+    var row = function (label, value) {
+      if (value === null || value === undefined || value === "") return;
+      var dt = document.createElement("dt"); dt.textContent = label;
+      var dd = document.createElement("dd"); dd.textContent = value;
+      dl.appendChild(dt); dl.appendChild(dd);
+    };
+    row(T.case_name, c.name);
+    row(T.case_service, c.service);
+    row(T.case_booked, c.booked);
+    row(T.case_ticket, c.ticket);
+    row(T.case_reference, c.reference);
+    row(T.case_notes, c.notes);
+    (c.answers || []).forEach(function (qa) { row(qa[0], qa[1]); });
+    box.appendChild(dl);
+  }
+
+  // ---- Panels over the call: one at a time; focus moves in, Escape closes and focus goes
+  // back to the button that opened it.
+  function openPanelNamed(name, button, focus) {
+    closePanel(false);
+    var panel = $("panel-" + name);
+    panel.hidden = false;
+    openPanel = name;
+    opener = button;
+    button.setAttribute("aria-expanded", "true");
+    $("call-body").classList.add("with-panel");
+    if (unread[name]) { unread[name] = 0; badges(); }
+    if (focus !== false) {
+      var target = name === "chat" ? $("chat-text") : panel.querySelector("h2");
+      if (target.tagName === "H2") target.setAttribute("tabindex", "-1");
+      target.focus();
+    }
+    if (name === "chat") { var last = $("chat-log").lastElementChild; if (last) last.scrollIntoView({ block: "nearest" }); }
+    arrange();
+  }
+
+  function closePanel(returnFocus) {
+    if (!openPanel) return;
+    $("panel-" + openPanel).hidden = true;
+    if (opener) opener.setAttribute("aria-expanded", "false");
+    $("call-body").classList.remove("with-panel");
+    if (returnFocus && opener) opener.focus();
+    openPanel = null;
+    opener = null;
+    arrange();
+  }
+
+  function badges() {
+    [["chat", "open-chat"], ["documents", "open-documents"]].forEach(function (p) {
+      var b = $(p[1]).querySelector(".badge");
+      b.querySelector(".n").textContent = unread[p[0]];
+      b.hidden = !unread[p[0]];
+    });
+  }
+
+  // The citizen who was let in hears a tone, sees the tab's title change and a clear heading,
+  // so someone who switched to another app or tab notices.
+  function cueAdmitted() {
+    window.ricevo.cues.admitted++;
+    document.title = T.your_turn + " – " + title;
+    var h = $("meeting-h");
+    h.textContent = T.your_turn_heading;
+    h.classList.add("cue");
+    setTimeout(function () { h.classList.remove("cue"); }, 15000);
+    if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+    try {
+      var ctx = new (window.AudioContext || window.webkitAudioContext)();
+      [660, 880].forEach(function (hz, i) {
+        var osc = ctx.createOscillator(), gain = ctx.createGain();
+        var start = ctx.currentTime + i * 0.25;
+        osc.frequency.value = hz;
+        gain.gain.setValueAtTime(0.0001, start);
+        gain.gain.exponentialRampToValueAtTime(0.3, start + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.22);
+        osc.connect(gain).connect(ctx.destination);
+        osc.start(start);
+        osc.stop(start + 0.24);
+      });
+      setTimeout(function () { ctx.close(); }, 1000);
+    } catch (_) { /* no sound: the title and heading remain */ }
   }
 
   function upload(e) {
@@ -463,7 +711,10 @@
     }).catch(function (err) { say($("document-status"), err.message || T.upload_failed); });
   }
 
-  function finish(text, url) {
+  // The end of the wait or the meeting. `how` may give the closing page its own heading, the
+  // office's message and the ways to go on (a refusal is not "meeting over").
+  function finish(text, url, how) {
+    how = how || {};
     closedByUs = true;
     if (pc) pc.close();
     stopShare();
@@ -471,6 +722,10 @@
     if (ws) ws.close();
     if (url) { location.href = url; return; }
     say($("closed-text"), text);
+    if (how.title) { say($("closed-h"), how.title); document.title = how.title + " – " + title; }
+    say($("closed-office-message"), how.message || "");
+    $("closed-message").hidden = !how.message;
+    $("closed-next").hidden = !how.next;
     show("closed");
   }
 
@@ -514,5 +769,17 @@
       $("chat-text").value = "";
     };
     $("documents-form").onsubmit = upload;
+    document.querySelectorAll(".bar [data-panel]").forEach(function (b) {
+      b.onclick = function () {
+        var name = b.getAttribute("data-panel");
+        if (openPanel === name) closePanel(true); else openPanelNamed(name, b);
+      };
+    });
+    document.querySelectorAll(".panel-close").forEach(function (b) { b.onclick = function () { closePanel(true); }; });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && openPanel) { e.preventDefault(); closePanel(true); }
+    });
+    window.addEventListener("resize", arrange);
+    setInterval(markSpeakers, 400);
   });
 })();

@@ -996,3 +996,126 @@ async fn a_cancelled_appointment_leaves_the_waiting_room_and_its_link_is_admitte
     assert!(tokio_tungstenite::connect_async(ws_url(&app, &join)).await.is_err());
     assert_eq!(upload_pdf(&app, &join).await.0, 403);
 }
+
+// ---- call: the citizen's case, the kept chat, the refused page (issue 13) ----
+
+/// Opens a link's socket and returns its `admitted` message and the socket, after an offer was
+/// answered.
+async fn admitted_and_joined(app: &App, join: &str) -> (Value, Socket) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(app, join)).await.unwrap();
+    let admitted = until(&mut ws, "admitted").await;
+    ws.send(Message::Text(browser_offer().into())).await.unwrap();
+    until(&mut ws, "answer").await;
+    (admitted, ws)
+}
+
+#[tokio::test]
+async fn only_the_official_gets_the_citizens_case_and_the_chat_is_kept_with_the_meeting_of_its_town() {
+    let app = App::with_media(WebConfig::default()).await;
+    let m = meeting_with_official(&app).await;
+    let (anna_admitted, mut anna) = admitted_and_joined(&app, &m.anna).await;
+    let (official_admitted, mut official) = admitted_and_joined(&app, &m.official).await;
+    // The case goes to whoever may moderate, and never reaches the citizen's page.
+    assert!(anna_admitted.get("case").is_none(), "the citizen's page got the case: {anna_admitted}");
+    assert!(!anna_admitted.to_string().contains("cittadino@example.it"), "{anna_admitted}");
+    let case = &official_admitted["case"];
+    assert_eq!(case["name"], "Anna Neri", "{official_admitted}");
+    assert!(case["ticket"].as_i64().unwrap() >= 1, "{case}");
+
+    // A chat line is stored before it is sent, and a page that joins again hears it.
+    anna.send(Message::Text(json!({"type": "chat", "text": "Ho la ricevuta"}).to_string().into())).await.unwrap();
+    let line = until(&mut official, "chat").await;
+    assert_eq!((line["from"].as_str(), line["text"].as_str()), (Some("Anna Neri"), Some("Ho la ricevuta")));
+    assert_eq!(line["entry_id"].as_i64(), Some(m.anna_id));
+    let demo = app.state.store.tenant_by_slug("demo").await.unwrap().unwrap();
+    let meeting = ricevo_core::MeetingId(m.meeting);
+    let kept = app.state.store.chat_lines(demo.id, meeting).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].text.as_str(), kept[0].id), ("Ho la ricevuta", line["id"].as_i64().unwrap()));
+    drop(anna);
+    let (_, mut again) = admitted_and_joined(&app, &m.anna).await;
+    let history = until(&mut again, "chat_history").await;
+    assert_eq!(history["lines"][0]["text"], "Ho la ricevuta", "{history}");
+    // A line too long is refused, and nothing is kept.
+    let long = "a".repeat(1001);
+    again.send(Message::Text(json!({"type": "chat", "text": long}).to_string().into())).await.unwrap();
+    assert!(until(&mut again, "error").await["message"].as_str().unwrap().contains("1000"));
+    assert_eq!(app.state.store.chat_lines(demo.id, meeting).await.unwrap().len(), 1);
+
+    // Another town never reads it, nor writes into it, nor finds it in its citizen's export.
+    let other = app
+        .state
+        .store
+        .create_tenant(&ricevo_store::NewTenant {
+            slug: "altro".into(),
+            name: "Comune di Altro".into(),
+            time_zone: "Europe/Rome".into(),
+            patron_day: None,
+            contact_email: "urp@altro.it".into(),
+            privacy_notice: "x".into(),
+            retention_days: 365,
+        })
+        .await
+        .unwrap();
+    assert!(app.state.store.chat_lines(other.id, meeting).await.unwrap().is_empty());
+    let written = app
+        .state
+        .store
+        .add_chat_line(other.id, meeting, ricevo_core::EntryId(m.anna_id), "X", "intruso", app.state.now())
+        .await;
+    assert!(matches!(written, Err(ricevo_store::StoreError::NotFound)), "{written:?}");
+    let by_email = ricevo_store::CitizenLookup::Email("cittadino@example.it".into());
+    let ours = app.state.store.citizen_record(demo.id, &by_email).await.unwrap();
+    assert_eq!(ours.chat.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["Ho la ricevuta"]);
+    assert!(app.state.store.citizen_record(other.id, &by_email).await.unwrap().chat.is_empty());
+    let foreign = ricevo_desk::tokens::new_token();
+    let hash = ricevo_desk::tokens::hash(&foreign);
+    app.state.store.create_api_token(other.id, Role::Admin, None, &hash, "t").await.unwrap();
+    let body = json!({"email": "cittadino@example.it"});
+    let (status, theirs) =
+        app.staff(&foreign, reqwest::Method::POST, "/api/v1/altro/citizens/export", Some(body.clone())).await;
+    assert!(status == 200 || status == 404, "{status} {theirs}");
+    assert!(!theirs.to_string().contains("Ho la ricevuta"), "{theirs}");
+    let (status, export) =
+        app.staff(&m.admin, reqwest::Method::POST, "/api/v1/demo/citizens/export", Some(body.clone())).await;
+    assert_eq!(status, 200, "{export}");
+    assert_eq!(export["chat"][0]["text"], "Ho la ricevuta", "{export}");
+
+    // The town's retention removes the chat with the case.
+    let later = app.state.now() + jiff::SignedDuration::from_hours(1);
+    let gone = app.state.store.purge_personal_before(demo.id, later).await.unwrap();
+    assert_eq!(gone.chat_lines, 1);
+    assert!(app.state.store.chat_lines(demo.id, meeting).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_citizen_sees_the_offices_message_and_what_to_do_next_not_meeting_over() {
+    let app = App::start(WebConfig::default()).await;
+    let urp = app.office("URP").await;
+    let admin = app.token(Role::Admin, None).await;
+    let (_, join) = app.ticket(urp, "Anna Neri").await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&app, &join)).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["status"], "waiting");
+    let anna = app.waiting(&admin, urp).await[0]["entry_id"].as_i64().unwrap();
+    let (status, body) = app
+        .staff(
+            &admin,
+            reqwest::Method::POST,
+            &format!("/api/v1/demo/waiting/{anna}/refuse"),
+            Some(json!({"message": "Oggi chiudiamo prima: torna domani."})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let told = until(&mut ws, "refused").await;
+    assert_eq!(told["message"], "Oggi chiudiamo prima: torna domani.");
+    let page = app.http.get(&join).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("L&#39;ufficio non può riceverti ora") || page.contains("L'ufficio non può riceverti ora"),
+        "{page}"
+    );
+    assert!(page.contains("Oggi chiudiamo prima: torna domani."), "the office's message is shown");
+    assert!(page.contains("Prenota un nuovo appuntamento") && page.contains("href=\"/demo\""), "{page}");
+    assert!(page.contains(&format!("/demo/walk-in/{urp}")), "the open walk-in desk is offered: {page}");
+    assert!(page.contains("Comune di Esempio"), "the page keeps the town's identity");
+    assert!(!page.contains("Incontro terminato") && !page.contains("room.js"), "{page}");
+}

@@ -257,7 +257,8 @@ async fn citizen_and_official_meet_by_video_share_a_screen_and_a_document_and_th
         audit.page(&citizen, &axe, "meeting (citizen)").await;
         audit.page(&official, &axe, "meeting (official)").await;
 
-        // Chat reaches the other side.
+        // Chat reaches the other side (the chat opens as a panel over the call).
+        click_id(&citizen, "open-chat").await;
         wait_for(&citizen, Locator::Id("chat-text")).await.send_keys("Buongiorno, ho la ricevuta").await.unwrap();
         wait_for(&citizen, Locator::Css("#chat-form button[type=submit]")).await.click().await.unwrap();
         wait_for_text_in(&official, "chat-log", "Buongiorno, ho la ricevuta").await;
@@ -320,10 +321,12 @@ async fn citizen_and_official_meet_by_video_share_a_screen_and_a_document_and_th
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ricevuta.pdf");
         std::fs::write(&path, &document).unwrap();
+        click_id(&citizen, "open-documents").await;
         let input = wait_for(&citizen, Locator::Id("document-file")).await;
         input.send_keys(path.to_str().unwrap()).await.expect("choose the file");
         wait_for(&citizen, Locator::Css("#documents-form button[type=submit]")).await.click().await.expect("upload");
         wait_for_text_in(&citizen, "document-status", "inviato").await;
+        click_id(&official, "open-documents").await;
         let link = wait_for(&official, Locator::Css("#documents a")).await;
         assert_eq!(link.text().await.unwrap(), "ricevuta.pdf");
         let href = link.attr("href").await.unwrap().unwrap();
@@ -347,6 +350,7 @@ async fn citizen_and_official_meet_by_video_share_a_screen_and_a_document_and_th
         assert!(current_url(&citizen).await.contains("/join"));
 
         // The official mutes the citizen, then ends the meeting: both see the closing page.
+        click_id(&official, "open-people").await;
         click_retrying(&official, "//ul[@id='participants']//button[contains(., 'Spegni microfono a')]").await;
         wait_for_text_in(&citizen, "notice", "ha spento il tuo microfono").await;
         click_id(&official, "end").await;
@@ -356,6 +360,228 @@ async fn citizen_and_official_meet_by_video_share_a_screen_and_a_document_and_th
         citizen.refresh().await.expect("reload after the end");
         let text = body_text(&citizen).await;
         assert!(text.contains("Incontro terminato"), "an ended meeting's link shows the closing page: {text}");
+        audit.assert_clean();
+    })
+    .await;
+}
+
+// ---- call: the call screen (issue 13) ----
+
+/// The citizen's whole call page (HTML, CSS, JavaScript, compressed as served, cold cache).
+const CITIZEN_CALL_BUDGET: u64 = 30 * 1024;
+
+/// Waits (bounded) until `script` returns true in the page.
+async fn wait_until(c: &Client, what: &str, script: &str) {
+    let started = Instant::now();
+    loop {
+        if c.execute(script, vec![]).await.expect(what).as_bool() == Some(true) {
+            return;
+        }
+        assert!(started.elapsed() < ELEMENT_WITHIN, "{what} never happened; the page says:\n{}", body_text(c).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Presses one key as a keyboard does, on whatever has the focus (WebDriver key codes: Tab,
+/// Enter, Escape).
+async fn press(c: &Client, key: char) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let keys =
+        KeyActions::new("keyboard".into()).then(KeyAction::Down { value: key }).then(KeyAction::Up { value: key });
+    c.perform_actions(keys).await.expect("press a key");
+}
+
+const TAB: char = '\u{E004}';
+const ENTER: char = '\u{E007}';
+const ESCAPE: char = '\u{E00C}';
+
+/// The id of the focused element and whether its focus is drawn (an outline, as
+/// `:focus-visible` gives keyboard users).
+async fn focused(c: &Client) -> (String, bool) {
+    let v = c
+        .execute(
+            "const e = document.activeElement; const s = getComputedStyle(e); \
+             return [e.id || e.tagName, s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2];",
+            vec![],
+        )
+        .await
+        .expect("focus");
+    (v[0].as_str().unwrap_or("").to_owned(), v[1].as_bool().unwrap_or(false))
+}
+
+#[tokio::test]
+async fn the_call_is_a_screen_citizens_see_no_official_controls_hear_their_turn_and_keep_the_chat() {
+    with_world(|w: World| async move {
+        let mut audit = Audit::default();
+        let axe = w.tools.axe.clone();
+        let join = ticket(&w, "Giulia Conti").await;
+        let citizen = w.driver.session().await;
+        citizen.goto(&join).await.expect("join link");
+        wait_for_phase(&citizen, "check").await;
+        // The whole page a citizen's phone downloads for the call, compressed as served.
+        let (document, resources) = support::transferred(&citizen).await;
+        let total = document + resources.iter().map(|(_, n)| n).sum::<u64>();
+        eprintln!("citizen's call page, cold cache: {total} bytes ({document} document, {resources:?})");
+        assert!(resources.iter().any(|(u, n)| u.contains("room.js") && *n > 0), "{resources:?}");
+        assert!(total < CITIZEN_CALL_BUDGET, "the call page weighs {total} bytes, over {CITIZEN_CALL_BUDGET}");
+        // A phone browser that cannot share a screen (no getDisplayMedia) gets no share button.
+        citizen.execute("MediaDevices.prototype.getDisplayMedia = undefined;", vec![]).await.unwrap();
+        wait_for_text_in(&citizen, "device-status", "funzionano").await;
+        click_id(&citizen, "go-full").await;
+        wait_for_phase(&citizen, "waiting").await;
+        wait_until(&citizen, "no admitted cue while waiting", "return window.ricevo.cues.admitted === 0").await;
+
+        let official = w.driver.session().await;
+        official_dashboard(&w, &official).await;
+        wait_for_text_in(&official, "queue", "Giulia Conti").await;
+        let dashboard = official.window().await.expect("dashboard window");
+        click_retrying(&official, "//tr[.//th[contains(., 'Giulia Conti')]]//button[contains(., 'Fai entrare')]").await;
+        let started = Instant::now();
+        let meeting_tab = loop {
+            let windows = official.windows().await.expect("windows");
+            if let Some(w) = windows.into_iter().find(|h| *h != dashboard) {
+                break w;
+            }
+            assert!(started.elapsed() < ELEMENT_WITHIN, "admitting opened no meeting tab");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        official.switch_to_window(meeting_tab).await.expect("switch to the meeting");
+        wait_for_phase(&official, "meeting").await;
+
+        // The admitted cue: a tone (counted), the tab's title, a clear heading with the focus.
+        wait_for_phase(&citizen, "meeting").await;
+        let cue = citizen
+            .execute(
+                "return [window.ricevo.cues.admitted, document.title, document.activeElement.id, \
+                 document.getElementById('meeting-h').textContent]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(cue[0], 1, "{cue}");
+        assert!(cue[1].as_str().unwrap().starts_with("Tocca a te"), "{cue}");
+        assert_eq!(cue[2], "meeting-h", "{cue}");
+        assert!(cue[3].as_str().unwrap().contains("Tocca a te"), "{cue}");
+        assert_eq!(official.execute("return window.ricevo.cues.admitted", vec![]).await.unwrap(), 0);
+
+        // The citizen never sees an official's control nor the case; the official does.
+        wait_for_text_in(&citizen, "participants", "Amministratore").await;
+        wait_for_text_in(&official, "participants", "Giulia Conti").await;
+        let shown = |id: &str| format!("return document.getElementById('{id}').getClientRects().length > 0");
+        for id in ["end", "open-case", "share", "panel-case"] {
+            assert_eq!(citizen.execute(&shown(id), vec![]).await.unwrap(), json!(false), "the citizen sees #{id}");
+        }
+        let citizen_view = citizen
+            .execute(
+                "return [document.querySelectorAll('#participants button').length, \
+                 document.getElementById('case').textContent]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(citizen_view, json!([0, ""]), "no moderation buttons and no case on the citizen's page");
+        for id in ["end", "open-case", "share"] {
+            assert_eq!(official.execute(&shown(id), vec![]).await.unwrap(), json!(true), "the official lacks #{id}");
+        }
+        // On a desk-sized screen the case is beside the call from the start.
+        let case = wait_for_text_in(&official, "case", "Giulia Conti").await;
+        assert!(case.contains("Numero"), "the ticket number is in the case: {case}");
+        wait_until(
+            &official,
+            "moderation buttons",
+            "return document.querySelectorAll('#participants button').length >= 2",
+        )
+        .await;
+
+        // The official shares a screen: the citizen sees it whole (contain, not cover) and large.
+        click_id(&official, "share").await;
+        wait_until(
+            &citizen,
+            "a shared screen tile",
+            "return !!document.querySelector('#tiles .tile.screen:not(.idle) video')",
+        )
+        .await;
+        let screen = citizen
+            .execute(
+                "const v = document.querySelector('#tiles .tile.screen video'); \
+                 const stage = document.getElementById('tiles'); \
+                 return [getComputedStyle(v).objectFit, v.getBoundingClientRect().width, stage.clientWidth, \
+                         document.documentElement.scrollHeight <= window.innerHeight];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(screen[0], "contain", "{screen}");
+        assert!(
+            screen[1].as_f64().unwrap() >= screen[2].as_f64().unwrap() - 40.0,
+            "the screen spans the stage: {screen}"
+        );
+        assert_eq!(screen[3], true, "the call fits the window without a page scroll: {screen}");
+        audit.page(&citizen, &axe, "call (citizen, a screen shared)").await;
+        audit.page(&official, &axe, "call (official, case panel open)").await;
+
+        // Keyboard only: Tab reaches every control of the bar, each with a visible focus.
+        citizen.execute("document.getElementById('meeting-h').focus()", vec![]).await.unwrap();
+        let mut reached = Vec::new();
+        for _ in 0..20 {
+            press(&citizen, TAB).await;
+            let (id, drawn) = focused(&citizen).await;
+            // Past the last control the focus leaves the page (the browser's own controls).
+            if id == "BODY" || reached.contains(&id) {
+                break;
+            }
+            assert!(drawn, "the focus on #{id} is not visible");
+            reached.push(id);
+        }
+        for id in ["mic", "cam", "open-chat", "open-documents", "open-people", "leave"] {
+            assert!(reached.iter().any(|r| r == id), "Tab never reached #{id}: {reached:?}");
+        }
+        assert!(
+            !reached.iter().any(|r| r == "end" || r == "share"),
+            "hidden controls are not in the tab order: {reached:?}"
+        );
+        // The chat opens from the keyboard with the focus inside, sends, and Escape closes it
+        // and gives the focus back to its button.
+        citizen.execute("document.getElementById('open-chat').focus()", vec![]).await.unwrap();
+        press(&citizen, ENTER).await;
+        wait_until(&citizen, "focus in the chat", "return document.activeElement.id === 'chat-text'").await;
+        audit.page(&citizen, &axe, "call (citizen, chat panel open)").await;
+        // The same on a phone's screen: the panel is a sheet over the call, the bar stays.
+        citizen.set_window_size(360, 740).await.expect("phone size");
+        audit.page(&citizen, &axe, "call (citizen, phone, chat panel open)").await;
+        let bar = citizen
+            .execute(
+                "const r = document.querySelector('.bar').getBoundingClientRect(); \
+                 return [r.bottom <= window.innerHeight + 1, \
+                         [...document.querySelectorAll('.bar button')].filter(b => b.getClientRects().length) \
+                           .every(b => b.offsetWidth >= 44 && b.offsetHeight >= 44)];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(bar, json!([true, true]), "the bar is on screen with 44px targets");
+        citizen.active_element().await.unwrap().send_keys("Ho portato il modulo firmato").await.unwrap();
+        press(&citizen, ENTER).await;
+        wait_for_text_in(&official, "chat-log", "Ho portato il modulo firmato").await;
+        // The official, whose chat is closed, sees the count of unread lines on its button.
+        let badge = wait_for_text_in(&official, "open-chat", "1").await;
+        assert!(badge.contains("non letti") || badge.contains('1'), "{badge}");
+        press(&citizen, ESCAPE).await;
+        wait_until(
+            &citizen,
+            "Escape closes the chat",
+            "return document.getElementById('panel-chat').hidden && document.activeElement.id === 'open-chat'",
+        )
+        .await;
+        click_id(&official, "open-chat").await;
+        wait_until(&official, "the count clears", "return document.querySelector('#open-chat .badge').hidden").await;
+        audit.page(&official, &axe, "call (official, chat panel open)").await;
+
+        // The chat is kept with the meeting: a reload shows it again, without a second cue.
+        citizen.refresh().await.expect("reload");
+        wait_for_phase(&citizen, "meeting").await;
+        wait_for_text_in(&citizen, "chat-log", "Ho portato il modulo firmato").await;
+        assert_eq!(citizen.execute("return window.ricevo.cues.admitted", vec![]).await.unwrap(), 0);
         audit.assert_clean();
     })
     .await;

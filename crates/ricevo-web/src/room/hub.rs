@@ -1,7 +1,7 @@
 //! Who is connected to this node right now: each waiting or meeting person's socket, each
 //! office's live dashboards, and each meeting's participants. The database holds the truth
 //! (the waiting-room state, mutes included); the hub only tells connected browsers to look
-//! again, and carries what is never stored (chat lines).
+//! again, and carries chat lines (stored first) to those present.
 //!
 //! Several nodes: the hub is per process. A meeting lives on one node; dashboards on other
 //! nodes see changes when they next refresh (PostgreSQL LISTEN/NOTIFY would carry the pings

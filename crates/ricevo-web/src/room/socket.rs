@@ -1,5 +1,6 @@
 //! The WebSocket of one person's link (`/a/{token}/ws`): the waiting room's live state, the
-//! admission, WebRTC signalling with the SFU, chat, and the official's controls.
+//! admission, WebRTC signalling with the SFU, chat (kept with the case: a page that joins hears
+//! the lines so far), and the official's controls and case sheet.
 //!
 //! The gate: nothing of a meeting reaches a socket whose entry has not been admitted — no
 //! participant list, no chat, no documents, and no offer is passed to the SFU. The gate is the
@@ -33,8 +34,6 @@ const RATE_PER_SECOND: f64 = 20.0;
 const BURST: f64 = 60.0;
 /// Bad messages tolerated before the socket is closed.
 const MAX_ERRORS: u32 = 10;
-/// Longest chat line.
-const MAX_CHAT_CHARS: usize = 1000;
 
 /// A message from the browser.
 #[derive(Debug, Deserialize)]
@@ -242,11 +241,12 @@ impl Session {
                             let abilities = e.abilities;
                             let ice = ice::servers(&self.state.config, e.id, self.now());
                             self.meeting = Some(m.clone());
-                            send_json(
-                                socket,
-                                json!({"type": "admitted", "meeting_id": m.id.0, "ice_servers": ice, "abilities": abilities}),
-                            )
-                            .await?;
+                            let mut admitted = json!({"type": "admitted", "meeting_id": m.id.0, "ice_servers": ice, "abilities": abilities});
+                            // The citizen's case goes to whoever may moderate, and to nobody else.
+                            if abilities.moderate {
+                                admitted["case"] = self.case_sheet(&e).await;
+                            }
+                            send_json(socket, admitted).await?;
                         }
                         Ok(())
                     }
@@ -487,11 +487,16 @@ impl Session {
         self.state.hub.enter(meeting.id, e.id, Present { name: e.name.clone(), kind: e.kind.as_str(), muted: e.muted });
         self.state.desk.office_changed(e.office_id);
         participants_changed(&self.state, meeting.id);
-        // Documents shared before this person (re)joined.
+        // Documents shared and chat written before this person (re)joined.
         if let Ok(docs) = self.state.desk.documents(&meeting).await {
             for d in docs {
                 send_json(socket, super::documents::announcement(&d)).await?;
             }
+        }
+        if let Ok(lines) = self.state.desk.chat_lines(&meeting).await {
+            let zone = ricevo_desk::town::zone_of(&self.tenant);
+            let lines: Vec<_> = lines.iter().map(|l| chat_json(l, &zone)).collect();
+            send_json(socket, json!({"type": "chat_history", "lines": lines})).await?;
         }
         Ok(())
     }
@@ -527,20 +532,49 @@ impl Session {
         let Some(m) = self.meeting.clone().filter(|_| self.in_media) else {
             return self.complain(socket, "non sei in un incontro", "not in a meeting").await;
         };
-        let Ok(text) = ricevo_core::text::single_line(text.trim(), MAX_CHAT_CHARS) else {
-            return self
-                .complain(
-                    socket,
-                    "i messaggi della chat sono una riga di al massimo 1000 caratteri",
-                    "chat messages are one line of at most 1000 characters",
-                )
-                .await;
-        };
         let Some(e) = self.participant(&m, socket).await? else { return Ok(()) };
-        let at = ricevo_desk::town::rfc3339(&self.now().to_zoned(ricevo_desk::town::zone_of(&self.tenant)));
-        let line = json!({"type": "chat", "from": e.name, "text": text, "at": at}).to_string();
-        self.state.hub.broadcast(m.id, &line);
+        // Kept with the case before anyone sees it.
+        let line = match self.state.desk.chat(&m, &e, text).await {
+            Ok(line) => line,
+            Err(DeskError::Invalid(_)) => {
+                return self
+                    .complain(
+                        socket,
+                        "i messaggi della chat sono una riga di al massimo 1000 caratteri",
+                        "chat messages are one line of at most 1000 characters",
+                    )
+                    .await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "a chat line could not be stored");
+                return self.complain(socket, "messaggio non inviato", "message not sent").await;
+            }
+        };
+        let mut out = chat_json(&line, &ricevo_desk::town::zone_of(&self.tenant));
+        out["type"] = json!("chat");
+        self.state.hub.broadcast(m.id, &out.to_string());
         Ok(())
+    }
+
+    /// The case sheet for the official's panel, as JSON (`null` when there is none or it
+    /// cannot be read: the call goes on without it).
+    async fn case_sheet(&self, official: &Entry) -> serde_json::Value {
+        match self.state.desk.case_sheet(official).await {
+            Ok(Some(c)) => {
+                let zone = ricevo_desk::town::zone_of(&self.tenant);
+                let when = c.booked_start.map(|t| crate::pages::when_text(self.lang, &t.to_zoned(zone)));
+                json!({
+                    "name": c.name, "service": c.service, "booked": when, "ticket": c.ticket_number,
+                    "reference": c.reference, "notes": c.notes,
+                    "answers": c.answers.iter().map(|(q, a)| json!([q, a])).collect::<Vec<_>>(),
+                })
+            }
+            Ok(None) => serde_json::Value::Null,
+            Err(err) => {
+                tracing::warn!(error = %err, "the case sheet could not be read");
+                serde_json::Value::Null
+            }
+        }
     }
 
     /// The official mutes, lets speak again or removes another participant of the meeting
@@ -667,4 +701,10 @@ pub(crate) fn participants_changed(state: &AppState, meeting: MeetingId) {
         .map(|(id, p)| json!({"entry_id": id.0, "name": p.name, "kind": p.kind, "muted": p.muted}))
         .collect();
     state.hub.broadcast(meeting, &json!({"type": "participants", "list": list}).to_string());
+}
+
+/// A chat line as the pages receive it (alone as `chat`, or in a `chat_history`).
+fn chat_json(line: &ricevo_store::ChatLine, zone: &jiff::tz::TimeZone) -> serde_json::Value {
+    let at = ricevo_desk::town::rfc3339(&line.created_at.to_zoned(zone.clone()));
+    json!({"id": line.id, "entry_id": line.entry_id.0, "from": line.name, "text": line.text, "at": at})
 }

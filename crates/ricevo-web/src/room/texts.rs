@@ -175,6 +175,86 @@ pub(crate) struct RoomTexts {
     pub ticket: &'static str,
     /// Your appointment.
     pub appointment: &'static str,
+    /// The group of call controls.
+    pub controls: &'static str,
+    /// Short label of the microphone switch.
+    pub mic: &'static str,
+    /// Short label of the camera switch.
+    pub cam: &'static str,
+    /// Short label of screen sharing.
+    pub share_short: &'static str,
+    /// Short label of stopping the share.
+    pub stop_share_short: &'static str,
+    /// Short label of the participants panel.
+    pub people: &'static str,
+    /// Short label of the official's case panel.
+    pub case_short: &'static str,
+    /// Short label of leaving.
+    pub leave_short: &'static str,
+    /// Short label of ending for everyone.
+    pub end_short: &'static str,
+    /// Close a panel.
+    pub close: &'static str,
+    /// After the count of unread chat lines.
+    pub unread: &'static str,
+    /// After the count of new documents.
+    pub new_documents: &'static str,
+    /// A line arrived while the chat is closed: `{name}`.
+    pub new_message: &'static str,
+    /// Marks who is speaking.
+    pub speaking: &'static str,
+    /// Show a shared screen on the whole screen.
+    pub full_screen: &'static str,
+    /// Shown on a tile whose camera is off.
+    pub camera_off: &'static str,
+    /// The stage before anyone else's media arrive.
+    pub nobody_yet: &'static str,
+    /// Prefix of the tab title once admitted.
+    pub your_turn: &'static str,
+    /// Heading once admitted.
+    pub your_turn_heading: &'static str,
+    /// Heading of the official's case panel.
+    pub case_title: &'static str,
+    /// Case: name.
+    pub case_name: &'static str,
+    /// Case: service.
+    pub case_service: &'static str,
+    /// Case: booked time.
+    pub case_booked: &'static str,
+    /// Case: ticket number.
+    pub case_ticket: &'static str,
+    /// Case: reference code.
+    pub case_reference: &'static str,
+    /// Case: the citizen's notes.
+    pub case_notes: &'static str,
+    /// Case: heading of the intake answers.
+    pub case_answers: &'static str,
+    /// Case: heading of the documents.
+    pub case_documents: &'static str,
+    /// No citizen in the meeting.
+    pub case_none: &'static str,
+    /// No documents yet.
+    pub no_documents: &'static str,
+    /// No chat yet.
+    pub no_chat: &'static str,
+    /// Heading when the office cannot see the citizen.
+    pub refused_title: &'static str,
+    /// What a refusal means.
+    pub refused_text: &'static str,
+    /// Heading after a no-show.
+    pub no_show_title: &'static str,
+    /// Heading after a cancellation.
+    pub cancelled_title: &'static str,
+    /// Heading after being removed.
+    pub removed_title: &'static str,
+    /// Heading of what to do next.
+    pub what_next: &'static str,
+    /// Link to book again.
+    pub book_again: &'static str,
+    /// Link to the office's walk-in desk.
+    pub walk_in_now: &'static str,
+    /// Link to e-mail the town.
+    pub write_office: &'static str,
 }
 
 const IT: RoomTexts = RoomTexts {
@@ -262,6 +342,46 @@ const IT: RoomTexts = RoomTexts {
     take_ticket: "Prendi il numero",
     ticket: "Numero {n}",
     appointment: "Il tuo appuntamento",
+    controls: "Comandi dell'incontro",
+    mic: "Microfono",
+    cam: "Video",
+    share_short: "Schermo",
+    stop_share_short: "Interrompi",
+    people: "Persone",
+    case_short: "Pratica",
+    leave_short: "Esci",
+    end_short: "Termina per tutti",
+    close: "Chiudi",
+    unread: "non letti",
+    new_documents: "nuovi",
+    new_message: "Nuovo messaggio da {name}.",
+    speaking: "sta parlando",
+    full_screen: "Schermo intero",
+    camera_off: "videocamera spenta",
+    nobody_yet: "In attesa che l'altra persona si colleghi…",
+    your_turn: "Tocca a te",
+    your_turn_heading: "Tocca a te: sei nell'incontro con l'ufficio",
+    case_title: "Pratica del cittadino",
+    case_name: "Nome",
+    case_service: "Servizio",
+    case_booked: "Orario prenotato",
+    case_ticket: "Numero",
+    case_reference: "Codice",
+    case_notes: "Note del cittadino",
+    case_answers: "Risposte alle domande",
+    case_documents: "Documenti dell'incontro",
+    case_none: "Nessun cittadino in questo incontro.",
+    no_documents: "Nessun documento per ora.",
+    no_chat: "Nessun messaggio per ora.",
+    refused_title: "L'ufficio non può riceverti ora",
+    refused_text: "Ci dispiace: in questo momento l'ufficio non può fare l'incontro con te. Qui sotto trovi come proseguire.",
+    no_show_title: "La tua attesa è stata chiusa",
+    cancelled_title: "Appuntamento annullato",
+    removed_title: "Sei fuori dall'incontro",
+    what_next: "Cosa puoi fare ora",
+    book_again: "Prenota un nuovo appuntamento",
+    walk_in_now: "Prendi il numero allo sportello senza appuntamento",
+    write_office: "Scrivi un'e-mail al Comune",
 };
 
 const EN: RoomTexts = RoomTexts {
@@ -349,6 +469,46 @@ const EN: RoomTexts = RoomTexts {
     take_ticket: "Take a number",
     ticket: "Number {n}",
     appointment: "Your appointment",
+    controls: "Meeting controls",
+    mic: "Microphone",
+    cam: "Camera",
+    share_short: "Screen",
+    stop_share_short: "Stop",
+    people: "People",
+    case_short: "Case",
+    leave_short: "Leave",
+    end_short: "End for all",
+    close: "Close",
+    unread: "unread",
+    new_documents: "new",
+    new_message: "New message from {name}.",
+    speaking: "speaking",
+    full_screen: "Full screen",
+    camera_off: "camera off",
+    nobody_yet: "Waiting for the other person to connect…",
+    your_turn: "Your turn",
+    your_turn_heading: "Your turn: you are in the meeting with the office",
+    case_title: "The citizen's case",
+    case_name: "Name",
+    case_service: "Service",
+    case_booked: "Booked time",
+    case_ticket: "Ticket",
+    case_reference: "Reference",
+    case_notes: "Citizen's notes",
+    case_answers: "Answers to the questions",
+    case_documents: "Documents of the meeting",
+    case_none: "No citizen in this meeting.",
+    no_documents: "No documents yet.",
+    no_chat: "No messages yet.",
+    refused_title: "The office cannot see you now",
+    refused_text: "We are sorry: the office cannot hold the meeting with you right now. Below is how to go on.",
+    no_show_title: "Your wait was closed",
+    cancelled_title: "Appointment cancelled",
+    removed_title: "You are out of the meeting",
+    what_next: "What you can do now",
+    book_again: "Book a new appointment",
+    walk_in_now: "Take a number at the desk without appointment",
+    write_office: "E-mail the town",
 };
 
 /// The texts in a language.
