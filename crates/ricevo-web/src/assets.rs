@@ -27,7 +27,7 @@ pub struct Asset {
 }
 
 /// Every static file.
-pub const ASSETS: [Asset; 6] = [
+pub const ASSETS: [Asset; 7] = [
     Asset { name: "ricevo.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../static/ricevo.css") },
     Asset {
         name: "frame.js",
@@ -48,6 +48,11 @@ pub const ASSETS: [Asset; 6] = [
         name: "desk.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../static/desk.js"),
+    },
+    Asset {
+        name: "staff.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../static/staff.js"),
     },
     Asset { name: "favicon.svg", content_type: "image/svg+xml", body: include_bytes!("../static/favicon.svg") },
 ];

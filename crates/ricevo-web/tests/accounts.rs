@@ -113,7 +113,7 @@ async fn a_disabled_account_is_thrown_out_at_once_and_the_last_administrator_sta
 
     let users = get(&app, &admin, "/demo/staff/users").await;
     assert!(users.body.contains(&format!("/demo/staff/users/{}", operator.0)), "{}", users.body);
-    let disabled = post(&app, &admin, &format!("/demo/staff/users/{}/disable", operator.0), &[]).await;
+    let disabled = post(&app, &admin, &format!("/demo/staff/users/{}/disable", operator.0), &[("confirm", "1")]).await;
     assert_eq!(disabled.status, StatusCode::SEE_OTHER, "{}", disabled.body);
     assert_eq!(get(&app, &op, "/demo/staff").await.status, StatusCode::SEE_OTHER, "signed out at once");
     let refused = try_login(&app, "demo", "operatore@esempio.it", PASSWORD).await;
@@ -134,14 +134,14 @@ async fn a_disabled_account_is_thrown_out_at_once_and_the_last_administrator_sta
     .await;
     assert_eq!(demote.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", demote.body);
     assert!(demote.body.contains("senza un amministratore attivo"), "{}", demote.body);
-    let alone = post(&app, &admin, &format!("/demo/staff/users/{}/disable", me.0), &[]).await;
+    let alone = post(&app, &admin, &format!("/demo/staff/users/{}/disable", me.0), &[("confirm", "1")]).await;
     assert!(alone.body.contains("senza un amministratore attivo"), "{}", alone.body);
     assert!(!app.store.user(app.tenant, me).await.unwrap().unwrap().disabled);
 
     // The other town's administrator reaches none of it.
     let other = login_to(&app, "altro", "admin@altro.it").await;
     assert_eq!(get(&app, &other, &format!("/altro/staff/users/{}", operator.0)).await.status, StatusCode::NOT_FOUND);
-    let cross = post(&app, &other, &format!("/altro/staff/users/{}/disable", operator.0), &[]).await;
+    let cross = post(&app, &other, &format!("/altro/staff/users/{}/disable", operator.0), &[("confirm", "1")]).await;
     assert_eq!(cross.status, StatusCode::NOT_FOUND);
     assert_eq!(get(&app, &other, &format!("/demo/staff/users/{}", operator.0)).await.status, StatusCode::SEE_OTHER);
     assert!(!app.store.user(app.tenant, operator).await.unwrap().unwrap().disabled);
@@ -198,7 +198,7 @@ async fn tokens_are_listed_with_their_last_use_and_a_revoked_one_is_refused_at_o
         StatusCode::NOT_FOUND
     );
     assert!(!get(&app, &other, "/altro/staff/tokens").await.body.contains("Portale"));
-    let revoked = post(&app, &s, &format!("/demo/staff/tokens/{id}/revoke"), &[]).await;
+    let revoked = post(&app, &s, &format!("/demo/staff/tokens/{id}/revoke"), &[("confirm", "1")]).await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     assert_eq!(send(&app, api(&token)).await.status, StatusCode::UNAUTHORIZED);
     assert!(get(&app, &s, "/demo/staff/tokens").await.body.contains("Revocato"));

@@ -210,7 +210,7 @@ async fn a_manager_edits_their_offices_hours_but_not_another_offices() {
     let closures = app.store.closures(app.tenant, tributi).await.unwrap();
     assert_eq!(closures[0].reason, "Chiusura natalizia");
     let uri = format!("/demo/staff/offices/{}/closures/{}/delete", tributi.0, closures[0].id);
-    assert_eq!(post(&app, &s, &uri, &[]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(post(&app, &s, &uri, &[("confirm", "1")]).await.status, StatusCode::SEE_OTHER);
     assert!(app.store.closures(app.tenant, tributi).await.unwrap().is_empty());
 }
 
@@ -231,13 +231,15 @@ async fn a_manager_creates_a_service_and_bad_intake_questions_are_reported_on_th
         ("modes", "video"),
         ("modes", "phone"),
         ("active", "1"),
-        ("questions", "[{\"key\": \"avviso\""),
+        ("q1_label", "Hai l'avviso?"),
+        ("q1_key", "Avviso!"),
+        ("q1_type", "yes_no"),
+        ("q1_required", "1"),
     ];
     let bad = post(&app, &s, &uri, &fields).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad.body.contains("id=\"f-questions-error\"") && bad.body.contains("riga 1"), "{}", bad.body);
-    fields.pop();
-    fields.push(("questions", r#"[{"key": "avviso", "label": "Hai l'avviso?", "type": "yes_no", "required": true}]"#));
+    assert!(bad.body.contains("id=\"f-q1_key-error\"") && bad.body.contains("Domanda 1, chiave"), "{}", bad.body);
+    fields[9] = ("q1_key", "avviso");
     let created = post(&app, &s, &uri, &fields).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     let service =
@@ -446,7 +448,7 @@ async fn an_admin_adds_a_webhook_whose_secret_is_shown_once_and_can_delete_it() 
     assert_eq!((hooks[0].url.as_str(), hooks[0].secret.as_str()), ("https://portale.esempio.it/hook", secret.as_str()));
     let list = get(&app, &s, "/demo/staff/webhooks").await;
     assert!(list.body.contains("https://portale.esempio.it/hook") && !list.body.contains(&secret));
-    let deleted = post(&app, &s, &format!("/demo/staff/webhooks/{}/delete", hooks[0].id), &[]).await;
+    let deleted = post(&app, &s, &format!("/demo/staff/webhooks/{}/delete", hooks[0].id), &[("confirm", "1")]).await;
     assert_eq!(deleted.status, StatusCode::SEE_OTHER);
     assert!(app.store.webhooks(app.tenant).await.unwrap().is_empty());
 }
@@ -1005,6 +1007,327 @@ async fn the_audit_api_gives_an_administrators_token_its_own_towns_log_page_by_p
         theirs["entries"].as_array().unwrap().iter().all(|e| e["actor_name"] != "SIEM" && e["detail"] != "SIEM, admin")
     );
     assert!(!theirs.to_string().contains("esempio"), "{theirs}");
+}
+
+// ---- staffui: the hours grid, the intake questions builder, confirmation steps ----
+
+async fn admin_of_altro(app: &App) -> (ricevo_store::Tenant, Session) {
+    let other = altro_town(app).await;
+    app.store.create_user(other.id, "admin@altro.it", "Admin Altro", Role::Admin, &PASSWORD_HASH, &[]).await.unwrap();
+    let s = login_to(app, "altro", "admin@altro.it").await;
+    (other, s)
+}
+
+fn ranges(rows: &[ricevo_store::RangeRow], weekday: i32) -> Vec<(i32, i32)> {
+    let mut r: Vec<_> = rows.iter().filter(|r| r.weekday == weekday).map(|r| (r.start_minute, r.end_minute)).collect();
+    r.sort_unstable();
+    r
+}
+
+#[tokio::test]
+async fn the_hours_grid_saves_several_ranges_a_day_copies_a_day_and_refuses_a_bad_range_by_day_and_field() {
+    let app = app().await;
+    let tributi = office(&app, "Tributi").await;
+    let s = login(&app, ADMIN).await;
+    let uri = format!("/demo/staff/offices/{}/hours", tributi.0);
+    let week = [
+        ("desks", "3"),
+        ("d1_from1", "08:30"),
+        ("d1_to1", "12:00"),
+        ("d1_from2", "14:00"),
+        ("d1_to2", "16:00"),
+        ("d1_from3", "16:30"),
+        ("d1_to3", "17:30"),
+        ("d5_from1", "09:00"),
+        ("d5_to1", "11:00"),
+        // "Copy Monday to Wednesday and Thursday", ticked without a script.
+        ("copy1", "3"),
+        ("copy1", "4"),
+    ];
+    let saved = post(&app, &s, &uri, &week).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let rows = app.store.hours(app.tenant, tributi).await.unwrap();
+    let monday = vec![(510, 720), (840, 960), (990, 1050)];
+    assert_eq!(ranges(&rows, 1), monday, "three ranges on one day are all kept");
+    assert_eq!((ranges(&rows, 3), ranges(&rows, 4)), (monday.clone(), monday.clone()));
+    assert_eq!(ranges(&rows, 5), vec![(540, 660)]);
+    assert!(ranges(&rows, 2).is_empty() && ranges(&rows, 6).is_empty());
+    assert_eq!(rows.len(), 10);
+    assert_eq!(app.store.office(app.tenant, tributi).await.unwrap().unwrap().desks, 3);
+
+    // The page shows every stored range in its row, so saving it again loses nothing.
+    let page = get(&app, &s, &format!("/demo/staff/offices/{}", tributi.0)).await;
+    for (id, value) in [("f-d1_from3", "16:30"), ("f-d4_to3", "17:30"), ("f-d5_from1", "09:00")] {
+        assert!(page.body.contains(&format!("id=\"{id}\" name=\"{}\" value=\"{value}\"", &id[2..])), "{id}");
+    }
+    assert!(page.body.contains("name=\"copy1\" value=\"2\""), "copy targets offered");
+    assert!(page.body.contains("/static/staff.js?v="));
+
+    // A range that ends before it starts: 422, the message names the day, the range and the
+    // field, what was typed is shown again and nothing is saved.
+    let bad = [
+        ("desks", "3"),
+        ("d1_from1", "08:30"),
+        ("d1_to1", "12:00"),
+        ("d1_from2", "15:00"),
+        ("d1_to2", "14:00"),
+        ("d6_from1", "09:00"),
+        ("d6_to1", "10:00"),
+    ];
+    let refused = post(&app, &s, &uri, &bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("id=\"f-d1_to2-error\""), "{}", refused.body);
+    assert!(
+        refused.body.contains("Lunedì, fascia 2, chiusura: L&#39;orario di chiusura deve seguire"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("href=\"#f-d1_to2\""), "the summary links to the field");
+    assert!(refused.body.contains("id=\"f-d6_from1\" name=\"d6_from1\" value=\"09:00\""), "typed values kept");
+    assert_eq!(app.store.hours(app.tenant, tributi).await.unwrap(), rows, "nothing saved");
+
+    // In English too.
+    let english = post(&app, &s, &format!("{uri}?lang=en"), &bad).await;
+    assert!(english.body.contains("Monday, range 2, closes: The closing time must come after"), "{}", english.body);
+
+    // Without a script, "add a range" and "remove" show the edited grid again, unsaved.
+    let mut add = week.to_vec();
+    add.push(("add_range", "5"));
+    let added = post(&app, &s, &uri, &add).await;
+    assert_eq!(added.status, StatusCode::OK);
+    assert!(added.body.contains("id=\"f-d5_from2\""), "a second row for Friday");
+    assert!(added.body.contains("non ancora salvata"));
+    let mut remove = week.to_vec();
+    remove.push(("remove_range", "1-2"));
+    let removed = post(&app, &s, &uri, &remove).await;
+    assert_eq!(removed.status, StatusCode::OK);
+    assert!(removed.body.contains("id=\"f-d1_from2\" name=\"d1_from2\" value=\"16:30\""), "rows renumbered");
+    assert_eq!(app.store.hours(app.tenant, tributi).await.unwrap(), rows, "edits are not saves");
+}
+
+#[tokio::test]
+async fn the_intake_builder_round_trips_every_question_type_and_refuses_bad_rows_by_question_and_field() {
+    let app = app().await;
+    let tributi = office(&app, "Tributi").await;
+    let s = login(&app, ADMIN).await;
+    let new = format!("/demo/staff/offices/{}/services/new", tributi.0);
+    let form = |questions: &[(&'static str, &'static str)]| {
+        let mut f = vec![
+            ("name", "Rimborso"),
+            ("duration", "20"),
+            ("buffer", "5"),
+            ("notice_hours", "24"),
+            ("horizon_days", "60"),
+            ("modes", "video"),
+            ("active", "1"),
+        ];
+        f.extend_from_slice(questions);
+        f
+    };
+    let questions = [
+        ("q1_label", "Hai lo SPID?"),
+        ("q1_type", "yes_no"),
+        ("q1_required", "1"),
+        ("q2_label", "Tipo di rimborso"),
+        ("q2_type", "choice"),
+        ("q2_options", "IMU\r\nTARI\r\n"),
+        ("q3_label", "Numero dell'avviso"),
+        ("q3_key", "avviso"),
+        ("q3_type", "short_text"),
+        // The blank row the page always offers is ignored.
+        ("q4_label", ""),
+        ("q4_key", ""),
+        ("q4_type", "short_text"),
+        ("q4_options", ""),
+    ];
+    let created = post(&app, &s, &new, &form(&questions)).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let service = app.store.services(app.tenant).await.unwrap().into_iter().find(|s| s.name == "Rimborso").unwrap();
+    let stored = json!(service.questions);
+    assert_eq!(
+        stored,
+        json!([
+            {"key": "hai_lo_spid", "label": "Hai lo SPID?", "type": "yes_no", "required": true},
+            {"key": "tipo_di_rimborso", "label": "Tipo di rimborso", "type": "choice", "options": ["IMU", "TARI"], "required": false},
+            {"key": "avviso", "label": "Numero dell'avviso", "type": "short_text", "required": false},
+        ])
+    );
+
+    // The edit page shows each question in its row (and a blank one); posting it back as it
+    // is changes nothing.
+    let edit = format!("/demo/staff/services/{}", service.id.0);
+    let page = get(&app, &s, &edit).await;
+    assert!(page.body.contains("name=\"q2_options\""), "{}", page.body);
+    assert!(page.body.contains("IMU\nTARI</textarea>"), "{}", page.body);
+    assert!(page.body.contains("<option value=\"choice\" selected>"));
+    assert!(page.body.contains("id=\"f-q1_key\" name=\"q1_key\" value=\"hai_lo_spid\""));
+    assert!(page.body.contains("id=\"f-q4_label\""), "a blank row to add one");
+    assert!(!page.body.contains("JSON"), "nothing to type as JSON");
+    let again = [
+        ("q1_label", "Hai lo SPID?"),
+        ("q1_key", "hai_lo_spid"),
+        ("q1_type", "yes_no"),
+        ("q1_required", "1"),
+        ("q2_label", "Tipo di rimborso"),
+        ("q2_key", "tipo_di_rimborso"),
+        ("q2_type", "choice"),
+        ("q2_options", "IMU\nTARI"),
+        ("q3_label", "Numero dell'avviso"),
+        ("q3_key", "avviso"),
+        ("q3_type", "short_text"),
+    ];
+    assert_eq!(post(&app, &s, &edit, &form(&again)).await.status, StatusCode::SEE_OTHER);
+    let reread = app.store.service(app.tenant, service.id).await.unwrap().unwrap();
+    assert_eq!(json!(reread.questions), stored);
+
+    // Moving a question without a script shows the new order, unsaved; saving keeps it.
+    let mut up = form(&again);
+    up.push(("q_up", "3"));
+    let moved = post(&app, &s, &edit, &up).await;
+    assert_eq!(moved.status, StatusCode::OK);
+    assert!(
+        moved.body.contains("id=\"f-q2_label\" name=\"q2_label\" value=\"Numero dell&#39;avviso\""),
+        "{}",
+        moved.body
+    );
+    assert_eq!(json!(app.store.service(app.tenant, service.id).await.unwrap().unwrap().questions), stored);
+
+    // Bad rows: a choice without options, a repeated key; each named, nothing saved.
+    let bad = [
+        ("q1_label", "Hai lo SPID?"),
+        ("q1_key", "avviso"),
+        ("q1_type", "yes_no"),
+        ("q2_label", "Tipo di rimborso"),
+        ("q2_type", "choice"),
+        ("q2_options", "  \n"),
+        ("q3_label", "Numero dell'avviso"),
+        ("q3_key", "avviso"),
+        ("q3_type", "short_text"),
+    ];
+    let refused = post(&app, &s, &edit, &form(&bad)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("id=\"f-q2_options-error\"") && refused.body.contains("Domanda 2, opzioni:"));
+    assert!(refused.body.contains("id=\"f-q3_key-error\""), "{}", refused.body);
+    assert!(refused.body.contains("Domanda 3, chiave: «avviso» è già la chiave della domanda 1."));
+    assert!(refused.body.contains("href=\"#f-q2_options\""));
+    assert_eq!(json!(app.store.service(app.tenant, service.id).await.unwrap().unwrap().questions), stored);
+}
+
+#[tokio::test]
+async fn another_towns_admin_cannot_read_or_change_this_towns_hours_closures_or_questions() {
+    let app = app().await;
+    let tributi = office(&app, "Tributi").await;
+    let a = login(&app, ADMIN).await;
+    let closure = [("first_day", "2026-12-07"), ("last_day", "2026-12-08"), ("reason", "Ponte dell'Immacolata")];
+    let added = post(&app, &a, &format!("/demo/staff/offices/{}/closures", tributi.0), &closure).await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let closures = app.store.closures(app.tenant, tributi).await.unwrap();
+    let hours = app.store.hours(app.tenant, tributi).await.unwrap();
+    let cie = service_id(&app, "Carta d'identità elettronica").await;
+    let questions = json!(app.store.service(app.tenant, ricevo_core::ServiceId(cie)).await.unwrap().unwrap().questions);
+    let (_, b) = admin_of_altro(&app).await;
+
+    let office_page = format!("/altro/staff/offices/{}", tributi.0);
+    let closure_uri = format!("{office_page}/closures/{}/delete", closures[0].id);
+    let service_page = format!("/altro/staff/services/{cie}");
+    for uri in [&office_page, &service_page] {
+        let answer = get(&app, &b, uri).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(!answer.body.contains("Ponte") && !answer.body.contains("Tributi"), "{uri}");
+    }
+    let grid = [("desks", "9"), ("d7_from1", "09:00"), ("d7_to1", "10:00"), ("copy7", "1")];
+    let changes: [(&str, &[(&str, &str)]); 5] = [
+        (&format!("{office_page}/hours"), &grid),
+        (&format!("{office_page}/hours"), &[("desks", "1"), ("add_range", "1")]),
+        (&closure_uri, &[]),
+        (&closure_uri, &[("confirm", "1")]),
+        (&service_page, &[("name", "X"), ("q1_label", "Rubata?"), ("q1_type", "yes_no")]),
+    ];
+    for (uri, fields) in changes {
+        let answer = post(&app, &b, uri, fields).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri} {fields:?}");
+        assert!(!answer.body.contains("Ponte") && !answer.body.contains("Tributi"), "{uri}");
+    }
+    // And A's session does not open B's pages at all.
+    assert_eq!(get(&app, &a, &office_page).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.store.hours(app.tenant, tributi).await.unwrap(), hours);
+    assert_eq!(app.store.closures(app.tenant, tributi).await.unwrap(), closures);
+    assert_eq!(
+        json!(app.store.service(app.tenant, ricevo_core::ServiceId(cie)).await.unwrap().unwrap().questions),
+        questions
+    );
+    assert_eq!(app.store.office(app.tenant, tributi).await.unwrap().unwrap().desks, 1);
+}
+
+#[tokio::test]
+async fn removing_a_closure_deleting_a_webhook_revoking_a_token_and_disabling_an_account_ask_to_confirm_first() {
+    let app = app().await;
+    let tributi = office(&app, "Tributi").await;
+    add_user(&app, "operatore@esempio.it", Role::Operator, &[tributi]).await;
+    let operator =
+        app.store.users(app.tenant).await.unwrap().into_iter().find(|u| u.email == "operatore@esempio.it").unwrap();
+    let s = login(&app, ADMIN).await;
+    let closure = [("first_day", "2026-12-24"), ("last_day", "2026-12-26"), ("reason", "Natale")];
+    post(&app, &s, &format!("/demo/staff/offices/{}/closures", tributi.0), &closure).await;
+    let c = app.store.closures(app.tenant, tributi).await.unwrap()[0].clone();
+    post(&app, &s, "/demo/staff/webhooks", &[("url", "https://portale.esempio.it/hook")]).await;
+    let hook = app.store.webhooks(app.tenant).await.unwrap()[0].id;
+    post(&app, &s, "/demo/staff/tokens", &[("label", "Portale"), ("role", "admin"), ("office", "")]).await;
+    let token = app.store.api_tokens(app.tenant).await.unwrap()[0].id;
+
+    // The office page lists the closure in words, with its reason.
+    let page = get(&app, &s, &format!("/demo/staff/offices/{}", tributi.0)).await;
+    assert!(page.body.contains("da giovedì 24 dicembre 2026 a sabato 26 dicembre 2026"), "{}", page.body);
+    assert!(page.body.contains("Natale"));
+
+    let steps = [
+        (
+            format!("/demo/staff/offices/{}/closures/{}/delete", tributi.0, c.id),
+            "Rimuovere la chiusura di Tributi (da giovedì 24 dicembre 2026",
+        ),
+        (format!("/demo/staff/webhooks/{hook}/delete"), "Eliminare il webhook https://portale.esempio.it/hook?"),
+        (format!("/demo/staff/tokens/{token}/revoke"), "Revocare il token «Portale»?"),
+        (format!("/demo/staff/users/{}/disable", operator.id.0), "Disattivare l&#39;account di Persona di prova"),
+        (format!("/demo/staff/users/{}/second-factor/reset", operator.id.0), "Azzerare la verifica in due passaggi"),
+    ];
+    for (uri, question) in &steps {
+        let asked = post(&app, &s, uri, &[]).await;
+        assert_eq!(asked.status, StatusCode::OK, "{uri}");
+        assert!(asked.body.contains(question), "{uri}: {}", asked.body);
+        assert!(
+            asked.body.contains(&format!("action=\"{uri}\"")) && asked.body.contains("name=\"confirm\" value=\"1\"")
+        );
+    }
+    // Nothing happened yet.
+    assert_eq!(app.store.closures(app.tenant, tributi).await.unwrap().len(), 1);
+    assert_eq!(app.store.webhooks(app.tenant).await.unwrap().len(), 1);
+    assert!(app.store.api_tokens(app.tenant).await.unwrap()[0].revoked_at.is_none());
+    assert!(!app.store.user(app.tenant, operator.id).await.unwrap().unwrap().disabled);
+    // Confirmed, each happens.
+    for (uri, _) in &steps[..4] {
+        assert_eq!(post(&app, &s, uri, &[("confirm", "1")]).await.status, StatusCode::SEE_OTHER, "{uri}");
+    }
+    assert!(app.store.closures(app.tenant, tributi).await.unwrap().is_empty());
+    assert!(app.store.webhooks(app.tenant).await.unwrap().is_empty());
+    assert!(app.store.api_tokens(app.tenant).await.unwrap()[0].revoked_at.is_some());
+    assert!(app.store.user(app.tenant, operator.id).await.unwrap().unwrap().disabled);
+    // A revoked token has nothing left to confirm.
+    assert_eq!(post(&app, &s, &steps[2].0, &[]).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn staff_tables_write_dates_the_italian_way() {
+    let app = app().await;
+    book(&app, "Cambio di residenza", "09:00", "Maria Rossi").await;
+    let s = login(&app, ADMIN).await;
+    let found = get(&app, &s, "/demo/staff/search?q=Rossi").await;
+    assert!(found.body.contains("mer 25 nov 2026, 09:00"), "{}", found.body);
+    let day = get(&app, &s, &format!("/demo/staff?date={DAY}")).await;
+    assert!(day.body.contains("Mercoledì 25 novembre 2026"), "{}", day.body);
+    let audit = get(&app, &s, "/demo/staff/audit").await;
+    assert!(audit.body.contains(" nov 2026, "), "{}", audit.body);
+    let english = get(&app, &s, "/demo/staff/search?q=Rossi&lang=en").await;
+    assert!(english.body.contains("Wed 25 Nov 2026, 09:00"), "{}", english.body);
 }
 
 // ---- desk: the official's waiting room opens where people wait, with counts on the tabs ----

@@ -569,3 +569,112 @@ async fn every_page_a_citizen_or_an_administrator_reaches_by_links_passes_axe_on
     })
     .await;
 }
+
+// ---- staffui: the office's hours grid and the service's intake questions builder ----
+
+/// The value of the input with HTML id `id`.
+async fn value_of(c: &Client, id: &str) -> String {
+    let v = c
+        .execute("const e = document.getElementById(arguments[0]); return e ? e.value : null;", vec![json!(id)])
+        .await
+        .expect("read a value");
+    v.as_str().unwrap_or_else(|| panic!("no input #{id}")).to_owned()
+}
+
+/// Sets a time input by id (typing into `<input type=time>` depends on the browser's locale).
+async fn set_value(c: &Client, id: &str, value: &str) {
+    c.execute("document.getElementById(arguments[0]).value = arguments[1];", vec![json!(id), json!(value)])
+        .await
+        .expect("set a value");
+}
+
+#[tokio::test]
+async fn an_admin_copies_a_day_in_the_hours_grid_builds_intake_questions_and_both_pages_pass_axe() {
+    with_world(|w| async move {
+        let c = w.driver.session().await;
+        let mut audit = Audit::default();
+        support::sign_in_as_demo_admin(&w, &c).await;
+        c.goto(&w.server.url("/demo/staff/offices")).await.expect("offices");
+        audit.page(&c, &w.tools.axe, "offices").await;
+        let first = wait_for(&c, Locator::XPath("//main//table//a[contains(@href, '/staff/offices/')]")).await;
+        let office_url = click_to(&c, &first, |u| u.contains("/staff/offices/")).await;
+        audit.page(&c, &w.tools.axe, "office: hours grid and closures").await;
+
+        // Monday gets a second range through the script: no page load, a new row.
+        let monday_add = wait_for(&c, Locator::Css("fieldset.weekday[data-day='1'] button[name=add_range]")).await;
+        monday_add.click().await.expect("add a range");
+        wait_for(&c, Locator::Id("f-d1_from2")).await;
+        assert_eq!(current_url(&c).await, office_url, "the script added the row in the page");
+        set_value(&c, "f-d1_from2", "14:00").await;
+        set_value(&c, "f-d1_to2", "16:00").await;
+
+        // "Copy to other days": Monday onto Saturday, at once with the script.
+        wait_for(&c, Locator::Css("fieldset.weekday[data-day='1'] details.copy-day summary"))
+            .await
+            .click()
+            .await
+            .expect("open copy");
+        wait_for(&c, Locator::Id("copy1-6")).await.click().await.expect("tick Saturday");
+        button(&c, "Copia ora").await.click().await.expect("copy now");
+        wait_for_text(&c, "Copiato su Sabato").await;
+        assert_eq!(
+            (value_of(&c, "f-d6_from1").await, value_of(&c, "f-d6_to1").await),
+            ("09:00".to_owned(), "12:30".to_owned())
+        );
+        let saturday_second = c
+            .find(Locator::Css("fieldset.weekday[data-day='6'] ol.ranges li:nth-child(2) input"))
+            .await
+            .expect("a second Saturday row");
+        assert_eq!(saturday_second.prop("value").await.unwrap().as_deref(), Some("14:00"));
+        assert!(!wait_for(&c, Locator::Id("copy1-6")).await.is_selected().await.unwrap(), "unticked once copied");
+        audit.page(&c, &w.tools.axe, "office: a day copied").await;
+
+        // Saved, the grid shows Saturday's two ranges from the server.
+        // (The form's first, hidden button is the default one Enter presses.)
+        let save = || wait_for(&c, Locator::Css("form[data-hours-grid] > button.btn"));
+        save().await.click().await.expect("save hours");
+        wait_for(&c, Locator::XPath("//input[@id='f-d6_from2' and @value='14:00']")).await;
+        assert_eq!(value_of(&c, "f-d6_to2").await, "16:00");
+        assert_eq!(value_of(&c, "f-d1_from2").await, "14:00");
+
+        // A range that ends before it starts: the summary names the day, the range and the field.
+        set_value(&c, "f-d3_to1", "08:00").await;
+        save().await.click().await.expect("save bad hours");
+        wait_for_text(&c, "Mercoledì, fascia 1, chiusura").await;
+        audit.page(&c, &w.tools.axe, "office: a refused range").await;
+
+        // A new service with intake questions: one added with the script, moved up, a choice.
+        c.goto(&format!("{office_url}/services/new")).await.expect("new service");
+        audit.page(&c, &w.tools.axe, "service: intake builder").await;
+        fill(&c, "Nome", "Rimborso TARI").await;
+        check(&c, "Video").await;
+        wait_for(&c, Locator::Id("f-q1_label")).await.send_keys("Numero dell'avviso").await.unwrap();
+        let before = c.find_all(Locator::Css("li.question")).await.unwrap().len();
+        button(&c, "Aggiungi un'altra domanda").await.click().await.expect("add a question");
+        let added = wait_for(&c, Locator::Id("f-q2_label")).await;
+        assert_eq!(c.find_all(Locator::Css("li.question")).await.unwrap().len(), before + 1);
+        added.send_keys("Quale rata?").await.unwrap();
+        let options = wait_for(&c, Locator::Css("li.question:nth-child(2) [data-options]")).await;
+        assert!(!options.is_displayed().await.unwrap(), "options hidden for a short text");
+        c.find(Locator::Css("#f-q2_type option[value=choice]")).await.unwrap().click().await.unwrap();
+        assert!(options.is_displayed().await.unwrap(), "options shown for a choice");
+        wait_for(&c, Locator::Id("f-q2_options")).await.send_keys("Prima\nSeconda").await.unwrap();
+        c.find(Locator::Css("li.question:nth-child(2) button[name=q_up]")).await.unwrap().click().await.unwrap();
+        let first_label = c.find(Locator::Css("li.question:nth-child(1) input[name$=_label]")).await.unwrap();
+        assert_eq!(first_label.prop("value").await.unwrap().as_deref(), Some("Quale rata?"));
+        audit.page(&c, &w.tools.axe, "service: two questions, moved").await;
+        wait_for(&c, Locator::XPath("//form/button[@class='btn' and contains(., 'Crea il servizio')]"))
+            .await
+            .click()
+            .await
+            .expect("create");
+        let made = wait_for(&c, Locator::XPath("//a[normalize-space(.)='Rimborso TARI']")).await;
+        click_to(&c, &made, |u| u.contains("/staff/services/")).await;
+        assert_eq!(value_of(&c, "f-q1_label").await, "Quale rata?");
+        assert_eq!(value_of(&c, "f-q1_options").await, "Prima\nSeconda");
+        assert_eq!(value_of(&c, "f-q2_key").await, "numero_dell_avviso");
+        audit.page(&c, &w.tools.axe, "service: saved questions").await;
+        audit.assert_clean();
+    })
+    .await;
+}

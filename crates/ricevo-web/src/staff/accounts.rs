@@ -11,7 +11,9 @@ use ricevo_desk::accounts::AccountEdit;
 use ricevo_store::{Role, TenantSettings};
 
 use super::admin::{offices_choice, offices_of, role_choice};
-use super::common::{Errors, Fields, PageError, Posted, Staff, path_id, render, required_line, see_other, tr};
+use super::common::{
+    Errors, Fields, PageError, Posted, Staff, confirm_page, confirmed, path_id, render, required_line, see_other, tr,
+};
 use super::views::{AccountPage, Choice, ChoiceField, EnrolPage, Field, SettingsPage, Summary, UserPage};
 use crate::error::{ApiError, InLang};
 use crate::state::AppState;
@@ -154,13 +156,45 @@ fn unreachable_own_session(staff: &Staff) -> Result<Response, PageError> {
     Ok(see_other(&super::common::login_url(&staff.tenant.slug)))
 }
 
-/// `POST /{tenant}/staff/users/{user}/disable`: disables an account and ends its sessions.
+/// `POST /{tenant}/staff/users/{user}/disable`: disables an account and ends its sessions,
+/// after a confirmation step.
 pub(crate) async fn disable_user(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    Posted { staff, .. }: Posted,
+    Posted { staff, form }: Posted,
 ) -> Result<Response, PageError> {
+    if !confirmed(&form) {
+        let question = |u: &ricevo_store::User| match staff.lang {
+            Lang::It => format!("Disattivare l'account di {} ({})?", u.name, u.email),
+            Lang::En => format!("Disable the account of {} ({})?", u.name, u.email),
+        };
+        let detail = staff.t(
+            "Le sue sessioni aperte si chiudono subito e non potrà più accedere finché non lo riattivi.",
+            "Its open sessions end at once and it cannot sign in until you re-enable it.",
+        );
+        let button = staff.t("Sì, disattiva", "Yes, disable");
+        return ask_about_account(&state, &staff, &id, "disable", question, detail, button).await;
+    }
     set_disabled(&state, staff, &id, true).await
+}
+
+/// The confirmation step of an action on an account (administrators; another town's account
+/// is not found).
+async fn ask_about_account(
+    state: &AppState,
+    staff: &Staff,
+    raw: &str,
+    action: &str,
+    question: impl Fn(&ricevo_store::User) -> String,
+    detail: &str,
+    button: &str,
+) -> Result<Response, PageError> {
+    staff.require_admin()?;
+    let id = UserId(path_id(raw, staff.lang)?);
+    let user =
+        state.desk.account(&staff.tenant, &staff.grant(), id).await.in_lang(staff.lang).map_err(|e| staff.err(e))?;
+    let base = format!("{}/users/{}", staff.base(), id.0);
+    Ok(confirm_page(staff, &format!("{base}/{action}"), question(&user), detail, button, &base))
 }
 
 /// `POST /{tenant}/staff/users/{user}/enable`: re-enables an account.
@@ -176,8 +210,20 @@ pub(crate) async fn enable_user(
 pub(crate) async fn reset_second_factor(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    Posted { staff, .. }: Posted,
+    Posted { staff, form }: Posted,
 ) -> Result<Response, PageError> {
+    if !confirmed(&form) {
+        let question = |u: &ricevo_store::User| match staff.lang {
+            Lang::It => format!("Azzerare la verifica in due passaggi di {} ({})?", u.name, u.email),
+            Lang::En => format!("Reset the two-step verification of {} ({})?", u.name, u.email),
+        };
+        let detail = staff.t(
+            "Potrà accedere con la sola password finché non attiva di nuovo la verifica.",
+            "It can sign in with the password alone until it turns verification on again.",
+        );
+        let button = staff.t("Sì, azzera", "Yes, reset");
+        return ask_about_account(&state, &staff, &id, "second-factor/reset", question, detail, button).await;
+    }
     staff.require_admin()?;
     let id = UserId(path_id(&id, staff.lang)?);
     state
@@ -195,10 +241,26 @@ pub(crate) async fn reset_second_factor(
 pub(crate) async fn revoke_token(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    Posted { staff, .. }: Posted,
+    Posted { staff, form }: Posted,
 ) -> Result<Response, PageError> {
     staff.require_admin()?;
     let id = path_id(&id, staff.lang)?;
+    if !confirmed(&form) {
+        let tokens =
+            state.desk.api_tokens(&staff.tenant, &staff.grant()).await.in_lang(staff.lang).map_err(|e| staff.err(e))?;
+        let token = tokens.iter().find(|t| t.id == id && t.revoked_at.is_none()).ok_or_else(|| staff.not_found())?;
+        let question = match staff.lang {
+            Lang::It => format!("Revocare il token «{}»?", token.label),
+            Lang::En => format!("Revoke the token “{}”?", token.label),
+        };
+        let detail = staff.t(
+            "I sistemi che lo usano vengono rifiutati subito; il token non si può riattivare.",
+            "Systems using it are refused at once; the token cannot be restored.",
+        );
+        let action = format!("{}/tokens/{id}/revoke", staff.base());
+        let back = format!("{}/tokens", staff.base());
+        return Ok(confirm_page(&staff, &action, question, detail, staff.t("Sì, revoca", "Yes, revoke"), &back));
+    }
     state
         .desk
         .revoke_api_token(&staff.tenant, &staff.grant(), id)

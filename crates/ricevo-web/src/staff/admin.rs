@@ -221,7 +221,7 @@ async fn tokens_page(
         selected: chosen == o.id.0.to_string(),
     }));
     let zone = zone_of(&staff.tenant);
-    let when = |t: jiff::Timestamp| t.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M").to_string();
+    let when = |t: jiff::Timestamp| super::views::short_date_time(&t.to_zoned(zone.clone()), lang);
     let listed = state.desk.api_tokens(&staff.tenant, &staff.grant()).await.in_lang(lang).map_err(|e| staff.err(e))?;
     let tokens = listed
         .into_iter()
@@ -372,10 +372,32 @@ pub(crate) async fn create_webhook(
 pub(crate) async fn delete_webhook(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    Posted { staff, .. }: Posted,
+    Posted { staff, form }: Posted,
 ) -> Result<Response, PageError> {
     staff.require_admin()?;
     let id = path_id(&id, staff.lang)?;
+    if !super::common::confirmed(&form) {
+        let hooks = state.store.webhooks(staff.tenant.id).await.map_err(|e| staff.err(e.into()))?;
+        let hook = hooks.iter().find(|h| h.id == id).ok_or_else(|| staff.not_found())?;
+        let question = match staff.lang {
+            Lang::It => format!("Eliminare il webhook {}?", hook.url),
+            Lang::En => format!("Delete the webhook {}?", hook.url),
+        };
+        let detail = staff.t(
+            "Quell'indirizzo non riceverà più gli eventi del Comune.",
+            "That address will no longer receive the town's events.",
+        );
+        let action = format!("{}/webhooks/{id}/delete", staff.base());
+        let back = format!("{}/webhooks", staff.base());
+        return Ok(super::common::confirm_page(
+            &staff,
+            &action,
+            question,
+            detail,
+            staff.t("Sì, elimina", "Yes, delete"),
+            &back,
+        ));
+    }
     state.desk.delete_webhook(&staff.tenant, &staff.grant(), id).await.in_lang(staff.lang).map_err(|e| staff.err(e))?;
     tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, webhook = id, "webhook deleted");
     Ok(see_other(&format!("{}/webhooks", staff.base())))
@@ -444,7 +466,10 @@ pub(crate) async fn outbox(State(state): State<AppState>, staff: Staff) -> Resul
                 href: format!("{}/outbox/{}", staff.base(), encode_segment(&name)),
                 size: human_size(size),
                 time: jiff::Timestamp::try_from(time)
-                    .map(|t| t.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string())
+                    .map(|t| {
+                        let at = t.to_zoned(zone.clone());
+                        format!("{}, {}", super::views::short_date(at.date(), staff.lang), at.strftime("%H:%M:%S"))
+                    })
                     .unwrap_or_default(),
                 name,
             })

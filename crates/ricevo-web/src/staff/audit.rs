@@ -168,7 +168,10 @@ fn read_query(staff: &Staff, q: &Fields) -> Query {
 fn row(e: &AuditEntry, staff: &Staff) -> AuditRow {
     let lang = staff.lang;
     AuditRow {
-        when: e.at.to_zoned(zone_of(&staff.tenant)).strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        when: {
+            let at = e.at.to_zoned(zone_of(&staff.tenant));
+            format!("{}, {}", super::views::short_date(at.date(), lang), at.strftime("%H:%M:%S"))
+        },
         who: actor_name(&e.actor, lang),
         what: act_name(e.act, lang).to_owned(),
         subject: subject_name(&e.subject, lang),

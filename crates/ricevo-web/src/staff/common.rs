@@ -274,6 +274,34 @@ impl FromRequest<AppState> for Posted {
     }
 }
 
+// ---- staffui: destructive actions ask to confirm ----
+
+/// Whether a destructive action's form was posted from its confirmation step.
+pub(crate) fn confirmed(form: &Fields) -> bool {
+    form.get("confirm") == "1"
+}
+
+/// The confirmation step of a destructive action: `question` and `detail` above a button that
+/// posts to `action` again with `confirm=1`, and a way `back`.
+pub(crate) fn confirm_page(
+    staff: &Staff,
+    action: &str,
+    question: String,
+    detail: &str,
+    button: &str,
+    back: &str,
+) -> Response {
+    let page = super::views::ConfirmPage {
+        p: staff.page(staff.t("Conferma", "Confirm")),
+        question,
+        detail: detail.to_owned(),
+        action: action.to_owned(),
+        button: button.to_owned(),
+        back: back.to_owned(),
+    };
+    render(StatusCode::OK, &page)
+}
+
 /// Parses an id from a path segment: a 404 page for anything else.
 pub(crate) fn path_id(raw: &str, lang: Lang) -> Result<i64, PageError> {
     raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| PageError::not_found(lang))

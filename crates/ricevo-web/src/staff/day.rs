@@ -207,7 +207,7 @@ pub(crate) async fn search(State(state): State<AppState>, staff: Staff, q: Query
             let office = if grant.role == ricevo_store::Role::Admin { None } else { Some(a.office_id) };
             rows.push(SearchRow {
                 reference: a.public_id.clone(),
-                when: start.strftime("%Y-%m-%d %H:%M").to_string(),
+                when: super::views::short_date_time(&start, lang),
                 day_link: day_link(&staff, start.date(), office),
                 office: offices.get(&a.office_id).cloned().unwrap_or_default(),
                 service: services.get(&a.service_id).cloned().unwrap_or_default(),

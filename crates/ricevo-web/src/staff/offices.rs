@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::civil::{Time, Weekday};
 use ricevo_core::hours::{OpeningHours, WeeklyRange};
-use ricevo_core::service::{IntakeQuestion, ServiceError, ServiceRules, check_questions};
+use ricevo_core::service::{IntakeQuestion, QuestionKind, ServiceError, ServiceRules, check_questions};
 use ricevo_core::{Email, Lang, Mode, OfficeId, ServiceId};
 use ricevo_desk::DeskError;
 use ricevo_desk::offices::{
@@ -15,12 +15,12 @@ use ricevo_desk::offices::{
 use ricevo_store::{NewOffice, NewService, Office, Role, Service};
 
 use super::common::{
-    Errors, Fields, PageError, Posted, Staff, int_field, optional_line, path_id, render, required_line, see_other,
-    text_block, tr,
+    Errors, Fields, PageError, Posted, Staff, confirm_page, confirmed, int_field, optional_line, path_id, render,
+    required_line, see_other, text_block, tr,
 };
 use super::views::{
-    Choice, ChoiceField, ClosureItem, DayHours, Field, OfficePage, OfficeRow, OfficesPage, ServiceItem, ServicePage,
-    Summary, mode_name, weekday_name,
+    Choice, ChoiceField, ClosureItem, DayHours, Field, OfficePage, OfficeRow, OfficesPage, QuestionRow, RangeRow,
+    ServiceItem, ServicePage, Summary, closure_days, mode_name, weekday_name,
 };
 use crate::error::InLang;
 use crate::state::AppState;
@@ -107,18 +107,103 @@ pub(crate) fn hhmm(minutes: i32) -> String {
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
-fn hours_values(rows: &[ricevo_store::RangeRow], desks: i32) -> Fields {
+/// The most ranges the grid offers on one day (the domain has no limit; a counter has two or
+/// three at most, so six is plenty and keeps the form short).
+const MAX_RANGES_PER_DAY: usize = 6;
+
+/// The highest range index read from a posted form: scripts number new rows past the last one,
+/// so indexes may have gaps after rows were removed.
+const MAX_RANGE_INDEX: usize = 40;
+
+/// The hours grid as typed: for each weekday (Monday first) its ranges, `(opens, closes)`.
+type Week = [Vec<(String, String)>; 7];
+
+fn from_name(day: usize, k: usize) -> String {
+    format!("d{day}_from{k}")
+}
+
+fn to_name(day: usize, k: usize) -> String {
+    format!("d{day}_to{k}")
+}
+
+/// Reads the grid's rows from a form (`d{day}_from{k}` / `d{day}_to{k}`), in index order.
+fn typed_week(form: &Fields) -> Week {
+    let present = |name: &str| form.0.iter().any(|(k, _)| k == name);
+    std::array::from_fn(|i| {
+        let day = i + 1;
+        (1..=MAX_RANGE_INDEX)
+            .filter(|&k| present(&from_name(day, k)) || present(&to_name(day, k)))
+            .map(|k| (form.get(&from_name(day, k)).trim().to_owned(), form.get(&to_name(day, k)).trim().to_owned()))
+            .collect()
+    })
+}
+
+/// The grid as form values, ranges numbered from 1 without gaps.
+fn week_values(week: &Week, desks: &str) -> Fields {
     let mut v = Fields::default();
-    v.set("desks", desks.to_string());
-    for day in 1..=7 {
-        let mut ranges: Vec<_> = rows.iter().filter(|r| r.weekday == day).collect();
-        ranges.sort_by_key(|r| r.start_minute);
-        for (k, r) in ranges.iter().take(2).enumerate() {
-            v.set(&format!("d{day}_from{}", k + 1), hhmm(r.start_minute));
-            v.set(&format!("d{day}_to{}", k + 1), hhmm(r.end_minute));
+    v.set("desks", desks);
+    for (i, ranges) in week.iter().enumerate() {
+        for (k, (from, to)) in ranges.iter().enumerate() {
+            v.set(&from_name(i + 1, k + 1), from.clone());
+            v.set(&to_name(i + 1, k + 1), to.clone());
         }
     }
     v
+}
+
+fn hours_values(rows: &[ricevo_store::RangeRow], desks: i32) -> Fields {
+    let mut week: Week = Default::default();
+    let mut rows: Vec<_> = rows.iter().collect();
+    rows.sort_by_key(|r| (r.weekday, r.start_minute));
+    for r in rows {
+        if let Some(day) = usize::try_from(r.weekday).ok().and_then(|d| d.checked_sub(1)).filter(|d| *d < 7) {
+            week[day].push((hhmm(r.start_minute), hhmm(r.end_minute)));
+        }
+    }
+    week_values(&week, &desks.to_string())
+}
+
+/// What a press of one of the grid's buttons asks for besides saving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GridEdit {
+    /// "Aggiungi una fascia" on a day (1 = Monday): one more blank row.
+    Add(usize),
+    /// "Rimuovi" on a day's `k`-th row (from 1).
+    Remove(usize, usize),
+}
+
+fn grid_edit(form: &Fields) -> Option<GridEdit> {
+    let day = |raw: &str| raw.parse::<usize>().ok().filter(|d| (1..=7).contains(d));
+    if let Some(d) = day(form.get("add_range")) {
+        return Some(GridEdit::Add(d));
+    }
+    let (d, k) = form.get("remove_range").split_once('-')?;
+    Some(GridEdit::Remove(day(d)?, k.parse().ok().filter(|k| *k >= 1)?))
+}
+
+/// The grid after the edits a form asks for: "copy this day to" (each ticked `copy{day}` target
+/// gets the source day's ranges; a day copied onto is not itself copied further) and, without
+/// a script, adding or removing a row.
+fn edited_week(form: &Fields) -> Week {
+    let mut week = typed_week(form);
+    let typed = week.clone();
+    for source in 1..=7usize {
+        for raw in form.all(&format!("copy{source}")) {
+            if let Some(target) = raw.parse::<usize>().ok().filter(|t| (1..=7).contains(t) && *t != source) {
+                week[target - 1] = typed[source - 1].clone();
+            }
+        }
+    }
+    match grid_edit(form) {
+        Some(GridEdit::Add(d)) if week[d - 1].len() < MAX_RANGES_PER_DAY => {
+            week[d - 1].push((String::new(), String::new()));
+        }
+        Some(GridEdit::Remove(d, k)) if k <= week[d - 1].len() => {
+            week[d - 1].remove(k - 1);
+        }
+        _ => {}
+    }
+    week
 }
 
 fn parse_hhmm(raw: &str) -> Option<Time> {
@@ -132,39 +217,52 @@ fn parse_hhmm(raw: &str) -> Option<Time> {
     Time::new(h.parse().ok()?, m.parse().ok()?, 0, 0).ok()
 }
 
-fn parse_hours(form: &Fields, lang: Lang) -> Result<OpeningHours, Errors> {
+/// "Lunedì, fascia 2, chiusura" for the messages of a range's field.
+fn range_field_label(day: usize, k: usize, opening: bool, lang: Lang) -> String {
+    let name = weekday_name(i8::try_from(day).unwrap_or(1), lang);
+    let which = if opening { tr(lang, "apertura", "opens") } else { tr(lang, "chiusura", "closes") };
+    format!("{name}, {} {k}, {which}", tr(lang, "fascia", "range"))
+}
+
+/// Checks the grid (already edited, see [`edited_week`]): every problem is keyed by its field
+/// and its message names the day, the range and the field.
+fn parse_hours(week: &Week, desks_raw: &Fields, lang: Lang) -> Result<OpeningHours, Errors> {
     let mut errors = Errors::default();
     // A desk count that is not a number is this form's problem; the desk's rules check the rest
     // (a placeholder of one desk lets them check the ranges meanwhile).
-    let desks = int_field(form, "desks", lang, &mut errors).unwrap_or(1);
+    let desks = int_field(desks_raw, "desks", lang, &mut errors).unwrap_or(1);
     let mut plan = WeekPlan { desks, ranges: Vec::new() };
-    // The form's fields of each planned range, for the desk's field errors.
-    let mut names: Vec<(String, String)> = Vec::new();
-    for day in 1..=7i8 {
-        let Ok(weekday) = Weekday::from_monday_one_offset(day) else { continue };
-        for k in 1..=2 {
-            let (from_name, to_name) = (format!("d{day}_from{k}"), format!("d{day}_to{k}"));
-            let (from_raw, to_raw) = (form.get(&from_name).trim(), form.get(&to_name).trim());
+    // The grid position (day, k) of each planned range, for the desk's field errors.
+    let mut places: Vec<(usize, usize)> = Vec::new();
+    let add = |errors: &mut Errors, day: usize, k: usize, opening: bool, message: &str| {
+        let name = if opening { from_name(day, k) } else { to_name(day, k) };
+        errors.add(&name, format!("{}: {message}", range_field_label(day, k, opening, lang)));
+    };
+    for (i, ranges) in week.iter().enumerate() {
+        let day = i + 1;
+        let Ok(weekday) = Weekday::from_monday_one_offset(i8::try_from(day).unwrap_or(1)) else { continue };
+        for (j, (from_raw, to_raw)) in ranges.iter().enumerate() {
+            let k = j + 1;
             if from_raw.is_empty() && to_raw.is_empty() {
                 continue;
             }
             let both =
-                tr(lang, "Indica sia l'apertura sia la chiusura.", "Give both the opening and the closing time.");
-            let bad = tr(lang, "Orario non valido: usa il formato HH:MM.", "Invalid time: use HH:MM.");
-            let mut parse = |name: &str, raw: &str| {
+                tr(lang, "indica sia l'apertura sia la chiusura.", "give both the opening and the closing time.");
+            let bad = tr(lang, "orario non valido, usa il formato HH:MM.", "invalid time, use HH:MM.");
+            let mut parse = |opening: bool, raw: &str| {
                 if raw.is_empty() {
-                    errors.add(name, both);
+                    add(&mut errors, day, k, opening, both);
                     None
                 } else {
                     parse_hhmm(raw).or_else(|| {
-                        errors.add(name, bad);
+                        add(&mut errors, day, k, opening, bad);
                         None
                     })
                 }
             };
-            let (Some(start), Some(end)) = (parse(&from_name, from_raw), parse(&to_name, to_raw)) else { continue };
+            let (Some(start), Some(end)) = (parse(true, from_raw), parse(false, to_raw)) else { continue };
             plan.ranges.push(PlannedRange { weekday, start, end });
-            names.push((from_name, to_name));
+            places.push((day, k));
         }
     }
     match check_hours(&plan, lang) {
@@ -172,19 +270,20 @@ fn parse_hours(form: &Fields, lang: Lang) -> Result<OpeningHours, Errors> {
         Ok(_) => Err(errors),
         Err(found) => {
             for f in found {
-                let name = (0..names.len())
-                    .find_map(|i| {
-                        if f.field == range_start_field(i) {
-                            Some(names[i].0.as_str())
-                        } else if f.field == range_end_field(i) {
-                            Some(names[i].1.as_str())
-                        } else {
-                            None
-                        }
-                    })
-                    .unwrap_or(f.field.as_str());
-                // A field keeps its first problem (a desk count that is not a number).
-                errors.add(name, f.message);
+                let place = (0..places.len()).find_map(|i| {
+                    if f.field == range_start_field(i) {
+                        Some((places[i], true))
+                    } else if f.field == range_end_field(i) {
+                        Some((places[i], false))
+                    } else {
+                        None
+                    }
+                });
+                match place {
+                    Some(((day, k), opening)) => add(&mut errors, day, k, opening, f.message),
+                    // A field keeps its first problem (a desk count that is not a number).
+                    None => errors.add(&f.field, f.message),
+                }
             }
             Err(errors)
         }
@@ -204,19 +303,32 @@ fn week_plan(hours: &OpeningHours) -> WeekPlan {
 }
 
 fn day_fields(lang: Lang, values: &Fields, errors: &Errors) -> Vec<DayHours> {
-    (1..=7i8)
-        .map(|d| {
-            let name = weekday_name(d, lang);
-            let f = |n: &str, label: &str| {
-                Field::new(&format!("d{d}_{n}"), &format!("{name}: {label}"), "time", values, errors)
-            };
-            DayHours {
-                name: name.to_owned(),
-                from1: f("from1", tr(lang, "apertura", "opens")),
-                to1: f("to1", tr(lang, "chiusura", "closes")),
-                from2: f("from2", tr(lang, "seconda apertura", "opens again")),
-                to2: f("to2", tr(lang, "seconda chiusura", "closes again")),
-            }
+    let week = typed_week(values);
+    (1..=7usize)
+        .map(|day| {
+            let name = weekday_name(i8::try_from(day).unwrap_or(1), lang);
+            // A day with no range shows one blank row to type in.
+            let count = week[day - 1].len().max(1);
+            let ranges = (1..=count)
+                .map(|k| {
+                    let f = |name: &str, label: &str| Field::new(name, label, "time", values, errors);
+                    RangeRow {
+                        k,
+                        from: f(&from_name(day, k), tr(lang, "Apertura", "Opens")),
+                        to: f(&to_name(day, k), tr(lang, "Chiusura", "Closes")),
+                        remove: format!("{day}-{k}"),
+                    }
+                })
+                .collect();
+            let targets = (1..=7usize)
+                .filter(|t| *t != day)
+                .map(|t| Choice {
+                    value: t.to_string(),
+                    label: weekday_name(i8::try_from(t).unwrap_or(1), lang),
+                    selected: values.all(&format!("copy{day}")).any(|v| v == t.to_string()),
+                })
+                .collect();
+            DayHours { day, name, ranges, can_add: count < MAX_RANGES_PER_DAY, targets }
         })
         .collect()
 }
@@ -248,6 +360,15 @@ fn parse_closure(form: &Fields, lang: Lang) -> Result<ClosurePlan, Errors> {
     }
 }
 
+/// A stored closure's days in words (as stored if a day does not parse, which cannot happen
+/// for rows written through the desk).
+fn closure_days_of(c: &ricevo_store::ClosureRow, lang: Lang) -> String {
+    match (c.first_day.parse(), c.last_day.parse()) {
+        (Ok(first), Ok(last)) => closure_days(first, last, lang),
+        _ => format!("{} – {}", c.first_day, c.last_day),
+    }
+}
+
 fn closure_fields(lang: Lang, values: &Fields, errors: &Errors) -> Vec<Field> {
     vec![
         Field::new("first_day", tr(lang, "Primo giorno di chiusura", "First closed day"), "date", values, errors)
@@ -265,6 +386,8 @@ fn closure_fields(lang: Lang, values: &Fields, errors: &Errors) -> Vec<Field> {
 struct Typed {
     data: Option<Fields>,
     hours: Option<Fields>,
+    /// The grid was edited (a range added or removed) but not saved yet.
+    hours_edited: bool,
     closure: Option<Fields>,
 }
 
@@ -287,6 +410,7 @@ async fn office_page(
     let closure_v = typed.closure.unwrap_or_default();
     let page = OfficePage {
         p: staff.page(&format!("{}: {}", staff.t("Ufficio", "Office"), office.name)),
+        script: crate::assets::url("staff.js"),
         summary: Summary::of(errors),
         action: link.clone(),
         data: office_fields(lang, &data, errors),
@@ -298,12 +422,12 @@ async fn office_page(
             )),
         days: day_fields(lang, &hours_v, errors),
         hours_error: errors.get("hours"),
+        hours_edited: typed.hours_edited,
         closures: closures
             .into_iter()
             .map(|c| ClosureItem {
                 delete: format!("{link}/closures/{}/delete", c.id),
-                first: c.first_day,
-                last: c.last_day,
+                days: closure_days_of(&c, lang),
                 reason: c.reason,
             })
             .collect(),
@@ -403,26 +527,34 @@ pub(crate) async fn update(
     }
 }
 
-/// `POST /{tenant}/staff/offices/{office}/hours`: replaces the weekly hours and desks.
+/// `POST /{tenant}/staff/offices/{office}/hours`: replaces the weekly hours and desks, after
+/// copying the days ticked under "copy this day to". The grid's "add a range" and "remove"
+/// buttons (pressed without a script) show the edited grid again without saving.
 pub(crate) async fn set_hours(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     Posted { staff, form }: Posted,
 ) -> Result<Response, PageError> {
     let office = managed_office(&state, &staff, &id).await?;
-    match parse_hours(&form, staff.lang) {
+    let week = edited_week(&form);
+    let values = week_values(&week, form.get("desks"));
+    if grid_edit(&form).is_some() {
+        let typed = Typed { hours: Some(values), hours_edited: true, ..Typed::default() };
+        return office_page(&state, &staff, &office, typed, &Errors::default()).await;
+    }
+    match parse_hours(&week, &values, staff.lang) {
         Ok(hours) => {
             let (grant, plan) = (staff.grant(), week_plan(&hours));
             if let Err(e) = state.desk.set_hours(&staff.tenant, &grant, office.id, &plan, staff.lang).await {
                 let errors = form_errors(&staff, e, &["desks"], "hours")?;
-                let typed = Typed { hours: Some(form), ..Typed::default() };
+                let typed = Typed { hours: Some(values), ..Typed::default() };
                 return office_page(&state, &staff, &office, typed, &errors).await;
             }
             tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, office = %office.id, "hours set");
             Ok(see_other(&format!("{}#office-hours", office_link(&staff, office.id))))
         }
         Err(errors) => {
-            office_page(&state, &staff, &office, Typed { hours: Some(form), ..Typed::default() }, &errors).await
+            office_page(&state, &staff, &office, Typed { hours: Some(values), ..Typed::default() }, &errors).await
         }
     }
 }
@@ -477,10 +609,33 @@ pub(crate) async fn add_closure(
 pub(crate) async fn delete_closure(
     State(state): State<AppState>,
     Path((_, id, closure)): Path<(String, String, String)>,
-    Posted { staff, .. }: Posted,
+    Posted { staff, form }: Posted,
 ) -> Result<Response, PageError> {
     let office = managed_office(&state, &staff, &id).await?;
     let closure = path_id(&closure, staff.lang)?;
+    if !confirmed(&form) {
+        let closures = state.store.closures(staff.tenant.id, office.id).await.map_err(|e| staff.err(e.into()))?;
+        let c = closures.iter().find(|c| c.id == closure).ok_or_else(|| staff.not_found())?;
+        let days = closure_days_of(c, staff.lang);
+        let question = match staff.lang {
+            Lang::It => format!("Rimuovere la chiusura di {} ({days})?", office.name),
+            Lang::En => format!("Remove the closure of {} ({days})?", office.name),
+        };
+        let detail = staff.t(
+            "In quei giorni l'ufficio tornerà prenotabile secondo l'orario settimanale.",
+            "On those days the office can be booked again according to its weekly hours.",
+        );
+        let back = format!("{}#office-closures", office_link(&staff, office.id));
+        let action = format!("{}/closures/{closure}/delete", office_link(&staff, office.id));
+        return Ok(confirm_page(
+            &staff,
+            &action,
+            question,
+            detail,
+            staff.t("Sì, rimuovi la chiusura", "Yes, remove the closure"),
+            &back,
+        ));
+    }
     state
         .desk
         .delete_closure(&staff.tenant, &staff.grant(), office.id, closure)
@@ -507,7 +662,8 @@ fn service_values(s: &Service) -> Fields {
     if s.active {
         v.set("active", "1");
     }
-    v.set("questions", serde_json::to_string_pretty(&s.questions).unwrap_or_else(|_| "[]".into()));
+    let rows: Vec<TypedQuestion> = s.questions.iter().map(TypedQuestion::of).collect();
+    questions_values(&rows, &mut v);
     v
 }
 
@@ -518,28 +674,258 @@ fn new_service_values() -> Fields {
     v.set("notice_hours", "24");
     v.set("horizon_days", "60");
     v.set("active", "1");
-    v.set("questions", "[]");
     v
 }
 
-fn parse_questions(raw: &str, lang: Lang) -> Result<Vec<IntakeQuestion>, String> {
-    if raw.trim().is_empty() {
-        return Ok(Vec::new());
+// ---- staffui: the intake questions builder ----
+//
+// Each question is a row of fields `q{i}_label`, `q{i}_type` (`short_text`, `yes_no`,
+// `choice`), `q{i}_options` (one per line, for a choice), `q{i}_required`, `q{i}_key` (the
+// answer's stable name; made from the label when left empty) and `q{i}_remove`. The rows'
+// order in the posted form is the questions' order (a script moves rows; without it the
+// "move up/down" buttons post `q_up` / `q_down` with the row's `i`). Stored as before: the
+// service's `Vec<IntakeQuestion>`.
+
+/// The question types the builder offers, as stored.
+const QUESTION_TYPES: [&str; 3] = ["short_text", "yes_no", "choice"];
+
+fn question_type_name(kind: &str, lang: Lang) -> &'static str {
+    match kind {
+        "yes_no" => tr(lang, "Sì / no", "Yes / no"),
+        "choice" => tr(lang, "Scelta tra opzioni", "Choice of options"),
+        _ => tr(lang, "Testo breve", "Short text"),
     }
-    let questions: Vec<IntakeQuestion> = serde_json::from_str(raw).map_err(|e| match lang {
-        Lang::It => format!(
-            "Domande non valide alla riga {}, colonna {}: serve un elenco JSON di domande come nell'esempio ({e}).",
-            e.line(),
-            e.column()
-        ),
-        Lang::En => format!(
-            "Invalid questions at line {}, column {}: a JSON list of questions as in the example is needed ({e}).",
-            e.line(),
-            e.column()
-        ),
-    })?;
-    check_questions(&questions, lang)?;
-    Ok(questions)
+}
+
+/// One row of the builder as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct TypedQuestion {
+    label: String,
+    key: String,
+    kind: String,
+    options: String,
+    required: bool,
+    remove: bool,
+}
+
+impl TypedQuestion {
+    fn of(q: &IntakeQuestion) -> TypedQuestion {
+        let (kind, options) = match &q.kind {
+            QuestionKind::ShortText => ("short_text", String::new()),
+            QuestionKind::YesNo => ("yes_no", String::new()),
+            QuestionKind::Choice { options } => ("choice", options.join("\n")),
+        };
+        TypedQuestion {
+            label: q.label.clone(),
+            key: q.key.clone(),
+            kind: kind.to_owned(),
+            options,
+            required: q.required,
+            remove: false,
+        }
+    }
+    /// A row nobody typed in: ignored when saving.
+    fn is_blank(&self) -> bool {
+        self.label.trim().is_empty() && self.key.trim().is_empty() && self.options.trim().is_empty()
+    }
+}
+
+/// The builder's rows in the order they were posted, each with the `i` of its field names.
+fn typed_questions(form: &Fields) -> Vec<(String, TypedQuestion)> {
+    let mut ids: Vec<String> = Vec::new();
+    for (name, _) in &form.0 {
+        let id = name.strip_prefix('q').and_then(|r| r.strip_suffix("_label"));
+        if let Some(id) = id.filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+            && !ids.iter().any(|i| i == id)
+        {
+            ids.push(id.to_owned());
+        }
+    }
+    ids.into_iter()
+        .map(|id| {
+            let get = |f: &str| form.get(&format!("q{id}_{f}")).to_owned();
+            let q = TypedQuestion {
+                label: get("label"),
+                key: get("key").trim().to_owned(),
+                kind: get("type"),
+                options: get("options"),
+                required: form.checked(&format!("q{id}_required")),
+                remove: form.checked(&format!("q{id}_remove")),
+            };
+            (id, q)
+        })
+        .collect()
+}
+
+/// Replaces the builder's fields in `into` by `rows`, numbered from 1 in order.
+fn questions_values(rows: &[TypedQuestion], into: &mut Fields) {
+    into.0.retain(|(k, _)| !(k.starts_with('q') && k[1..].starts_with(|c: char| c.is_ascii_digit())));
+    for (i, q) in rows.iter().enumerate() {
+        let n = i + 1;
+        into.0.push((format!("q{n}_label"), q.label.clone()));
+        into.0.push((format!("q{n}_key"), q.key.clone()));
+        into.0.push((format!("q{n}_type"), q.kind.clone()));
+        into.0.push((format!("q{n}_options"), q.options.clone()));
+        if q.required {
+            into.0.push((format!("q{n}_required"), "1".into()));
+        }
+    }
+}
+
+/// Whether the form asks to add or move a question rather than to save.
+fn builder_edit(form: &Fields) -> bool {
+    ["q_add", "q_up", "q_down"].iter().any(|b| form.checked(b))
+}
+
+/// The service form after the builder's edits: removed rows dropped, blank rows dropped (an
+/// added row kept), a row moved up or down; the rows renumbered from 1.
+fn edited_service_form(form: &Fields) -> Fields {
+    let typed = typed_questions(form);
+    let position = |button: &str| typed.iter().position(|(id, _)| id == form.get(button).trim());
+    let (up, down) = (position("q_up"), position("q_down"));
+    let mut rows: Vec<TypedQuestion> = typed.into_iter().map(|(_, q)| q).collect();
+    if let Some(i) = up.filter(|i| *i > 0) {
+        rows.swap(i, i - 1);
+    }
+    if let Some(i) = down.filter(|i| i + 1 < rows.len()) {
+        rows.swap(i, i + 1);
+    }
+    let editing = builder_edit(form);
+    rows.retain(|q| !q.remove && (editing || !q.is_blank()));
+    if form.checked("q_add") {
+        rows.push(TypedQuestion { kind: "short_text".into(), ..TypedQuestion::default() });
+    }
+    let mut out = form.clone();
+    for b in ["q_add", "q_up", "q_down"] {
+        out.0.retain(|(k, _)| k != b);
+    }
+    questions_values(&rows, &mut out);
+    out
+}
+
+/// A key for the answers made from a label: "Hai già lo SPID?" gives `hai_gia_lo_spid`.
+fn key_from_label(label: &str) -> String {
+    let mut key = String::new();
+    for c in label.trim().to_lowercase().chars() {
+        let c = match c {
+            'à' | 'á' | 'â' | 'ä' => 'a',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ò' | 'ó' | 'ô' | 'ö' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            c if c.is_ascii_alphanumeric() => c,
+            _ => '_',
+        };
+        if c == '_' && (key.is_empty() || key.ends_with('_')) {
+            continue;
+        }
+        key.push(c);
+    }
+    key.truncate(32);
+    let key = key.trim_end_matches('_').to_owned();
+    if key.is_empty() { "domanda".to_owned() } else { key }
+}
+
+/// Checks the builder's rows (already edited, see [`edited_service_form`], so row `n` has the
+/// fields `q{n}_*`): each problem is keyed by its field and its message names the question
+/// and the field.
+fn parse_questions(form: &Fields, lang: Lang, errors: &mut Errors) -> Vec<IntakeQuestion> {
+    use ricevo_core::service::MAX_QUESTIONS;
+    use ricevo_core::text::single_line;
+    let rows: Vec<TypedQuestion> = typed_questions(form).into_iter().map(|(_, q)| q).collect();
+    if rows.len() > MAX_QUESTIONS {
+        errors.add("questions", tr(lang, "Al massimo 30 domande.", "At most 30 questions."));
+        return Vec::new();
+    }
+    let say =
+        |errors: &mut Errors, n: usize, field: &str, what_it: &'static str, what_en: &'static str, message: &str| {
+            let what = tr(lang, what_it, what_en);
+            let question = tr(lang, "Domanda", "Question");
+            errors.add(&format!("q{n}_{field}"), format!("{question} {n}, {what}: {message}"));
+        };
+    // Keys typed by hand first, so that a key made from a label never takes one of them.
+    let mut used: Vec<String> = rows.iter().filter(|q| !q.key.is_empty()).map(|q| q.key.clone()).collect();
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    let mut questions = Vec::new();
+    for (i, q) in rows.iter().enumerate() {
+        let n = i + 1;
+        let label = match single_line(&q.label, 300) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                say(errors, n, "label", "testo", "text", e.message(lang));
+                None
+            }
+        };
+        let key = if q.key.is_empty() {
+            let base = key_from_label(&q.label);
+            let mut key = base.clone();
+            let mut k = 2;
+            while used.contains(&key) {
+                key = format!("{base}_{k}");
+                k += 1;
+            }
+            used.push(key.clone());
+            Some(key)
+        } else if (1..=40).contains(&q.key.len())
+            && q.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            match seen.iter().find(|(k, _)| *k == q.key) {
+                Some((_, m)) => {
+                    let message = match lang {
+                        Lang::It => format!("«{}» è già la chiave della domanda {m}.", q.key),
+                        Lang::En => format!("“{}” is already the key of question {m}.", q.key),
+                    };
+                    say(errors, n, "key", "chiave", "key", &message);
+                    None
+                }
+                None => Some(q.key.clone()),
+            }
+        } else {
+            let message = tr(
+                lang,
+                "da 1 a 40 lettere minuscole senza accenti, cifre o _.",
+                "1 to 40 lowercase letters without accents, digits or _.",
+            );
+            say(errors, n, "key", "chiave", "key", message);
+            None
+        };
+        if let Some(k) = &key {
+            seen.push((k.clone(), n));
+        }
+        let kind = match q.kind.as_str() {
+            "short_text" | "" => Some(QuestionKind::ShortText),
+            "yes_no" => Some(QuestionKind::YesNo),
+            "choice" => {
+                let options: Vec<&str> = q.options.lines().map(str::trim).filter(|o| !o.is_empty()).collect();
+                let bad = options.iter().any(|o| single_line(o, 100).is_err());
+                if options.is_empty() || options.len() > 20 || bad {
+                    let message = tr(
+                        lang,
+                        "scrivi da 1 a 20 opzioni, una per riga, di al massimo 100 caratteri.",
+                        "write 1 to 20 options, one per line, of at most 100 characters.",
+                    );
+                    say(errors, n, "options", "opzioni", "options", message);
+                    None
+                } else {
+                    Some(QuestionKind::Choice { options: options.into_iter().map(str::to_owned).collect() })
+                }
+            }
+            _ => {
+                say(errors, n, "type", "tipo", "type", tr(lang, "tipo sconosciuto.", "unknown type."));
+                None
+            }
+        };
+        if let (Some(label), Some(key), Some(kind)) = (label, key, kind) {
+            questions.push(IntakeQuestion { key, label, kind, required: q.required });
+        }
+    }
+    // The core's rules are the last word (they agree with the checks above).
+    if errors.is_empty()
+        && let Err(e) = check_questions(&questions, lang)
+    {
+        errors.add("questions", e);
+    }
+    questions
 }
 
 fn parse_service(form: &Fields, office: OfficeId, lang: Lang) -> Result<NewService, Errors> {
@@ -558,10 +944,7 @@ fn parse_service(form: &Fields, office: OfficeId, lang: Lang) -> Result<NewServi
             None => errors.add("modes", tr(lang, "Modalità sconosciuta.", "Unknown mode.")),
         }
     }
-    let questions = parse_questions(form.get("questions"), lang).unwrap_or_else(|e| {
-        errors.add("questions", e);
-        Vec::new()
-    });
+    let questions = parse_questions(form, lang, &mut errors);
     let rules = match (duration, buffer, notice, horizon) {
         (Some(d), Some(b), Some(n), Some(h)) => ServiceRules::new(d, b, modes, n, h)
             .map_err(|e| {
@@ -591,7 +974,41 @@ fn parse_service(form: &Fields, office: OfficeId, lang: Lang) -> Result<NewServi
     }
 }
 
-const QUESTIONS_EXAMPLE: &str = r#"[{"key": "spid", "label": "Hai lo SPID?", "type": "yes_no", "required": true}, {"key": "tipo", "label": "Tipo di pratica", "type": "choice", "options": ["Primo rilascio", "Rinnovo"]}, {"key": "nota", "label": "Numero di protocollo", "type": "short_text"}]"#;
+/// The builder's row `id` (a number, or `__N__` in the script's template), filled from `values`.
+fn question_row(id: &str, lang: Lang, values: &Fields, errors: &Errors) -> QuestionRow {
+    let name = |f: &str| format!("q{id}_{f}");
+    let kind = values.get(&name("type"));
+    let kind = if kind.is_empty() { "short_text" } else { kind };
+    let types = QUESTION_TYPES
+        .iter()
+        .map(|t| Choice { value: (*t).into(), label: question_type_name(t, lang).into(), selected: *t == kind })
+        .collect();
+    QuestionRow {
+        id: id.to_owned(),
+        label: Field::new(&name("label"), tr(lang, "Testo della domanda", "Question text"), "text", values, errors),
+        kind: ChoiceField::new(&name("type"), tr(lang, "Tipo di risposta", "Answer type"), types, errors),
+        options: Field::new(&name("options"), tr(lang, "Opzioni, una per riga", "Options, one per line"), "textarea", values, errors)
+            .hint(tr(lang, "Solo per «Scelta tra opzioni».", "Only for “Choice of options”.")),
+        key: Field::new(&name("key"), tr(lang, "Chiave della risposta (facoltativa)", "Answer key (optional)"), "text", values, errors)
+            .hint(tr(
+                lang,
+                "Il nome della risposta nell'API e nelle esportazioni: minuscole, cifre e _. Se vuota, è ricavata dal testo.",
+                "The answer's name in the API and exports: lowercase, digits and _. Made from the text when empty.",
+            )),
+        required: values.checked(&name("required")),
+    }
+}
+
+/// The builder's rows to show: those typed or stored, and one blank row to type a new one.
+fn question_rows(lang: Lang, values: &Fields, errors: &Errors) -> Vec<QuestionRow> {
+    let typed = typed_questions(values);
+    let mut rows: Vec<QuestionRow> = typed.iter().map(|(id, _)| question_row(id, lang, values, errors)).collect();
+    if !typed.iter().any(|(_, q)| q.is_blank()) {
+        let next = typed.iter().filter_map(|(id, _)| id.parse::<usize>().ok()).max().unwrap_or(0) + 1;
+        rows.push(question_row(&next.to_string(), lang, values, errors));
+    }
+    rows
+}
 
 fn service_page(
     staff: &Staff,
@@ -656,21 +1073,10 @@ fn service_page(
         ],
         modes: ChoiceField::new("modes", tr(lang, "Modalità offerte", "Modes offered"), modes, errors),
         active: values.checked("active"),
-        questions: Field::new(
-            "questions",
-            tr(lang, "Domande al cittadino (JSON)", "Questions for the citizen (JSON)"),
-            "textarea",
-            values,
-            errors,
-        )
-        .hint(&format!(
-            "{} {QUESTIONS_EXAMPLE}",
-            tr(
-                lang,
-                "Un elenco JSON; \"type\" è short_text, yes_no o choice (con \"options\"). Esempio:",
-                "A JSON list; \"type\" is short_text, yes_no or choice (with \"options\"). Example:"
-            )
-        )),
+        questions: question_rows(lang, values, errors),
+        blank_question: question_row("__N__", lang, &Fields::default(), &Errors::default()),
+        questions_error: errors.get("questions"),
+        script: crate::assets::url("staff.js"),
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     render(status, &page)
@@ -693,6 +1099,10 @@ pub(crate) async fn create_service(
     Posted { staff, form }: Posted,
 ) -> Result<Response, PageError> {
     let office = managed_office(&state, &staff, &id).await?;
+    let (edit, form) = (builder_edit(&form), edited_service_form(&form));
+    if edit {
+        return Ok(service_page(&staff, &office, None, &form, &Errors::default()));
+    }
     match parse_service(&form, office.id, staff.lang) {
         Ok(new) => {
             let s = match state.desk.create_service(&staff.tenant, &staff.grant(), &new, staff.lang).await {
@@ -735,6 +1145,10 @@ pub(crate) async fn update_service(
     Posted { staff, form }: Posted,
 ) -> Result<Response, PageError> {
     let (service, office) = managed_service(&state, &staff, &id).await?;
+    let (edit, form) = (builder_edit(&form), edited_service_form(&form));
+    if edit {
+        return Ok(service_page(&staff, &office, Some(&service), &form, &Errors::default()));
+    }
     match parse_service(&form, office.id, staff.lang) {
         Ok(new) => {
             match state.desk.update_service(&staff.tenant, &staff.grant(), service.id, &new, staff.lang).await {
@@ -767,52 +1181,152 @@ mod tests {
         assert_eq!(hhmm(0), "00:00");
     }
 
+    fn hours(pairs: &[(&str, &str)], lang: Lang) -> Result<OpeningHours, Errors> {
+        let f = form(pairs);
+        let week = edited_week(&f);
+        parse_hours(&week, &week_values(&week, f.get("desks")), lang)
+    }
+
     #[test]
-    fn hours_forms_accept_two_ranges_a_day_and_tie_each_problem_to_its_field() {
-        let ok = form(&[
+    fn hours_grids_accept_several_ranges_a_day_and_name_the_day_and_field_of_each_problem() {
+        let ok = [
             ("desks", "2"),
             ("d1_from1", "09:00"),
             ("d1_to1", "12:30"),
             ("d1_from2", "15:00"),
             ("d1_to2", "17:00"),
-        ]);
-        let hours = parse_hours(&ok, Lang::It).expect("valid hours");
-        assert_eq!(hours.desks(), 2);
-        assert_eq!(hours.ranges().len(), 2);
+            // A gap in the numbering (a row removed by the script) loses nothing.
+            ("d1_from5", "17:30"),
+            ("d1_to5", "18:00"),
+        ];
+        let saved = hours(&ok, Lang::It).expect("valid hours");
+        assert_eq!(saved.desks(), 2);
+        assert_eq!(saved.ranges().len(), 3);
 
-        let bad = form(&[
+        let bad = [
             ("desks", "0"),
             ("d2_from1", "12:00"),
             ("d2_to1", "09:00"),
             ("d3_from1", "9:03"),
             ("d3_to1", "10:00"),
             ("d4_from1", "09:00"),
-        ]);
-        let errors = parse_hours(&bad, Lang::En).expect_err("invalid hours");
+            ("d4_to1", ""),
+        ];
+        let errors = hours(&bad, Lang::En).expect_err("invalid hours");
         assert_eq!(errors.get("desks").as_deref(), Some("At least one desk is needed."));
-        assert!(errors.get("d2_to1").is_some_and(|e| e.contains("closing time")));
-        assert!(errors.get("d3_from1").is_some_and(|e| e.contains("5 minutes")));
+        assert_eq!(
+            errors.get("d2_to1").as_deref(),
+            Some("Tuesday, range 1, closes: The closing time must come after the opening time.")
+        );
+        assert!(errors.get("d3_from1").is_some_and(|e| e.starts_with("Wednesday, range 1, opens:")), "{errors:?}");
         assert!(errors.get("d4_to1").is_some_and(|e| e.contains("both")));
 
-        let overlap = form(&[
-            ("desks", "1"),
-            ("d5_from1", "09:00"),
-            ("d5_to1", "12:00"),
-            ("d5_from2", "11:00"),
-            ("d5_to2", "13:00"),
-        ]);
-        assert!(parse_hours(&overlap, Lang::It).expect_err("overlap").get("d5_from2").is_some());
+        let overlap =
+            [("desks", "1"), ("d5_from1", "09:00"), ("d5_to1", "12:00"), ("d5_from2", "11:00"), ("d5_to2", "13:00")];
+        let e = hours(&overlap, Lang::It).expect_err("overlap").get("d5_from2").expect("on the second range");
+        assert!(e.starts_with("Venerdì, fascia 2, apertura:"), "{e}");
     }
 
     #[test]
-    fn intake_questions_are_read_from_json_with_a_clear_error() {
-        assert_eq!(parse_questions("", Lang::It), Ok(Vec::new()));
-        let qs = parse_questions(QUESTIONS_EXAMPLE, Lang::It).expect("the example is valid");
-        assert_eq!(qs.len(), 3);
-        let e = parse_questions("[{\"key\": \"x\"", Lang::En).expect_err("truncated JSON");
-        assert!(e.contains("line 1"), "{e}");
-        let e =
-            parse_questions(r#"[{"key": "Bad Key", "label": "L", "type": "yes_no"}]"#, Lang::It).expect_err("bad key");
-        assert!(e.contains("Domanda 1"), "{e}");
+    fn a_day_is_copied_onto_the_ticked_days_and_rows_are_added_and_removed_without_a_script() {
+        let f = form(&[
+            ("desks", "1"),
+            ("d1_from1", "09:00"),
+            ("d1_to1", "12:00"),
+            ("d1_from2", "14:00"),
+            ("d1_to2", "16:00"),
+            ("d2_from1", "08:00"),
+            ("d2_to1", "10:00"),
+            ("copy1", "3"),
+            ("copy1", "5"),
+            // Copying onto the day itself or outside the week does nothing.
+            ("copy1", "1"),
+            ("copy1", "9"),
+        ]);
+        let week = edited_week(&f);
+        let monday = vec![("09:00".to_owned(), "12:00".to_owned()), ("14:00".to_owned(), "16:00".to_owned())];
+        assert_eq!(week[0], monday);
+        assert_eq!(week[1], vec![("08:00".to_owned(), "10:00".to_owned())]);
+        assert_eq!((&week[2], &week[4]), (&monday, &monday));
+        assert!(week[3].is_empty() && week[5].is_empty() && week[6].is_empty());
+
+        let mut add = f.clone();
+        add.set("add_range", "2");
+        assert_eq!(grid_edit(&add), Some(GridEdit::Add(2)));
+        assert_eq!(edited_week(&add)[1].len(), 2);
+        let mut remove = f.clone();
+        remove.set("remove_range", "1-1");
+        assert_eq!(edited_week(&remove)[0], vec![("14:00".to_owned(), "16:00".to_owned())]);
+        remove.set("remove_range", "1-x");
+        assert_eq!(grid_edit(&remove), None);
+    }
+
+    #[test]
+    fn intake_rows_become_questions_in_their_posted_order_with_keys_made_from_labels() {
+        let f = form(&[
+            ("q7_label", "Hai già lo SPID?"),
+            ("q7_type", "yes_no"),
+            ("q7_required", "1"),
+            ("q2_label", "Tipo di pratica"),
+            ("q2_type", "choice"),
+            ("q2_options", "Primo rilascio\r\n\r\n Rinnovo \n"),
+            ("q3_label", "Numero di protocollo"),
+            ("q3_key", "protocollo"),
+            ("q3_type", "short_text"),
+            ("q4_label", ""),
+            ("q4_type", "short_text"),
+            ("q5_label", "Da togliere"),
+            ("q5_remove", "1"),
+        ]);
+        let f = edited_service_form(&f);
+        let mut errors = Errors::default();
+        let qs = parse_questions(&f, Lang::It, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        let keys: Vec<&str> = qs.iter().map(|q| q.key.as_str()).collect();
+        assert_eq!(keys, ["hai_gia_lo_spid", "tipo_di_pratica", "protocollo"]);
+        assert!(qs[0].required && !qs[1].required);
+        assert_eq!(qs[1].kind, QuestionKind::Choice { options: vec!["Primo rilascio".into(), "Rinnovo".into()] });
+
+        let bad = edited_service_form(&form(&[
+            ("q1_label", "Tipo"),
+            ("q1_type", "choice"),
+            ("q1_key", "tipo"),
+            ("q2_label", "Altro"),
+            ("q2_key", "tipo"),
+            ("q3_label", "x\ny"),
+            ("q3_key", "Non Valida"),
+            ("q4_label", "Quale?"),
+            ("q4_type", "long_essay"),
+        ]));
+        let mut errors = Errors::default();
+        parse_questions(&bad, Lang::En, &mut errors);
+        assert!(errors.get("q1_options").is_some_and(|e| e.starts_with("Question 1, options:")), "{errors:?}");
+        assert!(errors.get("q2_key").is_some_and(|e| e.contains("already the key of question 1")), "{errors:?}");
+        assert!(errors.get("q3_label").is_some_and(|e| e.starts_with("Question 3, text:")), "{errors:?}");
+        assert!(errors.get("q3_key").is_some(), "{errors:?}");
+        assert!(errors.get("q4_type").is_some_and(|e| e.contains("unknown type")), "{errors:?}");
+    }
+
+    #[test]
+    fn the_builder_moves_adds_and_renumbers_rows_without_saving() {
+        let f = form(&[
+            ("q1_label", "Prima"),
+            ("q1_type", "short_text"),
+            ("q2_label", "Seconda"),
+            ("q2_type", "yes_no"),
+            ("q_up", "2"),
+        ]);
+        assert!(builder_edit(&f));
+        let moved = edited_service_form(&f);
+        assert_eq!((moved.get("q1_label"), moved.get("q2_label")), ("Seconda", "Prima"));
+        assert_eq!(moved.get("q1_type"), "yes_no");
+        assert!(!builder_edit(&moved));
+        let mut add = moved.clone();
+        add.set("q_add", "1");
+        let added = edited_service_form(&add);
+        assert_eq!(typed_questions(&added).len(), 3);
+        assert_eq!(added.get("q3_label"), "");
+        assert_eq!(key_from_label("  Perché? È urgente!  "), "perche_e_urgente");
+        assert_eq!(key_from_label("???"), "domanda");
     }
 }

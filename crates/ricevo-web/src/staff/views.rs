@@ -110,6 +110,10 @@ impl Page {
     pub(crate) fn town_path(&self) -> &str {
         self.base.strip_suffix("/staff").unwrap_or("")
     }
+    /// A stored ISO day or instant written for people (see [`iso_for_people`]).
+    pub(crate) fn when(&self, raw: &str) -> String {
+        iso_for_people(raw, self.lang)
+    }
     /// The role's name in the page's language.
     pub(crate) fn role_name(&self) -> &'static str {
         self.role.map(|r| role_name(r, self.lang)).unwrap_or("")
@@ -356,21 +360,43 @@ pub(crate) struct OfficesPage {
     pub(crate) summary: Summary,
 }
 
-/// One weekday of the hours form.
+/// One weekday of the hours grid.
 #[derive(Debug, Clone)]
 pub(crate) struct DayHours {
+    /// 1 = Monday.
+    pub(crate) day: usize,
     pub(crate) name: String,
-    pub(crate) from1: Field,
-    pub(crate) to1: Field,
-    pub(crate) from2: Field,
-    pub(crate) to2: Field,
+    /// Its ranges (at least one row, maybe blank).
+    pub(crate) ranges: Vec<RangeRow>,
+    /// Whether another range may be added.
+    pub(crate) can_add: bool,
+    /// The other days, for "copy this day to".
+    pub(crate) targets: Vec<Choice>,
+}
+
+/// One opening range of the hours grid.
+#[derive(Debug, Clone)]
+pub(crate) struct RangeRow {
+    /// Its place in the day, from 1.
+    pub(crate) k: usize,
+    pub(crate) from: Field,
+    pub(crate) to: Field,
+    /// The value of its "remove" button, `{day}-{k}`.
+    pub(crate) remove: String,
+}
+
+impl RangeRow {
+    /// Its two times, opening first.
+    pub(crate) fn fields(&self) -> [&Field; 2] {
+        [&self.from, &self.to]
+    }
 }
 
 /// One closure.
 #[derive(Debug, Clone)]
 pub(crate) struct ClosureItem {
-    pub(crate) first: String,
-    pub(crate) last: String,
+    /// Its days in words: "lunedì 8 dicembre 2026" or "da … a …".
+    pub(crate) days: String,
     pub(crate) reason: String,
     pub(crate) delete: String,
 }
@@ -390,12 +416,16 @@ pub(crate) struct ServiceItem {
 #[template(path = "staff/office.html")]
 pub(crate) struct OfficePage {
     pub(crate) p: Page,
+    /// The grid's script (`staff.js`).
+    pub(crate) script: String,
     pub(crate) summary: Summary,
     pub(crate) action: String,
     pub(crate) data: Vec<Field>,
     pub(crate) desks: Field,
     pub(crate) days: Vec<DayHours>,
     pub(crate) hours_error: Option<String>,
+    /// The grid was edited without a script and is not saved yet.
+    pub(crate) hours_edited: bool,
     pub(crate) closures: Vec<ClosureItem>,
     pub(crate) closure: Vec<Field>,
     pub(crate) services: Vec<ServiceItem>,
@@ -415,7 +445,26 @@ pub(crate) struct ServicePage {
     pub(crate) numbers: Vec<Field>,
     pub(crate) modes: ChoiceField,
     pub(crate) active: bool,
-    pub(crate) questions: Field,
+    /// The intake questions builder's rows.
+    pub(crate) questions: Vec<QuestionRow>,
+    /// A blank row for the script to copy (`__N__` in its names).
+    pub(crate) blank_question: QuestionRow,
+    /// A problem with the questions as a whole.
+    pub(crate) questions_error: Option<String>,
+    /// The builder's script (`staff.js`).
+    pub(crate) script: String,
+}
+
+/// One question of the intake questions builder.
+#[derive(Debug, Clone)]
+pub(crate) struct QuestionRow {
+    /// The `i` of its field names `q{i}_*`.
+    pub(crate) id: String,
+    pub(crate) label: Field,
+    pub(crate) kind: ChoiceField,
+    pub(crate) options: Field,
+    pub(crate) key: Field,
+    pub(crate) required: bool,
 }
 
 /// One staff account.
@@ -587,6 +636,24 @@ pub(crate) struct OutboxPage {
     pub(crate) files: Vec<FileRow>,
 }
 
+/// The confirmation step of a destructive action (staffui): what will happen, and the same
+/// form posted again with `confirm=1`.
+#[derive(Debug, Template)]
+#[template(path = "staff/confirm.html")]
+pub(crate) struct ConfirmPage {
+    pub(crate) p: Page,
+    /// The question, such as "Revocare il token «Portale»?".
+    pub(crate) question: String,
+    /// What follows from it.
+    pub(crate) detail: String,
+    /// Where the confirmed form posts.
+    pub(crate) action: String,
+    /// The confirming button's text.
+    pub(crate) button: String,
+    /// Where "no" goes back to.
+    pub(crate) back: String,
+}
+
 /// An appointment status for people.
 pub(crate) fn status_name(status: ricevo_store::AppointmentStatus, lang: Lang) -> &'static str {
     use ricevo_store::AppointmentStatus as S;
@@ -618,6 +685,55 @@ pub(crate) fn weekday_name(n: i8, lang: Lang) -> String {
 /// A day written out, such as "Lunedì 7 dicembre 2026".
 pub(crate) fn long_date(d: jiff::civil::Date, lang: Lang) -> String {
     format!("{} {} {} {}", capitalised(lang.weekday(d.weekday())), d.day(), lang.month(d.month()), d.year())
+}
+
+// ---- staffui: dates as people in Italy write them (the API keeps ISO 8601) ----
+
+/// A day written out mid-sentence, such as "lunedì 8 dicembre 2026" ("Monday 8 December 2026").
+pub(crate) fn day_in_words(d: jiff::civil::Date, lang: Lang) -> String {
+    format!("{} {} {} {}", lang.weekday(d.weekday()), d.day(), lang.month(d.month()), d.year())
+}
+
+/// The days of a closure in words: one day, or "da … a …" ("from … to …").
+pub(crate) fn closure_days(first: jiff::civil::Date, last: jiff::civil::Date, lang: Lang) -> String {
+    if first == last {
+        day_in_words(first, lang)
+    } else {
+        let (from, to) = match lang {
+            Lang::It => ("da", "a"),
+            Lang::En => ("from", "to"),
+        };
+        format!("{from} {} {to} {}", day_in_words(first, lang), day_in_words(last, lang))
+    }
+}
+
+/// A day in short, for tables: "lun 8 dic 2026" ("Mon 8 Dec 2026").
+pub(crate) fn short_date(d: jiff::civil::Date, lang: Lang) -> String {
+    let first3 = |w: &str| w.chars().take(3).collect::<String>();
+    format!("{} {} {} {}", first3(lang.weekday(d.weekday())), d.day(), first3(lang.month(d.month())), d.year())
+}
+
+/// An instant in the town's time, for tables: "lun 8 dic 2026, 09:30".
+pub(crate) fn short_date_time(z: &jiff::Zoned, lang: Lang) -> String {
+    format!("{}, {}", short_date(z.date(), lang), z.strftime("%H:%M"))
+}
+
+/// A stored ISO day (`2026-12-08`) or RFC 3339 instant (`2026-12-08T09:30:00+01:00`) as
+/// [`day_in_words`] or [`short_date_time`] (at its own offset); anything else as it is.
+pub(crate) fn iso_for_people(raw: &str, lang: Lang) -> String {
+    if let Ok(d) = raw.parse::<jiff::civil::Date>() {
+        return day_in_words(d, lang);
+    }
+    match raw.parse::<jiff::Timestamp>() {
+        Ok(t) => {
+            let offset = jiff::fmt::temporal::Pieces::parse(raw)
+                .ok()
+                .and_then(|p| p.offset().map(|o| o.to_numeric_offset()))
+                .unwrap_or(jiff::tz::Offset::UTC);
+            short_date_time(&t.to_zoned(jiff::tz::TimeZone::fixed(offset)), lang)
+        }
+        Err(_) => raw.to_owned(),
+    }
 }
 
 fn capitalised(word: &str) -> String {
