@@ -1,4 +1,5 @@
-//! Static files compiled into the binary: the stylesheet, two tiny scripts and the icon.
+//! Static files compiled into the binary: the stylesheets (one for every page, one more for the
+//! call, one more for staff pages), the scripts and the icon.
 //!
 //! Pages link them as `/static/{name}?v={hash}`: a link with the current hash may be cached
 //! for a year, since a new build changes the hash; a link without it (the `embed.js` a town
@@ -27,8 +28,10 @@ pub struct Asset {
 }
 
 /// Every static file.
-pub const ASSETS: [Asset; 7] = [
+pub const ASSETS: [Asset; 9] = [
     Asset { name: "ricevo.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../static/ricevo.css") },
+    Asset { name: "room.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../static/room.css") },
+    Asset { name: "staff.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../static/staff.css") },
     Asset {
         name: "frame.js",
         content_type: "text/javascript; charset=utf-8",

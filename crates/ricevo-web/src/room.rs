@@ -162,6 +162,7 @@ fn room_page(
     });
     let mut l = ctx.layout(format!("{} – {}", r.title, tenant.name), ctx.crumbs(Vec::new()), Some(tenant), true);
     l.script = Some(assets::url("room.js"));
+    l.extra_css = Some(assets::url("room.css"));
     let page = RoomPage {
         l,
         t: ctx.t,
@@ -196,7 +197,10 @@ fn closed_page(
 ) -> Response {
     let r = room_texts(ctx.lang);
     let page = ClosedPage {
-        l: ctx.layout(format!("{title} – {}", tenant.name), ctx.crumbs(Vec::new()), Some(tenant), true),
+        l: Layout {
+            extra_css: Some(assets::url("room.css")),
+            ..ctx.layout(format!("{title} – {}", tenant.name), ctx.crumbs(Vec::new()), Some(tenant), true)
+        },
         t: ctx.t,
         r,
         title,

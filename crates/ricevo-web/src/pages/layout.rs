@@ -133,6 +133,8 @@ pub(crate) struct Layout {
     pub embed: bool,
     /// The stylesheet's URL.
     pub css: String,
+    /// A second stylesheet only some pages need (the call's), after the first.
+    pub extra_css: Option<String>,
     /// The icon's URL.
     pub icon: String,
     /// The script that sizes the iframe (embed mode only).
@@ -203,6 +205,7 @@ impl Ctx {
             title,
             embed: self.embed,
             css: assets::url("ricevo.css"),
+            extra_css: None,
             icon: assets::url("favicon.svg"),
             script: self.embed.then(|| assets::url("frame.js")),
             switch_href: format!("{}?{}", self.path, query.join("&")),
