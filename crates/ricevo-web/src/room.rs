@@ -70,6 +70,8 @@ struct RoomPage {
     t: &'static crate::pages::texts::Texts,
     r: &'static RoomTexts,
     facts: Vec<(&'static str, String)>,
+    /// A walk-in ticket's number, shown large while the citizen checks devices and waits.
+    ticket: Option<i32>,
     document_label: String,
     /// What a citizen can do next if the office cannot see them (shown on the closing page).
     next: Vec<(&'static str, String)>,
@@ -136,9 +138,6 @@ fn room_page(
     if let Some(start) = e.booked_start {
         facts.push((r.appointment, crate::pages::when_text(ctx.lang, &start.to_zoned(zone))));
     }
-    if let Some(n) = e.ticket_number {
-        facts.push((if ctx.lang == Lang::It { "Numero" } else { "Number" }, n.to_string()));
-    }
     facts.push((if ctx.lang == Lang::It { "Nome" } else { "Name" }, e.name.clone()));
     let mb = state.config.max_document_bytes / (1024 * 1024);
     // An admitted page offers at once, with places for those already in the meeting (at least
@@ -168,6 +167,7 @@ fn room_page(
         t: ctx.t,
         r,
         facts,
+        ticket: e.ticket_number,
         document_label: r.document_label.replace("{mb}", &mb.to_string()),
         next,
         data: script_json(&data),

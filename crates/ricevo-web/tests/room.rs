@@ -1184,3 +1184,26 @@ async fn waiting_pages_hear_their_new_position_right_after_the_queue_changes_and
     let next = next_state(&mut chiara_ws).await;
     assert_eq!(next["position"], 0, "{next}");
 }
+
+// ---- the walk-in ticket's number, large on the citizen's page ----
+
+#[tokio::test]
+async fn a_walk_in_citizens_page_shows_their_ticket_number_large_and_a_booked_citizens_page_shows_none() {
+    let app = App::start(WebConfig::default()).await;
+    let urp = app.office("URP").await;
+    app.ticket(urp, "Primo Arrivato").await;
+    let (number, join) = app.ticket(urp, "Lucia Bianchi").await;
+    assert!(number >= 2, "a second ticket has a later number: {number}");
+    let page = app.http.get(&join).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let big = format!("<span class=\"ticket-number\">{number}</span>");
+    assert!(html.contains(&big), "the number {number} is not shown large:\n{html}");
+    assert!(html.contains("Il tuo numero"), "{html}");
+
+    let booked = book_video_appointment(&app).await;
+    app.set_now("2026-11-24T08:56:00Z"); // its waiting room is open
+    let html = app.http.get(&booked).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("room.js"), "the booked citizen's waiting room:\n{html}");
+    assert!(!html.contains("ticket-number"), "a booked appointment has no ticket number:\n{html}");
+}
