@@ -69,6 +69,20 @@ impl App {
         App { base, state, clock, http: reqwest::Client::new(), _dir: dir }
     }
 
+    /// A second town, for the isolation checks.
+    async fn other_town(&self) -> ricevo_store::Tenant {
+        let new = ricevo_store::NewTenant {
+            slug: "altro".into(),
+            name: "Comune di Altro".into(),
+            time_zone: "Europe/Rome".into(),
+            patron_day: None,
+            contact_email: "urp@altro.it".into(),
+            privacy_notice: "x".into(),
+            retention_days: 365,
+        };
+        self.state.store.create_tenant(&new).await.unwrap()
+    }
+
     fn set_now(&self, at: &str) {
         self.clock.store(at.parse::<Timestamp>().unwrap().as_second(), Ordering::SeqCst);
     }
@@ -877,20 +891,7 @@ async fn after_the_meeting_ends_only_its_official_still_reads_its_documents() {
     assert_eq!(app.staff(&urp_operator, reqwest::Method::GET, &path, None).await.0, 200);
     let tributi = app.token(Role::Operator, Some(app.office("Tributi").await)).await;
     assert_eq!(app.staff(&tributi, reqwest::Method::GET, &path, None).await.0, 403);
-    let other = app
-        .state
-        .store
-        .create_tenant(&ricevo_store::NewTenant {
-            slug: "altro".into(),
-            name: "Comune di Altro".into(),
-            time_zone: "Europe/Rome".into(),
-            patron_day: None,
-            contact_email: "urp@altro.it".into(),
-            privacy_notice: "x".into(),
-            retention_days: 365,
-        })
-        .await
-        .unwrap();
+    let other = app.other_town().await;
     let foreign = ricevo_desk::tokens::new_token();
     let hash = ricevo_desk::tokens::hash(&foreign);
     app.state.store.create_api_token(other.id, Role::Admin, None, &hash, "t").await.unwrap();
@@ -1043,20 +1044,7 @@ async fn only_the_official_gets_the_citizens_case_and_the_chat_is_kept_with_the_
     assert_eq!(app.state.store.chat_lines(demo.id, meeting).await.unwrap().len(), 1);
 
     // Another town never reads it, nor writes into it, nor finds it in its citizen's export.
-    let other = app
-        .state
-        .store
-        .create_tenant(&ricevo_store::NewTenant {
-            slug: "altro".into(),
-            name: "Comune di Altro".into(),
-            time_zone: "Europe/Rome".into(),
-            patron_day: None,
-            contact_email: "urp@altro.it".into(),
-            privacy_notice: "x".into(),
-            retention_days: 365,
-        })
-        .await
-        .unwrap();
+    let other = app.other_town().await;
     assert!(app.state.store.chat_lines(other.id, meeting).await.unwrap().is_empty());
     let written = app
         .state

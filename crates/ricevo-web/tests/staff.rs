@@ -48,6 +48,15 @@ async fn seats_at(app: &App, service: &str, time: &str) -> u64 {
         .map_or(0, |s| s["available"].as_u64().unwrap())
 }
 
+/// Takes a walk-in ticket at `office` through the public API, as a citizen does.
+async fn take_ticket(app: &App, office: OfficeId, name: &str) {
+    let take = Request::post(format!("/api/v1/demo/offices/{}/tickets", office.0))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({ "name": name }).to_string()))
+        .unwrap();
+    assert_eq!(send(app, take).await.status, StatusCode::CREATED);
+}
+
 #[tokio::test]
 async fn signing_in_sets_an_http_only_session_cookie_that_opens_the_day() {
     let app = app().await;
@@ -624,11 +633,7 @@ async fn pages_speak_english_on_request_and_search_needs_two_characters() {
 async fn the_desk_offers_no_show_for_each_person_waiting_and_it_ends_their_wait() {
     let app = app().await;
     let urp = office(&app, "URP – Ufficio Relazioni con il Pubblico").await;
-    let take = Request::post(format!("/api/v1/demo/offices/{}/tickets", urp.0))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(json!({"name": "Anna Neri"}).to_string()))
-        .unwrap();
-    assert_eq!(send(&app, take).await.status, StatusCode::CREATED);
+    take_ticket(&app, urp, "Anna Neri").await;
     let anna = app.store.office_entries(app.tenant, urp).await.unwrap()[0].id.0;
     let s = login(&app, ADMIN).await;
     let desk = format!("/demo/staff/desk/{}", urp.0);
@@ -1389,11 +1394,7 @@ async fn the_desk_opens_on_the_office_where_people_wait_and_counts_them_on_its_t
 async fn staff_of_another_town_see_no_counts_and_cannot_act_at_this_towns_desk() {
     let app = app().await;
     let urp = office(&app, "URP – Ufficio Relazioni con il Pubblico").await;
-    let take = Request::post(format!("/api/v1/demo/offices/{}/tickets", urp.0))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(json!({"name": "Anna Neri"}).to_string()))
-        .unwrap();
-    assert_eq!(send(&app, take).await.status, StatusCode::CREATED);
+    take_ticket(&app, urp, "Anna Neri").await;
     let anna = app.store.office_entries(app.tenant, urp).await.unwrap()[0].id.0;
     let other = altro_town(&app).await;
     let own = app
