@@ -167,6 +167,19 @@ async fn official_dashboard(w: &World, c: &Client) {
     c.goto(&w.server.url(&format!("/demo/staff/desk/{office}"))).await.expect("dashboard");
 }
 
+/// The browser tab an admission opened beside `desk` (bounded wait).
+async fn meeting_tab(official: &Client, desk: &fantoccini::wd::WindowHandle) -> fantoccini::wd::WindowHandle {
+    let started = Instant::now();
+    loop {
+        let windows = official.windows().await.expect("windows");
+        if let Some(w) = windows.into_iter().find(|h| h != desk) {
+            return w;
+        }
+        assert!(started.elapsed() < ELEMENT_WITHIN, "admitting opened no meeting tab");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The bytes a page downloads from a link, fetched inside the page (its cookies and origin).
 async fn fetch_bytes(c: &Client, href: &str) -> Vec<u8> {
     let script = r#"
@@ -212,15 +225,7 @@ async fn citizen_and_official_meet_by_video_share_a_screen_and_a_document_and_th
         let dashboard = official.window().await.expect("dashboard window");
         click_retrying(&official, "//tr[.//th[contains(., 'Lucia Bianchi')]]//button[contains(., 'Fai entrare')]")
             .await;
-        let started = Instant::now();
-        let meeting_tab = loop {
-            let windows = official.windows().await.expect("windows");
-            if let Some(w) = windows.into_iter().find(|h| *h != dashboard) {
-                break w;
-            }
-            assert!(started.elapsed() < ELEMENT_WITHIN, "admitting opened no meeting tab");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let meeting_tab = meeting_tab(&official, &dashboard).await;
         official.switch_to_window(meeting_tab).await.expect("switch to the meeting");
         wait_for_phase(&official, "meeting").await;
         wait_for_phase(&citizen, "meeting").await;
@@ -436,15 +441,7 @@ async fn the_call_is_a_screen_citizens_see_no_official_controls_hear_their_turn_
         wait_for_text_in(&official, "queue", "Giulia Conti").await;
         let dashboard = official.window().await.expect("dashboard window");
         click_retrying(&official, "//tr[.//th[contains(., 'Giulia Conti')]]//button[contains(., 'Fai entrare')]").await;
-        let started = Instant::now();
-        let meeting_tab = loop {
-            let windows = official.windows().await.expect("windows");
-            if let Some(w) = windows.into_iter().find(|h| *h != dashboard) {
-                break w;
-            }
-            assert!(started.elapsed() < ELEMENT_WITHIN, "admitting opened no meeting tab");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let meeting_tab = meeting_tab(&official, &dashboard).await;
         official.switch_to_window(meeting_tab).await.expect("switch to the meeting");
         wait_for_phase(&official, "meeting").await;
 
@@ -684,16 +681,8 @@ async fn the_desk_opens_where_people_wait_admits_into_one_reused_tab_and_a_meeti
         // Two admissions: the meeting opens in one named tab, reused the second time.
         let desk = official.window().await.unwrap();
         click_retrying(&official, "//tr[.//th[contains(., 'Anna Neri')]]//button[contains(., 'Fai entrare')]").await;
-        let started = Instant::now();
-        let meeting_tab = loop {
-            let windows = official.windows().await.unwrap();
-            if let Some(t) = windows.iter().find(|h| **h != desk) {
-                assert_eq!(windows.len(), 2);
-                break t.clone();
-            }
-            assert!(started.elapsed() < ELEMENT_WITHIN, "admitting opened no meeting tab");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let meeting_tab = meeting_tab(&official, &desk).await;
+        assert_eq!(official.windows().await.unwrap().len(), 2, "the desk and one meeting tab");
         wait_for_phase(&anna, "meeting").await;
         // Bruno hears at once that he is next, and the tab's count follows.
         wait_for_text_in(&bruno, "wait-position", "Sei il prossimo").await;
