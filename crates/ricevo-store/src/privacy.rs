@@ -73,6 +73,34 @@ impl CitizenLookup {
             _ => format!("tenant_id = $1 AND {of_appointments}"),
         }
     }
+
+    /// The meetings of the citizen's appointments, as a subquery (with `$1` the town).
+    fn appointment_meetings(&self) -> String {
+        format!(
+            "SELECT id FROM meetings WHERE tenant_id = $1 AND appointment_id IN (SELECT id FROM appointments WHERE {})",
+            self.appointment_condition()
+        )
+    }
+
+    /// The SQL condition on `documents` that selects those the citizen shared or that were
+    /// shared in their appointments' meetings: what the export lists and the erasure deletes.
+    pub(crate) fn document_condition(&self) -> String {
+        format!(
+            "tenant_id = $1 AND (entry_id IN (SELECT id FROM entries WHERE {}) OR meeting_id IN ({}))",
+            self.entry_condition(),
+            self.appointment_meetings()
+        )
+    }
+
+    /// The SQL condition on `chat_lines` that selects the chat of every meeting the citizen was
+    /// in: what the export lists and the erasure deletes.
+    pub(crate) fn chat_condition(&self) -> String {
+        format!(
+            "tenant_id = $1 AND (meeting_id IN (SELECT meeting_id FROM entries WHERE {}) OR meeting_id IN ({}))",
+            self.entry_condition(),
+            self.appointment_meetings()
+        )
+    }
 }
 
 /// A waiting-room place, walk-in ticket or invitation of a citizen, as stored.
@@ -196,6 +224,30 @@ pub struct RetentionCounts {
 macro_rules! impl_privacy {
     ($store:ty, $db:ty) => {
         impl $store {
+            /// A statement about one citizen: `$1` the town, `$2` to `$4` the lookup's values
+            /// (`CitizenLookup::values`).
+            fn citizen_query<'q>(
+                sql: &'q str,
+                tenant: TenantId,
+                values: &'q [String; 3],
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+                let [a, b, c] = values;
+                sqlx::query(sql).bind(tenant.0).bind(a).bind(b).bind(c)
+            }
+
+            /// [`Self::citizen_query`], reading rows of type `O`.
+            fn citizen_query_as<'q, O>(
+                sql: &'q str,
+                tenant: TenantId,
+                values: &'q [String; 3],
+            ) -> sqlx::query::QueryAs<'q, $db, O, <$db as sqlx::Database>::Arguments<'q>>
+            where
+                O: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>,
+            {
+                let [a, b, c] = values;
+                sqlx::query_as(sql).bind(tenant.0).bind(a).bind(b).bind(c)
+            }
+
             async fn privacy_entries(
                 &self,
                 tenant: TenantId,
@@ -216,16 +268,12 @@ macro_rules! impl_privacy {
                     i64,
                     Option<i64>,
                 );
-                let [a, b, c] = lookup.values();
-                let rows: Vec<Row> = sqlx::query_as(&format!(
+                let values = lookup.values();
+                let rows: Vec<Row> = Self::citizen_query_as(&format!(
                     "SELECT id, office_id, kind, appointment_id, ticket_day, ticket_number, name, email, service, \
                      status, message, arrived_at, ended_at FROM entries WHERE {} ORDER BY arrived_at DESC, id DESC",
                     lookup.entry_condition()
-                ))
-                .bind(tenant.0)
-                .bind(a)
-                .bind(b)
-                .bind(c)
+                ), tenant, &values)
                 .fetch_all(&self.reader)
                 .await?;
                 rows.into_iter()
@@ -270,44 +318,32 @@ macro_rules! impl_privacy {
                 tenant: TenantId,
                 lookup: &$crate::CitizenLookup,
             ) -> Result<$crate::CitizenRecord> {
-                let [a, b, c] = lookup.values();
+                let values = lookup.values();
                 let cond = lookup.appointment_condition();
-                let rows: Vec<AppointmentTuple> = sqlx::query_as(&format!(
+                let rows: Vec<AppointmentTuple> = Self::citizen_query_as(&format!(
                     "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE {cond} ORDER BY start_at DESC, id DESC"
-                ))
-                .bind(tenant.0)
-                .bind(&a)
-                .bind(&b)
-                .bind(&c)
+                ), tenant, &values)
                 .fetch_all(&self.reader)
                 .await?;
                 let appointments = rows.into_iter().map(appointment_from).collect::<Result<Vec<_>>>()?;
                 let entries = self.privacy_entries(tenant, lookup).await?;
-                let entry_cond = lookup.entry_condition();
-                let docs: Vec<DocumentTuple> = sqlx::query_as(&format!(
-                    "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = $1 AND \
-                     (entry_id IN (SELECT id FROM entries WHERE {entry_cond}) \
-                      OR meeting_id IN (SELECT id FROM meetings WHERE tenant_id = $1 AND appointment_id IN \
-                        (SELECT id FROM appointments WHERE {cond}))) ORDER BY id"
-                ))
-                .bind(tenant.0)
-                .bind(&a)
-                .bind(&b)
-                .bind(&c)
+                let docs: Vec<DocumentTuple> = Self::citizen_query_as(
+                    &format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {} ORDER BY id", lookup.document_condition()),
+                    tenant,
+                    &values,
+                )
                 .fetch_all(&self.reader)
                 .await?;
                 let documents = docs.into_iter().map(document_from).collect::<Result<Vec<_>>>()?;
-                let lines: Vec<$crate::lobby::ChatTuple> = sqlx::query_as(&format!(
-                    "SELECT {} FROM chat_lines WHERE tenant_id = $1 AND \
-                     (meeting_id IN (SELECT meeting_id FROM entries WHERE {entry_cond}) \
-                      OR meeting_id IN (SELECT id FROM meetings WHERE tenant_id = $1 AND appointment_id IN \
-                        (SELECT id FROM appointments WHERE {cond}))) ORDER BY id",
-                    $crate::lobby::CHAT_COLUMNS
-                ))
-                .bind(tenant.0)
-                .bind(&a)
-                .bind(&b)
-                .bind(&c)
+                let lines: Vec<$crate::lobby::ChatTuple> = Self::citizen_query_as(
+                    &format!(
+                        "SELECT {} FROM chat_lines WHERE {} ORDER BY id",
+                        $crate::lobby::CHAT_COLUMNS,
+                        lookup.chat_condition()
+                    ),
+                    tenant,
+                    &values,
+                )
                 .fetch_all(&self.reader)
                 .await?;
                 let chat = lines.into_iter().map($crate::lobby::chat_line_from).collect::<Result<Vec<_>>>()?;
@@ -317,11 +353,9 @@ macro_rules! impl_privacy {
                      WHERE tenant_id = $1 AND (appointment_id IN (SELECT id FROM appointments WHERE {cond}){tickets}) \
                      ORDER BY id"
                 );
-                let mut q = sqlx::query_as::<_, (i64, String, Option<i64>, i64, i64, Option<i64>, String)>(&sql)
-                    .bind(tenant.0)
-                    .bind(&a)
-                    .bind(&b)
-                    .bind(&c);
+                let mut q = Self::citizen_query_as::<(i64, String, Option<i64>, i64, i64, Option<i64>, String)>(
+                    &sql, tenant, &values,
+                );
                 for p in &patterns {
                     q = q.bind(p);
                 }
@@ -350,7 +384,7 @@ macro_rules! impl_privacy {
                 lookup: &$crate::CitizenLookup,
                 now: Timestamp,
             ) -> Result<$crate::Erasure> {
-                let [a, b, c] = lookup.values();
+                let values = lookup.values();
                 let cond = lookup.appointment_condition();
                 let entries = self.privacy_entries(tenant, lookup).await?;
                 let (tickets, patterns) = Self::privacy_outbox_condition(&entries);
@@ -358,14 +392,10 @@ macro_rules! impl_privacy {
                 // Still to come: cancelled first, through the path that frees the seats and
                 // tells the citizen. Checked inside the transaction, so a booking made since
                 // the page was read is not anonymised while it still holds seats.
-                let active: Vec<AppointmentTuple> = sqlx::query_as(&format!(
+                let active: Vec<AppointmentTuple> = Self::citizen_query_as(&format!(
                     "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE {cond} \
                      AND status IN ('booked', 'checked_in') AND end_at > $5 ORDER BY start_at"
-                ))
-                .bind(tenant.0)
-                .bind(&a)
-                .bind(&b)
-                .bind(&c)
+                ), tenant, &values)
                 .bind(now.as_second())
                 .fetch_all(&mut *tx)
                 .await?;
@@ -381,79 +411,47 @@ macro_rules! impl_privacy {
                     "DELETE FROM outbox WHERE tenant_id = $1 AND \
                      (appointment_id IN (SELECT id FROM appointments WHERE {cond}){tickets})"
                 );
-                let mut q = sqlx::query(&sql).bind(tenant.0).bind(&a).bind(&b).bind(&c);
+                let mut q = Self::citizen_query(&sql, tenant, &values);
                 for p in &patterns {
                     q = q.bind(p);
                 }
                 counts.messages = q.execute(&mut *tx).await?.rows_affected();
                 let entry_cond = lookup.entry_condition();
-                counts.documents = sqlx::query(&format!(
-                    "DELETE FROM documents WHERE tenant_id = $1 AND \
-                     (entry_id IN (SELECT id FROM entries WHERE {entry_cond}) \
-                      OR meeting_id IN (SELECT id FROM meetings WHERE tenant_id = $1 AND appointment_id IN \
-                        (SELECT id FROM appointments WHERE {cond})))"
-                ))
-                .bind(tenant.0)
-                .bind(&a)
-                .bind(&b)
-                .bind(&c)
-                .execute(&mut *tx)
+                counts.documents =
+                    Self::citizen_query(&format!("DELETE FROM documents WHERE {}", lookup.document_condition()), tenant, &values)
+                        .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                counts.chat_lines = sqlx::query(&format!(
-                    "DELETE FROM chat_lines WHERE tenant_id = $1 AND \
-                     (meeting_id IN (SELECT meeting_id FROM entries WHERE {entry_cond}) \
-                      OR meeting_id IN (SELECT id FROM meetings WHERE tenant_id = $1 AND appointment_id IN \
-                        (SELECT id FROM appointments WHERE {cond})))"
-                ))
-                .bind(tenant.0)
-                .bind(&a)
-                .bind(&b)
-                .bind(&c)
-                .execute(&mut *tx)
+                counts.chat_lines =
+                    Self::citizen_query(&format!("DELETE FROM chat_lines WHERE {}", lookup.chat_condition()), tenant, &values)
+                        .execute(&mut *tx)
                 .await?
                 .rows_affected();
                 // The audit log keeps the acts, not who they were done to.
-                counts.audit_names = sqlx::query(&format!(
+                counts.audit_names = Self::citizen_query(&format!(
                     "UPDATE audit_log SET citizen_name = NULL WHERE tenant_id = $1 AND citizen_name IS NOT NULL AND \
                      ((subject_kind = 'appointment' AND subject_id IN (SELECT id FROM appointments WHERE {cond})) \
                       OR (subject_kind = 'entry' AND subject_id IN (SELECT id FROM entries WHERE {entry_cond})))"
-                ))
-                .bind(tenant.0)
-                .bind(&a)
-                .bind(&b)
-                .bind(&c)
+                ), tenant, &values)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                counts.entries = sqlx::query(&format!(
+                counts.entries = Self::citizen_query(&format!(
                     "UPDATE entries SET name = '', email = NULL, message = NULL WHERE {entry_cond}"
-                ))
-                .bind(tenant.0)
-                .bind(&a)
-                .bind(&b)
-                .bind(&c)
+                ), tenant, &values)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                sqlx::query(&format!(
+                Self::citizen_query(&format!(
                     "DELETE FROM citizen_keys WHERE appointment_id IN (SELECT id FROM appointments WHERE {cond})"
-                ))
-                .bind(tenant.0)
-                .bind(&a)
-                .bind(&b)
-                .bind(&c)
+                ), tenant, &values)
                 .execute(&mut *tx)
                 .await?;
                 // As the retention job anonymises (`anonymise_before`): the times stay for reports.
-                counts.appointments = sqlx::query(&format!(
+                counts.appointments = Self::citizen_query(&format!(
                     "UPDATE appointments SET citizen_name = '', citizen_email = '', citizen_phone = NULL, \
                      fiscal_code = NULL, notes = NULL, answers = '{{}}', anonymised = 1, updated_at = $5 WHERE {cond}"
-                ))
-                .bind(tenant.0)
-                .bind(&a)
-                .bind(&b)
-                .bind(&c)
+                ), tenant, &values)
                 .bind(now.as_second())
                 .execute(&mut *tx)
                 .await?
