@@ -5,14 +5,14 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use ricevo_core::{Email, Lang, UserId};
+use ricevo_core::{Lang, UserId};
 use ricevo_desk::DeskError;
 use ricevo_desk::accounts::AccountEdit;
-use ricevo_store::{Role, TenantSettings};
+use ricevo_store::TenantSettings;
 
-use super::admin::{offices_choice, offices_of, role_choice};
+use super::admin::{account_form, offices_choice, offices_of, role_choice};
 use super::common::{
-    Errors, Fields, PageError, Posted, Staff, confirm_page, confirmed, path_id, render, required_line, see_other, tr,
+    Errors, Fields, PageError, Posted, Staff, confirm_page, confirmed, path_id, render, see_other, tr,
 };
 use super::views::{AccountPage, Choice, ChoiceField, EnrolPage, Field, SettingsPage, Summary, UserPage};
 use crate::error::{ApiError, InLang};
@@ -105,28 +105,8 @@ pub(crate) async fn update_user(
     let lang = staff.lang;
     let id = UserId(path_id(&id, lang)?);
     let mut errors = Errors::default();
-    let name = required_line(&form, "name", 100, lang, &mut errors);
-    let email = Email::parse(form.get("email")).map_err(|e| errors.add("email", e.message(lang))).ok();
-    let role = Role::parse(form.get("role"));
-    if role.is_none() {
-        errors.add("role", tr(lang, "Scegli un ruolo.", "Choose a role."));
-    }
-    let offices = offices_of(&state, &staff).await?;
-    let mut chosen = Vec::new();
-    for raw in form.all("offices") {
-        match raw.parse::<i64>().ok().and_then(|n| offices.iter().find(|o| o.id.0 == n)) {
-            Some(o) => chosen.push(o.id),
-            None => errors.add("offices", tr(lang, "Ufficio sconosciuto.", "Unknown office.")),
-        }
-    }
-    if matches!(role, Some(Role::Operator | Role::Manager)) && chosen.is_empty() {
-        errors.add(
-            "offices",
-            tr(lang, "Scegli almeno un ufficio per questo ruolo.", "Choose at least one office for this role."),
-        );
-    }
-    if let (Some(email), Some(role), true) = (email, role, errors.is_empty()) {
-        let edit = AccountEdit { email, name, role, offices: chosen };
+    if let Some((name, email, role, offices)) = account_form(&state, &staff, &form, &mut errors).await? {
+        let edit = AccountEdit { email, name, role, offices };
         match state.desk.update_account(&staff.tenant, &staff.grant(), id, &edit).await {
             Ok(_) => return Ok(see_other(&format!("{}/users", staff.base()))),
             Err(e) => into_errors(&staff, e, &mut errors)?,

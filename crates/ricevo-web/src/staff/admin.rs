@@ -65,6 +65,39 @@ fn parse_role(form: &Fields, lang: Lang, errors: &mut Errors) -> Option<Role> {
     role
 }
 
+/// What an account form posts (the new-account form and an account's own page alike): its
+/// name, e-mail, role and this town's offices, each checked. `None` when any is wrong, with
+/// each problem in `errors` under its field.
+pub(crate) async fn account_form(
+    state: &AppState,
+    staff: &Staff,
+    form: &Fields,
+    errors: &mut Errors,
+) -> Result<Option<(String, Email, Role, Vec<OfficeId>)>, PageError> {
+    let lang = staff.lang;
+    let name = required_line(form, "name", 100, lang, errors);
+    let email = Email::parse(form.get("email")).map_err(|e| errors.add("email", e.message(lang))).ok();
+    let role = parse_role(form, lang, errors);
+    let offices = offices_of(state, staff).await?;
+    let mut chosen = Vec::new();
+    for raw in form.all("offices") {
+        match raw.parse::<i64>().ok().and_then(|id| offices.iter().find(|o| o.id.0 == id)) {
+            Some(o) => chosen.push(o.id),
+            None => errors.add("offices", tr(lang, "Ufficio sconosciuto.", "Unknown office.")),
+        }
+    }
+    if matches!(role, Some(Role::Operator | Role::Manager)) && chosen.is_empty() {
+        errors.add(
+            "offices",
+            tr(lang, "Scegli almeno un ufficio per questo ruolo.", "Choose at least one office for this role."),
+        );
+    }
+    Ok(match (email, role, errors.is_empty()) {
+        (Some(email), Some(role), true) => Some((name, email, role, chosen)),
+        _ => None,
+    })
+}
+
 // ---- staff accounts ----
 
 async fn users_page(
@@ -131,27 +164,10 @@ pub(crate) async fn create_user(
     staff.require_admin()?;
     let lang = staff.lang;
     let mut errors = Errors::default();
-    let name = required_line(&form, "name", 100, lang, &mut errors);
-    let email = Email::parse(form.get("email")).map_err(|e| errors.add("email", e.message(lang))).ok();
-    let role = parse_role(&form, lang, &mut errors);
-    let offices = offices_of(&state, &staff).await?;
-    let mut chosen = Vec::new();
-    for raw in form.all("offices") {
-        match raw.parse::<i64>().ok().and_then(|id| offices.iter().find(|o| o.id.0 == id)) {
-            Some(o) => chosen.push(o.id),
-            None => errors.add("offices", tr(lang, "Ufficio sconosciuto.", "Unknown office.")),
-        }
-    }
-    if matches!(role, Some(Role::Operator | Role::Manager)) && chosen.is_empty() {
-        errors.add(
-            "offices",
-            tr(lang, "Scegli almeno un ufficio per questo ruolo.", "Choose at least one office for this role."),
-        );
-    }
-    let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
+    let Some((name, email, role, offices)) = account_form(&state, &staff, &form, &mut errors).await? else {
         return users_page(&state, &staff, &form, &errors, None).await;
     };
-    let new = NewAccount { email, name, role, offices: chosen };
+    let new = NewAccount { email, name, role, offices };
     match state.desk.create_account(&staff.tenant, &staff.grant(), &new).await {
         Ok((u, password)) => {
             tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, created = %u.id, "staff account created");
