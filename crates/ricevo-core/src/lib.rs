@@ -24,6 +24,14 @@ pub mod seats;
 pub mod service;
 pub mod slots;
 pub mod text;
+// ---- surveys ----
+// ---- end surveys ----
+// ---- feedback ----
+// ---- end feedback ----
+// ---- campaigns ----
+// ---- end campaigns ----
+// ---- reports ----
+// ---- end reports ----
 
 pub use appointment::AppointmentStatus;
 pub use fiscal_code::FiscalCode;

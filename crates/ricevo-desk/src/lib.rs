@@ -47,6 +47,14 @@ pub mod tokens;
 pub mod town;
 pub mod waiting_room;
 pub mod walk_in;
+// ---- surveys ----
+// ---- end surveys ----
+// ---- feedback ----
+// ---- end feedback ----
+// ---- campaigns ----
+// ---- end campaigns ----
+// ---- reports ----
+// ---- end reports ----
 
 use std::fmt;
 use std::sync::Arc;
@@ -87,6 +95,23 @@ pub struct DeskSettings {
     pub webhook_allow_hosts: ricevo_notify::AllowedHosts,
     /// How long a meeting everyone left waits before it closes by itself.
     pub empty_meeting_grace: jiff::SignedDuration,
+    /// Feedback links and survey campaigns.
+    pub surveys: SurveySettings,
+}
+
+/// How after-contact feedback and survey campaigns behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SurveySettings {
+    /// Days a feedback link in a follow-up message stays valid.
+    pub feedback_link_days: i64,
+    /// Campaign e-mails one town hands to the outbox per minute.
+    pub campaign_messages_per_minute: u32,
+}
+
+impl Default for SurveySettings {
+    fn default() -> Self {
+        SurveySettings { feedback_link_days: 30, campaign_messages_per_minute: 600 }
+    }
 }
 
 impl Default for DeskSettings {
@@ -103,6 +128,7 @@ impl Default for DeskSettings {
             max_document_bytes: 20 * 1024 * 1024,
             webhook_allow_hosts: ricevo_notify::AllowedHosts::default(),
             empty_meeting_grace: ricevo_core::deserted::DEFAULT_GRACE,
+            surveys: SurveySettings::default(),
         }
     }
 }

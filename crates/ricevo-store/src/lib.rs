@@ -11,6 +11,14 @@ mod postgres;
 mod privacy;
 mod sql;
 mod sqlite;
+// ---- surveys ----
+// ---- end surveys ----
+// ---- feedback ----
+// ---- end feedback ----
+// ---- campaigns ----
+// ---- end campaigns ----
+// ---- reports ----
+// ---- end reports ----
 // Backup and restore (operating it): the SQLite file as a whole.
 pub mod sqlite_file;
 #[cfg(feature = "testing")]
@@ -438,6 +446,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn revoke_api_token(&self, tenant: TenantId, id: i64, now: Timestamp) -> Result<()>;
     /// Records that a token was used at `now`.
     async fn touch_api_token(&self, token_hash: &str, now: Timestamp) -> Result<()>;
+    // ---- surveys ----
+    // ---- end surveys ----
+    // ---- feedback ----
+    // ---- end feedback ----
+    // ---- campaigns ----
+    // ---- end campaigns ----
+    // ---- reports ----
+    // ---- end reports ----
 }
 
 /// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.

@@ -340,6 +340,14 @@ macro_rules! impl_store {
         type Tx<'c> = sqlx::Transaction<'c, $db>;
 
         $crate::privacy::impl_privacy!($store, $db);
+        // ---- surveys ----
+        // ---- end surveys ----
+        // ---- feedback ----
+        // ---- end feedback ----
+        // ---- campaigns ----
+        // ---- end campaigns ----
+        // ---- reports ----
+        // ---- end reports ----
 
         impl $store {
             /// Whether the town still has an enabled administrator, as the transaction sees it
@@ -2515,6 +2523,14 @@ macro_rules! impl_store {
                     .await?;
                 Ok(())
             }
+            // ---- surveys ----
+            // ---- end surveys ----
+            // ---- feedback ----
+            // ---- end feedback ----
+            // ---- campaigns ----
+            // ---- end campaigns ----
+            // ---- reports ----
+            // ---- end reports ----
         }
     };
 }

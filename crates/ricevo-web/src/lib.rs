@@ -24,6 +24,14 @@ pub mod route;
 pub mod server;
 pub mod staff;
 pub mod state;
+// ---- surveys ----
+// ---- end surveys ----
+// ---- feedback ----
+// ---- end feedback ----
+// ---- campaigns ----
+// ---- end campaigns ----
+// ---- reports ----
+// ---- end reports ----
 
 use std::time::{Duration, Instant};
 
@@ -53,6 +61,14 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::routes())
         .merge(room::routes(state.config.max_document_bytes))
         .merge(assets::routes())
+        // ---- surveys ----
+        // ---- end surveys ----
+        // ---- feedback ----
+        // ---- end feedback ----
+        // ---- campaigns ----
+        // ---- end campaigns ----
+        // ---- reports ----
+        // ---- end reports ----
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_with_token))
         .fallback(not_found)
@@ -100,6 +116,14 @@ pub fn api_routes() -> Vec<route::ApiRoute> {
     ];
     routes.extend(room::api::routes());
     routes.extend(gdpr::routes());
+    // ---- surveys ----
+    // ---- end surveys ----
+    // ---- feedback ----
+    // ---- end feedback ----
+    // ---- campaigns ----
+    // ---- end campaigns ----
+    // ---- reports ----
+    // ---- end reports ----
     routes
 }
 

@@ -50,6 +50,8 @@ pub struct WebConfig {
     pub max_document_bytes: usize,
     /// How long a meeting everyone left waits before it closes by itself.
     pub empty_meeting_grace: jiff::SignedDuration,
+    /// Feedback links and survey campaigns.
+    pub surveys: ricevo_desk::SurveySettings,
     /// Where an upload is spooled while it arrives (`ricevo serve` uses `<data_dir>/spool`; the
     /// default here is the system's temporary directory): a slow upload holds disk, not
     /// memory, and its file is gone when the request ends.
@@ -86,6 +88,7 @@ impl WebConfig {
             max_document_bytes: self.max_document_bytes,
             webhook_allow_hosts: self.webhook_allow_hosts.clone(),
             empty_meeting_grace: self.empty_meeting_grace,
+            surveys: self.surveys,
         }
     }
 }
@@ -120,6 +123,7 @@ impl Default for WebConfig {
             join_open_minutes: 15,
             max_document_bytes: 20 * 1024 * 1024,
             empty_meeting_grace: ricevo_core::deserted::DEFAULT_GRACE,
+            surveys: ricevo_desk::SurveySettings::default(),
             spool_dir: std::env::temp_dir(),
             turn: None,
             webhook_allow_hosts: ricevo_notify::AllowedHosts::default(),

@@ -109,6 +109,28 @@ pub(crate) struct Config {
     pub(crate) webhooks: WebhookSettings,
     /// Who may read `/metrics`.
     pub(crate) metrics: MetricsConfig,
+    /// Feedback links and survey campaigns.
+    pub(crate) surveys: SurveyConfig,
+}
+
+/// Feedback links and survey campaigns.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct SurveyConfig {
+    /// Days a feedback link in a follow-up message stays valid.
+    pub(crate) feedback_link_days: i64,
+    /// Campaign e-mails one town hands to the outbox per minute.
+    pub(crate) campaign_messages_per_minute: u32,
+}
+
+impl Default for SurveyConfig {
+    fn default() -> Self {
+        let d = ricevo_desk::SurveySettings::default();
+        SurveyConfig {
+            feedback_link_days: d.feedback_link_days,
+            campaign_messages_per_minute: d.campaign_messages_per_minute,
+        }
+    }
 }
 
 /// Webhook settings.
@@ -287,6 +309,7 @@ impl Default for Config {
             turn: None,
             webhooks: WebhookSettings::default(),
             metrics: MetricsConfig::default(),
+            surveys: SurveyConfig::default(),
         }
     }
 }
@@ -400,6 +423,12 @@ impl Config {
         if let Some(v) = env("RICEVO_EMPTY_MEETING_GRACE_SECONDS") {
             c.media.empty_meeting_grace_seconds = number("RICEVO_EMPTY_MEETING_GRACE_SECONDS", &v)?;
         }
+        if let Some(v) = env("RICEVO_FEEDBACK_LINK_DAYS") {
+            c.surveys.feedback_link_days = number("RICEVO_FEEDBACK_LINK_DAYS", &v)?;
+        }
+        if let Some(v) = env("RICEVO_CAMPAIGN_MESSAGES_PER_MINUTE") {
+            c.surveys.campaign_messages_per_minute = number("RICEVO_CAMPAIGN_MESSAGES_PER_MINUTE", &v)?;
+        }
         if let Some(v) = env("RICEVO_MAX_DOCUMENT_MB") {
             c.media.max_document_mb = number("RICEVO_MAX_DOCUMENT_MB", &v)?;
         }
@@ -487,6 +516,12 @@ impl Config {
         }
         if !(1..=86_400).contains(&self.media.empty_meeting_grace_seconds) {
             return Err(invalid("media.empty_meeting_grace_seconds", "between 1 and 86400 seconds"));
+        }
+        if !(1..=365).contains(&self.surveys.feedback_link_days) {
+            return Err(invalid("surveys.feedback_link_days", "between 1 and 365 days"));
+        }
+        if !(1..=100_000).contains(&self.surveys.campaign_messages_per_minute) {
+            return Err(invalid("surveys.campaign_messages_per_minute", "between 1 and 100000"));
         }
         if !(1..=500).contains(&self.media.max_document_mb) {
             return Err(invalid("media.max_document_mb", "between 1 and 500 megabytes"));
@@ -658,6 +693,25 @@ mod tests {
         let smtp = c.smtp.clone().unwrap();
         assert_eq!((smtp.host.as_str(), smtp.port, smtp.security), ("mail.comune.it", 587, SmtpSecurity::Tls));
         assert!(c.secure_cookies(), "an https public URL implies Secure cookies");
+    }
+
+    #[test]
+    fn survey_settings_have_defaults_come_from_the_environment_and_refuse_nonsense() {
+        let d = Config::default();
+        assert_eq!((d.surveys.feedback_link_days, d.surveys.campaign_messages_per_minute), (30, 600));
+        let c = Config::load(
+            None,
+            env(&[("RICEVO_FEEDBACK_LINK_DAYS", "7"), ("RICEVO_CAMPAIGN_MESSAGES_PER_MINUTE", "120")]),
+        )
+        .unwrap();
+        assert_eq!((c.surveys.feedback_link_days, c.surveys.campaign_messages_per_minute), (7, 120));
+        for (name, value, setting) in [
+            ("RICEVO_FEEDBACK_LINK_DAYS", "0", "surveys.feedback_link_days"),
+            ("RICEVO_CAMPAIGN_MESSAGES_PER_MINUTE", "0", "surveys.campaign_messages_per_minute"),
+        ] {
+            let e = Config::load(None, env(&[(name, value)])).unwrap_err().to_string();
+            assert!(e.contains(setting), "{name}={value}: {e}");
+        }
     }
 
     #[test]

@@ -68,6 +68,10 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         join_open_minutes: config.media.join_open_minutes,
         max_document_bytes: config.media.max_document_mb * 1024 * 1024,
         empty_meeting_grace: SignedDuration::from_secs(config.media.empty_meeting_grace_seconds),
+        surveys: ricevo_desk::SurveySettings {
+            feedback_link_days: config.surveys.feedback_link_days,
+            campaign_messages_per_minute: config.surveys.campaign_messages_per_minute,
+        },
         spool_dir: config.spool_dir(),
         turn: config.turn.as_ref().map(|t| ricevo_web::TurnConfig {
             urls: t.urls.clone(),

@@ -97,6 +97,14 @@ impl Page {
             links.push((format!("{b}/audit"), self.t("Registro attività", "Audit log")));
             links.push((format!("{b}/settings"), self.t("Impostazioni", "Settings")));
         }
+        // ---- surveys ----
+        // ---- end surveys ----
+        // ---- feedback ----
+        // ---- end feedback ----
+        // ---- campaigns ----
+        // ---- end campaigns ----
+        // ---- reports ----
+        // ---- end reports ----
         links.push((format!("{b}/account"), self.t("Il mio account", "My account")));
         links
             .into_iter()
