@@ -27,6 +27,7 @@ pub mod text;
 // ---- surveys ----
 // ---- end surveys ----
 // ---- feedback ----
+pub mod feedback;
 // ---- end feedback ----
 // ---- campaigns ----
 // ---- end campaigns ----

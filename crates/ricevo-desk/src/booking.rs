@@ -379,7 +379,8 @@ impl Desk {
         let changed = if to == AppointmentStatus::Cancelled {
             self.cancel(tenant, a).await?
         } else {
-            match self.store.set_status(tenant.id, a.id, a.status, to, now).await {
+            // Done also asks the citizen for feedback, in the same transaction.
+            match self.write_status(tenant, a, to, now).await {
                 Ok(()) => {}
                 Err(StoreError::Stale) => return Err(DeskError::Conflict),
                 Err(e) => return Err(e.into()),

@@ -50,6 +50,7 @@ pub mod walk_in;
 // ---- surveys ----
 // ---- end surveys ----
 // ---- feedback ----
+pub mod feedback;
 // ---- end feedback ----
 // ---- campaigns ----
 // ---- end campaigns ----

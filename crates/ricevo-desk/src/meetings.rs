@@ -219,7 +219,9 @@ impl Desk {
         actor: Actor,
         detail: &str,
     ) -> Result<bool, DeskError> {
-        let finished = self.store.end_meeting(meeting.tenant_id, meeting.id, self.now()).await?;
+        // The citizen is asked for feedback in the transaction that ends the meeting.
+        let asks = self.meeting_feedback(meeting).await;
+        let finished = self.store.end_meeting_asking_feedback(meeting.tenant_id, meeting.id, self.now(), &asks).await?;
         self.live.meeting_ended(meeting.id);
         if !finished.is_empty() {
             let record = Record::new(Act::MeetingEnded, Subject::Meeting(meeting.id)).detail(detail);

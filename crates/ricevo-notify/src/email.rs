@@ -95,13 +95,13 @@ fn esc(s: &str) -> String {
 }
 
 /// Replaces control characters, so a value typed in a form cannot break a header line.
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_string()
 }
 
 /// Formats `Name <address>` with the quoting RFC 5322 needs; an unparsable address is kept
 /// as it is so that [`to_eml`] reports it, instead of rendering failing silently.
-fn mailbox(name: &str, address: &str) -> String {
+pub(crate) fn mailbox(name: &str, address: &str) -> String {
     match address.trim().parse::<Address>() {
         Ok(a) => {
             let name = one_line(name);
@@ -113,7 +113,7 @@ fn mailbox(name: &str, address: &str) -> String {
 
 /// A Message-ID that depends only on the event, so a message redelivered after a crash is
 /// recognised by mail systems as the same one.
-fn message_id(uid: &str, kind: &str, sequence: i32, from_address: &str) -> String {
+pub(crate) fn message_id(uid: &str, kind: &str, sequence: i32, from_address: &str) -> String {
     let digest = Sha256::digest(format!("{uid}\n{kind}\n{sequence}").as_bytes());
     let hash = hex::encode(&digest[..16]);
     let domain: String = from_address
@@ -125,35 +125,35 @@ fn message_id(uid: &str, kind: &str, sequence: i32, from_address: &str) -> Strin
 }
 
 /// A link with words that say where it leads (screen readers list links out of context).
-struct Link {
-    url: String,
-    label: String,
+pub(crate) struct Link {
+    pub(crate) url: String,
+    pub(crate) label: String,
 }
 
 /// One line of the appointment's summary.
-struct Detail {
-    label: &'static str,
-    text: String,
-    link: Option<Link>,
+pub(crate) struct Detail {
+    pub(crate) label: &'static str,
+    pub(crate) text: String,
+    pub(crate) link: Option<Link>,
 }
 
 /// A sentence followed by the link it introduces.
-struct Action {
-    lead: String,
-    link: Link,
+pub(crate) struct Action {
+    pub(crate) lead: String,
+    pub(crate) link: Link,
 }
 
 /// The content of one e-mail, rendered twice: as plain text and as HTML.
-struct Doc {
-    lang: Lang,
-    title: String,
-    greeting: String,
-    intro: String,
-    details: Vec<Detail>,
-    actions: Vec<Action>,
-    sign_off: String,
-    signature: String,
-    footer: String,
+pub(crate) struct Doc {
+    pub(crate) lang: Lang,
+    pub(crate) title: String,
+    pub(crate) greeting: String,
+    pub(crate) intro: String,
+    pub(crate) details: Vec<Detail>,
+    pub(crate) actions: Vec<Action>,
+    pub(crate) sign_off: String,
+    pub(crate) signature: String,
+    pub(crate) footer: String,
 }
 
 /// Renders the e-mail of `kind` about `n`, sent from `from_address` in the name of the town.
@@ -354,7 +354,7 @@ fn compose(kind: EmailKind, n: &AppointmentNotice) -> Doc {
     }
 }
 
-fn footer(lang: Lang, tenant: &str) -> String {
+pub(crate) fn footer(lang: Lang, tenant: &str) -> String {
     match lang {
         Lang::It => {
             format!("Messaggio automatico di {tenant}: puoi rispondere a questa e-mail per scrivere all'ufficio.")
@@ -414,7 +414,7 @@ pub fn render_ticket(n: &TicketNotice, from_address: &str) -> OutgoingEmail {
     }
 }
 
-fn text_body(d: &Doc) -> String {
+pub(crate) fn text_body(d: &Doc) -> String {
     let mut out = String::new();
     // Writing into a String cannot fail; the results are ignored for that reason.
     let _ = writeln!(out, "{}\n\n{}\n", d.greeting, d.intro);
@@ -436,7 +436,7 @@ fn text_body(d: &Doc) -> String {
     out
 }
 
-fn html_body(d: &Doc, subject: &str) -> String {
+pub(crate) fn html_body(d: &Doc, subject: &str) -> String {
     let mut out = String::new();
     let link = |l: &Link| format!("<a href=\"{}\" style=\"color:#0047b3\">{}</a>", esc(&l.url), esc(&l.label));
     let _ = write!(

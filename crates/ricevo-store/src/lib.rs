@@ -14,6 +14,10 @@ mod sqlite;
 // ---- surveys ----
 // ---- end surveys ----
 // ---- feedback ----
+mod feedback;
+pub use feedback::{
+    FeedbackAnswer, FeedbackRequest, FeedbackSubject, MeetingFeedback, NewFeedbackRequest, TicketContact,
+};
 // ---- end feedback ----
 // ---- campaigns ----
 // ---- end campaigns ----
@@ -449,6 +453,38 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     // ---- surveys ----
     // ---- end surveys ----
     // ---- feedback ----
+    /// [`Store::end_meeting`] that also, in the same transaction, makes the feedback request
+    /// (with its follow-up e-mail) of each citizen in `asks` whose place the end finishes: one
+    /// per appointment or ticket, so ending twice or a second trigger asks nobody twice.
+    async fn end_meeting_asking_feedback(
+        &self,
+        tenant: TenantId,
+        id: MeetingId,
+        now: Timestamp,
+        asks: &[MeetingFeedback],
+    ) -> Result<Vec<Entry>>;
+    /// [`Store::set_status`] that also, in the same transaction, makes the appointment's
+    /// feedback request `ask` with its follow-up e-mail (nothing new if it already has one).
+    async fn set_status_asking_feedback(
+        &self,
+        tenant: TenantId,
+        id: AppointmentId,
+        from: AppointmentStatus,
+        to: AppointmentStatus,
+        now: Timestamp,
+        ask: &NewFeedbackRequest,
+    ) -> Result<()>;
+    /// The feedback request a link token's hash opens, of any town (the caller checks the town).
+    async fn feedback_request(&self, token_hash: &str) -> Result<Option<FeedbackRequest>>;
+    /// The feedback request of one of the town's appointments or tickets, read from the
+    /// primary (the closing page reads it right after the meeting ended).
+    async fn feedback_request_about(
+        &self,
+        tenant: TenantId,
+        subject: FeedbackSubject,
+    ) -> Result<Option<FeedbackRequest>>;
+    /// Where a walk-in ticket's follow-up goes: its address, day and number.
+    async fn ticket_contact(&self, tenant: TenantId, entry: EntryId) -> Result<Option<TicketContact>>;
     // ---- end feedback ----
     // ---- campaigns ----
     // ---- end campaigns ----

@@ -417,6 +417,10 @@ macro_rules! impl_privacy {
                 }
                 counts.messages = q.execute(&mut *tx).await?.rows_affected();
                 let entry_cond = lookup.entry_condition();
+                // Their feedback links stop working (the answers hold no identity and stay).
+                Self::citizen_query(&$crate::feedback::erase_sql(cond, &entry_cond), tenant, &values)
+                    .execute(&mut *tx)
+                    .await?;
                 counts.documents =
                     Self::citizen_query(&format!("DELETE FROM documents WHERE {}", lookup.document_condition()), tenant, &values)
                         .execute(&mut *tx)
@@ -476,6 +480,11 @@ macro_rules! impl_privacy {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                sqlx::query("DELETE FROM feedback_requests WHERE tenant_id = $1 AND created_at < $2")
+                    .bind(tenant.0)
+                    .bind(before.as_second())
+                    .execute(&mut *tx)
+                    .await?;
                 let chat_lines = sqlx::query("DELETE FROM chat_lines WHERE tenant_id = $1 AND created_at < $2")
                     .bind(tenant.0)
                     .bind(before.as_second())

@@ -343,6 +343,7 @@ macro_rules! impl_store {
         // ---- surveys ----
         // ---- end surveys ----
         // ---- feedback ----
+        $crate::feedback::impl_feedback!($store, $db);
         // ---- end feedback ----
         // ---- campaigns ----
         // ---- end campaigns ----
@@ -800,6 +801,65 @@ macro_rules! impl_store {
                 .execute(&mut **tx)
                 .await?;
                 Ok(())
+            }
+
+            /// Ends a meeting (see [`Store::end_meeting`]) and asks `asks` for feedback in the
+            /// same transaction.
+            async fn end_meeting_with(
+                &self,
+                tenant: TenantId,
+                id: MeetingId,
+                now: Timestamp,
+                asks: &[$crate::MeetingFeedback],
+            ) -> Result<Vec<Entry>> {
+                let mut tx = self.begin_write().await?;
+                // Only the first end wins: a second one (another node, a double click) finds
+                // ended_at set and changes nothing.
+                let ended: Option<(Option<i64>,)> = sqlx::query_as(
+                    "UPDATE meetings SET ended_at = $1 WHERE tenant_id = $2 AND id = $3 AND ended_at IS NULL \
+                     RETURNING appointment_id",
+                )
+                .bind(now.as_second())
+                .bind(tenant.0)
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((appointment,)) = ended else {
+                    let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM meetings WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant.0)
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    tx.rollback().await?;
+                    return if exists.is_some() { Ok(Vec::new()) } else { Err(StoreError::NotFound) };
+                };
+                let rows: Vec<EntryRow> = sqlx::query_as(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant_id = $1 AND meeting_id = $2 ORDER BY id"
+                ))
+                .bind(tenant.0)
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut finished = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let entry = entry_from(row)?;
+                    // Entries already final, or that gave up before admission, stay as they are.
+                    let Ok(done) = entry.finish(now) else { continue };
+                    sqlx::query("UPDATE entries SET status = $1, ended_at = $2 WHERE id = $3 AND status = $4")
+                        .bind(done.status.as_str())
+                        .bind(done.ended_at.map(|t| t.as_second()))
+                        .bind(done.id.0)
+                        .bind(entry.status.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    finished.push(done);
+                }
+                if let Some(appointment) = appointment {
+                    Self::close_appointment(&mut tx, tenant, appointment, AppointmentStatus::Done, now).await?;
+                }
+                Self::insert_meeting_feedback(&mut tx, &finished, asks, now).await?;
+                tx.commit().await?;
+                Ok(finished)
             }
         }
 
@@ -1962,53 +2022,7 @@ macro_rules! impl_store {
             }
 
             async fn end_meeting(&self, tenant: TenantId, id: MeetingId, now: Timestamp) -> Result<Vec<Entry>> {
-                let mut tx = self.begin_write().await?;
-                // Only the first end wins: a second one (another node, a double click) finds
-                // ended_at set and changes nothing.
-                let ended: Option<(Option<i64>,)> = sqlx::query_as(
-                    "UPDATE meetings SET ended_at = $1 WHERE tenant_id = $2 AND id = $3 AND ended_at IS NULL \
-                     RETURNING appointment_id",
-                )
-                .bind(now.as_second())
-                .bind(tenant.0)
-                .bind(id.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some((appointment,)) = ended else {
-                    let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM meetings WHERE tenant_id = $1 AND id = $2")
-                        .bind(tenant.0)
-                        .bind(id.0)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    tx.rollback().await?;
-                    return if exists.is_some() { Ok(Vec::new()) } else { Err(StoreError::NotFound) };
-                };
-                let rows: Vec<EntryRow> = sqlx::query_as(&format!(
-                    "SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant_id = $1 AND meeting_id = $2 ORDER BY id"
-                ))
-                .bind(tenant.0)
-                .bind(id.0)
-                .fetch_all(&mut *tx)
-                .await?;
-                let mut finished = Vec::with_capacity(rows.len());
-                for row in rows {
-                    let entry = entry_from(row)?;
-                    // Entries already final, or that gave up before admission, stay as they are.
-                    let Ok(done) = entry.finish(now) else { continue };
-                    sqlx::query("UPDATE entries SET status = $1, ended_at = $2 WHERE id = $3 AND status = $4")
-                        .bind(done.status.as_str())
-                        .bind(done.ended_at.map(|t| t.as_second()))
-                        .bind(done.id.0)
-                        .bind(entry.status.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    finished.push(done);
-                }
-                if let Some(appointment) = appointment {
-                    Self::close_appointment(&mut tx, tenant, appointment, AppointmentStatus::Done, now).await?;
-                }
-                tx.commit().await?;
-                Ok(finished)
+                self.end_meeting_with(tenant, id, now, &[]).await
             }
 
             async fn recent_service_seconds(&self, tenant: TenantId, office: OfficeId, limit: i64) -> Result<Vec<i64>> {
@@ -2525,7 +2539,40 @@ macro_rules! impl_store {
             }
             // ---- surveys ----
             // ---- end surveys ----
-            // ---- feedback ----
+            // ---- feedback (the statements are in feedback.rs) ----
+            async fn end_meeting_asking_feedback(
+                &self,
+                tenant: TenantId,
+                id: MeetingId,
+                now: Timestamp,
+                asks: &[$crate::MeetingFeedback],
+            ) -> Result<Vec<Entry>> {
+                self.end_meeting_with(tenant, id, now, asks).await
+            }
+            async fn set_status_asking_feedback(
+                &self,
+                tenant: TenantId,
+                id: AppointmentId,
+                from: AppointmentStatus,
+                to: AppointmentStatus,
+                now: Timestamp,
+                ask: &$crate::NewFeedbackRequest,
+            ) -> Result<()> {
+                self.feedback_set_status(tenant, id, from, to, now, ask).await
+            }
+            async fn feedback_request(&self, token_hash: &str) -> Result<Option<$crate::FeedbackRequest>> {
+                self.feedback_request_by_hash(token_hash).await
+            }
+            async fn feedback_request_about(
+                &self,
+                tenant: TenantId,
+                subject: $crate::FeedbackSubject,
+            ) -> Result<Option<$crate::FeedbackRequest>> {
+                self.feedback_request_of(tenant, subject).await
+            }
+            async fn ticket_contact(&self, tenant: TenantId, entry: EntryId) -> Result<Option<$crate::TicketContact>> {
+                self.feedback_ticket_contact(tenant, entry).await
+            }
             // ---- end feedback ----
             // ---- campaigns ----
             // ---- end campaigns ----
