@@ -10,14 +10,15 @@
 //! answer given first withdraws it in the answer's own transaction.
 
 use jiff::Timestamp;
-use ricevo_core::feedback::{self, ContactMode, Measures};
+use ricevo_core::feedback::{self, ContactMode, Measures, Refusal};
 use ricevo_core::lobby::{Entry, EntryKind};
+use ricevo_core::survey::{Answers, Questionnaire, QuestionnaireId, SurveyChannel, SurveyKind, SurveyStatus};
 use ricevo_core::text::Email;
 use ricevo_core::{AppointmentStatus, Lang};
 use ricevo_notify::{FeedbackNotice, Outgoing, human_datetime, render_feedback};
 use ricevo_store::{
-    Appointment, FeedbackRequest, FeedbackSubject, Meeting, MeetingFeedback, NewFeedbackRequest, NewOutboxMessage,
-    Office, StoreError, Tenant,
+    Appointment, FeedbackAnswer, FeedbackRequest, FeedbackSubject, Meeting, MeetingFeedback, NewFeedbackRequest,
+    NewOutboxMessage, NewResponse, Office, StoreError, Tenant,
 };
 
 use crate::town::zone_of;
@@ -249,5 +250,73 @@ impl Desk {
             return Ok(None);
         }
         Ok(self.store.feedback_request_about(tenant.id, subject).await?)
+    }
+
+    /// The questions of a request: the Designers Italia feedback, then the town's own extra
+    /// questions (an open questionnaire of kind feedback) for its service, else its office,
+    /// else the whole town. Returns them with the extra questionnaire's id, if any.
+    pub async fn feedback_questions(
+        &self,
+        r: &FeedbackRequest,
+    ) -> Result<(Questionnaire, Option<QuestionnaireId>), DeskError> {
+        let base = Questionnaire::feedback_default();
+        let extras: Vec<_> = self
+            .store
+            .questionnaires(r.tenant_id)
+            .await?
+            .into_iter()
+            .filter(|q| q.kind == SurveyKind::Feedback && q.status == SurveyStatus::Open)
+            .collect();
+        let for_service =
+            |q: &&ricevo_store::StoredQuestionnaire| r.service_id.is_some() && q.service_id == r.service_id;
+        let for_office =
+            |q: &&ricevo_store::StoredQuestionnaire| q.service_id.is_none() && q.office_id == Some(r.office_id);
+        let for_town = |q: &&ricevo_store::StoredQuestionnaire| q.service_id.is_none() && q.office_id.is_none();
+        let extra = extras
+            .iter()
+            .find(for_service)
+            .or_else(|| extras.iter().find(for_office))
+            .or_else(|| extras.iter().find(for_town));
+        Ok(match extra {
+            Some(x) => (base.with_extra(&x.definition), Some(x.id)),
+            None => (base, None),
+        })
+    }
+
+    /// Stores the answers to a request in one transaction with marking it answered (and
+    /// withdrawing its follow-up e-mail if not sent): with the office, service, mode, wait and
+    /// duration, the rating of `questions`, never who answered. `Err(Refusal)` when answered
+    /// already or expired, and nothing is written.
+    pub async fn answer_feedback(
+        &self,
+        r: &FeedbackRequest,
+        questions: &Questionnaire,
+        extra: Option<QuestionnaireId>,
+        answers: Answers,
+        lang: Lang,
+    ) -> Result<Result<i64, Refusal>, DeskError> {
+        let now = self.now();
+        if let Err(refusal) = feedback::answerable(r.answered_at, r.expires_at, now) {
+            return Ok(Err(refusal));
+        }
+        let response = NewResponse {
+            tenant_id: r.tenant_id,
+            questionnaire_id: extra,
+            channel: SurveyChannel::AfterContact,
+            place: None,
+            office_id: Some(r.office_id),
+            service_id: r.service_id,
+            mode: Some(r.mode.as_str().to_owned()),
+            wait_seconds: r.measures.wait_seconds,
+            duration_seconds: r.measures.duration_seconds,
+            rating: answers.rating(questions),
+            answers,
+            lang,
+            submitted_at: now,
+        };
+        match self.store.answer_feedback(r.tenant_id, &r.token_hash, now, &response).await? {
+            FeedbackAnswer::Stored(id) => Ok(Ok(id)),
+            FeedbackAnswer::Refused(why) => Ok(Err(why)),
+        }
     }
 }

@@ -271,6 +271,54 @@ macro_rules! impl_feedback {
                 row.map($crate::feedback::request_from).transpose()
             }
 
+            /// Answers a request in one transaction: marks it answered (only if it is still
+            /// unanswered and unexpired, in the same statement, so of two concurrent answers one
+            /// wins), stores the response, and withdraws the follow-up e-mail not sent yet.
+            async fn feedback_answer(
+                &self,
+                tenant: TenantId,
+                token_hash: &str,
+                now: Timestamp,
+                response: &$crate::NewResponse,
+            ) -> Result<$crate::FeedbackAnswer> {
+                let mut tx = self.begin_write().await?;
+                let marked: Option<(Option<String>,)> = sqlx::query_as(
+                    "UPDATE feedback_requests SET answered_at = $1 WHERE tenant_id = $2 AND token_hash = $3 \
+                     AND answered_at IS NULL AND expires_at > $1 RETURNING outbox_key",
+                )
+                .bind(now.as_second())
+                .bind(tenant.0)
+                .bind(token_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((outbox_key,)) = marked else {
+                    let row: Option<(Option<i64>,)> = sqlx::query_as(
+                        "SELECT answered_at FROM feedback_requests WHERE tenant_id = $1 AND token_hash = $2",
+                    )
+                    .bind(tenant.0)
+                    .bind(token_hash)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    tx.rollback().await?;
+                    return match row {
+                        None => Err(StoreError::NotFound),
+                        Some((Some(_),)) => {
+                            Ok($crate::FeedbackAnswer::Refused(ricevo_core::feedback::Refusal::Answered))
+                        }
+                        Some((None,)) => Ok($crate::FeedbackAnswer::Refused(ricevo_core::feedback::Refusal::Expired)),
+                    };
+                };
+                let id = Self::insert_response(&mut tx, response).await?;
+                if let Some(key) = outbox_key {
+                    sqlx::query("DELETE FROM outbox WHERE dedupe_key = $1 AND retractable = 1 AND sent_at IS NULL")
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok($crate::FeedbackAnswer::Stored(id))
+            }
+
             async fn feedback_ticket_contact(
                 &self,
                 tenant: TenantId,

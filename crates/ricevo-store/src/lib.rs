@@ -527,6 +527,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         tenant: TenantId,
         subject: FeedbackSubject,
     ) -> Result<Option<FeedbackRequest>>;
+    /// Answers the town's request `token_hash` in one transaction: marks it answered, stores
+    /// `response` and withdraws its follow-up e-mail if not sent yet; `Refused` (nothing
+    /// written) when answered already or expired, `NotFound` for no such request of the town.
+    async fn answer_feedback(
+        &self,
+        tenant: TenantId,
+        token_hash: &str,
+        now: Timestamp,
+        response: &NewResponse,
+    ) -> Result<FeedbackAnswer>;
     /// Where a walk-in ticket's follow-up goes: its address, day and number.
     async fn ticket_contact(&self, tenant: TenantId, entry: EntryId) -> Result<Option<TicketContact>>;
     // ---- end feedback ----

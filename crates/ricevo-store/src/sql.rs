@@ -2624,6 +2624,15 @@ macro_rules! impl_store {
             ) -> Result<Option<$crate::FeedbackRequest>> {
                 self.feedback_request_of(tenant, subject).await
             }
+            async fn answer_feedback(
+                &self,
+                tenant: TenantId,
+                token_hash: &str,
+                now: Timestamp,
+                response: &$crate::NewResponse,
+            ) -> Result<$crate::FeedbackAnswer> {
+                self.feedback_answer(tenant, token_hash, now, response).await
+            }
             async fn ticket_contact(&self, tenant: TenantId, entry: EntryId) -> Result<Option<$crate::TicketContact>> {
                 self.feedback_ticket_contact(tenant, entry).await
             }

@@ -28,6 +28,7 @@ pub mod state;
 pub mod survey;
 // ---- end surveys ----
 // ---- feedback ----
+pub mod feedback;
 // ---- end feedback ----
 // ---- campaigns ----
 // ---- end campaigns ----
@@ -66,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .merge(survey::routes())
         // ---- end surveys ----
         // ---- feedback ----
+        .merge(feedback::routes())
         // ---- end feedback ----
         // ---- campaigns ----
         // ---- end campaigns ----

@@ -247,7 +247,13 @@ async fn join_page(State(state): State<AppState>, ctx: Ctx, Path(token): Path<St
         let closed =
             |title, message: Option<String>, text: &str, next| closed_page(&ctx, &tenant, title, message, text, next);
         match entry.status {
-            EntryStatus::Done => return Ok(closed(r.closed_title, None, r.closed_text, Vec::new())),
+            EntryStatus::Done => {
+                // A citizen whose meeting ended is asked for feedback on this page at once.
+                if let Some(page) = crate::feedback::closing_page(&state, &ctx, &tenant, &entry, &token).await {
+                    return Ok(page);
+                }
+                return Ok(closed(r.closed_title, None, r.closed_text, Vec::new()));
+            }
             EntryStatus::Refused => return Ok(closed(r.refused_title, entry.message.clone(), r.refused_text, next)),
             EntryStatus::NoShow => return Ok(closed(r.no_show_title, entry.message.clone(), r.no_show, next)),
             EntryStatus::Removed => return Ok(closed(r.removed_title, None, r.removed, next)),

@@ -263,10 +263,10 @@ impl Session {
                         }
                         Ok(())
                     }
-                    None => self.ended(socket).await,
+                    None => self.ended(&e, socket).await,
                 }
             }
-            EntryStatus::Done | EntryStatus::Admitted | EntryStatus::InMeeting => self.ended(socket).await,
+            EntryStatus::Done | EntryStatus::Admitted | EntryStatus::InMeeting => self.ended(&e, socket).await,
             EntryStatus::Refused => {
                 send_json(socket, json!({"type": "refused", "message": e.message})).await?;
                 self.finished = true;
@@ -312,9 +312,11 @@ impl Session {
         Ok(None)
     }
 
-    async fn ended(&mut self, socket: &mut WebSocket) -> Result<(), Stop> {
+    async fn ended(&mut self, e: &Entry, socket: &mut WebSocket) -> Result<(), Stop> {
         self.left_media();
-        send_json(socket, json!({"type": "ended", "url": null})).await?;
+        // A citizen asked for feedback goes to the closing page that holds the form.
+        let url = crate::feedback::after_meeting_url(&self.state, &self.tenant, e, &self.token, self.lang).await;
+        send_json(socket, json!({"type": "ended", "url": url})).await?;
         self.finished = true;
         Ok(())
     }
