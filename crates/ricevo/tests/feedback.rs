@@ -104,7 +104,7 @@ async fn a_citizen_answers_the_feedback_on_the_closing_page_as_soon_as_the_meeti
         let link: String = payload[at..].chars().take_while(|c| !matches!(c, '"' | '\\' | ' ' | '<')).collect();
         let page = w.driver.session().await;
         page.goto(&w.server.url(&link)).await.expect("feedback page");
-        wait_for_body(&page, "Dove hai incontrato le maggiori difficoltà?").await;
+        wait_for_body(&page, "Quanto è stato facile").await;
         audit.page(&page, &axe, "feedback page").await;
 
         // She answers on the closing page: four stars, what she liked, a comment.
