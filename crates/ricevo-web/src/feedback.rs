@@ -49,7 +49,6 @@ pub(crate) struct FeedbackTexts {
     thanks_title: &'static str,
     thanks_text: &'static str,
     back_home: &'static str,
-    closing_ask: &'static str,
 }
 
 const IT: FeedbackTexts = FeedbackTexts {
@@ -63,7 +62,6 @@ const IT: FeedbackTexts = FeedbackTexts {
     thanks_title: "Grazie!",
     thanks_text: "La tua risposta è stata registrata. Ci aiuterà a migliorare il servizio.",
     back_home: "Torna alla pagina del Comune",
-    closing_ask: "Com'è andata? Rispondi subito, bastano pochi clic.",
 };
 
 const EN: FeedbackTexts = FeedbackTexts {
@@ -77,7 +75,6 @@ const EN: FeedbackTexts = FeedbackTexts {
     thanks_title: "Thank you!",
     thanks_text: "Your answer has been recorded. It will help us improve the service.",
     back_home: "Back to the town's page",
-    closing_ask: "How did it go? Answer now, it takes a few clicks.",
 };
 
 fn texts(lang: Lang) -> &'static FeedbackTexts {
