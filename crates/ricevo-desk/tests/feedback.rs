@@ -342,3 +342,113 @@ async fn a_link_opens_only_in_its_own_town_and_stops_taking_answers_when_it_expi
         assert_eq!(answerable(r.answered_at, r.expires_at, desk.now()), Err(Refusal::Expired), "ten days later");
     }
 }
+
+/// A town's extra feedback questions: one yes/no question `key`.
+fn extra(key: &str) -> ricevo_core::survey::Questionnaire {
+    use ricevo_core::survey::{Bilingual, Question, QuestionKey, QuestionKind, Questionnaire, Section};
+    Questionnaire {
+        sections: vec![Section {
+            title: Bilingual::new("Il Comune chiede", "The town asks"),
+            questions: vec![Question {
+                key: QuestionKey::parse(key).unwrap(),
+                label: Bilingual::new("Torneresti?", "Would you come back?"),
+                help: None,
+                kind: QuestionKind::YesNo,
+                required: false,
+                show_if: None,
+            }],
+        }],
+    }
+}
+
+#[tokio::test]
+async fn the_town_adds_its_own_questions_and_a_request_takes_one_answer_only() {
+    use ricevo_core::survey::{SurveyKind, SurveyStatus};
+    use ricevo_store::NewQuestionnaire;
+    for engine in engines().await {
+        eprintln!("engine: {}", engine.name);
+        let store = engine.store.clone();
+        let (desk, clock) = desk_at(&store, settings(), NOW);
+        let town = town(&*store, "borgo", 1).await;
+        let other = support::town(&*store, "altrove", 1).await;
+        let a = appointment(&*store, &town, "2026-12-07T09:00:00Z", Mode::InPerson, "eva@example.it", Lang::It).await;
+        clock.set("2026-12-07T09:40:00Z");
+        desk.change_status(&town.tenant, &operator(&town), &a, AppointmentStatus::Done).await.unwrap();
+        let token = feedback_mail(&*store, &town, "eva@example.it").await.remove(0).2;
+        let (_, r) = desk.feedback_by_token("borgo", &token).await.unwrap();
+
+        // Only the built-in questions, until the town opens extra ones: for the town, then
+        // for the office, then for the service (the most specific wins); another town's and
+        // drafts never count.
+        let (q, id) = desk.feedback_questions(&r).await.unwrap();
+        assert_eq!((q, id), (ricevo_core::survey::Questionnaire::feedback_default(), None));
+        let make = |office, service, key: &str| NewQuestionnaire {
+            title: format!("Extra {key}"),
+            kind: SurveyKind::Feedback,
+            office_id: office,
+            service_id: service,
+            definition: extra(key),
+        };
+        let theirs =
+            store.create_questionnaire(other.tenant.id, &make(None, None, "theirs"), desk.now()).await.unwrap();
+        store.set_questionnaire_status(other.tenant.id, theirs.id, SurveyStatus::Open, desk.now()).await.unwrap();
+        store.create_questionnaire(town.tenant.id, &make(None, None, "draft"), desk.now()).await.unwrap();
+        assert_eq!(desk.feedback_questions(&r).await.unwrap().1, None);
+        for (office, service, key) in [
+            (None, None, "town"),
+            (Some(town.office.id), None, "office"),
+            (Some(town.office.id), Some(town.service.id), "service"),
+        ] {
+            let q = store.create_questionnaire(town.tenant.id, &make(office, service, key), desk.now()).await.unwrap();
+            store.set_questionnaire_status(town.tenant.id, q.id, SurveyStatus::Open, desk.now()).await.unwrap();
+            let (asked, id) = desk.feedback_questions(&r).await.unwrap();
+            assert_eq!(id, Some(q.id), "{key}");
+            assert!(asked.question(key).is_some() && asked.question("rating").is_some(), "{key}");
+        }
+
+        // One answer: the second is refused, and nothing more is stored.
+        let (q, id) = desk.feedback_questions(&r).await.unwrap();
+        let pairs = vec![("rating".to_owned(), "5".to_owned()), ("service".to_owned(), "yes".to_owned())];
+        let answers = q.read_answers(&pairs).unwrap();
+        let first = desk.answer_feedback(&r, &q, id, answers.clone(), Lang::It).await.unwrap();
+        assert!(first.is_ok(), "{first:?}");
+        let (_, r) = desk.feedback_by_token("borgo", &token).await.unwrap();
+        assert!(r.answered_at.is_some());
+        assert_eq!(desk.answer_feedback(&r, &q, id, answers.clone(), Lang::It).await.unwrap(), Err(Refusal::Answered));
+        let stale = ricevo_store::FeedbackRequest { answered_at: None, ..r.clone() };
+        assert_eq!(
+            desk.answer_feedback(&stale, &q, id, answers, Lang::It).await.unwrap(),
+            Err(Refusal::Answered),
+            "a page read before the first answer is refused by the store too"
+        );
+        let stored = store.responses(town.tenant.id, id, &ricevo_store::ResponseFilter::default()).await.unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].response.rating, Some(5));
+        assert_eq!(stored[0].response.channel, ricevo_core::survey::SurveyChannel::AfterContact);
+        assert!(
+            store.responses(other.tenant.id, None, &ricevo_store::ResponseFilter::default()).await.unwrap().is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_expired_request_takes_no_answer() {
+    for engine in engines().await {
+        eprintln!("engine: {}", engine.name);
+        let store = engine.store.clone();
+        let (desk, clock) = desk_at(&store, settings(), NOW);
+        let town = town(&*store, "borgo", 1).await;
+        let a = appointment(&*store, &town, "2026-12-07T09:00:00Z", Mode::InPerson, "ugo@example.it", Lang::En).await;
+        clock.set("2026-12-07T09:40:00Z");
+        desk.change_status(&town.tenant, &operator(&town), &a, AppointmentStatus::Done).await.unwrap();
+        let token = feedback_mail(&*store, &town, "ugo@example.it").await.remove(0).2;
+        let (_, r) = desk.feedback_by_token("borgo", &token).await.unwrap();
+        clock.set("2026-12-17T09:40:00Z");
+        let (q, id) = desk.feedback_questions(&r).await.unwrap();
+        let answers = q.read_answers(&[("rating".to_owned(), "3".to_owned())]).unwrap();
+        assert_eq!(desk.answer_feedback(&r, &q, id, answers, Lang::En).await.unwrap(), Err(Refusal::Expired));
+        assert!(
+            store.responses(town.tenant.id, None, &ricevo_store::ResponseFilter::default()).await.unwrap().is_empty()
+        );
+    }
+}
