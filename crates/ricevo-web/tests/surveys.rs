@@ -90,6 +90,18 @@ async fn built_and_open(app: &App, s: &Session) -> QuestionnaireId {
     let refused = post_pairs(app, &s.cookie, "/demo/staff/surveys/new", &broken).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert!(refused.body.contains("la condizione"), "{}", refused.body);
+    // A huge title, or a forged question key: refused or dropped, never stored as sent.
+    let mut huge = builder_form(&s.csrf, "save");
+    huge.iter_mut().find(|(k, _)| k == "title").unwrap().1 = "<b>".repeat(2000);
+    let refused = post_pairs(app, &s.cookie, "/demo/staff/surveys/new", &huge).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("troppo lungo") && !refused.body.contains("<b><b>"), "{}", refused.body);
+    let mut forged = builder_form(&s.csrf, "save");
+    forged.iter_mut().find(|(k, _)| k == "q2.key").unwrap().1 = "<script>".into();
+    let dropped = post_pairs(app, &s.cookie, "/demo/staff/surveys/new", &forged).await;
+    assert_eq!(dropped.status, StatusCode::SEE_OTHER, "{}", dropped.body);
+    let q = app.store.questionnaires(app.tenant).await.unwrap().remove(0);
+    assert_eq!(q.definition.questions().count(), 2, "the question with a forged key is dropped");
     let saved = post_pairs(app, &s.cookie, "/demo/staff/surveys/new", &builder_form(&s.csrf, "save")).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let at = saved.headers[header::LOCATION].to_str().unwrap().to_owned();
@@ -274,6 +286,10 @@ async fn an_operator_runs_a_kiosk_but_neither_builds_nor_reads_results() {
     let op = login(&app, "op@esempio.it").await;
     let list = get(&app, &op, "/demo/staff/surveys").await;
     assert!(list.body.contains("Servizi online 2026") && !list.body.contains("Nuovo questionario"), "{}", list.body);
+    assert!(
+        !list.body.contains(&format!("href=\"/demo/staff/surveys/{id}\"")),
+        "an operator gets no link to manage it"
+    );
     assert_eq!(get(&app, &op, "/demo/staff/surveys/new").await.status, StatusCode::FORBIDDEN);
     assert_eq!(get(&app, &op, &format!("/demo/staff/surveys/{id}/results")).await.status, StatusCode::FORBIDDEN);
     let setup = get(&app, &op, &format!("/demo/staff/surveys/{id}/kiosk")).await;
