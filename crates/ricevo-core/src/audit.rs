@@ -176,6 +176,10 @@ acts! {
     SettingsChanged => "town.settings",
     /// An office, its hours, closures, services or walk-in desk changed.
     OfficeChanged => "office.change",
+    // ---- surveys ----
+    /// A questionnaire was created, changed, opened or closed, or a kiosk started or stopped.
+    QuestionnaireChanged => "questionnaire.change",
+    // ---- end surveys ----
 }
 
 impl From<Act> for &'static str {
@@ -208,6 +212,8 @@ pub enum Subject {
     Service(ServiceId),
     /// The town itself (its settings, a citizen's data found by a search).
     Town,
+    /// A questionnaire (surveys).
+    Questionnaire(i64),
 }
 
 impl Subject {
@@ -224,6 +230,7 @@ impl Subject {
             Subject::Office(_) => "office",
             Subject::Service(_) => "service",
             Subject::Town => "town",
+            Subject::Questionnaire(_) => "questionnaire",
         }
     }
 
@@ -239,6 +246,7 @@ impl Subject {
             Subject::Office(id) => Some(id.0),
             Subject::Service(id) => Some(id.0),
             Subject::Town => None,
+            Subject::Questionnaire(id) => Some(*id),
         }
     }
 
@@ -255,6 +263,7 @@ impl Subject {
             ("office", Some(id)) => Subject::Office(OfficeId(id)),
             ("service", Some(id)) => Subject::Service(ServiceId(id)),
             ("town", _) => Subject::Town,
+            ("questionnaire", Some(id)) => Subject::Questionnaire(id),
             _ => return None,
         })
     }
@@ -299,6 +308,7 @@ mod tests {
             Subject::Office(OfficeId(8)),
             Subject::Service(ServiceId(9)),
             Subject::Town,
+            Subject::Questionnaire(10),
         ];
         for s in subjects {
             assert_eq!(Subject::from_parts(s.kind(), s.id()), Some(s.clone()));

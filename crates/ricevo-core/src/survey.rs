@@ -9,6 +9,8 @@
 //! an optional detail of at most 200 characters). A town appends its own with
 //! [`Questionnaire::with_extra`].
 
+pub mod results;
+
 use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
@@ -786,6 +788,19 @@ impl SurveyStatus {
         }
     }
 
+    /// Whether a questionnaire may go from this status to `to`: a draft opens, an open one
+    /// closes, a closed one opens again; none goes back to draft, since its answers would no
+    /// longer match its questions.
+    pub fn can_become(self, to: SurveyStatus) -> bool {
+        use SurveyStatus::{Closed, Draft, Open};
+        matches!((self, to), (Draft, Open) | (Open, Closed) | (Closed, Open))
+    }
+
+    /// Whether its questions may still change (only a draft's: answers are kept against them).
+    pub fn is_editable(self) -> bool {
+        self == SurveyStatus::Draft
+    }
+
     /// The status a stored name names.
     pub fn parse(s: &str) -> Option<SurveyStatus> {
         [SurveyStatus::Draft, SurveyStatus::Open, SurveyStatus::Closed].into_iter().find(|c| c.as_str() == s)
@@ -1001,6 +1016,14 @@ mod tests {
         assert!(Questionnaire::default().check().is_err());
         assert!(QuestionKey::parse("Bad-key").is_none() && QuestionKey::parse("1x").is_none());
         assert!(serde_json::from_str::<QuestionKey>("\"<b>\"").is_err());
+    }
+
+    #[test]
+    fn a_questionnaire_opens_closes_and_reopens_but_never_becomes_a_draft_again() {
+        use SurveyStatus::{Closed, Draft, Open};
+        assert!(Draft.can_become(Open) && Open.can_become(Closed) && Closed.can_become(Open));
+        assert!(!Open.can_become(Draft) && !Closed.can_become(Draft) && !Draft.can_become(Closed));
+        assert!(Draft.is_editable() && !Open.is_editable() && !Closed.is_editable());
     }
 
     #[test]

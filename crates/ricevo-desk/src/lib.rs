@@ -48,6 +48,7 @@ pub mod town;
 pub mod waiting_room;
 pub mod walk_in;
 // ---- surveys ----
+pub mod surveys;
 // ---- end surveys ----
 // ---- feedback ----
 pub mod feedback;

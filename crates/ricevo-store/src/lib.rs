@@ -43,7 +43,7 @@ pub use postgres::PostgresStore;
 pub use privacy::{CitizenEntry, CitizenLookup, CitizenRecord, Erasure, ErasureCounts, HeldMessage, RetentionCounts};
 pub use sqlite::SqliteStore;
 // ---- surveys ----
-pub use surveys::{NewQuestionnaire, NewResponse, ResponseFilter, StoredQuestionnaire, StoredResponse};
+pub use surveys::{KioskPass, NewQuestionnaire, NewResponse, ResponseFilter, StoredQuestionnaire, StoredResponse};
 // ---- end surveys ----
 
 /// The one error type of the storage boundary.
@@ -495,6 +495,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         questionnaire: Option<QuestionnaireId>,
         filter: &ResponseFilter,
     ) -> Result<Vec<StoredResponse>>;
+    /// Starts a kiosk: stores `pass` (its `id` is ignored) under `token_hash`; `NotFound` if the
+    /// questionnaire is not the town's.
+    async fn start_kiosk(&self, token_hash: &str, pass: &KioskPass) -> Result<KioskPass>;
+    /// The kiosk pass a token opens, unless revoked or expired at `now`.
+    async fn kiosk_pass(&self, token_hash: &str, now: Timestamp) -> Result<Option<KioskPass>>;
+    /// The live kiosk passes of a questionnaire of the town, oldest first.
+    async fn kiosk_passes(
+        &self,
+        tenant: TenantId,
+        questionnaire: QuestionnaireId,
+        now: Timestamp,
+    ) -> Result<Vec<KioskPass>>;
+    /// Stops a kiosk of the town at once; `NotFound` for another town's or a stopped one.
+    async fn revoke_kiosk_pass(&self, tenant: TenantId, id: i64, now: Timestamp) -> Result<()>;
     // ---- end surveys ----
     // ---- feedback ----
     /// [`Store::end_meeting`] that also, in the same transaction, makes the feedback request

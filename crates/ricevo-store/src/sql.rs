@@ -2592,6 +2592,27 @@ macro_rules! impl_store {
             ) -> Result<Vec<$crate::StoredResponse>> {
                 self.surveys_responses(tenant, questionnaire, filter).await
             }
+
+            async fn start_kiosk(&self, token_hash: &str, pass: &$crate::KioskPass) -> Result<$crate::KioskPass> {
+                self.surveys_start_kiosk(token_hash, pass).await
+            }
+
+            async fn kiosk_pass(&self, token_hash: &str, now: Timestamp) -> Result<Option<$crate::KioskPass>> {
+                self.surveys_kiosk_pass(token_hash, now).await
+            }
+
+            async fn kiosk_passes(
+                &self,
+                tenant: TenantId,
+                questionnaire: ricevo_core::survey::QuestionnaireId,
+                now: Timestamp,
+            ) -> Result<Vec<$crate::KioskPass>> {
+                self.surveys_kiosk_passes(tenant, questionnaire, now).await
+            }
+
+            async fn revoke_kiosk_pass(&self, tenant: TenantId, id: i64, now: Timestamp) -> Result<()> {
+                self.surveys_revoke_kiosk(tenant, id, now).await
+            }
             // ---- end surveys ----
             // ---- feedback (the statements are in feedback.rs) ----
             async fn end_meeting_asking_feedback(

@@ -108,6 +108,45 @@ pub struct ResponseFilter {
     pub limit: i64,
 }
 
+/// The pass a kiosk (a tablet at a counter) answers one questionnaire with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskPass {
+    /// Its id.
+    pub id: i64,
+    /// The town.
+    pub tenant_id: TenantId,
+    /// The questionnaire it answers.
+    pub questionnaire_id: QuestionnaireId,
+    /// Where the kiosk stands (stored with each answer).
+    pub place: String,
+    /// The staff member who started it.
+    pub created_by: Option<ricevo_core::UserId>,
+    /// When it was started.
+    pub created_at: Timestamp,
+    /// When it stops by itself.
+    pub expires_at: Timestamp,
+}
+
+/// Columns of `kiosk_passes` in the order [`kiosk_pass_from`] reads them.
+pub(crate) const KIOSK_COLUMNS: &str = "id, tenant_id, questionnaire_id, place, created_by, created_at, expires_at";
+
+/// The raw columns of a kiosk pass.
+pub(crate) type KioskTuple = (i64, i64, i64, String, Option<i64>, i64, i64);
+
+/// A kiosk pass from its row.
+pub(crate) fn kiosk_pass_from(t: KioskTuple) -> Result<KioskPass> {
+    let (id, tenant_id, questionnaire_id, place, created_by, created_at, expires_at) = t;
+    Ok(KioskPass {
+        id,
+        tenant_id: TenantId(tenant_id),
+        questionnaire_id: QuestionnaireId(questionnaire_id),
+        place,
+        created_by: created_by.map(ricevo_core::UserId),
+        created_at: instant(created_at)?,
+        expires_at: instant(expires_at)?,
+    })
+}
+
 /// Columns of `questionnaires` in the order [`questionnaire_from`] reads them.
 pub(crate) const QUESTIONNAIRE_COLUMNS: &str =
     "id, tenant_id, title, kind, office_id, service_id, definition, status, created_at, updated_at";
@@ -408,6 +447,84 @@ macro_rules! impl_surveys {
                 let id = Self::insert_response(&mut tx, r).await?;
                 tx.commit().await?;
                 Ok(id)
+            }
+
+            async fn surveys_start_kiosk(
+                &self,
+                token_hash: &str,
+                pass: &$crate::surveys::KioskPass,
+            ) -> Result<$crate::surveys::KioskPass> {
+                use $crate::surveys::{KIOSK_COLUMNS, KioskTuple, kiosk_pass_from};
+                let mut tx = self.begin_write().await?;
+                let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM questionnaires WHERE tenant_id = $1 AND id = $2")
+                    .bind(pass.tenant_id.0)
+                    .bind(pass.questionnaire_id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                found.ok_or(StoreError::NotFound)?;
+                let row: KioskTuple = sqlx::query_as(&format!(
+                    "INSERT INTO kiosk_passes (token_hash, tenant_id, questionnaire_id, place, created_by, created_at, \
+                     expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {KIOSK_COLUMNS}"
+                ))
+                .bind(token_hash)
+                .bind(pass.tenant_id.0)
+                .bind(pass.questionnaire_id.0)
+                .bind(&pass.place)
+                .bind(pass.created_by.map(|u| u.0))
+                .bind(pass.created_at.as_second())
+                .bind(pass.expires_at.as_second())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::sql::duplicate_or)?;
+                tx.commit().await?;
+                kiosk_pass_from(row)
+            }
+
+            async fn surveys_kiosk_pass(
+                &self,
+                token_hash: &str,
+                now: Timestamp,
+            ) -> Result<Option<$crate::surveys::KioskPass>> {
+                use $crate::surveys::{KIOSK_COLUMNS, KioskTuple, kiosk_pass_from};
+                let row: Option<KioskTuple> = sqlx::query_as(&format!(
+                    "SELECT {KIOSK_COLUMNS} FROM kiosk_passes WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2"
+                ))
+                .bind(token_hash)
+                .bind(now.as_second())
+                .fetch_optional(&self.reader)
+                .await?;
+                row.map(kiosk_pass_from).transpose()
+            }
+
+            async fn surveys_kiosk_passes(
+                &self,
+                tenant: TenantId,
+                questionnaire: ricevo_core::survey::QuestionnaireId,
+                now: Timestamp,
+            ) -> Result<Vec<$crate::surveys::KioskPass>> {
+                use $crate::surveys::{KIOSK_COLUMNS, KioskTuple, kiosk_pass_from};
+                let rows: Vec<KioskTuple> = sqlx::query_as(&format!(
+                    "SELECT {KIOSK_COLUMNS} FROM kiosk_passes WHERE tenant_id = $1 AND questionnaire_id = $2 \
+                     AND revoked_at IS NULL AND expires_at > $3 ORDER BY id"
+                ))
+                .bind(tenant.0)
+                .bind(questionnaire.0)
+                .bind(now.as_second())
+                .fetch_all(&self.reader)
+                .await?;
+                rows.into_iter().map(kiosk_pass_from).collect()
+            }
+
+            async fn surveys_revoke_kiosk(&self, tenant: TenantId, id: i64, now: Timestamp) -> Result<()> {
+                let r = sqlx::query(
+                    "UPDATE kiosk_passes SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL",
+                )
+                .bind(now.as_second())
+                .bind(tenant.0)
+                .bind(id)
+                .execute(&self.writer)
+                .await?;
+                if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
             }
 
             async fn surveys_responses(

@@ -205,3 +205,48 @@ macro_rules! surveys {
 
 surveys!(sqlite);
 surveys!(postgres);
+
+macro_rules! kiosks {
+    ($engine:ident) => {
+        mod $engine {
+            use super::*;
+
+            #[tokio::test]
+            async fn a_kiosk_pass_opens_one_questionnaire_until_revoked_or_expired_and_only_in_its_town() {
+                let Some(f) = super::$engine().await else { return };
+                let ((a, _), (b, _)) = (town(&*f.store, "a").await, town(&*f.store, "b").await);
+                let now = at("2026-12-01T09:00:00Z");
+                let q = f.store.create_questionnaire(a.id, &survey("Sportello"), now).await.unwrap();
+                let pass = KioskPass {
+                    id: 0,
+                    tenant_id: a.id,
+                    questionnaire_id: q.id,
+                    place: "Anagrafe".into(),
+                    created_by: None,
+                    created_at: now,
+                    expires_at: at("2026-12-02T09:00:00Z"),
+                };
+                let stored = f.store.start_kiosk("hash-1", &pass).await.unwrap();
+                assert_eq!((stored.place.as_str(), stored.questionnaire_id), ("Anagrafe", q.id));
+                assert_eq!(f.store.kiosk_pass("hash-1", now).await.unwrap().map(|p| p.id), Some(stored.id));
+                assert!(f.store.kiosk_pass("hash-1", at("2026-12-02T09:00:00Z")).await.unwrap().is_none(), "expired");
+                assert!(f.store.kiosk_pass("hash-2", now).await.unwrap().is_none());
+                // Another town can neither start a kiosk on it, nor see or stop this one.
+                let foreign = KioskPass { tenant_id: b.id, ..pass.clone() };
+                assert!(matches!(f.store.start_kiosk("hash-3", &foreign).await, Err(StoreError::NotFound)));
+                assert!(f.store.kiosk_passes(b.id, q.id, now).await.unwrap().is_empty());
+                assert!(matches!(f.store.revoke_kiosk_pass(b.id, stored.id, now).await, Err(StoreError::NotFound)));
+                assert_eq!(f.store.kiosk_passes(a.id, q.id, now).await.unwrap().len(), 1);
+                f.store.revoke_kiosk_pass(a.id, stored.id, now).await.unwrap();
+                assert!(f.store.kiosk_pass("hash-1", now).await.unwrap().is_none(), "revoked at once");
+                assert!(f.store.kiosk_passes(a.id, q.id, now).await.unwrap().is_empty());
+            }
+        }
+    };
+}
+
+mod kiosk {
+    use super::*;
+    kiosks!(sqlite);
+    kiosks!(postgres);
+}

@@ -51,6 +51,7 @@ pub(crate) fn act_name(act: Act, lang: Lang) -> &'static str {
         Act::WebhookRemoved => ("Webhook rimosso", "Webhook removed"),
         Act::SettingsChanged => ("Impostazioni del comune", "Town settings"),
         Act::OfficeChanged => ("Ufficio modificato", "Office changed"),
+        Act::QuestionnaireChanged => ("Questionario modificato", "Questionnaire changed"),
     };
     tr(lang, it, en)
 }
@@ -83,6 +84,7 @@ fn subject_name(subject: &Subject, lang: Lang) -> String {
         Subject::Office(id) => format!("{} {}", t("Ufficio", "Office"), id.0),
         Subject::Service(id) => format!("{} {}", t("Servizio", "Service"), id.0),
         Subject::Town => t("Comune", "Town").to_owned(),
+        Subject::Questionnaire(id) => format!("{} {id}", t("Questionario", "Questionnaire")),
     }
 }
 

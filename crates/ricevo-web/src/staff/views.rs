@@ -98,6 +98,7 @@ impl Page {
             links.push((format!("{b}/settings"), self.t("Impostazioni", "Settings")));
         }
         // ---- surveys ----
+        links.push((format!("{b}/surveys"), self.t("Questionari", "Questionnaires")));
         // ---- end surveys ----
         // ---- feedback ----
         // ---- end feedback ----
