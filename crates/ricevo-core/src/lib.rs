@@ -29,6 +29,7 @@ pub mod text;
 // ---- feedback ----
 // ---- end feedback ----
 // ---- campaigns ----
+pub mod campaign;
 // ---- end campaigns ----
 // ---- reports ----
 // ---- end reports ----

@@ -52,6 +52,7 @@ pub mod walk_in;
 // ---- feedback ----
 // ---- end feedback ----
 // ---- campaigns ----
+pub mod campaigns;
 // ---- end campaigns ----
 // ---- reports ----
 // ---- end reports ----
