@@ -13,9 +13,10 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use ricevo_core::Lang;
 use ricevo_core::campaign::{self, CampaignAction, CampaignStatus, ContactImport};
+use ricevo_core::survey::{Answers, QuestionnaireId, SurveyChannel, SurveyKind, SurveyStatus};
 use ricevo_store::{
     Campaign, CampaignLink, CampaignProgress, ContactsImported, Grant, NewCampaign, NewContact, NewOutboxMessage,
-    QueuedMessage, Tenant,
+    NewResponse, QueuedMessage, StoredQuestionnaire, Tenant,
 };
 use tokio::sync::watch;
 
@@ -150,12 +151,87 @@ impl Desk {
         Ok(self.store.create_campaign(tenant.id, &new, self.now()).await?)
     }
 
-    /// Whether the questionnaire is one of the town's.
-    async fn check_questionnaire(&self, _tenant: &Tenant, id: i64, lang: Lang) -> Result<(), DeskError> {
-        if id <= 0 {
-            return Err(invalid(lang, "Scegli un questionario.", "Choose a questionnaire."));
+    /// The questionnaire, if it is one of the town's surveys.
+    async fn check_questionnaire(
+        &self,
+        tenant: &Tenant,
+        id: i64,
+        lang: Lang,
+    ) -> Result<StoredQuestionnaire, DeskError> {
+        match self.store.questionnaire(tenant.id, QuestionnaireId(id)).await? {
+            Some(q) if q.kind == SurveyKind::Survey => Ok(q),
+            _ => Err(invalid(lang, "Scegli un questionario del Comune.", "Choose one of the town's questionnaires.")),
         }
-        Ok(())
+    }
+
+    /// The town's questionnaires a campaign can send; administrators only.
+    pub async fn campaign_questionnaires(
+        &self,
+        tenant: &Tenant,
+        grant: &Grant,
+    ) -> Result<Vec<StoredQuestionnaire>, DeskError> {
+        require_admin(tenant, grant)?;
+        let all = self.store.questionnaires(tenant.id).await?;
+        Ok(all.into_iter().filter(|q| q.kind == SurveyKind::Survey && q.status != SurveyStatus::Closed).collect())
+    }
+
+    /// What a personal link shows: the campaign, and its questionnaire as it is now.
+    pub async fn campaign_survey(
+        &self,
+        tenant: &Tenant,
+        token: &str,
+    ) -> Result<(CampaignLink, StoredQuestionnaire), DeskError> {
+        let link = self.campaign_link(tenant, token).await?;
+        let q = self
+            .store
+            .questionnaire(tenant.id, QuestionnaireId(link.campaign.questionnaire_id))
+            .await?
+            .ok_or(DeskError::NotFound)?;
+        Ok((link, q))
+    }
+
+    /// Stores the answer given through a personal link (channel e-mail) and marks the link
+    /// used, in one transaction. `Conflict` when it was already used, `NotActive` when the
+    /// campaign or the questionnaire is closed.
+    pub async fn answer_campaign(
+        &self,
+        tenant: &Tenant,
+        token: &str,
+        answers: Answers,
+        lang: Lang,
+    ) -> Result<(), DeskError> {
+        let (link, q) = self.campaign_survey(tenant, token).await?;
+        if link.answered_at.is_some() {
+            return Err(DeskError::Conflict);
+        }
+        if !link.campaign.status.takes_answers() || q.status != SurveyStatus::Open {
+            return Err(DeskError::NotActive);
+        }
+        let now = self.now();
+        let response = NewResponse {
+            tenant_id: tenant.id,
+            questionnaire_id: Some(q.id),
+            channel: SurveyChannel::Email,
+            place: None,
+            office_id: None,
+            service_id: None,
+            mode: None,
+            wait_seconds: None,
+            duration_seconds: None,
+            rating: answers.rating(&q.definition),
+            answers,
+            lang,
+            submitted_at: now,
+        };
+        match self.store.answer_campaign(tenant.id, link.recipient_id, &response, now).await {
+            Ok(()) => Ok(()),
+            // Answered meanwhile (a second tab), or closed meanwhile.
+            Err(ricevo_store::StoreError::Stale) => match self.campaign_link(tenant, token).await?.answered_at {
+                Some(_) => Err(DeskError::Conflict),
+                None => Err(DeskError::NotActive),
+            },
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// One campaign of the town; administrators only.
@@ -186,9 +262,20 @@ impl Desk {
         grant: &Grant,
         id: i64,
         action: CampaignAction,
+        lang: Lang,
     ) -> Result<Campaign, DeskError> {
         let c = self.campaign(tenant, grant, id).await?;
         let to = c.status.after(action).ok_or(DeskError::Conflict)?;
+        if to == CampaignStatus::Running {
+            let q = self.store.questionnaire(tenant.id, QuestionnaireId(c.questionnaire_id)).await?;
+            if q.is_none_or(|q| q.status != SurveyStatus::Open) {
+                return Err(invalid(
+                    lang,
+                    "Il questionario non è aperto: aprilo prima di inviare la campagna.",
+                    "The questionnaire is not open: open it before sending the campaign.",
+                ));
+            }
+        }
         let added = self.store.set_campaign_status(tenant.id, id, c.status, to, self.now()).await?;
         if action == CampaignAction::Start {
             tracing::info!(town = %tenant.slug, campaign = id, recipients = added, "campaign started");

@@ -683,6 +683,35 @@ macro_rules! impl_campaigns {
                 Ok(r.rows_affected() == 1)
             }
 
+            async fn campaigns_answer(
+                &self,
+                tenant: TenantId,
+                recipient: i64,
+                response: &$crate::NewResponse,
+                now: Timestamp,
+            ) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                // One answer per link, while the campaign takes answers: the mark and the
+                // answer commit together or not at all.
+                let r = sqlx::query(
+                    "UPDATE campaign_recipients SET answered_at = $1 WHERE id = $2 AND tenant_id = $3 \
+                     AND answered_at IS NULL AND campaign_id IN \
+                     (SELECT id FROM campaigns WHERE tenant_id = $3 AND status IN ('running', 'paused'))",
+                )
+                .bind(now.as_second())
+                .bind(recipient)
+                .bind(tenant.0)
+                .execute(&mut *tx)
+                .await?;
+                if r.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Err(StoreError::Stale);
+                }
+                Self::insert_response(&mut tx, response).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn campaigns_bounced(
                 &self,
                 tenant: TenantId,

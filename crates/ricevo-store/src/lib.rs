@@ -558,6 +558,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn unsubscribe_contact(&self, tenant: TenantId, contact: i64, now: Timestamp) -> Result<bool>;
     /// The mail system refused a campaign message for good (the outbox row's key).
     async fn campaign_bounced(&self, tenant: TenantId, dedupe_key: &str, error: &str, now: Timestamp) -> Result<()>;
+    /// Stores a campaign answer and marks its recipient answered, in one transaction; `Stale`
+    /// when they already answered or the campaign no longer takes answers.
+    async fn answer_campaign(
+        &self,
+        tenant: TenantId,
+        recipient: i64,
+        response: &NewResponse,
+        now: Timestamp,
+    ) -> Result<()>;
     // ---- end campaigns ----
     // ---- reports ----
     // ---- end reports ----

@@ -2647,6 +2647,15 @@ macro_rules! impl_store {
             async fn campaign_bounced(&self, tenant: TenantId, dedupe_key: &str, error: &str, now: Timestamp) -> Result<()> {
                 self.campaigns_bounced(tenant, dedupe_key, error, now).await
             }
+            async fn answer_campaign(
+                &self,
+                tenant: TenantId,
+                recipient: i64,
+                response: &$crate::NewResponse,
+                now: Timestamp,
+            ) -> Result<()> {
+                self.campaigns_answer(tenant, recipient, response, now).await
+            }
             // ---- end campaigns ----
             // ---- reports ----
             // ---- end reports ----

@@ -30,6 +30,7 @@ pub mod survey;
 // ---- feedback ----
 // ---- end feedback ----
 // ---- campaigns ----
+pub mod campaigns;
 // ---- end campaigns ----
 // ---- reports ----
 // ---- end reports ----
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         // ---- feedback ----
         // ---- end feedback ----
         // ---- campaigns ----
+        .merge(campaigns::routes())
         // ---- end campaigns ----
         // ---- reports ----
         // ---- end reports ----
