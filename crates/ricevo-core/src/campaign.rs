@@ -227,14 +227,23 @@ pub fn parse_contacts(bytes: &[u8]) -> Result<ContactImport, ImportError> {
     let mut lines = 0usize;
     // Line numbers come from byte offsets: the reader's own line count is not reliable
     // across `\r\n` line ends and skipped blank lines.
-    let line_of = |offset: u64| {
+    // Offsets only grow, so newlines are counted once, from where the last count stopped.
+    let mut counted = (0usize, 1usize);
+    let mut line_of = |offset: u64| {
         let end = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
         let mut start = end;
         // A record's offset may sit on the line end before it (blank lines are skipped).
         while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
             start += 1;
         }
-        1 + bytes[..start].iter().filter(|b| **b == b'\n').count()
+        let (from, line) = counted;
+        let line = if start >= from {
+            line + bytes[from..start].iter().filter(|b| **b == b'\n').count()
+        } else {
+            1 + bytes[..start].iter().filter(|b| **b == b'\n').count()
+        };
+        counted = (start, line);
+        line
     };
     loop {
         let before = reader.position().byte();

@@ -539,7 +539,8 @@ macro_rules! impl_campaigns {
                     let r = sqlx::query(
                         "UPDATE campaign_recipients SET queued_at = $1, token_hash = $2 \
                          WHERE id = $3 AND tenant_id = $4 AND campaign_id = $5 AND queued_at IS NULL \
-                         AND contact_id IN (SELECT id FROM survey_contacts WHERE tenant_id = $4 AND unsubscribed_at IS NULL)",
+                         AND EXISTS (SELECT 1 FROM survey_contacts s WHERE s.id = campaign_recipients.contact_id \
+                         AND s.unsubscribed_at IS NULL)",
                     )
                     .bind(now.as_second())
                     .bind(&m.token_hash)
