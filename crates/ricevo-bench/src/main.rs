@@ -12,6 +12,8 @@
 //! [--appointments N] [--audit-entries N] [--requests R]`: the staff day view of an office with
 //! 200 appointments and the audit log with 1,000,000 entries, signed in over HTTP; reports
 //! each page's time per request.
+//! `ricevo-bench campaigns [--database-url postgres://...] [--contacts N] [--runs R]`: a survey
+//! campaign to 34,000 contacts (Prato's list): import, start and queue into the outbox, timed.
 //! `ricevo-bench media --server target/release/ricevo [--meetings M] [--participants N]
 //! [--seconds S] [--video-kbps K]`: simulated participants (str0m clients) in video meetings;
 //! reports forwarded packets per second, loss, server CPU per forwarded packet and memory. With
@@ -21,6 +23,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
 
 mod booking;
+mod campaigns;
 mod media;
 mod mix;
 mod pages;
@@ -34,9 +37,10 @@ fn main() {
         Some("media") => media::run(&args[2..]),
         Some("mix") => mix::run(&args[2..]),
         Some("pages") => pages::run(&args[2..]),
+        Some("campaigns") => campaigns::run(&args[2..]),
         _ => {
             eprintln!(
-                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench pages --server PATH [--database-url URL] [--appointments N] [--audit-entries N] [--requests R]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
+                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench pages --server PATH [--database-url URL] [--appointments N] [--audit-entries N] [--requests R]\n       ricevo-bench campaigns [--database-url URL] [--contacts N] [--runs R]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
             );
             std::process::exit(2);
         }

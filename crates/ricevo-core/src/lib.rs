@@ -31,6 +31,7 @@ pub mod survey;
 pub mod feedback;
 // ---- end feedback ----
 // ---- campaigns ----
+pub mod campaign;
 // ---- end campaigns ----
 // ---- reports ----
 // ---- end reports ----

@@ -54,6 +54,7 @@ pub mod surveys;
 pub mod feedback;
 // ---- end feedback ----
 // ---- campaigns ----
+pub mod campaigns;
 // ---- end campaigns ----
 // ---- reports ----
 // ---- end reports ----

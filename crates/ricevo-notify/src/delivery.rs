@@ -39,6 +39,13 @@ pub enum Outgoing {
         /// The From address.
         from: String,
     },
+    /// A survey campaign's e-mail to one contact, rendered when delivered.
+    Survey {
+        /// What it says, with the contact's personal links.
+        survey: Box<crate::SurveyNotice>,
+        /// The From address.
+        from: String,
+    },
     /// A webhook event for one subscription.
     Webhook {
         /// The subscription; looked up at delivery time for its current URL and secret.
@@ -54,7 +61,7 @@ impl Outgoing {
     /// The value for the outbox's `kind` column.
     pub fn kind(&self) -> &'static str {
         match self {
-            Outgoing::Email(_) | Outgoing::Notice { .. } | Outgoing::Ticket { .. } => "email",
+            Outgoing::Email(_) | Outgoing::Notice { .. } | Outgoing::Ticket { .. } | Outgoing::Survey { .. } => "email",
             Outgoing::Webhook { .. } => "webhook",
         }
     }

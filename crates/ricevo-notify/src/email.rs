@@ -61,6 +61,9 @@ pub struct OutgoingEmail {
     pub ics_method: Option<String>,
     /// The Message-ID header with its angle brackets, the same on every redelivery.
     pub message_id: String,
+    /// A one-click unsubscribe address (RFC 8058), for messages to a contact list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_unsubscribe: Option<String>,
 }
 
 /// Writes a date and time for people, in the zone of `at`: "lunedì 7 dicembre 2026, ore 09:00"
@@ -175,6 +178,7 @@ pub fn render(kind: EmailKind, n: &AppointmentNotice, from_address: &str, now: T
         ics: Some(ics::invite(n, method, now)),
         ics_method: Some(method.as_str().to_string()),
         message_id: message_id(&n.uid, kind.as_str(), n.sequence, from_address),
+        list_unsubscribe: None,
     }
 }
 
@@ -411,6 +415,68 @@ pub fn render_ticket(n: &TicketNotice, from_address: &str) -> OutgoingEmail {
         ics: None,
         ics_method: None,
         message_id: message_id(&n.uid, "ticket", 0, from_address),
+        list_unsubscribe: None,
+    }
+}
+
+/// Renders a survey campaign's e-mail to one contact: the town's words, the personal link to
+/// the questionnaire and the link to unsubscribe (also as a List-Unsubscribe header).
+pub fn render_survey(n: &crate::SurveyNotice, from_address: &str) -> OutgoingEmail {
+    let it = n.lang == Lang::It;
+    let tenant = n.tenant_name.trim();
+    let subject = one_line(&n.subject);
+    let name = one_line(&n.name);
+    let greeting = match (it, name.is_empty()) {
+        (true, true) => "Ciao,".to_string(),
+        (true, false) => format!("Ciao {name},"),
+        (false, true) => "Hello,".to_string(),
+        (false, false) => format!("Hello {name},"),
+    };
+    let doc = Doc {
+        lang: n.lang,
+        title: subject.clone(),
+        greeting,
+        intro: n.intro.trim().to_string(),
+        details: Vec::new(),
+        actions: vec![
+            Action {
+                lead: if it {
+                    "Il link è personale e vale per una sola risposta: non inoltrarlo.".into()
+                } else {
+                    "The link is personal and takes one answer: do not forward it.".into()
+                },
+                link: Link {
+                    url: n.answer_url.clone(),
+                    label: if it { "Rispondi al questionario" } else { "Answer the questionnaire" }.into(),
+                },
+            },
+            Action {
+                lead: if it {
+                    format!("Non vuoi più ricevere questionari da {tenant}? Togli il tuo indirizzo con un clic:")
+                } else {
+                    format!("No more questionnaires from {tenant}? Remove your address with one click:")
+                },
+                link: Link {
+                    url: n.unsubscribe_url.clone(),
+                    label: if it { "Non ricevere più questionari" } else { "Unsubscribe" }.into(),
+                },
+            },
+        ],
+        sign_off: if it { "Grazie," } else { "Thank you," }.into(),
+        signature: tenant.to_string(),
+        footer: footer(n.lang, tenant),
+    };
+    OutgoingEmail {
+        to: mailbox(&n.name, &n.email),
+        from: mailbox(&n.tenant_name, from_address),
+        reply_to: mailbox(&n.tenant_name, &n.tenant_email),
+        text: text_body(&doc),
+        html: html_body(&doc, &subject),
+        subject,
+        ics: None,
+        ics_method: None,
+        message_id: message_id(&n.uid, "survey", 0, from_address),
+        list_unsubscribe: Some(n.unsubscribe_url.clone()),
     }
 }
 
@@ -491,6 +557,16 @@ pub fn to_message(e: &OutgoingEmail) -> Result<Message, NotifyError> {
         .message_id(Some(e.message_id.clone()))
         // RFC 3834: auto-responders must not answer, so vacation replies do not loop.
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()));
+    // RFC 2369 and RFC 8058: mail clients offer "unsubscribe", which POSTs to the link.
+    let builder = match e.list_unsubscribe.as_deref().map(one_line) {
+        Some(url) if url.starts_with("http") && !url.contains(['<', '>', ',', ' ']) => builder
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{url}>")))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            )),
+        _ => builder,
+    };
     let alternative = MultiPart::alternative()
         .singlepart(SinglePart::plain(e.text.clone()))
         .singlepart(SinglePart::html(e.html.clone()));
@@ -843,6 +919,39 @@ mod tests {
         let eml = String::from_utf8(to_eml(&e).unwrap()).unwrap();
         assert!(eml.contains("Content-Type: multipart/alternative;"));
         assert!(!eml.to_ascii_lowercase().contains("text/calendar"));
+    }
+
+    #[test]
+    fn a_survey_email_has_the_personal_link_and_a_one_click_unsubscribe() {
+        let it = render_survey(&crate::survey::tests::sample(Lang::It), FROM);
+        assert_eq!(it.subject, "Com'è andata con i servizi online?");
+        assert!(it.text.starts_with("Ciao Maria Rossi,\n\nTi chiediamo due minuti"), "{}", it.text);
+        assert!(it.text.contains("https://ricevo.example.it/prato/sondaggio/tok789\n"), "{}", it.text);
+        assert!(it.text.contains("https://ricevo.example.it/prato/disiscriviti/tok789\n"));
+        assert!(it.html.contains(">Rispondi al questionario</a>"));
+        assert!(it.message_id.ends_with(".survey@ricevo.example.it>"));
+        let eml = String::from_utf8(to_eml(&it).unwrap()).unwrap();
+        let (head, _) = headers(&eml);
+        assert!(
+            head.iter().any(|l| l == "List-Unsubscribe: <https://ricevo.example.it/prato/disiscriviti/tok789>"),
+            "{head:#?}"
+        );
+        assert!(head.iter().any(|l| l == "List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        let en = render_survey(&crate::survey::tests::sample(Lang::En), FROM);
+        assert!(en.text.starts_with("Hello Maria Rossi,"));
+        assert!(en.html.contains(">Unsubscribe</a>") && en.html.contains("<html lang=\"en\">"));
+        let mut hostile = crate::survey::tests::sample(Lang::It);
+        hostile.name = "<script>x</script>".into();
+        hostile.intro = "<b>ciao</b>".into();
+        hostile.unsubscribe_url = "https://x.example/a>\r\nBcc: y@example.org".into();
+        let e = render_survey(&hostile, FROM);
+        assert!(!e.html.contains("<script>") && !e.html.contains("<b>"));
+        let eml = String::from_utf8(to_eml(&e).unwrap()).unwrap();
+        let (head, _) = headers(&eml);
+        assert!(!head.iter().any(|l| l.starts_with("List-Unsubscribe") || l.starts_with("Bcc")), "{head:#?}");
+        assert!(
+            render(EmailKind::Confirmation, &sample(Lang::It, Mode::Phone), FROM, now()).list_unsubscribe.is_none()
+        );
     }
 
     #[test]

@@ -9,10 +9,9 @@ pub mod appointment;
 pub mod delivery;
 pub mod destination;
 pub mod email;
-// ---- feedback ----
 pub mod feedback;
-// ---- end feedback ----
 pub mod ics;
+pub mod survey;
 pub mod ticket;
 pub mod webhook;
 pub mod worker;
@@ -20,11 +19,10 @@ pub mod worker;
 pub use appointment::AppointmentNotice;
 pub use delivery::{Mailer, Outgoing, SmtpSecurity, list_outbox_dir, purge_outbox_dir, town_outbox_dir};
 pub use destination::{AllowedHosts, CitizenDestination, DestinationError, WebhookUrl};
-// ---- feedback ----
+pub use email::{EmailKind, OutgoingEmail, human_datetime, render, render_survey, render_ticket, to_eml};
 pub use feedback::{FeedbackNotice, render_feedback};
-// ---- end feedback ----
-pub use email::{EmailKind, OutgoingEmail, human_datetime, render, render_ticket, to_eml};
 pub use ics::{Method, invite};
+pub use survey::SurveyNotice;
 pub use ticket::TicketNotice;
 pub use webhook::{WebhookSender, sign, verify};
 pub use worker::{Worker, backoff};

@@ -144,6 +144,11 @@ impl Worker {
                     "outbox delivery failed"
                 );
                 self.store.outbox_failed(message.id, &truncate(&e.to_string()), retry_at).await?;
+                // A survey campaign shows its bounces per recipient.
+                if e.is_permanent() && ricevo_core::campaign::parse_dedupe_key(&message.dedupe_key).is_some() {
+                    let error = truncate(&e.to_string());
+                    self.store.campaign_bounced(message.tenant_id, &message.dedupe_key, &error, now).await?;
+                }
             }
         }
         Ok(())
@@ -168,6 +173,11 @@ impl Worker {
             Outgoing::Ticket { ticket, from } => {
                 let town = self.town_of(message.tenant_id).await?;
                 self.mailer.send(&town, &crate::render_ticket(ticket, from)).await?;
+                Ok(Outcome::Delivered)
+            }
+            Outgoing::Survey { survey, from } => {
+                let town = self.town_of(message.tenant_id).await?;
+                self.mailer.send(&town, &crate::render_survey(survey, from)).await?;
                 Ok(Outcome::Delivered)
             }
             Outgoing::Webhook { webhook_id, event_id, body } => match self.store.webhook(*webhook_id).await? {

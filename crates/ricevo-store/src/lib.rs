@@ -21,6 +21,11 @@ pub use feedback::{
 };
 // ---- end feedback ----
 // ---- campaigns ----
+mod campaigns;
+pub use campaigns::{
+    Campaign, CampaignLink, CampaignProgress, ContactCounts, ContactsImported, NewCampaign, NewContact,
+    PendingRecipient, QueuedMessage, RecipientProblem, SurveyContact,
+};
 // ---- end campaigns ----
 // ---- reports ----
 // ---- end reports ----
@@ -555,6 +560,73 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn ticket_contact(&self, tenant: TenantId, entry: EntryId) -> Result<Option<TicketContact>>;
     // ---- end feedback ----
     // ---- campaigns ----
+    /// Adds or updates a town's contacts in one transaction (an address is a contact once per
+    /// town); an unsubscribed address stays unsubscribed.
+    async fn import_contacts(
+        &self,
+        tenant: TenantId,
+        contacts: &[NewContact],
+        now: Timestamp,
+    ) -> Result<ContactsImported>;
+    /// A town's contacts, last imported first.
+    async fn contacts(&self, tenant: TenantId, limit: i64) -> Result<Vec<SurveyContact>>;
+    /// How many contacts a town has, and how many unsubscribed.
+    async fn contact_counts(&self, tenant: TenantId) -> Result<ContactCounts>;
+    /// Creates a campaign, as a draft.
+    async fn create_campaign(&self, tenant: TenantId, c: &NewCampaign, now: Timestamp) -> Result<Campaign>;
+    /// A town's campaigns, newest first.
+    async fn campaigns(&self, tenant: TenantId) -> Result<Vec<Campaign>>;
+    /// One campaign of a town.
+    async fn campaign(&self, tenant: TenantId, id: i64) -> Result<Option<Campaign>>;
+    /// Every running campaign of every town (the sender's work).
+    async fn running_campaigns(&self) -> Result<Vec<Campaign>>;
+    /// Moves a campaign from `from` to `to` (`Stale` if it is no longer `from`); starting it
+    /// makes every subscribed contact a recipient in the same transaction. Returns how many
+    /// recipients were added.
+    async fn set_campaign_status(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        from: ricevo_core::campaign::CampaignStatus,
+        to: ricevo_core::campaign::CampaignStatus,
+        now: Timestamp,
+    ) -> Result<u64>;
+    /// How many campaign messages the town queued since `since` (its rate).
+    async fn campaign_queued_since(&self, tenant: TenantId, since: Timestamp) -> Result<i64>;
+    /// Up to `limit` recipients of a campaign not queued yet, still subscribed, in order.
+    async fn pending_recipients(&self, tenant: TenantId, campaign: i64, limit: i64) -> Result<Vec<PendingRecipient>>;
+    /// Queues messages in one transaction: each recipient still unqueued and subscribed is
+    /// marked queued with its token's hash, and its message goes into the outbox. Nothing
+    /// when the campaign is not running. Returns how many were queued.
+    async fn queue_campaign_messages(
+        &self,
+        tenant: TenantId,
+        campaign: i64,
+        messages: &[QueuedMessage],
+        now: Timestamp,
+    ) -> Result<u64>;
+    /// Copies what the outbox knows (delivered, last error) into the campaign's recipients.
+    async fn sync_campaign(&self, tenant: TenantId, campaign: i64) -> Result<()>;
+    /// A campaign's figures.
+    async fn campaign_progress(&self, tenant: TenantId, campaign: i64) -> Result<CampaignProgress>;
+    /// Recipients whose message failed or bounced.
+    async fn campaign_problems(&self, tenant: TenantId, campaign: i64, limit: i64) -> Result<Vec<RecipientProblem>>;
+    /// What a personal campaign link opens.
+    async fn campaign_link(&self, token_hash: &str) -> Result<Option<CampaignLink>>;
+    /// Unsubscribes a contact at once and drops their campaign messages not yet sent; false
+    /// when they had already unsubscribed.
+    async fn unsubscribe_contact(&self, tenant: TenantId, contact: i64, now: Timestamp) -> Result<bool>;
+    /// The mail system refused a campaign message for good (the outbox row's key).
+    async fn campaign_bounced(&self, tenant: TenantId, dedupe_key: &str, error: &str, now: Timestamp) -> Result<()>;
+    /// Stores a campaign answer and marks its recipient answered, in one transaction; `Stale`
+    /// when they already answered or the campaign no longer takes answers.
+    async fn answer_campaign(
+        &self,
+        tenant: TenantId,
+        recipient: i64,
+        response: &NewResponse,
+        now: Timestamp,
+    ) -> Result<()>;
     // ---- end campaigns ----
     // ---- reports ----
     // ---- end reports ----

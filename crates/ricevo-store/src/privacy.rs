@@ -166,6 +166,8 @@ pub struct CitizenRecord {
     pub messages: Vec<HeldMessage>,
     /// The chat of the meetings they were in (what they and the office wrote there).
     pub chat: Vec<ChatLine>,
+    /// Their entry in the town's survey contact list (found by e-mail only).
+    pub contacts: Vec<crate::SurveyContact>,
 }
 
 impl CitizenRecord {
@@ -176,6 +178,7 @@ impl CitizenRecord {
             && self.documents.is_empty()
             && self.messages.is_empty()
             && self.chat.is_empty()
+            && self.contacts.is_empty()
     }
 }
 
@@ -194,6 +197,8 @@ pub struct ErasureCounts {
     pub audit_names: u64,
     /// Chat lines deleted.
     pub chat_lines: u64,
+    /// Survey contacts deleted (with their campaign rows and unsent campaign e-mails).
+    pub contacts: u64,
 }
 
 /// The answer of [`crate::Store::erase_citizen`].
@@ -217,6 +222,8 @@ pub struct RetentionCounts {
     pub audit_names: u64,
     /// Chat lines deleted.
     pub chat_lines: u64,
+    /// Survey contacts last imported before the cut-off, deleted.
+    pub contacts: u64,
 }
 
 /// The statements of this module for one engine: inherent methods of `$store` that
@@ -375,7 +382,11 @@ macro_rules! impl_privacy {
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
-                Ok($crate::CitizenRecord { appointments, entries, documents, messages, chat })
+                let contacts = match lookup {
+                    $crate::CitizenLookup::Email(e) => self.campaigns_citizen_contacts(tenant, e).await?,
+                    _ => Vec::new(),
+                };
+                Ok($crate::CitizenRecord { appointments, entries, documents, messages, chat, contacts })
             }
 
             async fn privacy_erase(
@@ -460,6 +471,10 @@ macro_rules! impl_privacy {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+                if let $crate::CitizenLookup::Email(e) = lookup {
+                    counts.contacts =
+                        Self::campaigns_delete_contacts(&mut tx, tenant, "email = $2", 0, Some(&e.trim().to_lowercase())).await?;
+                }
                 tx.commit().await?;
                 Ok($crate::Erasure::Erased(counts))
             }
@@ -501,8 +516,10 @@ macro_rules! impl_privacy {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+                let contacts =
+                    Self::campaigns_delete_contacts(&mut tx, tenant, "imported_at < $2", before.as_second(), None).await?;
                 tx.commit().await?;
-                Ok($crate::RetentionCounts { messages, documents, audit_names, chat_lines })
+                Ok($crate::RetentionCounts { messages, documents, audit_names, chat_lines, contacts })
             }
         }
     };

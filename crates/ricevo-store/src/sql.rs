@@ -347,6 +347,7 @@ macro_rules! impl_store {
         $crate::feedback::impl_feedback!($store, $db);
         // ---- end feedback ----
         // ---- campaigns ----
+        $crate::campaigns::impl_campaigns!($store, $db);
         // ---- end campaigns ----
         // ---- reports ----
         // ---- end reports ----
@@ -2658,7 +2659,80 @@ macro_rules! impl_store {
                 self.feedback_ticket_contact(tenant, entry).await
             }
             // ---- end feedback ----
-            // ---- campaigns ----
+            // ---- campaigns (the statements are in campaigns.rs) ----
+            async fn import_contacts(&self, tenant: TenantId, contacts: &[$crate::NewContact], now: Timestamp) -> Result<$crate::ContactsImported> {
+                self.campaigns_import(tenant, contacts, now).await
+            }
+            async fn contacts(&self, tenant: TenantId, limit: i64) -> Result<Vec<$crate::SurveyContact>> {
+                self.campaigns_contacts(tenant, limit).await
+            }
+            async fn contact_counts(&self, tenant: TenantId) -> Result<$crate::ContactCounts> {
+                self.campaigns_contact_counts(tenant).await
+            }
+            async fn create_campaign(&self, tenant: TenantId, c: &$crate::NewCampaign, now: Timestamp) -> Result<$crate::Campaign> {
+                self.campaigns_create(tenant, c, now).await
+            }
+            async fn campaigns(&self, tenant: TenantId) -> Result<Vec<$crate::Campaign>> {
+                self.campaigns_list(tenant).await
+            }
+            async fn campaign(&self, tenant: TenantId, id: i64) -> Result<Option<$crate::Campaign>> {
+                self.campaigns_one(tenant, id).await
+            }
+            async fn running_campaigns(&self) -> Result<Vec<$crate::Campaign>> {
+                self.campaigns_running().await
+            }
+            async fn set_campaign_status(
+                &self,
+                tenant: TenantId,
+                id: i64,
+                from: ricevo_core::campaign::CampaignStatus,
+                to: ricevo_core::campaign::CampaignStatus,
+                now: Timestamp,
+            ) -> Result<u64> {
+                self.campaigns_set_status(tenant, id, from, to, now).await
+            }
+            async fn campaign_queued_since(&self, tenant: TenantId, since: Timestamp) -> Result<i64> {
+                self.campaigns_queued_since(tenant, since).await
+            }
+            async fn pending_recipients(&self, tenant: TenantId, campaign: i64, limit: i64) -> Result<Vec<$crate::PendingRecipient>> {
+                self.campaigns_pending(tenant, campaign, limit).await
+            }
+            async fn queue_campaign_messages(
+                &self,
+                tenant: TenantId,
+                campaign: i64,
+                messages: &[$crate::QueuedMessage],
+                now: Timestamp,
+            ) -> Result<u64> {
+                self.campaigns_queue(tenant, campaign, messages, now).await
+            }
+            async fn sync_campaign(&self, tenant: TenantId, campaign: i64) -> Result<()> {
+                self.campaigns_sync(tenant, campaign).await
+            }
+            async fn campaign_progress(&self, tenant: TenantId, campaign: i64) -> Result<$crate::CampaignProgress> {
+                self.campaigns_progress(tenant, campaign).await
+            }
+            async fn campaign_problems(&self, tenant: TenantId, campaign: i64, limit: i64) -> Result<Vec<$crate::RecipientProblem>> {
+                self.campaigns_problems(tenant, campaign, limit).await
+            }
+            async fn campaign_link(&self, token_hash: &str) -> Result<Option<$crate::CampaignLink>> {
+                self.campaigns_link(token_hash).await
+            }
+            async fn unsubscribe_contact(&self, tenant: TenantId, contact: i64, now: Timestamp) -> Result<bool> {
+                self.campaigns_unsubscribe(tenant, contact, now).await
+            }
+            async fn campaign_bounced(&self, tenant: TenantId, dedupe_key: &str, error: &str, now: Timestamp) -> Result<()> {
+                self.campaigns_bounced(tenant, dedupe_key, error, now).await
+            }
+            async fn answer_campaign(
+                &self,
+                tenant: TenantId,
+                recipient: i64,
+                response: &$crate::NewResponse,
+                now: Timestamp,
+            ) -> Result<()> {
+                self.campaigns_answer(tenant, recipient, response, now).await
+            }
             // ---- end campaigns ----
             // ---- reports ----
             // ---- end reports ----

@@ -31,6 +31,7 @@ pub mod survey;
 pub mod feedback;
 // ---- end feedback ----
 // ---- campaigns ----
+pub mod campaigns;
 // ---- end campaigns ----
 // ---- reports ----
 // ---- end reports ----
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .merge(feedback::routes())
         // ---- end feedback ----
         // ---- campaigns ----
+        .merge(campaigns::routes())
         // ---- end campaigns ----
         // ---- reports ----
         // ---- end reports ----

@@ -101,6 +101,8 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let heartbeat_task = tokio::spawn(ricevo_web::room::keep_node_alive(state.clone()));
     // Meetings of this node that everyone left close by themselves after the grace period.
     let deserted_task = tokio::spawn(ricevo_web::room::close_deserted_meetings(state.clone()));
+    // Survey campaigns hand their e-mails to the outbox at each town's rate.
+    let campaigns_task = tokio::spawn(ricevo_desk::campaigns::run_sender(state.desk.clone(), stop_rx.clone()));
     let app = ricevo_web::router(state);
     let addr = config.listen_addr().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -167,6 +169,7 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         hub.all_closed().await;
         let _ = worker_task.await;
         let _ = privacy_task.await;
+        let _ = campaigns_task.await;
     })
     .await;
     if done.is_err() {

@@ -103,6 +103,10 @@ impl Page {
         // ---- feedback ----
         // ---- end feedback ----
         // ---- campaigns ----
+        if self.is_admin() {
+            links.push((format!("{b}/contacts"), self.t("Contatti", "Contacts")));
+            links.push((format!("{b}/campaigns"), self.t("Campagne", "Campaigns")));
+        }
         // ---- end campaigns ----
         // ---- reports ----
         // ---- end reports ----
