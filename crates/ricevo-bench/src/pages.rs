@@ -188,6 +188,7 @@ async fn bench(o: Options) {
             notes: Some("Porto i documenti richiesti".into()),
             answers: serde_json::json!({}),
             lang: Lang::It,
+            booked_via: ricevo_core::report::BookedVia::Page,
             now: Timestamp::now(),
             outbox: Vec::new(),
             idempotency: None,

@@ -31,6 +31,7 @@ pub mod text;
 // ---- campaigns ----
 // ---- end campaigns ----
 // ---- reports ----
+pub mod report;
 // ---- end reports ----
 
 pub use appointment::AppointmentStatus;

@@ -54,6 +54,7 @@ pub mod walk_in;
 // ---- campaigns ----
 // ---- end campaigns ----
 // ---- reports ----
+pub mod reports;
 // ---- end reports ----
 
 use std::fmt;
