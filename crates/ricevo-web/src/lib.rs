@@ -31,6 +31,7 @@ pub mod state;
 // ---- campaigns ----
 // ---- end campaigns ----
 // ---- reports ----
+pub mod reports;
 // ---- end reports ----
 
 use std::time::{Duration, Instant};
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         // ---- campaigns ----
         // ---- end campaigns ----
         // ---- reports ----
+        .merge(reports::routes())
         // ---- end reports ----
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_with_token))
@@ -123,6 +125,7 @@ pub fn api_routes() -> Vec<route::ApiRoute> {
     // ---- campaigns ----
     // ---- end campaigns ----
     // ---- reports ----
+    routes.extend(reports::api::routes());
     // ---- end reports ----
     routes
 }
