@@ -25,6 +25,7 @@ pub mod service;
 pub mod slots;
 pub mod text;
 // ---- surveys ----
+pub mod survey;
 // ---- end surveys ----
 // ---- feedback ----
 // ---- end feedback ----

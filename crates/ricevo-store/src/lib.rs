@@ -12,6 +12,7 @@ mod privacy;
 mod sql;
 mod sqlite;
 // ---- surveys ----
+pub mod surveys;
 // ---- end surveys ----
 // ---- feedback ----
 // ---- end feedback ----
@@ -32,12 +33,16 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use ricevo_core::lobby::{Entry, EntryStatus, WalkInDesk};
 use ricevo_core::slots::Booked;
+use ricevo_core::survey::{QuestionnaireId, SurveyStatus};
 use ricevo_core::{AppointmentId, DocumentId, EntryId, MeetingId, OfficeId, OpeningHours, ServiceId, TenantId, UserId};
 
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use privacy::{CitizenEntry, CitizenLookup, CitizenRecord, Erasure, ErasureCounts, HeldMessage, RetentionCounts};
 pub use sqlite::SqliteStore;
+// ---- surveys ----
+pub use surveys::{NewQuestionnaire, NewResponse, ResponseFilter, StoredQuestionnaire, StoredResponse};
+// ---- end surveys ----
 
 /// The one error type of the storage boundary.
 #[derive(Debug, thiserror::Error)]
@@ -449,6 +454,45 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Records that a token was used at `now`.
     async fn touch_api_token(&self, token_hash: &str, now: Timestamp) -> Result<()>;
     // ---- surveys ----
+    /// Creates a questionnaire as a draft; `NotFound` if its office or service is not the town's.
+    async fn create_questionnaire(
+        &self,
+        tenant: TenantId,
+        q: &NewQuestionnaire,
+        now: Timestamp,
+    ) -> Result<StoredQuestionnaire>;
+    /// Replaces a questionnaire's title, kind, office, service and definition (not its status);
+    /// `NotFound` for another town's.
+    async fn update_questionnaire(
+        &self,
+        tenant: TenantId,
+        id: QuestionnaireId,
+        q: &NewQuestionnaire,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Sets a questionnaire's status (draft, open, closed); `NotFound` for another town's.
+    async fn set_questionnaire_status(
+        &self,
+        tenant: TenantId,
+        id: QuestionnaireId,
+        status: SurveyStatus,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// One questionnaire of a town.
+    async fn questionnaire(&self, tenant: TenantId, id: QuestionnaireId) -> Result<Option<StoredQuestionnaire>>;
+    /// A town's questionnaires (both kinds), newest first.
+    async fn questionnaires(&self, tenant: TenantId) -> Result<Vec<StoredQuestionnaire>>;
+    /// Stores a response given at a kiosk or by link, in one transaction with the check that
+    /// its questionnaire is the town's (`NotFound`) and open (`Stale`).
+    async fn add_response(&self, r: &NewResponse) -> Result<i64>;
+    /// Responses to one questionnaire of the town (`None`: the built-in after-contact feedback),
+    /// newest first, as `filter` narrows them.
+    async fn responses(
+        &self,
+        tenant: TenantId,
+        questionnaire: Option<QuestionnaireId>,
+        filter: &ResponseFilter,
+    ) -> Result<Vec<StoredResponse>>;
     // ---- end surveys ----
     // ---- feedback ----
     // ---- end feedback ----

@@ -341,6 +341,7 @@ macro_rules! impl_store {
 
         $crate::privacy::impl_privacy!($store, $db);
         // ---- surveys ----
+        $crate::surveys::impl_surveys!($store, $db);
         // ---- end surveys ----
         // ---- feedback ----
         // ---- end feedback ----
@@ -2526,6 +2527,59 @@ macro_rules! impl_store {
                 Ok(())
             }
             // ---- surveys ----
+            async fn create_questionnaire(
+                &self,
+                tenant: TenantId,
+                q: &$crate::NewQuestionnaire,
+                now: Timestamp,
+            ) -> Result<$crate::StoredQuestionnaire> {
+                self.surveys_create(tenant, q, now).await
+            }
+
+            async fn update_questionnaire(
+                &self,
+                tenant: TenantId,
+                id: ricevo_core::survey::QuestionnaireId,
+                q: &$crate::NewQuestionnaire,
+                now: Timestamp,
+            ) -> Result<()> {
+                self.surveys_update(tenant, id, q, now).await
+            }
+
+            async fn set_questionnaire_status(
+                &self,
+                tenant: TenantId,
+                id: ricevo_core::survey::QuestionnaireId,
+                status: ricevo_core::survey::SurveyStatus,
+                now: Timestamp,
+            ) -> Result<()> {
+                self.surveys_set_status(tenant, id, status, now).await
+            }
+
+            async fn questionnaire(
+                &self,
+                tenant: TenantId,
+                id: ricevo_core::survey::QuestionnaireId,
+            ) -> Result<Option<$crate::StoredQuestionnaire>> {
+                self.surveys_one(tenant, id).await
+            }
+
+            async fn questionnaires(&self, tenant: TenantId) -> Result<Vec<$crate::StoredQuestionnaire>> {
+                self.surveys_all(tenant).await
+            }
+
+            async fn add_response(&self, r: &$crate::NewResponse) -> Result<i64> {
+                self.surveys_add_response(r).await
+            }
+
+            async fn responses(
+                &self,
+                tenant: TenantId,
+                questionnaire: Option<ricevo_core::survey::QuestionnaireId>,
+                filter: &$crate::ResponseFilter,
+            ) -> Result<Vec<$crate::StoredResponse>> {
+                self.surveys_responses(tenant, questionnaire, filter).await
+            }
             // ---- end surveys ----
             // ---- feedback ----
             // ---- end feedback ----

@@ -25,6 +25,7 @@ pub mod server;
 pub mod staff;
 pub mod state;
 // ---- surveys ----
+pub mod survey;
 // ---- end surveys ----
 // ---- feedback ----
 // ---- end feedback ----
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .merge(room::routes(state.config.max_document_bytes))
         .merge(assets::routes())
         // ---- surveys ----
+        .merge(survey::routes())
         // ---- end surveys ----
         // ---- feedback ----
         // ---- end feedback ----
