@@ -142,11 +142,20 @@ async fn appointments(
     }
 }
 
-async fn entry(raw: &Raw, town: &Town, kind: &str, appointment: Option<&str>, status: &str, arrived: &str, wait: Option<i64>) {
+async fn entry(
+    raw: &Raw,
+    town: &Town,
+    kind: &str,
+    appointment: Option<&str>,
+    status: &str,
+    arrived: &str,
+    wait: Option<i64>,
+) {
     let arrived = at(arrived);
     let admitted = wait.map_or("NULL".to_owned(), |w| (arrived + w).to_string());
-    let appointment = appointment
-        .map_or("NULL".to_owned(), |tag| format!("(SELECT id FROM appointments WHERE public_id = '{tag}-{}')", town.tenant.id.0));
+    let appointment = appointment.map_or("NULL".to_owned(), |tag| {
+        format!("(SELECT id FROM appointments WHERE public_id = '{tag}-{}')", town.tenant.id.0)
+    });
     raw.exec(&format!(
         "INSERT INTO entries (tenant_id, office_id, kind, appointment_id, name, service, abilities, status, arrived_at, admitted_at) \
          VALUES ({}, {}, '{kind}', {appointment}, 'Mario Rossi', 'Anagrafe', '{{}}', '{status}', {arrived}, {admitted})",
@@ -224,14 +233,6 @@ async fn seed(raw: &Raw, a: &Town) {
 }
 
 async fn scenario(f: Fixture) {
-    // TEMPORARY until branch surveys (migration 0011) is merged: its table, per CONTRACT14.
-    f.raw
-        .exec(
-            "CREATE TABLE IF NOT EXISTS survey_responses (id BIGINT, tenant_id BIGINT NOT NULL, questionnaire_id BIGINT, \
-             channel TEXT NOT NULL, place TEXT, office_id BIGINT, service_id BIGINT, mode TEXT, wait_seconds BIGINT, \
-             duration_seconds BIGINT, rating INTEGER, answers TEXT NOT NULL, lang TEXT NOT NULL, submitted_at BIGINT NOT NULL)",
-        )
-        .await;
     let store = &*f.store;
     let a = town(store, "alfa").await;
     let b = town(store, "beta").await;

@@ -256,7 +256,8 @@ pub(crate) async fn export_file(
         return Err(bad("Formato sconosciuto: scegli csv o ods.", "Unknown format: choose csv or ods."));
     }
     let key = fields.get("table").to_owned();
-    if !tables::KEYS.contains(&key.as_str()) && !(key == "all" && format == "ods") {
+    let known = tables::KEYS.contains(&key.as_str()) || (key == "all" && format == "ods");
+    if !known {
         return Err(bad(
             "Tabella sconosciuta (con il formato csv scegli una tabella alla volta).",
             "Unknown table (with the csv format choose one table at a time).",

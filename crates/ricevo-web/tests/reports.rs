@@ -69,8 +69,8 @@ fn unzip_stored(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
 
 /// Three bookings through the API and one on a citizen's behalf, all on 25 November.
 async fn bookings(app: &App) {
-    for (time, who) in [("09:00", "Mario Rossi"), ("09:30", "Anna Verdi"), ("10:00", "Luca Bianchi")] {
-        book(app, "Carta d'identità elettronica", time, who).await;
+    for (time, who) in [("09:00", "Mario Rossi"), ("09:35", "Anna Verdi"), ("10:10", "Luca Bianchi")] {
+        book(app, "Cambio di residenza", time, who).await;
     }
 }
 
@@ -92,7 +92,7 @@ async fn the_report_page_draws_charts_beside_tables_and_names_no_citizen() {
         assert!(!b.contains(name), "a citizen's {name} on the report page");
     }
     assert!(!b.contains("<script"), "no script on the report page");
-    assert!(b.contains("export?from=2026-11-01&amp;to=2026-11-30&amp;table=channels&amp;format=csv"));
+    assert!(b.contains("export?from=2026-11-01&#38;to=2026-11-30&#38;table=channels&#38;format=csv"), "{b}");
     // Without a period: the last 30 days up to today (23 November), filled in the form.
     let default = get(&app, &s, "/demo/staff/reports").await;
     assert_eq!(default.status, StatusCode::OK);
@@ -112,12 +112,18 @@ async fn every_table_exports_as_csv_and_the_ods_reads_back() {
         bytes(&app, &s, &format!("/demo/staff/reports/export?{NOVEMBER}&table=channels&format=csv")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
-    assert!(headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains("ricevo-demo-2026-11-01-2026-11-30-channels.csv"));
+    assert!(
+        headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("ricevo-demo-2026-11-01-2026-11-30-channels.csv")
+    );
     let csv = String::from_utf8(body).unwrap();
     assert_eq!(csv.lines().next(), Some("Canale,Appuntamenti"));
-    assert!(csv.contains("API (portale, widget),3\n"), "{csv}");
+    assert!(csv.contains("\"API (portale, widget)\",3\n"), "{csv}");
     for key in ["summary", "modes", "offices", "services", "weekdays", "hours", "satisfaction"] {
-        let (status, _, body) = bytes(&app, &s, &format!("/demo/staff/reports/export?{NOVEMBER}&table={key}&format=csv")).await;
+        let (status, _, body) =
+            bytes(&app, &s, &format!("/demo/staff/reports/export?{NOVEMBER}&table={key}&format=csv")).await;
         assert_eq!(status, StatusCode::OK, "{key}");
         assert!(!body.is_empty(), "{key}");
     }
@@ -167,7 +173,8 @@ async fn bad_periods_formats_and_tables_are_refused_in_the_readers_language() {
     assert_eq!(bad_table.status, StatusCode::BAD_REQUEST);
     let csv_all = get(&app, &s, &format!("/demo/staff/reports/export?{NOVEMBER}&table=all&format=csv")).await;
     assert_eq!(csv_all.status, StatusCode::BAD_REQUEST);
-    let bad_period = get(&app, &s, "/demo/staff/reports/export?from=2026-11-30&to=2026-11-01&table=hours&format=csv").await;
+    let bad_period =
+        get(&app, &s, "/demo/staff/reports/export?from=2026-11-30&to=2026-11-01&table=hours&format=csv").await;
     assert_eq!(bad_period.status, StatusCode::BAD_REQUEST);
     assert!(bad_period.body.contains("viene dopo"), "{}", bad_period.body);
     // No such office in the town: 404, not a 500 and not an empty report.
@@ -181,7 +188,10 @@ async fn operators_and_managers_see_only_their_offices() {
     bookings(&app).await;
     let tributi = office_id(&app, "Tributi").await;
     let anagrafe = office_id(&app, "Anagrafe").await;
-    app.store.create_user(app.tenant, "op@esempio.it", "Operatrice", Role::Operator, &PASSWORD_HASH, &[tributi]).await.unwrap();
+    app.store
+        .create_user(app.tenant, "op@esempio.it", "Operatrice", Role::Operator, &PASSWORD_HASH, &[tributi])
+        .await
+        .unwrap();
     let s = login(&app, "op@esempio.it").await;
     let page = get(&app, &s, &format!("/demo/staff/reports?{NOVEMBER}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -190,10 +200,18 @@ async fn operators_and_managers_see_only_their_offices() {
     assert!(page.body.contains("<th scope=\"row\">Appuntamenti nel periodo</th><td>0</td>"), "{}", page.body);
     let other = get(&app, &s, &format!("/demo/staff/reports?{NOVEMBER}&office={}", anagrafe.0)).await;
     assert_eq!(other.status, StatusCode::FORBIDDEN);
-    let export = get(&app, &s, &format!("/demo/staff/reports/export?{NOVEMBER}&office={}&table=channels&format=csv", anagrafe.0)).await;
+    let export = get(
+        &app,
+        &s,
+        &format!("/demo/staff/reports/export?{NOVEMBER}&office={}&table=channels&format=csv", anagrafe.0),
+    )
+    .await;
     assert_eq!(export.status, StatusCode::FORBIDDEN);
 
-    app.store.create_user(app.tenant, "man@esempio.it", "Responsabile", Role::Manager, &PASSWORD_HASH, &[anagrafe]).await.unwrap();
+    app.store
+        .create_user(app.tenant, "man@esempio.it", "Responsabile", Role::Manager, &PASSWORD_HASH, &[anagrafe])
+        .await
+        .unwrap();
     let m = login(&app, "man@esempio.it").await;
     let page = get(&app, &m, &format!("/demo/staff/reports?{NOVEMBER}")).await;
     assert!(page.body.contains("<th scope=\"row\">Appuntamenti nel periodo</th><td>3</td>"), "{}", page.body);
@@ -243,15 +261,19 @@ async fn a_second_town_sees_only_its_own_figures_everywhere() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("<th scope=\"row\">Appuntamenti nel periodo</th><td>0</td>"), "{}", page.body);
     assert!(!page.body.contains("Anagrafe"), "the demo town's office");
-    let (_, _, csv) = bytes(&app, &s, &format!("/altro/staff/reports/export?{NOVEMBER}&table=offices&format=csv")).await;
+    let (_, _, csv) =
+        bytes(&app, &s, &format!("/altro/staff/reports/export?{NOVEMBER}&table=offices&format=csv")).await;
     assert!(!String::from_utf8(csv).unwrap().contains("Anagrafe"));
-    let (_, _, csv) = bytes(&app, &s, &format!("/altro/staff/reports/export?{NOVEMBER}&table=channels&format=csv")).await;
-    assert!(String::from_utf8(csv).unwrap().contains("API (portale, widget),0"));
+    let (_, _, csv) =
+        bytes(&app, &s, &format!("/altro/staff/reports/export?{NOVEMBER}&table=channels&format=csv")).await;
+    assert!(String::from_utf8(csv).unwrap().contains("\"API (portale, widget)\",0"));
     // The demo town's office id through the other town: no such office there.
     let anagrafe = office_id(&app, "Anagrafe").await;
     let foreign = get(&app, &s, &format!("/altro/staff/reports?{NOVEMBER}&office={}", anagrafe.0)).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
-    let foreign = get(&app, &s, &format!("/altro/staff/reports/export?{NOVEMBER}&office={}&table=hours&format=ods", anagrafe.0)).await;
+    let foreign =
+        get(&app, &s, &format!("/altro/staff/reports/export?{NOVEMBER}&office={}&table=hours&format=ods", anagrafe.0))
+            .await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
     // The other town's session opens nothing of the demo town.
     let cross = get(&app, &s, &format!("/demo/staff/reports?{NOVEMBER}")).await;
