@@ -33,8 +33,8 @@ pub(crate) fn escape(s: &str) -> String {
 }
 
 const ROW: u32 = 26;
-const LABEL_WIDTH: u32 = 150;
-const WIDTH: u32 = 480;
+const LABEL_WIDTH: u32 = 230;
+const WIDTH: u32 = 560;
 
 /// Horizontal bars, one per row (for channels, modes, weekdays, ratings): `id` makes the
 /// title's id unique on the page.
