@@ -14,6 +14,9 @@
 //! each page's time per request.
 //! `ricevo-bench campaigns [--database-url postgres://...] [--contacts N] [--runs R]`: a survey
 //! campaign to 34,000 contacts (Prato's list): import, start and queue into the outbox, timed.
+//! `ricevo-bench reports --server target/release/ricevo [--database-url postgres://...]
+//! [--appointments N] [--answers N] [--requests R]`: reports of the service over 1,000,000
+//! appointments and 200,000 answers, signed in over HTTP; reports each request's time and size.
 //! `ricevo-bench media --server target/release/ricevo [--meetings M] [--participants N]
 //! [--seconds S] [--video-kbps K]`: simulated participants (str0m clients) in video meetings;
 //! reports forwarded packets per second, loss, server CPU per forwarded packet and memory. With
@@ -27,6 +30,7 @@ mod campaigns;
 mod media;
 mod mix;
 mod pages;
+mod reports;
 mod slots;
 
 fn main() {
@@ -38,9 +42,10 @@ fn main() {
         Some("mix") => mix::run(&args[2..]),
         Some("pages") => pages::run(&args[2..]),
         Some("campaigns") => campaigns::run(&args[2..]),
+        Some("reports") => reports::run(&args[2..]),
         _ => {
             eprintln!(
-                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench pages --server PATH [--database-url URL] [--appointments N] [--audit-entries N] [--requests R]\n       ricevo-bench campaigns [--database-url URL] [--contacts N] [--runs R]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
+                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench pages --server PATH [--database-url URL] [--appointments N] [--audit-entries N] [--requests R]\n       ricevo-bench reports --server PATH [--database-url URL] [--appointments N] [--answers N] [--requests R]\n       ricevo-bench campaigns [--database-url URL] [--contacts N] [--runs R]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
             );
             std::process::exit(2);
         }

@@ -188,6 +188,7 @@ async fn bench(o: Options) {
             notes: Some("Porto i documenti richiesti".into()),
             answers: serde_json::json!({}),
             lang: Lang::It,
+            booked_via: ricevo_core::report::BookedVia::Page,
             now: Timestamp::now(),
             outbox: Vec::new(),
             idempotency: None,
@@ -290,7 +291,7 @@ fn second_town() -> ricevo_store::NewTenant {
 
 // The town's administrator, created by the command line as an IT office would; returns the
 // generated password it prints.
-fn add_admin(server: &str, url: &str, data: &std::path::Path) -> String {
+pub(crate) fn add_admin(server: &str, url: &str, data: &std::path::Path) -> String {
     let out = Command::new(server)
         .args(["user", "add", "--tenant", "bench", "--email", "admin@bench.it", "--name", "Admin", "--role", "admin"])
         .env("RICEVO_DATABASE_URL", url)
@@ -319,7 +320,7 @@ fn set_cookie(resp: &reqwest::Response, name: &str) -> String {
         .to_owned()
 }
 
-async fn sign_in(http: &reqwest::Client, base: &str, password: &str) -> String {
+pub(crate) async fn sign_in(http: &reqwest::Client, base: &str, password: &str) -> String {
     let page = http.get(format!("{base}/bench/staff/login")).send().await.unwrap();
     let login_cookie = set_cookie(&page, "ricevo_login_csrf");
     let body = page.text().await.unwrap();

@@ -34,6 +34,7 @@ pub mod feedback;
 pub mod campaign;
 // ---- end campaigns ----
 // ---- reports ----
+pub mod report;
 // ---- end reports ----
 
 pub use appointment::AppointmentStatus;

@@ -10,6 +10,7 @@ use ricevo_core::EntryStatus;
 use ricevo_core::appointment::{AppointmentStatus, Timing};
 use ricevo_core::audit::{Act, Subject};
 use ricevo_core::citizen::{BookingDetails, BookingInput, check_booking};
+use ricevo_core::report::BookedVia;
 use ricevo_core::slots::{self, Slot, SlotRefusal};
 use ricevo_core::{Lang, ServiceId, quota};
 use ricevo_store::{
@@ -34,8 +35,10 @@ const REFERENCE_DRAWS: usize = 8;
 /// Who books: the citizen, or an official for them (see `on_behalf`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Booker {
-    /// The citizen, under the source's hourly budget.
+    /// The citizen on the booking pages, under the source's hourly budget.
     Citizen,
+    /// The citizen (or the town's portal for them) through the JSON API, under the same budget.
+    Api,
     /// An official on the citizen's behalf: no hourly budget (they are signed in), and with
     /// `outside_hours` the opening hours, notice and horizon do not bind (seats still do).
     Staff {
@@ -131,6 +134,16 @@ impl Desk {
         self.book_as(tenant, req, lang, Booker::Citizen).await
     }
 
+    /// [`Desk::book`] through the JSON API: the same rules, recorded as booked through the API.
+    pub async fn book_through_api(
+        &self,
+        tenant: &Tenant,
+        req: BookingRequest,
+        lang: Lang,
+    ) -> Result<BookingResult, DeskError> {
+        self.book_as(tenant, req, lang, Booker::Api).await
+    }
+
     /// [`Desk::book`] for the citizen or for an official booking on their behalf.
     pub(crate) async fn book_as(
         &self,
@@ -175,8 +188,13 @@ impl Desk {
             }
             (Err(reason), _) => return Err(self.unavailable(tenant, service, office, day, req.start, reason).await),
         };
-        if booker != Booker::Citizen {
-            return self.commit(tenant, &req, &ctx, details, slot, day, now).await;
+        let via = match booker {
+            Booker::Citizen => BookedVia::Page,
+            Booker::Api => BookedVia::Api,
+            Booker::Staff { .. } => BookedVia::Staff,
+        };
+        if let Booker::Staff { .. } = booker {
+            return self.commit(tenant, &req, &ctx, details, slot, day, now, via).await;
         }
         // The source's budget is spent only by a booking that gets stored (given back
         // otherwise), and taken before the commit so that a burst of concurrent requests
@@ -186,7 +204,7 @@ impl Desk {
             tracing::warn!(tenant = %tenant.slug, source = %req.source, "booking budget spent");
             return Err(DeskError::BudgetSpent { retry_after_seconds: self.booking_budget.retry_after(now) });
         }
-        let result = self.commit(tenant, &req, &ctx, details, slot, day, now).await;
+        let result = self.commit(tenant, &req, &ctx, details, slot, day, now, via).await;
         if !matches!(result, Ok(BookingResult::Booked { .. })) {
             self.booking_budget.give_back(&req.source, now);
         }
@@ -204,9 +222,10 @@ impl Desk {
         slot: Slot,
         day: Date,
         now: Timestamp,
+        via: BookedVia,
     ) -> Result<BookingResult, DeskError> {
         for _ in 0..REFERENCE_DRAWS {
-            if let Some(result) = self.commit_once(tenant, req, ctx, &details, &slot, day, now).await? {
+            if let Some(result) = self.commit_once(tenant, req, ctx, &details, &slot, day, now, via).await? {
                 return Ok(result);
             }
         }
@@ -224,6 +243,7 @@ impl Desk {
         slot: &Slot,
         day: Date,
         now: Timestamp,
+        via: BookedVia,
     ) -> Result<Option<BookingResult>, DeskError> {
         let (service, office, facts) = (&ctx.service, &ctx.office, &ctx.facts);
         let token = tokens::new_token();
@@ -257,6 +277,7 @@ impl Desk {
             notes: details.notes.clone(),
             answers: serde_json::to_value(&details.answers).unwrap_or_default(),
             lang: details.lang,
+            booked_via: via,
             now,
             outbox: Vec::new(),
             idempotency: req.idempotency.as_ref().map(|(key, hash)| IdempotencyRecord {

@@ -57,6 +57,7 @@ pub mod feedback;
 pub mod campaigns;
 // ---- end campaigns ----
 // ---- reports ----
+pub mod reports;
 // ---- end reports ----
 
 use std::fmt;

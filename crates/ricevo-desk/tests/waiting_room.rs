@@ -187,6 +187,7 @@ async fn appointment(store: &dyn Store, town: &Town, start: &str, n: u32) -> (Ap
         notes: None,
         answers: serde_json::json!({}),
         lang: Lang::It,
+        booked_via: ricevo_core::report::BookedVia::Page,
         now: at("2026-11-01T00:00:00Z"),
         outbox: Vec::new(),
         idempotency: None,

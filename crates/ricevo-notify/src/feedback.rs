@@ -114,6 +114,7 @@ pub fn render_feedback(n: &FeedbackNotice, from_address: &str) -> OutgoingEmail 
         ics: None,
         ics_method: None,
         message_id: message_id(&n.uid, "feedback", 0, from_address),
+        list_unsubscribe: None,
     }
 }
 

@@ -108,6 +108,7 @@ async fn book_with(store: &dyn Store, town: &Town, start: &str, messages: Vec<(S
             notes: None,
             answers: serde_json::json!({}),
             lang: Lang::It,
+            booked_via: ricevo_core::report::BookedVia::Page,
             now: at("2026-11-01T00:00:00Z"),
             outbox,
             idempotency: None,

@@ -28,6 +28,8 @@ pub use campaigns::{
 };
 // ---- end campaigns ----
 // ---- reports ----
+mod reports;
+pub use reports::ReportScope;
 // ---- end reports ----
 // Backup and restore (operating it): the SQLite file as a whole.
 pub mod sqlite_file;
@@ -629,6 +631,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<()>;
     // ---- end campaigns ----
     // ---- reports ----
+    /// The grouped counts of a report of the service (`ricevo_core::report::build` folds them).
+    async fn report_facts(&self, scope: &ReportScope) -> Result<ricevo_core::report::Facts>;
     // ---- end reports ----
 }
 

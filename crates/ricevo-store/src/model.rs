@@ -362,6 +362,8 @@ pub struct NewAppointment {
     pub answers: serde_json::Value,
     /// Language.
     pub lang: Lang,
+    /// Through which channel it is booked (reports count bookings by channel).
+    pub booked_via: ricevo_core::report::BookedVia,
     /// Now.
     pub now: Timestamp,
     /// Messages announcing the booking.

@@ -198,11 +198,11 @@ pub(crate) const PUBLIC_ID_TAKEN: &str = "SELECT COUNT(*) FROM appointments WHER
 /// The seats taken in a range of steps of an office.
 pub(crate) const SEATS_TAKEN_SELECT: &str =
     "SELECT step, seat FROM seats WHERE office_id = $1 AND step >= $2 AND step < $3";
-/// A new appointment, returning its id (17 parameters, see `book_in`).
+/// A new appointment, returning its id (18 parameters, see `book_in`).
 pub(crate) const APPOINTMENT_INSERT: &str = "INSERT INTO appointments (public_id, token_hash, tenant_id, office_id, \
      service_id, status, start_at, end_at, occupied_until, mode, citizen_name, citizen_email, citizen_phone, fiscal_code, \
-     notes, answers, lang, sequence, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, 'booked', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $17) \
+     notes, answers, lang, sequence, created_at, updated_at, booked_via) \
+     VALUES ($1, $2, $3, $4, $5, 'booked', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $17, $18) \
      RETURNING id";
 /// One seat of an appointment.
 pub(crate) const SEAT_INSERT: &str =
@@ -350,6 +350,7 @@ macro_rules! impl_store {
         $crate::campaigns::impl_campaigns!($store, $db);
         // ---- end campaigns ----
         // ---- reports ----
+        $crate::reports::impl_reports!($store, $db);
         // ---- end reports ----
 
         impl $store {
@@ -515,6 +516,7 @@ macro_rules! impl_store {
                     .bind(new.answers.to_string())
                     .bind(new.lang.code())
                     .bind(new.now.as_second())
+                    .bind(new.booked_via.as_str())
                     .fetch_one(&mut **tx)
                     .await?;
                 Self::insert_seats(tx, new.office_id, id, &assigned).await?;
@@ -2735,6 +2737,9 @@ macro_rules! impl_store {
             }
             // ---- end campaigns ----
             // ---- reports ----
+            async fn report_facts(&self, scope: &$crate::ReportScope) -> Result<ricevo_core::report::Facts> {
+                self.reports_facts(scope).await
+            }
             // ---- end reports ----
         }
     };

@@ -338,6 +338,7 @@ fn book_in(connection: &Connection, new: &NewAppointment, outbox_sql: &str) -> r
             new.answers.to_string(),
             new.lang.code(),
             new.now.as_second(),
+            new.booked_via.as_str(),
         ],
         |r| r.get(0),
     )?;
@@ -544,6 +545,7 @@ mod tests {
             notes: None,
             answers: serde_json::json!({}),
             lang: Lang::It,
+            booked_via: ricevo_core::report::BookedVia::Page,
             now,
             outbox: vec![NewOutboxMessage {
                 kind: "email".into(),

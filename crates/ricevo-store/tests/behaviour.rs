@@ -123,6 +123,7 @@ fn booking(town: &Town, start: &str, n: u32) -> NewAppointment {
         notes: None,
         answers: serde_json::json!({}),
         lang: Lang::It,
+        booked_via: ricevo_core::report::BookedVia::Page,
         now: at("2026-11-01T00:00:00Z"),
         outbox: vec![
             NewOutboxMessage {

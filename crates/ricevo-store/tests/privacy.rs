@@ -113,6 +113,7 @@ async fn book(store: &dyn Store, town: &Town, start: &str, email: &str) -> Appoi
         notes: Some("Porto il vecchio documento".into()),
         answers: serde_json::json!({"motivo": "scaduta"}),
         lang: Lang::It,
+        booked_via: ricevo_core::report::BookedVia::Page,
         now: at("2026-11-01T00:00:00Z"),
         outbox: vec![NewOutboxMessage {
             kind: "email".into(),

@@ -384,7 +384,7 @@ pub async fn create_appointment(
         return ApiError::Fields(lang, errors).into_response();
     };
     let req = BookingRequest { service_id, start, input, idempotency, source: client };
-    match state.desk.book(&t, req, lang).await {
+    match state.desk.book_through_api(&t, req, lang).await {
         Ok(result) => booked_answer(result),
         Err(r) => refusal_response(r, lang),
     }

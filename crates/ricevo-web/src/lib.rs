@@ -34,6 +34,7 @@ pub mod feedback;
 pub mod campaigns;
 // ---- end campaigns ----
 // ---- reports ----
+pub mod reports;
 // ---- end reports ----
 
 use std::time::{Duration, Instant};
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::routes())
         // ---- end campaigns ----
         // ---- reports ----
+        .merge(reports::routes())
         // ---- end reports ----
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_with_token))
@@ -129,6 +131,7 @@ pub fn api_routes() -> Vec<route::ApiRoute> {
     // ---- campaigns ----
     // ---- end campaigns ----
     // ---- reports ----
+    routes.extend(reports::api::routes());
     // ---- end reports ----
     routes
 }

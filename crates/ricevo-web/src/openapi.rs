@@ -110,7 +110,8 @@ impl utoipa::Modify for Shared {
         crate::room::api::end,
         crate::room::api::meeting_document,
         crate::gdpr::export,
-        crate::gdpr::erase
+        crate::gdpr::erase,
+        crate::reports::api::report
     ),
     components(schemas(
         crate::api::ServiceView,

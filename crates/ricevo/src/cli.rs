@@ -46,6 +46,8 @@ enum Command {
     Citizen(crate::citizen::CitizenCommand),
     /// Check the configuration and the database connection, then exit.
     CheckConfig,
+    /// Compare towns' reports of the service side by side (the instance administrator).
+    Report(crate::report::ReportArgs),
     // --- Audit log ---
     /// Print a town's audit log, newest first, one JSON object per line (the API's
     /// `AuditEntryView`).
@@ -447,6 +449,11 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     break;
                 }
             }
+            Ok(())
+        }
+        Command::Report(args) => {
+            let desk = open_desk(&config).await?;
+            println!("{}", crate::report::run(&desk, &args).await?);
             Ok(())
         }
         Command::Citizen(command) => {

@@ -4,6 +4,7 @@ mod backup;
 mod citizen;
 mod cli;
 mod config;
+mod report;
 mod serve;
 
 use std::process::ExitCode;

@@ -559,9 +559,15 @@ async fn every_page_a_citizen_or_an_administrator_reaches_by_links_passes_axe_on
         let booked_day = format!("/demo/staff?date={day}");
         let staff =
             support::crawl_and_audit(&w, &c, &mut audit, &[&booked_day, "/demo/staff"], "/demo/staff", 60).await;
-        for page in
-            ["/staff/desk", "/staff/offices", "/staff/users", "/staff/audit", "/staff/book", "/staff/appointments/"]
-        {
+        for page in [
+            "/staff/desk",
+            "/staff/offices",
+            "/staff/users",
+            "/staff/audit",
+            "/staff/book",
+            "/staff/appointments/",
+            "/staff/reports",
+        ] {
             assert!(staff.iter().any(|p| p.contains(page)), "no link led to {page}: {staff:?}");
         }
         eprintln!("audited citizen pages {citizen:?}\nand staff pages {staff:?}");

@@ -54,6 +54,7 @@ async fn book(store: &dyn Store, tenant: &str, start: Timestamp) -> String {
         notes: None,
         answers: serde_json::json!({}),
         lang: ricevo_core::Lang::It,
+        booked_via: ricevo_core::report::BookedVia::Page,
         now: start - SignedDuration::from_hours(72),
         outbox: vec![NewOutboxMessage {
             kind: "email".into(),

@@ -109,6 +109,7 @@ impl Page {
         }
         // ---- end campaigns ----
         // ---- reports ----
+        links.push((format!("{b}/reports"), self.t("Statistiche", "Reports")));
         // ---- end reports ----
         links.push((format!("{b}/account"), self.t("Il mio account", "My account")));
         links
