@@ -145,14 +145,14 @@ impl Desk {
         )?;
         let intro_en =
             text(&draft.intro_en, MAX_INTRO, false, lang, "Testo in inglese troppo lungo.", "English text too long.")?;
-        self.check_questionnaire(tenant, draft.questionnaire_id, lang).await?;
+        self.campaign_questionnaire(tenant, draft.questionnaire_id, lang).await?;
         let new =
             NewCampaign { questionnaire_id: draft.questionnaire_id, title, subject_it, subject_en, intro_it, intro_en };
         Ok(self.store.create_campaign(tenant.id, &new, self.now()).await?)
     }
 
     /// The questionnaire, if it is one of the town's surveys.
-    async fn check_questionnaire(
+    async fn campaign_questionnaire(
         &self,
         tenant: &Tenant,
         id: i64,

@@ -57,6 +57,7 @@ async fn appointment(store: &dyn Store, town: &Town, start: &str, mode: Mode, em
         idempotency: None,
         citizen_keys: Vec::new(),
         quota: None,
+        booked_via: ricevo_core::report::BookedVia::Page,
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => *a,

@@ -104,6 +104,7 @@ async fn appointment(store: &dyn Store, slug: &str) -> Appointment {
         idempotency: None,
         citizen_keys: Vec::new(),
         quota: None,
+        booked_via: ricevo_core::report::BookedVia::Page,
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => *a,
