@@ -180,6 +180,10 @@ acts! {
     /// A questionnaire was created, changed, opened or closed, or a kiosk started or stopped.
     QuestionnaireChanged => "questionnaire.change",
     // ---- end surveys ----
+    /// Contacts for e-mailed questionnaires were imported.
+    ContactsImported => "contacts.import",
+    /// A survey campaign was created, started, paused, resumed or finished.
+    CampaignChanged => "campaign.change",
 }
 
 impl From<Act> for &'static str {
@@ -214,6 +218,8 @@ pub enum Subject {
     Town,
     /// A questionnaire (surveys).
     Questionnaire(i64),
+    /// A survey campaign by e-mail.
+    Campaign(i64),
 }
 
 impl Subject {
@@ -231,6 +237,7 @@ impl Subject {
             Subject::Service(_) => "service",
             Subject::Town => "town",
             Subject::Questionnaire(_) => "questionnaire",
+            Subject::Campaign(_) => "campaign",
         }
     }
 
@@ -247,6 +254,7 @@ impl Subject {
             Subject::Service(id) => Some(id.0),
             Subject::Town => None,
             Subject::Questionnaire(id) => Some(*id),
+            Subject::Campaign(id) => Some(*id),
         }
     }
 
@@ -264,6 +272,7 @@ impl Subject {
             ("service", Some(id)) => Subject::Service(ServiceId(id)),
             ("town", _) => Subject::Town,
             ("questionnaire", Some(id)) => Subject::Questionnaire(id),
+            ("campaign", Some(id)) => Subject::Campaign(id),
             _ => return None,
         })
     }
@@ -309,6 +318,7 @@ mod tests {
             Subject::Service(ServiceId(9)),
             Subject::Town,
             Subject::Questionnaire(10),
+            Subject::Campaign(11),
         ];
         for s in subjects {
             assert_eq!(Subject::from_parts(s.kind(), s.id()), Some(s.clone()));

@@ -20,8 +20,10 @@ use ricevo_store::{
 };
 use tokio::sync::watch;
 
+use crate::audit::Record;
 use crate::staff::require_admin;
 use crate::{Desk, DeskError, tokens};
+use ricevo_core::audit::{Act, Subject};
 
 /// Most messages one transaction queues.
 pub const QUEUE_BATCH: i64 = 500;
@@ -105,6 +107,8 @@ impl Desk {
             .collect();
         let done = self.store.import_contacts(tenant.id, &contacts, self.now()).await?;
         tracing::info!(town = %tenant.slug, added = done.added, updated = done.updated, "contacts imported");
+        let detail = format!("added {}, updated {}, refused {}", done.added, done.updated, read.refused.len());
+        self.record(grant, Record::new(Act::ContactsImported, Subject::Town).detail(detail)).await;
         Ok((read, done))
     }
 
@@ -148,7 +152,9 @@ impl Desk {
         self.campaign_questionnaire(tenant, draft.questionnaire_id, lang).await?;
         let new =
             NewCampaign { questionnaire_id: draft.questionnaire_id, title, subject_it, subject_en, intro_it, intro_en };
-        Ok(self.store.create_campaign(tenant.id, &new, self.now()).await?)
+        let campaign = self.store.create_campaign(tenant.id, &new, self.now()).await?;
+        self.record(grant, Record::new(Act::CampaignChanged, Subject::Campaign(campaign.id)).detail("created")).await;
+        Ok(campaign)
     }
 
     /// The questionnaire, if it is one of the town's surveys.
@@ -280,6 +286,7 @@ impl Desk {
         if action == CampaignAction::Start {
             tracing::info!(town = %tenant.slug, campaign = id, recipients = added, "campaign started");
         }
+        self.record(grant, Record::new(Act::CampaignChanged, Subject::Campaign(id)).detail(to.as_str())).await;
         self.store.campaign(tenant.id, id).await?.ok_or(DeskError::NotFound)
     }
 

@@ -7,13 +7,13 @@
 mod support;
 
 use ricevo_core::Lang;
-use ricevo_core::audit::Actor;
+use ricevo_core::audit::{Act, Actor};
 use ricevo_core::campaign::CampaignAction;
 use ricevo_core::survey::{Questionnaire, SurveyKind, SurveyStatus};
 use ricevo_desk::campaigns::CampaignDraft;
 use ricevo_desk::staff::town_administrator;
 use ricevo_desk::{DeskError, DeskSettings, SurveySettings};
-use ricevo_store::{Grant, NewQuestionnaire, Role};
+use ricevo_store::{AuditFilter, Grant, NewQuestionnaire, Role};
 use support::{Engine, desk_at, engines, forbidden, town};
 
 fn list(n: usize) -> Vec<u8> {
@@ -94,5 +94,14 @@ async fn the_sender_keeps_each_town_to_its_rate_and_only_administrators_run_camp
         assert_eq!((p.recipients, p.queued), (100, 100), "{name}");
         assert!(forbidden(desk.campaign_progress(&a.tenant, &admin_b, c.id).await), "{name}");
         assert_eq!(store.contact_counts(b.tenant.id).await.unwrap().total, 10, "{name}");
+
+        // Every act is in the town's audit log, none in the other town's.
+        let log = desk.audit_log(&admin_a, a.tenant.id, AuditFilter::default()).await.unwrap();
+        let details: Vec<&str> =
+            log.iter().filter(|e| e.act == Act::CampaignChanged).map(|e| e.detail.as_str()).rev().collect();
+        assert_eq!(details, ["created", "running", "paused", "running"], "{name}");
+        assert!(log.iter().any(|e| e.act == Act::ContactsImported && e.detail.starts_with("added 100")), "{name}");
+        let theirs = desk.audit_log(&admin_b, b.tenant.id, AuditFilter::default()).await.unwrap();
+        assert!(!theirs.iter().any(|e| e.act == Act::CampaignChanged), "{name}: another town's campaign");
     }
 }

@@ -52,6 +52,8 @@ pub(crate) fn act_name(act: Act, lang: Lang) -> &'static str {
         Act::SettingsChanged => ("Impostazioni del comune", "Town settings"),
         Act::OfficeChanged => ("Ufficio modificato", "Office changed"),
         Act::QuestionnaireChanged => ("Questionario modificato", "Questionnaire changed"),
+        Act::ContactsImported => ("Contatti importati", "Contacts imported"),
+        Act::CampaignChanged => ("Campagna modificata", "Campaign changed"),
     };
     tr(lang, it, en)
 }
@@ -85,6 +87,7 @@ fn subject_name(subject: &Subject, lang: Lang) -> String {
         Subject::Service(id) => format!("{} {}", t("Servizio", "Service"), id.0),
         Subject::Town => t("Comune", "Town").to_owned(),
         Subject::Questionnaire(id) => format!("{} {id}", t("Questionario", "Questionnaire")),
+        Subject::Campaign(id) => format!("{} {id}", t("Campagna", "Campaign")),
     }
 }
 
