@@ -405,18 +405,14 @@ pub fn render_ticket(n: &TicketNotice, from_address: &str) -> OutgoingEmail {
         signature: format!("{tenant} – {office}"),
         footer: footer(n.lang, tenant),
     };
-    OutgoingEmail {
-        to: mailbox(&n.citizen_name, &n.citizen_email),
-        from: mailbox(&n.tenant_name, from_address),
-        reply_to: mailbox(&n.tenant_name, &n.tenant_email),
-        text: text_body(&doc),
-        html: html_body(&doc, &subject),
-        subject,
-        ics: None,
-        ics_method: None,
-        message_id: message_id(&n.uid, "ticket", 0, from_address),
-        list_unsubscribe: None,
-    }
+    let envelope = Envelope {
+        to: (&n.citizen_name, &n.citizen_email),
+        town: (&n.tenant_name, &n.tenant_email),
+        from_address,
+        uid: &n.uid,
+        kind: "ticket",
+    };
+    without_invite(&doc, subject, &envelope, None)
 }
 
 /// Renders a survey campaign's e-mail to one contact: the town's words, the personal link to
@@ -466,17 +462,48 @@ pub fn render_survey(n: &crate::SurveyNotice, from_address: &str) -> OutgoingEma
         signature: tenant.to_string(),
         footer: footer(n.lang, tenant),
     };
+    let envelope = Envelope {
+        to: (&n.name, &n.email),
+        town: (&n.tenant_name, &n.tenant_email),
+        from_address,
+        uid: &n.uid,
+        kind: "survey",
+    };
+    without_invite(&doc, subject, &envelope, Some(n.unsubscribe_url.clone()))
+}
+
+/// Who a message without a calendar invite goes to and who sends it: the town, answering at
+/// its contact address.
+pub(crate) struct Envelope<'a> {
+    /// The recipient's name and address.
+    pub(crate) to: (&'a str, &'a str),
+    /// The town's name and contact address.
+    pub(crate) town: (&'a str, &'a str),
+    /// The instance's sending address.
+    pub(crate) from_address: &'a str,
+    /// What the message is about for good (`appointment:ID`, `ticket:...`), and its kind.
+    pub(crate) uid: &'a str,
+    pub(crate) kind: &'a str,
+}
+
+/// An e-mail without a calendar invite: `doc` as text and HTML under `subject`.
+pub(crate) fn without_invite(
+    doc: &Doc,
+    subject: String,
+    e: &Envelope<'_>,
+    list_unsubscribe: Option<String>,
+) -> OutgoingEmail {
     OutgoingEmail {
-        to: mailbox(&n.name, &n.email),
-        from: mailbox(&n.tenant_name, from_address),
-        reply_to: mailbox(&n.tenant_name, &n.tenant_email),
-        text: text_body(&doc),
-        html: html_body(&doc, &subject),
+        to: mailbox(e.to.0, e.to.1),
+        from: mailbox(e.town.0, e.from_address),
+        reply_to: mailbox(e.town.0, e.town.1),
+        text: text_body(doc),
+        html: html_body(doc, &subject),
         subject,
         ics: None,
         ics_method: None,
-        message_id: message_id(&n.uid, "survey", 0, from_address),
-        list_unsubscribe: Some(n.unsubscribe_url.clone()),
+        message_id: message_id(e.uid, e.kind, 0, e.from_address),
+        list_unsubscribe,
     }
 }
 

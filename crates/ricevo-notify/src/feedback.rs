@@ -6,9 +6,7 @@ use ricevo_core::Lang;
 use ricevo_core::feedback::ContactMode;
 use serde::{Deserialize, Serialize};
 
-use crate::email::{
-    Action, Detail, Doc, Link, OutgoingEmail, footer, html_body, mailbox, message_id, one_line, text_body,
-};
+use crate::email::{Action, Detail, Doc, Envelope, Link, OutgoingEmail, footer, one_line, without_invite};
 
 /// Everything the follow-up e-mail needs, resolved by the caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,18 +102,14 @@ pub fn render_feedback(n: &FeedbackNotice, from_address: &str) -> OutgoingEmail 
         signature: format!("{tenant} – {office}"),
         footer: footer(n.lang, tenant),
     };
-    OutgoingEmail {
-        to: mailbox(&n.citizen_name, &n.citizen_email),
-        from: mailbox(&n.tenant_name, from_address),
-        reply_to: mailbox(&n.tenant_name, &n.tenant_email),
-        text: text_body(&doc),
-        html: html_body(&doc, &subject),
-        subject,
-        ics: None,
-        ics_method: None,
-        message_id: message_id(&n.uid, "feedback", 0, from_address),
-        list_unsubscribe: None,
-    }
+    let envelope = Envelope {
+        to: (&n.citizen_name, &n.citizen_email),
+        town: (&n.tenant_name, &n.tenant_email),
+        from_address,
+        uid: &n.uid,
+        kind: "feedback",
+    };
+    without_invite(&doc, subject, &envelope, None)
 }
 
 #[cfg(test)]
