@@ -412,10 +412,10 @@ pub(crate) async fn results(
     Ok(render(StatusCode::OK, &page))
 }
 
+/// A cell as written to the results' CSV: a leading formula character is neutralised for
+/// spreadsheets (free texts are citizens' words).
 fn csv_cell(s: &str) -> String {
-    // Quoted; a leading formula character is neutralised for spreadsheets.
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() };
-    format!("\"{}\"", s.replace('"', "\"\""))
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
 }
 
 /// `GET /{tenant}/staff/surveys/{id}/results.csv`: the per-question counts and texts as CSV.
@@ -431,42 +431,36 @@ pub(crate) async fn results_csv(
         .await
         .map_err(|e| desk_err(&staff, e))?;
     let lang = staff.lang;
-    let mut out = String::from("\u{feff}");
-    let head = [
-        staff.t("domanda", "question"),
-        staff.t("risposta", "answer"),
-        staff.t("numero", "count"),
-        staff.t("percentuale", "percent"),
-    ];
-    out.push_str(&head.map(csv_cell).join(","));
-    out.push_str("\r\n");
+    // Every field quoted, CRLF line ends and a byte-order mark, as spreadsheets expect.
+    let mut w = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer("\u{feff}".as_bytes().to_vec());
+    let mut rows: Vec<[String; 4]> = vec![[
+        staff.t("domanda", "question").to_owned(),
+        staff.t("risposta", "answer").to_owned(),
+        staff.t("numero", "count").to_owned(),
+        staff.t("percentuale", "percent").to_owned(),
+    ]];
     for x in &r.questions {
+        let question = x.label.get(lang);
         for o in &x.options {
-            let row = [
-                x.label.get(lang).to_owned(),
-                o.label.get(lang).to_owned(),
-                o.count.to_string(),
-                format!("{:.1}", o.percent),
-            ];
-            out.push_str(&row.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
-            out.push_str("\r\n");
+            let row = [question, o.label.get(lang), &o.count.to_string(), &format!("{:.1}", o.percent)];
+            rows.push(row.map(csv_cell));
         }
         if let Some(a) = x.average {
-            let row = [
-                x.label.get(lang).to_owned(),
-                staff.t("media", "average").to_owned(),
-                x.answered.to_string(),
-                format!("{a:.2}"),
-            ];
-            out.push_str(&row.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
-            out.push_str("\r\n");
+            let row = [question, staff.t("media", "average"), &x.answered.to_string(), &format!("{a:.2}")];
+            rows.push(row.map(csv_cell));
         }
         for t in &x.texts {
-            let row = [x.label.get(lang).to_owned(), t.clone(), "1".to_owned(), String::new()];
-            out.push_str(&row.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
-            out.push_str("\r\n");
+            rows.push([question, t.as_str(), "1", ""].map(csv_cell));
         }
     }
+    // Writing to memory cannot fail; a failure would only shorten the file.
+    for row in &rows {
+        let _ = w.write_record(row);
+    }
+    let out = w.into_inner().unwrap_or_default();
     let name = format!("attachment; filename=\"questionario-{}.csv\"", q.id);
     let mut resp = out.into_response();
     let h = resp.headers_mut();
