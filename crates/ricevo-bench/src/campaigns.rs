@@ -14,7 +14,6 @@ use ricevo_core::audit::Actor;
 use ricevo_core::campaign::CampaignAction;
 use ricevo_core::survey::{Questionnaire, SurveyKind, SurveyStatus};
 use ricevo_core::{Lang, TenantId};
-use ricevo_desk::campaigns::CampaignDraft;
 use ricevo_desk::{Desk, DeskSettings};
 use ricevo_store::{Grant, NewQuestionnaire, NewTenant, Role, Store};
 
@@ -107,7 +106,7 @@ async fn one_run(o: &Options, file: &[u8]) -> Times {
     assert_eq!(read.contacts.len(), o.contacts);
     assert_eq!(done.added as usize, o.contacts);
 
-    let draft = CampaignDraft {
+    let draft = ricevo_store::NewCampaign {
         questionnaire_id: q.id.0,
         title: "Servizi online".into(),
         subject_it: "Ci aiuti a migliorare i servizi online?".into(),

@@ -35,23 +35,6 @@ const MAX_SUBJECT: usize = 200;
 /// Longest opening text, in characters.
 const MAX_INTRO: usize = 4000;
 
-/// A campaign as staff write it, before it is checked.
-#[derive(Debug, Clone, Default)]
-pub struct CampaignDraft {
-    /// The questionnaire to send.
-    pub questionnaire_id: i64,
-    /// The campaign's name for staff.
-    pub title: String,
-    /// Subject in Italian (required).
-    pub subject_it: String,
-    /// Subject in English (the Italian one when blank).
-    pub subject_en: String,
-    /// Opening words in Italian (required).
-    pub intro_it: String,
-    /// Opening words in English (the Italian ones when blank).
-    pub intro_en: String,
-}
-
 /// What happens when a personal link is used to unsubscribe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unsubscribed {
@@ -117,7 +100,7 @@ impl Desk {
         &self,
         tenant: &Tenant,
         grant: &Grant,
-        draft: &CampaignDraft,
+        draft: &NewCampaign,
         lang: Lang,
     ) -> Result<Campaign, DeskError> {
         require_admin(tenant, grant)?;

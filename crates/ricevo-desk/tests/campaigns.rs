@@ -10,7 +10,6 @@ use ricevo_core::Lang;
 use ricevo_core::audit::{Act, Actor};
 use ricevo_core::campaign::CampaignAction;
 use ricevo_core::survey::{Questionnaire, SurveyKind, SurveyStatus};
-use ricevo_desk::campaigns::CampaignDraft;
 use ricevo_desk::staff::town_administrator;
 use ricevo_desk::{DeskError, DeskSettings, SurveySettings};
 use ricevo_store::{AuditFilter, Grant, NewQuestionnaire, Role};
@@ -56,12 +55,12 @@ async fn the_sender_keeps_each_town_to_its_rate_and_only_administrators_run_camp
             )
             .await
             .unwrap();
-        let draft = CampaignDraft {
+        let draft = ricevo_store::NewCampaign {
             questionnaire_id: q.id.0,
             title: "Servizi".into(),
             subject_it: "Com'è andata?".into(),
             intro_it: "Ciao".into(),
-            ..CampaignDraft::default()
+            ..ricevo_store::NewCampaign::default()
         };
         assert!(
             matches!(desk.create_campaign(&b.tenant, &admin_b, &draft, Lang::It).await, Err(DeskError::Invalid(_))),

@@ -66,8 +66,8 @@ pub struct ContactCounts {
     pub unsubscribed: i64,
 }
 
-/// A campaign to create.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A campaign to create: as staff write it, then as the desk checked it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewCampaign {
     /// The questionnaire it sends.
     pub questionnaire_id: i64,
@@ -75,11 +75,11 @@ pub struct NewCampaign {
     pub title: String,
     /// The e-mail's subject in Italian.
     pub subject_it: String,
-    /// The e-mail's subject in English.
+    /// The e-mail's subject in English (the Italian one when blank).
     pub subject_en: String,
     /// The e-mail's opening words in Italian.
     pub intro_it: String,
-    /// The e-mail's opening words in English.
+    /// The e-mail's opening words in English (the Italian ones when blank).
     pub intro_en: String,
 }
 

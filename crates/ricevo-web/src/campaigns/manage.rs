@@ -10,7 +10,6 @@ use jiff::Timestamp;
 use ricevo_core::Lang;
 use ricevo_core::campaign::{CampaignAction, CampaignStatus, ContactImport};
 use ricevo_desk::DeskError;
-use ricevo_desk::campaigns::CampaignDraft;
 use ricevo_store::{Campaign, CampaignProgress, ContactsImported, Tenant};
 
 use crate::error::ApiError;
@@ -264,7 +263,7 @@ pub(crate) async fn campaigns(State(state): State<AppState>, staff: Staff) -> Re
 pub(crate) async fn create(State(state): State<AppState>, posted: Posted) -> Result<Response, PageError> {
     let Posted { staff, form } = posted;
     staff.require_admin()?;
-    let draft = CampaignDraft {
+    let draft = ricevo_store::NewCampaign {
         questionnaire_id: form.get("questionnaire").parse().unwrap_or(0),
         title: form.get("title").to_owned(),
         subject_it: form.get("subject_it").to_owned(),
