@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::needless_pass_by_value)]
 
-mod support;
+use crate::support;
 
 use jiff::Timestamp;
 use ricevo_core::audit::{Act, Subject};

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use jiff::Timestamp;
 use ricevo_core::audit::Actor;

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use ricevo_core::Lang;
 use ricevo_core::audit::{Act, Actor};

@@ -15,7 +15,7 @@ use ricevo_store::{
     Appointment, AppointmentStatus, BookOutcome, CitizenLookup, FeedbackSubject, Grant, NewAppointment, Role, Store,
 };
 
-mod support;
+use crate::support;
 
 use support::{TestClock, Town, desk_at, engines, town};
 

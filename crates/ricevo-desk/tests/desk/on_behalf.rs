@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use jiff::Timestamp;
 use ricevo_core::UserId;

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::needless_pass_by_value)]
 
-mod support;
+use crate::support;
 
 use ricevo_core::audit::{Act, Actor, Subject};
 use ricevo_core::survey::{QuestionKey, Questionnaire, SurveyChannel, SurveyKind, SurveyStatus};

@@ -25,7 +25,7 @@ use ricevo_store::{
     Store, Tenant,
 };
 
-mod support;
+use crate::support;
 
 use support::engines;
 

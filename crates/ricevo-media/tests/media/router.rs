@@ -1,7 +1,7 @@
 //! The room router in virtual time: str0m peers exchange datagrams with the `Sfu` in memory.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

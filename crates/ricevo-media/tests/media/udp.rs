@@ -1,7 +1,7 @@
 //! The real media server on a loopback UDP socket, with str0m clients on real sockets.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::io::ErrorKind;
 use std::net::UdpSocket;

@@ -14,7 +14,7 @@ use ricevo_core::TenantId;
 use ricevo_desk::second_factor::{code_at, decode_secret, step_of};
 use ricevo_store::Role;
 
-mod support;
+use crate::support;
 
 use support::*;
 

@@ -11,7 +11,7 @@ use ricevo_core::{OfficeId, TenantId};
 use ricevo_store::{NewEntry, NewOffice, Role};
 use serde_json::{Value, json};
 
-mod support;
+use crate::support;
 
 use support::*;
 

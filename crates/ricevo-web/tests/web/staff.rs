@@ -13,7 +13,7 @@ use ricevo_store::{AppointmentStatus, NewOffice, Role};
 use ricevo_web::WebConfig;
 use serde_json::{Value, json};
 
-mod support;
+use crate::support;
 
 use support::*;
 

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 

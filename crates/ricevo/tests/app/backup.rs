@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -3,11 +3,11 @@
 //!
 //! Needs `chromium`, `chromedriver` and `node_modules/axe-core/axe.min.js` (`scripts/test`
 //! installs them). Without them each test says why and passes, except under `CI=true`, where it
-//! fails. Run alone with `cargo test -p ricevo --test browser -- --test-threads=1`.
+//! fails. Run alone with `cargo test -p ricevo --test app browser:: -- --test-threads=1`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr, clippy::print_stdout)]
 
-mod support;
+use crate::support;
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};

@@ -9,7 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::{Audit, with_world};

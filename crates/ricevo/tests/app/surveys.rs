@@ -4,11 +4,11 @@
 //! phone and a PC. With `RICEVO_SURVEY_SHOTS=dir` it also saves screenshots of each page at
 //! 360×740 and 1280×800.
 //!
-//! Needs what `browser.rs` needs; run alone with `cargo test -p ricevo --test surveys`.
+//! Needs what `browser.rs` needs; run alone with `cargo test -p ricevo --test app surveys::`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-mod support;
+use crate::support;
 
 use fantoccini::{Client, Locator};
 use serde_json::json;

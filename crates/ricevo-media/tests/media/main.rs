@@ -1,0 +1,10 @@
+//! The integration tests of `ricevo-media`, in one binary: each file was a binary of its own, and
+//! every binary links the whole workspace again (one link instead of many keeps the test
+//! build short). Run one file's tests with `cargo test -p ricevo-media --test media <file>::`.
+// Tests may unwrap, expect and print what they saw.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr, clippy::print_stdout)]
+
+mod common;
+mod router;
+mod tcp;
+mod udp;
