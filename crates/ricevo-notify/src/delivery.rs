@@ -55,6 +55,16 @@ pub enum Outgoing {
         /// The JSON body exactly as it will be signed and sent.
         body: String,
     },
+    // ---- webpush ----
+    /// A push notification to one browser's subscription (Web Push), looked up at delivery
+    /// time: a subscription deleted meanwhile (the visit ended) receives nothing.
+    Push {
+        /// The subscription.
+        subscription_id: i64,
+        /// What the notification says.
+        notice: Box<crate::PushNotice>,
+    },
+    // ---- end webpush ----
 }
 
 impl Outgoing {
@@ -63,6 +73,9 @@ impl Outgoing {
         match self {
             Outgoing::Email(_) | Outgoing::Notice { .. } | Outgoing::Ticket { .. } | Outgoing::Survey { .. } => "email",
             Outgoing::Webhook { .. } => "webhook",
+            // ---- webpush ----
+            Outgoing::Push { .. } => "push",
+            // ---- end webpush ----
         }
     }
 

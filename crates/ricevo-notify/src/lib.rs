@@ -15,6 +15,10 @@ pub mod survey;
 pub mod ticket;
 pub mod webhook;
 pub mod worker;
+// ---- webpush ----
+pub mod push;
+pub use push::{PushNotice, PushOutcome, PushSender, SubscriptionError, SubscriptionKeys, VapidKey};
+// ---- end webpush ----
 
 pub use appointment::AppointmentNotice;
 pub use delivery::{Mailer, Outgoing, SmtpSecurity, list_outbox_dir, purge_outbox_dir, town_outbox_dir};
@@ -64,6 +68,11 @@ pub enum NotifyError {
     /// A value or a setting is not acceptable.
     #[error("{0}")]
     Invalid(String),
+    // ---- webpush ----
+    /// A push service answered with a status other than 2xx, 404 or 410.
+    #[error("push service answered HTTP {0}")]
+    PushStatus(u16),
+    // ---- end webpush ----
 }
 
 impl NotifyError {
@@ -80,6 +89,10 @@ impl NotifyError {
             // An internal address may become allowed (the configuration) or a name public
             // again (DNS): retried with backoff, never connected to meanwhile.
             NotifyError::Destination(e) => matches!(e, destination::DestinationError::Malformed),
+            // ---- webpush ----
+            // A push the service calls malformed or too large will stay so.
+            NotifyError::PushStatus(status) => matches!(status, 400 | 413),
+            // ---- end webpush ----
             _ => false,
         }
     }

@@ -55,6 +55,10 @@ pub struct Worker {
     /// Each town's slug, which names its outbox folder; towns are few and slugs never change,
     /// so they are read once and again only for a town not seen yet.
     towns: Mutex<HashMap<TenantId, Slug>>,
+    // ---- webpush ----
+    /// Sends Web Push notifications; `None` when the instance has no VAPID key.
+    push: Option<crate::PushSender>,
+    // ---- end webpush ----
 }
 
 impl Worker {
@@ -65,8 +69,53 @@ impl Worker {
 
     /// A worker sending webhooks through `webhooks` (with the configuration's allowed hosts).
     pub fn with_webhooks(store: Arc<dyn Store>, mailer: Mailer, webhooks: WebhookSender) -> Worker {
-        Worker { store, mailer, webhooks, towns: Mutex::new(HashMap::new()) }
+        Worker {
+            store,
+            mailer,
+            webhooks,
+            towns: Mutex::new(HashMap::new()),
+            // ---- webpush ----
+            push: None,
+            // ---- end webpush ----
+        }
     }
+
+    // ---- webpush ----
+    /// The same worker delivering Web Push notifications through `push`.
+    pub fn with_push(mut self, push: crate::PushSender) -> Worker {
+        self.push = Some(push);
+        self
+    }
+
+    /// Pushes to a subscription of the message's town; one deleted meanwhile (the visit ended)
+    /// or of another town receives nothing, and one the push service says is gone is deleted.
+    async fn deliver_push(
+        &self,
+        message: &OutboxMessage,
+        subscription_id: i64,
+        notice: &crate::PushNotice,
+        now: Timestamp,
+    ) -> Result<Outcome, NotifyError> {
+        let Some(push) = &self.push else {
+            return Err(NotifyError::Invalid("Web Push is not configured on this instance".into()));
+        };
+        let subscription = match self.store.push_subscription(subscription_id).await? {
+            Some(s) if s.tenant_id == message.tenant_id => s,
+            _ => {
+                info!(id = message.id, subscription_id, "push subscription is gone; notification dropped");
+                return Ok(Outcome::Obsolete);
+            }
+        };
+        match push.deliver(&subscription, notice, now).await? {
+            crate::PushOutcome::Delivered => Ok(Outcome::Delivered),
+            crate::PushOutcome::Gone => {
+                info!(id = message.id, subscription_id, "push service says the subscription is gone; deleted");
+                self.store.delete_push_subscription(subscription.tenant_id, subscription.id).await?;
+                Ok(Outcome::Obsolete)
+            }
+        }
+    }
+    // ---- end webpush ----
 
     /// The slug of the town an outbox message belongs to.
     async fn town_of(&self, tenant: TenantId) -> Result<Slug, NotifyError> {
@@ -191,6 +240,10 @@ impl Worker {
                     Ok(Outcome::Obsolete)
                 }
             },
+            // ---- webpush ----
+            Outgoing::Push { subscription_id, notice } => {
+                self.deliver_push(message, *subscription_id, notice, now).await
+            } // ---- end webpush ----
         }
     }
 

@@ -52,6 +52,11 @@ pub struct Tenant {
     /// Suspended by the instance administrator: its pages, staff sign-in and API answer
     /// "service suspended" and no booking is accepted; nothing is deleted.
     pub disabled: bool,
+    // ---- webpush ----
+    /// Whether citizens in its waiting rooms may ask for a push notification when it is their
+    /// turn (off by default; the town's administrator turns it on).
+    pub web_push: bool,
+    // ---- end webpush ----
 }
 
 /// The settings a town's administrators change on the settings page (staff accounts and

@@ -432,6 +432,11 @@ macro_rules! impl_privacy {
                 Self::citizen_query(&$crate::feedback::erase_sql(cond, &entry_cond), tenant, &values)
                     .execute(&mut *tx)
                     .await?;
+                // ---- webpush ---- (before the places lose the e-mail that finds them)
+                Self::citizen_query(&$crate::web_push::erase_sql(&entry_cond), tenant, &values)
+                    .execute(&mut *tx)
+                    .await?;
+                // ---- end webpush ----
                 counts.documents =
                     Self::citizen_query(&format!("DELETE FROM documents WHERE {}", lookup.document_condition()), tenant, &values)
                         .execute(&mut *tx)
@@ -518,6 +523,13 @@ macro_rules! impl_privacy {
                 .rows_affected();
                 let contacts =
                     Self::campaigns_delete_contacts(&mut tx, tenant, "imported_at < $2", before.as_second(), None).await?;
+                // ---- webpush ----
+                sqlx::query("DELETE FROM push_subscriptions WHERE tenant_id = $1 AND created_at < $2")
+                    .bind(tenant.0)
+                    .bind(before.as_second())
+                    .execute(&mut *tx)
+                    .await?;
+                // ---- end webpush ----
                 tx.commit().await?;
                 Ok($crate::RetentionCounts { messages, documents, audit_names, chat_lines, contacts })
             }

@@ -24,7 +24,8 @@ pub(crate) const SERVICE_COLUMNS: &str = "id, tenant_id, office_id, name, descri
 pub(crate) const TENANT_COLUMNS: &str = "id, slug, name, time_zone, patron_day, contact_email, privacy_notice, \
      retention_days, website, address, pec, languages, privacy_controller, privacy_dpo_contact, privacy_legal_basis, \
      accessibility_statement_url, accessibility_statement_text, disabled_at, \
-     (SELECT COUNT(*) FROM tenant_emblems e WHERE e.tenant_id = tenants.id) AS emblem";
+     (SELECT COUNT(*) FROM tenant_emblems e WHERE e.tenant_id = tenants.id) AS emblem, \
+     web_push"; // webpush: the last column
 
 /// The raw columns of a town.
 #[derive(Debug, sqlx::FromRow)]
@@ -48,6 +49,9 @@ pub(crate) struct TenantRow {
     accessibility_statement_text: String,
     disabled_at: Option<i64>,
     emblem: i64,
+    // ---- webpush ----
+    web_push: i32,
+    // ---- end webpush ----
 }
 
 /// A town from its row.
@@ -72,6 +76,9 @@ pub(crate) fn tenant_from(r: TenantRow) -> crate::Tenant {
         accessibility_statement_url: r.accessibility_statement_url,
         accessibility_statement_text: r.accessibility_statement_text,
         disabled: r.disabled_at.is_some(),
+        // ---- webpush ----
+        web_push: r.web_push != 0,
+        // ---- end webpush ----
     }
 }
 
@@ -352,6 +359,9 @@ macro_rules! impl_store {
         // ---- reports ----
         $crate::reports::impl_reports!($store, $db);
         // ---- end reports ----
+        // ---- webpush ----
+        $crate::web_push::impl_web_push!($store, $db);
+        // ---- end webpush ----
 
         impl $store {
             /// Whether the town still has an enabled administrator, as the transaction sees it
@@ -2741,6 +2751,41 @@ macro_rules! impl_store {
                 self.reports_facts(scope).await
             }
             // ---- end reports ----
+            // ---- webpush (the statements are in web_push.rs) ----
+            async fn add_push_subscription(&self, s: &$crate::NewPushSubscription, now: Timestamp) -> Result<$crate::Subscribed> {
+                self.web_push_subscribe(s, now).await
+            }
+            async fn push_subscriptions_of(
+                &self,
+                tenant: TenantId,
+                entry: EntryId,
+                appointment: Option<AppointmentId>,
+                now: Timestamp,
+            ) -> Result<Vec<$crate::PushSubscription>> {
+                self.web_push_subscriptions_of(tenant, entry, appointment, now).await
+            }
+            async fn push_subscription(&self, id: i64) -> Result<Option<$crate::PushSubscription>> {
+                self.web_push_subscription(id).await
+            }
+            async fn delete_push_subscription(&self, tenant: TenantId, id: i64) -> Result<()> {
+                self.web_push_delete(tenant, id).await
+            }
+            async fn purge_push_subscriptions(&self, now: Timestamp) -> Result<u64> {
+                self.web_push_purge(now).await
+            }
+            async fn set_web_push(&self, tenant: TenantId, on: bool) -> Result<()> {
+                self.web_push_set(tenant, on).await
+            }
+            async fn update_entry_with_outbox(
+                &self,
+                entry: &Entry,
+                expected: EntryStatus,
+                outbox: &[NewOutboxMessage],
+                now: Timestamp,
+            ) -> Result<()> {
+                self.web_push_update_entry(entry, expected, outbox, now).await
+            }
+            // ---- end webpush ----
         }
     };
 }
