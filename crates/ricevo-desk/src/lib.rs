@@ -59,6 +59,9 @@ pub mod campaigns;
 // ---- reports ----
 pub mod reports;
 // ---- end reports ----
+// ---- webpush ----
+pub mod web_push;
+// ---- end webpush ----
 
 use std::fmt;
 use std::sync::Arc;
