@@ -421,10 +421,14 @@ macro_rules! privacy {
                 assert_eq!(listed.len(), MAX_SUBSCRIPTIONS_PER_ENTRY as usize);
                 assert_eq!((listed[0].id, listed[0].p256dh.as_str(), listed[0].lang), (first, "BNEWER", Lang::En));
                 assert!(f.store.push_subscriptions_of(b.tenant.id, place.id, None, now).await.unwrap().is_empty());
-                assert!(f.store.push_subscriptions_of(a.tenant.id, place.id, None, later).await.unwrap().is_empty(), "expired");
+                assert!(
+                    f.store.push_subscriptions_of(a.tenant.id, place.id, None, later).await.unwrap().is_empty(),
+                    "expired"
+                );
 
                 // Admission and its push rows in one transaction; a stale status writes neither.
-                let meeting = f.store.create_meeting(a.tenant.id, a.office.id, None, "m-push", None, now).await.unwrap();
+                let meeting =
+                    f.store.create_meeting(a.tenant.id, a.office.id, None, "m-push", None, now).await.unwrap();
                 let admitted = place.admit(meeting.id, now).unwrap();
                 let push = NewOutboxMessage {
                     kind: "push".into(),
@@ -452,8 +456,12 @@ macro_rules! privacy {
                 let other = ticket(&*f.store, &b, "gino@example.it", now).await;
                 let mine = NewPushSubscription { entry_id: next.id, ..browser(0) };
                 let gino = NewPushSubscription { tenant_id: b.tenant.id, entry_id: other.id, ..browser(0) };
-                let Subscribed::Stored(mine) = f.store.add_push_subscription(&mine, now).await.unwrap() else { panic!() };
-                let Subscribed::Stored(gino) = f.store.add_push_subscription(&gino, now).await.unwrap() else { panic!() };
+                let Subscribed::Stored(mine) = f.store.add_push_subscription(&mine, now).await.unwrap() else {
+                    panic!()
+                };
+                let Subscribed::Stored(gino) = f.store.add_push_subscription(&gino, now).await.unwrap() else {
+                    panic!()
+                };
                 let maria = CitizenLookup::Email("maria.rossi@example.it".into());
                 assert!(matches!(f.store.erase_citizen(a.tenant.id, &maria, now).await.unwrap(), Erasure::Erased(_)));
                 assert!(f.store.push_subscription(mine).await.unwrap().is_none(), "erased with her data");
