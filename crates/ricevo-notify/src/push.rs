@@ -219,11 +219,11 @@ impl SubscriptionKeys {
             return Err(SubscriptionError::Endpoint);
         }
         let key = (p256dh.len() <= MAX_P256DH_CHARS).then(|| decode_b64url(p256dh)).flatten();
-        if !key.is_some_and(|k| k.len() == 65 && p256::PublicKey::from_sec1_bytes(&k).is_ok()) {
+        if key.is_none_or(|k| k.len() != 65 || p256::PublicKey::from_sec1_bytes(&k).is_err()) {
             return Err(SubscriptionError::PublicKey);
         }
         let secret = (auth.len() <= MAX_AUTH_CHARS).then(|| decode_b64url(auth)).flatten();
-        if !secret.is_some_and(|s| s.len() == 16) {
+        if secret.is_none_or(|s| s.len() != 16) {
             return Err(SubscriptionError::Auth);
         }
         Ok(SubscriptionKeys { endpoint: url, p256dh: p256dh.trim().to_owned(), auth: auth.trim().to_owned() })

@@ -437,7 +437,10 @@ macro_rules! privacy {
                     due_at: now,
                     retractable: false,
                 };
-                let stale = f.store.update_entry_with_outbox(&admitted, EntryStatus::Held, &[push.clone()], now).await;
+                let stale = f
+                    .store
+                    .update_entry_with_outbox(&admitted, EntryStatus::Held, std::slice::from_ref(&push), now)
+                    .await;
                 assert!(matches!(stale, Err(StoreError::Stale)), "{stale:?}");
                 assert_eq!(f.store.outbox_backlog().await.unwrap(), 2, "the two tickets' e-mails only");
                 f.store.update_entry_with_outbox(&admitted, EntryStatus::Waiting, &[push], now).await.unwrap();
