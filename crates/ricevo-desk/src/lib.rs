@@ -59,6 +59,9 @@ pub mod campaigns;
 // ---- reports ----
 pub mod reports;
 // ---- end reports ----
+// ---- channels ----
+pub mod channels;
+// ---- end channels ----
 // ---- webpush ----
 pub mod web_push;
 // ---- end webpush ----

@@ -6,8 +6,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "web_push/fake_push.rs"]
-mod fake_push;
 mod support;
 
 use std::sync::Arc;
@@ -15,9 +13,9 @@ use std::sync::atomic::Ordering;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use fake_push::{Mode, PushService};
 use jiff::Timestamp;
 use ricevo_core::{EntryId, Lang};
+use ricevo_fakes::push::{Mode, PushService};
 use ricevo_notify::{AllowedHosts, Mailer, PushSender, VapidKey, WebhookSender, Worker};
 use ricevo_store::{NewOffice, Role, Tenant};
 use ricevo_web::WebConfig;
@@ -41,7 +39,7 @@ async fn setup() -> Setup {
         ..WebConfig::default()
     };
     let app = support::app_with(config).await;
-    let push = PushService::start(&vapid.public_key()).await;
+    let (_, push) = ricevo_fakes::push::start(&vapid.public_key()).await;
     let sender = PushSender::new(vapid, "mailto:urp@esempio.it".into(), allowed.clone()).unwrap();
     let worker =
         Worker::with_webhooks(app.store.clone(), Mailer::outbox(&app.outbox), WebhookSender::new(allowed).unwrap())

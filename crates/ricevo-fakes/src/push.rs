@@ -5,12 +5,8 @@
 //! private key of the browser the test plays, and records what it read. It can be switched
 //! "down" (503) or made to say a subscription is gone (410).
 //!
-//! It moves to the dev-only crate `ricevo-fakes` once that crate exists on this branch.
-
-#![allow(clippy::unwrap_used, dead_code, unreachable_pub)]
-
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -59,11 +55,13 @@ pub struct Subscription {
     pub json: Value,
 }
 
+#[derive(Debug)]
 struct Browser {
     secret: p256::SecretKey,
     auth: [u8; 16],
 }
 
+#[derive(Debug)]
 struct Inner {
     /// The application server key browsers subscribe with (base64url).
     server_key: String,
@@ -74,7 +72,7 @@ struct Inner {
 }
 
 /// The running service.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct PushService {
     /// `http://127.0.0.1:PORT`.
     pub origin: String,
@@ -82,27 +80,14 @@ pub struct PushService {
 }
 
 impl PushService {
-    /// Starts the service on a loopback port; browsers subscribe with `server_key` (the
-    /// VAPID public key, base64url).
-    pub async fn start(server_key: &str) -> PushService {
-        let inner = Arc::new(Mutex::new(Inner {
-            server_key: server_key.to_owned(),
-            browsers: HashMap::new(),
-            received: Vec::new(),
-            refused: Vec::new(),
-            mode: Mode::Up,
-        }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let origin = format!("http://{}", listener.local_addr().unwrap());
-        let service = PushService { origin, inner };
-        let app = Router::new().route("/push/{id}", post(push)).with_state(service.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        service
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A test that panicked while holding the lock leaves data worth reading.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A new browser subscribes: fresh P-256 keys and secret, a new endpoint.
     pub fn subscribe(&self) -> Subscription {
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = self.lock();
         let id = format!("s{}", inner.browsers.len() + 1);
         let secret = loop {
             let mut bytes = [0u8; 32];
@@ -126,18 +111,38 @@ impl PushService {
 
     /// Switches how the service answers.
     pub fn set_mode(&self, mode: Mode) {
-        self.inner.lock().unwrap().mode = mode;
+        self.lock().mode = mode;
     }
 
     /// The pushes accepted so far.
     pub fn received(&self) -> Vec<Received> {
-        self.inner.lock().unwrap().received.clone()
+        self.lock().received.clone()
     }
 
     /// Why pushes were refused (a bad VAPID header, an undecryptable body).
     pub fn refused(&self) -> Vec<String> {
-        self.inner.lock().unwrap().refused.clone()
+        self.lock().refused.clone()
     }
+}
+
+/// Starts a push service on a loopback port, for browsers that subscribe with `server_key`
+/// (the VAPID public key, base64url); returns its origin (`http://127.0.0.1:PORT`) and the
+/// handle to subscribe browsers, read what arrived and switch its behaviour.
+pub async fn start(server_key: &str) -> (String, PushService) {
+    let inner = Arc::new(Mutex::new(Inner {
+        server_key: server_key.to_owned(),
+        browsers: HashMap::new(),
+        received: Vec::new(),
+        refused: Vec::new(),
+        mode: Mode::Up,
+    }));
+    // The router needs the handle and the handle needs the origin: the origin is filled in
+    // once the port is bound, before any request can arrive.
+    let origin = Arc::new(Mutex::new(String::new()));
+    let router = Router::new().route("/push/{id}", post(push)).with_state((inner.clone(), origin.clone()));
+    let base = crate::serve(router).await;
+    *origin.lock().unwrap_or_else(PoisonError::into_inner) = base.clone();
+    (base.clone(), PushService { origin: base, inner })
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -187,19 +192,22 @@ fn check_vapid(headers: &HeaderMap, server_key: &str, origin: &str) -> Result<()
     Ok(())
 }
 
+type Shared = (Arc<Mutex<Inner>>, Arc<Mutex<String>>);
+
 async fn push(
-    State(service): State<PushService>,
+    State((inner, origin)): State<Shared>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let mut inner = service.inner.lock().unwrap();
+    let origin = origin.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let mut inner = inner.lock().unwrap_or_else(PoisonError::into_inner);
     match inner.mode {
         Mode::Down => return StatusCode::SERVICE_UNAVAILABLE,
         Mode::Gone => return StatusCode::GONE,
         Mode::Up => {}
     }
-    if let Err(why) = check_vapid(&headers, &inner.server_key, &service.origin) {
+    if let Err(why) = check_vapid(&headers, &inner.server_key, &origin) {
         inner.refused.push(why);
         return StatusCode::UNAUTHORIZED;
     }
