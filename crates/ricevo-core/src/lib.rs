@@ -36,6 +36,9 @@ pub mod campaign;
 // ---- reports ----
 pub mod report;
 // ---- end reports ----
+// ---- channels ----
+pub mod channel;
+// ---- end channels ----
 
 pub use appointment::AppointmentStatus;
 pub use fiscal_code::FiscalCode;

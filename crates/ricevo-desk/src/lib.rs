@@ -59,6 +59,12 @@ pub mod campaigns;
 // ---- reports ----
 pub mod reports;
 // ---- end reports ----
+// ---- channels ----
+pub mod channels;
+// ---- end channels ----
+// ---- webpush ----
+pub mod web_push;
+// ---- end webpush ----
 
 use std::fmt;
 use std::sync::Arc;

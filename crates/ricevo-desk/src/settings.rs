@@ -296,6 +296,22 @@ impl Desk {
     }
 }
 
+// ---- webpush ----
+impl Desk {
+    /// Turns Web Push for the town's waiting rooms on or off (administrators). Off stops new
+    /// subscriptions and pushes at once; subscriptions already made go with their visits.
+    pub async fn set_web_push(&self, tenant: &Tenant, grant: &Grant, on: bool) -> Result<Tenant, DeskError> {
+        require_admin(tenant, grant)?;
+        self.store.set_web_push(tenant.id, on).await?;
+        self.catalogue.forget();
+        tracing::info!(tenant = %tenant.slug, on, "web push switched");
+        let detail = if on { "web push on" } else { "web push off" };
+        self.record(grant, Record::new(Act::SettingsChanged, Subject::Town).detail(detail)).await;
+        self.town(&tenant.slug).await
+    }
+}
+// ---- end webpush ----
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

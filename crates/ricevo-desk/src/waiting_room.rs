@@ -205,6 +205,8 @@ impl Desk {
             abilities: Abilities::citizen(),
             direct: false,
             token_hash: None,
+            phone: None,
+            telegram_chat_id: None,
         };
         // Returns the queued place, or a new one for someone who gave up the queue earlier.
         let entry = self.store.arrive(&new, now).await?;
@@ -260,12 +262,25 @@ impl Desk {
         entry: Entry,
         transition: impl FnOnce(&Entry, Timestamp) -> Result<Entry, TransitionError>,
     ) -> Result<Entry, DeskError> {
+        self.apply_with(entry, transition, Vec::new()).await
+    }
+
+    /// [`Desk::apply`] that also queues `outbox` in the transaction of the change.
+    async fn apply_with(
+        &self,
+        entry: Entry,
+        transition: impl FnOnce(&Entry, Timestamp) -> Result<Entry, TransitionError>,
+        outbox: Vec<ricevo_store::NewOutboxMessage>,
+    ) -> Result<Entry, DeskError> {
         let now = self.now();
         let after = transition(&entry, now).map_err(|_| DeskError::NotQueued)?;
         let written = match (after.appointment_id, appointment_outcome(after.status)) {
             (Some(_), Some(outcome)) => {
                 self.store.update_entry_closing_appointment(&after, entry.status, outcome, now).await
             }
+            // ---- webpush ----
+            _ if !outbox.is_empty() => self.store.update_entry_with_outbox(&after, entry.status, &outbox, now).await,
+            // ---- end webpush ----
             _ => self.store.update_entry(&after, entry.status).await,
         };
         match written {
@@ -307,7 +322,10 @@ impl Desk {
                     .id
             }
         };
-        let admitted = self.apply(entry, |e, _| e.admit(meeting, now)).await?;
+        // ---- webpush ---- "tocca a te" to the browsers that asked, in the admission's transaction.
+        let pushes = self.turn_pushes(&entry, now).await;
+        // ---- end webpush ----
+        let admitted = self.apply_with(entry, |e, _| e.admit(meeting, now), pushes).await?;
         Ok((admitted, meeting))
     }
 

@@ -97,6 +97,28 @@ impl WebhookUrl {
     }
 }
 
+// ---- webpush ----
+impl WebhookUrl {
+    /// The origin (`https://push.example.net:8443`, the port only when not the scheme's
+    /// default): a VAPID signature's audience.
+    pub fn origin(&self) -> String {
+        self.0.origin().ascii_serialization()
+    }
+}
+
+impl AllowedHosts {
+    /// Whether the configuration names this address's host (as a name or an IP address).
+    pub fn allows_host_of(&self, url: &WebhookUrl) -> bool {
+        match url.host() {
+            Some(Host::Domain(name)) => self.allows_name(name),
+            Some(Host::Ipv4(ip)) => self.allows_ip(IpAddr::V4(ip)),
+            Some(Host::Ipv6(ip)) => self.allows_ip(IpAddr::V6(ip)),
+            None => false,
+        }
+    }
+}
+// ---- end webpush ----
+
 impl std::fmt::Display for WebhookUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

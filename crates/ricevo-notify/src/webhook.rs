@@ -136,7 +136,7 @@ impl WebhookSender {
 
 /// The resolver's refusal travels inside the HTTP client's connection error; it is brought out,
 /// so the outbox records why the delivery was refused and not a bare "connection error".
-fn refusal_or_http(e: reqwest::Error) -> NotifyError {
+pub(crate) fn refusal_or_http(e: reqwest::Error) -> NotifyError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
     while let Some(inner) = source {
         if let Some(refused) = inner.downcast_ref::<DestinationError>() {

@@ -31,6 +31,14 @@ pub use campaigns::{
 mod reports;
 pub use reports::ReportScope;
 // ---- end reports ----
+// ---- channels ----
+mod channels;
+pub use channels::{SmsGateway, SmsMethod, TownChannels};
+// ---- end channels ----
+// ---- webpush ----
+pub mod web_push;
+pub use web_push::{MAX_SUBSCRIPTIONS_PER_ENTRY, NewPushSubscription, PushSubscription, Subscribed};
+// ---- end webpush ----
 // Backup and restore (operating it): the SQLite file as a whole.
 pub mod sqlite_file;
 #[cfg(feature = "testing")]
@@ -634,6 +642,45 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The grouped counts of a report of the service (`ricevo_core::report::build` folds them).
     async fn report_facts(&self, scope: &ReportScope) -> Result<ricevo_core::report::Facts>;
     // ---- end reports ----
+    // ---- channels ----
+    /// The town's channel settings; `None` when it has configured none (e-mail only).
+    async fn town_channels(&self, tenant: TenantId) -> Result<Option<TownChannels>>;
+    /// Writes the town's channel settings (`channels.tenant_id` names the town), replacing
+    /// what was there.
+    async fn set_town_channels(&self, channels: &TownChannels) -> Result<()>;
+    // ---- end channels ----
+    // ---- webpush ----
+    /// Stores a browser's push subscription for a place of the town still in the queue
+    /// (`NotFound` otherwise), or renews the keys of the one it already has from that browser;
+    /// `TooMany` once the place has [`MAX_SUBSCRIPTIONS_PER_ENTRY`].
+    async fn add_push_subscription(&self, s: &NewPushSubscription, now: Timestamp) -> Result<Subscribed>;
+    /// The live subscriptions of a place of the town, and of the other places of its
+    /// appointment (a citizen who came back to the queue); one per browser.
+    async fn push_subscriptions_of(
+        &self,
+        tenant: TenantId,
+        entry: EntryId,
+        appointment: Option<AppointmentId>,
+        now: Timestamp,
+    ) -> Result<Vec<PushSubscription>>;
+    /// One subscription, of any town (the outbox worker checks the town).
+    async fn push_subscription(&self, id: i64) -> Result<Option<PushSubscription>>;
+    /// Deletes a subscription of the town (the push service said it is gone).
+    async fn delete_push_subscription(&self, tenant: TenantId, id: i64) -> Result<()>;
+    /// Deletes the subscriptions whose visit ended or that expired; returns how many.
+    async fn purge_push_subscriptions(&self, now: Timestamp) -> Result<u64>;
+    /// Turns the town's Web Push on or off; `NotFound` for no such town.
+    async fn set_web_push(&self, tenant: TenantId, on: bool) -> Result<()>;
+    /// [`Store::update_entry`] that also queues `outbox` (the place's appointment named on
+    /// the rows) in the same transaction.
+    async fn update_entry_with_outbox(
+        &self,
+        entry: &Entry,
+        expected: EntryStatus,
+        outbox: &[NewOutboxMessage],
+        now: Timestamp,
+    ) -> Result<()>;
+    // ---- end webpush ----
 }
 
 /// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.

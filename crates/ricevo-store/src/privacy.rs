@@ -432,6 +432,11 @@ macro_rules! impl_privacy {
                 Self::citizen_query(&$crate::feedback::erase_sql(cond, &entry_cond), tenant, &values)
                     .execute(&mut *tx)
                     .await?;
+                // ---- webpush ---- (before the places lose the e-mail that finds them)
+                Self::citizen_query(&$crate::web_push::erase_sql(&entry_cond), tenant, &values)
+                    .execute(&mut *tx)
+                    .await?;
+                // ---- end webpush ----
                 counts.documents =
                     Self::citizen_query(&format!("DELETE FROM documents WHERE {}", lookup.document_condition()), tenant, &values)
                         .execute(&mut *tx)
@@ -452,7 +457,7 @@ macro_rules! impl_privacy {
                 .await?
                 .rows_affected();
                 counts.entries = Self::citizen_query(&format!(
-                    "UPDATE entries SET name = '', email = NULL, message = NULL WHERE {entry_cond}"
+                    "UPDATE entries SET name = '', email = NULL, phone = NULL, telegram_chat_id = NULL, message = NULL WHERE {entry_cond}"
                 ), tenant, &values)
                 .execute(&mut *tx)
                 .await?
@@ -464,7 +469,7 @@ macro_rules! impl_privacy {
                 .await?;
                 // As the retention job anonymises (`anonymise_before`): the times stay for reports.
                 counts.appointments = Self::citizen_query(&format!(
-                    "UPDATE appointments SET citizen_name = '', citizen_email = '', citizen_phone = NULL, \
+                    "UPDATE appointments SET citizen_name = '', citizen_email = '', citizen_phone = NULL, telegram_chat_id = NULL, \
                      fiscal_code = NULL, notes = NULL, answers = '{{}}', anonymised = 1, updated_at = $5 WHERE {cond}"
                 ), tenant, &values)
                 .bind(now.as_second())
@@ -518,6 +523,13 @@ macro_rules! impl_privacy {
                 .rows_affected();
                 let contacts =
                     Self::campaigns_delete_contacts(&mut tx, tenant, "imported_at < $2", before.as_second(), None).await?;
+                // ---- webpush ----
+                sqlx::query("DELETE FROM push_subscriptions WHERE tenant_id = $1 AND created_at < $2")
+                    .bind(tenant.0)
+                    .bind(before.as_second())
+                    .execute(&mut *tx)
+                    .await?;
+                // ---- end webpush ----
                 tx.commit().await?;
                 Ok($crate::RetentionCounts { messages, documents, audit_names, chat_lines, contacts })
             }

@@ -12,7 +12,7 @@ use crate::{Appointment, AppointmentStatus, Result, Service, StoreError};
 /// Columns of `appointments` in the order [`appointment_from`] reads them.
 pub(crate) const APPOINTMENT_COLUMNS: &str = "id, public_id, tenant_id, office_id, service_id, status, start_at, end_at, \
      occupied_until, mode, citizen_name, citizen_email, citizen_phone, fiscal_code, notes, answers, lang, sequence, \
-     created_at";
+     created_at, telegram_chat_id";
 
 /// Columns of `services` in the order [`service_from`] reads them.
 pub(crate) const SERVICE_COLUMNS: &str = "id, tenant_id, office_id, name, description, duration_minutes, \
@@ -24,7 +24,8 @@ pub(crate) const SERVICE_COLUMNS: &str = "id, tenant_id, office_id, name, descri
 pub(crate) const TENANT_COLUMNS: &str = "id, slug, name, time_zone, patron_day, contact_email, privacy_notice, \
      retention_days, website, address, pec, languages, privacy_controller, privacy_dpo_contact, privacy_legal_basis, \
      accessibility_statement_url, accessibility_statement_text, disabled_at, \
-     (SELECT COUNT(*) FROM tenant_emblems e WHERE e.tenant_id = tenants.id) AS emblem";
+     (SELECT COUNT(*) FROM tenant_emblems e WHERE e.tenant_id = tenants.id) AS emblem, \
+     web_push"; // webpush: the last column
 
 /// The raw columns of a town.
 #[derive(Debug, sqlx::FromRow)]
@@ -48,6 +49,9 @@ pub(crate) struct TenantRow {
     accessibility_statement_text: String,
     disabled_at: Option<i64>,
     emblem: i64,
+    // ---- webpush ----
+    web_push: i32,
+    // ---- end webpush ----
 }
 
 /// A town from its row.
@@ -72,6 +76,9 @@ pub(crate) fn tenant_from(r: TenantRow) -> crate::Tenant {
         accessibility_statement_url: r.accessibility_statement_url,
         accessibility_statement_text: r.accessibility_statement_text,
         disabled: r.disabled_at.is_some(),
+        // ---- webpush ----
+        web_push: r.web_push != 0,
+        // ---- end webpush ----
     }
 }
 
@@ -108,6 +115,7 @@ pub(crate) struct AppointmentTuple {
     lang: String,
     sequence: i32,
     created_at: i64,
+    telegram_chat_id: Option<i64>,
 }
 
 /// Builds an appointment from its columns.
@@ -133,6 +141,7 @@ pub(crate) fn appointment_from(r: AppointmentTuple) -> Result<Appointment> {
         lang: Lang::parse(&r.lang).unwrap_or_default(),
         sequence: r.sequence,
         created_at: instant(r.created_at)?,
+        telegram_chat_id: r.telegram_chat_id,
     })
 }
 
@@ -198,11 +207,11 @@ pub(crate) const PUBLIC_ID_TAKEN: &str = "SELECT COUNT(*) FROM appointments WHER
 /// The seats taken in a range of steps of an office.
 pub(crate) const SEATS_TAKEN_SELECT: &str =
     "SELECT step, seat FROM seats WHERE office_id = $1 AND step >= $2 AND step < $3";
-/// A new appointment, returning its id (18 parameters, see `book_in`).
+/// A new appointment, returning its id (19 parameters, see `book_in`).
 pub(crate) const APPOINTMENT_INSERT: &str = "INSERT INTO appointments (public_id, token_hash, tenant_id, office_id, \
      service_id, status, start_at, end_at, occupied_until, mode, citizen_name, citizen_email, citizen_phone, fiscal_code, \
-     notes, answers, lang, sequence, created_at, updated_at, booked_via) \
-     VALUES ($1, $2, $3, $4, $5, 'booked', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $17, $18) \
+     notes, answers, lang, sequence, created_at, updated_at, booked_via, telegram_chat_id) \
+     VALUES ($1, $2, $3, $4, $5, 'booked', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $17, $18, $19) \
      RETURNING id";
 /// One seat of an appointment.
 pub(crate) const SEAT_INSERT: &str =
@@ -352,6 +361,12 @@ macro_rules! impl_store {
         // ---- reports ----
         $crate::reports::impl_reports!($store, $db);
         // ---- end reports ----
+        // ---- channels ----
+        $crate::channels::impl_channels!($store, $db);
+        // ---- end channels ----
+        // ---- webpush ----
+        $crate::web_push::impl_web_push!($store, $db);
+        // ---- end webpush ----
 
         impl $store {
             /// Whether the town still has an enabled administrator, as the transaction sees it
@@ -517,6 +532,7 @@ macro_rules! impl_store {
                     .bind(new.lang.code())
                     .bind(new.now.as_second())
                     .bind(new.booked_via.as_str())
+                    .bind(new.telegram_chat_id)
                     .fetch_one(&mut **tx)
                     .await?;
                 Self::insert_seats(tx, new.office_id, id, &assigned).await?;
@@ -653,8 +669,8 @@ macro_rules! impl_store {
                 sqlx::query_as(&format!(
                     "INSERT INTO entries (tenant_id, office_id, kind, appointment_id, ticket_day, ticket_number, \
                      meeting_id, token_hash, name, email, service, booked_start, booked_end, abilities, direct, status, \
-                     arrived_at, admitted_at) \
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18 \
+                     arrived_at, admitted_at, phone, telegram_chat_id) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20 \
                      WHERE EXISTS (SELECT 1 FROM offices WHERE id = $2 AND tenant_id = $1) \
                      AND ($4 IS NULL OR EXISTS (SELECT 1 FROM appointments WHERE id = $4 AND tenant_id = $1)) \
                      AND ($7 IS NULL OR EXISTS (SELECT 1 FROM meetings WHERE id = $7 AND tenant_id = $1)) \
@@ -678,6 +694,8 @@ macro_rules! impl_store {
                 .bind(status.as_str())
                 .bind(now.as_second())
                 .bind(admitted_at.map(|t| t.as_second()))
+                .bind(&new.phone)
+                .bind(new.telegram_chat_id)
                 .fetch_optional(&mut **tx)
                 .await
             }
@@ -1489,7 +1507,7 @@ macro_rules! impl_store {
                 .execute(&self.writer)
                 .await?;
                 let r = sqlx::query(
-                    "UPDATE appointments SET citizen_name = '', citizen_email = '', citizen_phone = NULL, \
+                    "UPDATE appointments SET citizen_name = '', citizen_email = '', citizen_phone = NULL, telegram_chat_id = NULL, \
                      fiscal_code = NULL, notes = NULL, answers = '{}', anonymised = 1 \
                      WHERE tenant_id = $1 AND start_at < $2 AND anonymised = 0",
                 )
@@ -1499,7 +1517,7 @@ macro_rules! impl_store {
                 .await?;
                 // Waiting-room entries keep their times (waited, met) for reports, not who they were.
                 let entries = sqlx::query(
-                    "UPDATE entries SET name = '', email = NULL, message = NULL \
+                    "UPDATE entries SET name = '', email = NULL, phone = NULL, telegram_chat_id = NULL, message = NULL \
                      WHERE tenant_id = $1 AND arrived_at < $2 AND (name <> '' OR email IS NOT NULL OR message IS NOT NULL)",
                 )
                 .bind(tenant.0)
@@ -2741,6 +2759,49 @@ macro_rules! impl_store {
                 self.reports_facts(scope).await
             }
             // ---- end reports ----
+            // ---- channels ----
+            async fn town_channels(&self, tenant: TenantId) -> Result<Option<$crate::TownChannels>> {
+                self.channels_read(tenant).await
+            }
+            async fn set_town_channels(&self, channels: &$crate::TownChannels) -> Result<()> {
+                self.channels_write(channels).await
+            }
+            // ---- end channels ----
+            // ---- webpush (the statements are in web_push.rs) ----
+            async fn add_push_subscription(&self, s: &$crate::NewPushSubscription, now: Timestamp) -> Result<$crate::Subscribed> {
+                self.web_push_subscribe(s, now).await
+            }
+            async fn push_subscriptions_of(
+                &self,
+                tenant: TenantId,
+                entry: EntryId,
+                appointment: Option<AppointmentId>,
+                now: Timestamp,
+            ) -> Result<Vec<$crate::PushSubscription>> {
+                self.web_push_subscriptions_of(tenant, entry, appointment, now).await
+            }
+            async fn push_subscription(&self, id: i64) -> Result<Option<$crate::PushSubscription>> {
+                self.web_push_subscription(id).await
+            }
+            async fn delete_push_subscription(&self, tenant: TenantId, id: i64) -> Result<()> {
+                self.web_push_delete(tenant, id).await
+            }
+            async fn purge_push_subscriptions(&self, now: Timestamp) -> Result<u64> {
+                self.web_push_purge(now).await
+            }
+            async fn set_web_push(&self, tenant: TenantId, on: bool) -> Result<()> {
+                self.web_push_set(tenant, on).await
+            }
+            async fn update_entry_with_outbox(
+                &self,
+                entry: &Entry,
+                expected: EntryStatus,
+                outbox: &[NewOutboxMessage],
+                now: Timestamp,
+            ) -> Result<()> {
+                self.web_push_update_entry(entry, expected, outbox, now).await
+            }
+            // ---- end webpush ----
         }
     };
 }

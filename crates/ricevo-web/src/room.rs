@@ -76,7 +76,45 @@ struct RoomPage {
     /// What a citizen can do next if the office cannot see them (shown on the closing page).
     next: Vec<(&'static str, String)>,
     data: String,
+    // ---- webpush ----
+    /// "Notify me when it's my turn", when offered (the VAPID public key and the texts).
+    push: Option<PushOffer>,
+    // ---- end webpush ----
 }
+
+// ---- webpush ----
+/// The waiting room's offer of a push notification when it is the citizen's turn.
+struct PushOffer {
+    key: String,
+    button: &'static str,
+    working: &'static str,
+    done: &'static str,
+    denied: &'static str,
+    failed: &'static str,
+}
+
+impl PushOffer {
+    fn new(key: String, lang: Lang) -> PushOffer {
+        let (button, working, done, denied, failed) = match lang {
+            Lang::It => (
+                "Avvisami quando tocca a me",
+                "Attivazione dell'avviso…",
+                "Ti avviseremo con una notifica quando tocca a te: puoi lasciare questa scheda.",
+                "Le notifiche sono bloccate in questo browser: resta su questa pagina per sapere quando tocca a te.",
+                "Non è stato possibile attivare l'avviso: resta su questa pagina.",
+            ),
+            Lang::En => (
+                "Notify me when it's my turn",
+                "Setting up the notification…",
+                "We will send you a notification when it is your turn: you can leave this tab.",
+                "Notifications are blocked in this browser: stay on this page to see when it is your turn.",
+                "The notification could not be set up: stay on this page.",
+            ),
+        };
+        PushOffer { key, button, working, done, denied, failed }
+    }
+}
+// ---- end webpush ----
 
 /// The page a link shows once its wait or meeting is over for good (refused, no-show,
 /// cancelled, removed, done), in the town's frame, with what to do next.
@@ -171,6 +209,9 @@ fn room_page(
         document_label: r.document_label.replace("{mb}", &mb.to_string()),
         next,
         data: script_json(&data),
+        // ---- webpush ----
+        push: crate::web_push::offer(state, tenant, e).map(|key| PushOffer::new(key, ctx.lang)),
+        // ---- end webpush ----
     };
     let mut resp = ctx.page(StatusCode::OK, &page);
     // Camera and microphone in someone else's frame: never, not even in embed mode.

@@ -66,6 +66,11 @@ pub struct WebConfig {
     /// Longest time a request may take to produce its response head (streams and WebSockets
     /// run after the head, so they are not cut).
     pub request_timeout: std::time::Duration,
+    // ---- webpush ----
+    /// The instance's VAPID public key (base64url) that waiting rooms hand to browsers; `None`:
+    /// Web Push is not offered on this instance, whatever the towns chose.
+    pub web_push_key: Option<String>,
+    // ---- end webpush ----
 }
 
 impl WebConfig {
@@ -129,6 +134,9 @@ impl Default for WebConfig {
             webhook_allow_hosts: ricevo_notify::AllowedHosts::default(),
             metrics_token: None,
             request_timeout: std::time::Duration::from_secs(30),
+            // ---- webpush ----
+            web_push_key: None,
+            // ---- end webpush ----
         }
     }
 }

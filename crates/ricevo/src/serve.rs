@@ -45,6 +45,23 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let webhook_allow_hosts = config.webhook_allow_hosts().map_err(|e| e.to_string())?;
     let webhooks = WebhookSender::new(webhook_allow_hosts.clone()).map_err(|e| e.to_string())?;
     let worker = Worker::with_webhooks(store.clone(), mailer, webhooks);
+    // ---- webpush ----
+    // The VAPID key pair is made in the data folder on first start and kept: browsers that
+    // subscribed with its public key keep receiving across restarts.
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+    let vapid_path = config.data_dir.join("vapid-private.key");
+    let vapid = ricevo_notify::VapidKey::load_or_create(&vapid_path)
+        .map_err(|e| format!("VAPID key {}: {e}", vapid_path.display()))?;
+    let web_push_key = Some(vapid.public_key());
+    let push_contact = match &config.mail.from {
+        Some(from) => format!("mailto:{from}"),
+        None => config.public_url(),
+    };
+    let push = ricevo_notify::PushSender::new(Arc::new(vapid), push_contact, webhook_allow_hosts.clone())
+        .map_err(|e| e.to_string())?;
+    let worker = worker.with_push(push);
+    // ---- end webpush ----
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
     let document_days = config.media.document_retention_days.max(1);
     let outbox_dir = config.smtp.is_none().then(|| config.outbox_dir());
@@ -81,6 +98,9 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         webhook_allow_hosts,
         metrics_token: config.metrics.token.clone(),
         request_timeout: Duration::from_secs(config.http.request_timeout_seconds),
+        // ---- webpush ----
+        web_push_key,
+        // ---- end webpush ----
     };
     let media_config = ricevo_media::MediaConfig {
         udp_listen: config.media_udp().map_err(|e| e.to_string())?,
@@ -267,6 +287,13 @@ pub(crate) async fn privacy_round(
         purge_outbox(root, now - SignedDuration::from_hours(24 * i64::from(days)), "(shared folder)").await;
     }
     store.purge_idempotency(now - SignedDuration::from_hours(24)).await?;
+    // ---- webpush ----
+    // Push subscriptions of visits that ended (or expired) have nothing more to say.
+    let subscriptions = store.purge_push_subscriptions(now).await?;
+    if subscriptions > 0 {
+        tracing::info!(subscriptions, "deleted push subscriptions of visits that ended");
+    }
+    // ---- end webpush ----
     let removed = store.purge_documents(now - SignedDuration::from_hours(24 * document_days)).await?;
     if removed > 0 {
         tracing::info!(documents = removed, "deleted meeting documents past retention");

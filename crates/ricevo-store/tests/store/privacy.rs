@@ -125,6 +125,7 @@ async fn book(store: &dyn Store, town: &Town, start: &str, email: &str) -> Appoi
         idempotency: None,
         citizen_keys: vec![format!("email:{email}")],
         quota: None,
+        telegram_chat_id: None,
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => *a,
@@ -159,6 +160,8 @@ async fn ticket(store: &dyn Store, town: &Town, email: &str, now: Timestamp) -> 
         abilities: Abilities::citizen(),
         direct: false,
         token_hash: Some(format!("ticket-{}", rand::random::<u64>())),
+        phone: None,
+        telegram_chat_id: None,
     };
     store.take_ticket(&new, day, now, &mail).await.unwrap()
 }
@@ -180,6 +183,8 @@ async fn meet_and_share(store: &dyn Store, town: &Town, appt: &Appointment, now:
         abilities: Abilities::citizen(),
         direct: false,
         token_hash: None,
+        phone: None,
+        telegram_chat_id: None,
     };
     let entry = store.arrive(&arrival, now).await.unwrap();
     let meeting = store
@@ -382,6 +387,100 @@ macro_rules! privacy {
                 assert_eq!(theirs.chat.len(), 2, "town b keeps its own chat");
                 assert!(record.chat.is_empty());
             }
+
+            // ---- webpush ----
+            #[tokio::test]
+            async fn push_subscriptions_belong_to_one_queued_place_of_one_town_and_go_with_the_visit() {
+                let Some(f) = super::$engine().await else { return };
+                let (a, b) = (town(&*f.store, "a").await, town(&*f.store, "b").await);
+                let now = at("2026-11-30T09:00:00Z");
+                let later = now + SignedDuration::from_hours(12);
+                let place = ticket(&*f.store, &a, "maria.rossi@example.it", now).await;
+                let theirs = ticket(&*f.store, &b, "maria.rossi@example.it", now).await;
+                let browser = |n: usize| NewPushSubscription {
+                    tenant_id: a.tenant.id,
+                    entry_id: place.id,
+                    appointment_id: None,
+                    endpoint: format!("https://push.example.net/sub/{n}"),
+                    p256dh: "BPUBLIC".into(),
+                    auth: "AUTH".into(),
+                    lang: Lang::En,
+                    expires_at: later,
+                };
+                let Subscribed::Stored(first) = f.store.add_push_subscription(&browser(0), now).await.unwrap() else {
+                    panic!("stored")
+                };
+                // The same browser again renews its keys; it is not a second subscription.
+                let renewed = NewPushSubscription { p256dh: "BNEWER".into(), ..browser(0) };
+                assert_eq!(f.store.add_push_subscription(&renewed, now).await.unwrap(), Subscribed::Stored(first));
+                // Another town's place cannot be named, nor a place of this town from another's.
+                let foreign = NewPushSubscription { entry_id: theirs.id, ..browser(9) };
+                assert!(matches!(f.store.add_push_subscription(&foreign, now).await, Err(StoreError::NotFound)));
+                let wrong_town = NewPushSubscription { tenant_id: b.tenant.id, ..browser(9) };
+                assert!(matches!(f.store.add_push_subscription(&wrong_town, now).await, Err(StoreError::NotFound)));
+                for n in 1..MAX_SUBSCRIPTIONS_PER_ENTRY as usize {
+                    assert!(matches!(f.store.add_push_subscription(&browser(n), now).await, Ok(Subscribed::Stored(_))));
+                }
+                assert_eq!(f.store.add_push_subscription(&browser(99), now).await.unwrap(), Subscribed::TooMany);
+                let listed = f.store.push_subscriptions_of(a.tenant.id, place.id, None, now).await.unwrap();
+                assert_eq!(listed.len(), MAX_SUBSCRIPTIONS_PER_ENTRY as usize);
+                assert_eq!((listed[0].id, listed[0].p256dh.as_str(), listed[0].lang), (first, "BNEWER", Lang::En));
+                assert!(f.store.push_subscriptions_of(b.tenant.id, place.id, None, now).await.unwrap().is_empty());
+                assert!(
+                    f.store.push_subscriptions_of(a.tenant.id, place.id, None, later).await.unwrap().is_empty(),
+                    "expired"
+                );
+
+                // Admission and its push rows in one transaction; a stale status writes neither.
+                let meeting =
+                    f.store.create_meeting(a.tenant.id, a.office.id, None, "m-push", None, now).await.unwrap();
+                let admitted = place.admit(meeting.id, now).unwrap();
+                let push = NewOutboxMessage {
+                    kind: "push".into(),
+                    dedupe_key: format!("push:turn:{}:{first}", place.id.0),
+                    payload: "{}".into(),
+                    due_at: now,
+                    retractable: false,
+                };
+                let stale = f
+                    .store
+                    .update_entry_with_outbox(&admitted, EntryStatus::Held, std::slice::from_ref(&push), now)
+                    .await;
+                assert!(matches!(stale, Err(StoreError::Stale)), "{stale:?}");
+                assert_eq!(f.store.outbox_backlog().await.unwrap(), 2, "the two tickets' e-mails only");
+                f.store.update_entry_with_outbox(&admitted, EntryStatus::Waiting, &[push], now).await.unwrap();
+                assert_eq!(f.store.outbox_backlog().await.unwrap(), 3);
+                // Admitted, it cannot be subscribed for any more; the visit goes on, so they stay.
+                assert!(matches!(f.store.add_push_subscription(&browser(7), now).await, Err(StoreError::NotFound)));
+                assert_eq!(f.store.purge_push_subscriptions(now).await.unwrap(), 0);
+                // The visit ends: its subscriptions go with the next purge.
+                let done = admitted.finish(now).unwrap();
+                f.store.update_entry(&done, EntryStatus::Admitted).await.unwrap();
+                assert_eq!(f.store.purge_push_subscriptions(now).await.unwrap(), MAX_SUBSCRIPTIONS_PER_ENTRY as u64);
+                assert!(f.store.push_subscription(first).await.unwrap().is_none());
+
+                // Erasure and retention take a citizen's subscriptions, and only their town's.
+                let next = ticket(&*f.store, &a, "maria.rossi@example.it", now).await;
+                let other = ticket(&*f.store, &b, "gino@example.it", now).await;
+                let mine = NewPushSubscription { entry_id: next.id, ..browser(0) };
+                let gino = NewPushSubscription { tenant_id: b.tenant.id, entry_id: other.id, ..browser(0) };
+                let Subscribed::Stored(mine) = f.store.add_push_subscription(&mine, now).await.unwrap() else {
+                    panic!()
+                };
+                let Subscribed::Stored(gino) = f.store.add_push_subscription(&gino, now).await.unwrap() else {
+                    panic!()
+                };
+                let maria = CitizenLookup::Email("maria.rossi@example.it".into());
+                assert!(matches!(f.store.erase_citizen(a.tenant.id, &maria, now).await.unwrap(), Erasure::Erased(_)));
+                assert!(f.store.push_subscription(mine).await.unwrap().is_none(), "erased with her data");
+                assert!(f.store.push_subscription(gino).await.unwrap().is_some(), "another town's stays");
+                f.store.purge_personal_before(b.tenant.id, now + SignedDuration::from_secs(1)).await.unwrap();
+                assert!(f.store.push_subscription(gino).await.unwrap().is_none(), "gone with the town's retention");
+                f.store.set_web_push(a.tenant.id, true).await.unwrap();
+                assert!(f.store.tenant_by_slug("a").await.unwrap().unwrap().web_push);
+                assert!(!f.store.tenant_by_slug("b").await.unwrap().unwrap().web_push, "off by default");
+            }
+            // ---- end webpush ----
         }
     };
 }

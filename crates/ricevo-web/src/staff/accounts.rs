@@ -450,6 +450,9 @@ fn settings_page_with(
         slug: staff.tenant.slug.clone(),
         emblem: staff.tenant.emblem,
         emblem_error,
+        // ---- webpush ----
+        web_push: staff.tenant.web_push,
+        // ---- end webpush ----
         p: staff.page(staff.t("Impostazioni del Comune", "Town settings")),
         summary: Summary::of(errors),
         saved,

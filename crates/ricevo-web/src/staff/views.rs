@@ -612,6 +612,10 @@ pub(crate) struct SettingsPage {
     pub(crate) slug: String,
     pub(crate) emblem: bool,
     pub(crate) emblem_error: Option<String>,
+    // ---- webpush ----
+    /// Whether the town offers "your turn" push notifications in its waiting rooms.
+    pub(crate) web_push: bool,
+    // ---- end webpush ----
 }
 
 /// One webhook.

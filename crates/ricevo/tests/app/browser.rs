@@ -684,3 +684,85 @@ async fn an_admin_copies_a_day_in_the_hours_grid_builds_intake_questions_and_bot
     })
     .await;
 }
+
+// ---- webpush ----
+
+/// A walk-in ticket of the demo's URP through the API; returns its join link.
+async fn walk_in_ticket(w: &World, name: &str) -> String {
+    let http = reqwest::Client::new();
+    let offices: serde_json::Value =
+        http.get(w.server.url("/api/v1/demo/offices")).send().await.unwrap().json().await.unwrap();
+    let urp =
+        offices.as_array().unwrap().iter().find(|o| o["name"].as_str().unwrap().starts_with("URP")).unwrap()["id"]
+            .as_i64()
+            .unwrap();
+    let resp = http
+        .post(w.server.url(&format!("/api/v1/demo/offices/{urp}/tickets")))
+        .json(&json!({"name": name}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "take a ticket");
+    let ticket: serde_json::Value = resp.json().await.unwrap();
+    ticket["join_url"].as_str().unwrap().to_owned()
+}
+
+/// The scope of the service worker registered for the current page, once active (`None` when
+/// none is after `tries` looks, 100 ms apart).
+async fn service_worker_scope(c: &Client, tries: usize) -> Option<String> {
+    for _ in 0..tries {
+        let scope = c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 if (!('serviceWorker' in navigator)) { done('unsupported'); return; }
+                 navigator.serviceWorker.getRegistration().then(r => done(r && r.active ? r.scope : null), () => done(null));",
+                vec![],
+            )
+            .await
+            .expect("ask for the service worker");
+        if let Some(scope) = scope.as_str() {
+            return Some(scope.to_owned());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    None
+}
+
+#[tokio::test]
+async fn the_waiting_room_offers_push_only_when_the_town_enabled_it_and_its_worker_comes_from_the_link_itself() {
+    with_world(|w| async move {
+        let c = w.driver.session().await;
+        let join = walk_in_ticket(&w, "Anna Verdi").await;
+        c.goto(&join).await.expect("open the waiting room");
+        wait_for(&c, Locator::Id("phase-check")).await;
+        // Each test has its own server, whose demo town starts with Web Push off.
+        assert!(c.find(Locator::Id("push")).await.is_err(), "no push offer while the town has it off");
+        assert_eq!(service_worker_scope(&c, 1).await, None, "no service worker while the town has Web Push off");
+        // The administrator turns it on in the town's settings.
+        support::sign_in_as_demo_admin(&w, &c).await;
+        c.goto(&w.server.url("/demo/staff/settings")).await.expect("settings page");
+        wait_for(&c, Locator::Id("f-web-push")).await.click().await.expect("tick web push");
+        let save = button(&c, "Salva l'avviso").await;
+        click_to(&c, &save, |u| u.contains("/staff/settings")).await;
+        let ticked = c
+            .execute("return document.getElementById('f-web-push').checked;", vec![])
+            .await
+            .expect("read the checkbox");
+        assert_eq!(ticked, json!(true), "the setting is saved");
+        let join = walk_in_ticket(&w, "Bruno Neri").await;
+        c.goto(&join).await.expect("open the waiting room again");
+        wait_for(&c, Locator::Id("push-subscribe")).await;
+        // The worker is registered from the link's own path: its scope is that link alone.
+        let scope = service_worker_scope(&c, 50).await.expect("the service worker registers");
+        assert_eq!(scope, join.trim_end_matches("join"), "the worker's scope is the link");
+        assert!(scope.starts_with(&format!("{}/a/", w.server.origin)), "from our own origin: {scope}");
+        let registered = c
+            .execute("return document.getElementById('push').getAttribute('data-registered');", vec![])
+            .await
+            .expect("read the box");
+        assert_eq!(registered, json!("true"));
+        assert_same_origin(&c, &w.server.origin, "waiting room with Web Push").await;
+    })
+    .await;
+}
+// ---- end webpush ----
