@@ -20,3 +20,4 @@ mod room;
 mod staff;
 mod support;
 mod surveys;
+mod web_push;
