@@ -36,6 +36,9 @@ pub mod campaign;
 // ---- reports ----
 pub mod report;
 // ---- end reports ----
+// ---- waitlist ----
+pub mod waitlist;
+// ---- end waitlist ----
 
 pub use appointment::AppointmentStatus;
 pub use fiscal_code::FiscalCode;

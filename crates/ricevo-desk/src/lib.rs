@@ -59,6 +59,9 @@ pub mod campaigns;
 // ---- reports ----
 pub mod reports;
 // ---- end reports ----
+// ---- waitlist ----
+pub mod waitlist;
+// ---- end waitlist ----
 
 use std::fmt;
 use std::sync::Arc;
@@ -182,6 +185,9 @@ pub struct Desk {
     ticket_budget: Arc<budget::RateLimiter>,
     counters: Arc<Counters>,
     token_uses: Arc<accounts::TokenUses>,
+    // ---- waitlist ----
+    waitlist_hold: ricevo_core::waitlist::HoldLength,
+    // ---- end waitlist ----
 }
 
 impl fmt::Debug for Desk {
@@ -208,6 +214,9 @@ impl Desk {
             catalogue: Arc::default(),
             counters: Arc::default(),
             token_uses: Arc::default(),
+            // ---- waitlist ----
+            waitlist_hold: ricevo_core::waitlist::HoldLength::default(),
+            // ---- end waitlist ----
         }
     }
 
