@@ -486,7 +486,9 @@ mod tests {
     fn prefs() -> impl Strategy<Value = Preferences> {
         (1u8..128, proptest::option::of((0i8..23, 1i8..24))).prop_map(|(bits, range)| {
             let ranges = range
-                .and_then(|(a, len)| TimeRange::new(Time::new(a, 0, 0, 0).ok()?, Time::new((a + len).min(23), 59, 0, 0).ok()?).ok())
+                .and_then(|(a, len)| {
+                    TimeRange::new(Time::new(a, 0, 0, 0).ok()?, Time::new((a + len).min(23), 59, 0, 0).ok()?).ok()
+                })
                 .into_iter()
                 .collect();
             Preferences::new(Weekdays::from_bits(bits).unwrap(), ranges, None).unwrap()

@@ -172,8 +172,7 @@ impl Desk {
             return Err(DeskError::NotFound);
         }
         let service = self.store.service(tenant.id, entry.service_id).await?.ok_or(DeskError::NotFound)?;
-        let office_name =
-            self.store.office(tenant.id, entry.office_id).await?.map(|o| o.name).unwrap_or_default();
+        let office_name = self.store.office(tenant.id, entry.office_id).await?.map(|o| o.name).unwrap_or_default();
         let now = self.now();
         let offer = self
             .store
@@ -236,7 +235,13 @@ impl Desk {
             lang: entry.lang,
         };
         let details = check_booking(&input, &service.rules, &[], entry.lang).map_err(DeskError::Fields)?;
-        let q = facts.slot_query(&service.rules, &[], now, offer.start.to_zoned(facts.zone.clone()).date(), offer.start.to_zoned(facts.zone.clone()).date());
+        let q = facts.slot_query(
+            &service.rules,
+            &[],
+            now,
+            offer.start.to_zoned(facts.zone.clone()).date(),
+            offer.start.to_zoned(facts.zone.clone()).date(),
+        );
         let slot = slots::check_start(&q, offer.start)
             .map_err(|reason| DeskError::Unavailable { reason, alternatives: Vec::new() })?;
         let max_active = self.settings.max_active_per_citizen;
@@ -272,8 +277,9 @@ impl Desk {
                 quota: (max_active > 0 && entry.replaces.is_none()).then(|| quota::CitizenQuota::new(max_active)),
             };
             let to_be = new.appointment(ricevo_core::AppointmentId(0));
-            new.outbox =
-                self.announcements(tenant, office, service, &to_be, &links, crate::messages::Change::Created, now).await?;
+            new.outbox = self
+                .announcements(tenant, office, service, &to_be, &links, crate::messages::Change::Created, now)
+                .await?;
             match self.store.accept_waitlist_offer(tenant.id, offer.id, &new).await? {
                 AcceptOutcome::Booked(a) => {
                     self.counters.booking_committed();
@@ -374,7 +380,12 @@ impl Desk {
                     w.holds_offer = true;
                 }
                 let expires_at = self.waitlist_hold.expires_at(now);
-                let outbox = self.offer_messages(tenant, entry, service, &office.name, &slot.start, expires_at, now).await?;
+                // The offer's own link, which lives only in its message (the store keeps its hash).
+                let token = tokens::new_token();
+                let link = self.waitlist_link(tenant, &token);
+                let outbox = self
+                    .offer_messages(tenant, entry, service, &office.name, &slot.start, expires_at, &link, now)
+                    .await?;
                 let new = NewWaitlistOffer {
                     tenant_id: tenant.id,
                     entry_id: entry.id,
@@ -385,6 +396,7 @@ impl Desk {
                     end: slot.end.timestamp(),
                     occupied_until: start + service.rules.occupancy(),
                     expires_at,
+                    token_hash: tokens::hash(&token),
                     outbox,
                     now,
                 };
@@ -461,9 +473,60 @@ impl Desk {
         office_name: &str,
         start: &jiff::Zoned,
         expires_at: Timestamp,
+        link: &str,
         now: Timestamp,
     ) -> Result<Vec<NewOutboxMessage>, DeskError> {
-        let _ = (tenant, entry, service, office_name, start, expires_at, now, zone_of);
-        Ok(Vec::new())
+        if entry.citizen_email.is_empty() {
+            return Ok(Vec::new());
+        }
+        let it = entry.lang == Lang::It;
+        let zone = zone_of(tenant);
+        let when = ricevo_notify::human_datetime(entry.lang, start);
+        let until = expires_at.to_zoned(zone).strftime("%H:%M").to_string();
+        let minutes = self.waitlist_hold.as_minutes();
+        let subject = if it {
+            format!("Si è liberato un posto: {} {when}", service.name)
+        } else {
+            format!("A time is free: {} {when}", service.name)
+        };
+        let text = if it {
+            format!(
+                "Si è liberato un posto per {} ({office_name}): {when}.\n\nÈ tenuto per te per {minutes} minuti, \
+                 fino alle {until}. Per prenderlo, o per lasciarlo a chi viene dopo: {link}\n\n{}",
+                service.name, tenant.name
+            )
+        } else {
+            format!(
+                "A time is free for {} ({office_name}): {when}.\n\nIt is held for you for {minutes} minutes, until \
+                 {until}. To take it, or to leave it to the next in line: {link}\n\n{}",
+                service.name, tenant.name
+            )
+        };
+        let html = format!("<pre>{}</pre>", html_escape(&text));
+        let uid = format!("waitlist-offer:{}:{}:{}", entry.id, start.timestamp().as_second(), now.as_second());
+        let email = ricevo_notify::OutgoingEmail {
+            to: entry.citizen_email.clone(),
+            from: self.mail_from(tenant),
+            reply_to: tenant.contact_email.clone(),
+            subject,
+            text,
+            html,
+            ics: None,
+            ics_method: None,
+            message_id: format!("<{}@ricevo>", tokens::hash(&uid)),
+            list_unsubscribe: None,
+        };
+        let payload =
+            ricevo_notify::Outgoing::Email(email).to_payload().map_err(|e| DeskError::Internal(e.to_string()))?;
+        Ok(vec![NewOutboxMessage { kind: "email".into(), dedupe_key: uid, payload, due_at: now, retractable: false }])
     }
+
+    /// The address of a waitlist link token's page.
+    pub fn waitlist_link(&self, tenant: &Tenant, token: &str) -> String {
+        format!("{}/{}/lista-attesa/{token}", self.settings.public_url.trim_end_matches('/'), tenant.slug)
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

@@ -643,14 +643,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Puts a citizen on a service's waitlist; `Duplicate` when one of their keys is already
     /// waiting for it, `NotFound` when the service is not the town's office's.
     async fn join_waitlist(&self, e: &NewWaitlistEntry) -> Result<WaitlistEntry>;
-    /// The entry a waitlist link token opens (any town).
+    /// The entry a waitlist link token opens (any town): the entry's own, or an offer's.
     async fn waitlist_entry_by_token(&self, token_hash: &str) -> Result<Option<WaitlistEntry>>;
     /// One waitlist entry of a town.
     async fn waitlist_entry(&self, tenant: TenantId, id: i64) -> Result<Option<WaitlistEntry>>;
     /// A town's waitlist entries (one service's, or all), in line order per service: by
     /// joining time, then id; `only_waiting` leaves out those served or gone.
-    async fn waitlist(&self, tenant: TenantId, service: Option<ServiceId>, only_waiting: bool)
-        -> Result<Vec<WaitlistEntry>>;
+    async fn waitlist(
+        &self,
+        tenant: TenantId,
+        service: Option<ServiceId>,
+        only_waiting: bool,
+    ) -> Result<Vec<WaitlistEntry>>;
     /// A town's offers (of one service or one entry), oldest first.
     async fn waitlist_offers(
         &self,
@@ -677,8 +681,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn lapsed_waitlist_offers(&self, now: Timestamp, limit: i64) -> Result<Vec<WaitlistOffer>>;
     /// Accepts an open, unexpired offer and books `new` on its slot, in one transaction; of
     /// many concurrent calls exactly one books.
-    async fn accept_waitlist_offer(&self, tenant: TenantId, offer: i64, new: &NewAppointment)
-        -> Result<AcceptOutcome>;
+    async fn accept_waitlist_offer(&self, tenant: TenantId, offer: i64, new: &NewAppointment) -> Result<AcceptOutcome>;
     // ---- end waitlist ----
 }
 

@@ -108,6 +108,8 @@ pub struct NewWaitlistOffer {
     pub occupied_until: Timestamp,
     /// When the hold lapses.
     pub expires_at: Timestamp,
+    /// The hash of the link token the message carries (opens the entry's page).
+    pub token_hash: String,
     /// The messages telling the citizen.
     pub outbox: Vec<NewOutboxMessage>,
     /// Now.
@@ -304,7 +306,8 @@ macro_rules! impl_waitlist {
                 use $crate::waitlist::{ENTRY_COLUMNS, EntryRow, entry_from};
                 let row: Option<EntryRow> = sqlx::query_as(&format!(
                     "SELECT {ENTRY_COLUMNS} FROM waitlist_entries WHERE ($1 < 0 OR tenant_id = $1) \
-                     AND ($2 < 0 OR id = $2) AND ($3 = '' OR token_hash = $3)"
+                     AND ($2 < 0 OR id = $2) AND ($3 = '' OR token_hash = $3 \
+                     OR id = (SELECT entry_id FROM waitlist_offers WHERE token_hash = $3))"
                 ))
                 .bind(tenant.map_or(-1, |t| t.0))
                 .bind(id)
@@ -378,8 +381,8 @@ macro_rules! impl_waitlist {
                     };
                     let row: OfferRow = sqlx::query_as(&format!(
                         "INSERT INTO waitlist_offers (tenant_id, entry_id, office_id, service_id, start_at, end_at, \
-                         occupied_until, state, expires_at, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'offered', $8, $9) RETURNING {OFFER_COLUMNS}"
+                         occupied_until, state, expires_at, created_at, token_hash) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'offered', $8, $9, $10) RETURNING {OFFER_COLUMNS}"
                     ))
                     .bind(o.tenant_id.0)
                     .bind(o.entry_id)
@@ -390,6 +393,7 @@ macro_rules! impl_waitlist {
                     .bind(o.occupied_until.as_second())
                     .bind(o.expires_at.as_second())
                     .bind(o.now.as_second())
+                    .bind(&o.token_hash)
                     .fetch_one(&mut *tx)
                     .await?;
                     let mut held = Ok(());

@@ -45,7 +45,9 @@ CREATE TABLE waitlist_offers (
     expires_at BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     decided_at BIGINT,
-    appointment_id BIGINT REFERENCES appointments(id) ON DELETE SET NULL
+    appointment_id BIGINT REFERENCES appointments(id) ON DELETE SET NULL,
+    -- The hash of the link the offer's message carries (it opens the entry's page too).
+    token_hash TEXT NOT NULL UNIQUE
 );
 -- One open offer per entry at a time.
 CREATE UNIQUE INDEX waitlist_offers_one_open ON waitlist_offers(entry_id) WHERE state = 'offered';
