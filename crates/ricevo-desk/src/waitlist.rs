@@ -101,6 +101,23 @@ impl Desk {
         self
     }
 
+    /// Whether the service has any free time within its booking horizon (the booking page
+    /// invites to the waitlist when not). A storage failure answers "yes", the quieter guess.
+    pub async fn free_time_in_horizon(
+        &self,
+        tenant: &Tenant,
+        service: &Service,
+        office: &ricevo_store::Office,
+    ) -> bool {
+        let zone = zone_of(tenant);
+        let today = self.now().to_zoned(zone).date();
+        let last = today.checked_add(i64::from(service.rules.horizon_days()).days()).unwrap_or(today);
+        match self.slots_between(tenant, service, office, today, last).await {
+            Ok(slots) => slots.iter().any(|s| s.available > 0),
+            Err(_) => true,
+        }
+    }
+
     /// Puts a citizen on a service's waitlist (checked like a booking's contact details, and
     /// their days and hours; `Invalid` worded in `lang`). One waiting entry per citizen and
     /// service: `Duplicate` otherwise. Returns the entry and its link token.
