@@ -29,6 +29,34 @@ use crate::{Desk, DeskError, tokens};
 /// How many lapsed offers one sweep handles.
 const SWEEP_BATCH: i64 = 200;
 
+/// How often the sweeper looks for lapsed holds: a held time stays blocked at most this much
+/// past its end.
+pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Releases lapsed holds and offers their times to the next in line, every
+/// [`SWEEP_INTERVAL`], until `shutdown` turns true. Several nodes may sweep at once: closing an
+/// offer is a compare and set, so each lapses once.
+pub async fn run_sweeper(desk: Desk, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow_and_update() {
+            break;
+        }
+        match desk.expire_offers().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(lapsed = n, "waitlist holds lapsed and passed on"),
+            Err(e) => tracing::warn!(error = %e, "waitlist sweep failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SWEEP_INTERVAL) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
 /// What a citizen asks for when joining a service's waitlist, as a channel parsed it.
 #[derive(Debug, Clone)]
 pub struct JoinRequest {
