@@ -36,6 +36,9 @@ pub mod campaign;
 // ---- reports ----
 pub mod report;
 // ---- end reports ----
+// ---- channels ----
+pub mod channel;
+// ---- end channels ----
 // ---- waitlist ----
 pub mod waitlist;
 // ---- end waitlist ----

@@ -288,6 +288,7 @@ impl Desk {
             }),
             citizen_keys: quota::citizen_keys(&details.citizen),
             quota: (max_active > 0).then(|| quota::CitizenQuota::new(max_active)),
+            telegram_chat_id: None,
         };
         // The messages announce the appointment as it will be stored (its id is not needed).
         let to_be = new.appointment(ricevo_core::AppointmentId(0));

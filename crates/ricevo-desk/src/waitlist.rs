@@ -310,6 +310,7 @@ impl Desk {
                 citizen_phone: details.citizen.phone.as_ref().map(|p| p.as_str().to_owned()),
                 fiscal_code: details.citizen.fiscal_code.as_ref().map(|c| c.as_str().to_owned()),
                 notes: None,
+                telegram_chat_id: entry.telegram_chat_id,
                 answers: serde_json::json!({}),
                 lang: details.lang,
                 booked_via: BookedVia::Page,
@@ -521,57 +522,29 @@ impl Desk {
         link: &str,
         now: Timestamp,
     ) -> Result<Vec<NewOutboxMessage>, DeskError> {
-        if entry.citizen_email.is_empty() {
-            return Ok(Vec::new());
-        }
-        let it = entry.lang == Lang::It;
-        let zone = zone_of(tenant);
-        let when = ricevo_notify::human_datetime(entry.lang, start);
-        let until = expires_at.to_zoned(zone).strftime("%H:%M").to_string();
-        let minutes = self.waitlist_hold.as_minutes();
-        let subject = if it {
-            format!("Si è liberato un posto: {} {when}", service.name)
-        } else {
-            format!("A time is free: {} {when}", service.name)
-        };
-        let text = if it {
-            format!(
-                "Si è liberato un posto per {} ({office_name}): {when}.\n\nÈ tenuto per te per {minutes} minuti, \
-                 fino alle {until}. Per prenderlo, o per lasciarlo a chi viene dopo: {link}\n\n{}",
-                service.name, tenant.name
-            )
-        } else {
-            format!(
-                "A time is free for {} ({office_name}): {when}.\n\nIt is held for you for {minutes} minutes, until \
-                 {until}. To take it, or to leave it to the next in line: {link}\n\n{}",
-                service.name, tenant.name
-            )
-        };
-        let html = format!("<pre>{}</pre>", html_escape(&text));
-        let uid = format!("waitlist-offer:{}:{}:{}", entry.id, start.timestamp().as_second(), now.as_second());
-        let email = ricevo_notify::OutgoingEmail {
-            to: entry.citizen_email.clone(),
-            from: self.mail_from(tenant),
-            reply_to: tenant.contact_email.clone(),
-            subject,
-            text,
-            html,
-            ics: None,
-            ics_method: None,
-            message_id: format!("<{}@ricevo>", tokens::hash(&uid)),
-            list_unsubscribe: None,
-        };
-        let payload =
-            ricevo_notify::Outgoing::Email(email).to_payload().map_err(|e| DeskError::Internal(e.to_string()))?;
-        Ok(vec![NewOutboxMessage { kind: "email".into(), dedupe_key: uid, payload, due_at: now, retractable: false }])
+        // Through the citizen's channel (e-mail, App IO, SMS or Telegram, in the town's order),
+        // once per offer.
+        let _ = (office_name, expires_at);
+        let reach = ricevo_core::channel::Reach::of(
+            &entry.citizen_email,
+            entry.citizen_phone.as_deref(),
+            entry.fiscal_code.as_deref(),
+            entry.telegram_chat_id,
+        );
+        let message = ricevo_notify::CitizenMessage::waitlist_offer(
+            entry.lang,
+            &tenant.name,
+            &service.name,
+            start,
+            link,
+            u32::from(self.waitlist_hold.as_minutes()),
+        );
+        let key = format!("waitlist-offer:{}:{}:{}", entry.id, start.timestamp().as_second(), now.as_second());
+        self.citizen_message_rows(tenant, &reach, &message, &key, now).await
     }
 
     /// The address of a waitlist link token's page.
     pub fn waitlist_link(&self, tenant: &Tenant, token: &str) -> String {
         format!("{}/{}/lista-attesa/{token}", self.settings.public_url.trim_end_matches('/'), tenant.slug)
     }
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

@@ -31,6 +31,10 @@ pub use campaigns::{
 mod reports;
 pub use reports::ReportScope;
 // ---- end reports ----
+// ---- channels ----
+mod channels;
+pub use channels::{SmsGateway, SmsMethod, TownChannels};
+// ---- end channels ----
 // ---- waitlist ----
 mod waitlist;
 pub use waitlist::{AcceptOutcome, NewWaitlistEntry, NewWaitlistOffer, WaitlistEntry, WaitlistOffer};
@@ -639,6 +643,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The grouped counts of a report of the service (`ricevo_core::report::build` folds them).
     async fn report_facts(&self, scope: &ReportScope) -> Result<ricevo_core::report::Facts>;
     // ---- end reports ----
+    // ---- channels ----
+    /// The town's channel settings; `None` when it has configured none (e-mail only).
+    async fn town_channels(&self, tenant: TenantId) -> Result<Option<TownChannels>>;
+    /// Writes the town's channel settings (`channels.tenant_id` names the town), replacing
+    /// what was there.
+    async fn set_town_channels(&self, channels: &TownChannels) -> Result<()>;
+    // ---- end channels ----
     // ---- waitlist ----
     /// Puts a citizen on a service's waitlist; `Duplicate` when one of their keys is already
     /// waiting for it, `NotFound` when the service is not the town's office's.

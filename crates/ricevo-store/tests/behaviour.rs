@@ -144,6 +144,7 @@ fn booking(town: &Town, start: &str, n: u32) -> NewAppointment {
         idempotency: None,
         citizen_keys: Vec::new(),
         quota: None,
+        telegram_chat_id: None,
     }
 }
 
@@ -169,6 +170,8 @@ fn arrival(town: &Town, appt: &Appointment) -> NewEntry {
         abilities: Abilities::citizen(),
         direct: false,
         token_hash: None,
+        phone: None,
+        telegram_chat_id: None,
     }
 }
 
@@ -187,6 +190,8 @@ fn walk_in(town: &Town, name: &str) -> NewEntry {
         abilities: Abilities::citizen(),
         direct: false,
         token_hash: Some(format!("ticket-{name}-{}", rand::random::<u64>())),
+        phone: None,
+        telegram_chat_id: None,
     }
 }
 
@@ -204,6 +209,8 @@ fn official_entry(town: &Town, meeting: &Meeting) -> NewEntry {
         abilities: Abilities::official(),
         direct: true,
         token_hash: Some(format!("official-{}", rand::random::<u64>())),
+        phone: None,
+        telegram_chat_id: None,
         ..walk_in(town, "x")
     }
 }
@@ -1209,6 +1216,52 @@ macro_rules! behaviour {
                     assert!(f.store.search_appointments(b.tenant.id, q, 10).await.unwrap().is_empty(), "{q}");
                 }
             }
+
+            // ---- channels ----
+            #[tokio::test]
+            async fn a_towns_channel_settings_and_telegram_chats_are_its_own() {
+                use ricevo_core::channel::Channel;
+                let Some(f) = fixture().await else { return };
+                let a = town(&*f.store, "a", 2).await;
+                let b = town(&*f.store, "b", 2).await;
+                assert!(f.store.town_channels(a.tenant.id).await.unwrap().is_none());
+                let mut settings = TownChannels::none(a.tenant.id);
+                settings.order = vec![Channel::Sms, Channel::Email, Channel::AppIo, Channel::Telegram];
+                settings.app_io_enabled = true;
+                settings.app_io_key = Some("key-of-a".into());
+                settings.sms_enabled = true;
+                settings.sms = SmsGateway {
+                    url: "https://sms.example.it/send?to={to}".into(),
+                    method: SmsMethod::PostJson,
+                    username: Some("user".into()),
+                    password: Some("secret".into()),
+                    to_field: "recipient".into(),
+                    text_field: "message".into(),
+                    sender_field: "sender".into(),
+                    sender: "Comune".into(),
+                };
+                settings.telegram_bot_token = Some("123:abc".into());
+                settings.updated_at = at("2026-11-30T08:00:00Z");
+                f.store.set_town_channels(&settings).await.unwrap();
+                assert_eq!(f.other_node.town_channels(a.tenant.id).await.unwrap(), Some(settings.clone()));
+                assert!(f.store.town_channels(b.tenant.id).await.unwrap().is_none(), "town b sees nothing of a's");
+                // Writing again replaces; b's row is b's.
+                settings.app_io_key = None;
+                f.store.set_town_channels(&settings).await.unwrap();
+                f.store.set_town_channels(&TownChannels { app_io_key: Some("key-of-b".into()), ..TownChannels::none(b.tenant.id) }).await.unwrap();
+                assert_eq!(f.store.town_channels(a.tenant.id).await.unwrap().unwrap().app_io_key, None);
+                assert_eq!(f.store.town_channels(b.tenant.id).await.unwrap().unwrap().app_io_key.as_deref(), Some("key-of-b"));
+                // A town that does not exist gets no row.
+                f.store.set_town_channels(&TownChannels::none(TenantId(999_999))).await.unwrap();
+                assert!(f.store.town_channels(TenantId(999_999)).await.unwrap().is_none());
+                // The chat an appointment was booked from reads back.
+                let mut new = booking(&a, "2026-11-30T08:00:00Z", 7);
+                new.telegram_chat_id = Some(-100_123);
+                let BookOutcome::Booked(booked) = f.store.book(&new).await.unwrap() else { panic!("not booked") };
+                let read = f.store.appointment(a.tenant.id, booked.id).await.unwrap().unwrap();
+                assert_eq!(read.telegram_chat_id, Some(-100_123));
+            }
+            // ---- end channels ----
         }
     };
 }
