@@ -333,10 +333,9 @@ impl Desk {
                     if let Some(old) = entry.replaces
                         && let Some(old) = self.store.appointment(tenant.id, old).await?
                         && old.status.is_active()
+                        && let Err(e) = self.cancel(tenant, &old).await
                     {
-                        if let Err(e) = self.cancel(tenant, &old).await {
-                            tracing::warn!(error = %e, "the appointment an offer replaced could not be cancelled");
-                        }
+                        tracing::warn!(error = %e, "the appointment an offer replaced could not be cancelled");
                     }
                     let receipt = BookingReceipt {
                         id: public_id,

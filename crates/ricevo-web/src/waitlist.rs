@@ -240,7 +240,7 @@ async fn entry_page(State(state): State<AppState>, ctx: Ctx, Path((slug, token))
     let run = async {
         let tenant = state.desk.town(&slug).await.in_lang(ctx.lang)?;
         ctx.in_town(&tenant);
-        Ok::<_, ApiError>(render_entry(&state, &ctx, &tenant, &token, None).await?)
+        render_entry(&state, &ctx, &tenant, &token, None).await
     };
     run.await.unwrap_or_else(|e| ctx.error(&e, None))
 }
