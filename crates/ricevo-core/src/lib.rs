@@ -39,6 +39,9 @@ pub mod report;
 // ---- channels ----
 pub mod channel;
 // ---- end channels ----
+// ---- waitlist ----
+pub mod waitlist;
+// ---- end waitlist ----
 
 pub use appointment::AppointmentStatus;
 pub use fiscal_code::FiscalCode;

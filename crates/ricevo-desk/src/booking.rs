@@ -369,6 +369,8 @@ impl Desk {
         let done = self.store.cancel(tenant.id, a.id, a.sequence, now, &outbox).await?;
         self.appointment_cancelled(tenant, a).await;
         tracing::info!(tenant = %tenant.slug, appointment = %a.public_id, "cancelled");
+        // The freed seats go to the service's waitlist, if anyone waits.
+        self.slot_freed(tenant, a.office_id).await;
         Ok(done)
     }
 
@@ -474,7 +476,11 @@ impl Desk {
             desks: facts.hours.desks(),
         };
         match self.store.reschedule(tenant.id, a.id, a.sequence, &to, now, &outbox).await? {
-            Some(moved) => Ok(moved),
+            Some(moved) => {
+                // The seats it left go to the service's waitlist, if anyone waits.
+                self.slot_freed(tenant, a.office_id).await;
+                Ok(moved)
+            }
             None => Err(self.unavailable(tenant, &service, &office, day, start, SlotRefusal::Full).await),
         }
     }

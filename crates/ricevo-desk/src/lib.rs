@@ -65,6 +65,9 @@ pub mod channels;
 // ---- webpush ----
 pub mod web_push;
 // ---- end webpush ----
+// ---- waitlist ----
+pub mod waitlist;
+// ---- end waitlist ----
 
 use std::fmt;
 use std::sync::Arc;
@@ -188,6 +191,9 @@ pub struct Desk {
     ticket_budget: Arc<budget::RateLimiter>,
     counters: Arc<Counters>,
     token_uses: Arc<accounts::TokenUses>,
+    // ---- waitlist ----
+    waitlist_hold: ricevo_core::waitlist::HoldLength,
+    // ---- end waitlist ----
 }
 
 impl fmt::Debug for Desk {
@@ -214,6 +220,9 @@ impl Desk {
             catalogue: Arc::default(),
             counters: Arc::default(),
             token_uses: Arc::default(),
+            // ---- waitlist ----
+            waitlist_hold: ricevo_core::waitlist::HoldLength::default(),
+            // ---- end waitlist ----
         }
     }
 

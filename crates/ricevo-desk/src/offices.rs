@@ -189,6 +189,8 @@ impl Desk {
         self.catalogue.forget();
         tracing::info!(tenant = %tenant.slug, office = %office.id, "hours set");
         self.record(grant, Record::new(Act::OfficeChanged, Subject::Office(office.id)).detail("hours")).await;
+        // New hours or desks may free slots for the waitlist.
+        self.slot_freed(tenant, office.id).await;
         Ok(hours)
     }
 
@@ -232,6 +234,8 @@ impl Desk {
             Record::new(Act::OfficeChanged, Subject::Office(office.id)).detail(format!("closure {closure} removed")),
         )
         .await;
+        // The days it closed are open again: the waitlist may take them.
+        self.slot_freed(tenant, office.id).await;
         Ok(())
     }
 

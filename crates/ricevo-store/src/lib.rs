@@ -39,6 +39,10 @@ pub use channels::{SmsGateway, SmsMethod, TownChannels};
 pub mod web_push;
 pub use web_push::{MAX_SUBSCRIPTIONS_PER_ENTRY, NewPushSubscription, PushSubscription, Subscribed};
 // ---- end webpush ----
+// ---- waitlist ----
+mod waitlist;
+pub use waitlist::{AcceptOutcome, NewWaitlistEntry, NewWaitlistOffer, WaitlistEntry, WaitlistOffer};
+// ---- end waitlist ----
 // Backup and restore (operating it): the SQLite file as a whole.
 pub mod sqlite_file;
 #[cfg(feature = "testing")]
@@ -156,7 +160,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// One service of a tenant.
     async fn service(&self, tenant: TenantId, id: ServiceId) -> Result<Option<Service>>;
 
-    /// Desk intervals of an office's active appointments that overlap `[from, to)`.
+    /// Desk intervals of an office's active appointments, and of the slots open waitlist offers
+    /// hold, that overlap `[from, to)`.
     async fn booked(&self, tenant: TenantId, office: OfficeId, from: Timestamp, to: Timestamp) -> Result<Vec<Booked>>;
     /// The seats taken in `[from, to)`, one five-minute interval per seat and step, read from
     /// the seats table (cheap whatever the office's history); `except` leaves out one
@@ -681,6 +686,50 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: Timestamp,
     ) -> Result<()>;
     // ---- end webpush ----
+    // ---- waitlist ----
+    /// Puts a citizen on a service's waitlist; `Duplicate` when one of their keys is already
+    /// waiting for it, `NotFound` when the service is not the town's office's.
+    async fn join_waitlist(&self, e: &NewWaitlistEntry) -> Result<WaitlistEntry>;
+    /// The entry a waitlist link token opens (any town): the entry's own, or an offer's.
+    async fn waitlist_entry_by_token(&self, token_hash: &str) -> Result<Option<WaitlistEntry>>;
+    /// One waitlist entry of a town.
+    async fn waitlist_entry(&self, tenant: TenantId, id: i64) -> Result<Option<WaitlistEntry>>;
+    /// A town's waitlist entries (one service's, or all), in line order per service: by
+    /// joining time, then id; `only_waiting` leaves out those served or gone.
+    async fn waitlist(
+        &self,
+        tenant: TenantId,
+        service: Option<ServiceId>,
+        only_waiting: bool,
+    ) -> Result<Vec<WaitlistEntry>>;
+    /// A town's offers (of one service or one entry), oldest first.
+    async fn waitlist_offers(
+        &self,
+        tenant: TenantId,
+        service: Option<ServiceId>,
+        entry: Option<i64>,
+    ) -> Result<Vec<WaitlistOffer>>;
+    /// Makes an offer: holds the slot's seats, records the offer and queues its messages in one
+    /// transaction. `None` when the slot is no longer free or the entry no longer waits or
+    /// already holds an open offer.
+    async fn offer_waitlist_slot(&self, o: &NewWaitlistOffer) -> Result<Option<WaitlistOffer>>;
+    /// Closes an open offer as declined (while held) or expired (once lapsed) and releases its
+    /// hold; false when it was not open (or not lapsed, for expiry).
+    async fn close_waitlist_offer(
+        &self,
+        tenant: TenantId,
+        offer: i64,
+        to: ricevo_core::waitlist::OfferState,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// Takes a waiting entry off the list, declining its open offer; `Stale` if not waiting.
+    async fn leave_waitlist(&self, tenant: TenantId, entry: i64, now: Timestamp) -> Result<()>;
+    /// Open offers whose hold lapsed by `now`, every town, soonest first.
+    async fn lapsed_waitlist_offers(&self, now: Timestamp, limit: i64) -> Result<Vec<WaitlistOffer>>;
+    /// Accepts an open, unexpired offer and books `new` on its slot, in one transaction; of
+    /// many concurrent calls exactly one books.
+    async fn accept_waitlist_offer(&self, tenant: TenantId, offer: i64, new: &NewAppointment) -> Result<AcceptOutcome>;
+    // ---- end waitlist ----
 }
 
 /// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.

@@ -367,6 +367,9 @@ macro_rules! impl_store {
         // ---- webpush ----
         $crate::web_push::impl_web_push!($store, $db);
         // ---- end webpush ----
+        // ---- waitlist ----
+        $crate::waitlist::impl_waitlist!($store, $db);
+        // ---- end waitlist ----
 
         impl $store {
             /// Whether the town still has an enabled administrator, as the transaction sees it
@@ -1214,7 +1217,9 @@ macro_rules! impl_store {
             ) -> Result<Vec<Booked>> {
                 let rows: Vec<(i64, i64)> = sqlx::query_as(
                     "SELECT start_at, occupied_until FROM appointments WHERE tenant_id = $1 AND office_id = $2 \
-                     AND status IN ('booked', 'checked_in') AND start_at < $3 AND start_at > $4 AND occupied_until > $5",
+                     AND status IN ('booked', 'checked_in') AND start_at < $3 AND start_at > $4 AND occupied_until > $5 \
+                     UNION ALL SELECT start_at, occupied_until FROM waitlist_offers WHERE tenant_id = $1 \
+                     AND office_id = $2 AND state = 'offered' AND start_at < $3 AND start_at > $4 AND occupied_until > $5",
                 )
                 .bind(tenant.0)
                 .bind(office.0)
@@ -1240,7 +1245,7 @@ macro_rules! impl_store {
                 let rows: Vec<(i64,)> = sqlx::query_as(
                     "SELECT s.step FROM seats s JOIN offices o ON o.id = s.office_id \
                      WHERE o.tenant_id = $1 AND s.office_id = $2 AND s.step >= $3 AND s.step < $4 \
-                     AND s.appointment_id <> $5",
+                     AND COALESCE(s.appointment_id, 0) <> $5",
                 )
                 .bind(tenant.0)
                 .bind(office.0)
@@ -2802,6 +2807,41 @@ macro_rules! impl_store {
                 self.web_push_update_entry(entry, expected, outbox, now).await
             }
             // ---- end webpush ----
+            // ---- waitlist ----
+            async fn join_waitlist(&self, e: &$crate::NewWaitlistEntry) -> Result<$crate::WaitlistEntry> {
+                self.waitlist_join(e).await
+            }
+            async fn waitlist_entry_by_token(&self, token_hash: &str) -> Result<Option<$crate::WaitlistEntry>> {
+                if token_hash.is_empty() {
+                    return Ok(None);
+                }
+                self.waitlist_entry_by(None, -1, token_hash).await
+            }
+            async fn waitlist_entry(&self, tenant: TenantId, id: i64) -> Result<Option<$crate::WaitlistEntry>> {
+                self.waitlist_entry_by(Some(tenant), id.max(0), "").await
+            }
+            async fn waitlist(&self, tenant: TenantId, service: Option<ServiceId>, only_waiting: bool) -> Result<Vec<$crate::WaitlistEntry>> {
+                self.waitlist_line(tenant, service, only_waiting).await
+            }
+            async fn waitlist_offers(&self, tenant: TenantId, service: Option<ServiceId>, entry: Option<i64>) -> Result<Vec<$crate::WaitlistOffer>> {
+                self.waitlist_offers_of(tenant, service, entry).await
+            }
+            async fn offer_waitlist_slot(&self, o: &$crate::NewWaitlistOffer) -> Result<Option<$crate::WaitlistOffer>> {
+                self.waitlist_offer(o).await
+            }
+            async fn close_waitlist_offer(&self, tenant: TenantId, offer: i64, to: ricevo_core::waitlist::OfferState, now: Timestamp) -> Result<bool> {
+                self.waitlist_close_offer(tenant, offer, to, now).await
+            }
+            async fn leave_waitlist(&self, tenant: TenantId, entry: i64, now: Timestamp) -> Result<()> {
+                self.waitlist_leave(tenant, entry, now).await
+            }
+            async fn lapsed_waitlist_offers(&self, now: Timestamp, limit: i64) -> Result<Vec<$crate::WaitlistOffer>> {
+                self.waitlist_lapsed(now, limit).await
+            }
+            async fn accept_waitlist_offer(&self, tenant: TenantId, offer: i64, new: &NewAppointment) -> Result<$crate::AcceptOutcome> {
+                self.waitlist_accept(tenant, offer, new).await
+            }
+            // ---- end waitlist ----
         }
     };
 }

@@ -39,6 +39,9 @@ pub mod reports;
 // ---- webpush ----
 pub mod web_push;
 // ---- end webpush ----
+// ---- waitlist ----
+pub mod waitlist;
+// ---- end waitlist ----
 
 use std::time::{Duration, Instant};
 
@@ -83,6 +86,9 @@ pub fn router(state: AppState) -> Router {
         // ---- webpush ----
         .merge(web_push::routes())
         // ---- end webpush ----
+        // ---- waitlist ----
+        .merge(waitlist::routes())
+        // ---- end waitlist ----
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_with_token))
         .fallback(not_found)

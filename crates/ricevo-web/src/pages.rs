@@ -258,6 +258,10 @@ struct ServicePage {
     modes: String,
     steps: Vec<StepView>,
     picker: Picker,
+    // ---- waitlist ----
+    /// The waitlist's join form, and what the link says (no free time, or an earlier one).
+    waitlist: (String, &'static str),
+    // ---- end waitlist ----
 }
 
 async fn service_page(
@@ -285,7 +289,14 @@ async fn service_page(
         )
         .await?;
         let crumbs = ctx.crumbs(vec![(t.name.clone(), Some(ctx.href(&town_path(&t)))), (service.name.clone(), None)]);
+        // ---- waitlist ----
+        let waitlist = (
+            ctx.href(&format!("/{}/lista-attesa/servizio/{}", t.slug, service.id)),
+            crate::waitlist::invitation(ctx.lang, state.desk.free_time_in_horizon(&t, &service, &office).await),
+        );
+        // ---- end waitlist ----
         let page = ServicePage {
+            waitlist,
             l: ctx.layout(title(&service.name, &t), crumbs, Some(&t), false),
             t: ctx.t,
             address: address_for(&office, service.rules.offers(Mode::InPerson)),
@@ -844,6 +855,10 @@ struct ManagePage {
     move_href: String,
     cancel_href: String,
     book_again_href: String,
+    // ---- waitlist ----
+    /// The waitlist for an earlier time than this appointment's.
+    earlier_href: Option<String>,
+    // ---- end waitlist ----
 }
 
 async fn manage(
@@ -891,6 +906,9 @@ async fn manage(
             move_href: ctx.href(&format!("{path}/move")),
             cancel_href: ctx.href(&format!("{path}/cancel")),
             book_again_href: ctx.href(&service_path(&o.tenant, o.service.id)),
+            earlier_href: active.then(|| {
+                ctx.href(&format!("/{}/lista-attesa/servizio/{}?prima={}", o.tenant.slug, o.service.id, o.token))
+            }),
         };
         Ok(ctx.page(StatusCode::OK, &page))
     };

@@ -111,7 +111,27 @@ pub(crate) struct Config {
     pub(crate) metrics: MetricsConfig,
     /// Feedback links and survey campaigns.
     pub(crate) surveys: SurveyConfig,
+    // ---- waitlist ----
+    /// The waitlist's offers.
+    pub(crate) waitlist: WaitlistConfig,
+    // ---- end waitlist ----
 }
+
+// ---- waitlist ----
+/// The waitlist's offers (`[waitlist]`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct WaitlistConfig {
+    /// Minutes an offered time is held for the citizen before it passes to the next (1-60).
+    pub(crate) hold_minutes: u16,
+}
+
+impl Default for WaitlistConfig {
+    fn default() -> Self {
+        WaitlistConfig { hold_minutes: ricevo_core::waitlist::DEFAULT_HOLD_MINUTES }
+    }
+}
+// ---- end waitlist ----
 
 /// Feedback links and survey campaigns.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -310,6 +330,9 @@ impl Default for Config {
             webhooks: WebhookSettings::default(),
             metrics: MetricsConfig::default(),
             surveys: SurveyConfig::default(),
+            // ---- waitlist ----
+            waitlist: WaitlistConfig::default(),
+            // ---- end waitlist ----
         }
     }
 }
@@ -429,6 +452,11 @@ impl Config {
         if let Some(v) = env("RICEVO_CAMPAIGN_MESSAGES_PER_MINUTE") {
             c.surveys.campaign_messages_per_minute = number("RICEVO_CAMPAIGN_MESSAGES_PER_MINUTE", &v)?;
         }
+        // ---- waitlist ----
+        if let Some(v) = env("RICEVO_WAITLIST_HOLD_MINUTES") {
+            c.waitlist.hold_minutes = number("RICEVO_WAITLIST_HOLD_MINUTES", &v)?;
+        }
+        // ---- end waitlist ----
         if let Some(v) = env("RICEVO_MAX_DOCUMENT_MB") {
             c.media.max_document_mb = number("RICEVO_MAX_DOCUMENT_MB", &v)?;
         }
@@ -523,6 +551,11 @@ impl Config {
         if !(1..=100_000).contains(&self.surveys.campaign_messages_per_minute) {
             return Err(invalid("surveys.campaign_messages_per_minute", "between 1 and 100000"));
         }
+        // ---- waitlist ----
+        if ricevo_core::waitlist::HoldLength::minutes(self.waitlist.hold_minutes).is_err() {
+            return Err(invalid("waitlist.hold_minutes", "between 1 and 60 minutes"));
+        }
+        // ---- end waitlist ----
         if !(1..=500).contains(&self.media.max_document_mb) {
             return Err(invalid("media.max_document_mb", "between 1 and 500 megabytes"));
         }

@@ -112,7 +112,15 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         format!("cannot open the media port (UDP {}{tcp}): {e}", config.media.udp_listen)
     })?;
     let media_addr = media.udp_addr();
-    let state = AppState::new(store.clone(), web).with_media(media);
+    let mut state = AppState::new(store.clone(), web).with_media(media);
+    // ---- waitlist ----
+    // Offers hold their time for the configured minutes (checked by `Config::check`).
+    if let Ok(hold) = ricevo_core::waitlist::HoldLength::minutes(config.waitlist.hold_minutes) {
+        state.desk = state.desk.clone().with_waitlist_hold(hold);
+    }
+    // Lapsed holds pass to the next in line within seconds, whether or not anyone opens a page.
+    let waitlist_task = tokio::spawn(ricevo_desk::waitlist::run_sweeper(state.desk.clone(), stop_rx.clone()));
+    // ---- end waitlist ----
     // Several nodes on one PostgreSQL: waiting rooms and dashboards hear each other's changes.
     let nodes_task = tokio::spawn(ricevo_web::room::follow_other_nodes(state.clone()));
     let hub = state.hub.clone();
@@ -190,6 +198,9 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         let _ = worker_task.await;
         let _ = privacy_task.await;
         let _ = campaigns_task.await;
+        // ---- waitlist ----
+        let _ = waitlist_task.await;
+        // ---- end waitlist ----
     })
     .await;
     if done.is_err() {

@@ -111,6 +111,9 @@ impl Page {
         // ---- reports ----
         links.push((format!("{b}/reports"), self.t("Statistiche", "Reports")));
         // ---- end reports ----
+        // ---- waitlist ----
+        links.push((format!("{b}/waitlist"), self.t("Liste d'attesa", "Waitlists")));
+        // ---- end waitlist ----
         links.push((format!("{b}/account"), self.t("Il mio account", "My account")));
         links
             .into_iter()

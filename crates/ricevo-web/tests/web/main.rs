@@ -20,4 +20,5 @@ mod room;
 mod staff;
 mod support;
 mod surveys;
+mod waitlist;
 mod web_push;
