@@ -36,6 +36,9 @@ pub mod campaign;
 // ---- reports ----
 pub mod report;
 // ---- end reports ----
+// ---- telegram ----
+pub mod chat_booking;
+// ---- end telegram ----
 
 pub use appointment::AppointmentStatus;
 pub use fiscal_code::FiscalCode;
