@@ -31,6 +31,10 @@ pub use campaigns::{
 mod reports;
 pub use reports::ReportScope;
 // ---- end reports ----
+// ---- telegram ----
+pub mod telegram;
+pub use telegram::ChatState;
+// ---- end telegram ----
 // Backup and restore (operating it): the SQLite file as a whole.
 pub mod sqlite_file;
 #[cfg(feature = "testing")]
@@ -634,6 +638,21 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The grouped counts of a report of the service (`ricevo_core::report::build` folds them).
     async fn report_facts(&self, scope: &ReportScope) -> Result<ricevo_core::report::Facts>;
     // ---- end reports ----
+    // ---- telegram ----
+    /// The conversation of `chat_id` with `bot`, unless it lapsed at `now`.
+    async fn telegram_chat(&self, bot: &str, chat_id: i64, now: Timestamp) -> Result<Option<ChatState>>;
+    /// Stores a chat's conversation (and drops the bot's lapsed ones).
+    async fn save_telegram_chat(&self, chat: &ChatState) -> Result<()>;
+    /// Records that `bot` handles update `update_id`: true the first time, false for a replay.
+    async fn telegram_update_first_seen(&self, bot: &str, update_id: i64, now: Timestamp) -> Result<bool>;
+    /// The town's appointments booked from `chat_id` that end after `from`, earliest first.
+    async fn telegram_chat_appointments(
+        &self,
+        tenant: TenantId,
+        chat_id: i64,
+        from: Timestamp,
+    ) -> Result<Vec<Appointment>>;
+    // ---- end telegram ----
 }
 
 /// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.

@@ -352,6 +352,9 @@ macro_rules! impl_store {
         // ---- reports ----
         $crate::reports::impl_reports!($store, $db);
         // ---- end reports ----
+        // ---- telegram ----
+        $crate::telegram::impl_telegram!($store, $db);
+        // ---- end telegram ----
 
         impl $store {
             /// Whether the town still has an enabled administrator, as the transaction sees it
@@ -2741,6 +2744,25 @@ macro_rules! impl_store {
                 self.reports_facts(scope).await
             }
             // ---- end reports ----
+            // ---- telegram ----
+            async fn telegram_chat(&self, bot: &str, chat_id: i64, now: Timestamp) -> Result<Option<$crate::ChatState>> {
+                self.telegram_chat_state(bot, chat_id, now).await
+            }
+            async fn save_telegram_chat(&self, chat: &$crate::ChatState) -> Result<()> {
+                self.telegram_save_chat(chat).await
+            }
+            async fn telegram_update_first_seen(&self, bot: &str, update_id: i64, now: Timestamp) -> Result<bool> {
+                self.telegram_first_seen(bot, update_id, now).await
+            }
+            async fn telegram_chat_appointments(
+                &self,
+                tenant: TenantId,
+                chat_id: i64,
+                from: Timestamp,
+            ) -> Result<Vec<Appointment>> {
+                self.telegram_appointments(tenant, chat_id, from).await
+            }
+            // ---- end telegram ----
         }
     };
 }
