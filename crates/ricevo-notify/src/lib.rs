@@ -15,6 +15,9 @@ pub mod survey;
 pub mod ticket;
 pub mod webhook;
 pub mod worker;
+// ---- telegram ----
+pub mod telegram_updates;
+// ---- end telegram ----
 
 pub use appointment::AppointmentNotice;
 pub use delivery::{Mailer, Outgoing, SmtpSecurity, list_outbox_dir, purge_outbox_dir, town_outbox_dir};
