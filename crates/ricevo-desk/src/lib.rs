@@ -59,6 +59,9 @@ pub mod campaigns;
 // ---- reports ----
 pub mod reports;
 // ---- end reports ----
+// ---- telegram ----
+pub mod telegram;
+// ---- end telegram ----
 
 use std::fmt;
 use std::sync::Arc;

@@ -66,6 +66,10 @@ pub struct WebConfig {
     /// Longest time a request may take to produce its response head (streams and WebSockets
     /// run after the head, so they are not cut).
     pub request_timeout: std::time::Duration,
+    // ---- telegram ----
+    /// The Bot API's address and the instance's own bot, if any.
+    pub telegram: ricevo_notify::telegram::TelegramConfig,
+    // ---- end telegram ----
 }
 
 impl WebConfig {
@@ -129,6 +133,9 @@ impl Default for WebConfig {
             webhook_allow_hosts: ricevo_notify::AllowedHosts::default(),
             metrics_token: None,
             request_timeout: std::time::Duration::from_secs(30),
+            // ---- telegram ----
+            telegram: ricevo_notify::telegram::TelegramConfig::default(),
+            // ---- end telegram ----
         }
     }
 }
@@ -157,6 +164,10 @@ pub struct AppState {
     pub hub: Arc<crate::room::hub::Hub>,
     /// The embedded SFU; without it meetings have no media (waiting rooms still work).
     pub media: Option<ricevo_media::MediaServer>,
+    // ---- telegram ----
+    /// The Telegram Bot API client the webhook answers through.
+    pub telegram_api: Option<Arc<ricevo_notify::telegram::BotApi>>,
+    // ---- end telegram ----
     clock: Clock,
 }
 
@@ -189,6 +200,15 @@ impl AppState {
             desk,
             hub,
             media: None,
+            // ---- telegram ----
+            telegram_api: match ricevo_notify::telegram::BotApi::new(&config.telegram.api_url) {
+                Ok(api) => Some(Arc::new(api)),
+                Err(e) => {
+                    tracing::error!(error = %e, "the Telegram Bot API client could not be made");
+                    None
+                }
+            },
+            // ---- end telegram ----
             config: Arc::new(config),
             clock,
         }
