@@ -194,6 +194,7 @@ async fn bench(o: Options) {
             idempotency: None,
             citizen_keys: Vec::new(),
             quota: None,
+            telegram_chat_id: None,
         };
         assert!(matches!(store.book(&new).await.unwrap(), BookOutcome::Booked(_)), "appointment {i} not booked");
     }

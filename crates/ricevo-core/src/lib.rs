@@ -36,6 +36,9 @@ pub mod campaign;
 // ---- reports ----
 pub mod report;
 // ---- end reports ----
+// ---- channels ----
+pub mod channel;
+// ---- end channels ----
 // ---- telegram ----
 pub mod chat_booking;
 // ---- end telegram ----

@@ -114,6 +114,14 @@ impl Booker {
             Booker::Telegram { .. } => BookedVia::Telegram,
         }
     }
+
+    // The chat its messages reach, for a booking made through Telegram.
+    fn telegram_chat(self) -> Option<i64> {
+        match self {
+            Booker::Telegram { chat } => Some(chat),
+            _ => None,
+        }
+    }
 }
 
 fn timing(a: &Appointment, now: Timestamp) -> Timing {
@@ -300,6 +308,7 @@ impl Desk {
             }),
             citizen_keys: quota::citizen_keys(&details.citizen),
             quota: (max_active > 0).then(|| quota::CitizenQuota::new(max_active)),
+            telegram_chat_id: booker.telegram_chat(),
         };
         // The messages announce the appointment as it will be stored (its id is not needed).
         let to_be = new.appointment(ricevo_core::AppointmentId(0));

@@ -59,6 +59,9 @@ pub mod campaigns;
 // ---- reports ----
 pub mod reports;
 // ---- end reports ----
+// ---- channels ----
+pub mod channels;
+// ---- end channels ----
 // ---- telegram ----
 pub mod telegram;
 // ---- end telegram ----

@@ -199,6 +199,8 @@ impl Desk {
             abilities,
             direct,
             token_hash: Some(tokens::hash(&token)),
+            phone: None,
+            telegram_chat_id: None,
         };
         let entry = self.store.add_entry(&new, self.now()).await?;
         self.office_changed(meeting.office_id);

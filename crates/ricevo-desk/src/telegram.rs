@@ -32,7 +32,7 @@ const MAX_TIMES: usize = 24;
 #[derive(Debug, Clone)]
 pub enum Bot {
     /// A town's own bot (its token in the town's channel settings): it serves that town only.
-    Town(Tenant),
+    Town(Box<Tenant>),
     /// The instance's one bot (configured in `[telegram]`): each chat chooses its town.
     Instance,
 }
@@ -157,7 +157,7 @@ type Answer = Result<(Conversation, Vec<Reply>), Problem>;
 impl Turn<'_> {
     async fn town(&self, conv: &Conversation) -> Result<Tenant, Problem> {
         match self.bot {
-            Bot::Town(t) => Ok(t.clone()),
+            Bot::Town(t) => Ok((**t).clone()),
             Bot::Instance => {
                 let id = conv.town.ok_or(Problem::NotOffered)?;
                 self.desk.town_by_id(TenantId(id)).await.map_err(problem)

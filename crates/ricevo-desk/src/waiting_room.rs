@@ -205,6 +205,8 @@ impl Desk {
             abilities: Abilities::citizen(),
             direct: false,
             token_hash: None,
+            phone: None,
+            telegram_chat_id: None,
         };
         // Returns the queued place, or a new one for someone who gave up the queue earlier.
         let entry = self.store.arrive(&new, now).await?;

@@ -138,6 +138,8 @@ impl Desk {
             abilities: Abilities::citizen(),
             direct: false,
             token_hash: Some(tokens::hash(&token)),
+            phone: None,
+            telegram_chat_id: chat,
         };
         let day = now.to_zoned(zone_of(tenant)).date();
         let join_url = token_link(&self.settings.public_url, &token, "/join");

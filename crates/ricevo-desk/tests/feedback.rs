@@ -58,6 +58,7 @@ async fn appointment(store: &dyn Store, town: &Town, start: &str, mode: Mode, em
         citizen_keys: Vec::new(),
         quota: None,
         booked_via: ricevo_core::report::BookedVia::Page,
+        telegram_chat_id: None,
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => *a,

@@ -193,6 +193,7 @@ async fn appointment(store: &dyn Store, town: &Town, start: &str, n: u32) -> (Ap
         idempotency: None,
         citizen_keys: Vec::new(),
         quota: None,
+        telegram_chat_id: None,
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => (*a, token),

@@ -55,6 +55,24 @@ pub enum Outgoing {
         /// The JSON body exactly as it will be signed and sent.
         body: String,
     },
+    // ---- channels ----
+    /// A message for a citizen, tried on each channel of `route` in turn at delivery: a channel
+    /// that refuses this citizen (App IO not allowed, an invalid number, a blocked bot) passes
+    /// it to the next; one that is down makes the whole message wait and try again.
+    Citizen {
+        /// What it says, in every form.
+        message: Box<crate::CitizenMessage>,
+        /// The channels to try, in order (`ricevo_core::channel::route`).
+        route: Vec<ricevo_core::channel::Channel>,
+        /// Where the citizen can be reached.
+        reach: ricevo_core::channel::Reach,
+        /// The e-mail for the e-mail leg, as Ricevo always sent it (an appointment's with its
+        /// calendar invite) or the long form's ([`crate::citizen_message::render_email`]);
+        /// `None` when the citizen gave no e-mail address.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<Box<Outgoing>>,
+    },
+    // ---- end channels ----
 }
 
 impl Outgoing {
@@ -63,6 +81,7 @@ impl Outgoing {
         match self {
             Outgoing::Email(_) | Outgoing::Notice { .. } | Outgoing::Ticket { .. } | Outgoing::Survey { .. } => "email",
             Outgoing::Webhook { .. } => "webhook",
+            Outgoing::Citizen { .. } => "citizen",
         }
     }
 

@@ -15,6 +15,14 @@ pub mod survey;
 pub mod ticket;
 pub mod webhook;
 pub mod worker;
+// ---- channels ----
+pub mod channels;
+pub mod citizen_message;
+pub mod telegram;
+pub use channels::ChannelSenders;
+pub use citizen_message::{CitizenMessage, MessageKind};
+pub use telegram::BotApi;
+// ---- end channels ----
 // ---- telegram ----
 pub mod telegram_updates;
 // ---- end telegram ----
@@ -67,6 +75,13 @@ pub enum NotifyError {
     /// A value or a setting is not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// A channel refused the message for this citizen (App IO: not allowed or no profile; SMS:
+    /// an invalid number; Telegram: the bot is blocked): the next channel is tried.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// A channel's service is down or overloaded: the message is tried again later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl NotifyError {
@@ -78,7 +93,8 @@ impl NotifyError {
             | NotifyError::Email(_)
             | NotifyError::ContentType(_)
             | NotifyError::Payload(_)
-            | NotifyError::Invalid(_) => true,
+            | NotifyError::Invalid(_)
+            | NotifyError::Refused(_) => true,
             NotifyError::Smtp(e) => e.is_permanent(),
             // An internal address may become allowed (the configuration) or a name public
             // again (DNS): retried with backoff, never connected to meanwhile.

@@ -6,14 +6,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
+use ricevo_core::channel::{Channel, Reach};
 use ricevo_core::{Slug, TenantId};
-use ricevo_store::{OutboxMessage, Store};
+use ricevo_store::{OutboxMessage, Store, TownChannels};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::delivery::{Mailer, Outgoing};
 use crate::destination::AllowedHosts;
-use crate::{NotifyError, WebhookSender};
+use crate::{ChannelSenders, NotifyError, WebhookSender};
 
 /// How many due messages one round takes.
 pub const BATCH: i64 = 50;
@@ -55,6 +56,8 @@ pub struct Worker {
     /// Each town's slug, which names its outbox folder; towns are few and slugs never change,
     /// so they are read once and again only for a town not seen yet.
     towns: Mutex<HashMap<TenantId, Slug>>,
+    /// App IO, SMS and Telegram.
+    channels: Option<ChannelSenders>,
 }
 
 impl Worker {
@@ -65,7 +68,14 @@ impl Worker {
 
     /// A worker sending webhooks through `webhooks` (with the configuration's allowed hosts).
     pub fn with_webhooks(store: Arc<dyn Store>, mailer: Mailer, webhooks: WebhookSender) -> Worker {
-        Worker { store, mailer, webhooks, towns: Mutex::new(HashMap::new()) }
+        Worker { store, mailer, webhooks, towns: Mutex::new(HashMap::new()), channels: None }
+    }
+
+    /// This worker sending citizens' messages on App IO, SMS and Telegram through `channels`
+    /// (without them, only their e-mail leg is tried).
+    pub fn with_channels(mut self, channels: ChannelSenders) -> Worker {
+        self.channels = Some(channels);
+        self
     }
 
     /// The slug of the town an outbox message belongs to.
@@ -191,8 +201,125 @@ impl Worker {
                     Ok(Outcome::Obsolete)
                 }
             },
+            // ---- channels ----
+            Outgoing::Citizen { message: m, route, reach, email } => {
+                self.deliver_citizen(message, m, route, reach, email.as_deref(), now).await
+            } // ---- end channels ----
         }
     }
+
+    // ---- channels ----
+    /// Tries the route's channels in order: the first that takes the message delivers it; a
+    /// refusal for this citizen passes to the next; a channel that is down stops the attempt
+    /// (the message is tried again later, from the first channel). Every refusal is in the
+    /// error of a message no channel took.
+    async fn deliver_citizen(
+        &self,
+        message: &OutboxMessage,
+        m: &crate::CitizenMessage,
+        route: &[Channel],
+        reach: &Reach,
+        email: Option<&Outgoing>,
+        now: Timestamp,
+    ) -> Result<Outcome, NotifyError> {
+        let mut refusals = Vec::new();
+        let mut settings = None;
+        for &channel in route {
+            if channel != Channel::Email && settings.is_none() {
+                settings = Some(
+                    self.store
+                        .town_channels(message.tenant_id)
+                        .await?
+                        .unwrap_or_else(|| TownChannels::none(message.tenant_id)),
+                );
+            }
+            let tried = match (channel, settings.as_ref()) {
+                (Channel::Email, _) => match email {
+                    Some(e) => self.deliver_email(message, e, now).await,
+                    None => Err(NotifyError::Refused("no e-mail address".into())),
+                },
+                (_, Some(town)) => self.deliver_on(channel, town, reach, m).await,
+                (_, None) => Err(NotifyError::Refused("no settings".into())),
+            };
+            match tried {
+                Ok(()) => {
+                    debug!(id = message.id, channel = channel.as_str(), "citizen message delivered");
+                    return Ok(Outcome::Delivered);
+                }
+                Err(e) if e.is_permanent() => {
+                    info!(id = message.id, channel = channel.as_str(), error = %e, "channel refused; trying the next");
+                    refusals.push(format!("{}: {e}", channel.as_str()));
+                }
+                Err(e) => {
+                    return Err(NotifyError::Unavailable(format!("{}: {e}", channel.as_str())));
+                }
+            }
+        }
+        if refusals.is_empty() {
+            refusals.push("no channel reaches this citizen".into());
+        }
+        Err(NotifyError::Refused(refusals.join("; ")))
+    }
+
+    /// The e-mail leg of a citizen's message.
+    async fn deliver_email(
+        &self,
+        message: &OutboxMessage,
+        email: &Outgoing,
+        now: Timestamp,
+    ) -> Result<(), NotifyError> {
+        let town = self.town_of(message.tenant_id).await?;
+        match email {
+            Outgoing::Email(e) => self.mailer.send(&town, e).await,
+            Outgoing::Notice { email, notice, from } => {
+                self.mailer.send(&town, &crate::render(*email, notice, from, now)).await
+            }
+            Outgoing::Ticket { ticket, from } => self.mailer.send(&town, &crate::render_ticket(ticket, from)).await,
+            Outgoing::Survey { survey, from } => self.mailer.send(&town, &crate::render_survey(survey, from)).await,
+            Outgoing::Webhook { .. } | Outgoing::Citizen { .. } => {
+                Err(NotifyError::Invalid("a citizen's e-mail leg is not an e-mail".into()))
+            }
+        }
+    }
+
+    /// One channel besides e-mail, with the town's own settings (never another town's).
+    async fn deliver_on(
+        &self,
+        channel: Channel,
+        town: &TownChannels,
+        reach: &Reach,
+        m: &crate::CitizenMessage,
+    ) -> Result<(), NotifyError> {
+        let Some(senders) = &self.channels else {
+            return Err(NotifyError::Refused("this server does not send on this channel".into()));
+        };
+        if !town.enabled().contains(&channel) {
+            return Err(NotifyError::Refused("the town switched this channel off".into()));
+        }
+        match channel {
+            Channel::AppIo => {
+                let (Some(key), Some(cf)) = (town.app_io_key.as_deref(), reach.fiscal_code.as_deref()) else {
+                    return Err(NotifyError::Refused("no service key or fiscal code".into()));
+                };
+                senders.app_io(key, cf, m).await.map(|_| ())
+            }
+            Channel::Sms => {
+                let Some(phone) = &reach.phone else { return Err(NotifyError::Refused("no phone number".into())) };
+                senders.sms(&town.sms, phone, &m.short).await
+            }
+            Channel::Telegram => {
+                let Some(chat) = reach.telegram_chat else {
+                    return Err(NotifyError::Refused("no Telegram chat".into()));
+                };
+                let token =
+                    town.telegram_bot_token.as_deref().filter(|t| !t.is_empty()).or(senders.instance_bot_token());
+                let Some(token) = token else { return Err(NotifyError::Refused("no Telegram bot".into())) };
+                senders.telegram(token, chat.0, &m.short).await
+            }
+            Channel::Email => Err(NotifyError::Invalid("e-mail is not sent here".into())),
+        }
+    }
+    // ---- end channels ----
 
     /// Runs rounds until `shutdown` becomes true (or its sender is dropped): at once again
     /// after a full batch, otherwise after [`POLL_INTERVAL`].

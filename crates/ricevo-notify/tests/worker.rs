@@ -114,6 +114,7 @@ async fn book_with(store: &dyn Store, town: &Town, start: &str, messages: Vec<(S
             idempotency: None,
             citizen_keys: Vec::new(),
             quota: None,
+            telegram_chat_id: None,
         })
         .await
         .unwrap();
@@ -346,6 +347,8 @@ async fn a_ticket_email_queued_with_its_ticket_is_delivered_once() {
         abilities: ricevo_core::lobby::Abilities::citizen(),
         direct: false,
         token_hash: Some("ticket-token-hash".into()),
+        phone: None,
+        telegram_chat_id: None,
     };
     let mail = |number: i32| {
         let ticket = ricevo_notify::TicketNotice {

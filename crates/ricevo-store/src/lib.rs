@@ -31,6 +31,10 @@ pub use campaigns::{
 mod reports;
 pub use reports::ReportScope;
 // ---- end reports ----
+// ---- channels ----
+mod channels;
+pub use channels::{SmsGateway, SmsMethod, TownChannels};
+// ---- end channels ----
 // ---- telegram ----
 pub mod telegram;
 pub use telegram::ChatState;
@@ -638,6 +642,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The grouped counts of a report of the service (`ricevo_core::report::build` folds them).
     async fn report_facts(&self, scope: &ReportScope) -> Result<ricevo_core::report::Facts>;
     // ---- end reports ----
+    // ---- channels ----
+    /// The town's channel settings; `None` when it has configured none (e-mail only).
+    async fn town_channels(&self, tenant: TenantId) -> Result<Option<TownChannels>>;
+    /// Writes the town's channel settings (`channels.tenant_id` names the town), replacing
+    /// what was there.
+    async fn set_town_channels(&self, channels: &TownChannels) -> Result<()>;
+    // ---- end channels ----
     // ---- telegram ----
     /// The conversation of `chat_id` with `bot`, unless it lapsed at `now`.
     async fn telegram_chat(&self, bot: &str, chat_id: i64, now: Timestamp) -> Result<Option<ChatState>>;

@@ -290,6 +290,8 @@ pub struct Appointment {
     pub sequence: i32,
     /// When it was booked.
     pub created_at: Timestamp,
+    /// The Telegram chat of a citizen who booked through the town's bot.
+    pub telegram_chat_id: Option<i64>,
 }
 
 /// A message to deliver, written in the same transaction as the change it announces.
@@ -376,6 +378,8 @@ pub struct NewAppointment {
     /// At most this many active appointments of one citizen (any of their keys) for the
     /// service, counted in the booking's transaction; `None`: no limit.
     pub quota: Option<CitizenQuota>,
+    /// The Telegram chat of a citizen who booked through the town's bot (messages go there too).
+    pub telegram_chat_id: Option<i64>,
 }
 
 impl NewAppointment {
@@ -401,6 +405,7 @@ impl NewAppointment {
             lang: self.lang,
             sequence: 0,
             created_at: self.now,
+            telegram_chat_id: self.telegram_chat_id,
         }
     }
 }
@@ -611,6 +616,10 @@ pub struct NewEntry {
     /// Hash of the person's own link token (tickets, invitees, officials); appointments use
     /// the appointment's token.
     pub token_hash: Option<String>,
+    /// Contact phone number (tickets); blanked by retention like the e-mail.
+    pub phone: Option<String>,
+    /// The Telegram chat of a ticket taken through the town's bot.
+    pub telegram_chat_id: Option<i64>,
 }
 
 /// A video meeting of an office.

@@ -452,7 +452,7 @@ macro_rules! impl_privacy {
                 .await?
                 .rows_affected();
                 counts.entries = Self::citizen_query(&format!(
-                    "UPDATE entries SET name = '', email = NULL, message = NULL WHERE {entry_cond}"
+                    "UPDATE entries SET name = '', email = NULL, phone = NULL, telegram_chat_id = NULL, message = NULL WHERE {entry_cond}"
                 ), tenant, &values)
                 .execute(&mut *tx)
                 .await?
@@ -464,7 +464,7 @@ macro_rules! impl_privacy {
                 .await?;
                 // As the retention job anonymises (`anonymise_before`): the times stay for reports.
                 counts.appointments = Self::citizen_query(&format!(
-                    "UPDATE appointments SET citizen_name = '', citizen_email = '', citizen_phone = NULL, \
+                    "UPDATE appointments SET citizen_name = '', citizen_email = '', citizen_phone = NULL, telegram_chat_id = NULL, \
                      fiscal_code = NULL, notes = NULL, answers = '{{}}', anonymised = 1, updated_at = $5 WHERE {cond}"
                 ), tenant, &values)
                 .bind(now.as_second())

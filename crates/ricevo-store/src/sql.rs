@@ -12,7 +12,7 @@ use crate::{Appointment, AppointmentStatus, Result, Service, StoreError};
 /// Columns of `appointments` in the order [`appointment_from`] reads them.
 pub(crate) const APPOINTMENT_COLUMNS: &str = "id, public_id, tenant_id, office_id, service_id, status, start_at, end_at, \
      occupied_until, mode, citizen_name, citizen_email, citizen_phone, fiscal_code, notes, answers, lang, sequence, \
-     created_at";
+     created_at, telegram_chat_id";
 
 /// Columns of `services` in the order [`service_from`] reads them.
 pub(crate) const SERVICE_COLUMNS: &str = "id, tenant_id, office_id, name, description, duration_minutes, \
@@ -108,6 +108,7 @@ pub(crate) struct AppointmentTuple {
     lang: String,
     sequence: i32,
     created_at: i64,
+    telegram_chat_id: Option<i64>,
 }
 
 /// Builds an appointment from its columns.
@@ -133,6 +134,7 @@ pub(crate) fn appointment_from(r: AppointmentTuple) -> Result<Appointment> {
         lang: Lang::parse(&r.lang).unwrap_or_default(),
         sequence: r.sequence,
         created_at: instant(r.created_at)?,
+        telegram_chat_id: r.telegram_chat_id,
     })
 }
 
@@ -198,11 +200,11 @@ pub(crate) const PUBLIC_ID_TAKEN: &str = "SELECT COUNT(*) FROM appointments WHER
 /// The seats taken in a range of steps of an office.
 pub(crate) const SEATS_TAKEN_SELECT: &str =
     "SELECT step, seat FROM seats WHERE office_id = $1 AND step >= $2 AND step < $3";
-/// A new appointment, returning its id (18 parameters, see `book_in`).
+/// A new appointment, returning its id (19 parameters, see `book_in`).
 pub(crate) const APPOINTMENT_INSERT: &str = "INSERT INTO appointments (public_id, token_hash, tenant_id, office_id, \
      service_id, status, start_at, end_at, occupied_until, mode, citizen_name, citizen_email, citizen_phone, fiscal_code, \
-     notes, answers, lang, sequence, created_at, updated_at, booked_via) \
-     VALUES ($1, $2, $3, $4, $5, 'booked', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $17, $18) \
+     notes, answers, lang, sequence, created_at, updated_at, booked_via, telegram_chat_id) \
+     VALUES ($1, $2, $3, $4, $5, 'booked', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $17, $18, $19) \
      RETURNING id";
 /// One seat of an appointment.
 pub(crate) const SEAT_INSERT: &str =
@@ -352,6 +354,9 @@ macro_rules! impl_store {
         // ---- reports ----
         $crate::reports::impl_reports!($store, $db);
         // ---- end reports ----
+        // ---- channels ----
+        $crate::channels::impl_channels!($store, $db);
+        // ---- end channels ----
         // ---- telegram ----
         $crate::telegram::impl_telegram!($store, $db);
         // ---- end telegram ----
@@ -520,6 +525,7 @@ macro_rules! impl_store {
                     .bind(new.lang.code())
                     .bind(new.now.as_second())
                     .bind(new.booked_via.as_str())
+                    .bind(new.telegram_chat_id)
                     .fetch_one(&mut **tx)
                     .await?;
                 Self::insert_seats(tx, new.office_id, id, &assigned).await?;
@@ -656,8 +662,8 @@ macro_rules! impl_store {
                 sqlx::query_as(&format!(
                     "INSERT INTO entries (tenant_id, office_id, kind, appointment_id, ticket_day, ticket_number, \
                      meeting_id, token_hash, name, email, service, booked_start, booked_end, abilities, direct, status, \
-                     arrived_at, admitted_at) \
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18 \
+                     arrived_at, admitted_at, phone, telegram_chat_id) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20 \
                      WHERE EXISTS (SELECT 1 FROM offices WHERE id = $2 AND tenant_id = $1) \
                      AND ($4 IS NULL OR EXISTS (SELECT 1 FROM appointments WHERE id = $4 AND tenant_id = $1)) \
                      AND ($7 IS NULL OR EXISTS (SELECT 1 FROM meetings WHERE id = $7 AND tenant_id = $1)) \
@@ -681,6 +687,8 @@ macro_rules! impl_store {
                 .bind(status.as_str())
                 .bind(now.as_second())
                 .bind(admitted_at.map(|t| t.as_second()))
+                .bind(&new.phone)
+                .bind(new.telegram_chat_id)
                 .fetch_optional(&mut **tx)
                 .await
             }
@@ -1492,7 +1500,7 @@ macro_rules! impl_store {
                 .execute(&self.writer)
                 .await?;
                 let r = sqlx::query(
-                    "UPDATE appointments SET citizen_name = '', citizen_email = '', citizen_phone = NULL, \
+                    "UPDATE appointments SET citizen_name = '', citizen_email = '', citizen_phone = NULL, telegram_chat_id = NULL, \
                      fiscal_code = NULL, notes = NULL, answers = '{}', anonymised = 1 \
                      WHERE tenant_id = $1 AND start_at < $2 AND anonymised = 0",
                 )
@@ -1502,7 +1510,7 @@ macro_rules! impl_store {
                 .await?;
                 // Waiting-room entries keep their times (waited, met) for reports, not who they were.
                 let entries = sqlx::query(
-                    "UPDATE entries SET name = '', email = NULL, message = NULL \
+                    "UPDATE entries SET name = '', email = NULL, phone = NULL, telegram_chat_id = NULL, message = NULL \
                      WHERE tenant_id = $1 AND arrived_at < $2 AND (name <> '' OR email IS NOT NULL OR message IS NOT NULL)",
                 )
                 .bind(tenant.0)
@@ -2744,6 +2752,14 @@ macro_rules! impl_store {
                 self.reports_facts(scope).await
             }
             // ---- end reports ----
+            // ---- channels ----
+            async fn town_channels(&self, tenant: TenantId) -> Result<Option<$crate::TownChannels>> {
+                self.channels_read(tenant).await
+            }
+            async fn set_town_channels(&self, channels: &$crate::TownChannels) -> Result<()> {
+                self.channels_write(channels).await
+            }
+            // ---- end channels ----
             // ---- telegram ----
             async fn telegram_chat(&self, bot: &str, chat_id: i64, now: Timestamp) -> Result<Option<$crate::ChatState>> {
                 self.telegram_chat_state(bot, chat_id, now).await

@@ -339,6 +339,7 @@ fn book_in(connection: &Connection, new: &NewAppointment, outbox_sql: &str) -> r
             new.lang.code(),
             new.now.as_second(),
             new.booked_via.as_str(),
+            new.telegram_chat_id,
         ],
         |r| r.get(0),
     )?;
@@ -562,6 +563,7 @@ mod tests {
             }),
             citizen_keys: Vec::new(),
             quota: None,
+            telegram_chat_id: None,
         }
     }
 

@@ -144,6 +144,7 @@ fn booking(town: &Town, start: &str, n: u32) -> NewAppointment {
         idempotency: None,
         citizen_keys: Vec::new(),
         quota: None,
+        telegram_chat_id: None,
     }
 }
 
@@ -169,6 +170,8 @@ fn arrival(town: &Town, appt: &Appointment) -> NewEntry {
         abilities: Abilities::citizen(),
         direct: false,
         token_hash: None,
+        phone: None,
+        telegram_chat_id: None,
     }
 }
 
@@ -187,6 +190,8 @@ fn walk_in(town: &Town, name: &str) -> NewEntry {
         abilities: Abilities::citizen(),
         direct: false,
         token_hash: Some(format!("ticket-{name}-{}", rand::random::<u64>())),
+        phone: None,
+        telegram_chat_id: None,
     }
 }
 
@@ -204,6 +209,8 @@ fn official_entry(town: &Town, meeting: &Meeting) -> NewEntry {
         abilities: Abilities::official(),
         direct: true,
         token_hash: Some(format!("official-{}", rand::random::<u64>())),
+        phone: None,
+        telegram_chat_id: None,
         ..walk_in(town, "x")
     }
 }
@@ -1210,6 +1217,51 @@ macro_rules! behaviour {
                 }
             }
 
+            // ---- channels ----
+            #[tokio::test]
+            async fn a_towns_channel_settings_and_telegram_chats_are_its_own() {
+                use ricevo_core::channel::Channel;
+                let Some(f) = fixture().await else { return };
+                let a = town(&*f.store, "a", 2).await;
+                let b = town(&*f.store, "b", 2).await;
+                assert!(f.store.town_channels(a.tenant.id).await.unwrap().is_none());
+                let mut settings = TownChannels::none(a.tenant.id);
+                settings.order = vec![Channel::Sms, Channel::Email, Channel::AppIo, Channel::Telegram];
+                settings.app_io_enabled = true;
+                settings.app_io_key = Some("key-of-a".into());
+                settings.sms_enabled = true;
+                settings.sms = SmsGateway {
+                    url: "https://sms.example.it/send?to={to}".into(),
+                    method: SmsMethod::PostJson,
+                    username: Some("user".into()),
+                    password: Some("secret".into()),
+                    to_field: "recipient".into(),
+                    text_field: "message".into(),
+                    sender_field: "sender".into(),
+                    sender: "Comune".into(),
+                };
+                settings.telegram_bot_token = Some("123:abc".into());
+                settings.updated_at = at("2026-11-30T08:00:00Z");
+                f.store.set_town_channels(&settings).await.unwrap();
+                assert_eq!(f.other_node.town_channels(a.tenant.id).await.unwrap(), Some(settings.clone()));
+                assert!(f.store.town_channels(b.tenant.id).await.unwrap().is_none(), "town b sees nothing of a's");
+                // Writing again replaces; b's row is b's.
+                settings.app_io_key = None;
+                f.store.set_town_channels(&settings).await.unwrap();
+                f.store.set_town_channels(&TownChannels { app_io_key: Some("key-of-b".into()), ..TownChannels::none(b.tenant.id) }).await.unwrap();
+                assert_eq!(f.store.town_channels(a.tenant.id).await.unwrap().unwrap().app_io_key, None);
+                assert_eq!(f.store.town_channels(b.tenant.id).await.unwrap().unwrap().app_io_key.as_deref(), Some("key-of-b"));
+                // A town that does not exist gets no row.
+                f.store.set_town_channels(&TownChannels::none(TenantId(999_999))).await.unwrap();
+                assert!(f.store.town_channels(TenantId(999_999)).await.unwrap().is_none());
+                // The chat an appointment was booked from reads back.
+                let mut new = booking(&a, "2026-11-30T08:00:00Z", 7);
+                new.telegram_chat_id = Some(-100_123);
+                let BookOutcome::Booked(booked) = f.store.book(&new).await.unwrap() else { panic!("not booked") };
+                let read = f.store.appointment(a.tenant.id, booked.id).await.unwrap().unwrap();
+                assert_eq!(read.telegram_chat_id, Some(-100_123));
+            }
+            // ---- end channels ----
             // ---- telegram ----
             #[tokio::test]
             async fn telegram_chats_and_handled_updates_are_kept_per_bot_and_lapse() {
@@ -1242,8 +1294,17 @@ macro_rules! behaviour {
                 assert!(f.store.telegram_update_first_seen(&bot_a, 7, now).await.unwrap());
                 assert!(!f.other_node.telegram_update_first_seen(&bot_a, 7, now).await.unwrap());
                 assert!(f.store.telegram_update_first_seen(&bot_b, 7, now).await.unwrap());
-                // Appointments of a chat: none booked from it, and a chat sees only its town's.
+                // Appointments of a chat: only those booked from it, of its town, not yet over.
                 assert!(f.store.telegram_chat_appointments(a.tenant.id, 42, now).await.unwrap().is_empty());
+                let mut from_chat = booking(&a, "2026-11-30T08:00:00Z", 1);
+                from_chat.telegram_chat_id = Some(42);
+                let booked_a = booked(f.store.book(&from_chat).await.unwrap());
+                booked(f.store.book(&booking(&a, "2026-11-30T09:00:00Z", 2)).await.unwrap());
+                let mine = f.store.telegram_chat_appointments(a.tenant.id, 42, now).await.unwrap();
+                assert_eq!(mine.iter().map(|x| x.id).collect::<Vec<_>>(), [booked_a.id]);
+                assert!(f.store.telegram_chat_appointments(b.tenant.id, 42, now).await.unwrap().is_empty());
+                let after = at("2026-12-01T00:00:00Z");
+                assert!(f.store.telegram_chat_appointments(a.tenant.id, 42, after).await.unwrap().is_empty());
             }
             // ---- end telegram ----
         }

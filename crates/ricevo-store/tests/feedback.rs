@@ -105,6 +105,7 @@ async fn appointment(store: &dyn Store, slug: &str) -> Appointment {
         citizen_keys: Vec::new(),
         quota: None,
         booked_via: ricevo_core::report::BookedVia::Page,
+        telegram_chat_id: None,
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => *a,

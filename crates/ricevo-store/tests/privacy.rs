@@ -125,6 +125,7 @@ async fn book(store: &dyn Store, town: &Town, start: &str, email: &str) -> Appoi
         idempotency: None,
         citizen_keys: vec![format!("email:{email}")],
         quota: None,
+        telegram_chat_id: None,
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => *a,
@@ -159,6 +160,8 @@ async fn ticket(store: &dyn Store, town: &Town, email: &str, now: Timestamp) -> 
         abilities: Abilities::citizen(),
         direct: false,
         token_hash: Some(format!("ticket-{}", rand::random::<u64>())),
+        phone: None,
+        telegram_chat_id: None,
     };
     store.take_ticket(&new, day, now, &mail).await.unwrap()
 }
@@ -180,6 +183,8 @@ async fn meet_and_share(store: &dyn Store, town: &Town, appt: &Appointment, now:
         abilities: Abilities::citizen(),
         direct: false,
         token_hash: None,
+        phone: None,
+        telegram_chat_id: None,
     };
     let entry = store.arrive(&arrival, now).await.unwrap();
     let meeting = store

@@ -42,12 +42,12 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
     (status, text).into_response()
 }
 
-// Missing: 401; present but not the bot's: 403.
-fn check_secret(headers: &HeaderMap, expected: &str) -> Result<(), Response> {
+// The refusal of a webhook call without the bot's secret: missing 401, another one 403.
+fn check_secret(headers: &HeaderMap, expected: &str) -> Option<Response> {
     match headers.get(SECRET_HEADER).and_then(|v| v.to_str().ok()) {
-        None => Err(plain(StatusCode::UNAUTHORIZED, "missing secret token\n")),
-        Some(given) if same_secret(given, expected) => Ok(()),
-        Some(_) => Err(plain(StatusCode::FORBIDDEN, "wrong secret token\n")),
+        None => Some(plain(StatusCode::UNAUTHORIZED, "missing secret token\n")),
+        Some(given) if same_secret(given, expected) => None,
+        Some(_) => Some(plain(StatusCode::FORBIDDEN, "wrong secret token\n")),
     }
 }
 
@@ -61,7 +61,8 @@ async fn town_webhook(
         return plain(StatusCode::NOT_FOUND, "not found\n");
     };
     let channels = match state.store.town_channels(tenant.id).await {
-        Ok(c) => c.unwrap_or_default(),
+        Ok(Some(c)) => c,
+        Ok(None) => return plain(StatusCode::NOT_FOUND, "not found\n"),
         Err(e) => {
             tracing::error!(error = %e, "telegram webhook: town channels unreadable");
             return plain(StatusCode::SERVICE_UNAVAILABLE, "unavailable\n");
@@ -71,11 +72,11 @@ async fn town_webhook(
     let (Some(token), Some(secret)) = (channels.telegram_bot_token, channels.telegram_webhook_secret) else {
         return plain(StatusCode::NOT_FOUND, "not found\n");
     };
-    if let Err(refused) = check_secret(&headers, &secret) {
+    if let Some(refused) = check_secret(&headers, &secret) {
         tracing::warn!(town = %tenant.slug, "telegram webhook refused: secret token");
         return refused;
     }
-    receive(&state, &token, &Bot::Town(tenant), &body).await
+    receive(&state, &token, &Bot::Town(Box::new(tenant)), &body).await
 }
 
 async fn instance_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -85,7 +86,7 @@ async fn instance_webhook(State(state): State<AppState>, headers: HeaderMap, bod
     let Some(secret) = bot.webhook_secret.as_deref() else {
         return plain(StatusCode::NOT_FOUND, "not found\n");
     };
-    if let Err(refused) = check_secret(&headers, secret) {
+    if let Some(refused) = check_secret(&headers, secret) {
         tracing::warn!("telegram webhook refused: secret token");
         return refused;
     }
@@ -226,7 +227,7 @@ pub async fn run_bots(state: AppState, mut stop: tokio::sync::watch::Receiver<bo
                     if let Ok(Some(c)) = state.store.town_channels(town.id).await
                         && let Some(token) = c.telegram_bot_token
                     {
-                        wanted.push((Bot::Town(town), Running { token, secret: c.telegram_webhook_secret }));
+                        wanted.push((Bot::Town(Box::new(town)), Running { token, secret: c.telegram_webhook_secret }));
                     }
                 }
             }

@@ -310,6 +310,8 @@ async fn a_meeting_on_a_node_that_stopped_its_heartbeat_moves_even_if_the_node_s
         abilities: Abilities::citizen(),
         direct: true,
         token_hash: Some(ricevo_desk::tokens::hash(&link)),
+        phone: None,
+        telegram_chat_id: None,
     };
     store.add_entry(&invitee, now).await.unwrap();
     let mut ws = socket(&b, &format!("/a/{link}")).await;

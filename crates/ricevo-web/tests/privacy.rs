@@ -42,6 +42,8 @@ async fn other_town(app: &App) -> TenantId {
         abilities: Abilities::citizen(),
         direct: false,
         token_hash: Some("ticket-altro".into()),
+        phone: None,
+        telegram_chat_id: None,
     };
     let now: Timestamp = NOW.parse().unwrap();
     app.store.take_ticket(&ticket, jiff::civil::date(2026, 11, 23), now, &|_| Vec::new()).await.unwrap();

@@ -66,6 +66,7 @@ async fn book(store: &dyn Store, tenant: &str, start: Timestamp) -> String {
         idempotency: None,
         citizen_keys: Vec::new(),
         quota: None,
+        telegram_chat_id: None,
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => a.public_id,
@@ -121,6 +122,8 @@ async fn the_command_line_exports_and_erases_one_towns_citizen() {
         abilities: Abilities::citizen(),
         direct: false,
         token_hash: Some("ticket-cli".into()),
+        phone: None,
+        telegram_chat_id: None,
     };
     store.take_ticket(&ticket, now.to_zoned(jiff::tz::TimeZone::UTC).date(), now, &|_| Vec::new()).await.unwrap();
 

@@ -53,6 +53,7 @@ async fn book(store: &dyn Store, tenant: &str, start: Timestamp, via: BookedVia)
         idempotency: None,
         citizen_keys: Vec::new(),
         quota: None,
+        telegram_chat_id: None,
     };
     assert!(matches!(store.book(&new).await.unwrap(), BookOutcome::Booked(_)));
 }

@@ -65,12 +65,7 @@ pub struct TelegramFake {
 pub async fn start() -> (String, TelegramFake) {
     let fake = TelegramFake::default();
     let app = Router::new().route("/{bot}/{method}", post(call)).with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-    let addr = listener.local_addr().expect("local address");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}"), fake)
+    (crate::serve(app).await, fake)
 }
 
 impl TelegramFake {
@@ -158,7 +153,7 @@ fn refuse(status: StatusCode, description: &str) -> Response {
         .into_response()
 }
 
-fn ok(result: Value) -> Response {
+fn ok(result: &Value) -> Response {
     axum::Json(json!({ "ok": true, "result": result })).into_response()
 }
 
@@ -182,22 +177,25 @@ async fn call(State(fake): State<TelegramFake>, Path((bot, method)): Path<(Strin
         inner.calls.push(Call { token: token.clone(), method: method.clone(), body: body.clone() });
     }
     match method.as_str() {
-        "getMe" => ok(json!({ "id": 1, "is_bot": true, "first_name": "Ricevo", "username": "ricevo_bot" })),
+        "getMe" => ok(&json!({ "id": 1, "is_bot": true, "first_name": "Ricevo", "username": "ricevo_bot" })),
         "sendMessage" | "editMessageText" => send_message(&fake, &token, &body),
         "answerCallbackQuery" => match body["callback_query_id"].as_str() {
-            Some(id) if !id.is_empty() => ok(json!(true)),
-            _ => refuse(StatusCode::BAD_REQUEST, "Bad Request: query is too old and response timeout expired or query ID is invalid"),
+            Some(id) if !id.is_empty() => ok(&json!(true)),
+            _ => refuse(
+                StatusCode::BAD_REQUEST,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            ),
         },
         "setWebhook" => set_webhook(&fake, &token, &body),
         "deleteWebhook" => {
             if let Some(b) = fake.lock().bots.get_mut(&token) {
                 b.webhook = None;
             }
-            ok(json!(true))
+            ok(&json!(true))
         }
         "getWebhookInfo" => {
             let hook = fake.webhook(&token);
-            ok(json!({ "url": hook.map(|h| h.0).unwrap_or_default(), "pending_update_count": fake.pending(&token) }))
+            ok(&json!({ "url": hook.map(|h| h.0).unwrap_or_default(), "pending_update_count": fake.pending(&token) }))
         }
         "getUpdates" => get_updates(&fake, &token, &body).await,
         _ => refuse(StatusCode::NOT_FOUND, "Not Found: method not found"),
@@ -229,16 +227,14 @@ fn send_message(fake: &TelegramFake, token: &str, body: &Value) -> Response {
         bot.next_message_id += 1;
         bot.next_message_id
     };
-    ok(json!({ "message_id": message_id, "date": 0, "chat": { "id": chat_id, "type": "private" }, "text": text }))
+    ok(&json!({ "message_id": message_id, "date": 0, "chat": { "id": chat_id, "type": "private" }, "text": text }))
 }
 
 fn set_webhook(fake: &TelegramFake, token: &str, body: &Value) -> Response {
     let url = body["url"].as_str().unwrap_or("");
     let secret = body["secret_token"].as_str().map(str::to_owned);
     if let Some(s) = &secret
-        && (s.is_empty()
-            || s.len() > 256
-            || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        && (s.is_empty() || s.len() > 256 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
     {
         return refuse(StatusCode::BAD_REQUEST, "Bad Request: secret token contains unallowed characters");
     }
@@ -248,7 +244,7 @@ fn set_webhook(fake: &TelegramFake, token: &str, body: &Value) -> Response {
     if let Some(b) = fake.lock().bots.get_mut(token) {
         b.webhook = (!url.is_empty()).then(|| (url.to_owned(), secret));
     }
-    ok(json!(true))
+    ok(&json!(true))
 }
 
 async fn get_updates(fake: &TelegramFake, token: &str, body: &Value) -> Response {
@@ -282,7 +278,7 @@ async fn get_updates(fake: &TelegramFake, token: &str, body: &Value) -> Response
             bot.queue.iter().take(limit).cloned().collect()
         };
         if !batch.is_empty() || tokio::time::Instant::now() >= deadline {
-            return ok(Value::Array(batch));
+            return ok(&Value::Array(batch));
         }
         // Long polling: hold the request until an update arrives or the timeout passes.
         let _ = tokio::time::timeout_at(deadline, arrived).await;
