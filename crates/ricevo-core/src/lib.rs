@@ -42,6 +42,9 @@ pub mod channel;
 // ---- waitlist ----
 pub mod waitlist;
 // ---- end waitlist ----
+// ---- telegram ----
+pub mod chat_booking;
+// ---- end telegram ----
 
 pub use appointment::AppointmentStatus;
 pub use fiscal_code::FiscalCode;

@@ -40,11 +40,14 @@ pub enum BookedVia {
     Staff,
     /// Booked before Ricevo recorded the channel.
     Unknown,
+    /// The Telegram bot.
+    Telegram,
 }
 
 impl BookedVia {
     /// Every channel, in the order reports list them.
-    pub const ALL: [BookedVia; 4] = [BookedVia::Page, BookedVia::Api, BookedVia::Staff, BookedVia::Unknown];
+    pub const ALL: [BookedVia; 5] =
+        [BookedVia::Page, BookedVia::Api, BookedVia::Staff, BookedVia::Telegram, BookedVia::Unknown];
 
     /// The database and API spelling.
     pub fn as_str(self) -> &'static str {
@@ -53,6 +56,7 @@ impl BookedVia {
             BookedVia::Api => "api",
             BookedVia::Staff => "staff",
             BookedVia::Unknown => "unknown",
+            BookedVia::Telegram => "telegram",
         }
     }
 

@@ -45,6 +45,11 @@ pub(crate) enum Booker {
         /// Whether a manager of the office books outside the bookable slots.
         outside_hours: bool,
     },
+    /// The citizen through the Telegram bot, under the same budget; messages reach the chat.
+    Telegram {
+        /// The chat's id.
+        chat: i64,
+    },
 }
 
 /// A citizen's request to book, as a channel parsed it.
@@ -97,6 +102,26 @@ pub enum BookingResult {
     },
     /// The same idempotency key was used before: the first answer.
     Replay(IdempotencyRecord),
+}
+
+impl Booker {
+    // How the booking is recorded for the reports.
+    fn via(self) -> BookedVia {
+        match self {
+            Booker::Citizen => BookedVia::Page,
+            Booker::Api => BookedVia::Api,
+            Booker::Staff { .. } => BookedVia::Staff,
+            Booker::Telegram { .. } => BookedVia::Telegram,
+        }
+    }
+
+    // The chat its messages reach, for a booking made through Telegram.
+    fn telegram_chat(self) -> Option<i64> {
+        match self {
+            Booker::Telegram { chat } => Some(chat),
+            _ => None,
+        }
+    }
 }
 
 fn timing(a: &Appointment, now: Timestamp) -> Timing {
@@ -188,13 +213,8 @@ impl Desk {
             }
             (Err(reason), _) => return Err(self.unavailable(tenant, service, office, day, req.start, reason).await),
         };
-        let via = match booker {
-            Booker::Citizen => BookedVia::Page,
-            Booker::Api => BookedVia::Api,
-            Booker::Staff { .. } => BookedVia::Staff,
-        };
         if let Booker::Staff { .. } = booker {
-            return self.commit(tenant, &req, &ctx, details, slot, day, now, via).await;
+            return self.commit(tenant, &req, &ctx, details, slot, day, now, booker).await;
         }
         // The source's budget is spent only by a booking that gets stored (given back
         // otherwise), and taken before the commit so that a burst of concurrent requests
@@ -204,7 +224,7 @@ impl Desk {
             tracing::warn!(tenant = %tenant.slug, source = %req.source, "booking budget spent");
             return Err(DeskError::BudgetSpent { retry_after_seconds: self.booking_budget.retry_after(now) });
         }
-        let result = self.commit(tenant, &req, &ctx, details, slot, day, now, via).await;
+        let result = self.commit(tenant, &req, &ctx, details, slot, day, now, booker).await;
         if !matches!(result, Ok(BookingResult::Booked { .. })) {
             self.booking_budget.give_back(&req.source, now);
         }
@@ -222,10 +242,10 @@ impl Desk {
         slot: Slot,
         day: Date,
         now: Timestamp,
-        via: BookedVia,
+        booker: Booker,
     ) -> Result<BookingResult, DeskError> {
         for _ in 0..REFERENCE_DRAWS {
-            if let Some(result) = self.commit_once(tenant, req, ctx, &details, &slot, day, now, via).await? {
+            if let Some(result) = self.commit_once(tenant, req, ctx, &details, &slot, day, now, booker).await? {
                 return Ok(result);
             }
         }
@@ -243,7 +263,7 @@ impl Desk {
         slot: &Slot,
         day: Date,
         now: Timestamp,
-        via: BookedVia,
+        booker: Booker,
     ) -> Result<Option<BookingResult>, DeskError> {
         let (service, office, facts) = (&ctx.service, &ctx.office, &ctx.facts);
         let token = tokens::new_token();
@@ -277,7 +297,7 @@ impl Desk {
             notes: details.notes.clone(),
             answers: serde_json::to_value(&details.answers).unwrap_or_default(),
             lang: details.lang,
-            booked_via: via,
+            booked_via: booker.via(),
             now,
             outbox: Vec::new(),
             idempotency: req.idempotency.as_ref().map(|(key, hash)| IdempotencyRecord {
@@ -288,7 +308,7 @@ impl Desk {
             }),
             citizen_keys: quota::citizen_keys(&details.citizen),
             quota: (max_active > 0).then(|| quota::CitizenQuota::new(max_active)),
-            telegram_chat_id: None,
+            telegram_chat_id: booker.telegram_chat(),
         };
         // The messages announce the appointment as it will be stored (its id is not needed).
         let to_be = new.appointment(ricevo_core::AppointmentId(0));

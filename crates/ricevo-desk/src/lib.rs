@@ -68,6 +68,9 @@ pub mod web_push;
 // ---- waitlist ----
 pub mod waitlist;
 // ---- end waitlist ----
+// ---- telegram ----
+pub mod telegram;
+// ---- end telegram ----
 
 use std::fmt;
 use std::sync::Arc;

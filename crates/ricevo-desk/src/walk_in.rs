@@ -81,6 +81,34 @@ impl Desk {
         source: &str,
         lang: Lang,
     ) -> Result<(Entry, String), DeskError> {
+        self.take_ticket_reaching(tenant, office, name, email, None, source, lang).await
+    }
+
+    /// [`Desk::take_ticket`] from a Telegram chat: "your turn is near" and the link reach the chat.
+    pub async fn take_ticket_for_chat(
+        &self,
+        tenant: &Tenant,
+        office: &Office,
+        name: &str,
+        chat: i64,
+        source: &str,
+        lang: Lang,
+    ) -> Result<(Entry, String), DeskError> {
+        self.take_ticket_reaching(tenant, office, name, None, Some(chat), source, lang).await
+    }
+
+    // A ticket for whoever gave an e-mail address or a chat.
+    #[allow(clippy::too_many_arguments)]
+    async fn take_ticket_reaching(
+        &self,
+        tenant: &Tenant,
+        office: &Office,
+        name: &str,
+        email: Option<&str>,
+        chat: Option<i64>,
+        source: &str,
+        lang: Lang,
+    ) -> Result<(Entry, String), DeskError> {
         let name = PersonName::parse(name).map_err(|e| field_error("name", e.message(lang)))?;
         let email = match email.map(str::trim).filter(|e| !e.is_empty()) {
             Some(raw) => Some(Email::parse(raw).map_err(|e| field_error("email", e.message(lang)))?),
@@ -111,7 +139,7 @@ impl Desk {
             direct: false,
             token_hash: Some(tokens::hash(&token)),
             phone: None,
-            telegram_chat_id: None,
+            telegram_chat_id: chat,
         };
         let day = now.to_zoned(zone_of(tenant)).date();
         let join_url = token_link(&self.settings.public_url, &token, "/join");

@@ -7,6 +7,7 @@
 pub mod app_io;
 pub mod sms;
 // ---- telegram ----
+pub mod telegram;
 // ---- end telegram ----
 // ---- webpush ----
 pub mod push;

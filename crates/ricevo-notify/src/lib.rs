@@ -27,6 +27,9 @@ pub use telegram::BotApi;
 pub mod push;
 pub use push::{PushNotice, PushOutcome, PushSender, SubscriptionError, SubscriptionKeys, VapidKey};
 // ---- end webpush ----
+// ---- telegram ----
+pub mod telegram_updates;
+// ---- end telegram ----
 
 pub use appointment::AppointmentNotice;
 pub use delivery::{Mailer, Outgoing, SmtpSecurity, list_outbox_dir, purge_outbox_dir, town_outbox_dir};

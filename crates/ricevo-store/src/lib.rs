@@ -43,6 +43,10 @@ pub use web_push::{MAX_SUBSCRIPTIONS_PER_ENTRY, NewPushSubscription, PushSubscri
 mod waitlist;
 pub use waitlist::{AcceptOutcome, NewWaitlistEntry, NewWaitlistOffer, WaitlistEntry, WaitlistOffer};
 // ---- end waitlist ----
+// ---- telegram ----
+pub mod telegram;
+pub use telegram::ChatState;
+// ---- end telegram ----
 // Backup and restore (operating it): the SQLite file as a whole.
 pub mod sqlite_file;
 #[cfg(feature = "testing")]
@@ -730,6 +734,21 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// many concurrent calls exactly one books.
     async fn accept_waitlist_offer(&self, tenant: TenantId, offer: i64, new: &NewAppointment) -> Result<AcceptOutcome>;
     // ---- end waitlist ----
+    // ---- telegram ----
+    /// The conversation of `chat_id` with `bot`, unless it lapsed at `now`.
+    async fn telegram_chat(&self, bot: &str, chat_id: i64, now: Timestamp) -> Result<Option<ChatState>>;
+    /// Stores a chat's conversation (and drops the bot's lapsed ones).
+    async fn save_telegram_chat(&self, chat: &ChatState) -> Result<()>;
+    /// Records that `bot` handles update `update_id`: true the first time, false for a replay.
+    async fn telegram_update_first_seen(&self, bot: &str, update_id: i64, now: Timestamp) -> Result<bool>;
+    /// The town's appointments booked from `chat_id` that end after `from`, earliest first.
+    async fn telegram_chat_appointments(
+        &self,
+        tenant: TenantId,
+        chat_id: i64,
+        from: Timestamp,
+    ) -> Result<Vec<Appointment>>;
+    // ---- end telegram ----
 }
 
 /// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.

@@ -370,6 +370,9 @@ macro_rules! impl_store {
         // ---- waitlist ----
         $crate::waitlist::impl_waitlist!($store, $db);
         // ---- end waitlist ----
+        // ---- telegram ----
+        $crate::telegram::impl_telegram!($store, $db);
+        // ---- end telegram ----
 
         impl $store {
             /// Whether the town still has an enabled administrator, as the transaction sees it
@@ -2842,6 +2845,25 @@ macro_rules! impl_store {
                 self.waitlist_accept(tenant, offer, new).await
             }
             // ---- end waitlist ----
+            // ---- telegram ----
+            async fn telegram_chat(&self, bot: &str, chat_id: i64, now: Timestamp) -> Result<Option<$crate::ChatState>> {
+                self.telegram_chat_state(bot, chat_id, now).await
+            }
+            async fn save_telegram_chat(&self, chat: &$crate::ChatState) -> Result<()> {
+                self.telegram_save_chat(chat).await
+            }
+            async fn telegram_update_first_seen(&self, bot: &str, update_id: i64, now: Timestamp) -> Result<bool> {
+                self.telegram_first_seen(bot, update_id, now).await
+            }
+            async fn telegram_chat_appointments(
+                &self,
+                tenant: TenantId,
+                chat_id: i64,
+                from: Timestamp,
+            ) -> Result<Vec<Appointment>> {
+                self.telegram_appointments(tenant, chat_id, from).await
+            }
+            // ---- end telegram ----
         }
     };
 }

@@ -42,6 +42,9 @@ pub mod web_push;
 // ---- waitlist ----
 pub mod waitlist;
 // ---- end waitlist ----
+// ---- telegram ----
+pub mod telegram;
+// ---- end telegram ----
 
 use std::time::{Duration, Instant};
 
@@ -89,6 +92,9 @@ pub fn router(state: AppState) -> Router {
         // ---- waitlist ----
         .merge(waitlist::routes())
         // ---- end waitlist ----
+        // ---- telegram ----
+        .merge(telegram::routes())
+        // ---- end telegram ----
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_with_token))
         .fallback(not_found)

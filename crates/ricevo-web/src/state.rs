@@ -71,6 +71,10 @@ pub struct WebConfig {
     /// Web Push is not offered on this instance, whatever the towns chose.
     pub web_push_key: Option<String>,
     // ---- end webpush ----
+    // ---- telegram ----
+    /// The Bot API's address and the instance's own bot, if any.
+    pub telegram: ricevo_notify::telegram::TelegramConfig,
+    // ---- end telegram ----
 }
 
 impl WebConfig {
@@ -137,6 +141,9 @@ impl Default for WebConfig {
             // ---- webpush ----
             web_push_key: None,
             // ---- end webpush ----
+            // ---- telegram ----
+            telegram: ricevo_notify::telegram::TelegramConfig::default(),
+            // ---- end telegram ----
         }
     }
 }
@@ -165,6 +172,10 @@ pub struct AppState {
     pub hub: Arc<crate::room::hub::Hub>,
     /// The embedded SFU; without it meetings have no media (waiting rooms still work).
     pub media: Option<ricevo_media::MediaServer>,
+    // ---- telegram ----
+    /// The Telegram Bot API client the webhook answers through.
+    pub telegram_api: Option<Arc<ricevo_notify::telegram::BotApi>>,
+    // ---- end telegram ----
     clock: Clock,
 }
 
@@ -197,6 +208,15 @@ impl AppState {
             desk,
             hub,
             media: None,
+            // ---- telegram ----
+            telegram_api: match ricevo_notify::telegram::BotApi::new(&config.telegram.api_url) {
+                Ok(api) => Some(Arc::new(api)),
+                Err(e) => {
+                    tracing::error!(error = %e, "the Telegram Bot API client could not be made");
+                    None
+                }
+            },
+            // ---- end telegram ----
             config: Arc::new(config),
             clock,
         }

@@ -115,6 +115,10 @@ pub(crate) struct Config {
     /// The waitlist's offers.
     pub(crate) waitlist: WaitlistConfig,
     // ---- end waitlist ----
+    // ---- telegram ----
+    /// The instance's Telegram bot and the Bot API's address.
+    pub(crate) telegram: TelegramSettings,
+    // ---- end telegram ----
 }
 
 // ---- waitlist ----
@@ -333,6 +337,9 @@ impl Default for Config {
             // ---- waitlist ----
             waitlist: WaitlistConfig::default(),
             // ---- end waitlist ----
+            // ---- telegram ----
+            telegram: TelegramSettings::default(),
+            // ---- end telegram ----
         }
     }
 }
@@ -502,12 +509,18 @@ impl Config {
                 smtp.password = Some(v);
             }
         }
+        // ---- telegram ----
+        c.telegram.apply_env(&env);
+        // ---- end telegram ----
         c.check()?;
         Ok(c)
     }
 
     fn check(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
+        // ---- telegram ----
+        self.telegram.check()?;
+        // ---- end telegram ----
         let url = self.database_url();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
             return Err(invalid("database.url", "use sqlite://... or postgres://..."));
@@ -898,4 +911,95 @@ mod tests {
         let bad = Config::load(None, env(&[("RICEVO_WEBHOOK_ALLOW_HOSTS", "http://erp.local/x")]));
         assert!(matches!(bad, Err(ConfigError::Invalid { name: "webhooks.allow_hosts", .. })), "{bad:?}");
     }
+    // ---- telegram ----
+    #[test]
+    fn the_instance_bot_comes_from_the_environment_and_a_bad_secret_is_refused() {
+        let c = Config::load(
+            None,
+            env(&[("RICEVO_TELEGRAM_TOKEN", "123:abc"), ("RICEVO_TELEGRAM_WEBHOOK_SECRET", "s3cret_-x")]),
+        )
+        .unwrap();
+        let bot = c.telegram.to_config().instance.unwrap();
+        assert_eq!((bot.token.as_str(), bot.webhook_secret.as_deref()), ("123:abc", Some("s3cret_-x")));
+        assert!(Config::load(None, env(&[])).unwrap().telegram.to_config().instance.is_none());
+        for (name, value, setting) in [
+            ("RICEVO_TELEGRAM_WEBHOOK_SECRET", "with space", "telegram.webhook_secret"),
+            ("RICEVO_TELEGRAM_TOKEN", "12/3", "telegram.token"),
+            ("RICEVO_TELEGRAM_API_URL", "ftp://x", "telegram.api_url"),
+        ] {
+            let e = Config::load(None, env(&[(name, value)])).unwrap_err().to_string();
+            assert!(e.contains(setting), "{name}={value}: {e}");
+        }
+    }
+    // ---- end telegram ----
 }
+
+// ---- telegram ----
+/// The instance's Telegram bot (`[telegram]`): one bot for every town of the instance, whose
+/// chats choose their town first. A town may instead have a bot of its own (its settings).
+/// With `webhook_secret` the bot works by webhook (`{public_url}/telegram/webhook`, set with
+/// `setWebhook` at start); without it, by long polling (`getUpdates`), for machines Telegram
+/// cannot reach.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct TelegramSettings {
+    /// The bot's token from BotFather; none: no instance bot.
+    pub(crate) token: Option<String>,
+    /// The webhook's secret token (1-256 of `A-Z a-z 0-9 _ -`); none: long polling.
+    pub(crate) webhook_secret: Option<String>,
+    /// The Bot API's address (a local Bot API server, or a fake in tests).
+    pub(crate) api_url: String,
+}
+
+impl Default for TelegramSettings {
+    fn default() -> Self {
+        TelegramSettings {
+            token: None,
+            webhook_secret: None,
+            api_url: ricevo_notify::telegram::DEFAULT_BASE_URL.into(),
+        }
+    }
+}
+
+impl TelegramSettings {
+    fn apply_env(&mut self, env: &impl Fn(&str) -> Option<String>) {
+        if let Some(v) = env("RICEVO_TELEGRAM_TOKEN") {
+            self.token = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = env("RICEVO_TELEGRAM_WEBHOOK_SECRET") {
+            self.webhook_secret = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = env("RICEVO_TELEGRAM_API_URL") {
+            self.api_url = v;
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if let Some(token) = &self.token
+            && (token.is_empty() || token.contains(|c: char| c.is_whitespace() || c == '/'))
+        {
+            return Err(invalid("telegram.token", "the token BotFather gave, without spaces"));
+        }
+        if let Some(secret) = &self.webhook_secret
+            && !ricevo_notify::telegram::valid_secret_token(secret)
+        {
+            return Err(invalid("telegram.webhook_secret", "1 to 256 characters of A-Z, a-z, 0-9, _ and -"));
+        }
+        if !(self.api_url.starts_with("https://") || self.api_url.starts_with("http://")) {
+            return Err(invalid("telegram.api_url", "an http:// or https:// address"));
+        }
+        Ok(())
+    }
+
+    /// What the web edge and the bots' loop need.
+    pub(crate) fn to_config(&self) -> ricevo_notify::telegram::TelegramConfig {
+        ricevo_notify::telegram::TelegramConfig {
+            api_url: self.api_url.trim_end_matches('/').to_owned(),
+            instance: self.token.as_ref().map(|token| ricevo_notify::telegram::InstanceBot {
+                token: token.clone(),
+                webhook_secret: self.webhook_secret.clone(),
+            }),
+        }
+    }
+}
+// ---- end telegram ----

@@ -101,6 +101,9 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         // ---- webpush ----
         web_push_key,
         // ---- end webpush ----
+        // ---- telegram ----
+        telegram: config.telegram.to_config(),
+        // ---- end telegram ----
     };
     let media_config = ricevo_media::MediaConfig {
         udp_listen: config.media_udp().map_err(|e| e.to_string())?,
@@ -131,6 +134,10 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let deserted_task = tokio::spawn(ricevo_web::room::close_deserted_meetings(state.clone()));
     // Survey campaigns hand their e-mails to the outbox at each town's rate.
     let campaigns_task = tokio::spawn(ricevo_desk::campaigns::run_sender(state.desk.clone(), stop_rx.clone()));
+    // ---- telegram ----
+    // The towns' and the instance's Telegram bots: webhooks set, or long polling for the others.
+    let telegram_task = tokio::spawn(ricevo_web::telegram::run_bots(state.clone(), stop_rx.clone()));
+    // ---- end telegram ----
     let app = ricevo_web::router(state);
     let addr = config.listen_addr().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -201,6 +208,9 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         // ---- waitlist ----
         let _ = waitlist_task.await;
         // ---- end waitlist ----
+        // ---- telegram ----
+        let _ = telegram_task.await;
+        // ---- end telegram ----
     })
     .await;
     if done.is_err() {

@@ -1262,6 +1262,51 @@ macro_rules! behaviour {
                 assert_eq!(read.telegram_chat_id, Some(-100_123));
             }
             // ---- end channels ----
+            // ---- telegram ----
+            #[tokio::test]
+            async fn telegram_chats_and_handled_updates_are_kept_per_bot_and_lapse() {
+                let Some(f) = fixture().await else { return };
+                let a = town(&*f.store, "a", 1).await;
+                let b = town(&*f.store, "b", 1).await;
+                let now = at("2026-11-01T10:00:00Z");
+                let chat = |bot: &str, tenant: TenantId, state: &str| ChatState {
+                    bot: bot.into(),
+                    chat_id: 42,
+                    tenant_id: Some(tenant),
+                    state: state.into(),
+                    lang: Lang::En,
+                    updated_at: now,
+                    expires_at: now + SignedDuration::from_hours(24),
+                };
+                let bot_a = format!("town:{}", a.tenant.id.0);
+                let bot_b = format!("town:{}", b.tenant.id.0);
+                f.store.save_telegram_chat(&chat(&bot_a, a.tenant.id, "{\"x\":1}")).await.unwrap();
+                f.store.save_telegram_chat(&chat(&bot_a, a.tenant.id, "{\"x\":2}")).await.unwrap();
+                // The same chat id with town B's bot is another conversation.
+                assert!(f.store.telegram_chat(&bot_b, 42, now).await.unwrap().is_none());
+                f.store.save_telegram_chat(&chat(&bot_b, b.tenant.id, "{}")).await.unwrap();
+                let read = f.other_node.telegram_chat(&bot_a, 42, now).await.unwrap().unwrap();
+                assert_eq!(read, chat(&bot_a, a.tenant.id, "{\"x\":2}"));
+                // A lapsed conversation is gone.
+                let later = now + SignedDuration::from_hours(25);
+                assert!(f.store.telegram_chat(&bot_a, 42, later).await.unwrap().is_none());
+                // An update is handled once per bot; a replay is recognised, on any node.
+                assert!(f.store.telegram_update_first_seen(&bot_a, 7, now).await.unwrap());
+                assert!(!f.other_node.telegram_update_first_seen(&bot_a, 7, now).await.unwrap());
+                assert!(f.store.telegram_update_first_seen(&bot_b, 7, now).await.unwrap());
+                // Appointments of a chat: only those booked from it, of its town, not yet over.
+                assert!(f.store.telegram_chat_appointments(a.tenant.id, 42, now).await.unwrap().is_empty());
+                let mut from_chat = booking(&a, "2026-11-30T08:00:00Z", 1);
+                from_chat.telegram_chat_id = Some(42);
+                let booked_a = booked(f.store.book(&from_chat).await.unwrap());
+                booked(f.store.book(&booking(&a, "2026-11-30T09:00:00Z", 2)).await.unwrap());
+                let mine = f.store.telegram_chat_appointments(a.tenant.id, 42, now).await.unwrap();
+                assert_eq!(mine.iter().map(|x| x.id).collect::<Vec<_>>(), [booked_a.id]);
+                assert!(f.store.telegram_chat_appointments(b.tenant.id, 42, now).await.unwrap().is_empty());
+                let after = at("2026-12-01T00:00:00Z");
+                assert!(f.store.telegram_chat_appointments(a.tenant.id, 42, after).await.unwrap().is_empty());
+            }
+            // ---- end telegram ----
         }
     };
 }

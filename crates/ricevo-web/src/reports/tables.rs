@@ -57,6 +57,7 @@ pub(crate) fn channel_name(key: &str, lang: Lang) -> &'static str {
         "page" => tr(lang, "Pagine per il cittadino", "Citizen pages"),
         "api" => tr(lang, "API (portale, widget)", "API (portal, widget)"),
         "staff" => tr(lang, "Personale per conto del cittadino", "Staff on the citizen's behalf"),
+        "telegram" => tr(lang, "Bot Telegram", "Telegram bot"),
         _ => tr(lang, "Non registrato", "Not recorded"),
     }
 }

@@ -20,5 +20,6 @@ mod room;
 mod staff;
 mod support;
 mod surveys;
+mod telegram;
 mod waitlist;
 mod web_push;
