@@ -45,6 +45,11 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let webhook_allow_hosts = config.webhook_allow_hosts().map_err(|e| e.to_string())?;
     let webhooks = WebhookSender::new(webhook_allow_hosts.clone()).map_err(|e| e.to_string())?;
     let worker = Worker::with_webhooks(store.clone(), mailer, webhooks);
+    // ---- channels ----
+    // App IO, SMS gateways (which, like webhooks, reach internal hosts only when allowed) and Telegram.
+    let senders = ricevo_notify::ChannelSenders::new(webhook_allow_hosts.clone()).map_err(|e| e.to_string())?;
+    let worker = worker.with_channels(senders);
+    // ---- end channels ----
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
     let document_days = config.media.document_retention_days.max(1);
     let outbox_dir = config.smtp.is_none().then(|| config.outbox_dir());
