@@ -36,6 +36,9 @@ pub mod campaigns;
 // ---- reports ----
 pub mod reports;
 // ---- end reports ----
+// ---- channels ----
+pub mod channels;
+// ---- end channels ----
 
 use std::time::{Duration, Instant};
 
@@ -77,6 +80,9 @@ pub fn router(state: AppState) -> Router {
         // ---- reports ----
         .merge(reports::routes())
         // ---- end reports ----
+        // ---- channels ----
+        .merge(channels::routes())
+        // ---- end channels ----
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_with_token))
         .fallback(not_found)

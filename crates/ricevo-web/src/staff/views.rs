@@ -111,6 +111,11 @@ impl Page {
         // ---- reports ----
         links.push((format!("{b}/reports"), self.t("Statistiche", "Reports")));
         // ---- end reports ----
+        // ---- channels ----
+        if self.is_admin() {
+            links.push((format!("{b}/channels"), self.t("Canali", "Channels")));
+        }
+        // ---- end channels ----
         links.push((format!("{b}/account"), self.t("Il mio account", "My account")));
         links
             .into_iter()
