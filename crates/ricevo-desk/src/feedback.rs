@@ -10,12 +10,13 @@
 //! answer given first withdraws it in the answer's own transaction.
 
 use jiff::Timestamp;
+use ricevo_core::channel::{Channel, Reach};
 use ricevo_core::feedback::{self, ContactMode, Measures, Refusal};
 use ricevo_core::lobby::{Entry, EntryKind};
 use ricevo_core::survey::{Answers, Questionnaire, QuestionnaireId, SurveyChannel, SurveyKind, SurveyStatus};
 use ricevo_core::text::Email;
 use ricevo_core::{AppointmentStatus, Lang};
-use ricevo_notify::{FeedbackNotice, Outgoing, human_datetime, render_feedback};
+use ricevo_notify::{CitizenMessage, FeedbackNotice, Outgoing, human_datetime, render_feedback};
 use ricevo_store::{
     Appointment, FeedbackAnswer, FeedbackRequest, FeedbackSubject, Meeting, MeetingFeedback, NewFeedbackRequest,
     NewOutboxMessage, NewResponse, Office, StoreError, Tenant,
@@ -44,6 +45,9 @@ struct Contact<'a> {
     recipient: Option<(String, String, Lang)>,
     /// Asked on a closing page first: the e-mail waits.
     closing_page: bool,
+    /// Where the citizen can be reached, and the channels the follow-up tries (issue 15).
+    reach: Reach,
+    route: Vec<Channel>,
 }
 
 impl Desk {
@@ -57,7 +61,8 @@ impl Desk {
     ) -> NewFeedbackRequest {
         let token = tokens::new_token();
         let expires_at = feedback::expires_at(now, self.settings.surveys.feedback_link_days);
-        let outbox = c.recipient.as_ref().and_then(|(name, email, lang)| {
+        let link = feedback_link(&self.settings.public_url, &tenant.slug, &token);
+        let email_row = c.recipient.as_ref().and_then(|(name, email, lang)| {
             let notice = FeedbackNotice {
                 uid: c.uid.clone(),
                 tenant_name: tenant.name.clone(),
@@ -67,7 +72,7 @@ impl Desk {
                 mode: c.mode,
                 citizen_name: name.clone(),
                 citizen_email: email.clone(),
-                link: feedback_link(&self.settings.public_url, &tenant.slug, &token),
+                link: link.clone(),
                 valid_until: human_datetime(*lang, &expires_at.to_zoned(zone_of(tenant))),
                 lang: *lang,
             };
@@ -92,6 +97,30 @@ impl Desk {
                 }
             }
         });
+        let outbox = match c.route.first() {
+            None => None,
+            Some(Channel::Email) => email_row,
+            Some(_) => {
+                // Another channel first: the same follow-up along the route, the e-mail as
+                // its e-mail leg.
+                let lang = c.recipient.as_ref().map_or(c.appointment.map_or(Lang::It, |a| a.lang), |r| r.2);
+                let message = CitizenMessage::feedback_request(lang, &tenant.name, &office.name, &link);
+                let email = email_row.as_ref().and_then(|row| Outgoing::from_payload(&row.payload).ok()).map(Box::new);
+                let routed = Outgoing::Citizen {
+                    message: Box::new(message),
+                    route: c.route.clone(),
+                    reach: c.reach.clone(),
+                    email,
+                };
+                routed.to_payload().ok().map(|payload| NewOutboxMessage {
+                    kind: routed.kind().into(),
+                    dedupe_key: c.dedupe_key.clone(),
+                    payload,
+                    due_at: email_row.as_ref().map_or(now, |row| row.due_at),
+                    retractable: true,
+                })
+            }
+        };
         NewFeedbackRequest {
             token_hash: tokens::hash(&token),
             tenant_id: tenant.id,
@@ -106,6 +135,18 @@ impl Desk {
         }
     }
 
+    /// The channels a follow-up to `reach` tries; e-mail alone (as before channels) when the
+    /// town's settings cannot be read, so a contact still ends.
+    async fn route_or_email(&self, tenant: &Tenant, reach: &Reach) -> Vec<Channel> {
+        match self.route_for(tenant, reach).await {
+            Ok(route) => route,
+            Err(e) => {
+                tracing::warn!(error = %e, "channel settings unavailable; the follow-up goes by e-mail only");
+                reach.email.iter().map(|_| Channel::Email).collect()
+            }
+        }
+    }
+
     /// The contact of an appointment: its citizen's address unless anonymised or erased.
     async fn appointment_contact<'a>(&self, tenant: &Tenant, a: &'a Appointment, closing_page: bool) -> Contact<'a> {
         let service_name = match self.store.service(tenant.id, a.service_id).await {
@@ -117,6 +158,12 @@ impl Desk {
         };
         let recipient =
             Email::parse(a.citizen_email.trim()).ok().map(|e| (a.citizen_name.clone(), e.as_str().to_owned(), a.lang));
+        let reach = Reach::of(
+            recipient.as_ref().map_or("", |r| r.1.as_str()),
+            a.citizen_phone.as_deref(),
+            a.fiscal_code.as_deref(),
+            a.telegram_chat_id,
+        );
         Contact {
             uid: format!("appointment:{}", a.id.0),
             dedupe_key: format!("feedback:appointment:{}", a.id.0),
@@ -126,6 +173,8 @@ impl Desk {
             mode: ContactMode::of_appointment(a.mode),
             recipient,
             closing_page,
+            route: self.route_or_email(tenant, &reach).await,
+            reach,
         }
     }
 
@@ -189,6 +238,7 @@ impl Desk {
             .as_deref()
             .and_then(|raw| Email::parse(raw.trim()).ok())
             .map(|email| (e.name.clone(), email.as_str().to_owned(), Lang::It));
+        let reach = Reach::of(recipient.as_ref().map_or("", |r| r.1.as_str()), None, None, None);
         let c = Contact {
             dedupe_key: format!("{key}:feedback"),
             uid: key,
@@ -196,8 +246,10 @@ impl Desk {
             entry_id: Some(e.id),
             service_name: e.service.clone(),
             mode: ContactMode::WalkIn,
-            recipient,
             closing_page: true,
+            route: self.route_or_email(tenant, &reach).await,
+            reach,
+            recipient,
         };
         Ok(self.feedback_request(tenant, office, &c, now))
     }

@@ -4,7 +4,8 @@
 
 use jiff::{SignedDuration, Timestamp};
 use ricevo_core::Mode;
-use ricevo_notify::{AppointmentNotice, CitizenDestination, EmailKind, Outgoing};
+use ricevo_core::channel::Reach;
+use ricevo_notify::{AppointmentNotice, CitizenMessage, EmailKind, Outgoing};
 use ricevo_store::{Appointment, NewOutboxMessage, Office, Service, Tenant};
 
 use crate::town::{rfc3339, zone_of};
@@ -143,8 +144,9 @@ impl Desk {
         self.announcements_told(tenant, office, service, a, links, change, &Told::default(), now).await
     }
 
-    /// [`Desk::announcements`] with what the office tells the citizen. A citizen who gave only
-    /// a phone number gets no e-mail (no channel reaches a phone yet); the webhooks still go.
+    /// [`Desk::announcements`] with what the office tells the citizen, on the channel that
+    /// reaches them (`crate::channels`): the e-mail with its calendar invite when e-mail comes
+    /// first, else App IO, SMS or Telegram with the others as fallbacks. The webhooks always go.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn announcements_told(
         &self,
@@ -163,50 +165,51 @@ impl Desk {
         n.rebook_times = told.rebook_times.clone();
         let from = self.mail_from(tenant);
         let mut out = Vec::new();
-        let destination = CitizenDestination::of(&a.citizen_email, a.citizen_phone.as_deref());
-        if destination.is_deliverable() {
-            self.citizen_emails(&mut out, a, &n, &from, change, now)?;
-        }
+        let reach =
+            Reach::of(&a.citizen_email, a.citizen_phone.as_deref(), a.fiscal_code.as_deref(), a.telegram_chat_id);
+        self.citizen_messages(&mut out, tenant, &reach, a, &n, &from, change, now).await?;
         self.webhook_rows(&mut out, tenant, a, change, now).await?;
         Ok(out)
     }
 
-    // The e-mail about a change and, ahead of a meeting still to come, its reminder.
-    fn citizen_emails(
+    // The message about a change and, ahead of a meeting still to come, its reminder, each
+    // along the citizen's route; the e-mail leg is the e-mail Ricevo always sent.
+    #[allow(clippy::too_many_arguments)]
+    async fn citizen_messages(
         &self,
         out: &mut Vec<NewOutboxMessage>,
+        tenant: &Tenant,
+        reach: &Reach,
         a: &Appointment,
         n: &AppointmentNotice,
         from: &str,
         change: Change,
         now: Timestamp,
     ) -> Result<(), DeskError> {
-        let kind = match change {
-            Change::Created => EmailKind::Confirmation,
-            Change::Moved => EmailKind::Moved,
-            Change::Cancelled => EmailKind::Cancelled,
+        let (kind, message) = match change {
+            Change::Created => (EmailKind::Confirmation, CitizenMessage::confirmation(n)),
+            Change::Moved => (EmailKind::Moved, CitizenMessage::moved(n)),
+            Change::Cancelled => (EmailKind::Cancelled, CitizenMessage::cancelled(n)),
         };
-        let email = Outgoing::Notice { email: kind, notice: Box::new(n.clone()), from: from.to_owned() };
-        out.push(NewOutboxMessage {
-            kind: "email".into(),
-            dedupe_key: format!("{}:{}:{}", a.public_id, kind.as_str(), a.sequence),
-            payload: email.to_payload().map_err(|e| DeskError::Internal(e.to_string()))?,
-            due_at: now,
-            retractable: false,
-        });
+        let email = |kind: EmailKind, notice: &AppointmentNotice| {
+            reach.email.as_ref().map(|_| Outgoing::Notice {
+                email: kind,
+                notice: Box::new(notice.clone()),
+                from: from.to_owned(),
+            })
+        };
+        let key = format!("{}:{}:{}", a.public_id, kind.as_str(), a.sequence);
+        out.extend(self.routed_rows(tenant, reach, &message, email(kind, n), &key, now, false).await?);
         let remind_at = a.start - SignedDuration::from_hours(i64::from(self.settings.reminder_hours));
         if change != Change::Cancelled && remind_at > now {
             // A reminder does not repeat why the appointment was moved.
             let plain = AppointmentNotice { reason: None, ..n.clone() };
-            let reminder =
-                Outgoing::Notice { email: EmailKind::Reminder, notice: Box::new(plain), from: from.to_owned() };
-            out.push(NewOutboxMessage {
-                kind: "email".into(),
-                dedupe_key: format!("{}:reminder:{}", a.public_id, a.sequence),
-                payload: reminder.to_payload().map_err(|e| DeskError::Internal(e.to_string()))?,
-                due_at: remind_at,
-                retractable: true,
-            });
+            let key = format!("{}:reminder:{}", a.public_id, a.sequence);
+            let reminder = CitizenMessage::reminder(&plain);
+            out.extend(
+                self.routed_rows(tenant, reach, &reminder, email(EmailKind::Reminder, &plain), &key, remind_at, true)
+                    .await?,
+            );
         }
         Ok(())
     }

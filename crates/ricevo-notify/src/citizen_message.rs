@@ -99,6 +99,7 @@ impl CitizenMessage {
         due_date: Option<Timestamp>,
         link: Option<String>,
     ) -> CitizenMessage {
+        let link = link.filter(|l| !l.is_empty());
         let short = fit_short(&format!("{town}: {short_head}"), link.as_deref());
         CitizenMessage {
             kind,

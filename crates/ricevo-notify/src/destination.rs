@@ -125,39 +125,6 @@ impl std::fmt::Display for WebhookUrl {
     }
 }
 
-// ---- where a citizen is told (booking) ----
-
-/// Where a message for a citizen about their appointment goes. A citizen gives an e-mail, or
-/// (without one) a phone number. Only e-mail is delivered today; a phone destination is named
-/// here so that the SMS channel (a later issue) plugs in where the desk already asks, and until
-/// then nothing is queued for it: no message pretends to be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CitizenDestination {
-    /// An e-mail address: the messages are rendered and queued in the outbox.
-    Email(String),
-    /// A phone number only: no channel delivers to it yet.
-    Phone(String),
-    /// Neither (an anonymised or hand-edited record): nobody to tell.
-    Nowhere,
-}
-
-impl CitizenDestination {
-    /// The destination of a citizen who gave `email` (empty when none) and maybe `phone`:
-    /// the e-mail when there is one.
-    pub fn of(email: &str, phone: Option<&str>) -> CitizenDestination {
-        match (email.trim(), phone.map(str::trim)) {
-            ("", Some(p)) if !p.is_empty() => CitizenDestination::Phone(p.to_owned()),
-            ("", _) => CitizenDestination::Nowhere,
-            (e, _) => CitizenDestination::Email(e.to_owned()),
-        }
-    }
-
-    /// Whether a channel delivers to this destination today (only e-mail does).
-    pub fn is_deliverable(&self) -> bool {
-        matches!(self, CitizenDestination::Email(_))
-    }
-}
-
 /// Whether an address belongs to a network that is not the public Internet: loopback,
 /// private (RFC 1918), carrier-grade NAT, link-local, unique local, unspecified, multicast,
 /// broadcast, reserved, documentation and benchmarking ranges. An IPv6 address that carries an
@@ -562,17 +529,5 @@ mod tests {
                 prop_assert!(matches!(none().check_literal(&u), Err(DestinationError::Internal { .. })), "{}", spelling);
             }
         }
-    }
-
-    #[test]
-    fn a_citizen_is_told_by_e_mail_and_a_phone_only_citizen_is_not_sent_anything_yet() {
-        assert_eq!(
-            CitizenDestination::of("maria@example.it", Some("333 1234567")),
-            CitizenDestination::Email("maria@example.it".into())
-        );
-        let phone = CitizenDestination::of(" ", Some(" 333 1234567 "));
-        assert_eq!(phone, CitizenDestination::Phone("333 1234567".into()));
-        assert!(!phone.is_deliverable());
-        assert_eq!(CitizenDestination::of("", None), CitizenDestination::Nowhere);
     }
 }

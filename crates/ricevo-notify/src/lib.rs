@@ -33,7 +33,7 @@ pub mod telegram_updates;
 
 pub use appointment::AppointmentNotice;
 pub use delivery::{Mailer, Outgoing, SmtpSecurity, list_outbox_dir, purge_outbox_dir, town_outbox_dir};
-pub use destination::{AllowedHosts, CitizenDestination, DestinationError, WebhookUrl};
+pub use destination::{AllowedHosts, DestinationError, WebhookUrl};
 pub use email::{EmailKind, OutgoingEmail, human_datetime, render, render_survey, render_ticket, to_eml};
 pub use feedback::{FeedbackNotice, render_feedback};
 pub use ics::{Method, invite};

@@ -119,6 +119,23 @@ impl TownChannels {
     }
 }
 
+/// A message of a town that failed and waits for another attempt (or was parked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxFailure {
+    /// The outbox row.
+    pub id: i64,
+    /// `email`, `webhook` or `citizen`.
+    pub kind: String,
+    /// What it is about (`<appointment>:<kind>:<sequence>`...).
+    pub dedupe_key: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// The last error, with the channel it came from.
+    pub last_error: String,
+    /// When it is tried next.
+    pub next_attempt: Timestamp,
+}
+
 /// The columns of `town_channels` in the order [`ChannelsRow`] reads them.
 pub(crate) const CHANNELS_COLUMNS: &str = "tenant_id, channel_order, app_io_enabled, app_io_key, sms_enabled, sms_url, \
      sms_method, sms_username, sms_password, sms_to_field, sms_text_field, sms_sender_field, sms_sender, \
@@ -185,6 +202,29 @@ macro_rules! impl_channels {
                 .fetch_optional(&self.reader)
                 .await?;
                 row.map($crate::channels::channels_from).transpose()
+            }
+
+            async fn channels_failures(&self, tenant: TenantId, limit: i64) -> Result<Vec<$crate::OutboxFailure>> {
+                let rows: Vec<(i64, String, String, i32, Option<String>, i64)> = sqlx::query_as(
+                    "SELECT id, kind, dedupe_key, attempts, last_error, due_at FROM outbox \
+                     WHERE tenant_id = $1 AND sent_at IS NULL AND last_error IS NOT NULL ORDER BY due_at, id LIMIT $2",
+                )
+                .bind(tenant.0)
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.into_iter()
+                    .map(|(id, kind, dedupe_key, attempts, last_error, due_at)| {
+                        Ok($crate::OutboxFailure {
+                            id,
+                            kind,
+                            dedupe_key,
+                            attempts,
+                            last_error: last_error.unwrap_or_default(),
+                            next_attempt: $crate::sql::instant(due_at)?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn channels_write(&self, c: &$crate::TownChannels) -> Result<()> {

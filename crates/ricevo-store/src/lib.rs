@@ -33,7 +33,7 @@ pub use reports::ReportScope;
 // ---- end reports ----
 // ---- channels ----
 mod channels;
-pub use channels::{SmsGateway, SmsMethod, TownChannels};
+pub use channels::{OutboxFailure, SmsGateway, SmsMethod, TownChannels};
 // ---- end channels ----
 // ---- webpush ----
 pub mod web_push;
@@ -657,6 +657,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Writes the town's channel settings (`channels.tenant_id` names the town), replacing
     /// what was there.
     async fn set_town_channels(&self, channels: &TownChannels) -> Result<()>;
+    /// The town's messages that failed and are not delivered yet, next attempt first.
+    async fn town_outbox_failures(&self, tenant: TenantId, limit: i64) -> Result<Vec<OutboxFailure>>;
     // ---- end channels ----
     // ---- webpush ----
     /// Stores a browser's push subscription for a place of the town still in the queue

@@ -2774,6 +2774,9 @@ macro_rules! impl_store {
             async fn set_town_channels(&self, channels: &$crate::TownChannels) -> Result<()> {
                 self.channels_write(channels).await
             }
+            async fn town_outbox_failures(&self, tenant: TenantId, limit: i64) -> Result<Vec<$crate::OutboxFailure>> {
+                self.channels_failures(tenant, limit).await
+            }
             // ---- end channels ----
             // ---- webpush (the statements are in web_push.rs) ----
             async fn add_push_subscription(&self, s: &$crate::NewPushSubscription, now: Timestamp) -> Result<$crate::Subscribed> {

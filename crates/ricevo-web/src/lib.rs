@@ -45,6 +45,9 @@ pub mod waitlist;
 // ---- telegram ----
 pub mod telegram;
 // ---- end telegram ----
+// ---- channels ----
+pub mod channels;
+// ---- end channels ----
 
 use std::time::{Duration, Instant};
 
@@ -95,6 +98,9 @@ pub fn router(state: AppState) -> Router {
         // ---- telegram ----
         .merge(telegram::routes())
         // ---- end telegram ----
+        // ---- channels ----
+        .merge(channels::routes())
+        // ---- end channels ----
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_with_token))
         .fallback(not_found)

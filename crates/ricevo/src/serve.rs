@@ -62,6 +62,20 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let worker = worker.with_push(push);
     // ---- end webpush ----
+    // ---- channels ----
+    // App IO, SMS gateways (which, like webhooks, reach internal hosts only when allowed) and Telegram.
+    // Notifications to Telegram chats go through the same Bot API address as the bots, and
+    // through the instance's bot for towns without a bot of their own.
+    let telegram = config.telegram.to_config();
+    let senders = ricevo_notify::ChannelSenders::at(
+        ricevo_notify::channels::APP_IO_BASE_URL,
+        &telegram.api_url,
+        webhook_allow_hosts.clone(),
+    )
+    .map_err(|e| e.to_string())?
+    .with_instance_bot(telegram.instance.map(|bot| bot.token));
+    let worker = worker.with_channels(senders);
+    // ---- end channels ----
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
     let document_days = config.media.document_retention_days.max(1);
     let outbox_dir = config.smtp.is_none().then(|| config.outbox_dir());

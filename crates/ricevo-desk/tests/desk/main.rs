@@ -7,6 +7,7 @@
 mod accounts;
 mod booking;
 mod campaigns;
+mod channels;
 mod feedback;
 mod offices;
 mod on_behalf;

@@ -114,6 +114,11 @@ impl Page {
         // ---- waitlist ----
         links.push((format!("{b}/waitlist"), self.t("Liste d'attesa", "Waitlists")));
         // ---- end waitlist ----
+        // ---- channels ----
+        if self.is_admin() {
+            links.push((format!("{b}/channels"), self.t("Canali", "Channels")));
+        }
+        // ---- end channels ----
         links.push((format!("{b}/account"), self.t("Il mio account", "My account")));
         links
             .into_iter()

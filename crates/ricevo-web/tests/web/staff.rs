@@ -1439,3 +1439,60 @@ async fn staff_of_another_town_see_no_counts_and_cannot_act_at_this_towns_desk()
     assert_eq!(stored.status, ricevo_core::lobby::EntryStatus::Waiting, "Anna still waits at A's URP");
     assert_eq!(stored.office_id, urp);
 }
+
+// ---- channels ----
+// A town's administrator configures its channels; keys are never shown back, bad values get
+// a worded refusal, and another town's administrator neither reads nor changes them.
+#[tokio::test]
+async fn an_admin_sets_the_towns_channels_and_another_town_cannot_read_or_change_them() {
+    let app = app().await;
+    let a = login(&app, ADMIN).await;
+    let form = |key: &'static str, url: &'static str| {
+        vec![
+            ("rank_sms", "1"),
+            ("rank_app_io", "2"),
+            ("rank_email", "3"),
+            ("rank_telegram", "4"),
+            ("app_io_enabled", "on"),
+            ("app_io_key", key),
+            ("sms_enabled", "on"),
+            ("sms_url", url),
+            ("sms_method", "post_json"),
+            ("sms_username", "comune"),
+            ("sms_password", "pw-segreta-123"),
+            ("sms_to_field", "to"),
+            ("sms_text_field", "text"),
+            ("sms_sender_field", "from"),
+            ("sms_sender", "Comune"),
+            ("telegram_bot_token", ""),
+        ]
+    };
+    let refused = post(&app, &a, "/demo/staff/channels", &form("k3y", "ftp://gateway")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("deve iniziare con https://"), "{}", refused.body);
+    let saved =
+        post(&app, &a, "/demo/staff/channels", &form("ChiaveDelServizio0123", "https://sms.example.it/send")).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let stored = app.store.town_channels(app.tenant).await.unwrap().unwrap();
+    assert_eq!(stored.app_io_key.as_deref(), Some("ChiaveDelServizio0123"));
+    assert_eq!(stored.order[0], ricevo_core::channel::Channel::Sms);
+    let page = get(&app, &a, "/demo/staff/channels").await;
+    assert!(!page.body.contains("ChiaveDelServizio0123") && !page.body.contains("pw-segreta-123"), "never shown back");
+    assert!(page.body.contains("0123"), "the last characters say which key is stored");
+    assert!(page.body.contains("/demo/staff/channels"), "linked from the staff navigation");
+
+    let other = altro_town(&app).await;
+    app.store.create_user(other.id, "admin@altro.it", "Admin Altro", Role::Admin, &PASSWORD_HASH, &[]).await.unwrap();
+    let b = login_to(&app, "altro", "admin@altro.it").await;
+    let theirs = get(&app, &b, "/altro/staff/channels").await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(!theirs.body.contains("sms.example.it") && !theirs.body.contains("0123"), "{}", theirs.body);
+    // B's session on A's page: sent to a login, never A's settings.
+    let other = get(&app, &b, "/demo/staff/channels").await;
+    assert!(other.status == StatusCode::SEE_OTHER || other.status.is_client_error(), "{}", other.status);
+    assert!(!other.body.contains("sms.example.it"));
+    let change = post(&app, &b, "/demo/staff/channels", &form("AltraChiave999", "https://evil.example/send")).await;
+    assert!(change.status == StatusCode::SEE_OTHER || change.status.is_client_error(), "{}", change.status);
+    assert_eq!(app.store.town_channels(app.tenant).await.unwrap().unwrap(), stored, "a's settings unchanged");
+}
+// ---- end channels ----
