@@ -257,7 +257,7 @@ async fn scenario(f: Fixture) {
     let t = &r.town;
     assert_eq!((t.appointments, t.done, t.cancelled, t.moves, t.no_shows), (12, 6, 2, 2, 3));
     let counts = |c: &[report::Count]| c.iter().map(|c| (c.key, c.count)).collect::<Vec<_>>();
-    assert_eq!(counts(&t.by_channel), [("page", 9), ("api", 2), ("staff", 1), ("unknown", 0)]);
+    assert_eq!(counts(&t.by_channel), [("page", 9), ("api", 2), ("staff", 1), ("telegram", 0), ("unknown", 0)]);
     assert_eq!(counts(&t.by_mode), [("video", 9), ("in_person", 2), ("phone", 1)]);
     // Waits 60, 120, 180, 240, 300, 600: the 3rd and the 6th of six.
     assert_eq!((t.wait_seconds.count, t.wait_seconds.median, t.wait_seconds.p90), (6, Some(180), Some(600)));
