@@ -234,6 +234,29 @@ async fn a_citizen_books_cancels_and_takes_a_ticket_entirely_through_the_bot() {
     let ticket = b.say("Mario Bianchi").await;
     assert!(text(&ticket).starts_with("Your number: 1 (URP"), "{ticket}");
     assert!(text(&ticket).contains("https://ricevo.example/a/"), "{ticket}");
+
+    // What the town tells the citizen (booked, moved, cancelled) goes through the outbox on
+    // the citizen's channel: this chat, since the town sends by Telegram only and the citizen
+    // gave no e-mail. The real worker hands each to the Bot API with the town's token, once.
+    let before = b.telegram.sent(DEMO_TOKEN, CHAT).len();
+    let senders =
+        ricevo_notify::ChannelSenders::at("http://127.0.0.1:9", &b.base, ricevo_notify::AllowedHosts::default())
+            .unwrap();
+    let worker = ricevo_notify::Worker::new(b.app.store.clone(), ricevo_notify::Mailer::outbox(b.app.dir.path()))
+        .unwrap()
+        .with_channels(senders);
+    let now = b.app.state.now();
+    worker.run_once(now + jiff::SignedDuration::from_secs(1)).await.unwrap();
+    worker.run_once(now + jiff::SignedDuration::from_secs(2)).await.unwrap();
+    let told: Vec<String> = b.telegram.sent(DEMO_TOKEN, CHAT)[before..].iter().map(|m| text(m).to_owned()).collect();
+    let when = a.start.to_zoned(jiff::tz::TimeZone::get("Europe/Rome").unwrap()).strftime("%d/%m %H:%M").to_string();
+    for (what, count) in [("appointment confirmed", 1), ("appointment moved", 1), ("cancelled", 1)] {
+        assert_eq!(told.iter().filter(|t| t.contains(what)).count(), count, "{what} in {told:?}");
+    }
+    assert!(told.iter().any(|t| t.contains("appointment confirmed") && t.contains(&when)), "{told:?}");
+    // The booking's message carries the link to manage it (a change made later from the chat
+    // is managed from the chat: the town keeps only the link's hash).
+    assert!(told[0].contains("https://ricevo.example/a/"), "{told:?}");
 }
 
 #[tokio::test]
