@@ -1,7 +1,8 @@
 //! App IO's messages API for services (PagoPA, `io-functions-services`): the two calls Ricevo
 //! makes, with the service's key in `Ocp-Apim-Subscription-Key`.
-//! - `GET /api/v1/profiles/{fiscal_code}`: 200 `{"sender_allowed": bool, "preferred_languages": [...]}`,
-//!   404 when the citizen has no profile.
+//! - `POST /api/v1/profiles` with `{"fiscal_code"}` ("Get a User Profile using POST"; the GET
+//!   with the fiscal code in the path is deprecated): 200 `{"sender_allowed": bool,
+//!   "preferred_languages": [...]}`, 404 when the citizen has no profile.
 //! - `POST /api/v1/messages`: `{"fiscal_code", "time_to_live", "content": {"subject" (10-120),
 //!   "markdown" (80-10000), "due_date"?}}`: 201 `{"id"}`, 400 with a problem document when
 //!   the payload breaks the rules.
@@ -11,10 +12,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -90,7 +91,7 @@ impl AppIo {
 pub async fn start() -> (String, AppIo) {
     let handle = AppIo::default();
     let router = Router::new()
-        .route("/api/v1/profiles/{fiscal_code}", get(profile))
+        .route("/api/v1/profiles", post(profile))
         .route("/api/v1/messages", post(message))
         .with_state(handle.clone());
     (crate::serve(router).await, handle)
@@ -118,11 +119,13 @@ fn is_fiscal_code(s: &str) -> bool {
     s.len() == 16 && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
-async fn profile(State(io): State<AppIo>, headers: HeaderMap, Path(fiscal_code): Path<String>) -> Response {
+async fn profile(State(io): State<AppIo>, headers: HeaderMap, body: String) -> Response {
     let key = match key(&io, &headers) {
         Ok(k) => k,
         Err(r) => return *r,
     };
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let fiscal_code = body["fiscal_code"].as_str().unwrap_or_default().to_owned();
     if !is_fiscal_code(&fiscal_code) {
         return problem(StatusCode::BAD_REQUEST, "Invalid fiscal code", "the fiscal code is malformed");
     }

@@ -68,8 +68,11 @@ impl ChannelSenders {
         }
         let profile = self
             .client
-            .get(format!("{}/api/v1/profiles/{fiscal_code}", self.app_io_base))
+            // "Get a User Profile using POST": the fiscal code travels in the body, never in an
+            // address that proxies and logs keep (App IO deprecates the GET by path).
+            .post(format!("{}/api/v1/profiles", self.app_io_base))
             .header("Ocp-Apim-Subscription-Key", key)
+            .json(&json!({ "fiscal_code": fiscal_code }))
             .send()
             .await
             .map_err(|e| e.without_url())?;
