@@ -536,6 +536,18 @@ pub fn next_in_line(entries: &[Entry]) -> Option<&Entry> {
     queue_order(entries).into_iter().next()
 }
 
+/// How many people may still be ahead of a walk-in ticket when it is told "your turn is
+/// near": one, so the citizen has one whole conversation at the desk to come back.
+pub const TURN_NEAR_AHEAD: usize = 1;
+
+/// The walk-in ticket to tell "your turn is near" after the queue moved: the one with exactly
+/// [`TURN_NEAR_AHEAD`] people before it, if it is a ticket. Every admission of someone ahead
+/// moves a ticket forward by one place, so each ticket passes this place once; one that
+/// arrives closer than that is about to be called anyway.
+pub fn turn_near(entries: &[Entry]) -> Option<&Entry> {
+    queue_order(entries).get(TURN_NEAR_AHEAD).copied().filter(|e| e.kind == EntryKind::Ticket)
+}
+
 /// Recent service times needed before they are trusted over the default.
 pub const MIN_SAMPLES: usize = 3;
 

@@ -224,11 +224,7 @@ impl Desk {
         e: &Entry,
         now: Timestamp,
     ) -> Result<NewFeedbackRequest, DeskError> {
-        let contact = self.store.ticket_contact(tenant.id, e.id).await?.unwrap_or(ricevo_store::TicketContact {
-            email: None,
-            day: None,
-            number: None,
-        });
+        let contact = self.store.ticket_contact(tenant.id, e.id).await?.unwrap_or_default();
         let key = match (&contact.day, contact.number) {
             (Some(day), Some(n)) => format!("ticket:{}:{day}:{n}", office.id.0),
             _ => format!("ticket-entry:{}", e.id.0),

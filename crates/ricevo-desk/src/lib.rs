@@ -71,6 +71,9 @@ pub mod waitlist;
 // ---- telegram ----
 pub mod telegram;
 // ---- end telegram ----
+// ---- turnnear ----
+pub mod turn_near;
+// ---- end turnnear ----
 
 use std::fmt;
 use std::sync::Arc;

@@ -323,8 +323,11 @@ impl Desk {
             }
         };
         // ---- webpush ---- "tocca a te" to the browsers that asked, in the admission's transaction.
-        let pushes = self.turn_pushes(&entry, now).await;
+        let mut pushes = self.turn_pushes(&entry, now).await;
         // ---- end webpush ----
+        // ---- turnnear ---- the ticket now one place from the desk hears its turn is near.
+        pushes.extend(self.turn_near_rows(&entry, now).await);
+        // ---- end turnnear ----
         let admitted = self.apply_with(entry, |e, _| e.admit(meeting, now), pushes).await?;
         Ok((admitted, meeting))
     }

@@ -48,6 +48,20 @@ pub fn turn_key(entry: &Entry, subscription: i64) -> String {
     format!("push:turn:{}:{subscription}", entry.id.0)
 }
 
+/// The dedupe key of "your turn is near" for one walk-in ticket and one browser: never twice.
+pub fn near_key(entry: &Entry, subscription: i64) -> String {
+    format!("push:near:{}:{subscription}", entry.id.0)
+}
+
+/// Which push a place gets.
+#[derive(Debug, Clone, Copy)]
+enum Turn {
+    /// It is their turn (on admission).
+    Now,
+    /// A walk-in ticket's turn is near.
+    Near,
+}
+
 impl Desk {
     /// Whether the page of `entry` offers "notify me when it's my turn": the town turned Web
     /// Push on, and it is a citizen's place still in the queue.
@@ -110,7 +124,17 @@ impl Desk {
     /// the admission's transaction; none when the town has Web Push off. Reading them must not
     /// keep anyone out of a meeting: a failure is logged and nobody is pushed.
     pub(crate) async fn turn_pushes(&self, entry: &Entry, now: Timestamp) -> Vec<NewOutboxMessage> {
-        match self.try_turn_pushes(entry, now).await {
+        self.pushes(entry, Turn::Now, now).await
+    }
+
+    /// The outbox rows telling each browser subscribed for walk-in ticket `entry` that its
+    /// turn is near, like [`Desk::turn_pushes`] (each browser once, see [`near_key`]).
+    pub(crate) async fn turn_near_pushes(&self, entry: &Entry, now: Timestamp) -> Vec<NewOutboxMessage> {
+        self.pushes(entry, Turn::Near, now).await
+    }
+
+    async fn pushes(&self, entry: &Entry, turn: Turn, now: Timestamp) -> Vec<NewOutboxMessage> {
+        match self.try_turn_pushes(entry, turn, now).await {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::warn!(entry = %entry.id.0, error = %e, "push notifications not queued");
@@ -119,7 +143,12 @@ impl Desk {
         }
     }
 
-    async fn try_turn_pushes(&self, entry: &Entry, now: Timestamp) -> Result<Vec<NewOutboxMessage>, DeskError> {
+    async fn try_turn_pushes(
+        &self,
+        entry: &Entry,
+        turn: Turn,
+        now: Timestamp,
+    ) -> Result<Vec<NewOutboxMessage>, DeskError> {
         if !is_citizens(entry) {
             return Ok(Vec::new());
         }
@@ -134,12 +163,20 @@ impl Desk {
         let office = self.store.office(tenant.id, entry.office_id).await?.map(|o| o.name).unwrap_or_default();
         let mut rows = Vec::with_capacity(subscriptions.len());
         for s in subscriptions {
-            let notice = PushNotice::your_turn(s.lang, &tenant.name, &office, entry.id.0, entry.ticket_number);
+            let (notice, dedupe_key) = match (turn, entry.ticket_number) {
+                (Turn::Near, Some(number)) => {
+                    (PushNotice::turn_near(s.lang, &tenant.name, &office, entry.id.0, number), near_key(entry, s.id))
+                }
+                (Turn::Near, None) => continue,
+                (Turn::Now, ticket) => {
+                    (PushNotice::your_turn(s.lang, &tenant.name, &office, entry.id.0, ticket), turn_key(entry, s.id))
+                }
+            };
             let outgoing = Outgoing::Push { subscription_id: s.id, notice: Box::new(notice) };
             let payload = outgoing.to_payload().map_err(|e| DeskError::Internal(e.to_string()))?;
             rows.push(NewOutboxMessage {
                 kind: outgoing.kind().into(),
-                dedupe_key: turn_key(entry, s.id),
+                dedupe_key,
                 payload,
                 due_at: now,
                 retractable: false,

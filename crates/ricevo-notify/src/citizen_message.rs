@@ -266,13 +266,19 @@ impl CitizenMessage {
         ahead: u32,
         link: &str,
     ) -> CitizenMessage {
+        let people = match (lang, ahead) {
+            (Lang::It, 1) => "c'è una persona".to_owned(),
+            (Lang::It, n) => format!("ci sono {n} persone"),
+            (Lang::En, 1) => "one person is".to_owned(),
+            (Lang::En, n) => format!("{n} people are"),
+        };
         let (subject, head, long) = match lang {
             Lang::It => (
                 format!("Tocca quasi a te: numero {ticket_number}"),
                 format!("numero {ticket_number}, {office}: tocca quasi a te ({ahead} prima di te)."),
                 format!(
                     "Ciao, il tuo numero **{ticket_number}** all'ufficio **{office}** sta per essere chiamato: \
-                     prima di te ci sono {ahead} persone.\n\nAvvicinati allo sportello o apri la sala d'attesa:\n\n[Sala d'attesa]({link})\n"
+                     prima di te {people}.\n\nAvvicinati allo sportello o apri la sala d'attesa:\n\n[Sala d'attesa]({link})\n"
                 ),
             ),
             Lang::En => (
@@ -280,7 +286,7 @@ impl CitizenMessage {
                 format!("number {ticket_number}, {office}: your turn is near ({ahead} before you)."),
                 format!(
                     "Hello, your number **{ticket_number}** at **{office}** is about to be called: \
-                     {ahead} people are before you.\n\nCome to the desk or open the waiting room:\n\n[Waiting room]({link})\n"
+                     {people} before you.\n\nCome to the desk or open the waiting room:\n\n[Waiting room]({link})\n"
                 ),
             ),
         };

@@ -277,6 +277,22 @@ impl PushNotice {
         };
         PushNotice { title, body, url: "join".into(), tag: format!("ricevo-turn-{entry}"), lang }
     }
+
+    /// "Your turn is near" for walk-in ticket `ticket` (place `entry`) of `office` in `town`.
+    /// It carries the tag of [`PushNotice::your_turn`], which later replaces it.
+    pub fn turn_near(lang: Lang, town: &str, office: &str, entry: i64, ticket: i32) -> PushNotice {
+        let (title, body) = match lang {
+            Lang::It => (
+                format!("Tocca quasi a te – {town}"),
+                format!("Numero {ticket}: {office} sta per chiamarti. Avvicinati o torna alla sala d'attesa."),
+            ),
+            Lang::En => (
+                format!("Your turn is near – {town}"),
+                format!("Number {ticket}: {office} is about to call you. Come closer or go back to the waiting room."),
+            ),
+        };
+        PushNotice { title, body, url: "join".into(), tag: format!("ricevo-turn-{entry}"), lang }
+    }
 }
 
 /// What the push service said.

@@ -82,7 +82,7 @@ pub enum FeedbackSubject {
 }
 
 /// Where a walk-in ticket's follow-up goes, read from its place.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TicketContact {
     /// The address the ticket was sent to, if the citizen gave one (none once erased).
     pub email: Option<String>,
@@ -90,6 +90,10 @@ pub struct TicketContact {
     pub day: Option<String>,
     /// The ticket's number.
     pub number: Option<i32>,
+    /// The phone number the ticket was taken with, if any (none once erased).
+    pub phone: Option<String>,
+    /// The Telegram chat the ticket was taken from, if any (none once erased).
+    pub telegram_chat_id: Option<i64>,
 }
 
 /// The answer of [`crate::Store::answer_feedback`].
@@ -324,17 +328,21 @@ macro_rules! impl_feedback {
                 tenant: TenantId,
                 entry: EntryId,
             ) -> Result<Option<$crate::TicketContact>> {
-                let row: Option<(Option<String>, Option<String>, Option<i32>)> = sqlx::query_as(
-                    "SELECT email, ticket_day, ticket_number FROM entries WHERE tenant_id = $1 AND id = $2",
+                type Row = (Option<String>, Option<String>, Option<i32>, Option<String>, Option<i64>);
+                let row: Option<Row> = sqlx::query_as(
+                    "SELECT email, ticket_day, ticket_number, phone, telegram_chat_id FROM entries \
+                     WHERE tenant_id = $1 AND id = $2",
                 )
                 .bind(tenant.0)
                 .bind(entry.0)
                 .fetch_optional(&self.reader)
                 .await?;
-                Ok(row.map(|(email, day, number)| $crate::TicketContact {
+                Ok(row.map(|(email, day, number, phone, telegram_chat_id)| $crate::TicketContact {
                     email: email.filter(|e| !e.trim().is_empty()),
                     day,
                     number,
+                    phone: phone.filter(|p| !p.trim().is_empty()),
+                    telegram_chat_id,
                 }))
             }
         }

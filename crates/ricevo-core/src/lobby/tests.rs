@@ -243,6 +243,10 @@ fn the_queue_serves_appointments_by_booked_time_and_walk_ins_by_arrival() {
     assert_eq!(position(&entries, EntryId(4)), None);
     assert_eq!(next_in_line(&entries).map(|e| e.id), Some(EntryId(3)));
     assert_eq!(next_in_line(&[]), None);
+    // Order 3, 2, 5, 1: ticket 2 has one person ahead, so its turn is near.
+    assert_eq!(turn_near(&entries).map(|e| e.id), Some(EntryId(2)));
+    // An appointment one place from the desk (order 3, 1) is no walk-in ticket: nobody is told.
+    assert_eq!(turn_near(&[entries[0].clone(), entries[2].clone()]), None);
 }
 
 #[test]

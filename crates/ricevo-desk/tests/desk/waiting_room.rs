@@ -749,3 +749,85 @@ async fn a_meeting_everyone_left_closes_after_the_grace_as_if_the_official_ended
         assert!(!f.desk.close_if_deserted(&again, &mut vacancies).await.unwrap());
     }
 }
+
+/// The `turn-near:` rows newly due in the outbox naming one of `tickets`, as (dedupe key,
+/// payload). Reading claims them (as the worker would), so each row is seen once.
+async fn turn_near_rows(f: &Front, tickets: &[&Entry]) -> Vec<(i64, String, ricevo_notify::Outgoing)> {
+    let keys: Vec<String> = tickets.iter().map(|e| ricevo_desk::turn_near::turn_near_key(e)).collect();
+    let due = f.store.due_outbox(f.desk.now(), 500).await.unwrap();
+    due.into_iter()
+        .filter(|m| keys.contains(&m.dedupe_key))
+        .map(|m| (m.id, m.dedupe_key, ricevo_notify::Outgoing::from_payload(&m.payload).unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_ticket_one_place_from_the_desk_hears_once_that_its_turn_is_near_through_its_own_channel() {
+    use ricevo_core::channel::{Channel, TelegramChat};
+    for engine in engines().await {
+        eprintln!("engine: {}", engine.name);
+        let f = Front::new(engine.store.clone(), DeskSettings::default());
+        let always = WalkInDesk { always_open: true, hours: OpeningHours::new(Vec::new(), 1).unwrap() };
+        let a = town(&*f.store, "borgo").await;
+        let b = town(&*f.store, "altrove").await;
+        for t in [&a, &b] {
+            f.desk.set_walk_in(&t.tenant, &admin(t), t.anagrafe.id, &always).await.unwrap();
+        }
+        // Town A lets its bot write to citizens; town B keeps e-mail only.
+        let telegram =
+            ricevo_store::TownChannels { telegram_enabled: true, ..ricevo_store::TownChannels::none(a.tenant.id) };
+        f.store.set_town_channels(&telegram).await.unwrap();
+
+        let ticket = |t: &Town, name: &'static str, email: Option<&'static str>, source: &'static str| {
+            let (tenant, office) = (t.tenant.clone(), t.anagrafe.clone());
+            let desk = &f.desk;
+            async move { desk.take_ticket(&tenant, &office, name, email, source, Lang::It).await.unwrap().0 }
+        };
+        let one = ticket(&a, "Mario Rossi", Some("mario@example.it"), "10.0.0.1").await;
+        let two = ticket(&a, "Anna Bianchi", Some("anna@example.it"), "10.0.0.2").await;
+        let (three, _) = f
+            .desk
+            .take_ticket_for_chat(&a.tenant, &a.anagrafe, "Terzo Verdi", 4242, "telegram:4242", Lang::It)
+            .await
+            .unwrap();
+        let four = ticket(&a, "Quarta Neri", None, "10.0.0.4").await;
+        let b_one = ticket(&b, "Bruno Uno", Some("bruno@example.it"), "10.0.1.1").await;
+        let b_two = ticket(&b, "Bice Due", Some("bice@example.it"), "10.0.1.2").await;
+        let a_tickets = [&one, &two, &three, &four];
+        assert!(turn_near_rows(&f, &a_tickets).await.is_empty(), "taking tickets tells nobody");
+
+        // B's queue moves: B's second ticket is next, and nobody of A hears anything.
+        let (called, _) = f.desk.call_next(&b.tenant, &admin(&b), b.anagrafe.id).await.unwrap();
+        assert_eq!(called.id, b_one.id);
+        assert!(turn_near_rows(&f, &a_tickets).await.is_empty(), "another town's queue tells A's tickets nothing");
+        assert!(turn_near_rows(&f, &[&b_two]).await.is_empty(), "next in line is no longer 'near'");
+
+        // A calls its first: two is next, three (taken from the chat) is one place away.
+        let (called, _) = f.desk.call_next(&a.tenant, &admin(&a), a.anagrafe.id).await.unwrap();
+        assert_eq!(called.id, one.id);
+        let mut told = turn_near_rows(&f, &a_tickets).await;
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!(told[0].1, ricevo_desk::turn_near::turn_near_key(&three));
+        match &told[0].2 {
+            ricevo_notify::Outgoing::Citizen { message, route, reach, .. } => {
+                assert_eq!(route, &vec![Channel::Telegram], "the chat is the ticket's only channel");
+                assert_eq!(reach.telegram_chat, Some(TelegramChat(4242)));
+                assert_eq!(message.town, "Comune di borgo");
+                assert!(message.subject.contains("numero 3"), "{}", message.subject);
+            }
+            other => panic!("{other:?}"),
+        }
+
+        // The open page of four comes first: three is again one place away, and is not told twice.
+        f.live.connect(four.id);
+        let (called, _) = f.desk.call_next(&a.tenant, &admin(&a), a.anagrafe.id).await.unwrap();
+        assert_eq!(called.id, four.id);
+        let (called, _) = f.desk.call_next(&a.tenant, &admin(&a), a.anagrafe.id).await.unwrap();
+        assert_eq!(called.id, two.id);
+        // Unsent, the one row comes due again after its claim lapses; there is no second row.
+        told.extend(turn_near_rows(&f, &a_tickets).await);
+        f.set_now("2026-11-23T09:00:00Z");
+        told.extend(turn_near_rows(&f, &a_tickets).await);
+        assert!(told.iter().all(|(id, _, _)| *id == told[0].0), "never twice: {told:?}");
+    }
+}
