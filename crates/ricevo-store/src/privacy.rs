@@ -61,6 +61,12 @@ impl CitizenLookup {
         }
     }
 
+    /// The SQL condition on `waitlist_entries` that selects the citizen's (with `$1` the town):
+    /// the same columns as an appointment's, without its anonymised flag (entries are deleted).
+    pub(crate) fn waitlist_condition(&self) -> String {
+        self.appointment_condition().replace(" AND anonymised = 0", "")
+    }
+
     /// The SQL condition on `entries` that selects the citizen's places: those of their
     /// appointments, and for an e-mail the tickets and invitations sent to it.
     pub(crate) fn entry_condition(&self) -> String {
@@ -432,6 +438,22 @@ macro_rules! impl_privacy {
                 Self::citizen_query(&$crate::feedback::erase_sql(cond, &entry_cond), tenant, &values)
                     .execute(&mut *tx)
                     .await?;
+                // ---- waitlist ---- The conversations of the chats the citizen booked or waited
+                // from (a half-typed name or number), found before those chats are forgotten below;
+                // then the citizen's waitlist entries, with their offers and the seats they hold.
+                let waitlist_cond = lookup.waitlist_condition();
+                Self::citizen_query(&format!(
+                    "DELETE FROM telegram_chats WHERE tenant_id = $1 AND chat_id IN (\
+                     SELECT telegram_chat_id FROM appointments WHERE {cond} AND telegram_chat_id IS NOT NULL \
+                     UNION SELECT telegram_chat_id FROM entries WHERE {entry_cond} AND telegram_chat_id IS NOT NULL \
+                     UNION SELECT telegram_chat_id FROM waitlist_entries WHERE {waitlist_cond} AND telegram_chat_id IS NOT NULL)"
+                ), tenant, &values)
+                .execute(&mut *tx)
+                .await?;
+                Self::citizen_query(&format!("DELETE FROM waitlist_entries WHERE {waitlist_cond}"), tenant, &values)
+                    .execute(&mut *tx)
+                    .await?;
+                // ---- end waitlist ----
                 // ---- webpush ---- (before the places lose the e-mail that finds them)
                 Self::citizen_query(&$crate::web_push::erase_sql(&entry_cond), tenant, &values)
                     .execute(&mut *tx)
@@ -523,6 +545,19 @@ macro_rules! impl_privacy {
                 .rows_affected();
                 let contacts =
                     Self::campaigns_delete_contacts(&mut tx, tenant, "imported_at < $2", before.as_second(), None).await?;
+                // ---- waitlist ---- Entries no longer waiting (served, left), and chats' half-made
+                // conversations, past the town's retention.
+                sqlx::query("DELETE FROM waitlist_entries WHERE tenant_id = $1 AND status <> 'waiting' AND updated_at < $2")
+                    .bind(tenant.0)
+                    .bind(before.as_second())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM telegram_chats WHERE tenant_id = $1 AND updated_at < $2")
+                    .bind(tenant.0)
+                    .bind(before.as_second())
+                    .execute(&mut *tx)
+                    .await?;
+                // ---- end waitlist ----
                 // ---- webpush ----
                 sqlx::query("DELETE FROM push_subscriptions WHERE tenant_id = $1 AND created_at < $2")
                     .bind(tenant.0)

@@ -134,6 +134,31 @@ async fn book(store: &dyn Store, town: &Town, start: &str, email: &str) -> Appoi
 }
 
 /// A walk-in ticket for `email`, whose e-mail is queued under the ticket's key.
+// The citizen of `email` on the town's waitlist for its service, reachable on a Telegram chat.
+async fn wait(store: &dyn Store, town: &Town, email: &str, chat: i64, now: Timestamp) -> WaitlistEntry {
+    use ricevo_core::waitlist::{Preferences, Weekdays};
+    store
+        .join_waitlist(&NewWaitlistEntry {
+            tenant_id: town.tenant.id,
+            office_id: town.office.id,
+            service_id: town.service.id,
+            citizen_name: "Maria Rossi".into(),
+            citizen_email: email.into(),
+            citizen_phone: None,
+            fiscal_code: None,
+            telegram_chat_id: Some(chat),
+            mode: Mode::InPerson,
+            lang: Lang::It,
+            preferences: Preferences::new(Weekdays::ALL, vec![], None).unwrap(),
+            replaces: None,
+            citizen_keys: vec![format!("email:{email}")],
+            token_hash: format!("{}-{email}", town.tenant.slug),
+            now,
+        })
+        .await
+        .unwrap()
+}
+
 async fn ticket(store: &dyn Store, town: &Town, email: &str, now: Timestamp) -> ricevo_core::lobby::Entry {
     let day = jiff::civil::date(2026, 11, 30);
     let office = town.office.id;
@@ -316,6 +341,23 @@ macro_rules! privacy {
                 audit(&*f.store, &b, Subject::Appointment(theirs.id), now).await;
                 let later = at("2026-12-01T09:00:00Z");
                 let maria = CitizenLookup::Email("maria@example.it".into());
+                // She also waits for a time in both towns, from a Telegram chat whose half-made
+                // conversation the bot keeps.
+                let waiting = wait(&*f.store, &a, "maria@example.it", 77, now).await;
+                let waiting_b = wait(&*f.store, &b, "maria@example.it", 77, now).await;
+                let bot = |town: &Town| format!("town:{}", town.tenant.id);
+                for town in [&a, &b] {
+                    let chat = ChatState {
+                        bot: bot(town),
+                        chat_id: 77,
+                        tenant_id: Some(town.tenant.id),
+                        state: "{\"name\":\"Maria\"}".into(),
+                        lang: Lang::It,
+                        updated_at: now,
+                        expires_at: later + SignedDuration::from_hours(24),
+                    };
+                    f.store.save_telegram_chat(&chat).await.unwrap();
+                }
 
                 match f.store.erase_citizen(a.tenant.id, &maria, later).await.unwrap() {
                     Erasure::ActiveAppointments(list) => {
@@ -349,6 +391,13 @@ macro_rules! privacy {
                 let place = f.store.entry(a.tenant.id, tk.id).await.unwrap().unwrap();
                 assert_eq!(place.name, "");
                 assert_eq!(place.ticket_number, tk.ticket_number);
+                assert!(f.store.waitlist_entry(a.tenant.id, waiting.id).await.unwrap().is_none(), "off the waitlist");
+                assert!(
+                    f.store.telegram_chat(&bot(&a), 77, later).await.unwrap().is_none(),
+                    "the chat's conversation goes"
+                );
+                assert!(f.store.waitlist_entry(b.tenant.id, waiting_b.id).await.unwrap().is_some());
+                assert!(f.store.telegram_chat(&bot(&b), 77, later).await.unwrap().is_some(), "town b's chat is b's");
                 // The other town's record of the same person is theirs to erase.
                 let kept = f.store.appointment(b.tenant.id, theirs.id).await.unwrap().unwrap();
                 assert_eq!(kept.citizen_email, "maria@example.it");
