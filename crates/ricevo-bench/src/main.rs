@@ -14,6 +14,8 @@
 //! each page's time per request.
 //! `ricevo-bench campaigns [--database-url postgres://...] [--contacts N] [--runs R]`: a survey
 //! campaign to 34,000 contacts (Prato's list): import, start and queue into the outbox, timed.
+//! `ricevo-bench reminders [--database-url postgres://...] [--count N]`: 10,000 SMS reminders
+//! queued through the desk and delivered by the outbox worker to a fake gateway on loopback.
 //! `ricevo-bench reports --server target/release/ricevo [--database-url postgres://...]
 //! [--appointments N] [--answers N] [--requests R]`: reports of the service over 1,000,000
 //! appointments and 200,000 answers, signed in over HTTP; reports each request's time and size.
@@ -30,6 +32,7 @@ mod campaigns;
 mod media;
 mod mix;
 mod pages;
+mod reminders;
 mod reports;
 mod slots;
 
@@ -43,9 +46,10 @@ fn main() {
         Some("pages") => pages::run(&args[2..]),
         Some("campaigns") => campaigns::run(&args[2..]),
         Some("reports") => reports::run(&args[2..]),
+        Some("reminders") => reminders::run(&args[2..]),
         _ => {
             eprintln!(
-                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench pages --server PATH [--database-url URL] [--appointments N] [--audit-entries N] [--requests R]\n       ricevo-bench reports --server PATH [--database-url URL] [--appointments N] [--answers N] [--requests R]\n       ricevo-bench campaigns [--database-url URL] [--contacts N] [--runs R]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
+                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench pages --server PATH [--database-url URL] [--appointments N] [--audit-entries N] [--requests R]\n       ricevo-bench reports --server PATH [--database-url URL] [--appointments N] [--answers N] [--requests R]\n       ricevo-bench campaigns [--database-url URL] [--contacts N] [--runs R]\n       ricevo-bench reminders [--database-url URL] [--count N]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
             );
             std::process::exit(2);
         }

@@ -1,4 +1,5 @@
-//! The load test of issue 10 in the test suite: a real `ricevo` server held under a bounded mix
+//! The load tests in the test suite (and, at the end, the reminders bench of issue 15 at a small
+//! count). The load test of issue 10: a real `ricevo` server held under a bounded mix
 //! of bookings, open waiting rooms and password guessing (`ricevo-bench mix`), whose memory must
 //! stay bounded. The bound compares the server with itself in the same run (peak over its idle
 //! size, growth after the warm-up), never a duration. Before the sign-in fix, concurrent guesses
@@ -49,4 +50,30 @@ fn the_server_memory_stays_bounded_under_bookings_waiting_rooms_and_password_gue
     assert_eq!(figure(&stdout, "waiting rooms:", "lost"), 0, "{stdout}");
     assert!(figure(&stdout, "waiting rooms:", "sockets open") > 0, "{stdout}");
     eprintln!("{stdout}");
+}
+
+/// `ricevo-bench reminders` at a small count, so the bench of issue 15 cannot rot: every reminder
+/// queued through the desk reaches the fake SMS gateway exactly once (the bench itself checks
+/// each number and exits non-zero otherwise), on SQLite and, when configured, PostgreSQL.
+#[test]
+fn the_reminders_bench_delivers_every_reminder_exactly_once_through_the_fake_gateway() {
+    let mut stores = vec![None];
+    if let Ok(url) = std::env::var("RICEVO_TEST_POSTGRES_URL") {
+        stores.push(Some(url));
+    }
+    for store in stores {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ricevo-bench"));
+        command.args(["reminders", "--count", "120"]);
+        if let Some(url) = &store {
+            command.args(["--database-url", url]);
+        }
+        let out = command.output().expect("ricevo-bench runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{store:?}: the bench failed:\n{stdout}\n{stderr}");
+        assert_eq!(figure(&stdout, "gateway received:", "messages"), 120, "{stdout}");
+        assert_eq!(figure(&stdout, "gateway received:", "distinct"), 120, "{stdout}");
+        assert_eq!(figure(&stdout, "deliver:", "rounds"), 3, "batches of 50: {stdout}");
+        assert!(!stdout.contains("FAIL"), "{stdout}");
+    }
 }

@@ -751,6 +751,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         from: Timestamp,
     ) -> Result<Vec<Appointment>>;
     // ---- end telegram ----
+    // ---- bench15 ----
+    /// Queues messages that belong to no appointment (a bulk of reminders the desk rendered),
+    /// all in one transaction; a key already queued is ignored.
+    async fn queue_outbox(&self, tenant: TenantId, outbox: &[NewOutboxMessage], now: Timestamp) -> Result<()>;
+    // ---- end bench15 ----
 }
 
 /// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.
