@@ -72,7 +72,8 @@ impl ChannelSenders {
             // address that proxies and logs keep (App IO deprecates the GET by path).
             .post(format!("{}/api/v1/profiles", self.app_io_base))
             .header("Ocp-Apim-Subscription-Key", key)
-            .json(&json!({ "fiscal_code": fiscal_code }))
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&json!({ "fiscal_code": fiscal_code }))?)
             .send()
             .await
             .map_err(|e| e.without_url())?;
