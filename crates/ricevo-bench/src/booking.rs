@@ -102,17 +102,9 @@ pub(crate) fn run(args: &[String]) {
 
 async fn bench(o: Options) {
     let dir = tempfile::tempdir().unwrap();
-    let (url, pg_cleanup) = match &o.database_url {
-        Some(admin_url) => {
-            let name = format!("ricevo_bench_{}", rand::random::<u32>());
-            let admin = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(admin_url).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
-            let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
-            (format!("{base}/{name}"), Some((admin, name)))
-        }
-        None => (format!("sqlite://{}", dir.path().join("ricevo.db").display()), None),
-    };
-    let engine = if pg_cleanup.is_some() { "PostgreSQL" } else { "SQLite" };
+    let scratch = crate::scratch::Scratch::create(o.database_url.as_deref(), dir.path()).await;
+    let url = scratch.url.clone();
+    let engine = scratch.engine();
 
     // A town with one office open all day, every day, and a five-minute service.
     let store = ricevo_store::open(&url).await.unwrap();
@@ -276,7 +268,5 @@ async fn bench(o: Options) {
     assert_eq!(booked.len(), created, "every 201 is stored, nothing else");
     assert_eq!(double, 0, "double bookings found");
     drop(store);
-    if let Some((admin, name)) = pg_cleanup {
-        let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&admin).await;
-    }
+    scratch.remove().await;
 }

@@ -58,16 +58,8 @@ struct Times {
 
 async fn one_run(o: &Options, file: &[u8]) -> Times {
     let dir = tempfile::tempdir().unwrap();
-    let (url, pg) = match &o.database_url {
-        Some(admin_url) => {
-            let name = format!("ricevo_bench_{}", rand::random::<u32>());
-            let admin = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(admin_url).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
-            let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
-            (format!("{base}/{name}"), Some((admin, name)))
-        }
-        None => (format!("sqlite://{}", dir.path().join("ricevo.db").display()), None),
-    };
+    let scratch = crate::scratch::Scratch::create(o.database_url.as_deref(), dir.path()).await;
+    let url = scratch.url.clone();
     let store: Arc<dyn Store> = ricevo_store::open(&url).await.unwrap();
     let tenant = store
         .create_tenant(&NewTenant {
@@ -129,9 +121,7 @@ async fn one_run(o: &Options, file: &[u8]) -> Times {
 
     drop(desk);
     drop(store);
-    if let Some((admin, name)) = pg {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await;
-    }
+    scratch.remove().await;
     Times { import, start, queue }
 }
 

@@ -34,6 +34,7 @@ mod mix;
 mod pages;
 mod reminders;
 mod reports;
+mod scratch;
 mod slots;
 
 fn main() {

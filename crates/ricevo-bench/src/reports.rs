@@ -221,19 +221,11 @@ async fn layout(store: &dyn ricevo_store::Store, tenant: &ricevo_store::Tenant, 
 
 async fn bench(o: Options) {
     let dir = tempfile::tempdir().unwrap();
-    let (url, pg_cleanup) = match &o.database_url {
-        Some(admin_url) => {
-            let name = format!("ricevo_bench_{}", rand::random::<u32>());
-            let admin = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(admin_url).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
-            let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
-            (format!("{base}/{name}"), Some((admin, name)))
-        }
-        None => (format!("sqlite://{}", dir.path().join("ricevo.db").display()), None),
-    };
-    let engine = if pg_cleanup.is_some() { "PostgreSQL" } else { "SQLite" };
+    let scratch = crate::scratch::Scratch::create(o.database_url.as_deref(), dir.path()).await;
+    let url = scratch.url.clone();
+    let engine = scratch.engine();
     let store = ricevo_store::open(&url).await.unwrap();
-    let raw = if pg_cleanup.is_some() {
+    let raw = if scratch.is_postgres() {
         Raw::Postgres(sqlx::PgPool::connect(&url).await.unwrap())
     } else {
         Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap())
@@ -339,9 +331,7 @@ async fn bench(o: Options) {
             ms[ms.len() - 1]
         );
     }
-    if let Some((admin, name)) = pg_cleanup {
-        drop(_server);
-        drop(raw);
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await;
-    }
+    drop(_server);
+    drop(raw);
+    scratch.remove().await;
 }
