@@ -280,35 +280,18 @@ impl Desk {
         };
         let max_active = self.settings.max_active_per_citizen;
         let mut new = NewAppointment {
-            tenant_id: tenant.id,
-            office_id: office.id,
-            service_id: service.id,
-            desks: facts.hours.desks(),
-            public_id,
-            token_hash: tokens::hash(&token),
-            start: slot.start.timestamp(),
-            end: slot.end.timestamp(),
-            occupied_until: slot.start.timestamp() + service.rules.occupancy(),
-            mode: details.mode,
-            citizen_name: details.citizen.name.as_str().to_owned(),
-            citizen_email: details.citizen.email.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default(),
-            citizen_phone: details.citizen.phone.as_ref().map(|p| p.as_str().to_owned()),
-            fiscal_code: details.citizen.fiscal_code.as_ref().map(|c| c.as_str().to_owned()),
             notes: details.notes.clone(),
             answers: serde_json::to_value(&details.answers).unwrap_or_default(),
-            lang: details.lang,
             booked_via: booker.via(),
-            now,
-            outbox: Vec::new(),
             idempotency: req.idempotency.as_ref().map(|(key, hash)| IdempotencyRecord {
                 key: key.clone(),
                 request_hash: hash.clone(),
                 status: 201,
                 body: serde_json::to_string(&receipt).unwrap_or_default(),
             }),
-            citizen_keys: quota::citizen_keys(&details.citizen),
             quota: (max_active > 0).then(|| quota::CitizenQuota::new(max_active)),
             telegram_chat_id: booker.telegram_chat(),
+            ..new_appointment(tenant, office, service, facts.hours.desks(), slot, details, &token, public_id, now)
         };
         // The messages announce the appointment as it will be stored (its id is not needed).
         let to_be = new.appointment(ricevo_core::AppointmentId(0));
@@ -564,5 +547,48 @@ impl Desk {
             (_, Some(_)) => Some(Vec::new()),
         };
         Ok(self.store.appointments_between(tenant.id, offices.as_deref(), start, end).await?)
+    }
+}
+
+/// What every booking of `slot` by the citizen of `details` stores, whichever path made it (the
+/// booking page and API, the bot, a waitlist offer): the caller sets the rest (notes, answers,
+/// channel, quota, idempotency, chat) with struct update syntax.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn new_appointment(
+    tenant: &Tenant,
+    office: &Office,
+    service: &Service,
+    desks: u16,
+    slot: &Slot,
+    details: &BookingDetails,
+    token: &str,
+    public_id: String,
+    now: Timestamp,
+) -> NewAppointment {
+    NewAppointment {
+        tenant_id: tenant.id,
+        office_id: office.id,
+        service_id: service.id,
+        desks,
+        public_id,
+        token_hash: tokens::hash(token),
+        start: slot.start.timestamp(),
+        end: slot.end.timestamp(),
+        occupied_until: slot.start.timestamp() + service.rules.occupancy(),
+        mode: details.mode,
+        citizen_name: details.citizen.name.as_str().to_owned(),
+        citizen_email: details.citizen.email.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default(),
+        citizen_phone: details.citizen.phone.as_ref().map(|p| p.as_str().to_owned()),
+        fiscal_code: details.citizen.fiscal_code.as_ref().map(|c| c.as_str().to_owned()),
+        notes: None,
+        answers: serde_json::json!({}),
+        lang: details.lang,
+        booked_via: BookedVia::Page,
+        now,
+        outbox: Vec::new(),
+        idempotency: None,
+        citizen_keys: quota::citizen_keys(&details.citizen),
+        quota: None,
+        telegram_chat_id: None,
     }
 }

@@ -13,7 +13,6 @@
 
 use jiff::{Timestamp, ToSpan};
 use ricevo_core::citizen::{BookingInput, check_booking};
-use ricevo_core::report::BookedVia;
 use ricevo_core::slots;
 use ricevo_core::waitlist::{self, HoldLength, OfferState, Preferences, TimeRange, Waiting, Weekdays};
 use ricevo_core::{Lang, OfficeId, ServiceId, quota};
@@ -295,32 +294,21 @@ impl Desk {
             let public_id = tokens::new_reference();
             let links = self.links(&token, details.mode);
             let mut new = NewAppointment {
-                tenant_id: tenant.id,
-                office_id: office.id,
-                service_id: service.id,
-                desks: facts.hours.desks(),
-                public_id: public_id.clone(),
-                token_hash: tokens::hash(&token),
-                start: slot.start.timestamp(),
-                end: slot.end.timestamp(),
-                occupied_until: slot.start.timestamp() + service.rules.occupancy(),
-                mode: details.mode,
-                citizen_name: details.citizen.name.as_str().to_owned(),
-                citizen_email: details.citizen.email.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default(),
-                citizen_phone: details.citizen.phone.as_ref().map(|p| p.as_str().to_owned()),
-                fiscal_code: details.citizen.fiscal_code.as_ref().map(|c| c.as_str().to_owned()),
-                notes: None,
                 telegram_chat_id: entry.telegram_chat_id,
-                answers: serde_json::json!({}),
-                lang: details.lang,
-                booked_via: BookedVia::Page,
-                now,
-                outbox: Vec::new(),
-                idempotency: None,
-                citizen_keys: quota::citizen_keys(&details.citizen),
                 // The appointment this one replaces is still active until it is cancelled
                 // below: it does not count against the citizen's quota.
                 quota: (max_active > 0 && entry.replaces.is_none()).then(|| quota::CitizenQuota::new(max_active)),
+                ..crate::booking::new_appointment(
+                    tenant,
+                    office,
+                    service,
+                    facts.hours.desks(),
+                    &slot,
+                    &details,
+                    &token,
+                    public_id.clone(),
+                    now,
+                )
             };
             let to_be = new.appointment(ricevo_core::AppointmentId(0));
             new.outbox = self
