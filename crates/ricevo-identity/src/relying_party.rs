@@ -323,7 +323,7 @@ impl RelyingParty {
             "code_challenge_method": "S256",
             "acr_values": self.settings.acr.as_uri(),
             "prompt": "consent login",
-            "claims": requested_claims(kind),
+            "claims": requested_claims(),
             "iat": now.as_second(),
             "exp": (now + ASSERTION_LIFETIME).as_second(),
             "jti": jose::random_token(16),
@@ -506,15 +506,11 @@ impl RelyingParty {
     }
 }
 
-/// The claims we ask for, by scheme (SPID names the mobile phone by its attribute URI, CIE
-/// uses the standard claim).
-fn requested_claims(kind: ProviderKind) -> Value {
-    let phone = match kind {
-        ProviderKind::Spid => SPID_PHONE,
-        ProviderKind::Cie => "phone_number",
-    };
+/// The claims we ask for: the same for SPID and CIE. The phone is asked under both names
+/// (SPID's attribute URI and the standard claim CIE uses): each scheme ignores the other's.
+fn requested_claims() -> Value {
     let mut userinfo = Map::new();
-    for claim in ["given_name", "family_name", "email", FISCAL_NUMBER, phone] {
+    for claim in ["given_name", "family_name", "email", FISCAL_NUMBER, "phone_number", SPID_PHONE] {
         userinfo.insert(claim.to_owned(), Value::Null);
     }
     json!({ "userinfo": userinfo })

@@ -131,7 +131,10 @@ impl IdentityConfig {
                 "1" | "true" | "yes" | "on" => true,
                 "0" | "false" | "no" | "off" => false,
                 other => {
-                    return Err(invalid("RICEVO_IDENTITY_ALLOW_HTTP", format!("expected true or false, got {other:?}")));
+                    return Err(invalid(
+                        "RICEVO_IDENTITY_ALLOW_HTTP",
+                        format!("expected true or false, got {other:?}"),
+                    ));
                 }
             };
         }
