@@ -305,5 +305,37 @@ async fn a_provider_outside_the_configured_list_cannot_be_started() {
     settings.providers = vec![format!("{}/another", fed.base)];
     let (rp, _dir) = fed.relying_party(settings);
     assert!(matches!(rp.begin(&fed.provider.id, fed.now).await, Err(IdentityError::Untrusted(_))));
-    let _ = payload_of;
+}
+
+#[tokio::test]
+async fn during_a_key_rollover_the_previous_keys_sign_and_userinfo_to_either_key_is_read() {
+    let fed = Federation::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("rp.json");
+    let before = ricevo_identity::RelyingPartyKeys::load_or_create_at(&path, fed.now - SignedDuration::from_hours(30))
+        .expect("keys");
+    let old_oidc = before.public_oidc_jwks();
+    let rotated = ricevo_identity::RelyingPartyKeys::rotate_at(&path, fed.now).expect("rotated");
+    let rp = RelyingParty::new(
+        &format!("{}/rp", fed.base),
+        std::sync::Arc::new(rotated),
+        fed.settings(),
+        reqwest::Client::new(),
+    )
+    .expect("rp");
+    // Providers that cached our old metadata still verify the request object: the previous
+    // OIDC key signs during the first half of the rollover.
+    let (url, pending) = rp.begin(&fed.provider.id, fed.now).await.expect("begins");
+    let request = query(&url).into_iter().find(|(k, _)| k == "request").expect("request").1;
+    verify_with(&request, &old_oidc);
+    // A provider that encrypts userinfo to the previous encryption key is still read.
+    let answers = good_answers(&fed, &rp, &pending, fed.now);
+    let id_token = sign(&answers.id_token, &fed.provider_oidc, None);
+    serve(&fed, &old_oidc, &answers, id_token);
+    let who = rp.finish(&pending, "codice-1", fed.now).await.expect("verified");
+    assert_eq!(who.fiscal_code, "RSSMRA80A01H501U");
+    // Our entity configuration publishes both generations.
+    let ec = payload_of(&rp.entity_configuration(fed.now).expect("ec"));
+    assert_eq!(ec["jwks"]["keys"].as_array().expect("keys").len(), 2);
+    assert_eq!(ec["metadata"]["openid_relying_party"]["jwks"]["keys"].as_array().expect("keys").len(), 4);
 }
