@@ -264,8 +264,25 @@ def register(args, conf, kind: str):
     conf.save()
 
 
+def exit_with_parent():
+    """Ends this process when the one that started it (the test) is gone, even if it was killed
+    before it could stop us."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main():
     args = parse_args()
+    exit_with_parent()
     data = Path(args.dir)
     data.mkdir(parents=True, exist_ok=True)
     entity = f"http://127.0.0.1:{args.port}"

@@ -6,3 +6,4 @@
 
 mod browser;
 mod reference_rp;
+mod ricevo_rp;
