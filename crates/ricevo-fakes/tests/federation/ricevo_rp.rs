@@ -79,7 +79,11 @@ async fn serve_ricevo_rp(federation: &Federation, providers: Vec<String>) -> Ser
         contacts: vec!["ops@example.it".to_owned()],
         organization_name: "Comune di Prova".to_owned(),
     };
-    let rp = Arc::new(RelyingParty::new(&entity_id, keys, settings, reqwest::Client::new()).unwrap());
+    let rp = Arc::new(
+        RelyingParty::new(&entity_id, keys, settings, reqwest::Client::new())
+            .unwrap()
+            .with_cie_providers(federation.cie_provider.iter().cloned().collect()),
+    );
     assert_eq!(rp.redirect_uri(), format!("{entity_id}/accedi/callback"));
     let callbacks = Arc::new(Mutex::new(Vec::new()));
     let app = Router::new()
@@ -159,6 +163,7 @@ async fn ricevo_signs_a_citizen_in_through_the_reference_spid_and_cie_providers(
         assert_eq!(identity.given_name, user.given_name);
         assert_eq!(identity.family_name, user.family_name);
         assert_eq!(identity.email.as_deref(), Some(user.email.as_str()));
+        assert_eq!(identity.phone.as_deref(), Some(user.phone.as_str()), "{provider}: the phone is released");
         assert_eq!(identity.acr, Acr::SpidL2.as_uri());
         assert!(!identity.subject.is_empty() && !identity.id_token.is_empty());
     }
