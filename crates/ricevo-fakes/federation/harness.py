@@ -55,6 +55,12 @@ def parse_args():
     p.add_argument("--profile", choices=["spid", "cie"], default="spid")
     p.add_argument("--name", default="")
     p.add_argument("--unregistered", action="store_true", help="do not register at the trust anchor")
+    p.add_argument(
+        "--forge-tokens",
+        action="store_true",
+        help="OP only: publish an OIDC key other than the one it signs with (same kid), so that "
+        "every ID token and userinfo it issues fails signature verification",
+    )
     p.add_argument("--providers", default="{}", help='RP only: JSON {"spid": [op, ...], "cie": [...]}')
     return p.parse_args()
 
@@ -131,6 +137,12 @@ def bootstrap_op(args, entity: str):
     from spid_cie_oidc.entity.models import FederationEntityConfiguration
 
     core = [with_use(create_jwk(), "sig")]
+    published = public_keys(core)
+    if args.forge_tokens:
+        # Another key under the signing key's kid: the provider's signatures cannot verify.
+        other = public_keys([with_use(create_jwk(), "sig")])[0]
+        other["kid"] = core[0]["kid"]
+        published = [other]
     op = f"{entity}/oidc/op/"
     name = args.name or f"Ricevo test {args.profile.upper()} provider"
     metadata = {
@@ -144,7 +156,7 @@ def bootstrap_op(args, entity: str):
             "userinfo_endpoint": f"{op}userinfo",
             "introspection_endpoint": f"{op}introspection",
             "revocation_endpoint": f"{op}revocation",
-            "jwks": {"keys": public_keys(core)},
+            "jwks": {"keys": published},
             "scopes_supported": ["openid", "offline_access", "profile", "email"],
             "response_types_supported": ["code"],
             "response_modes_supported": ["query", "form_post"],

@@ -224,6 +224,7 @@ struct Entity<'a> {
     role: &'a str,
     profile: &'a str,
     unregistered: bool,
+    forge_tokens: bool,
     providers: Option<Value>,
 }
 
@@ -261,7 +262,14 @@ impl Federation {
             dir,
             children: Mutex::new(Vec::new()),
         };
-        let ta = Entity { name: "ta", role: "ta", profile: "spid", unregistered: false, providers: None };
+        let ta = Entity {
+            name: "ta",
+            role: "ta",
+            profile: "spid",
+            unregistered: false,
+            forge_tokens: false,
+            providers: None,
+        };
         federation.spawn(&ta, ta_port)?;
         let anchor = federation.trust_anchor.clone();
         federation.wait_ready("ta", &anchor).await?;
@@ -270,9 +278,30 @@ impl Federation {
         federation.relying_party_trust_mark_id = format!("{}/openid_relying_party/public/", federation.trust_anchor);
 
         let providers = [
-            Entity { name: "spid", role: "op", profile: "spid", unregistered: false, providers: None },
-            Entity { name: "cie", role: "op", profile: "cie", unregistered: false, providers: None },
-            Entity { name: "untrusted", role: "op", profile: "spid", unregistered: true, providers: None },
+            Entity {
+                name: "spid",
+                role: "op",
+                profile: "spid",
+                unregistered: false,
+                forge_tokens: false,
+                providers: None,
+            },
+            Entity {
+                name: "cie",
+                role: "op",
+                profile: "cie",
+                unregistered: false,
+                forge_tokens: false,
+                providers: None,
+            },
+            Entity {
+                name: "untrusted",
+                role: "op",
+                profile: "spid",
+                unregistered: true,
+                forge_tokens: false,
+                providers: None,
+            },
         ];
         let mut started = Vec::new();
         for provider in &providers {
@@ -363,7 +392,14 @@ impl Federation {
         if let Some(cie) = &self.cie_provider {
             providers["cie"] = json!([cie]);
         }
-        let rp = Entity { name: "rp", role: "rp", profile: "spid", unregistered: false, providers: Some(providers) };
+        let rp = Entity {
+            name: "rp",
+            role: "rp",
+            profile: "spid",
+            unregistered: false,
+            forge_tokens: false,
+            providers: Some(providers),
+        };
         let port = free_port().map_err(|e| e.to_string())?;
         self.spawn(&rp, port).map_err(|e| e.to_string())?;
         let entity_id = format!("http://127.0.0.1:{port}");
@@ -371,7 +407,28 @@ impl Federation {
         Ok(entity_id)
     }
 
-    /// The log of one entity ("ta", "spid", "cie", "untrusted", "rp"), to explain a failure.
+    /// Starts a SPID provider registered with the trust anchor (its trust chain resolves)
+    /// whose ID tokens and userinfo are signed with a key other than the one its metadata
+    /// publishes under the same `kid`: every token it issues fails signature verification, as
+    /// a tampered one would. Its entity id; its log is "forging".
+    pub async fn start_forging_provider(&self) -> Result<String, String> {
+        let forging = Entity {
+            name: "forging",
+            role: "op",
+            profile: "spid",
+            unregistered: false,
+            forge_tokens: true,
+            providers: None,
+        };
+        let port = free_port().map_err(|e| e.to_string())?;
+        self.spawn(&forging, port).map_err(|e| e.to_string())?;
+        let entity_id = format!("http://127.0.0.1:{port}");
+        self.wait_ready("forging", &entity_id).await.map_err(|e| e.to_string())?;
+        Ok(entity_id)
+    }
+
+    /// The log of one entity ("ta", "spid", "cie", "untrusted", "rp", "forging"), to explain a
+    /// failure.
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(format!("{name}.log"))).unwrap_or_default()
     }
@@ -388,6 +445,9 @@ impl Federation {
             .args(["--trust-anchor", &self.trust_anchor]);
         if entity.unregistered {
             cmd.arg("--unregistered");
+        }
+        if entity.forge_tokens {
+            cmd.arg("--forge-tokens");
         }
         if let Some(providers) = &entity.providers {
             cmd.args(["--providers", &providers.to_string()]);

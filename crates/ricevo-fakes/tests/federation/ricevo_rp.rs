@@ -2,8 +2,8 @@
 //! trust anchor like any relying party and served by a tiny axum server on loopback (its entity
 //! configuration and its callback), signs the test citizen in through spid-cie-oidc's SPID and
 //! CIE providers, and refuses what only a real federation can show: a provider the trust anchor
-//! does not know, an ID token issued to another relying party, a wrong nonce, a trust chain
-//! used after it expired.
+//! does not know, an ID token issued to another relying party, an ID token whose signature
+//! does not verify, a wrong nonce, a trust chain used after it expired.
 
 use std::sync::{Arc, Mutex};
 
@@ -131,6 +131,8 @@ fn provider_log(federation: &Federation, provider: &str) -> String {
         "cie"
     } else if Some(provider) == federation.untrusted_provider.as_deref() {
         "untrusted"
+    } else if provider != federation.spid_provider {
+        "forging"
     } else {
         "spid"
     };
@@ -174,7 +176,8 @@ async fn ricevo_refuses_what_the_federation_does_not_vouch_for() {
     let Some(federation) = Federation::start_or_skip("federation Ricevo RP refusals").await else { return };
     let untrusted = federation.untrusted_provider.clone().expect("an unregistered provider");
     let spid = federation.spid_provider.clone();
-    let served = serve_ricevo_rp(&federation, vec![spid.clone(), untrusted.clone()]).await;
+    let forging = federation.start_forging_provider().await.unwrap_or_else(|e| panic!("{e}"));
+    let served = serve_ricevo_rp(&federation, vec![spid.clone(), untrusted.clone(), forging.clone()]).await;
 
     // A provider the trust anchor does not know: not offered, and no sign-in starts there.
     let offered = served.rp.providers(Timestamp::now()).await;
@@ -201,6 +204,12 @@ async fn ricevo_refuses_what_the_federation_does_not_vouch_for() {
         matches!(refused, Err(IdentityError::Audience)),
         "an ID token for another relying party is refused: {refused:?}"
     );
+
+    // A provider whose tokens do not verify with the keys its trust chain gives (as a
+    // tampered ID token): trusted, but the sign-in is refused.
+    let (code, pending) = sign_in(&federation, &served, &forging).await;
+    let refused = served.rp.finish(&pending, &code, Timestamp::now()).await;
+    assert!(matches!(refused, Err(IdentityError::Signature(_))), "a forged ID token is refused: {refused:?}");
 
     // A trust chain used after it expired (statements last 2880 minutes here).
     let later = Timestamp::now() + 72.hours();
