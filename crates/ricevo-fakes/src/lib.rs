@@ -12,6 +12,9 @@ pub mod telegram;
 // ---- webpush ----
 pub mod push;
 // ---- end webpush ----
+// ---- fed ----
+pub mod federation;
+// ---- end fed ----
 
 /// Binds a loopback port the system chooses and serves `router` on it until the process ends;
 /// returns the base URL (`http://127.0.0.1:PORT`).
