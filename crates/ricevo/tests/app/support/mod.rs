@@ -84,7 +84,7 @@ pub fn tools() -> Option<Tools> {
 }
 
 /// A port nobody listens on right now.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     l.local_addr().expect("local address").port()
 }
@@ -138,7 +138,12 @@ impl Server {
     /// `/healthz` answers 200.
     pub fn start_with(env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("temporary data directory");
-        let port = free_port();
+        Server::start_in(dir, free_port(), env)
+    }
+
+    /// Starts the server on `port` with its data in `dir/data` (which a command may have
+    /// prepared, see [`ricevo_command`]), and waits until `/healthz` answers 200.
+    pub fn start_in(dir: tempfile::TempDir, port: u16, env: &[(&str, &str)]) -> Server {
         let log = dir.path().join("ricevo.log");
         let out = File::create(&log).expect("server log");
         let err = out.try_clone().expect("server log");
@@ -195,17 +200,7 @@ impl Server {
 
     /// Runs a `ricevo` command on this server's data (`token add ...`); its standard output.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_ricevo"))
-            .args(args)
-            .env("RICEVO_DATA_DIR", &self.data)
-            .env("RICEVO_LOG", "warn")
-            .env_remove("RICEVO_CONFIG")
-            .env_remove("RICEVO_DATABASE_URL")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run the ricevo binary");
-        assert!(out.status.success(), "ricevo {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("UTF-8 output").trim().to_owned()
+        ricevo_command(&self.data, &[], args)
     }
 
     /// The demo administrator's password, printed once at start.
@@ -215,6 +210,23 @@ impl Server {
             .find_map(|l| l.split_once("  password ").map(|(_, p)| p.trim().to_owned()))
             .unwrap_or_else(|| panic!("the server printed no admin password:\n{}", self.log()))
     }
+}
+
+/// Runs a `ricevo` command on the data dir `data` with more environment variables (settings);
+/// its standard output. Panics, with what it printed, when it fails.
+pub fn ricevo_command(data: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_ricevo"))
+        .args(args)
+        .env("RICEVO_DATA_DIR", data)
+        .env("RICEVO_LOG", "warn")
+        .env_remove("RICEVO_CONFIG")
+        .env_remove("RICEVO_DATABASE_URL")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the ricevo binary");
+    assert!(out.status.success(), "ricevo {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("UTF-8 output").trim().to_owned()
 }
 
 /// `chromedriver` on a free loopback port.
@@ -366,7 +378,27 @@ where
     // have two cores); a test that panicked leaves the lock usable.
     let _one_at_a_time = ONE_BROWSER.lock().await;
     // Both only wait for readiness, before anything else runs on this runtime.
-    let server = Arc::new(Server::start_with(env));
+    let server = Server::start_with(env);
+    run_world(tools, server, body).await;
+}
+
+/// [`with_world`] with a server the test started itself (after preparing its data), and the
+/// browser tools it found with [`tools`].
+pub async fn with_server_world<F, Fut>(tools: Tools, server: Server, body: F)
+where
+    F: FnOnce(World) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let _one_at_a_time = ONE_BROWSER.lock().await;
+    run_world(tools, server, body).await;
+}
+
+async fn run_world<F, Fut>(tools: Tools, server: Server, body: F)
+where
+    F: FnOnce(World) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let server = Arc::new(server);
     let driver = Arc::new(Driver::start(&tools));
     let world = World { server: server.clone(), driver: driver.clone(), tools };
     let outcome = tokio::spawn(body(world)).await;
