@@ -74,7 +74,7 @@ impl SignInWays {
             provider: provider
                 .as_ref()
                 .filter(|p| ricevo_desk::staff_sign_in::is_configured(p))
-                .map(|_| super::provider_sign_in::start_url(&t.slug)),
+                .map(|_| super::common::provider_sign_in_url(&t.slug)),
             passwords: ricevo_desk::staff_sign_in::passwords_allowed(provider.as_ref()),
         }
     }

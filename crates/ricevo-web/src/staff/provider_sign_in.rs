@@ -28,8 +28,8 @@ const PROVIDER_COOKIE: &str = "ricevo_provider_sign_in";
 const PENDING_MINUTES: i64 = 10;
 
 /// `/{slug}/staff/login/oidc`: where the login page's button goes.
-pub(crate) fn start_url(slug: &str) -> String {
-    format!("/{slug}/staff/login/oidc")
+fn start_url(slug: &str) -> String {
+    super::common::provider_sign_in_url(slug)
 }
 
 /// The address the provider sends the browser back to (registered at the provider).
