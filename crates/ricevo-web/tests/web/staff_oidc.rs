@@ -411,10 +411,18 @@ async fn a_mapped_group_creates_the_account_with_its_role_and_offices() {
     let created = w.audit(&w.demo, Act::AccountCreated).await;
     assert!(created.iter().any(|s| s.contains("anna@esempio.it") && s.contains("group anagrafe")), "{created:?}");
 
-    // Without "create unknown staff" the same person gets nothing.
+    // At the next sign-in, role and offices follow the group's mapping.
+    let manager = RoleMapping { value: "anagrafe".into(), role: Role::Manager, offices: vec![office] };
+    w.configure(&w.demo, &["esempio.it"], vec![manager], false).await;
+    let answer = sign_in(&mut Browser::new(), &w, "demo", "anna").await;
+    assert_eq!(answer.status, 303, "the account now exists: {}", answer.body);
+    let anna = w.store.user_by_email(w.demo.id, "anna@esempio.it").await.unwrap().unwrap();
+    assert_eq!(anna.role, Role::Manager);
+    // Without a mapping, an existing account keeps what its administrators gave it.
     w.configure(&w.demo, &["esempio.it"], Vec::new(), false).await;
     let answer = sign_in(&mut Browser::new(), &w, "demo", "anna").await;
-    assert_eq!(answer.status, 303, "the account now exists");
+    assert_eq!(answer.status, 303);
+    assert_eq!(w.store.user_by_email(w.demo.id, "anna@esempio.it").await.unwrap().unwrap().role, Role::Manager);
 }
 
 #[tokio::test]
