@@ -191,6 +191,23 @@ impl Desk {
                 lang,
             ));
         }
+        if !issuer_url.is_empty() && issuer_ok(&issuer_url) {
+            // As for webhooks: no internal network unless the instance allows its host.
+            let allowed = match ricevo_notify::WebhookUrl::parse(&issuer_url) {
+                Ok(url) => self.settings.webhook_allow_hosts.check(&url).await.is_ok(),
+                Err(_) => false,
+            };
+            if !allowed {
+                errors.push(field(
+                    "issuer_url",
+                    "L'indirizzo del fornitore è su una rete interna che questa istanza non permette (chi la gestisce \
+                     può aggiungerlo a webhook_allow_hosts).",
+                    "The provider's address is on an internal network this instance does not allow (whoever runs it \
+                     can add it to webhook_allow_hosts).",
+                    lang,
+                ));
+            }
+        }
         let client_id = form.client_id.trim().to_owned();
         if client_id.len() > 300 || client_id.chars().any(char::is_control) {
             errors.push(field("client_id", "Client id non valido.", "Invalid client id.", lang));

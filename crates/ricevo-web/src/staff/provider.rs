@@ -22,6 +22,7 @@ use openidconnect::{
     StandardTokenResponse, TokenResponse, UserInfoClaims,
 };
 use ricevo_desk::staff_sign_in::ProviderClaims;
+use ricevo_notify::{AllowedHosts, WebhookUrl};
 use ricevo_store::TownIdentityProvider;
 use serde_json::Value;
 
@@ -123,7 +124,14 @@ fn chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-async fn client(p: &TownIdentityProvider, redirect: &str) -> Result<ProviderClient, ProviderError> {
+async fn client(
+    p: &TownIdentityProvider,
+    redirect: &str,
+    allowed: &AllowedHosts,
+) -> Result<ProviderClient, ProviderError> {
+    // Checked again at each use: the name may point elsewhere since the settings were saved.
+    let url = WebhookUrl::parse(&p.issuer_url).map_err(|e| ProviderError::Settings(e.to_string()))?;
+    allowed.check(&url).await.map_err(|e| ProviderError::Settings(e.to_string()))?;
     let issuer = IssuerUrl::new(p.issuer_url.clone()).map_err(|e| ProviderError::Settings(e.to_string()))?;
     // The crate checks that the document's issuer is exactly the one asked for.
     let metadata =
@@ -136,8 +144,12 @@ async fn client(p: &TownIdentityProvider, redirect: &str) -> Result<ProviderClie
 
 /// Starts a sign-in: the provider's authorization URL (scopes `openid email profile`, PKCE S256,
 /// fresh `state` and `nonce`) and what the callback needs to check the answer.
-pub(crate) async fn begin(p: &TownIdentityProvider, redirect: &str) -> Result<Begun, ProviderError> {
-    let client = client(p, redirect).await?;
+pub(crate) async fn begin(
+    p: &TownIdentityProvider,
+    redirect: &str,
+    allowed: &AllowedHosts,
+) -> Result<Begun, ProviderError> {
+    let client = client(p, redirect, allowed).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = client
         .authorize_url(
@@ -175,8 +187,9 @@ pub(crate) async fn finish(
     nonce: &str,
     code_verifier: &str,
     code: &str,
+    allowed: &AllowedHosts,
 ) -> Result<ProviderClaims, ProviderError> {
-    let client = client(p, redirect).await?;
+    let client = client(p, redirect, allowed).await?;
     let http = http()?;
     let tokens = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))

@@ -77,21 +77,22 @@ pub(crate) async fn start(State(state): State<AppState>, req: Request) -> Result
         );
         return Ok(refused(&state, &t, lang, StatusCode::NOT_FOUND, message).await);
     };
-    let begun = match provider::begin(&settings, &redirect_uri(&state, &t.slug)).await {
-        Ok(begun) => begun,
-        Err(e) => {
-            tracing::warn!(tenant = %t.slug, error = %e, "the town's identity provider cannot be reached");
-            audit_refusal(&state, &t, &address, format!("start failed: {e}")).await;
-            let message = tr(
-                lang,
-                "Il fornitore di identità del Comune non risponde come dovrebbe: riprova tra poco o avvisa un \
+    let begun =
+        match provider::begin(&settings, &redirect_uri(&state, &t.slug), &state.config.webhook_allow_hosts).await {
+            Ok(begun) => begun,
+            Err(e) => {
+                tracing::warn!(tenant = %t.slug, error = %e, "the town's identity provider cannot be reached");
+                audit_refusal(&state, &t, &address, format!("start failed: {e}")).await;
+                let message = tr(
+                    lang,
+                    "Il fornitore di identità del Comune non risponde come dovrebbe: riprova tra poco o avvisa un \
                  amministratore.",
-                "The town's identity provider is not answering as it should: try again shortly or tell an \
+                    "The town's identity provider is not answering as it should: try again shortly or tell an \
                  administrator.",
-            );
-            return Ok(refused(&state, &t, lang, StatusCode::BAD_GATEWAY, message).await);
-        }
-    };
+                );
+                return Ok(refused(&state, &t, lang, StatusCode::BAD_GATEWAY, message).await);
+            }
+        };
     let browser = tokens::new_token();
     let now = state.now();
     let pending = PendingProviderSignIn {
@@ -196,7 +197,16 @@ pub(crate) async fn callback(State(state): State<AppState>, req: Request) -> Res
         return Ok(refused(&state, &t, lang, StatusCode::NOT_FOUND, message).await);
     };
     let redirect = redirect_uri(&state, &t.slug);
-    let claims = match provider::finish(&settings, &redirect, &pending.nonce, &pending.code_verifier, &code).await {
+    let claims = match provider::finish(
+        &settings,
+        &redirect,
+        &pending.nonce,
+        &pending.code_verifier,
+        &code,
+        &state.config.webhook_allow_hosts,
+    )
+    .await
+    {
         Ok(claims) => claims,
         Err(e) => {
             tracing::warn!(tenant = %t.slug, error = %e, "provider sign-in failed its checks");

@@ -140,7 +140,14 @@ async fn world() -> Option<World> {
         }
     };
 
-    let config = WebConfig { public_url: base.clone(), rate_limit_per_minute: 100_000, ..WebConfig::default() };
+    // The provider runs on this machine: the instance allows its loopback address, as it
+    // would have to for a provider on its own network.
+    let config = WebConfig {
+        public_url: base.clone(),
+        rate_limit_per_minute: 100_000,
+        webhook_allow_hosts: ricevo_notify::AllowedHosts::parse(["127.0.0.1"]).unwrap(),
+        ..WebConfig::default()
+    };
     let now: Timestamp = NOW.parse().unwrap();
     let state = AppState::with_clock(store.clone(), config, Arc::new(move || now));
     let app = ricevo_web::router(state.clone());
@@ -635,6 +642,10 @@ async fn the_sign_in_page_is_for_administrators_and_shows_each_town_its_own() {
     .await;
     assert_eq!(bad.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("https://"), "{}", bad.body);
+    let internal = [("issuer_url", "https://10.1.2.3/realms/x"), ("client_id", "x"), ("email_domains", "esempio.it")];
+    let bad = support::post(&app, &admin, "/demo/staff/sign-in", &internal).await;
+    assert_eq!(bad.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("rete interna"), "{}", bad.body);
     let bad = support::post(
         &app,
         &admin,
