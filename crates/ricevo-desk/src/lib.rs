@@ -74,6 +74,9 @@ pub mod telegram;
 // ---- turnnear ----
 pub mod turn_near;
 // ---- end turnnear ----
+// ---- staffoidc ----
+pub mod staff_sign_in;
+// ---- end staffoidc ----
 
 use std::fmt;
 use std::sync::Arc;

@@ -47,6 +47,10 @@ pub use waitlist::{AcceptOutcome, NewWaitlistEntry, NewWaitlistOffer, WaitlistEn
 pub mod telegram;
 pub use telegram::ChatState;
 // ---- end telegram ----
+// ---- staffoidc ----
+pub mod staff_sign_in;
+pub use staff_sign_in::{PendingProviderSignIn, RoleMapping, TownIdentityProvider};
+// ---- end staffoidc ----
 // Backup and restore (operating it): the SQLite file as a whole.
 pub mod sqlite_file;
 #[cfg(feature = "testing")]
@@ -756,6 +760,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// all in one transaction; a key already queued is ignored.
     async fn queue_outbox(&self, tenant: TenantId, outbox: &[NewOutboxMessage], now: Timestamp) -> Result<()>;
     // ---- end bench15 ----
+    // ---- staffoidc ----
+    /// The town's OpenID Connect provider for staff sign-in, if it configured one.
+    async fn town_identity_provider(&self, tenant: TenantId) -> Result<Option<TownIdentityProvider>>;
+    /// Writes the town's provider settings (`provider.tenant_id` names the town), replacing
+    /// what was there; `NotFound` for no such town.
+    async fn set_town_identity_provider(&self, provider: &TownIdentityProvider) -> Result<()>;
+    /// Stores a sign-in sent to the provider (replacing the browser's earlier one) and drops
+    /// the lapsed ones.
+    async fn put_provider_sign_in(&self, pending: &PendingProviderSignIn, now: Timestamp) -> Result<()>;
+    /// Takes (deletes and returns) the browser's pending sign-in, unless it lapsed: a second
+    /// call gets `None`.
+    async fn take_provider_sign_in(&self, browser_hash: &str, now: Timestamp) -> Result<Option<PendingProviderSignIn>>;
+    /// Marks a session as opened through the town's provider.
+    async fn mark_session_via_provider(&self, token_hash: &str) -> Result<()>;
+    /// Whether a session was opened through the town's provider.
+    async fn session_via_provider(&self, token_hash: &str) -> Result<bool>;
+    // ---- end staffoidc ----
 }
 
 /// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.

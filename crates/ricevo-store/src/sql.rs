@@ -373,6 +373,9 @@ macro_rules! impl_store {
         // ---- telegram ----
         $crate::telegram::impl_telegram!($store, $db);
         // ---- end telegram ----
+        // ---- staffoidc ----
+        $crate::staff_sign_in::impl_staff_sign_in!($store, $db);
+        // ---- end staffoidc ----
 
         impl $store {
             /// Whether the town still has an enabled administrator, as the transaction sees it
@@ -2878,6 +2881,30 @@ macro_rules! impl_store {
                 Ok(())
             }
             // ---- end bench15 ----
+            // ---- staffoidc (the statements are in staff_sign_in.rs) ----
+            async fn town_identity_provider(&self, tenant: TenantId) -> Result<Option<$crate::TownIdentityProvider>> {
+                self.identity_provider_read(tenant).await
+            }
+            async fn set_town_identity_provider(&self, provider: &$crate::TownIdentityProvider) -> Result<()> {
+                self.identity_provider_write(provider).await
+            }
+            async fn put_provider_sign_in(&self, pending: &$crate::PendingProviderSignIn, now: Timestamp) -> Result<()> {
+                self.provider_sign_in_put(pending, now).await
+            }
+            async fn take_provider_sign_in(
+                &self,
+                browser_hash: &str,
+                now: Timestamp,
+            ) -> Result<Option<$crate::PendingProviderSignIn>> {
+                self.provider_sign_in_take(browser_hash, now).await
+            }
+            async fn mark_session_via_provider(&self, token_hash: &str) -> Result<()> {
+                self.session_via_provider_mark(token_hash).await
+            }
+            async fn session_via_provider(&self, token_hash: &str) -> Result<bool> {
+                self.session_via_provider_read(token_hash).await
+            }
+            // ---- end staffoidc ----
         }
     };
 }

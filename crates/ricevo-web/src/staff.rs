@@ -19,6 +19,11 @@ pub(crate) mod offices;
 mod on_behalf;
 mod privacy;
 pub(crate) mod views;
+// ---- staffoidc ----
+mod provider;
+mod provider_settings;
+mod provider_sign_in;
+// ---- end staffoidc ----
 
 use axum::Router;
 use axum::extract::Request;
@@ -79,6 +84,11 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/staff/privacy/export", post(privacy::export))
         .route("/{tenant}/staff/privacy/erase", post(privacy::erase))
         .route("/{tenant}/staff/privacy/documents/{meeting}/{document}", get(privacy::document))
+        // ---- staffoidc: the town's identity provider (issue 16) ----
+        .route("/{tenant}/staff/login/oidc", get(provider_sign_in::start))
+        .route("/{tenant}/staff/login/oidc/callback", get(provider_sign_in::callback))
+        .route("/{tenant}/staff/sign-in", get(provider_settings::page).post(provider_settings::save))
+        // ---- end staffoidc ----
         .layer(middleware::from_fn(private_pages))
 }
 

@@ -11,3 +11,6 @@ mod feedback;
 mod privacy;
 mod reports;
 mod surveys;
+// ---- staffoidc ----
+mod staff_sign_in;
+// ---- end staffoidc ----

@@ -36,19 +36,59 @@ fn dummy_hash() -> &'static str {
     DUMMY_HASH.get_or_init(|| hash_password(&tokens::new_token()))
 }
 
-fn cookie_header(name: &str, value: &str, path: &str, max_age: i64, same_site: &str, secure: bool) -> HeaderValue {
+/// A `Set-Cookie` value (HttpOnly; Secure when the instance runs on HTTPS).
+pub(crate) fn cookie_header(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+    same_site: &str,
+    secure: bool,
+) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     let v = format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}");
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 
-fn login_page_for(
+/// How the town's staff may sign in (issue 16): the link to the town's provider when it has
+/// one, and whether passwords are on.
+#[derive(Debug, Clone)]
+pub(crate) struct SignInWays {
+    /// `/{slug}/staff/login/oidc` when the town configured a provider.
+    pub(crate) provider: Option<String>,
+    /// Whether the password form is offered.
+    pub(crate) passwords: bool,
+}
+
+impl SignInWays {
+    /// The ways of the town `t` (passwords only, when reading its settings fails).
+    pub(crate) async fn of(state: &AppState, t: &Tenant) -> SignInWays {
+        let provider = match state.store.town_identity_provider(t.id).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(tenant = %t.slug, error = %e, "reading the town's identity provider failed");
+                None
+            }
+        };
+        SignInWays {
+            provider: provider
+                .as_ref()
+                .filter(|p| ricevo_desk::staff_sign_in::is_configured(p))
+                .map(|_| super::common::provider_sign_in_url(&t.slug)),
+            passwords: ricevo_desk::staff_sign_in::passwords_allowed(provider.as_ref()),
+        }
+    }
+}
+
+/// The login page of `t`, with `error` above the form.
+pub(crate) fn login_page_for(
     t: &Tenant,
     lang: Lang,
     path: &str,
     email: &str,
     error: Option<String>,
     login_csrf: &str,
+    ways: &SignInWays,
 ) -> LoginPage {
     let mut values = Fields::default();
     values.set("email", email);
@@ -67,6 +107,8 @@ fn login_page_for(
             .required()
             .autocomplete("current-password"),
         error,
+        provider: ways.provider.clone(),
+        passwords: ways.passwords,
     }
 }
 
@@ -83,7 +125,8 @@ pub(crate) async fn login_page(State(state): State<AppState>, req: Request) -> R
         drop(tokio::task::spawn_blocking(dummy_hash));
     }
     let login_csrf = tokens::new_token();
-    let page = login_page_for(&t, lang, parts.uri.path(), "", None, &login_csrf);
+    let ways = SignInWays::of(&state, &t).await;
+    let page = login_page_for(&t, lang, parts.uri.path(), "", None, &login_csrf, &ways);
     let mut resp = render(StatusCode::OK, &page);
     let c =
         cookie_header(LOGIN_CSRF_COOKIE, &login_csrf, &login_url(&t.slug), 3600, "Strict", state.config.secure_cookies);
@@ -100,6 +143,18 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
     let login_csrf = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or("").to_owned();
     let path = parts.uri.path().to_owned();
     let form = read_form(Request::from_parts(parts, body), &state, lang).await?;
+    let ways = SignInWays::of(&state, &t).await;
+    if !ways.passwords {
+        // The town signs its staff in through its provider only (issue 16).
+        tracing::info!(tenant = %t.slug, %address, "password sign-in refused: passwords are off");
+        let message = tr(
+            lang,
+            "Il Comune ha disattivato l'accesso con password: usa «Accedi con l'account del Comune».",
+            "The town has turned password sign-in off: use \"Sign in with the town's account\".",
+        );
+        let page = login_page_for(&t, lang, &path, "", Some(message.into()), &login_csrf, &ways);
+        return Ok(render(StatusCode::FORBIDDEN, &page));
+    }
     if !same_secret(form.get("login_csrf"), &login_csrf) {
         // An expired or forged form: refuse it, and offer a fresh one.
         let fresh = tokens::new_token();
@@ -108,7 +163,7 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
             "Il modulo di accesso è scaduto o non è valido: inserisci di nuovo le credenziali.",
             "The sign-in form has expired or is not valid: please enter your credentials again.",
         );
-        let page = login_page_for(&t, lang, &path, form.get("email").trim(), Some(message.into()), &fresh);
+        let page = login_page_for(&t, lang, &path, form.get("email").trim(), Some(message.into()), &fresh, &ways);
         let mut resp = render(StatusCode::FORBIDDEN, &page);
         let c =
             cookie_header(LOGIN_CSRF_COOKIE, &fresh, &login_url(&t.slug), 3600, "Strict", state.config.secure_cookies);
@@ -188,7 +243,7 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
             .from_address(Some(address.to_string()));
         state.desk.record_as(t.id, Actor::Anonymous { name: email.clone() }, record).await;
         let message = tr(lang, "E-mail o password non corretti.", "Wrong e-mail or password.");
-        let page = login_page_for(&t, lang, &path, &email, Some(message.into()), &login_csrf);
+        let page = login_page_for(&t, lang, &path, &email, Some(message.into()), &login_csrf, &ways);
         return Ok(render(StatusCode::UNAUTHORIZED, &page));
     };
     throttle.succeeded(attempt, now);
@@ -203,7 +258,7 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
             "Questo account è disattivato: rivolgiti a un amministratore del Comune.",
             "This account is disabled: please ask one of the town's administrators.",
         );
-        let page = login_page_for(&t, lang, &path, &email, Some(message.into()), &login_csrf);
+        let page = login_page_for(&t, lang, &path, &email, Some(message.into()), &login_csrf, &ways);
         return Ok(render(StatusCode::FORBIDDEN, &page));
     }
     let secure = state.config.secure_cookies;
@@ -221,7 +276,7 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
         resp.headers_mut().append(header::SET_COOKIE, c);
         return Ok(resp);
     }
-    open_session(&state, &t, &user, &address, lang).await
+    open_session(&state, &t, &user, &address, lang, false).await
 }
 
 // --- The second step of signing in (issue 12: second factor) ---
@@ -235,13 +290,15 @@ fn code_url(slug: &str) -> String {
     format!("/{slug}/staff/login/code")
 }
 
-// A full session for `user`, its cookie, and the end of the login's other cookies.
-async fn open_session(
+/// A full session for `user`, its cookie, and the end of the login's other cookies;
+/// `via_provider` for one the town's identity provider vouched for (issue 16).
+pub(crate) async fn open_session(
     state: &AppState,
     t: &Tenant,
     user: &ricevo_store::User,
     address: &impl std::fmt::Display,
     lang: Lang,
+    via_provider: bool,
 ) -> Result<Response, PageError> {
     let token = tokens::new_token();
     let csrf = tokens::new_token();
@@ -251,8 +308,16 @@ async fn open_session(
         .create_session(&tokens::hash(&token), user.id, &csrf, expires)
         .await
         .map_err(|e| PageError::api(e.into(), lang))?;
-    tracing::info!(tenant = %t.slug, user = %user.id, "staff signed in");
-    let record = Record::new(Act::SignIn, Subject::Account(user.id)).from_address(Some(address.to_string()));
+    let mut record = Record::new(Act::SignIn, Subject::Account(user.id)).from_address(Some(address.to_string()));
+    if via_provider {
+        state
+            .store
+            .mark_session_via_provider(&tokens::hash(&token))
+            .await
+            .map_err(|e| PageError::api(e.into(), lang))?;
+        record = record.detail("through the town's identity provider");
+    }
+    tracing::info!(tenant = %t.slug, user = %user.id, via_provider, "staff signed in");
     state
         .desk
         .record_as(t.id, Actor::Staff { id: user.id, name: format!("{} <{}>", user.name, user.email) }, record)
@@ -350,11 +415,17 @@ pub(crate) async fn code(State(state): State<AppState>, req: Request) -> Result<
     }
     throttle.succeeded(attempt, now);
     state.store.delete_session(&pending_hash).await.map_err(|e| PageError::api(e.into(), lang))?;
-    open_session(&state, &t, &user, &address, lang).await
+    open_session(&state, &t, &user, &address, lang, false).await
 }
 
 // A sign-in refused before the password was checked, with when to come back.
-fn refusal(t: &Tenant, lang: Lang, status: StatusCode, message: &str, retry_after: &'static str) -> Response {
+pub(crate) fn refusal(
+    t: &Tenant,
+    lang: Lang,
+    status: StatusCode,
+    message: &str,
+    retry_after: &'static str,
+) -> Response {
     let title = if status == StatusCode::TOO_MANY_REQUESTS {
         tr(lang, "Troppi tentativi", "Too many attempts")
     } else {

@@ -59,6 +59,13 @@ pub(crate) fn login_url(slug: &str) -> String {
     format!("/{slug}/staff/login")
 }
 
+// ---- staffoidc ----
+/// Where the login page's "sign in with the town's account" goes (issue 16).
+pub(crate) fn provider_sign_in_url(slug: &str) -> String {
+    format!("/{slug}/staff/login/oidc")
+}
+// ---- end staffoidc ----
+
 /// Why a staff request stops: a redirect to the login, or an error page.
 #[derive(Debug)]
 pub(crate) enum PageError {

@@ -119,6 +119,11 @@ impl Page {
             links.push((format!("{b}/channels"), self.t("Canali", "Channels")));
         }
         // ---- end channels ----
+        // ---- staffoidc ----
+        if self.is_admin() {
+            links.push((format!("{b}/sign-in"), self.t("Accesso", "Sign-in")));
+        }
+        // ---- end staffoidc ----
         links.push((format!("{b}/account"), self.t("Il mio account", "My account")));
         links
             .into_iter()
@@ -281,6 +286,10 @@ pub(crate) struct LoginPage {
     pub(crate) email: Field,
     pub(crate) password: Field,
     pub(crate) error: Option<String>,
+    /// The link to sign in through the town's identity provider, when it has one (issue 16).
+    pub(crate) provider: Option<String>,
+    /// Whether the password form is offered.
+    pub(crate) passwords: bool,
 }
 
 /// An error page.

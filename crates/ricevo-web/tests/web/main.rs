@@ -23,3 +23,6 @@ mod surveys;
 mod telegram;
 mod waitlist;
 mod web_push;
+// ---- staffoidc ----
+mod staff_oidc;
+// ---- end staffoidc ----
