@@ -15,13 +15,13 @@ use serde_json::json;
 use support::{Audit, World, body_text, click_to, current_url, field, fill, html_lang, link, wait_for, with_world};
 
 /// The demo town's service with every mode (video, in person, phone) and no intake question.
-const SERVICE: &str = "Cambio di residenza";
+pub(crate) const SERVICE: &str = "Cambio di residenza";
 
 /// The budget of the booking form over the wire, cold cache: document plus every resource.
 const BOOKING_PAGE_BUDGET: u64 = 150 * 1024;
 
 /// A `<button>` (or submit `<input>`) whose text contains `text`.
-async fn button(c: &Client, text: &str) -> Element {
+pub(crate) async fn button(c: &Client, text: &str) -> Element {
     let xp = format!(
         "//button[{}] | //input[(@type='submit' or @type='button') and {}]",
         support::text_contains(".", text),
@@ -31,7 +31,7 @@ async fn button(c: &Client, text: &str) -> Element {
 }
 
 /// Waits (bounded) until some element's text contains `text`, and returns the page's text.
-async fn wait_for_text(c: &Client, text: &str) -> String {
+pub(crate) async fn wait_for_text(c: &Client, text: &str) -> String {
     let xp = format!("//body//*[{}]", support::text_contains(".", text));
     wait_for(c, Locator::XPath(&xp)).await;
     body_text(c).await
@@ -51,7 +51,7 @@ async fn accessible_name(e: &Element) -> String {
 }
 
 /// Ticks a checkbox or radio (found by its label) unless it is already checked.
-async fn check(c: &Client, label: &str) {
+pub(crate) async fn check(c: &Client, label: &str) {
     let input = field(c, label).await;
     if !input.is_selected().await.expect("is selected") {
         input.click().await.expect("click the option");
@@ -65,7 +65,7 @@ async fn booking_form(c: &Client) -> Element {
 }
 
 /// Runs axe on the current page at a phone's size (360×740) and at a PC's (1280×800).
-async fn audit_phone_and_pc(c: &Client, w: &World, audit: &mut Audit, page: &str) {
+pub(crate) async fn audit_phone_and_pc(c: &Client, w: &World, audit: &mut Audit, page: &str) {
     for (width, height, size) in [(360, 740, "phone"), (1280, 800, "PC")] {
         c.set_window_size(width, height).await.expect("set the window size");
         audit.page(c, &w.tools.axe, &format!("{page} ({size})")).await;
@@ -73,30 +73,30 @@ async fn audit_phone_and_pc(c: &Client, w: &World, audit: &mut Audit, page: &str
 }
 
 /// The texts a journey expects, in one language.
-struct Words {
-    lang: &'static str,
-    name: &'static str,
-    email: &'static str,
-    mode: &'static str,
-    privacy: &'static str,
-    submit: &'static str,
-    confirm: &'static str,
-    summary_title: &'static str,
-    errors_title: &'static str,
-    booked_title: &'static str,
-    booked_status: &'static str,
-    cancelled_status: &'static str,
-    manage_title: &'static str,
-    cancel_link: &'static str,
-    cancel_title: &'static str,
-    cancel_confirm: &'static str,
-    cancelled_title: &'static str,
-    move_link: &'static str,
-    move_title: &'static str,
-    slot_verb: &'static str,
+pub(crate) struct Words {
+    pub(crate) lang: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) email: &'static str,
+    pub(crate) mode: &'static str,
+    pub(crate) privacy: &'static str,
+    pub(crate) submit: &'static str,
+    pub(crate) confirm: &'static str,
+    pub(crate) summary_title: &'static str,
+    pub(crate) errors_title: &'static str,
+    pub(crate) booked_title: &'static str,
+    pub(crate) booked_status: &'static str,
+    pub(crate) cancelled_status: &'static str,
+    pub(crate) manage_title: &'static str,
+    pub(crate) cancel_link: &'static str,
+    pub(crate) cancel_title: &'static str,
+    pub(crate) cancel_confirm: &'static str,
+    pub(crate) cancelled_title: &'static str,
+    pub(crate) move_link: &'static str,
+    pub(crate) move_title: &'static str,
+    pub(crate) slot_verb: &'static str,
 }
 
-const IT: Words = Words {
+pub(crate) const IT: Words = Words {
     lang: "it",
     name: "Nome e cognome",
     email: "E-mail",
@@ -144,7 +144,14 @@ const EN: Words = Words {
 
 /// From the town page at `start` to the booking form of [`SERVICE`]'s first free time, auditing
 /// each page; returns the form's URL.
-async fn to_booking_form(c: &Client, w: &World, audit: &mut Audit, start: &str, words: &Words, tag: &str) -> String {
+pub(crate) async fn to_booking_form(
+    c: &Client,
+    w: &World,
+    audit: &mut Audit,
+    start: &str,
+    words: &Words,
+    tag: &str,
+) -> String {
     c.goto(&w.server.url(start)).await.expect("open the town page");
     link(c, SERVICE).await;
     assert_eq!(html_lang(c).await, words.lang, "<html lang> of the town page {start}");

@@ -19,6 +19,7 @@ mod packaging;
 mod reports_browser;
 mod reports_cli;
 mod shutdown;
+mod spid_browser;
 mod support;
 mod surveys;
 // ---- ident ----
