@@ -74,6 +74,9 @@ pub mod telegram;
 // ---- turnnear ----
 pub mod turn_near;
 // ---- end turnnear ----
+// ---- citizen ----
+pub mod signed_in;
+// ---- end citizen ----
 
 use std::fmt;
 use std::sync::Arc;
