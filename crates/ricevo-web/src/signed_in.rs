@@ -779,8 +779,6 @@ async fn move_mine_submit(
 
 /// The signed-in citizen on the booking form: their verified details.
 pub(crate) struct VerifiedView {
-    /// "SPID" or "CIE".
-    pub kind: &'static str,
     /// The verified codice fiscale (shown read-only).
     pub fiscal_code: String,
     /// "Dati compilati con SPID: il codice fiscale è verificato e non si può cambiare."
@@ -804,7 +802,6 @@ pub(crate) fn verified_view(ctx: &Ctx, tenant: &Tenant) -> Option<VerifiedView> 
     let s = signed_in(ctx, tenant)?;
     let kind = kind_label(&s.identity.kind);
     Some(VerifiedView {
-        kind,
         fiscal_code: s.identity.fiscal_code.clone(),
         note: format!(
             "{} {kind}: {}",
