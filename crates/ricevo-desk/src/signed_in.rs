@@ -367,7 +367,9 @@ mod tests {
     fn a_sign_in_returns_only_to_a_page_of_its_own_town() {
         assert!(is_return_path("borgo", "/borgo"));
         assert!(is_return_path("borgo", "/borgo/servizi/3/prenota?start=2030-01-01T10%3A00%3A00%2B01%3A00"));
-        for bad in ["/altro", "//evil.example/borgo/", "https://evil.example/borgo", "/borgo//x", "/borgox", "/borgo\\x"] {
+        for bad in
+            ["/altro", "//evil.example/borgo/", "https://evil.example/borgo", "/borgo//x", "/borgox", "/borgo\\x"]
+        {
             assert!(!is_return_path("borgo", bad), "{bad}");
         }
     }

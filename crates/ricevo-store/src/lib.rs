@@ -770,7 +770,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Opens a signed-in citizen's session; returns its id.
     async fn open_citizen_session(&self, s: &NewCitizenSession, now: Timestamp) -> Result<i64>;
     /// The town's unexpired session of a token's hash.
-    async fn citizen_session(&self, tenant: TenantId, token_hash: &str, now: Timestamp) -> Result<Option<CitizenSession>>;
+    async fn citizen_session(
+        &self,
+        tenant: TenantId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<CitizenSession>>;
     /// Ends (deletes) the town's session of a token's hash, returning it if there was one.
     async fn close_citizen_session(&self, tenant: TenantId, token_hash: &str) -> Result<Option<CitizenSession>>;
     /// Deletes expired sessions and sign-ins; returns how many.

@@ -31,11 +31,11 @@ use ricevo_store::{AppointmentStatus, CitizenSession, Tenant};
 use serde::Deserialize;
 
 use crate::error::{ApiError, InLang};
+use crate::lang;
 use crate::pages::layout::{CSRF_FIELD, Ctx, Layout, encode};
 use crate::pages::texts::{self, Texts};
 use crate::request::{self, parse_instant};
 use crate::state::AppState;
-use crate::lang;
 
 /// The session cookie of a signed-in citizen (its path is the town's).
 pub(crate) const SESSION_COOKIE: &str = "ricevo_cittadino";
@@ -116,9 +116,7 @@ pub(crate) fn bar(ctx: &Ctx, tenant: &Tenant) -> Option<CitizenBar> {
         logout_action: format!("/{}/esci", tenant.slug),
         logout_label: tr(lang, "Esci", "Sign out"),
         csrf: ctx.csrf.clone(),
-        sign_in_href: signed_in
-            .is_none()
-            .then(|| format!("/{}/accedi?next={}", tenant.slug, encode(&ctx.here()))),
+        sign_in_href: signed_in.is_none().then(|| format!("/{}/accedi?next={}", tenant.slug, encode(&ctx.here()))),
         sign_in_label: tr(lang, "Accedi", "Sign in"),
     })
 }
@@ -126,7 +124,8 @@ pub(crate) fn bar(ctx: &Ctx, tenant: &Tenant) -> Option<CitizenBar> {
 /// The town a path starts with, if it can be one.
 fn town_segment(path: &str) -> Option<&str> {
     let slug = path.trim_start_matches('/').split('/').next().filter(|s| !s.is_empty())?;
-    (!matches!(slug, "a" | "api" | "static" | "staff" | "accedi" | ".well-known" | "healthz" | "metrics")).then_some(slug)
+    (!matches!(slug, "a" | "api" | "static" | "staff" | "accedi" | ".well-known" | "healthz" | "metrics"))
+        .then_some(slug)
 }
 
 /// The citizen signed in to the town of the request's path, and the cookie's token (read by
@@ -167,9 +166,8 @@ fn relying_party<'a>(state: &'a AppState, tenant: &Tenant, lang: Lang) -> Result
 fn entity_statement(rp: Option<&RelyingParty>, state: &AppState) -> Response {
     let Some(rp) = rp else { return StatusCode::NOT_FOUND.into_response() };
     match rp.entity_configuration(state.now()) {
-        Ok(jwt) => {
-            ([(header::CONTENT_TYPE, HeaderValue::from_static("application/entity-statement+jwt"))], jwt).into_response()
-        }
+        Ok(jwt) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/entity-statement+jwt"))], jwt)
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, entity = rp.entity_id(), "could not sign the entity configuration");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
@@ -257,7 +255,8 @@ async fn choose(
         let spid = providers.iter().filter(|p| p.kind == ProviderKind::Spid).map(link).collect();
         let cie = providers.iter().filter(|p| p.kind == ProviderKind::Cie).map(link).collect();
         let heading = tr(ctx.lang, "Accedi con la tua identità digitale", "Sign in with your digital identity");
-        let crumbs = ctx.crumbs(vec![(t.name.clone(), Some(ctx.href(&format!("/{}", t.slug)))), (heading.to_owned(), None)]);
+        let crumbs =
+            ctx.crumbs(vec![(t.name.clone(), Some(ctx.href(&format!("/{}", t.slug)))), (heading.to_owned(), None)]);
         let page = ChoosePage {
             l: ctx.layout(format!("{heading} – {}", t.name), crumbs, Some(&t), true),
             t: ctx.t,
@@ -400,7 +399,8 @@ fn refusal_page(ctx: &Ctx, t: &Tenant, e: &IdentityError) -> Response {
         _ => StatusCode::FORBIDDEN,
     };
     let title = tr(ctx.lang, "Accesso non riuscito", "Sign-in failed");
-    let back = Some((tr(ctx.lang, "Torna alla pagina di accesso", "Back to the sign-in page"), format!("/{}/accedi", t.slug)));
+    let back =
+        Some((tr(ctx.lang, "Torna alla pagina di accesso", "Back to the sign-in page"), format!("/{}/accedi", t.slug)));
     ctx.problem(status, title, identity_message(ctx.lang, e).to_owned(), back)
 }
 
@@ -438,7 +438,11 @@ async fn callback(state: &AppState, ctx: &Ctx, town: Option<&Tenant>, q: Callbac
     let lang = ctx.lang;
     let title = tr(lang, "Accesso non riuscito", "Sign-in failed");
     let Some(sent_state) = q.state.as_deref().filter(|s| !s.is_empty()) else {
-        let message = tr(lang, "La risposta del gestore dell'identità è incompleta.", "The identity provider's answer is incomplete.");
+        let message = tr(
+            lang,
+            "La risposta del gestore dell'identità è incompleta.",
+            "The identity provider's answer is incomplete.",
+        );
         return ctx.problem(StatusCode::BAD_REQUEST, title, message.to_owned(), None);
     };
     let browser = lang::cookie(parts, BROWSER_COOKIE);
@@ -446,7 +450,9 @@ async fn callback(state: &AppState, ctx: &Ctx, town: Option<&Tenant>, q: Callbac
         Ok(r) => r,
         Err(refusal) => {
             tracing::warn!(?refusal, town = town.map(|t| t.slug.as_str()), "citizen sign-in callback refused");
-            let back = town.map(|t| (tr(lang, "Torna alla pagina di accesso", "Back to the sign-in page"), format!("/{}/accedi", t.slug)));
+            let back = town.map(|t| {
+                (tr(lang, "Torna alla pagina di accesso", "Back to the sign-in page"), format!("/{}/accedi", t.slug))
+            });
             return ctx.problem(StatusCode::BAD_REQUEST, title, refusal_message(lang, refusal).to_owned(), back);
         }
     };
@@ -461,7 +467,11 @@ async fn callback(state: &AppState, ctx: &Ctx, town: Option<&Tenant>, q: Callbac
         return refusal_page(ctx, t, &IdentityError::Provider { error, description });
     }
     let Some(code) = q.code.filter(|c| !c.is_empty() && c.len() <= 4096) else {
-        let message = tr(lang, "La risposta del gestore dell'identità è incompleta.", "The identity provider's answer is incomplete.");
+        let message = tr(
+            lang,
+            "La risposta del gestore dell'identità è incompleta.",
+            "The identity provider's answer is incomplete.",
+        );
         return ctx.problem(StatusCode::BAD_REQUEST, title, message.to_owned(), None);
     };
     let now = state.now();
@@ -635,7 +645,12 @@ fn to_sign_in(state: &AppState, ctx: &Ctx, t: &Tenant, next: &str) -> Result<Res
 
 /// `GET /{town}/i-miei-appuntamenti`: the signed-in citizen's appointments in every town of
 /// the instance, by their verified codice fiscale.
-async fn mine(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>, Query(q): Query<MineQuery>) -> Response {
+async fn mine(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+    Query(q): Query<MineQuery>,
+) -> Response {
     let result = async {
         let t = request::tenant(&state, &slug, ctx.lang).await?;
         ctx.in_town(&t);
@@ -667,7 +682,11 @@ async fn mine(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>,
         let banner = if q.cancelled.is_some() {
             Some(tr(lang, "Appuntamento annullato.", "Appointment cancelled."))
         } else if q.moved.is_some() {
-            Some(tr(lang, "Appuntamento spostato. Ti abbiamo scritto il nuovo orario.", "Appointment moved. We sent you the new time."))
+            Some(tr(
+                lang,
+                "Appuntamento spostato. Ti abbiamo scritto il nuovo orario.",
+                "Appointment moved. We sent you the new time.",
+            ))
         } else {
             None
         };
@@ -730,8 +749,18 @@ async fn move_mine(
         if !m.appointment.status.is_active() {
             return Err(ApiError::NotActive(ctx.lang));
         }
-        crate::pages::move_page_signed_in(&ctx, &state, &m.tenant, &m.appointment, &here, &list, q.from.as_deref(), None, None)
-            .await
+        crate::pages::move_page_signed_in(
+            &ctx,
+            &state,
+            &m.tenant,
+            &m.appointment,
+            &here,
+            &list,
+            q.from.as_deref(),
+            None,
+            None,
+        )
+        .await
     };
     result.await.unwrap_or_else(|e: ApiError| ctx.error(&e, None))
 }
@@ -756,18 +785,43 @@ async fn move_mine_submit(
         let m = state.desk.my_appointment(session, &reference).await.in_lang(ctx.lang)?;
         let Some(start) = field(&posted, "start").and_then(parse_instant) else {
             let message = ctx.t.bad_start.to_owned();
-            return Ok(ctx.problem(StatusCode::BAD_REQUEST, texts::error_title(ctx.lang, 400), message, Some((ctx.t.back_to_times, here))));
+            return Ok(ctx.problem(
+                StatusCode::BAD_REQUEST,
+                texts::error_title(ctx.lang, 400),
+                message,
+                Some((ctx.t.back_to_times, here)),
+            ));
         };
         if field(&posted, "confirm") != Some("1") {
-            return crate::pages::move_page_signed_in(&ctx, &state, &m.tenant, &m.appointment, &here, &list, None, None, Some(start))
-                .await;
+            return crate::pages::move_page_signed_in(
+                &ctx,
+                &state,
+                &m.tenant,
+                &m.appointment,
+                &here,
+                &list,
+                None,
+                None,
+                Some(start),
+            )
+            .await;
         }
         match state.desk.move_mine(session, &reference, start).await {
             Ok(_) => Ok(Redirect::to(&format!("{list}?moved=1")).into_response()),
             Err(DeskError::Unavailable { reason, alternatives }) => {
                 let refused = Some((crate::error::refusal_message(reason, ctx.lang), alternatives));
-                crate::pages::move_page_signed_in(&ctx, &state, &m.tenant, &m.appointment, &here, &list, None, refused, None)
-                    .await
+                crate::pages::move_page_signed_in(
+                    &ctx,
+                    &state,
+                    &m.tenant,
+                    &m.appointment,
+                    &here,
+                    &list,
+                    None,
+                    refused,
+                    None,
+                )
+                .await
             }
             Err(e) => Err(ApiError::from_desk(ctx.lang, e)),
         }
@@ -868,10 +922,11 @@ pub(crate) fn identity_required_page(state: &AppState, ctx: &Ctx, tenant: &Tenan
         "Il Comune prenota questo servizio solo a chi accede con SPID o CIE, per verificarne l'identità. Gli altri servizi si prenotano anche senza accedere.",
         "The town books this service only for citizens who sign in with SPID or CIE, to verify who they are. Other services can be booked without signing in.",
     );
-    let back = state
-        .identity
-        .as_deref()
-        .and_then(|i| i.for_town(&tenant.slug))
-        .map(|_| (tr(lang, "Accedi con SPID o CIE", "Sign in with SPID or CIE"), format!("/{}/accedi?required=1&next={}", tenant.slug, encode(here))));
+    let back = state.identity.as_deref().and_then(|i| i.for_town(&tenant.slug)).map(|_| {
+        (
+            tr(lang, "Accedi con SPID o CIE", "Sign in with SPID or CIE"),
+            format!("/{}/accedi?required=1&next={}", tenant.slug, encode(here)),
+        )
+    });
     ctx.problem(StatusCode::FORBIDDEN, title, message.to_owned(), back)
 }

@@ -113,7 +113,12 @@ async fn a_verified_booking_keeps_the_verified_fiscal_code_and_records_how_it_wa
         let two = town(&*engine.store, "due", 2).await;
         let other = signed_in(&desk, &two.tenant, &identity(MARIA, "Maria", "Rossi")).await;
         let refused = desk
-            .book_verified(&one.tenant, request(&one.service, TUESDAY_11, "Maria Rossi", "m@example.org"), Lang::It, &other)
+            .book_verified(
+                &one.tenant,
+                request(&one.service, TUESDAY_11, "Maria Rossi", "m@example.org"),
+                Lang::It,
+                &other,
+            )
             .await;
         assert!(matches!(refused, Err(DeskError::Unauthorized)), "{refused:?}");
     }
@@ -128,7 +133,8 @@ async fn a_service_asking_for_a_verified_identity_refuses_anyone_not_signed_in()
         assert!(!desk.service_requires_identity(&one.tenant, one.service.id).await.unwrap(), "off by default");
         desk.set_service_requires_identity(&one.tenant, &admin, one.service.id, true).await.unwrap();
         assert!(desk.service_requires_identity(&one.tenant, one.service.id).await.unwrap());
-        let page = desk.book(&one.tenant, request(&one.service, TUESDAY_10, "Luca Bianchi", "l@example.org"), Lang::It).await;
+        let page =
+            desk.book(&one.tenant, request(&one.service, TUESDAY_10, "Luca Bianchi", "l@example.org"), Lang::It).await;
         assert!(matches!(page, Err(DeskError::IdentityRequired)), "{}: {page:?}", engine.name);
         let api = desk
             .book_through_api(&one.tenant, request(&one.service, TUESDAY_10, "Luca Bianchi", "l@example.org"), Lang::It)
@@ -142,7 +148,11 @@ async fn a_service_asking_for_a_verified_identity_refuses_anyone_not_signed_in()
         let stranger = town_administrator(two.tenant.id);
         let r = desk.set_service_requires_identity(&one.tenant, &stranger, one.service.id, false).await;
         assert!(matches!(r, Err(DeskError::Forbidden)), "{r:?}");
-        let audit = engine.store.audit_log(one.tenant.id, &ricevo_store::AuditFilter { limit: 500, ..Default::default() }).await.unwrap();
+        let audit = engine
+            .store
+            .audit_log(one.tenant.id, &ricevo_store::AuditFilter { limit: 500, ..Default::default() })
+            .await
+            .unwrap();
         assert!(audit.iter().any(|e| e.detail == "requires a verified identity"), "audited");
     }
 }
@@ -163,9 +173,14 @@ async fn a_verified_citizen_holds_at_most_the_towns_number_of_active_appointment
         assert!(matches!(refused, Err(DeskError::CitizenLimit(1))), "{}: {refused:?}", engine.name);
         // Another verified citizen still books.
         let luca = signed_in(&desk, &one.tenant, &identity(LUCA, "Luca", "Bianchi")).await;
-        desk.book_verified(&one.tenant, request(&one.service, TUESDAY_1030, "Luca Bianchi", "l@example.org"), Lang::It, &luca)
-            .await
-            .unwrap();
+        desk.book_verified(
+            &one.tenant,
+            request(&one.service, TUESDAY_1030, "Luca Bianchi", "l@example.org"),
+            Lang::It,
+            &luca,
+        )
+        .await
+        .unwrap();
     }
 }
 
@@ -178,9 +193,14 @@ async fn my_appointments_are_those_of_my_fiscal_code_in_every_town_and_never_ano
         let maria = signed_in(&desk, &one.tenant, &identity(MARIA, "Maria", "Rossi")).await;
         let mine_here = stored(
             &*engine.store,
-            desk.book_verified(&one.tenant, request(&one.service, TUESDAY_10, "Maria Rossi", "maria@example.org"), Lang::It, &maria)
-                .await
-                .unwrap(),
+            desk.book_verified(
+                &one.tenant,
+                request(&one.service, TUESDAY_10, "Maria Rossi", "maria@example.org"),
+                Lang::It,
+                &maria,
+            )
+            .await
+            .unwrap(),
         )
         .await;
         // Booked in the other town without signing in, with her codice fiscale typed in small letters.
@@ -207,7 +227,11 @@ async fn my_appointments_are_those_of_my_fiscal_code_in_every_town_and_never_ano
         assert_eq!(moved.start, at("2026-11-25T09:00:00Z"));
         let cancelled = desk.cancel_mine(&maria, &mine_here.public_id.to_lowercase()).await.unwrap();
         assert_eq!(cancelled.status, AppointmentStatus::Cancelled);
-        let audit = engine.store.audit_log(one.tenant.id, &ricevo_store::AuditFilter { limit: 500, ..Default::default() }).await.unwrap();
+        let audit = engine
+            .store
+            .audit_log(one.tenant.id, &ricevo_store::AuditFilter { limit: 500, ..Default::default() })
+            .await
+            .unwrap();
         assert!(audit.iter().any(|e| e.detail.contains("signed in with spid")), "audited");
     }
 }
@@ -248,7 +272,10 @@ async fn a_sign_in_is_good_once_in_the_browser_and_town_that_started_it_and_for_
         assert_eq!(desk.resume_sign_in(None, "s3", None).await.unwrap_err(), SignInRefusal::OtherBrowser);
         // Another town's callback never finishes this town's sign-in.
         desk.remember_sign_in(&one.tenant, &pending("s4"), &browser, "/uno").await.unwrap();
-        assert_eq!(desk.resume_sign_in(Some(&two.tenant), "s4", Some(&browser)).await.unwrap_err(), SignInRefusal::OtherTown);
+        assert_eq!(
+            desk.resume_sign_in(Some(&two.tenant), "s4", Some(&browser)).await.unwrap_err(),
+            SignInRefusal::OtherTown
+        );
         // Too late.
         desk.remember_sign_in(&one.tenant, &pending("s5"), &browser, "https://evil.example/").await.unwrap();
         clock.set(&(at(NOW) + SignedDuration::from_mins(11)).to_string());
@@ -268,9 +295,14 @@ async fn a_citizens_export_shows_their_sessions_and_verified_bookings_and_erasur
         let maria = signed_in(&desk, &one.tenant, &identity(MARIA, "Maria", "Rossi")).await;
         let a = stored(
             &*engine.store,
-            desk.book_verified(&one.tenant, request(&one.service, TUESDAY_10, "Maria Rossi", "maria@example.org"), Lang::It, &maria)
-                .await
-                .unwrap(),
+            desk.book_verified(
+                &one.tenant,
+                request(&one.service, TUESDAY_10, "Maria Rossi", "maria@example.org"),
+                Lang::It,
+                &maria,
+            )
+            .await
+            .unwrap(),
         )
         .await;
         let lookup = CitizenLookup::FiscalCode(MARIA.into());
@@ -281,7 +313,8 @@ async fn a_citizens_export_shows_their_sessions_and_verified_bookings_and_erasur
         assert!(!json.contains("header.payload.signature"), "the ID token is never exported");
         // Erased once the appointment is over.
         clock.set("2026-11-25T08:00:00Z");
-        let Erasure::Erased(_) = engine.store.erase_citizen(one.tenant.id, &lookup, at("2026-11-25T08:00:00Z")).await.unwrap()
+        let Erasure::Erased(_) =
+            engine.store.erase_citizen(one.tenant.id, &lookup, at("2026-11-25T08:00:00Z")).await.unwrap()
         else {
             panic!("not erased")
         };

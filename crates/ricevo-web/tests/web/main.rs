@@ -23,3 +23,6 @@ mod surveys;
 mod telegram;
 mod waitlist;
 mod web_push;
+// ---- citizen ----
+mod signed_in;
+// ---- end citizen ----
