@@ -21,7 +21,7 @@ use support::{Answer, App, NOW, Session, app, send};
 const MARIA: &str = "RSSMRA85T10A562S";
 const LUCA: &str = "BNCLCU80A01H501Q";
 
-fn identity(fiscal_code: &str, given: &str, family: &str) -> VerifiedIdentity {
+pub(crate) fn identity(fiscal_code: &str, given: &str, family: &str) -> VerifiedIdentity {
     VerifiedIdentity {
         kind: ProviderKind::Spid,
         provider: "https://idp.example.it".into(),
@@ -45,7 +45,7 @@ async fn town(app: &App, slug: &str) -> Tenant {
 }
 
 /// The cookie of a citizen signed in to `slug` (and a form token), as after the callback.
-async fn signed_in(app: &App, slug: &str, who: &VerifiedIdentity) -> Session {
+pub(crate) async fn signed_in(app: &App, slug: &str, who: &VerifiedIdentity) -> Session {
     let t = town(app, slug).await;
     let token = app.state.desk.open_citizen_session(&t, who, now()).await.unwrap();
     let csrf = ricevo_desk::tokens::new_token();
@@ -79,7 +79,7 @@ async fn first_slot(app: &App, s: &Session, service: &str) -> String {
 }
 
 /// A second town with an office open every weekday morning and one service.
-async fn second_town(app: &App) -> (Tenant, i64) {
+pub(crate) async fn second_town(app: &App) -> (Tenant, i64) {
     let t = support::altro_town(app).await;
     let office = app
         .store
@@ -118,7 +118,7 @@ async fn second_town(app: &App) -> (Tenant, i64) {
 }
 
 /// Books through the public API of `slug`, with a codice fiscale; returns the reference.
-async fn book_api(app: &App, slug: &str, service: i64, start: &str, name: &str, cf: &str) -> String {
+pub(crate) async fn book_api(app: &App, slug: &str, service: i64, start: &str, name: &str, cf: &str) -> String {
     let body = json!({
         "service_id": service,
         "start": start,
@@ -340,7 +340,7 @@ async fn pending_sign_in(app: &App, tenant: TenantId, state: &str) -> String {
 
 /// The demo app with an instance relying party (keys in the app's folder, a trust anchor that
 /// is never reached), or `None` where `ricevo-identity` cannot make keys.
-async fn app_with_identity() -> Option<App> {
+pub(crate) async fn app_with_identity() -> Option<App> {
     let mut app = app().await;
     let keys = match ricevo_identity::RelyingPartyKeys::load_or_create(&app.dir.path().join("identity.json")) {
         Ok(k) => std::sync::Arc::new(k),
