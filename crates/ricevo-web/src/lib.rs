@@ -49,6 +49,7 @@ pub mod telegram;
 pub mod channels;
 // ---- end channels ----
 // ---- citizen ----
+pub(crate) mod citizen_session;
 pub mod signed_in;
 // ---- end citizen ----
 

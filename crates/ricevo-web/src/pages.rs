@@ -11,6 +11,9 @@ pub(crate) mod layout;
 mod picker;
 pub(crate) mod privacy;
 pub(crate) mod texts;
+// ---- citizen ----
+pub(crate) mod signed_in_form;
+// ---- end citizen ----
 
 use askama::Template;
 use axum::Router;
@@ -443,9 +446,9 @@ struct BookPage {
     notice: privacy::Notice,
     // ---- citizen ----
     /// The signed-in citizen's verified details (the codice fiscale read-only).
-    verified: Option<crate::signed_in::VerifiedView>,
+    verified: Option<signed_in_form::VerifiedView>,
     /// "Compila con SPID o CIE", for a citizen not signed in.
-    sign_in: Option<crate::signed_in::SignInOffer>,
+    sign_in: Option<signed_in_form::SignInOffer>,
     // ---- end citizen ----
 }
 
@@ -610,7 +613,7 @@ fn book_page(
         alternatives: alternatives(ctx, &outcome.alternatives),
         notice: privacy::Notice::of(ctx, t),
         // ---- citizen ----
-        verified: crate::signed_in::verified_view(ctx, t),
+        verified: signed_in_form::verified_view(ctx, t),
         sign_in: None,
         // ---- end citizen ----
     }
@@ -638,12 +641,12 @@ async fn book_form(
         };
         // ---- citizen ---- A service asking for SPID or CIE says so before the form is filled;
         // a signed-in citizen finds their verified details already in it.
-        let signed_in = crate::signed_in::session_for_booking(&ctx, &t).is_some();
+        let signed_in = signed_in_form::session_for_booking(&ctx, &t).is_some();
         if !signed_in && state.desk.service_requires_identity(&t, service.id).await.in_lang(ctx.lang)? {
-            return Ok(crate::signed_in::identity_required_page(&state, &ctx, &t, &ctx.here()));
+            return Ok(signed_in_form::identity_required_page(&state, &ctx, &t, &ctx.here()));
         }
         let mut pairs = Vec::new();
-        crate::signed_in::prefill(&ctx, &t, &mut pairs);
+        signed_in_form::prefill(&ctx, &t, &mut pairs);
         let mut page = book_page(
             &ctx,
             &t,
@@ -654,7 +657,7 @@ async fn book_form(
             &Outcome::default(),
             Showing::only(Step::Details),
         );
-        page.sign_in = crate::signed_in::sign_in_offer(&state, &ctx, &t, &ctx.here());
+        page.sign_in = signed_in_form::sign_in_offer(&state, &ctx, &t, &ctx.here());
         // ---- end citizen ----
         Ok(ctx.form_page(StatusCode::OK, &page))
     };
@@ -707,7 +710,7 @@ async fn book_submit(
         };
         // ---- citizen ---- (the verified codice fiscale whatever was posted)
         let mut pairs = pairs;
-        crate::signed_in::prefill(&ctx, &t, &mut pairs);
+        signed_in_form::prefill(&ctx, &t, &mut pairs);
         // ---- end citizen ----
         let values = Values::new(pairs);
         if !ctx.csrf_ok(values.get(CSRF_FIELD)) {
@@ -721,7 +724,7 @@ async fn book_submit(
             let mut page = book_page(&ctx, &t, &service, &office, start, &values, outcome, showing);
             // ---- citizen ----
             if showing.details || showing.applicant {
-                page.sign_in = crate::signed_in::sign_in_offer(&state, &ctx, &t, &ctx.here());
+                page.sign_in = signed_in_form::sign_in_offer(&state, &ctx, &t, &ctx.here());
             }
             // ---- end citizen ----
             ctx.form_page(status, &page)
@@ -774,7 +777,7 @@ async fn book_submit(
         let booked_at =
             |token: &str| Redirect::to(&ctx.href(&format!("{}?booked=1", manage_path(token)))).into_response();
         // ---- citizen ---- A signed-in citizen books with their verified identity.
-        let booked = match crate::signed_in::session_for_booking(&ctx, &t) {
+        let booked = match signed_in_form::session_for_booking(&ctx, &t) {
             Some(session) => state.desk.book_verified(&t, req, ctx.lang, session).await,
             None => state.desk.book(&t, req, ctx.lang).await,
         };
@@ -810,7 +813,7 @@ async fn book_submit(
             }
             // ---- citizen ----
             Err(DeskError::IdentityRequired) => {
-                return Ok(crate::signed_in::identity_required_page(&state, &ctx, &t, &ctx.here()));
+                return Ok(signed_in_form::identity_required_page(&state, &ctx, &t, &ctx.here()));
             }
             // ---- end citizen ----
             Err(e) => return Err(ApiError::from_desk(ctx.lang, e)),

@@ -30,17 +30,13 @@ use ricevo_identity::{IdentityError, ProviderKind, RelyingParty, VerifiedIdentit
 use ricevo_store::{AppointmentStatus, CitizenSession, Tenant};
 use serde::Deserialize;
 
+use crate::citizen_session::{BROWSER_COOKIE, SESSION_COOKIE, kind_label, tr};
 use crate::error::{ApiError, InLang};
 use crate::lang;
 use crate::pages::layout::{CSRF_FIELD, Ctx, Layout, encode};
 use crate::pages::texts::{self, Texts};
 use crate::request::{self, parse_instant};
 use crate::state::AppState;
-
-/// The session cookie of a signed-in citizen (its path is the town's).
-pub(crate) const SESSION_COOKIE: &str = "ricevo_cittadino";
-/// The cookie binding a sign-in under way to the browser that started it.
-pub(crate) const BROWSER_COOKIE: &str = "ricevo_accesso";
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -55,93 +51,6 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/i-miei-appuntamenti", get(mine))
         .route("/{tenant}/i-miei-appuntamenti/{reference}/annulla", post(cancel_mine))
         .route("/{tenant}/i-miei-appuntamenti/{reference}/sposta", get(move_mine).post(move_mine_submit))
-}
-
-/// Italian or English.
-fn tr(lang: Lang, it: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::It => it,
-        Lang::En => en,
-    }
-}
-
-/// "SPID" or "CIE", as the citizen reads it.
-pub(crate) fn kind_label(kind: &str) -> &'static str {
-    if kind == "cie" { "CIE" } else { "SPID" }
-}
-
-/// "identità verificata con SPID", as the official reads it beside a name.
-pub(crate) fn verified_text(lang: Lang, kind: &str) -> String {
-    format!("{} {}", tr(lang, "identità verificata con", "identity verified with"), kind_label(kind))
-}
-
-/// The signed-in state in a town page's header, or the way to sign in.
-pub(crate) struct CitizenBar {
-    /// The citizen's name, when signed in.
-    pub name: Option<String>,
-    /// "SPID" or "CIE".
-    pub kind: &'static str,
-    /// "I miei appuntamenti".
-    pub mine_href: String,
-    /// Its label.
-    pub mine_label: &'static str,
-    /// Where "Esci" posts.
-    pub logout_action: String,
-    /// "Esci".
-    pub logout_label: &'static str,
-    /// The form token.
-    pub csrf: String,
-    /// "Accedi", when not signed in.
-    pub sign_in_href: Option<String>,
-    /// Its label.
-    pub sign_in_label: &'static str,
-}
-
-/// The header's citizen part for `tenant`'s pages: signed in there, or the way to sign in when
-/// the instance offers it; `None` otherwise (and always inside a town's iframe).
-pub(crate) fn bar(ctx: &Ctx, tenant: &Tenant) -> Option<CitizenBar> {
-    if ctx.embed {
-        return None;
-    }
-    let signed_in = ctx.citizen.as_ref().filter(|(s, _)| s.tenant_id == tenant.id).map(|(s, _)| s);
-    if signed_in.is_none() && !ctx.identity_offered {
-        return None;
-    }
-    let lang = ctx.lang;
-    Some(CitizenBar {
-        name: signed_in.map(|s| format!("{} {}", s.identity.given_name, s.identity.family_name)),
-        kind: kind_label(signed_in.map_or("spid", |s| s.identity.kind.as_str())),
-        mine_href: format!("/{}/i-miei-appuntamenti", tenant.slug),
-        mine_label: tr(lang, "I miei appuntamenti", "My appointments"),
-        logout_action: format!("/{}/esci", tenant.slug),
-        logout_label: tr(lang, "Esci", "Sign out"),
-        csrf: ctx.csrf.clone(),
-        sign_in_href: signed_in.is_none().then(|| format!("/{}/accedi?next={}", tenant.slug, encode(&ctx.here()))),
-        sign_in_label: tr(lang, "Accedi", "Sign in"),
-    })
-}
-
-/// The town a path starts with, if it can be one.
-fn town_segment(path: &str) -> Option<&str> {
-    let slug = path.trim_start_matches('/').split('/').next().filter(|s| !s.is_empty())?;
-    (!matches!(slug, "a" | "api" | "static" | "staff" | "accedi" | ".well-known" | "healthz" | "metrics"))
-        .then_some(slug)
-}
-
-/// The citizen signed in to the town of the request's path, and the cookie's token (read by
-/// every citizen page's `Ctx`; nothing is looked up without the cookie).
-pub(crate) async fn session_of_request(parts: &Parts, state: &AppState) -> Option<(CitizenSession, String)> {
-    let token = lang::cookie(parts, SESSION_COOKIE)?;
-    let slug = town_segment(parts.uri.path())?;
-    let town = state.desk.town(slug).await.ok()?;
-    match state.desk.citizen_session(&town, token).await {
-        Ok(Some(s)) => Some((s, token.to_owned())),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not read a citizen session");
-            None
-        }
-    }
 }
 
 /// The signed-in citizen of `tenant`, if the request carries one.
@@ -827,106 +736,4 @@ async fn move_mine_submit(
         }
     };
     result.await.unwrap_or_else(|e: ApiError| ctx.error(&e, None))
-}
-
-// ---------------------------------------------------------------- the booking form's offer
-
-/// The signed-in citizen on the booking form: their verified details.
-pub(crate) struct VerifiedView {
-    /// The verified codice fiscale (shown read-only).
-    pub fiscal_code: String,
-    /// "Dati compilati con SPID: il codice fiscale è verificato e non si può cambiare."
-    pub note: String,
-    /// "Codice fiscale (verificato)".
-    pub label: &'static str,
-}
-
-/// The booking form's offer to sign in: "Compila con SPID o CIE".
-pub(crate) struct SignInOffer {
-    /// Where it leads (back to this form once signed in).
-    pub href: String,
-    /// "Compila con SPID o CIE".
-    pub label: &'static str,
-    /// What it does.
-    pub text: &'static str,
-}
-
-/// The booking form's view of a signed-in citizen, if any.
-pub(crate) fn verified_view(ctx: &Ctx, tenant: &Tenant) -> Option<VerifiedView> {
-    let s = signed_in(ctx, tenant)?;
-    let kind = kind_label(&s.identity.kind);
-    Some(VerifiedView {
-        fiscal_code: s.identity.fiscal_code.clone(),
-        note: format!(
-            "{} {kind}: {}",
-            tr(ctx.lang, "Dati compilati con", "Details filled in with"),
-            tr(
-                ctx.lang,
-                "il codice fiscale è verificato e non si può cambiare; puoi correggere e-mail e telefono.",
-                "the fiscal code is verified and cannot be changed; you may correct e-mail and phone."
-            )
-        ),
-        label: tr(ctx.lang, "Codice fiscale (verificato)", "Fiscal code (verified)"),
-    })
-}
-
-/// The offer to sign in on the booking form at `here`, when the instance offers it and the
-/// citizen is not signed in.
-pub(crate) fn sign_in_offer(state: &AppState, ctx: &Ctx, tenant: &Tenant, here: &str) -> Option<SignInOffer> {
-    if ctx.embed || signed_in(ctx, tenant).is_some() {
-        return None;
-    }
-    state.identity.as_deref()?.for_town(&tenant.slug)?;
-    Some(SignInOffer {
-        href: format!("/{}/accedi?next={}", tenant.slug, encode(here)),
-        label: tr(ctx.lang, "Compila con SPID o CIE", "Fill in with SPID or CIE"),
-        text: tr(
-            ctx.lang,
-            "Facoltativo: accedi con la tua identità digitale e i tuoi dati saranno già compilati.",
-            "Optional: sign in with your digital identity and your details are filled in for you.",
-        ),
-    })
-}
-
-/// The form's values for a signed-in citizen: their name, codice fiscale, e-mail and phone
-/// where the form has none yet.
-pub(crate) fn prefill(ctx: &Ctx, tenant: &Tenant, pairs: &mut Vec<(String, String)>) {
-    let Some(s) = signed_in(ctx, tenant) else { return };
-    let i = &s.identity;
-    let mut set = |name: &str, value: Option<String>, force: bool| {
-        let Some(value) = value.filter(|v| !v.trim().is_empty()) else { return };
-        match pairs.iter_mut().find(|(k, _)| k == name) {
-            Some(pair) if force => pair.1 = value,
-            Some(_) => {}
-            None => pairs.push((name.to_owned(), value)),
-        }
-    };
-    set("name", Some(format!("{} {}", i.given_name, i.family_name)), false);
-    set("email", i.email.clone(), false);
-    set("phone", i.phone.clone(), false);
-    // The verified codice fiscale, whatever was posted.
-    set("fiscal_code", Some(i.fiscal_code.clone()), true);
-}
-
-/// The signed-in citizen of `tenant` for the booking (the desk books it as verified).
-pub(crate) fn session_for_booking<'a>(ctx: &'a Ctx, tenant: &Tenant) -> Option<&'a CitizenSession> {
-    signed_in(ctx, tenant)
-}
-
-/// The page saying a service books only for a verified identity, with the way to sign in.
-pub(crate) fn identity_required_page(state: &AppState, ctx: &Ctx, tenant: &Tenant, here: &str) -> Response {
-    let lang = ctx.lang;
-    let title = tr(lang, "Serve SPID o CIE", "SPID or CIE needed");
-    let message = tr(
-        lang,
-        "Il Comune prenota questo servizio solo a chi accede con SPID o CIE, per verificarne l'identità. Gli altri servizi si prenotano anche senza accedere.",
-        "The town books this service only for citizens who sign in with SPID or CIE, to verify who they are. Other services can be booked without signing in.",
-    );
-    let back = state.identity.as_deref().and_then(|i| i.for_town(&tenant.slug)).map(|_| {
-        (
-            tr(lang, "Accedi con SPID o CIE", "Sign in with SPID or CIE"),
-            format!("/{}/accedi?required=1&next={}", tenant.slug, encode(here)),
-        )
-    });
-    ctx.problem(StatusCode::FORBIDDEN, title, message.to_owned(), back)
 }

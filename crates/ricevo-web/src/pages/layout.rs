@@ -94,7 +94,7 @@ impl FromRequestParts<AppState> for Ctx {
             cross_site,
             town: std::sync::OnceLock::new(),
             // ---- citizen ----
-            citizen: crate::signed_in::session_of_request(parts, state).await,
+            citizen: crate::citizen_session::session_of_request(parts, state).await,
             identity_offered: state.identity.is_some(),
             // ---- end citizen ----
         })
@@ -163,7 +163,7 @@ pub(crate) struct Layout {
     pub noindex: bool,
     // ---- citizen ----
     /// The citizen signed in to this page's town, for the header ("Esci").
-    pub citizen: Option<crate::signed_in::CitizenBar>,
+    pub citizen: Option<crate::citizen_session::CitizenBar>,
     // ---- end citizen ----
 }
 
@@ -241,7 +241,17 @@ impl Ctx {
             }),
             noindex,
             // ---- citizen ----
-            citizen: town.and_then(|t| crate::signed_in::bar(self, t)),
+            citizen: town.and_then(|t| {
+                crate::citizen_session::bar(
+                    self.citizen.as_ref().map(|(s, _)| s),
+                    self.identity_offered,
+                    self.embed,
+                    self.lang,
+                    &self.csrf,
+                    &encode(&self.here()),
+                    t,
+                )
+            }),
             // ---- end citizen ----
         }
     }

@@ -182,7 +182,7 @@ async fn queue_html(state: &AppState, staff: &Staff, office: &Office) -> Result<
         r.verified = e
             .appointment_id
             .and_then(|a| verified.get(&a))
-            .map(|kind| crate::signed_in::verified_text(staff.lang, kind));
+            .map(|kind| crate::citizen_session::verified_text(staff.lang, kind));
     }
     // ---- end citizen ----
     let offices = state
