@@ -467,6 +467,10 @@ pub(crate) struct ServicePage {
     pub(crate) numbers: Vec<Field>,
     pub(crate) modes: ChoiceField,
     pub(crate) active: bool,
+    // ---- citizen ----
+    /// Booked only for a citizen signed in with SPID or CIE.
+    pub(crate) requires_identity: bool,
+    // ---- end citizen ----
     /// The intake questions builder's rows.
     pub(crate) questions: Vec<QuestionRow>,
     /// A blank row for the script to copy (`__N__` in its names).

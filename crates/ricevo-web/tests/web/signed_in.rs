@@ -436,3 +436,23 @@ async fn a_second_town_never_finishes_the_first_towns_sign_in() {
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(support::set_cookie(&a.headers, "ricevo_cittadino").is_none());
 }
+
+#[tokio::test]
+async fn the_service_form_shows_whether_the_service_asks_for_spid_or_cie() {
+    let app = app().await;
+    let staff = support::login(&app, support::ADMIN).await;
+    let id = support::service_id(&app, "Cambio di residenza").await;
+    let uri = format!("/demo/staff/services/{id}");
+    let before = support::get(&app, &staff, &uri).await;
+    assert_eq!(before.status, StatusCode::OK);
+    assert!(
+        before.body.contains("name=\"requires_identity\" value=\"1\" aria-describedby"),
+        "unchecked: {}",
+        before.body
+    );
+    let demo = town(&app, "demo").await;
+    let admin = ricevo_desk::staff::town_administrator(demo.id);
+    app.state.desk.set_service_requires_identity(&demo, &admin, ricevo_core::ServiceId(id), true).await.unwrap();
+    let after = support::get(&app, &staff, &uri).await;
+    assert!(after.body.contains("name=\"requires_identity\" value=\"1\" checked"), "checked");
+}
