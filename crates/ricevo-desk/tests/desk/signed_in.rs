@@ -140,6 +140,16 @@ async fn a_service_asking_for_a_verified_identity_refuses_anyone_not_signed_in()
             .book_through_api(&one.tenant, request(&one.service, TUESDAY_10, "Luca Bianchi", "l@example.org"), Lang::It)
             .await;
         assert!(matches!(api, Err(DeskError::IdentityRequired)), "{api:?}");
+        // Nor does its waitlist take anyone (an offer would book without a verified identity).
+        let join = ricevo_desk::waitlist::JoinRequest {
+            service_id: one.service.id,
+            input: citizen("Luca Bianchi", "l@example.org"),
+            weekdays: Vec::new(),
+            ranges: Vec::new(),
+            earlier_than_token: None,
+        };
+        let waiting = desk.join_waitlist(&one.tenant, join, Lang::It).await;
+        assert!(matches!(waiting, Err(DeskError::IdentityRequired)), "{waiting:?}");
         let session = signed_in(&desk, &one.tenant, &identity(MARIA, "Maria", "Rossi")).await;
         let req = request(&one.service, TUESDAY_10, "Maria Rossi", "maria@example.org");
         desk.book_verified(&one.tenant, req, Lang::It, &session).await.unwrap();
