@@ -17,11 +17,14 @@
 #![deny(missing_docs)]
 
 mod error;
+mod jose;
 mod keys;
+mod policy;
 mod relying_party;
+mod trust_chain;
 mod types;
 
 pub use error::IdentityError;
-pub use keys::RelyingPartyKeys;
+pub use keys::{ENTITY_CONFIGURATION_LIFETIME, ROLLOVER, RelyingPartyKeys};
 pub use relying_party::{FederationSettings, RelyingParties, RelyingParty, TrustAnchor};
 pub use types::{Acr, PendingSignIn, ProviderChoice, ProviderKind, VerifiedIdentity};

@@ -91,6 +91,11 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    // ---- ident ----
+    /// SPID/CIE sign-in: the relying party's keys.
+    #[command(subcommand)]
+    Identity(crate::identity::IdentityCommand),
+    // ---- end ident ----
 }
 
 #[derive(Debug, Subcommand)]
@@ -539,6 +544,9 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             );
             Ok(())
         }
+        // ---- ident ----
+        Command::Identity(command) => blocking(config, move |c| crate::identity::run(&command, c)).await,
+        // ---- end ident ----
     }
 }
 

@@ -119,6 +119,10 @@ pub(crate) struct Config {
     /// The instance's Telegram bot and the Bot API's address.
     pub(crate) telegram: TelegramSettings,
     // ---- end telegram ----
+    // ---- ident ----
+    /// SPID/CIE sign-in for citizens (`[identity]`).
+    pub(crate) identity: crate::identity::IdentityConfig,
+    // ---- end ident ----
 }
 
 // ---- waitlist ----
@@ -340,6 +344,9 @@ impl Default for Config {
             // ---- telegram ----
             telegram: TelegramSettings::default(),
             // ---- end telegram ----
+            // ---- ident ----
+            identity: crate::identity::IdentityConfig::default(),
+            // ---- end ident ----
         }
     }
 }
@@ -512,6 +519,9 @@ impl Config {
         // ---- telegram ----
         c.telegram.apply_env(&env);
         // ---- end telegram ----
+        // ---- ident ----
+        c.identity.apply_env(&env)?;
+        // ---- end ident ----
         c.check()?;
         Ok(c)
     }
@@ -596,6 +606,9 @@ impl Config {
             return Err(invalid("public_url", "must start with http:// or https://"));
         }
         self.webhook_allow_hosts()?;
+        // ---- ident ----
+        self.identity.check()?;
+        // ---- end ident ----
         Ok(())
     }
 

@@ -6,6 +6,9 @@ mod cli;
 mod config;
 mod report;
 mod serve;
+// ---- ident ----
+mod identity;
+// ---- end ident ----
 
 use std::process::ExitCode;
 

@@ -21,3 +21,6 @@ mod reports_cli;
 mod shutdown;
 mod support;
 mod surveys;
+// ---- ident ----
+mod identity_cli;
+// ---- end ident ----
