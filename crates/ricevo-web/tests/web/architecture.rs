@@ -28,7 +28,6 @@ fn the_crates_depend_on_each_other_only_along_the_arrows() {
         ("ricevo-media", &[][..]),
         // (citizen) The desk receives the identity a SPID/CIE provider verified; the web edge
         // runs the relying party's sign-in.
-        ("ricevo-identity", &[][..]),
         ("ricevo-desk", &["ricevo-core", "ricevo-store", "ricevo-notify", "ricevo-identity"][..]),
         (
             "ricevo-web",
