@@ -342,23 +342,7 @@ async fn pending_sign_in(app: &App, tenant: TenantId, state: &str) -> String {
 /// that is never reached).
 pub(crate) async fn app_with_identity() -> Option<App> {
     let mut app = app().await;
-    let keys = ricevo_identity::RelyingPartyKeys::load_or_create(&app.dir.path().join("identity.json")).unwrap();
-    let keys = std::sync::Arc::new(keys);
-    let settings = ricevo_identity::FederationSettings {
-        trust_anchors: vec![ricevo_identity::TrustAnchor {
-            entity_id: "http://127.0.0.1:9".into(),
-            jwks: keys.public_federation_jwks(),
-        }],
-        authority_hints: vec!["http://127.0.0.1:9".into()],
-        trust_marks: Vec::new(),
-        providers: Vec::new(),
-        acr: Acr::SpidL2,
-        allow_http: true,
-        contacts: vec!["urp@esempio.it".into()],
-        organization_name: "Ricevo".into(),
-    };
-    let rp =
-        ricevo_identity::RelyingParty::new("http://127.0.0.1:8080", keys, settings, reqwest::Client::new()).unwrap();
+    let rp = relying_party(&app.dir.path().join("identity.json"), "http://127.0.0.1:8080");
     let state = app.state.clone().with_identity(std::sync::Arc::new(ricevo_identity::RelyingParties::instance(rp)));
     app.router = ricevo_web::router(state.clone());
     app.state = state;
@@ -420,16 +404,55 @@ async fn the_callback_refuses_a_state_without_its_browser_another_browser_a_repl
     assert_eq!(ec.body.split('.').count(), 3, "a JWS: {}", ec.body);
 }
 
+/// A relying party of `entity_id` with keys in `dir`.
+fn relying_party(dir: &std::path::Path, entity_id: &str) -> ricevo_identity::RelyingParty {
+    let keys = ricevo_identity::RelyingPartyKeys::load_or_create(dir).unwrap();
+    let keys = std::sync::Arc::new(keys);
+    let settings = ricevo_identity::FederationSettings {
+        trust_anchors: vec![ricevo_identity::TrustAnchor {
+            entity_id: "http://127.0.0.1:9".into(),
+            jwks: keys.public_federation_jwks(),
+        }],
+        authority_hints: vec!["http://127.0.0.1:9".into()],
+        trust_marks: Vec::new(),
+        providers: Vec::new(),
+        acr: Acr::SpidL2,
+        allow_http: true,
+        contacts: vec!["urp@esempio.it".into()],
+        organization_name: "Ricevo".into(),
+    };
+    ricevo_identity::RelyingParty::new(entity_id, keys, settings, reqwest::Client::new()).unwrap()
+}
+
 #[tokio::test]
-async fn a_second_town_never_finishes_the_first_towns_sign_in() {
-    let Some(app) = app_with_identity().await else { return };
+async fn with_a_relying_party_per_town_a_second_town_never_finishes_the_first_towns_sign_in() {
+    let mut app = app().await;
+    let (altro, _) = second_town(&app).await;
+    let demo_rp = relying_party(&app.dir.path().join("town-demo.json"), "http://127.0.0.1:8080/demo");
+    let altro_rp = relying_party(&app.dir.path().join("town-altro.json"), "http://127.0.0.1:8080/altro");
+    let parties = ricevo_identity::RelyingParties::per_town(vec![("demo".into(), demo_rp), ("altro".into(), altro_rp)]);
+    let state = app.state.clone().with_identity(std::sync::Arc::new(parties));
+    app.router = ricevo_web::router(state.clone());
+    app.state = state;
+    // Each town publishes its own entity configuration; the instance has none.
+    assert_eq!(support::get(&app, &nobody(), "/.well-known/openid-federation").await.status, StatusCode::NOT_FOUND);
+    for slug in ["demo", "altro"] {
+        let ec = support::get(&app, &nobody(), &format!("/{slug}/.well-known/openid-federation")).await;
+        assert_eq!(ec.status, StatusCode::OK, "{slug}");
+    }
+    assert_eq!(support::get(&app, &nobody(), "/accedi/callback?state=x&code=y").await.status, StatusCode::NOT_FOUND);
+    // The first town's sign-in, brought to the second town's callback by its own browser.
     let browser = pending_sign_in(&app, app.tenant, "s-demo").await;
-    // Instance mode has one callback; the desk refuses another town's (per-town mode), tested
-    // at the desk. Here: the state of one sign-in does not open a session for anyone else.
-    let other = Session { cookie: format!("ricevo_accesso={browser}x"), csrf: String::new() };
-    let a = support::get(&app, &other, "/accedi/callback?state=s-demo&code=abc").await;
-    assert_eq!(a.status, StatusCode::BAD_REQUEST);
-    assert!(support::set_cookie(&a.headers, "ricevo_cittadino").is_none());
+    let with_cookie = Session { cookie: format!("ricevo_accesso={browser}"), csrf: String::new() };
+    let wrong =
+        support::get(&app, &with_cookie, &format!("/{}/accedi/callback?state=s-demo&code=abc", altro.slug)).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(text(&wrong).contains("avviato per un altro Comune"), "{}", wrong.body);
+    assert!(support::set_cookie(&wrong.headers, "ricevo_cittadino").is_none());
+    // And it is spent: the first town's callback does not take it afterwards.
+    let later = support::get(&app, &with_cookie, "/demo/accedi/callback?state=s-demo&code=abc").await;
+    assert_eq!(later.status, StatusCode::BAD_REQUEST);
+    assert!(text(&later).contains("già stato usato"));
 }
 
 #[tokio::test]
