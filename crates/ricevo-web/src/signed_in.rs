@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/i-miei-appuntamenti", get(mine))
         .route("/{tenant}/i-miei-appuntamenti/{reference}/annulla", post(cancel_mine))
         .route("/{tenant}/i-miei-appuntamenti/{reference}/sposta", get(move_mine).post(move_mine_submit))
+        .route("/{tenant}/staff/settings/spid-cie", post(set_verified_max))
 }
 
 /// The signed-in citizen of `tenant`, if the request carries one.
@@ -736,4 +737,39 @@ async fn move_mine_submit(
         }
     };
     result.await.unwrap_or_else(|e: ApiError| ctx.error(&e, None))
+}
+
+// ---------------------------------------------------------------- the town's limit (staff)
+
+/// `POST /{tenant}/staff/settings/spid-cie`: the town's limit of active appointments per
+/// service for a verified citizen (administrators; empty: the instance's); back to the settings.
+async fn set_verified_max(
+    State(state): State<AppState>,
+    crate::staff::common::Posted { staff, form }: crate::staff::common::Posted,
+) -> Result<Response, crate::staff::common::PageError> {
+    use crate::staff::common::PageError;
+    staff.require_admin()?;
+    let lang = staff.lang;
+    let raw = form.get("verified_max_active").trim();
+    let max = if raw.is_empty() {
+        None
+    } else {
+        match raw.parse::<u16>() {
+            Ok(n) if (1..=100).contains(&n) => Some(n),
+            _ => {
+                let message = tr(
+                    lang,
+                    "Scrivi un numero da 1 a 100, o lascia vuoto.",
+                    "Write a number from 1 to 100, or leave it empty.",
+                );
+                return Err(PageError::bad_request(lang, message));
+            }
+        }
+    };
+    state
+        .desk
+        .set_verified_max_active(&staff.tenant, &staff.grant(), max)
+        .await
+        .map_err(|e| staff.err(ApiError::from_desk(lang, e)))?;
+    Ok(crate::staff::common::see_other(&format!("/{}/staff/settings#spid-cie", staff.tenant.slug)))
 }

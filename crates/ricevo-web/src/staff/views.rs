@@ -628,6 +628,11 @@ pub(crate) struct SettingsPage {
     /// Whether the town offers "your turn" push notifications in its waiting rooms.
     pub(crate) web_push: bool,
     // ---- end webpush ----
+    // ---- citizen ----
+    /// The town's limit of active appointments per service for a citizen signed in with SPID or
+    /// CIE; empty: the instance's.
+    pub(crate) verified_max_active: String,
+    // ---- end citizen ----
 }
 
 /// One webhook.

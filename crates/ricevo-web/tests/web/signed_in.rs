@@ -474,3 +474,34 @@ async fn the_service_form_shows_whether_the_service_asks_for_spid_or_cie() {
     let after = support::get(&app, &staff, &uri).await;
     assert!(after.body.contains("name=\"requires_identity\" value=\"1\" checked"), "checked");
 }
+
+#[tokio::test]
+async fn an_administrator_sets_the_towns_limit_for_verified_citizens() {
+    let app = app().await;
+    let staff = support::login(&app, support::ADMIN).await;
+    let page = support::get(&app, &staff, "/demo/staff/settings").await;
+    assert!(
+        page.body.contains("name=\"verified_max_active\" min=\"1\" max=\"100\" value=\"\""),
+        "empty: the instance's"
+    );
+    let saved = support::post(&app, &staff, "/demo/staff/settings/spid-cie", &[("verified_max_active", "1")]).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(app.store.verified_max_active(app.tenant).await.unwrap(), Some(1));
+    let page = support::get(&app, &staff, "/demo/staff/settings").await;
+    assert!(
+        page.body.contains("value=\"1\" aria-describedby=\"f-verified-max-hint\"")
+            || page.body.contains("max=\"100\" value=\"1\"")
+    );
+    let bad = support::post(&app, &staff, "/demo/staff/settings/spid-cie", &[("verified_max_active", "0")]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("da 1 a 100"), "{}", bad.body);
+    let cleared = support::post(&app, &staff, "/demo/staff/settings/spid-cie", &[("verified_max_active", "")]).await;
+    assert_eq!(cleared.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.store.verified_max_active(app.tenant).await.unwrap(), None);
+    // A signed-in citizen is not staff: sent to the staff sign-in, nothing changes.
+    let citizen = signed_in(&app, "demo", &identity(MARIA, "Maria", "Rossi")).await;
+    let not_staff =
+        support::post(&app, &citizen, "/demo/staff/settings/spid-cie", &[("verified_max_active", "5")]).await;
+    assert!(not_staff.status.is_redirection() || not_staff.status.is_client_error(), "{}", not_staff.status);
+    assert_eq!(app.store.verified_max_active(app.tenant).await.unwrap(), None);
+}
