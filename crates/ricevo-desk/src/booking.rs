@@ -50,6 +50,11 @@ pub(crate) enum Booker {
         /// The chat's id.
         chat: i64,
     },
+    // ---- citizen ----
+    /// The citizen on the booking pages, signed in with SPID or CIE (`signed_in`): the same
+    /// budget, the town's limit for verified citizens, and the services that ask for it.
+    Verified,
+    // ---- end citizen ----
 }
 
 /// A citizen's request to book, as a channel parsed it.
@@ -108,7 +113,7 @@ impl Booker {
     // How the booking is recorded for the reports.
     fn via(self) -> BookedVia {
         match self {
-            Booker::Citizen => BookedVia::Page,
+            Booker::Citizen | Booker::Verified => BookedVia::Page,
             Booker::Api => BookedVia::Api,
             Booker::Staff { .. } => BookedVia::Staff,
             Booker::Telegram { .. } => BookedVia::Telegram,
@@ -189,6 +194,14 @@ impl Desk {
         }
         let ctx = self.service_context(tenant, req.service_id).await?;
         let (service, office, facts) = (&ctx.service, &ctx.office, &ctx.facts);
+        // ---- citizen ---- A service the town books only for a verified identity: a citizen not
+        // signed in is refused (an official books for someone whose identity they checked).
+        if matches!(booker, Booker::Citizen | Booker::Api | Booker::Telegram { .. })
+            && self.store.services_requiring_identity(tenant.id).await?.contains(&service.id)
+        {
+            return Err(DeskError::IdentityRequired);
+        }
+        // ---- end citizen ----
         let details = check_booking(&req.input, &service.rules, &service.questions, lang).map_err(DeskError::Fields)?;
         let day = req.start.to_zoned(facts.zone.clone()).date();
         // Only the seats of the wanted interval decide; the database re-checks them on commit.
@@ -279,6 +292,13 @@ impl Desk {
             ics_url: links.ics.clone(),
         };
         let max_active = self.settings.max_active_per_citizen;
+        // ---- citizen ---- A verified citizen: the town's own limit (keyed, as every quota, by
+        // the codice fiscale among the citizen's keys: here the verified one).
+        let quota = match booker {
+            Booker::Verified => Some(self.verified_quota(tenant).await?),
+            _ => (max_active > 0).then(|| quota::CitizenQuota::new(max_active)),
+        };
+        // ---- end citizen ----
         let mut new = NewAppointment {
             notes: details.notes.clone(),
             answers: serde_json::to_value(&details.answers).unwrap_or_default(),
@@ -289,7 +309,7 @@ impl Desk {
                 status: 201,
                 body: serde_json::to_string(&receipt).unwrap_or_default(),
             }),
-            quota: (max_active > 0).then(|| quota::CitizenQuota::new(max_active)),
+            quota,
             telegram_chat_id: booker.telegram_chat(),
             ..new_appointment(tenant, office, service, facts.hours.desks(), slot, details, &token, public_id, now)
         };

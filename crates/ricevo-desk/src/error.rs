@@ -90,6 +90,11 @@ pub enum DeskError {
     /// The town is suspended by the instance administrator: nothing is served for it.
     #[error("town suspended")]
     Suspended,
+    // ---- citizen ----
+    /// The service books only for a citizen signed in with SPID or CIE.
+    #[error("a verified identity is required")]
+    IdentityRequired,
+    // ---- end citizen ----
     /// The database failed; logged, never shown.
     #[error("storage: {0}")]
     Storage(String),

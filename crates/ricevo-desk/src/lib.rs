@@ -77,6 +77,9 @@ pub mod turn_near;
 // ---- staffoidc ----
 pub mod staff_sign_in;
 // ---- end staffoidc ----
+// ---- citizen ----
+pub mod signed_in;
+// ---- end citizen ----
 
 use std::fmt;
 use std::sync::Arc;

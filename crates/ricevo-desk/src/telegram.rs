@@ -135,9 +135,12 @@ struct Turn<'a> {
 // What the desk refused, in the citizen's terms; storage failures are logged and said plainly.
 fn problem(e: DeskError) -> Problem {
     match e {
-        DeskError::NotFound | DeskError::ServiceNotFound | DeskError::Forbidden | DeskError::Suspended => {
-            Problem::NotOffered
-        }
+        // (citizen) A service asking for SPID or CIE is not offered in a chat.
+        DeskError::NotFound
+        | DeskError::ServiceNotFound
+        | DeskError::Forbidden
+        | DeskError::Suspended
+        | DeskError::IdentityRequired => Problem::NotOffered,
         DeskError::Unavailable { .. } => Problem::TimeGone,
         DeskError::NotActive | DeskError::StatusChange(_) | DeskError::Conflict => Problem::NotActive,
         DeskError::CitizenLimit(n) => Problem::CitizenLimit(n),

@@ -157,6 +157,12 @@ impl Desk {
         let now = self.now();
         let ctx = self.service_context(tenant, req.service_id).await?;
         let service = &ctx.service;
+        // ---- citizen ---- The waitlist books on its own when a seat frees: a service asking
+        // for SPID or CIE has none (its offer would book without a verified identity).
+        if self.store.services_requiring_identity(tenant.id).await?.contains(&service.id) {
+            return Err(DeskError::IdentityRequired);
+        }
+        // ---- end citizen ----
         let details = check_booking(&req.input, &service.rules, &[], lang).map_err(DeskError::Fields)?;
         let invalid = |e: waitlist::PreferenceError| DeskError::Invalid(e.message(lang).to_owned());
         let weekdays = Weekdays::parse(&req.weekdays).map_err(invalid)?;

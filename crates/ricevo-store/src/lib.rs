@@ -51,6 +51,10 @@ pub use telegram::ChatState;
 pub mod staff_sign_in;
 pub use staff_sign_in::{PendingProviderSignIn, RoleMapping, TownIdentityProvider};
 // ---- end staffoidc ----
+// ---- citizen ----
+pub mod citizen_identity;
+pub use citizen_identity::{CitizenSession, NewCitizenSession, NewSignIn, SessionIdentity, StoredSignIn};
+// ---- end citizen ----
 // Backup and restore (operating it): the SQLite file as a whole.
 pub mod sqlite_file;
 #[cfg(feature = "testing")]
@@ -777,6 +781,54 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Whether a session was opened through the town's provider.
     async fn session_via_provider(&self, token_hash: &str) -> Result<bool>;
     // ---- end staffoidc ----
+    // ---- citizen ----
+    /// Stores a sign-in on its way through the identity provider; `Duplicate` for a state
+    /// already stored.
+    async fn save_sign_in(&self, s: &NewSignIn, now: Timestamp) -> Result<()>;
+    /// Takes (reads and deletes) the sign-in of a state's hash, of any town and even expired:
+    /// the caller checks both; a state is consumed by its first callback.
+    async fn take_sign_in(&self, state_hash: &str) -> Result<Option<StoredSignIn>>;
+    /// Opens a signed-in citizen's session; returns its id.
+    async fn open_citizen_session(&self, s: &NewCitizenSession, now: Timestamp) -> Result<i64>;
+    /// The town's unexpired session of a token's hash.
+    async fn citizen_session(
+        &self,
+        tenant: TenantId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<CitizenSession>>;
+    /// Ends (deletes) the town's session of a token's hash, returning it if there was one.
+    async fn close_citizen_session(&self, tenant: TenantId, token_hash: &str) -> Result<Option<CitizenSession>>;
+    /// Deletes expired sessions and sign-ins; returns how many.
+    async fn purge_citizen_sign_ins(&self, now: Timestamp) -> Result<u64>;
+    /// Records that the town's appointment was booked by a citizen whose identity was verified
+    /// (`spid` or `cie`); `NotFound` when it is not the town's.
+    async fn mark_appointment_verified(
+        &self,
+        tenant: TenantId,
+        appointment: AppointmentId,
+        kind: &str,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Which of the town's appointments were booked with a verified identity, and how.
+    async fn verified_appointments(
+        &self,
+        tenant: TenantId,
+        appointments: &[AppointmentId],
+    ) -> Result<Vec<(AppointmentId, String)>>;
+    /// The appointments of every town whose codice fiscale is `fiscal_code` and that end
+    /// after `since`, earliest first (what a signed-in citizen sees as theirs).
+    async fn appointments_of_fiscal_code(&self, fiscal_code: &str, since: Timestamp) -> Result<Vec<Appointment>>;
+    /// Sets whether the town's service books only for a verified identity.
+    async fn set_service_requires_identity(&self, tenant: TenantId, service: ServiceId, on: bool) -> Result<()>;
+    /// The town's services that book only for a verified identity.
+    async fn services_requiring_identity(&self, tenant: TenantId) -> Result<Vec<ServiceId>>;
+    /// Sets how many active appointments per service a verified citizen may hold in the town
+    /// (`None`: the instance's setting).
+    async fn set_verified_max_active(&self, tenant: TenantId, max: Option<u16>) -> Result<()>;
+    /// The town's own limit for verified citizens, if it set one.
+    async fn verified_max_active(&self, tenant: TenantId) -> Result<Option<u16>>;
+    // ---- end citizen ----
 }
 
 /// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.

@@ -67,6 +67,14 @@ impl CitizenLookup {
         self.appointment_condition().replace(" AND anonymised = 0", "")
     }
 
+    // ---- citizen ----
+    /// The SQL condition on `citizen_sessions` that selects the citizen's (with `$1` the town):
+    /// the same comparisons as an appointment's, on the identity the provider released.
+    pub(crate) fn session_condition(&self) -> String {
+        self.waitlist_condition().replace("citizen_email", "email").replace("citizen_phone", "phone")
+    }
+    // ---- end citizen ----
+
     /// The SQL condition on `entries` that selects the citizen's places: those of their
     /// appointments, and for an e-mail the tickets and invitations sent to it.
     pub(crate) fn entry_condition(&self) -> String {
@@ -174,6 +182,12 @@ pub struct CitizenRecord {
     pub chat: Vec<ChatLine>,
     /// Their entry in the town's survey contact list (found by e-mail only).
     pub contacts: Vec<crate::SurveyContact>,
+    // ---- citizen ----
+    /// Their open sessions signed in with SPID or CIE (the identity the provider released).
+    pub sessions: Vec<crate::CitizenSession>,
+    /// Which of their appointments were booked with a verified identity, and how (`spid`, `cie`).
+    pub verified: Vec<(AppointmentId, String)>,
+    // ---- end citizen ----
 }
 
 impl CitizenRecord {
@@ -185,6 +199,7 @@ impl CitizenRecord {
             && self.messages.is_empty()
             && self.chat.is_empty()
             && self.contacts.is_empty()
+            && self.sessions.is_empty()
     }
 }
 
@@ -392,7 +407,24 @@ macro_rules! impl_privacy {
                     $crate::CitizenLookup::Email(e) => self.campaigns_citizen_contacts(tenant, e).await?,
                     _ => Vec::new(),
                 };
-                Ok($crate::CitizenRecord { appointments, entries, documents, messages, chat, contacts })
+                // ---- citizen ----
+                let session_rows: Vec<$crate::citizen_identity::SessionRow> = Self::citizen_query_as(
+                    &format!(
+                        "SELECT {} FROM citizen_sessions WHERE {} ORDER BY id",
+                        $crate::citizen_identity::SESSION_COLUMNS,
+                        lookup.session_condition()
+                    ),
+                    tenant,
+                    &values,
+                )
+                .fetch_all(&self.reader)
+                .await?;
+                let sessions =
+                    session_rows.into_iter().map($crate::citizen_identity::session_from).collect::<Result<Vec<_>>>()?;
+                let ids: Vec<AppointmentId> = appointments.iter().map(|a| a.id).collect();
+                let verified = self.identity_of_appointments(tenant, &ids).await?;
+                // ---- end citizen ----
+                Ok($crate::CitizenRecord { appointments, entries, documents, messages, chat, contacts, sessions, verified })
             }
 
             async fn privacy_erase(
@@ -459,6 +491,17 @@ macro_rules! impl_privacy {
                     .execute(&mut *tx)
                     .await?;
                 // ---- end webpush ----
+                // ---- citizen ---- Their sessions signed in with SPID or CIE, and the marks of
+                // their appointments' verified identity.
+                Self::citizen_query(&format!("DELETE FROM citizen_sessions WHERE {}", lookup.session_condition()), tenant, &values)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::citizen_query(&format!(
+                    "DELETE FROM appointment_identities WHERE tenant_id = $1 AND appointment_id IN (SELECT id FROM appointments WHERE {cond})"
+                ), tenant, &values)
+                .execute(&mut *tx)
+                .await?;
+                // ---- end citizen ----
                 counts.documents =
                     Self::citizen_query(&format!("DELETE FROM documents WHERE {}", lookup.document_condition()), tenant, &values)
                         .execute(&mut *tx)
@@ -565,6 +608,26 @@ macro_rules! impl_privacy {
                     .execute(&mut *tx)
                     .await?;
                 // ---- end webpush ----
+                // ---- citizen ---- Sessions and sign-ins are short; any older than the cut-off
+                // are gone, and anonymised appointments lose their verified mark.
+                sqlx::query("DELETE FROM citizen_sessions WHERE tenant_id = $1 AND created_at < $2")
+                    .bind(tenant.0)
+                    .bind(before.as_second())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM citizen_sign_ins WHERE tenant_id = $1 AND created_at < $2")
+                    .bind(tenant.0)
+                    .bind(before.as_second())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "DELETE FROM appointment_identities WHERE tenant_id = $1 AND appointment_id IN \
+                     (SELECT id FROM appointments WHERE tenant_id = $1 AND anonymised = 1)",
+                )
+                .bind(tenant.0)
+                .execute(&mut *tx)
+                .await?;
+                // ---- end citizen ----
                 tx.commit().await?;
                 Ok($crate::RetentionCounts { messages, documents, audit_names, chat_lines, contacts })
             }

@@ -376,6 +376,9 @@ macro_rules! impl_store {
         // ---- staffoidc ----
         $crate::staff_sign_in::impl_staff_sign_in!($store, $db);
         // ---- end staffoidc ----
+        // ---- citizen ----
+        $crate::citizen_identity::impl_citizen_identity!($store, $db);
+        // ---- end citizen ----
 
         impl $store {
             /// Whether the town still has an enabled administrator, as the transaction sees it
@@ -2905,6 +2908,47 @@ macro_rules! impl_store {
                 self.session_via_provider_read(token_hash).await
             }
             // ---- end staffoidc ----
+            // ---- citizen (the statements are in citizen_identity.rs) ----
+            async fn save_sign_in(&self, s: &$crate::NewSignIn, now: Timestamp) -> Result<()> {
+                self.identity_save_sign_in(s, now).await
+            }
+            async fn take_sign_in(&self, state_hash: &str) -> Result<Option<$crate::StoredSignIn>> {
+                self.identity_take_sign_in(state_hash).await
+            }
+            async fn open_citizen_session(&self, s: &$crate::NewCitizenSession, now: Timestamp) -> Result<i64> {
+                self.identity_open_session(s, now).await
+            }
+            async fn citizen_session(&self, tenant: TenantId, token_hash: &str, now: Timestamp) -> Result<Option<$crate::CitizenSession>> {
+                self.identity_session(tenant, token_hash, now).await
+            }
+            async fn close_citizen_session(&self, tenant: TenantId, token_hash: &str) -> Result<Option<$crate::CitizenSession>> {
+                self.identity_close_session(tenant, token_hash).await
+            }
+            async fn purge_citizen_sign_ins(&self, now: Timestamp) -> Result<u64> {
+                self.identity_purge(now).await
+            }
+            async fn mark_appointment_verified(&self, tenant: TenantId, appointment: AppointmentId, kind: &str, now: Timestamp) -> Result<()> {
+                self.identity_mark_appointment(tenant, appointment, kind, now).await
+            }
+            async fn verified_appointments(&self, tenant: TenantId, appointments: &[AppointmentId]) -> Result<Vec<(AppointmentId, String)>> {
+                self.identity_of_appointments(tenant, appointments).await
+            }
+            async fn appointments_of_fiscal_code(&self, fiscal_code: &str, since: Timestamp) -> Result<Vec<Appointment>> {
+                self.identity_appointments_of(fiscal_code, since).await
+            }
+            async fn set_service_requires_identity(&self, tenant: TenantId, service: ServiceId, on: bool) -> Result<()> {
+                self.identity_set_service_required(tenant, service, on).await
+            }
+            async fn services_requiring_identity(&self, tenant: TenantId) -> Result<Vec<ServiceId>> {
+                self.identity_services_required(tenant).await
+            }
+            async fn set_verified_max_active(&self, tenant: TenantId, max: Option<u16>) -> Result<()> {
+                self.identity_set_verified_max(tenant, max).await
+            }
+            async fn verified_max_active(&self, tenant: TenantId) -> Result<Option<u16>> {
+                self.identity_verified_max(tenant).await
+            }
+            // ---- end citizen ----
         }
     };
 }

@@ -425,6 +425,9 @@ impl ApiError {
             DeskError::Internal(detail) => ApiError::Internal(detail),
             DeskError::LastAdministrator => ApiError::LastAdministrator(lang),
             DeskError::Suspended => ApiError::Suspended(lang),
+            // ---- citizen ----
+            DeskError::IdentityRequired => ApiError::Forbidden(lang),
+            // ---- end citizen ----
             other => ApiError::Internal(other.to_string()),
         }
     }

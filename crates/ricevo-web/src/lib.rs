@@ -48,6 +48,10 @@ pub mod telegram;
 // ---- channels ----
 pub mod channels;
 // ---- end channels ----
+// ---- citizen ----
+pub(crate) mod citizen_session;
+pub mod signed_in;
+// ---- end citizen ----
 
 use std::time::{Duration, Instant};
 
@@ -101,6 +105,9 @@ pub fn router(state: AppState) -> Router {
         // ---- channels ----
         .merge(channels::routes())
         // ---- end channels ----
+        // ---- citizen ----
+        .merge(signed_in::routes())
+        // ---- end citizen ----
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_with_token))
         .fallback(not_found)

@@ -11,6 +11,9 @@ pub(crate) mod layout;
 mod picker;
 pub(crate) mod privacy;
 pub(crate) mod texts;
+// ---- citizen ----
+pub(crate) mod signed_in_form;
+// ---- end citizen ----
 
 use askama::Template;
 use axum::Router;
@@ -441,6 +444,12 @@ struct BookPage {
     unavailable: Option<String>,
     alternatives: Vec<Opt>,
     notice: privacy::Notice,
+    // ---- citizen ----
+    /// The signed-in citizen's verified details (the codice fiscale read-only).
+    verified: Option<signed_in_form::VerifiedView>,
+    /// "Compila con SPID o CIE", for a citizen not signed in.
+    sign_in: Option<signed_in_form::SignInOffer>,
+    // ---- end citizen ----
 }
 
 /// Free times offered instead of a refused one.
@@ -603,6 +612,10 @@ fn book_page(
         unavailable: outcome.unavailable.clone(),
         alternatives: alternatives(ctx, &outcome.alternatives),
         notice: privacy::Notice::of(ctx, t),
+        // ---- citizen ----
+        verified: signed_in_form::verified_view(ctx, t),
+        sign_in: None,
+        // ---- end citizen ----
     }
 }
 
@@ -626,16 +639,26 @@ async fn book_form(
         let Some(start) = q.start.as_deref().and_then(parse_instant) else {
             return Ok(bad_start(&ctx, ctx.href(&service_path(&t, service.id))));
         };
-        let page = book_page(
+        // ---- citizen ---- A service asking for SPID or CIE says so before the form is filled;
+        // a signed-in citizen finds their verified details already in it.
+        let signed_in = signed_in_form::session_for_booking(&ctx, &t).is_some();
+        if !signed_in && state.desk.service_requires_identity(&t, service.id).await.in_lang(ctx.lang)? {
+            return Ok(signed_in_form::identity_required_page(&state, &ctx, &t, &ctx.here()));
+        }
+        let mut pairs = Vec::new();
+        signed_in_form::prefill(&ctx, &t, &mut pairs);
+        let mut page = book_page(
             &ctx,
             &t,
             &service,
             &office,
             start,
-            &Values::default(),
+            &Values::new(pairs),
             &Outcome::default(),
             Showing::only(Step::Details),
         );
+        page.sign_in = signed_in_form::sign_in_offer(&state, &ctx, &t, &ctx.here());
+        // ---- end citizen ----
         Ok(ctx.form_page(StatusCode::OK, &page))
     };
     answer(&ctx, result.await)
@@ -685,6 +708,10 @@ async fn book_submit(
                 Some((ctx.t.csrf_retry, ctx.here())),
             ));
         };
+        // ---- citizen ---- (the verified codice fiscale whatever was posted)
+        let mut pairs = pairs;
+        signed_in_form::prefill(&ctx, &t, &mut pairs);
+        // ---- end citizen ----
         let values = Values::new(pairs);
         if !ctx.csrf_ok(values.get(CSRF_FIELD)) {
             return Ok(ctx.csrf_refused(ctx.here()));
@@ -694,7 +721,12 @@ async fn book_submit(
             return Ok(bad_start(&ctx, ctx.href(&service_path(&t, service.id))));
         };
         let render = |status: StatusCode, outcome: &Outcome, showing: Showing| {
-            let page = book_page(&ctx, &t, &service, &office, start, &values, outcome, showing);
+            let mut page = book_page(&ctx, &t, &service, &office, start, &values, outcome, showing);
+            // ---- citizen ----
+            if showing.details || showing.applicant {
+                page.sign_in = signed_in_form::sign_in_offer(&state, &ctx, &t, &ctx.here());
+            }
+            // ---- end citizen ----
             ctx.form_page(status, &page)
         };
         // "Change" on the summary, or "back": that step again, as it was filled.
@@ -744,7 +776,13 @@ async fn book_submit(
         };
         let booked_at =
             |token: &str| Redirect::to(&ctx.href(&format!("{}?booked=1", manage_path(token)))).into_response();
-        let outcome = match state.desk.book(&t, req, ctx.lang).await {
+        // ---- citizen ---- A signed-in citizen books with their verified identity.
+        let booked = match signed_in_form::session_for_booking(&ctx, &t) {
+            Some(session) => state.desk.book_verified(&t, req, ctx.lang, session).await,
+            None => state.desk.book(&t, req, ctx.lang).await,
+        };
+        // ---- end citizen ----
+        let outcome = match booked {
             Ok(BookingResult::Booked { token, .. }) => return Ok(booked_at(&token)),
             // The same summary confirmed again (a reload, a double press): the first booking.
             Ok(BookingResult::Replay(first)) => {
@@ -773,6 +811,11 @@ async fn book_submit(
                 }
                 return Ok(resp);
             }
+            // ---- citizen ----
+            Err(DeskError::IdentityRequired) => {
+                return Ok(signed_in_form::identity_required_page(&state, &ctx, &t, &ctx.here()));
+            }
+            // ---- end citizen ----
             Err(e) => return Err(ApiError::from_desk(ctx.lang, e)),
         };
         Ok(render(StatusCode::CONFLICT, &outcome, Showing::only(Step::Summary)))
@@ -1111,3 +1154,64 @@ async fn move_submit(State(state): State<AppState>, ctx: Ctx, Path(token): Path<
     };
     answer(&ctx, result.await)
 }
+
+// ---- citizen ----
+/// The move page for an appointment a signed-in citizen opened from "I miei appuntamenti"
+/// (no link token): it posts to `here` and leads back to `back`; `confirm` shows a chosen
+/// time beside the current one, `refused` a time taken meanwhile and its alternatives.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn move_page_signed_in(
+    ctx: &Ctx,
+    state: &AppState,
+    tenant: &Tenant,
+    a: &Appointment,
+    here: &str,
+    back: &str,
+    from: Option<&str>,
+    refused: Option<(&'static str, Vec<Slot>)>,
+    confirm: Option<Timestamp>,
+) -> Result<Response, ApiError> {
+    let service = state.store.service(tenant.id, a.service_id).await?.ok_or(ApiError::NotFound(ctx.lang))?;
+    let office = state.store.office(tenant.id, a.office_id).await?.ok_or(ApiError::NotFound(ctx.lang))?;
+    let picker =
+        picker::build(ctx, state, tenant, &service, &office, from, state.now(), here, Purpose::Move(a.start)).await?;
+    let (unavailable, alternative_slots) = match refused {
+        Some((message, slots)) => (Some(message), slots),
+        None => (None, Vec::new()),
+    };
+    let heading = if confirm.is_some() { ctx.t.move_confirm_title } else { ctx.t.move_title };
+    let mut page_title = title(heading, tenant);
+    if unavailable.is_some() {
+        page_title = format!("{}{page_title}", ctx.t.error_prefix);
+    }
+    let mine = match ctx.lang {
+        Lang::It => "I miei appuntamenti",
+        Lang::En => "My appointments",
+    };
+    let home = ctx.town().map_or_else(|| tenant.clone(), Clone::clone);
+    let crumbs = ctx.crumbs(vec![
+        (home.name.clone(), Some(town_path(&home))),
+        (mine.to_owned(), Some(back.to_owned())),
+        (heading.to_owned(), None),
+    ]);
+    let zone = zone_of(tenant);
+    let page = MovePage {
+        l: ctx.layout(page_title, crumbs, Some(&home), true),
+        t: ctx.t,
+        service_name: service.name,
+        current: texts::when(ctx.lang, &a.start.to_zoned(zone.clone())),
+        action: here.to_owned(),
+        csrf: ctx.csrf.clone(),
+        back_href: back.to_owned(),
+        unavailable,
+        alternatives: alternatives(ctx, &alternative_slots),
+        picker,
+        confirm: confirm.map(|s| {
+            let z = s.to_zoned(zone);
+            (texts::when(ctx.lang, &z), ricevo_desk::town::rfc3339(&z))
+        }),
+    };
+    let status = if page.unavailable.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    Ok(ctx.form_page(status, &page))
+}
+// ---- end citizen ----

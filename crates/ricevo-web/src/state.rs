@@ -176,6 +176,10 @@ pub struct AppState {
     /// The Telegram Bot API client the webhook answers through.
     pub telegram_api: Option<Arc<ricevo_notify::telegram::BotApi>>,
     // ---- end telegram ----
+    // ---- citizen ----
+    /// The instance's SPID/CIE relying parties; `None`: citizens are not offered to sign in.
+    pub identity: Option<Arc<ricevo_identity::RelyingParties>>,
+    // ---- end citizen ----
     clock: Clock,
 }
 
@@ -217,6 +221,9 @@ impl AppState {
                 }
             },
             // ---- end telegram ----
+            // ---- citizen ----
+            identity: None,
+            // ---- end citizen ----
             config: Arc::new(config),
             clock,
         }
@@ -229,6 +236,14 @@ impl AppState {
         self.media = Some(media);
         self
     }
+
+    // ---- citizen ----
+    /// The same state offering SPID/CIE sign-in through these relying parties.
+    pub fn with_identity(mut self, identity: Arc<ricevo_identity::RelyingParties>) -> AppState {
+        self.identity = Some(identity);
+        self
+    }
+    // ---- end citizen ----
 
     /// Now.
     pub fn now(&self) -> Timestamp {

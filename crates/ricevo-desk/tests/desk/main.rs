@@ -17,3 +17,6 @@ mod support;
 mod surveys;
 mod waiting_room;
 mod waitlist;
+// ---- citizen ----
+mod signed_in;
+// ---- end citizen ----

@@ -54,6 +54,12 @@ pub(crate) struct Ctx {
     /// The town the request turned out to be about, once a handler knows it: error pages keep
     /// its header and footer.
     town: std::sync::OnceLock<Tenant>,
+    // ---- citizen ----
+    /// The citizen signed in to the town of the path with SPID or CIE, and the cookie's token.
+    pub citizen: Option<(ricevo_store::CitizenSession, String)>,
+    /// Whether the instance offers citizens to sign in with SPID or CIE.
+    pub identity_offered: bool,
+    // ---- end citizen ----
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -87,6 +93,10 @@ impl FromRequestParts<AppState> for Ctx {
             secure_cookies: state.config.secure_cookies,
             cross_site,
             town: std::sync::OnceLock::new(),
+            // ---- citizen ----
+            citizen: crate::citizen_session::session_of_request(parts, state).await,
+            identity_offered: state.identity.is_some(),
+            // ---- end citizen ----
         })
     }
 }
@@ -151,6 +161,10 @@ pub(crate) struct Layout {
     pub town: Option<Town>,
     /// Keep out of search engines (pages opened by a personal link).
     pub noindex: bool,
+    // ---- citizen ----
+    /// The citizen signed in to this page's town, for the header ("Esci").
+    pub citizen: Option<crate::citizen_session::CitizenBar>,
+    // ---- end citizen ----
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters stay).
@@ -226,6 +240,19 @@ impl Ctx {
                 legal_href: self.href(&format!("/{}/note-legali", t.slug)),
             }),
             noindex,
+            // ---- citizen ----
+            citizen: town.and_then(|t| {
+                crate::citizen_session::bar(
+                    self.citizen.as_ref().map(|(s, _)| s),
+                    self.identity_offered,
+                    self.embed,
+                    self.lang,
+                    &self.csrf,
+                    &encode(&self.here()),
+                    t,
+                )
+            }),
+            // ---- end citizen ----
         }
     }
 
@@ -297,6 +324,8 @@ impl Ctx {
                 h.append(header::SET_COOKIE, v);
             }
         }
+        // (citizen) A signed-in page carries the "Esci" form in its header.
+        let with_form = with_form || self.citizen.is_some();
         if with_form && self.csrf_cookie.as_deref() != Some(self.csrf.as_str()) {
             // Inside a town's iframe a Strict cookie would never come back: there (over HTTPS
             // only) it is a partitioned cross-site cookie, still tied to our origin.

@@ -60,6 +60,10 @@ struct Row {
     message: Option<String>,
     queued: bool,
     meeting: Option<i64>,
+    // ---- citizen ----
+    /// "identità verificata con SPID", for a booking made signed in.
+    verified: Option<String>,
+    // ---- end citizen ----
 }
 
 /// What the queue fragment needs besides its rows.
@@ -156,6 +160,7 @@ fn row(state: &AppState, staff: &Staff, e: &Entry, now: Timestamp) -> Row {
         message: e.message.clone().filter(|m| !m.is_empty()),
         queued: e.status.is_queued(),
         meeting: e.meeting_id.map(|m| m.0),
+        verified: None,
     }
 }
 
@@ -169,7 +174,17 @@ async fn office_of(state: &AppState, staff: &Staff, raw: &str) -> Result<Office,
 async fn queue_html(state: &AppState, staff: &Staff, office: &Office) -> Result<String, ApiError> {
     let now = state.now();
     let entries = state.desk.office_queue(&staff.tenant, &staff.grant(), office.id).await.in_lang(staff.lang)?;
-    let rows = entries.iter().map(|e| row(state, staff, e, now)).collect();
+    let mut rows: Vec<Row> = entries.iter().map(|e| row(state, staff, e, now)).collect();
+    // ---- citizen ---- Who booked signed in with SPID or CIE: the official sees it verified.
+    let booked: Vec<ricevo_core::AppointmentId> = entries.iter().filter_map(|e| e.appointment_id).collect();
+    let verified = state.desk.verified_identities(&staff.tenant, &booked).await.in_lang(staff.lang)?;
+    for (r, e) in rows.iter_mut().zip(&entries) {
+        r.verified = e
+            .appointment_id
+            .and_then(|a| verified.get(&a))
+            .map(|kind| crate::citizen_session::verified_text(staff.lang, kind));
+    }
+    // ---- end citizen ----
     let offices = state
         .store
         .offices(staff.tenant.id)

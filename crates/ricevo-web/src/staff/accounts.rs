@@ -453,6 +453,9 @@ fn settings_page_with(
         // ---- webpush ----
         web_push: staff.tenant.web_push,
         // ---- end webpush ----
+        // ---- citizen ----
+        verified_max_active: values.get("verified_max_active").to_owned(),
+        // ---- end citizen ----
         p: staff.page(staff.t("Impostazioni del Comune", "Town settings")),
         summary: Summary::of(errors),
         saved,
@@ -485,10 +488,20 @@ fn settings_page_with(
 }
 
 /// `GET /{tenant}/staff/settings`: the town's settings (administrators).
-pub(crate) async fn settings(State(_state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+pub(crate) async fn settings(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
     staff.require_admin()?;
-    Ok(settings_page(&staff, &settings_values(&TenantSettings::of(&staff.tenant)), &Errors::default(), false))
+    let values = with_verified_max(&state, &staff, settings_values(&TenantSettings::of(&staff.tenant))).await?;
+    Ok(settings_page(&staff, &values, &Errors::default(), false))
 }
+
+// ---- citizen ----
+/// The settings' values with the town's limit for citizens signed in with SPID or CIE.
+async fn with_verified_max(state: &AppState, staff: &Staff, mut values: Fields) -> Result<Fields, PageError> {
+    let max = state.store.verified_max_active(staff.tenant.id).await.map_err(|e| staff.err(ApiError::from(e)))?;
+    values.set("verified_max_active", max.map(|m| m.to_string()).unwrap_or_default());
+    Ok(values)
+}
+// ---- end citizen ----
 
 /// `POST /{tenant}/staff/settings`: checks and saves the town's settings.
 pub(crate) async fn save_settings(
@@ -517,12 +530,16 @@ pub(crate) async fn save_settings(
         accessibility_statement_text: form.get("accessibility_statement_text").into(),
     };
     match state.desk.update_settings(&staff.tenant, &staff.grant(), &wanted, lang).await {
-        Ok(t) => Ok(settings_page(&staff, &settings_values(&TenantSettings::of(&t)), &Errors::default(), true)),
+        Ok(t) => {
+            let values = with_verified_max(&state, &staff, settings_values(&TenantSettings::of(&t))).await?;
+            Ok(settings_page(&staff, &values, &Errors::default(), true))
+        }
         Err(e) => {
             into_errors(&staff, e, &mut errors)?;
             // The summary lists the problems in the order of the form's fields.
             let place = |field: &str| SETTINGS_TEXTS.iter().position(|(name, ..)| *name == field).unwrap_or(usize::MAX);
             errors.0.sort_by_key(|(field, _)| place(field));
+            let form = with_verified_max(&state, &staff, form).await?;
             Ok(settings_page(&staff, &form, &errors, false))
         }
     }
@@ -553,7 +570,7 @@ pub(crate) async fn upload_emblem(
             break;
         }
     }
-    let values = settings_values(&TenantSettings::of(&staff.tenant));
+    let values = with_verified_max(&state, &staff, settings_values(&TenantSettings::of(&staff.tenant))).await?;
     let Some(bytes) = bytes.filter(|b| !b.is_empty()) else {
         let message = tr(lang, "Scegli un file con lo stemma.", "Choose a file with the emblem.");
         return Ok(settings_page_with(&staff, &values, &Errors::default(), false, Some(message.into())));

@@ -1073,6 +1073,7 @@ fn service_page(
         ],
         modes: ChoiceField::new("modes", tr(lang, "Modalità offerte", "Modes offered"), modes, errors),
         active: values.checked("active"),
+        requires_identity: values.checked("requires_identity"),
         questions: question_rows(lang, values, errors),
         blank_question: question_row("__N__", lang, &Fields::default(), &Errors::default()),
         questions_error: errors.get("questions"),
@@ -1114,6 +1115,15 @@ pub(crate) async fn create_service(
                 }
                 Err(e) => return Err(staff.err(crate::error::ApiError::from_desk(staff.lang, e))),
             };
+            // ---- citizen ----
+            if form.checked("requires_identity") {
+                state
+                    .desk
+                    .set_service_requires_identity(&staff.tenant, &staff.grant(), s.id, true)
+                    .await
+                    .map_err(|e| staff.err(crate::error::ApiError::from_desk(staff.lang, e)))?;
+            }
+            // ---- end citizen ----
             tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, service = %s.id, "service created");
             Ok(see_other(&format!("{}#office-services", office_link(&staff, office.id))))
         }
@@ -1135,7 +1145,14 @@ pub(crate) async fn edit_service(
     staff: Staff,
 ) -> Result<Response, PageError> {
     let (service, office) = managed_service(&state, &staff, &id).await?;
-    Ok(service_page(&staff, &office, Some(&service), &service_values(&service), &Errors::default()))
+    let mut values = service_values(&service);
+    // ---- citizen ----
+    let required = state.desk.service_requires_identity(&staff.tenant, service.id).await;
+    if required.in_lang(staff.lang).map_err(|e| staff.err(e))? {
+        values.set("requires_identity", "1");
+    }
+    // ---- end citizen ----
+    Ok(service_page(&staff, &office, Some(&service), &values, &Errors::default()))
 }
 
 /// `POST /{tenant}/staff/services/{service}`: saves a service (it stays with its office).
@@ -1160,6 +1177,17 @@ pub(crate) async fn update_service(
                 }
                 Err(e) => return Err(staff.err(crate::error::ApiError::from_desk(staff.lang, e))),
             }
+            // ---- citizen ----
+            let wanted = form.checked("requires_identity");
+            let now = state.desk.service_requires_identity(&staff.tenant, service.id).await;
+            if now.in_lang(staff.lang).map_err(|e| staff.err(e))? != wanted {
+                state
+                    .desk
+                    .set_service_requires_identity(&staff.tenant, &staff.grant(), service.id, wanted)
+                    .await
+                    .map_err(|e| staff.err(crate::error::ApiError::from_desk(staff.lang, e)))?;
+            }
+            // ---- end citizen ----
             tracing::info!(tenant = %staff.tenant.slug, user = %staff.user.id, service = %service.id, "service updated");
             Ok(see_other(&format!("{}#office-services", office_link(&staff, office.id))))
         }

@@ -476,6 +476,10 @@ pub(crate) struct ServicePage {
     pub(crate) numbers: Vec<Field>,
     pub(crate) modes: ChoiceField,
     pub(crate) active: bool,
+    // ---- citizen ----
+    /// Booked only for a citizen signed in with SPID or CIE.
+    pub(crate) requires_identity: bool,
+    // ---- end citizen ----
     /// The intake questions builder's rows.
     pub(crate) questions: Vec<QuestionRow>,
     /// A blank row for the script to copy (`__N__` in its names).
@@ -633,6 +637,11 @@ pub(crate) struct SettingsPage {
     /// Whether the town offers "your turn" push notifications in its waiting rooms.
     pub(crate) web_push: bool,
     // ---- end webpush ----
+    // ---- citizen ----
+    /// The town's limit of active appointments per service for a citizen signed in with SPID or
+    /// CIE; empty: the instance's.
+    pub(crate) verified_max_active: String,
+    // ---- end citizen ----
 }
 
 /// One webhook.

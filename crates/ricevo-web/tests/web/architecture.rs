@@ -26,8 +26,13 @@ fn the_crates_depend_on_each_other_only_along_the_arrows() {
         ("ricevo-store", &["ricevo-core"][..]),
         ("ricevo-notify", &["ricevo-core", "ricevo-store"][..]),
         ("ricevo-media", &[][..]),
-        ("ricevo-desk", &["ricevo-core", "ricevo-store", "ricevo-notify"][..]),
-        ("ricevo-web", &["ricevo-core", "ricevo-store", "ricevo-notify", "ricevo-desk", "ricevo-media"][..]),
+        // (citizen) The desk receives the identity a SPID/CIE provider verified; the web edge
+        // runs the relying party's sign-in.
+        ("ricevo-desk", &["ricevo-core", "ricevo-store", "ricevo-notify", "ricevo-identity"][..]),
+        (
+            "ricevo-web",
+            &["ricevo-core", "ricevo-store", "ricevo-notify", "ricevo-desk", "ricevo-media", "ricevo-identity"][..],
+        ),
         // The campaign bench drives the desk's use cases, as a channel would; the reminders
         // bench runs the outbox worker against the fake SMS gateway.
         (

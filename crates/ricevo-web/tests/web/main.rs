@@ -26,3 +26,6 @@ mod web_push;
 // ---- staffoidc ----
 mod staff_oidc;
 // ---- end staffoidc ----
+// ---- citizen ----
+mod signed_in;
+// ---- end citizen ----
