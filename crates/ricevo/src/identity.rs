@@ -291,8 +291,6 @@ pub(crate) fn key_file(config: &Config, town: Option<&str>) -> PathBuf {
 
 /// The instance's relying parties as configured: `None` when SPID/CIE sign-in is off. Keys are
 /// created on first use. In town mode, one relying party per slug of `towns`.
-// serve.rs calls it once the web side's AppState takes the relying parties (issue 16's merge).
-#[allow(dead_code)]
 pub(crate) fn relying_parties(config: &Config, towns: &[String]) -> Result<Option<RelyingParties>, String> {
     let identity = &config.identity;
     if identity.mode == IdentityMode::Off {

@@ -130,6 +130,13 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     })?;
     let media_addr = media.udp_addr();
     let mut state = AppState::new(store.clone(), web).with_media(media);
+    // SPID/CIE sign-in for citizens, when `[identity]` turns it on: one relying party for the
+    // instance, or one per town that exists now (a town created later gets its own at restart).
+    let slugs: Vec<String> =
+        store.tenants().await.map_err(|e| e.to_string())?.into_iter().map(|t| t.slug.to_string()).collect();
+    if let Some(parties) = crate::identity::relying_parties(&config, &slugs)? {
+        state = state.with_identity(Arc::new(parties));
+    }
     // ---- waitlist ----
     // Offers hold their time for the configured minutes (checked by `Config::check`).
     if let Ok(hold) = ricevo_core::waitlist::HoldLength::minutes(config.waitlist.hold_minutes) {
