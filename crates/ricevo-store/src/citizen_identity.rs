@@ -262,27 +262,6 @@ macro_rules! impl_citizen_identity {
                 Ok(gone)
             }
 
-            async fn identity_mark_appointment(
-                &self,
-                tenant: TenantId,
-                appointment: AppointmentId,
-                kind: &str,
-                now: Timestamp,
-            ) -> Result<()> {
-                let r = sqlx::query(
-                    "INSERT INTO appointment_identities (appointment_id, tenant_id, kind, verified_at) \
-                     SELECT id, tenant_id, $3, $4 FROM appointments WHERE tenant_id = $1 AND id = $2",
-                )
-                .bind(tenant.0)
-                .bind(appointment.0)
-                .bind(kind)
-                .bind(now.as_second())
-                .execute(&self.writer)
-                .await
-                .map_err(duplicate_or)?;
-                if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
-            }
-
             async fn identity_of_appointments(
                 &self,
                 tenant: TenantId,
@@ -307,6 +286,7 @@ macro_rules! impl_citizen_identity {
             async fn identity_appointments_of(&self, fiscal_code: &str, since: Timestamp) -> Result<Vec<Appointment>> {
                 let rows: Vec<AppointmentTuple> = sqlx::query_as(&format!(
                     "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE anonymised = 0 \
+                     AND id IN (SELECT appointment_id FROM appointment_identities) \
                      AND UPPER(COALESCE(fiscal_code, '')) = $1 AND end_at > $2 ORDER BY start_at, id"
                 ))
                 .bind(fiscal_code.trim().to_uppercase())

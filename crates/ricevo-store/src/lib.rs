@@ -801,23 +801,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn close_citizen_session(&self, tenant: TenantId, token_hash: &str) -> Result<Option<CitizenSession>>;
     /// Deletes expired sessions and sign-ins; returns how many.
     async fn purge_citizen_sign_ins(&self, now: Timestamp) -> Result<u64>;
-    /// Records that the town's appointment was booked by a citizen whose identity was verified
-    /// (`spid` or `cie`); `NotFound` when it is not the town's.
-    async fn mark_appointment_verified(
-        &self,
-        tenant: TenantId,
-        appointment: AppointmentId,
-        kind: &str,
-        now: Timestamp,
-    ) -> Result<()>;
     /// Which of the town's appointments were booked with a verified identity, and how.
     async fn verified_appointments(
         &self,
         tenant: TenantId,
         appointments: &[AppointmentId],
     ) -> Result<Vec<(AppointmentId, String)>>;
-    /// The appointments of every town whose codice fiscale is `fiscal_code` and that end
-    /// after `since`, earliest first (what a signed-in citizen sees as theirs).
+    /// The appointments of every town booked signed in with the verified codice fiscale
+    /// `fiscal_code` and that end after `since`, earliest first (what a signed-in citizen sees
+    /// as theirs). A booking made without signing in is never listed, even with the same code:
+    /// whoever typed it may not be its holder, and their details are not the holder's to see.
     async fn appointments_of_fiscal_code(&self, fiscal_code: &str, since: Timestamp) -> Result<Vec<Appointment>>;
     /// Sets whether the town's service books only for a verified identity.
     async fn set_service_requires_identity(&self, tenant: TenantId, service: ServiceId, on: bool) -> Result<()>;

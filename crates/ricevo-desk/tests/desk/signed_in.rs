@@ -213,10 +213,25 @@ async fn my_appointments_are_those_of_my_fiscal_code_in_every_town_and_never_ano
             .unwrap(),
         )
         .await;
-        // Booked in the other town without signing in, with her codice fiscale typed in small letters.
-        let mut typed = request(&two.service, TUESDAY_1030, "Maria Rossi", "maria@example.org");
+        // Signed in at the other town too.
+        let maria_there = signed_in(&desk, &two.tenant, &identity(MARIA, "Maria", "Rossi")).await;
+        let mine_there = stored(
+            &*engine.store,
+            desk.book_verified(
+                &two.tenant,
+                request(&two.service, TUESDAY_1030, "Maria Rossi", "maria@example.org"),
+                Lang::It,
+                &maria_there,
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        // Booked there without signing in, her codice fiscale typed in small letters: whoever
+        // typed it may not be Maria, and their details are not hers to see.
+        let mut typed = request(&two.service, TUESDAY_11, "M. Rossi", "someone@example.org");
         typed.input.fiscal_code = Some(MARIA.to_lowercase());
-        let mine_there = stored(&*engine.store, desk.book(&two.tenant, typed, Lang::It).await.unwrap()).await;
+        let typed = stored(&*engine.store, desk.book(&two.tenant, typed, Lang::It).await.unwrap()).await;
         // Luca's, in the first town.
         let mut his = request(&one.service, TUESDAY_11, "Luca Bianchi", "luca@example.org");
         his.input.fiscal_code = Some(LUCA.into());
@@ -225,6 +240,8 @@ async fn my_appointments_are_those_of_my_fiscal_code_in_every_town_and_never_ano
         let found = desk.my_appointments(&maria).await.unwrap();
         let ids: Vec<_> = found.iter().map(|m| m.appointment.id).collect();
         assert_eq!(ids, vec![mine_here.id, mine_there.id], "{}", engine.name);
+        assert!(!ids.contains(&typed.id), "a booking made without signing in is not listed");
+        assert!(matches!(desk.cancel_mine(&maria, &typed.public_id).await, Err(DeskError::NotFound)));
         assert_eq!(found[1].tenant.slug, "due");
         assert_eq!(found[0].service, "Carta d'identità");
         // Luca's reference is not hers to cancel or move.

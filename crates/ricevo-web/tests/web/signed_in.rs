@@ -135,6 +135,37 @@ pub(crate) async fn book_api(app: &App, slug: &str, service: i64, start: &str, n
     serde_json::from_str::<serde_json::Value>(&answer.body).unwrap()["id"].as_str().unwrap().to_owned()
 }
 
+/// Books at `slug` as a citizen signed in there with the codice fiscale `cf` (as the signed-in
+/// booking form does); returns the reference.
+async fn book_signed_in(app: &App, slug: &str, service: i64, start: &str, name: &str, cf: &str) -> String {
+    let t = town(app, slug).await;
+    let (given, family) = name.split_once(' ').unwrap();
+    let token = app.state.desk.open_citizen_session(&t, &identity(cf, given, family), now()).await.unwrap();
+    let session = app.state.desk.citizen_session(&t, &token).await.unwrap().unwrap();
+    let input = ricevo_core::citizen::BookingInput {
+        name: name.into(),
+        email: "x@example.it".into(),
+        phone: None,
+        fiscal_code: None,
+        mode: "video".into(),
+        notes: None,
+        answers: Default::default(),
+        privacy_accepted: true,
+        lang: ricevo_core::Lang::It,
+    };
+    let request = ricevo_desk::booking::BookingRequest {
+        service_id: ricevo_core::ServiceId(service),
+        start: start.parse::<Timestamp>().unwrap(),
+        input,
+        idempotency: None,
+        source: "203.0.113.9".into(),
+    };
+    match app.state.desk.book_verified(&t, request, ricevo_core::Lang::It, &session).await.unwrap() {
+        ricevo_desk::booking::BookingResult::Booked { receipt, .. } => receipt.id,
+        other => panic!("not booked: {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn without_spid_cie_configured_the_well_known_and_sign_in_addresses_are_not_found() {
     let app = app().await;
@@ -269,10 +300,13 @@ async fn my_appointments_list_both_towns_never_another_citizens_and_cancel_and_m
     let app = app().await;
     let (altro, altro_service) = second_town(&app).await;
     let demo_service = support::service_id(&app, "Cambio di residenza").await;
-    let here = book_api(&app, "demo", demo_service, "2026-11-25T09:00:00+01:00", "Maria Rossi", MARIA).await;
-    let there =
-        book_api(&app, "altro", altro_service, "2026-11-25T10:00:00+01:00", "Maria Rossi", &MARIA.to_lowercase()).await;
-    let lucas = book_api(&app, "demo", demo_service, "2026-11-25T09:35:00+01:00", "Luca Bianchi", LUCA).await;
+    let here = book_signed_in(&app, "demo", demo_service, "2026-11-25T09:00:00+01:00", "Maria Rossi", MARIA).await;
+    let there = book_signed_in(&app, "altro", altro_service, "2026-11-25T10:00:00+01:00", "Maria Rossi", MARIA).await;
+    let lucas = book_signed_in(&app, "demo", demo_service, "2026-11-25T09:35:00+01:00", "Luca Bianchi", LUCA).await;
+    // Booked without signing in, with her codice fiscale typed: whoever typed it may not be
+    // Maria, so it is not listed as hers.
+    let typed =
+        book_api(&app, "altro", altro_service, "2026-11-25T11:30:00+01:00", "M Rossi", &MARIA.to_lowercase()).await;
 
     let s = signed_in(&app, "demo", &identity(MARIA, "Maria", "Rossi")).await;
     let list = support::get(&app, &s, "/demo/i-miei-appuntamenti").await;
@@ -281,6 +315,7 @@ async fn my_appointments_list_both_towns_never_another_citizens_and_cancel_and_m
     assert!(page.contains(&here) && page.contains(&there), "both towns: {page}");
     assert!(page.contains("Comune Altro") && page.contains("Rimborso TARI"));
     assert!(!page.contains(&lucas) && !page.contains("Luca Bianchi"), "never another citizen's");
+    assert!(!page.contains(&typed), "never a booking made without signing in");
 
     // Luca's reference is not found through her session.
     let theirs = support::post(&app, &s, &format!("/demo/i-miei-appuntamenti/{lucas}/annulla"), &[]).await;
