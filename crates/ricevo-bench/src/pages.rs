@@ -187,6 +187,7 @@ async fn bench(o: Options) {
             citizen_keys: Vec::new(),
             quota: None,
             telegram_chat_id: None,
+            verified_identity: None,
         };
         assert!(matches!(store.book(&new).await.unwrap(), BookOutcome::Booked(_)), "appointment {i} not booked");
     }

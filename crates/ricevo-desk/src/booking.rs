@@ -53,7 +53,10 @@ pub(crate) enum Booker {
     // ---- citizen ----
     /// The citizen on the booking pages, signed in with SPID or CIE (`signed_in`): the same
     /// budget, the town's limit for verified citizens, and the services that ask for it.
-    Verified,
+    Verified {
+        /// Whether SPID or CIE verified them (recorded with the appointment).
+        kind: ricevo_identity::ProviderKind,
+    },
     // ---- end citizen ----
 }
 
@@ -113,7 +116,7 @@ impl Booker {
     // How the booking is recorded for the reports.
     fn via(self) -> BookedVia {
         match self {
-            Booker::Citizen | Booker::Verified => BookedVia::Page,
+            Booker::Citizen | Booker::Verified { .. } => BookedVia::Page,
             Booker::Api => BookedVia::Api,
             Booker::Staff { .. } => BookedVia::Staff,
             Booker::Telegram { .. } => BookedVia::Telegram,
@@ -124,6 +127,14 @@ impl Booker {
     fn telegram_chat(self) -> Option<i64> {
         match self {
             Booker::Telegram { chat } => Some(chat),
+            _ => None,
+        }
+    }
+
+    // How the citizen was verified, for a booking made signed in with SPID or CIE.
+    fn verified_identity(self) -> Option<String> {
+        match self {
+            Booker::Verified { kind } => Some(kind.as_str().to_owned()),
             _ => None,
         }
     }
@@ -295,7 +306,7 @@ impl Desk {
         // ---- citizen ---- A verified citizen: the town's own limit (keyed, as every quota, by
         // the codice fiscale among the citizen's keys: here the verified one).
         let quota = match booker {
-            Booker::Verified => Some(self.verified_quota(tenant).await?),
+            Booker::Verified { .. } => Some(self.verified_quota(tenant).await?),
             _ => (max_active > 0).then(|| quota::CitizenQuota::new(max_active)),
         };
         // ---- end citizen ----
@@ -311,6 +322,7 @@ impl Desk {
             }),
             quota,
             telegram_chat_id: booker.telegram_chat(),
+            verified_identity: booker.verified_identity(),
             ..new_appointment(tenant, office, service, facts.hours.desks(), slot, details, &token, public_id, now)
         };
         // The messages announce the appointment as it will be stored (its id is not needed).
@@ -610,5 +622,6 @@ pub(crate) fn new_appointment(
         citizen_keys: quota::citizen_keys(&details.citizen),
         quota: None,
         telegram_chat_id: None,
+        verified_identity: None,
     }
 }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 use ricevo_core::audit::{Act, Actor, Subject};
 use ricevo_core::{AppointmentId, Lang, ServiceId, quota};
-use ricevo_identity::{PendingSignIn, VerifiedIdentity};
+use ricevo_identity::{PendingSignIn, ProviderKind, VerifiedIdentity};
 use ricevo_store::{Appointment, CitizenSession, Grant, NewCitizenSession, NewSignIn, SessionIdentity, Tenant};
 
 use crate::audit::Record;
@@ -275,18 +275,10 @@ impl Desk {
             return Err(DeskError::Unauthorized);
         }
         req.input.fiscal_code = Some(session.identity.fiscal_code.clone());
-        let result = self.book_as(tenant, req, lang, Booker::Verified).await?;
-        if let BookingResult::Booked { token, .. } = &result {
-            let booked = self.store.appointment_by_token(&tokens::hash(token)).await?.ok_or(DeskError::NotFound)?;
-            // Written right after the booking's own transaction: if this failed, the appointment
-            // stands, only without its verified mark (logged).
-            if let Err(e) =
-                self.store.mark_appointment_verified(tenant.id, booked.id, &session.identity.kind, self.now()).await
-            {
-                tracing::error!(tenant = %tenant.slug, error = %e, "could not mark an appointment as verified");
-            }
-        }
-        Ok(result)
+        // The verified mark is written in the booking's own transaction.
+        // A stored session of no known kind cannot vouch for anybody: sign in again.
+        let kind = ProviderKind::parse(&session.identity.kind).ok_or(DeskError::Unauthorized)?;
+        self.book_as(tenant, req, lang, Booker::Verified { kind }).await
     }
 
     /// How the town's appointments among `ids` were verified (`spid`, `cie`); the others are

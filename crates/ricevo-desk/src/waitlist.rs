@@ -301,6 +301,7 @@ impl Desk {
             let links = self.links(&token, details.mode);
             let mut new = NewAppointment {
                 telegram_chat_id: entry.telegram_chat_id,
+                verified_identity: None,
                 // The appointment this one replaces is still active until it is cancelled
                 // below: it does not count against the citizen's quota.
                 quota: (max_active > 0 && entry.replaces.is_none()).then(|| quota::CitizenQuota::new(max_active)),

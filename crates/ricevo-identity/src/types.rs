@@ -20,6 +20,15 @@ impl ProviderKind {
             ProviderKind::Cie => "cie",
         }
     }
+
+    /// The kind [`ProviderKind::as_str`] wrote; `None` for anything else.
+    pub fn parse(s: &str) -> Option<ProviderKind> {
+        match s {
+            "spid" => Some(ProviderKind::Spid),
+            "cie" => Some(ProviderKind::Cie),
+            _ => None,
+        }
+    }
 }
 
 /// The level of assurance asked of the provider (`acr_values`).

@@ -115,6 +115,7 @@ async fn book_with(store: &dyn Store, town: &Town, start: &str, messages: Vec<(S
             citizen_keys: Vec::new(),
             quota: None,
             telegram_chat_id: None,
+            verified_identity: None,
         })
         .await
         .unwrap();

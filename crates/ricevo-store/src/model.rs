@@ -385,6 +385,9 @@ pub struct NewAppointment {
     pub quota: Option<CitizenQuota>,
     /// The Telegram chat of a citizen who booked through the town's bot (messages go there too).
     pub telegram_chat_id: Option<i64>,
+    /// How the citizen's identity was verified (`spid`, `cie`) when they booked signed in:
+    /// recorded in the booking's own transaction, so a booking is never left without it.
+    pub verified_identity: Option<String>,
 }
 
 impl NewAppointment {

@@ -228,6 +228,9 @@ pub(crate) const CITIZEN_ACTIVE_COUNT: &str = "SELECT COUNT(DISTINCT k.appointme
 /// One key of a new appointment's citizen.
 pub(crate) const CITIZEN_KEY_INSERT: &str =
     "INSERT INTO citizen_keys (service_id, key, appointment_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+/// How a new appointment's citizen was verified (SPID, CIE), in the booking's transaction.
+pub(crate) const APPOINTMENT_IDENTITY_INSERT: &str =
+    "INSERT INTO appointment_identities (appointment_id, tenant_id, kind, verified_at) VALUES ($1, $2, $3, $4)";
 
 /// A citizen's keys as the count's three parameters: missing ones repeat the first, and with
 /// no key at all nothing matches.
@@ -553,6 +556,15 @@ macro_rules! impl_store {
                         .bind(new.service_id.0)
                         .bind(key)
                         .bind(id)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                if let Some(kind) = &new.verified_identity {
+                    sqlx::query($crate::sql::APPOINTMENT_IDENTITY_INSERT)
+                        .bind(id)
+                        .bind(new.tenant_id.0)
+                        .bind(kind)
+                        .bind(new.now.as_second())
                         .execute(&mut **tx)
                         .await?;
                 }
@@ -2926,9 +2938,6 @@ macro_rules! impl_store {
             }
             async fn purge_citizen_sign_ins(&self, now: Timestamp) -> Result<u64> {
                 self.identity_purge(now).await
-            }
-            async fn mark_appointment_verified(&self, tenant: TenantId, appointment: AppointmentId, kind: &str, now: Timestamp) -> Result<()> {
-                self.identity_mark_appointment(tenant, appointment, kind, now).await
             }
             async fn verified_appointments(&self, tenant: TenantId, appointments: &[AppointmentId]) -> Result<Vec<(AppointmentId, String)>> {
                 self.identity_of_appointments(tenant, appointments).await

@@ -33,8 +33,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use tokio::sync::{mpsc, oneshot};
 
 use crate::sql::{
-    APPOINTMENT_INSERT, CITIZEN_ACTIVE_COUNT, CITIZEN_KEY_INSERT, IDEMPOTENCY_INSERT, IDEMPOTENCY_SELECT,
-    PUBLIC_ID_TAKEN, SEAT_INSERT, SEATS_TAKEN_SELECT, impl_store, outbox_insert_sql, three_keys,
+    APPOINTMENT_IDENTITY_INSERT, APPOINTMENT_INSERT, CITIZEN_ACTIVE_COUNT, CITIZEN_KEY_INSERT, IDEMPOTENCY_INSERT,
+    IDEMPOTENCY_SELECT, PUBLIC_ID_TAKEN, SEAT_INSERT, SEATS_TAKEN_SELECT, impl_store, outbox_insert_sql, three_keys,
 };
 use crate::*;
 
@@ -351,6 +351,14 @@ fn book_in(connection: &Connection, new: &NewAppointment, outbox_sql: &str) -> r
     for k in &new.citizen_keys {
         key.execute(params![new.service_id.0, k, id])?;
     }
+    if let Some(kind) = &new.verified_identity {
+        connection.prepare_cached(APPOINTMENT_IDENTITY_INSERT)?.execute(params![
+            id,
+            new.tenant_id.0,
+            kind,
+            new.now.as_second()
+        ])?;
+    }
     let mut outbox = connection.prepare_cached(outbox_sql)?;
     for m in &new.outbox {
         outbox.execute(params![
@@ -564,6 +572,7 @@ mod tests {
             citizen_keys: Vec::new(),
             quota: None,
             telegram_chat_id: None,
+            verified_identity: None,
         }
     }
 

@@ -59,6 +59,7 @@ async fn appointment(store: &dyn Store, town: &Town, start: &str, mode: Mode, em
         quota: None,
         booked_via: ricevo_core::report::BookedVia::Page,
         telegram_chat_id: None,
+        verified_identity: None,
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => *a,

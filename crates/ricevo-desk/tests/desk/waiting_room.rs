@@ -194,6 +194,7 @@ async fn appointment(store: &dyn Store, town: &Town, start: &str, n: u32) -> (Ap
         citizen_keys: Vec::new(),
         quota: None,
         telegram_chat_id: None,
+        verified_identity: None,
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => (*a, token),

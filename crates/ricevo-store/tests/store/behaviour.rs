@@ -145,6 +145,7 @@ fn booking(town: &Town, start: &str, n: u32) -> NewAppointment {
         citizen_keys: Vec::new(),
         quota: None,
         telegram_chat_id: None,
+        verified_identity: None,
     }
 }
 

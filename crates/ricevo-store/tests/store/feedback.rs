@@ -106,6 +106,7 @@ async fn appointment(store: &dyn Store, slug: &str) -> Appointment {
         quota: None,
         booked_via: ricevo_core::report::BookedVia::Page,
         telegram_chat_id: None,
+        verified_identity: None,
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => *a,

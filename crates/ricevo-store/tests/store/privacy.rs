@@ -126,6 +126,7 @@ async fn book(store: &dyn Store, town: &Town, start: &str, email: &str) -> Appoi
         citizen_keys: vec![format!("email:{email}")],
         quota: None,
         telegram_chat_id: None,
+        verified_identity: None,
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => *a,

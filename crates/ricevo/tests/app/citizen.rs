@@ -67,6 +67,7 @@ async fn book(store: &dyn Store, tenant: &str, start: Timestamp) -> String {
         citizen_keys: Vec::new(),
         quota: None,
         telegram_chat_id: None,
+        verified_identity: None,
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => a.public_id,

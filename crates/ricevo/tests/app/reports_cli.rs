@@ -54,6 +54,7 @@ async fn book(store: &dyn Store, tenant: &str, start: Timestamp, via: BookedVia)
         citizen_keys: Vec::new(),
         quota: None,
         telegram_chat_id: None,
+        verified_identity: None,
     };
     assert!(matches!(store.book(&new).await.unwrap(), BookOutcome::Booked(_)));
 }
