@@ -394,18 +394,7 @@ impl RelyingParty {
     }
 
     async fn get(&self, url: &str) -> Result<String, IdentityError> {
-        trust_chain::check_url(url, self.settings.allow_http)?;
-        let response = self
-            .http
-            .get(url)
-            .timeout(TIMEOUT)
-            .send()
-            .await
-            .map_err(|e| IdentityError::Network(format!("{url}: {e}")))?;
-        if !response.status().is_success() {
-            return Err(IdentityError::Network(format!("{url} answered {}", response.status())));
-        }
-        trust_chain::read_body(response, url).await
+        trust_chain::fetch_text(&self.http, url, self.settings.allow_http, IdentityError::Network).await
     }
 
     /// The token request, authenticated with `private_key_jwt`.

@@ -244,19 +244,26 @@ impl Resolver<'_> {
     }
 
     async fn get(&self, url: &str) -> Result<String, IdentityError> {
-        check_url(url, self.allow_http)?;
-        let response = self
-            .http
-            .get(url)
-            .timeout(TIMEOUT)
-            .send()
-            .await
-            .map_err(|e| IdentityError::Network(format!("{url}: {e}")))?;
-        if !response.status().is_success() {
-            return Err(IdentityError::TrustChain(format!("{url} answered {}", response.status())));
-        }
-        read_body(response, url).await
+        // A statement the federation does not serve breaks the chain.
+        fetch_text(&self.http, url, self.allow_http, IdentityError::TrustChain).await
     }
+}
+
+/// GETs `url` (checked by [`check_url`]) as text, within [`TIMEOUT`] and [`MAX_BODY`]; an
+/// answer other than 2xx becomes `refused(what happened)`.
+pub(crate) async fn fetch_text(
+    http: &reqwest::Client,
+    url: &str,
+    allow_http: bool,
+    refused: fn(String) -> IdentityError,
+) -> Result<String, IdentityError> {
+    check_url(url, allow_http)?;
+    let response =
+        http.get(url).timeout(TIMEOUT).send().await.map_err(|e| IdentityError::Network(format!("{url}: {e}")))?;
+    if !response.status().is_success() {
+        return Err(refused(format!("{url} answered {}", response.status())));
+    }
+    read_body(response, url).await
 }
 
 /// Reads a response body of at most [`MAX_BODY`] bytes as text.

@@ -13,7 +13,7 @@ use ricevo_core::audit::{Act, Actor, Subject};
 use ricevo_desk::audit::Record;
 use ricevo_desk::staff_sign_in::{ProviderRefusal, is_configured};
 use ricevo_desk::tokens;
-use ricevo_store::{PendingProviderSignIn, Tenant};
+use ricevo_store::{PendingProviderSignIn, Tenant, TownIdentityProvider};
 use serde::Deserialize;
 
 use super::auth::{SignInWays, cookie_header, login_page_for, open_session};
@@ -38,6 +38,26 @@ pub(crate) fn redirect_uri(state: &AppState, slug: &str) -> String {
 }
 
 // The login page with `message` above it, in `status`.
+// The town's provider settings, or the page saying it has none (404).
+async fn configured_provider(
+    state: &AppState,
+    t: &Tenant,
+    lang: Lang,
+) -> Result<Result<TownIdentityProvider, Response>, PageError> {
+    let settings = state.store.town_identity_provider(t.id).await.map_err(|e| PageError::api(e.into(), lang))?;
+    match settings.filter(is_configured) {
+        Some(settings) => Ok(Ok(settings)),
+        None => {
+            let message = tr(
+                lang,
+                "Il Comune non ha configurato un fornitore di identità per il personale.",
+                "The town has not configured an identity provider for its staff.",
+            );
+            Ok(Err(refused(state, t, lang, StatusCode::NOT_FOUND, message).await))
+        }
+    }
+}
+
 async fn refused(state: &AppState, t: &Tenant, lang: Lang, status: StatusCode, message: &str) -> Response {
     let ways = SignInWays::of(state, t).await;
     // A fresh form token: the password form, when offered, must work from this page.
@@ -68,14 +88,9 @@ pub(crate) async fn start(State(state): State<AppState>, req: Request) -> Result
     let (mut parts, _) = req.into_parts();
     let lang = detect(&parts);
     let t = town(&state, &mut parts, lang).await?;
-    let settings = state.store.town_identity_provider(t.id).await.map_err(|e| PageError::api(e.into(), lang))?;
-    let Some(settings) = settings.filter(is_configured) else {
-        let message = tr(
-            lang,
-            "Il Comune non ha configurato un fornitore di identità per il personale.",
-            "The town has not configured an identity provider for its staff.",
-        );
-        return Ok(refused(&state, &t, lang, StatusCode::NOT_FOUND, message).await);
+    let settings = match configured_provider(&state, &t, lang).await? {
+        Ok(settings) => settings,
+        Err(refusal) => return Ok(refusal),
     };
     let begun =
         match provider::begin(&settings, &redirect_uri(&state, &t.slug), &state.config.webhook_allow_hosts).await {
@@ -187,14 +202,9 @@ pub(crate) async fn callback(State(state): State<AppState>, req: Request) -> Res
         audit_refusal(&state, &t, &address, "no code in the callback".into()).await;
         return Ok(refused(&state, &t, lang, StatusCode::BAD_REQUEST, expired).await);
     };
-    let settings = state.store.town_identity_provider(t.id).await.map_err(|e| PageError::api(e.into(), lang))?;
-    let Some(settings) = settings.filter(is_configured) else {
-        let message = tr(
-            lang,
-            "Il Comune non ha configurato un fornitore di identità per il personale.",
-            "The town has not configured an identity provider for its staff.",
-        );
-        return Ok(refused(&state, &t, lang, StatusCode::NOT_FOUND, message).await);
+    let settings = match configured_provider(&state, &t, lang).await? {
+        Ok(settings) => settings,
+        Err(refusal) => return Ok(refusal),
     };
     let redirect = redirect_uri(&state, &t.slug);
     let claims = match provider::finish(
