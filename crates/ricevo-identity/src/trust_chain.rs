@@ -245,7 +245,7 @@ impl Resolver<'_> {
 
     async fn get(&self, url: &str) -> Result<String, IdentityError> {
         // A statement the federation does not serve breaks the chain.
-        fetch_text(&self.http, url, self.allow_http, IdentityError::TrustChain).await
+        fetch_text(self.http, url, self.allow_http, IdentityError::TrustChain).await
     }
 }
 
