@@ -17,6 +17,8 @@
 #![deny(missing_docs)]
 
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod jose;
 mod keys;
 mod policy;
