@@ -577,6 +577,8 @@ async fn suspend(config: &Config, slug: &str, disable: bool) -> Result<(), Strin
     Ok(())
 }
 
+// Turns a town's password sign-in back on and says so.
+#[allow(clippy::print_stdout)]
 async fn passwords_on(config: &Config, slug: &str) -> Result<(), String> {
     let desk = open_desk(config).await?;
     let t = desk.turn_passwords_on(slug).await.map_err(|e| match e {
