@@ -166,6 +166,22 @@ impl Desk {
         Ok(self.store.town_identity_provider(tenant.id).await?)
     }
 
+    /// Turns password sign-in back on for the town `slug`: the way back, for whoever runs the
+    /// instance, when the town's provider is gone for good (`ricevo tenant passwords-on`).
+    /// `NotFound` for no such town; nothing changes when passwords are on. Audited as the
+    /// system.
+    pub async fn turn_passwords_on(&self, slug: &str) -> Result<Tenant, DeskError> {
+        let tenant = self.store.tenant_by_slug(slug).await?.ok_or(DeskError::NotFound)?;
+        if let Some(mut provider) = self.store.town_identity_provider(tenant.id).await?.filter(|p| p.passwords_off) {
+            provider.passwords_off = false;
+            provider.updated_at = self.now();
+            self.store.set_town_identity_provider(&provider).await?;
+            let record = Record::new(Act::SettingsChanged, Subject::Town).detail("passwords on (command line)");
+            self.record_as(tenant.id, Actor::System, record).await;
+        }
+        Ok(tenant)
+    }
+
     /// Checks and stores the town's provider settings (administrators only, audited, never the
     /// secret). Passwords may be turned off only with a provider configured and by an
     /// administrator whose session came through that very provider (`via_provider`), so the

@@ -106,6 +106,7 @@ macro_rules! impl_staff_sign_in {
             async fn identity_provider_write(&self, p: &$crate::TownIdentityProvider) -> Result<()> {
                 let mappings =
                     serde_json::to_string(&p.mappings).map_err(|e| StoreError::Corrupt(format!("role mappings: {e}")))?;
+                let mut tx = self.writer.begin().await?;
                 let written = sqlx::query(
                     "INSERT INTO town_identity_providers (tenant_id, issuer_url, client_id, client_secret, \
                      email_domains, groups_claim, role_mappings, create_unknown, passwords_off, updated_at) \
@@ -126,11 +127,23 @@ macro_rules! impl_staff_sign_in {
                 .bind(i32::from(p.create_unknown))
                 .bind(i32::from(p.passwords_off))
                 .bind(p.updated_at.as_second())
-                .execute(&self.writer)
+                .execute(&mut *tx)
                 .await?;
                 if written.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
+                if p.passwords_off {
+                    // Passwords off means off now: the town's sessions opened with a password end
+                    // with the same change, not when they would have expired.
+                    sqlx::query(
+                        "DELETE FROM sessions WHERE via_provider = 0 \
+                         AND user_id IN (SELECT id FROM users WHERE tenant_id = $1)",
+                    )
+                    .bind(p.tenant_id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 

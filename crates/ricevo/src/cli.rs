@@ -138,6 +138,12 @@ enum TenantCommand {
         #[arg(long)]
         slug: String,
     },
+    /// Turn password sign-in back on for a town whose identity provider is gone for good.
+    PasswordsOn {
+        /// Town slug.
+        #[arg(long)]
+        slug: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -506,6 +512,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         }
         Command::Tenant(TenantCommand::Disable { slug }) => suspend(&config, &slug, true).await,
         Command::Tenant(TenantCommand::Enable { slug }) => suspend(&config, &slug, false).await,
+        Command::Tenant(TenantCommand::PasswordsOn { slug }) => passwords_on(&config, &slug).await,
         // --- Operating it: backup and restore ---
         Command::Backup { to, force } => {
             let done = blocking(config, move |c| crate::backup::backup(c, &to, force)).await?;
@@ -567,6 +574,18 @@ async fn suspend(config: &Config, slug: &str, disable: bool) -> Result<(), Strin
         other => other.to_string(),
     })?;
     println!("{} {}", t.slug, if t.disabled { "suspended" } else { "active" });
+    Ok(())
+}
+
+// Turns a town's password sign-in back on and says so.
+#[allow(clippy::print_stdout)]
+async fn passwords_on(config: &Config, slug: &str) -> Result<(), String> {
+    let desk = open_desk(config).await?;
+    let t = desk.turn_passwords_on(slug).await.map_err(|e| match e {
+        DeskError::NotFound => format!("no town with slug {slug:?}"),
+        other => other.to_string(),
+    })?;
+    println!("{} passwords on", t.slug);
     Ok(())
 }
 

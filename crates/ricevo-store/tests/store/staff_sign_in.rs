@@ -1,6 +1,7 @@
 //! Staff sign-in through the town's own identity provider (issue 16), on SQLite and PostgreSQL
 //! alike: each town's settings are its own, a pending sign-in is taken once and not after it
-//! lapsed, and a session remembers that the provider opened it.
+//! lapsed, a session remembers that the provider opened it, and turning passwords off ends the
+//! town's password sessions at once.
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
@@ -118,6 +119,40 @@ async fn a_session_remembers_the_provider_opened_it(f: Fixture) {
     assert!(!store.session_via_provider("by-password").await.unwrap());
     assert!(store.session_via_provider("by-provider").await.unwrap());
     assert!(!store.session_via_provider("no-such-session").await.unwrap());
+}
+
+async fn passwords_off_ends_the_towns_password_sessions_only(f: Fixture) {
+    let store = &*f.store;
+    let a = town(store, "uno").await;
+    let b = town(store, "due").await;
+    let anna = store.create_user(a.id, "anna@esempio.it", "Anna", Role::Admin, "", &[]).await.unwrap();
+    let bruno = store.create_user(b.id, "bruno@esempio.it", "Bruno", Role::Admin, "", &[]).await.unwrap();
+    let now: Timestamp = "2026-11-23T09:00:00Z".parse().unwrap();
+    let expires = now + SignedDuration::from_hours(8);
+    store.create_session("anna-password", anna.id, "c1", expires).await.unwrap();
+    store.create_session("anna-provider", anna.id, "c2", expires).await.unwrap();
+    store.mark_session_via_provider("anna-provider").await.unwrap();
+    store.create_session("bruno-password", bruno.id, "c3", expires).await.unwrap();
+    // Saved with passwords on, nothing ends.
+    store.set_town_identity_provider(&settings(&a, "uno")).await.unwrap();
+    assert!(store.session("anna-password", now).await.unwrap().is_some());
+    let mut off = settings(&a, "uno");
+    off.passwords_off = true;
+    store.set_town_identity_provider(&off).await.unwrap();
+    assert!(store.session("anna-password", now).await.unwrap().is_none(), "a password session ends");
+    assert!(store.session("anna-provider", now).await.unwrap().is_some(), "the provider's goes on");
+    assert!(store.session("bruno-password", now).await.unwrap().is_some(), "another town's is untouched");
+}
+
+#[tokio::test]
+async fn passwords_off_ends_the_towns_password_sessions_only_on_sqlite() {
+    passwords_off_ends_the_towns_password_sessions_only(sqlite().await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn passwords_off_ends_the_towns_password_sessions_only_on_postgres() {
+    let Some(f) = postgres().await else { return };
+    passwords_off_ends_the_towns_password_sessions_only(f).await;
 }
 
 #[tokio::test]

@@ -576,6 +576,11 @@ async fn passwords_go_off_only_for_an_administrator_who_came_through_the_provide
     let stored = w.store.town_identity_provider(w.demo.id).await.unwrap().unwrap();
     assert!(stored.passwords_off);
     assert_eq!(stored.client_secret.as_deref(), Some(DEMO_SECRET), "a blank secret keeps the stored one");
+    // Sessions opened with a password end with that change; the provider's goes on.
+    let old = pw.get(&format!("{}/demo/staff/sign-in", w.base)).await;
+    assert_ne!(old.status, 200, "a password session ends when passwords go off: {}", old.body);
+    let still = b.get(&format!("{}/demo/staff/sign-in", w.base)).await;
+    assert_eq!(still.status, 200, "{}", still.body);
 
     // The login page offers the town's account only, and a password is refused.
     let login = Browser::new().get(&format!("{}/demo/staff/login", w.base)).await;

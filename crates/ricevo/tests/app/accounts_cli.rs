@@ -1,4 +1,4 @@
-//! The command line an IT office scripts: `token list|revoke` and `tenant list|disable|enable`,
+//! The command line an IT office scripts: `token list|revoke` and `tenant list|disable|enable|passwords-on`,
 //! on a real SQLite data dir with two towns; neither town's command reaches the other's tokens.
 
 #![allow(clippy::unwrap_used)]
@@ -68,4 +68,50 @@ fn tokens_are_listed_and_revoked_and_towns_suspended_and_restored_from_the_comma
     assert_eq!(ok(d, &["tenant", "enable", "--slug", "prato"]).trim(), "prato active");
     assert!(ok(d, &["token", "list", "--tenant", "prato"]).contains("portale"), "nothing lost");
     assert!(!ricevo(d, &["tenant", "disable", "--slug", "nessuno"]).0);
+}
+
+#[tokio::test]
+async fn passwords_turned_off_by_a_town_come_back_on_from_the_command_line_for_that_town_only() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    for slug in ["prato", "pistoia"] {
+        let email = format!("urp@{slug}.example");
+        let admin = format!("admin@{slug}.example");
+        let name = format!("Comune di {slug}");
+        ok(d, &["tenant", "add", "--slug", slug, "--name", &name, "--email", &email, "--admin-email", &admin]);
+    }
+    // Both towns sign their staff in through their provider only.
+    let url = format!("sqlite://{}", d.join("ricevo.db").display());
+    let store = ricevo_store::open(&url).await.unwrap();
+    for slug in ["prato", "pistoia"] {
+        let town = store.tenant_by_slug(slug).await.unwrap().unwrap();
+        let provider = ricevo_store::TownIdentityProvider {
+            tenant_id: town.id,
+            issuer_url: format!("https://login.{slug}.example"),
+            client_id: "ricevo".into(),
+            client_secret: Some("secret".into()),
+            email_domains: vec![format!("{slug}.example")],
+            groups_claim: "groups".into(),
+            mappings: Vec::new(),
+            create_unknown: false,
+            passwords_off: true,
+            updated_at: "2026-11-23T08:00:00Z".parse().unwrap(),
+        };
+        store.set_town_identity_provider(&provider).await.unwrap();
+    }
+    assert_eq!(ok(d, &["tenant", "passwords-on", "--slug", "prato"]).trim(), "prato passwords on");
+    let off = |slug: &'static str| {
+        let store = store.clone();
+        async move {
+            let town = store.tenant_by_slug(slug).await.unwrap().unwrap();
+            store.town_identity_provider(town.id).await.unwrap().unwrap().passwords_off
+        }
+    };
+    assert!(!off("prato").await, "Prato's passwords are back");
+    assert!(off("pistoia").await, "Pistoia's choice stands");
+    let audit = ok(d, &["audit", "--tenant", "prato", "--who", "system"]);
+    assert!(audit.contains("passwords on (command line)"), "{audit}");
+    assert!(!ok(d, &["audit", "--tenant", "pistoia", "--who", "system"]).contains("passwords on"));
+    let (success, _, err) = ricevo(d, &["tenant", "passwords-on", "--slug", "nessuno"]);
+    assert!(!success && err.contains("no town"), "{err}");
 }
