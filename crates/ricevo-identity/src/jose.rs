@@ -202,19 +202,8 @@ mod tests {
     proptest! {
         #[test]
         fn jwt_ish_input_never_panics_the_parsers(input in jwt_ish()) {
-            let jwks = json!({"keys": [{"kty": "RSA", "kid": "k1", "n": "AQAB", "e": "AQAB"}]});
-            let _ = peek(&input);
-            let _ = verify(&input, &jwks);
-            let _ = verify(&input, &Value::Null);
-            let _ = crate::relying_party::check_id_token(&crate::relying_party::IdTokenCheck {
-                id_token: &input,
-                access_token: "at",
-                provider_jwks: &jwks,
-                issuer: "https://op.example.it",
-                client_id: "https://rp.example.it",
-                nonce: "n",
-                now: jiff::Timestamp::UNIX_EPOCH,
-            });
+            // The fuzz target's own checks: an answer for anything, nothing accepted unsigned.
+            crate::fuzzing::tokens(&input);
         }
 
         #[test]

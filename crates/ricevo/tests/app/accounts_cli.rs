@@ -29,16 +29,21 @@ fn ok(data: &Path, args: &[&str]) -> String {
     out
 }
 
-#[test]
-fn tokens_are_listed_and_revoked_and_towns_suspended_and_restored_from_the_command_line() {
-    let data = tempfile::tempdir().unwrap();
-    let d = data.path();
+/// Prato and Pistoia, each with its administrator.
+fn two_towns(d: &Path) {
     for slug in ["prato", "pistoia"] {
         let email = format!("urp@{slug}.example");
         let admin = format!("admin@{slug}.example");
         let name = format!("Comune di {slug}");
         ok(d, &["tenant", "add", "--slug", slug, "--name", &name, "--email", &email, "--admin-email", &admin]);
     }
+}
+
+#[test]
+fn tokens_are_listed_and_revoked_and_towns_suspended_and_restored_from_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    two_towns(d);
     let token = ok(d, &["token", "add", "--tenant", "prato", "--role", "admin", "--label", "portale"]);
     let token = token.trim();
     let listed = ok(d, &["token", "list", "--tenant", "prato"]);
@@ -74,12 +79,7 @@ fn tokens_are_listed_and_revoked_and_towns_suspended_and_restored_from_the_comma
 async fn passwords_turned_off_by_a_town_come_back_on_from_the_command_line_for_that_town_only() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
-    for slug in ["prato", "pistoia"] {
-        let email = format!("urp@{slug}.example");
-        let admin = format!("admin@{slug}.example");
-        let name = format!("Comune di {slug}");
-        ok(d, &["tenant", "add", "--slug", slug, "--name", &name, "--email", &email, "--admin-email", &admin]);
-    }
+    two_towns(d);
     // Both towns sign their staff in through their provider only.
     let url = format!("sqlite://{}", d.join("ricevo.db").display());
     let store = ricevo_store::open(&url).await.unwrap();
