@@ -17,6 +17,7 @@ use ricevo_core::{AppointmentId, Lang, ServiceId, quota};
 use ricevo_identity::{PendingSignIn, ProviderKind, VerifiedIdentity};
 use ricevo_store::{Appointment, CitizenSession, Grant, NewCitizenSession, NewSignIn, SessionIdentity, Tenant};
 
+use crate::accounts::same_bytes;
 use crate::audit::Record;
 use crate::booking::{Booker, BookingRequest, BookingResult};
 use crate::{Desk, DeskError, tokens};
@@ -147,7 +148,8 @@ impl Desk {
         {
             return Err(SignInRefusal::OtherTown);
         }
-        let same_browser = browser.is_some_and(|b| constant_time_eq(&tokens::hash(b), &stored.browser_hash));
+        let same_browser =
+            browser.is_some_and(|b| same_bytes(tokens::hash(b).as_bytes(), stored.browser_hash.as_bytes()));
         if !same_browser {
             return Err(SignInRefusal::OtherBrowser);
         }
@@ -294,14 +296,10 @@ impl Desk {
     /// The signed-in citizen's appointments in every town of the instance (by the verified
     /// codice fiscale), those not ended more than a day ago, earliest first.
     pub async fn my_appointments(&self, session: &CitizenSession) -> Result<Vec<MyAppointment>, DeskError> {
-        let now = self.now();
-        let found = self.store.appointments_of_fiscal_code(&session.identity.fiscal_code, now - MINE_LOOK_BACK).await?;
+        let found = self.appointments_of(session).await?;
         let mut out = Vec::with_capacity(found.len());
         for a in found {
-            let tenant = self.town_by_id(a.tenant_id).await?;
-            let service = self.store.service(tenant.id, a.service_id).await?.map(|s| s.name).unwrap_or_default();
-            let office = self.store.office(tenant.id, a.office_id).await?.map(|o| o.name).unwrap_or_default();
-            out.push(MyAppointment { tenant, appointment: a, service, office });
+            out.push(self.with_names(a).await?);
         }
         Ok(out)
     }
@@ -310,11 +308,23 @@ impl Desk {
     /// for anybody else's.
     pub async fn my_appointment(&self, session: &CitizenSession, reference: &str) -> Result<MyAppointment, DeskError> {
         let wanted = reference.trim().to_uppercase();
-        self.my_appointments(session)
-            .await?
-            .into_iter()
-            .find(|m| m.appointment.public_id.to_uppercase() == wanted)
-            .ok_or(DeskError::NotFound)
+        let found = self.appointments_of(session).await?.into_iter().find(|a| a.public_id.to_uppercase() == wanted);
+        // Only the one asked for gets its town, service and office looked up.
+        self.with_names(found.ok_or(DeskError::NotFound)?).await
+    }
+
+    // The session's appointments, as stored.
+    async fn appointments_of(&self, session: &CitizenSession) -> Result<Vec<Appointment>, DeskError> {
+        let since = self.now() - MINE_LOOK_BACK;
+        Ok(self.store.appointments_of_fiscal_code(&session.identity.fiscal_code, since).await?)
+    }
+
+    // An appointment with its town, and its service's and office's names.
+    async fn with_names(&self, a: Appointment) -> Result<MyAppointment, DeskError> {
+        let tenant = self.town_by_id(a.tenant_id).await?;
+        let service = self.store.service(tenant.id, a.service_id).await?.map(|s| s.name).unwrap_or_default();
+        let office = self.store.office(tenant.id, a.office_id).await?.map(|o| o.name).unwrap_or_default();
+        Ok(MyAppointment { tenant, appointment: a, service, office })
     }
 
     /// Cancels one of the signed-in citizen's appointments, on the strength of the session.
@@ -344,11 +354,6 @@ impl Desk {
         self.record_as(mine.tenant.id, Actor::Citizen, record).await;
         Ok(moved)
     }
-}
-
-// Compares two hashes in time independent of where they differ.
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
