@@ -7,20 +7,13 @@ use ricevo_core::Lang;
 use ricevo_store::{CitizenSession, Tenant};
 
 use crate::lang;
+pub(crate) use crate::lang::tr;
 use crate::state::AppState;
 
 /// The session cookie of a signed-in citizen (its path is the town's).
 pub(crate) const SESSION_COOKIE: &str = "ricevo_cittadino";
 /// The cookie binding a sign-in under way to the browser that started it.
 pub(crate) const BROWSER_COOKIE: &str = "ricevo_accesso";
-
-/// Italian or English.
-pub(crate) fn tr(lang: Lang, it: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::It => it,
-        Lang::En => en,
-    }
-}
 
 /// "SPID" or "CIE", as the citizen reads it.
 pub(crate) fn kind_label(kind: &str) -> &'static str {

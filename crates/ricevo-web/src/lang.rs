@@ -22,6 +22,14 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// Picks the Italian or the English text: every page's words in both, side by side.
+pub(crate) fn tr(lang: Lang, it: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::It => it,
+        Lang::En => en,
+    }
+}
+
 /// Picks the language of a request.
 pub fn detect(parts: &Parts) -> Lang {
     let from_query = parts.uri.query().and_then(|q| {

@@ -17,6 +17,7 @@ use ricevo_desk::waitlist::{JoinRequest, ServiceLine};
 use ricevo_store::Tenant;
 
 use crate::error::{ApiError, InLang};
+use crate::lang::tr;
 use crate::pages::layout::{CSRF_FIELD, Ctx, Layout};
 use crate::pages::texts::Texts;
 use crate::staff::common::{PageError, Staff, render};
@@ -47,11 +48,6 @@ pub(crate) fn invitation(lang: Lang, free: bool) -> &'static str {
         ),
         true => tr(lang, "Vuoi un orario prima? Mettiti in lista d'attesa", "Want an earlier time? Join the waitlist"),
     }
-}
-
-/// Words of the citizen's waitlist pages.
-fn tr(lang: Lang, it: &'static str, en: &'static str) -> &'static str {
-    if lang == Lang::It { it } else { en }
 }
 
 const DAYS_IT: [&str; 7] = ["lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"];

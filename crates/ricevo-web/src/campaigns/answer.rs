@@ -11,13 +11,13 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use ricevo_core::Lang;
 use ricevo_core::survey::SurveyStatus;
 use ricevo_desk::DeskError;
 use ricevo_desk::campaigns::Unsubscribed;
 use ricevo_store::Tenant;
 
 use crate::error::{ApiError, InLang};
+use crate::lang::tr;
 use crate::pages::layout::{CSRF_FIELD, Ctx, Layout};
 use crate::pages::texts::Texts;
 use crate::state::AppState;
@@ -48,10 +48,6 @@ struct MessagePage {
     success: bool,
     /// A form posting to `.0` with the button `.1`.
     button: Option<(String, String)>,
-}
-
-fn tr(lang: Lang, it: &'static str, en: &'static str) -> &'static str {
-    if lang == Lang::It { it } else { en }
 }
 
 fn message(

@@ -19,6 +19,7 @@ use ricevo_store::Tenant;
 use super::layout::{Ctx, Layout};
 use super::texts::Texts;
 use crate::error::ApiError;
+use crate::lang::tr;
 use crate::request;
 use crate::state::AppState;
 
@@ -122,13 +123,6 @@ impl Notice {
             href: ctx.href(&privacy_path(t)),
             link: tr(ctx.lang, "Leggi l'informativa completa", "Read the full privacy notice"),
         }
-    }
-}
-
-fn tr(lang: Lang, it: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::It => it,
-        Lang::En => en,
     }
 }
 

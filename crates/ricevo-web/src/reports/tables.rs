@@ -1,6 +1,7 @@
 //! A report as tables in the reader's language: what the page shows beside each chart, and
 //! what the CSV and ODS exports hold, cell for cell.
 
+use crate::lang::tr;
 use ricevo_core::Lang;
 use ricevo_core::report::{Figures, Report, Row, Spread};
 
@@ -46,10 +47,6 @@ pub(crate) struct Table {
 /// The keys of every table, in the page's order.
 pub(crate) const KEYS: [&str; 8] =
     ["summary", "channels", "modes", "offices", "services", "weekdays", "hours", "satisfaction"];
-
-fn tr(lang: Lang, it: &'static str, en: &'static str) -> &'static str {
-    if lang == Lang::It { it } else { en }
-}
 
 /// A channel's name.
 pub(crate) fn channel_name(key: &str, lang: Lang) -> &'static str {

@@ -1,16 +1,9 @@
 //! What a staff form is made of: the posted fields, the errors found in them, the readers of
 //! one line, a block of text or a number, and the choice between Italian and English.
 
+pub(crate) use crate::lang::tr;
 use ricevo_core::Lang;
 use ricevo_core::text::{multi_line, single_line};
-
-/// Picks the Italian or the English text.
-pub(crate) fn tr(lang: Lang, it: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::It => it,
-        Lang::En => en,
-    }
-}
 
 /// The fields of a submitted form, in order (repeated names allowed).
 #[derive(Debug, Default, Clone)]

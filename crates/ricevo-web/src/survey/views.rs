@@ -6,6 +6,7 @@ use ricevo_core::survey::results::{GroupName, Results};
 
 use super::builder::{Draft, KINDS};
 use super::form::SurveyView;
+use crate::lang::tr;
 use crate::pages::layout::Layout;
 use crate::pages::texts::Texts;
 use crate::staff::views::Page;
@@ -52,13 +53,6 @@ pub(crate) struct BuilderPage {
     pub(crate) services: Vec<Opt>,
     pub(crate) sections: Vec<SectionRow>,
     pub(crate) back: String,
-}
-
-fn tr(lang: Lang, it: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::It => it,
-        Lang::En => en,
-    }
 }
 
 impl BuilderPage {
