@@ -132,8 +132,11 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     let mut state = AppState::new(store.clone(), web).with_media(media);
     // SPID/CIE sign-in for citizens, when `[identity]` turns it on: one relying party for the
     // instance, or one per town that exists now (a town created later gets its own at restart).
-    let slugs: Vec<String> =
-        store.tenants().await.map_err(|e| e.to_string())?.into_iter().map(|t| t.slug.to_string()).collect();
+    let slugs: Vec<String> = if config.identity.mode == crate::identity::IdentityMode::Town {
+        store.tenants().await.map_err(|e| e.to_string())?.into_iter().map(|t| t.slug.to_string()).collect()
+    } else {
+        Vec::new() // only town mode needs the towns
+    };
     if let Some(parties) = crate::identity::relying_parties(&config, &slugs)? {
         state = state.with_identity(Arc::new(parties));
     }
