@@ -91,31 +91,14 @@ async fn book_with(store: &dyn Store, town: &Town, start: &str, messages: Vec<(S
         .collect();
     let outcome = store
         .book(&NewAppointment {
-            tenant_id: town.tenant,
-            office_id: town.office.id,
-            service_id: town.service.id,
-            desks: 1,
             public_id: format!("pub-{start}"),
             token_hash: format!("hash-{start}"),
-            start,
-            end: start + SignedDuration::from_mins(20),
             occupied_until: start + SignedDuration::from_mins(30),
             mode: Mode::InPerson,
-            citizen_name: "Maria Rossi".into(),
             citizen_email: "maria.rossi@example.org".into(),
-            citizen_phone: None,
-            fiscal_code: None,
-            notes: None,
-            answers: serde_json::json!({}),
-            lang: Lang::It,
-            booked_via: ricevo_core::report::BookedVia::Page,
             now: at("2026-11-01T00:00:00Z"),
             outbox,
-            idempotency: None,
-            citizen_keys: Vec::new(),
-            quota: None,
-            telegram_chat_id: None,
-            verified_identity: None,
+            ..ricevo_store::testing::appointment(town.tenant, town.office.id, town.service.id, start)
         })
         .await
         .unwrap();

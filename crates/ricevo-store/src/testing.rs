@@ -1,5 +1,7 @@
 //! For tests of this and other crates: a PostgreSQL schema of one's own, dropped afterwards,
-//! and as many store "nodes" on it as a test wants. Built only with the `testing` feature.
+//! and as many store "nodes" on it as a test wants; and [`appointment`], the booking a test
+//! stores, with every field a test does not care about filled in. Built only with the
+//! `testing` feature.
 //!
 //! The server is `RICEVO_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
 //! Without one, [`TestSchema::create`] says why and returns `None`, except under `CI=true`,
@@ -11,7 +13,7 @@ use std::sync::Arc;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::{PostgresStore, Store};
+use crate::{NewAppointment, PostgresStore, Store};
 
 /// A schema of one test; dropped (with the test's connections ended) when this is dropped.
 #[derive(Debug)]
@@ -101,5 +103,50 @@ impl Drop for TestSchema {
             });
         })
         .join();
+    }
+}
+
+/// A booking of `service` (at `office`, of `tenant`) at `start` for a test to store: 20
+/// minutes by video for Maria Rossi (maria@example.it, Italian) through the booking page, one
+/// desk, booked a day before, with a reference and link hash of its own and nothing else (no
+/// messages, keys, quota or idempotency). Tests change what matters to them with
+/// `NewAppointment { field, ..appointment(..) }`.
+pub fn appointment(
+    tenant: ricevo_core::TenantId,
+    office: ricevo_core::OfficeId,
+    service: ricevo_core::ServiceId,
+    start: jiff::Timestamp,
+) -> NewAppointment {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // Unique within the process (tests share databases only within one).
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let ends = start + jiff::SignedDuration::from_mins(20);
+    NewAppointment {
+        tenant_id: tenant,
+        office_id: office,
+        service_id: service,
+        desks: 1,
+        public_id: format!("test-{n}"),
+        token_hash: format!("test-hash-{n}"),
+        start,
+        end: ends,
+        occupied_until: ends,
+        mode: ricevo_core::Mode::Video,
+        citizen_name: "Maria Rossi".into(),
+        citizen_email: "maria@example.it".into(),
+        citizen_phone: None,
+        fiscal_code: None,
+        notes: None,
+        answers: serde_json::json!({}),
+        lang: ricevo_core::Lang::It,
+        booked_via: ricevo_core::report::BookedVia::Page,
+        now: start - jiff::SignedDuration::from_hours(24),
+        outbox: Vec::new(),
+        idempotency: None,
+        citizen_keys: Vec::new(),
+        quota: None,
+        telegram_chat_id: None,
+        verified_identity: None,
     }
 }

@@ -35,31 +35,16 @@ fn operator(town: &Town) -> Grant {
 async fn appointment(store: &dyn Store, town: &Town, start: &str, mode: Mode, email: &str, lang: Lang) -> Appointment {
     let start = at(start);
     let new = NewAppointment {
-        tenant_id: town.tenant.id,
-        office_id: town.office.id,
-        service_id: town.service.id,
         desks: 10,
         public_id: tokens::new_public_id(),
         token_hash: tokens::hash(&tokens::new_token()),
-        start,
         end: start + SignedDuration::from_mins(30),
         occupied_until: start + SignedDuration::from_mins(30),
         mode,
-        citizen_name: "Maria Rossi".into(),
         citizen_email: email.into(),
-        citizen_phone: None,
-        fiscal_code: None,
-        notes: None,
-        answers: serde_json::json!({}),
         lang,
         now: at("2026-12-01T00:00:00Z"),
-        outbox: Vec::new(),
-        idempotency: None,
-        citizen_keys: Vec::new(),
-        quota: None,
-        booked_via: ricevo_core::report::BookedVia::Page,
-        telegram_chat_id: None,
-        verified_identity: None,
+        ..ricevo_store::testing::appointment(town.tenant.id, town.office.id, town.service.id, start)
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => *a,

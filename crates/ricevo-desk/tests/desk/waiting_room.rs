@@ -170,31 +170,14 @@ async fn appointment(store: &dyn Store, town: &Town, start: &str, n: u32) -> (Ap
     let token = tokens::new_token();
     let start = at(start);
     let new = NewAppointment {
-        tenant_id: town.tenant.id,
-        office_id: town.anagrafe.id,
-        service_id: town.service,
         desks: 10,
         public_id: tokens::new_public_id(),
         token_hash: tokens::hash(&token),
-        start,
-        end: start + SignedDuration::from_mins(20),
         occupied_until: start + SignedDuration::from_mins(30),
-        mode: Mode::Video,
         citizen_name: format!("Cittadino {n}"),
         citizen_email: format!("c{n}@example.it"),
-        citizen_phone: None,
-        fiscal_code: None,
-        notes: None,
-        answers: serde_json::json!({}),
-        lang: Lang::It,
-        booked_via: ricevo_core::report::BookedVia::Page,
         now: at("2026-11-01T00:00:00Z"),
-        outbox: Vec::new(),
-        idempotency: None,
-        citizen_keys: Vec::new(),
-        quota: None,
-        telegram_chat_id: None,
-        verified_identity: None,
+        ..ricevo_store::testing::appointment(town.tenant.id, town.anagrafe.id, town.service, start)
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => (*a, token),

@@ -106,24 +106,13 @@ fn at(s: &str) -> Timestamp {
 fn booking(town: &Town, start: &str, n: u32) -> NewAppointment {
     let start = at(start);
     NewAppointment {
-        tenant_id: town.tenant.id,
-        office_id: town.office.id,
-        service_id: town.service.id,
         desks: u16::try_from(town.office.desks).unwrap(),
         public_id: format!("pub-{n}-{}", rand::random::<u64>()),
         token_hash: format!("hash-{n}-{}", rand::random::<u64>()),
-        start,
-        end: start + SignedDuration::from_mins(20),
         occupied_until: start + SignedDuration::from_mins(30),
-        mode: Mode::Video,
         citizen_name: format!("Cittadino {n}"),
         citizen_email: format!("c{n}@example.it"),
-        citizen_phone: None,
         fiscal_code: Some("RSSMRA85T10A562S".into()),
-        notes: None,
-        answers: serde_json::json!({}),
-        lang: Lang::It,
-        booked_via: ricevo_core::report::BookedVia::Page,
         now: at("2026-11-01T00:00:00Z"),
         outbox: vec![
             NewOutboxMessage {
@@ -141,11 +130,7 @@ fn booking(town: &Town, start: &str, n: u32) -> NewAppointment {
                 retractable: true,
             },
         ],
-        idempotency: None,
-        citizen_keys: Vec::new(),
-        quota: None,
-        telegram_chat_id: None,
-        verified_identity: None,
+        ..ricevo_store::testing::appointment(town.tenant.id, town.office.id, town.service.id, start)
     }
 }
 

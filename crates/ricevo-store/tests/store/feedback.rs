@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use ricevo_core::feedback::{ContactMode, Measures, Refusal};
 use ricevo_core::service::ServiceRules;
 use ricevo_core::survey::{Answers, SurveyChannel};
@@ -82,31 +82,12 @@ async fn appointment(store: &dyn Store, slug: &str) -> Appointment {
         .unwrap();
     let start = at("2026-12-07T09:00:00Z");
     let new = NewAppointment {
-        tenant_id: tenant.id,
-        office_id: office.id,
-        service_id: service.id,
-        desks: 1,
         public_id: format!("P{slug}"),
         token_hash: format!("appointment-{slug}"),
-        start,
-        end: start + SignedDuration::from_mins(20),
-        occupied_until: start + SignedDuration::from_mins(20),
         mode: Mode::InPerson,
         citizen_name: "Maria".into(),
-        citizen_email: "maria@example.it".into(),
-        citizen_phone: None,
-        fiscal_code: None,
-        notes: None,
-        answers: serde_json::json!({}),
-        lang: Lang::It,
         now: at("2026-12-01T00:00:00Z"),
-        outbox: Vec::new(),
-        idempotency: None,
-        citizen_keys: Vec::new(),
-        quota: None,
-        booked_via: ricevo_core::report::BookedVia::Page,
-        telegram_chat_id: None,
-        verified_identity: None,
+        ..ricevo_store::testing::appointment(tenant.id, office.id, service.id, start)
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => *a,

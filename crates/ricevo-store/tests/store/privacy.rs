@@ -96,24 +96,14 @@ async fn book(store: &dyn Store, town: &Town, start: &str, email: &str) -> Appoi
     let start = at(start);
     let n = rand::random::<u64>();
     let new = NewAppointment {
-        tenant_id: town.tenant.id,
-        office_id: town.office.id,
-        service_id: town.service.id,
-        desks: 1,
         public_id: format!("pub-{n}"),
         token_hash: format!("hash-{n}"),
-        start,
-        end: start + SignedDuration::from_mins(20),
         occupied_until: start + SignedDuration::from_mins(30),
-        mode: Mode::Video,
-        citizen_name: "Maria Rossi".into(),
         citizen_email: email.into(),
         citizen_phone: Some(phone.into()),
         fiscal_code: Some("RSSMRA85T10A562S".into()),
         notes: Some("Porto il vecchio documento".into()),
         answers: serde_json::json!({"motivo": "scaduta"}),
-        lang: Lang::It,
-        booked_via: ricevo_core::report::BookedVia::Page,
         now: at("2026-11-01T00:00:00Z"),
         outbox: vec![NewOutboxMessage {
             kind: "email".into(),
@@ -122,11 +112,8 @@ async fn book(store: &dyn Store, town: &Town, start: &str, email: &str) -> Appoi
             due_at: at("2026-11-01T00:00:00Z"),
             retractable: false,
         }],
-        idempotency: None,
         citizen_keys: vec![format!("email:{email}")],
-        quota: None,
-        telegram_chat_id: None,
-        verified_identity: None,
+        ..ricevo_store::testing::appointment(town.tenant.id, town.office.id, town.service.id, start)
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => *a,

@@ -8,7 +8,6 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use jiff::{SignedDuration, Timestamp};
-use ricevo_core::Mode;
 use ricevo_core::lobby::{Abilities, EntryKind};
 use ricevo_store::{BookOutcome, NewAppointment, NewEntry, NewOffice, NewOutboxMessage, Store};
 use serde_json::Value;
@@ -37,24 +36,10 @@ async fn book(store: &dyn Store, tenant: &str, start: Timestamp) -> String {
     let service = store.services(t.id).await.unwrap().remove(0);
     let n = rand::random::<u64>();
     let new = NewAppointment {
-        tenant_id: t.id,
-        office_id: service.office_id,
-        service_id: service.id,
-        desks: 1,
         public_id: format!("pub-{n}"),
         token_hash: format!("hash-{n}"),
-        start,
-        end: start + SignedDuration::from_mins(20),
-        occupied_until: start + SignedDuration::from_mins(20),
-        mode: Mode::Video,
-        citizen_name: "Maria Rossi".into(),
         citizen_email: MARIA.into(),
         citizen_phone: Some("333 123 4567".into()),
-        fiscal_code: None,
-        notes: None,
-        answers: serde_json::json!({}),
-        lang: ricevo_core::Lang::It,
-        booked_via: ricevo_core::report::BookedVia::Page,
         now: start - SignedDuration::from_hours(72),
         outbox: vec![NewOutboxMessage {
             kind: "email".into(),
@@ -63,11 +48,7 @@ async fn book(store: &dyn Store, tenant: &str, start: Timestamp) -> String {
             due_at: start,
             retractable: false,
         }],
-        idempotency: None,
-        citizen_keys: Vec::new(),
-        quota: None,
-        telegram_chat_id: None,
-        verified_identity: None,
+        ..ricevo_store::testing::appointment(t.id, service.office_id, service.id, start)
     };
     match store.book(&new).await.unwrap() {
         BookOutcome::Booked(a) => a.public_id,

@@ -28,33 +28,10 @@ fn ricevo(data: &Path, args: &[&str]) -> Output {
 async fn book(store: &dyn Store, tenant: &str, start: Timestamp, via: BookedVia) {
     let t = store.tenant_by_slug(tenant).await.unwrap().unwrap();
     let service = store.services(t.id).await.unwrap().remove(0);
-    let n = rand::random::<u64>();
     let new = NewAppointment {
-        tenant_id: t.id,
-        office_id: service.office_id,
-        service_id: service.id,
         desks: 10,
-        public_id: format!("pub-{n}"),
-        token_hash: format!("hash-{n}"),
-        start,
-        end: start + SignedDuration::from_mins(20),
-        occupied_until: start + SignedDuration::from_mins(20),
-        mode: Mode::Video,
-        citizen_name: "Maria Rossi".into(),
-        citizen_email: "maria@example.it".into(),
-        citizen_phone: None,
-        fiscal_code: None,
-        notes: None,
-        answers: serde_json::json!({}),
-        lang: ricevo_core::Lang::It,
         booked_via: via,
-        now: start - SignedDuration::from_hours(24),
-        outbox: vec![],
-        idempotency: None,
-        citizen_keys: Vec::new(),
-        quota: None,
-        telegram_chat_id: None,
-        verified_identity: None,
+        ..ricevo_store::testing::appointment(t.id, service.office_id, service.id, start)
     };
     assert!(matches!(store.book(&new).await.unwrap(), BookOutcome::Booked(_)));
 }
