@@ -52,6 +52,9 @@ pub mod channels;
 pub(crate) mod citizen_session;
 pub mod signed_in;
 // ---- end citizen ----
+// ---- council ----
+pub mod council;
+// ---- end council ----
 
 use std::time::{Duration, Instant};
 
@@ -108,6 +111,9 @@ pub fn router(state: AppState) -> Router {
         // ---- citizen ----
         .merge(signed_in::routes())
         // ---- end citizen ----
+        // ---- council ----
+        .merge(council::routes())
+        // ---- end council ----
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_with_token))
         .fallback(not_found)

@@ -180,6 +180,10 @@ pub struct AppState {
     /// The instance's SPID/CIE relying parties; `None`: citizens are not offered to sign in.
     pub identity: Option<Arc<ricevo_identity::RelyingParties>>,
     // ---- end citizen ----
+    // ---- council ----
+    /// Council sessions live on this node: their media rooms and public streams.
+    pub council: Arc<crate::council::live::Sessions>,
+    // ---- end council ----
     clock: Clock,
 }
 
@@ -224,6 +228,9 @@ impl AppState {
             // ---- citizen ----
             identity: None,
             // ---- end citizen ----
+            // ---- council ----
+            council: Arc::default(),
+            // ---- end council ----
             config: Arc::new(config),
             clock,
         }

@@ -1,0 +1,3 @@
+//! The public stream of a council session: RTP packets forwarded by the SFU (H.264 video,
+//! Opus audio) are packaged into fragmented MP4 and served as HLS with low-latency parts,
+//! without decoding video. See CONTRACT in the issue-17 work notes.

@@ -1,0 +1,18 @@
+//! Council (and Giunta, commission) sessions: the staff's scheduling pages, the members'
+//! session room (video, roll call, floor, votes), the public page with the live stream and
+//! the recording, and the minutes.
+
+use axum::Router;
+
+use crate::AppState;
+
+mod hls;
+pub mod live;
+mod public;
+mod room;
+mod staff;
+
+/// Every council route.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().merge(room::routes()).merge(public::routes()).merge(staff::routes()).merge(hls::routes())
+}
