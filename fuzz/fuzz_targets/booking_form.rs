@@ -16,7 +16,7 @@ fuzz_target!(|body: &[u8]| {
         return;
     };
     for lang in [Lang::It, Lang::En] {
-        let input = ricevo_web::fuzzing::form_booking_input(pairs.clone(), lang);
+        let input = ricevo_input::fuzzing::form_booking_input(pairs.clone(), lang);
         let (rules, questions) = service();
         match check_booking(&input, &rules, &questions, lang) {
             Ok(details) => assert_clean_details(&details),

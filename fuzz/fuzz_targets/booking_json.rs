@@ -12,8 +12,8 @@ use ricevo_fuzz_support::{assert_clean_details, service};
 mod ricevo_fuzz_support;
 
 fuzz_target!(|body: &[u8]| {
-    ricevo_web::fuzzing::api_small_bodies(body, Lang::It);
-    let Some((_start, input)) = ricevo_web::fuzzing::api_booking_input(body, Lang::En) else {
+    ricevo_input::fuzzing::api_small_bodies(body);
+    let Some((_start, input)) = ricevo_input::fuzzing::api_booking_input(body, Lang::En) else {
         return;
     };
     let (rules, questions) = service();

@@ -12,7 +12,7 @@ const KINDS: [&str; 6] =
     ["application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain; charset=utf-8"];
 
 fuzz_target!(|data: &[u8]| {
-    if let Some(kind) = ricevo_web::fuzzing::document_kind(data) {
+    if let Some(kind) = ricevo_core::document::sniff(data) {
         assert!(KINDS.contains(&kind), "{kind}");
         if kind.starts_with("text/") {
             let text = std::str::from_utf8(data).expect("text is UTF-8");
@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let raw = String::from_utf8_lossy(data);
-    let name = ricevo_web::fuzzing::document_name(&raw);
+    let name = ricevo_core::document::clean_name(&raw);
     assert!(!name.is_empty() && name.chars().count() <= 120, "{name:?}");
     assert!(!name.chars().all(|c| c == '.'), "{name:?}");
     assert!(name.trim() == name, "{name:?}");

@@ -21,7 +21,7 @@ const KINDS: [&str; 12] = [
 ];
 
 fuzz_target!(|text: &str| {
-    if ricevo_web::fuzzing::browser_message(text).is_some() {
+    if ricevo_input::fuzzing::browser_message(text).is_some() {
         let value: serde_json::Value = serde_json::from_str(text).expect("an accepted message is JSON");
         // serde's tagged enums also read `["chat", "text"]`, the tag first: harmless, and the
         // same names apply.

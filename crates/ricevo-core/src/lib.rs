@@ -44,6 +44,10 @@ pub mod waitlist;
 // ---- end waitlist ----
 // ---- telegram ----
 pub mod chat_booking;
+// ---- fuzzlean ----
+pub mod document;
+pub mod webhook;
+// ---- end fuzzlean ----
 // ---- end telegram ----
 
 pub use appointment::AppointmentStatus;

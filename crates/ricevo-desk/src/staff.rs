@@ -169,7 +169,7 @@ impl Desk {
         url: &str,
     ) -> Result<(Webhook, ShownOnce), DeskError> {
         require_admin(tenant, grant)?;
-        let url = WebhookUrl::parse(url).map_err(DeskError::WebhookUrl)?;
+        let url = WebhookUrl::parse(url).map_err(|e| DeskError::WebhookUrl(e.into()))?;
         self.settings.webhook_allow_hosts.check(&url).await.map_err(DeskError::WebhookUrl)?;
         let secret = tokens::new_token();
         let hook = self.store.create_webhook(tenant.id, url.as_str(), &secret).await?;

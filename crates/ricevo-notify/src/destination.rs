@@ -14,10 +14,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use url::{Host, Url};
+use url::Host;
 
-/// The longest webhook address accepted.
-pub const MAX_URL_LEN: usize = 500;
+pub use ricevo_core::webhook::{MAX_URL_LEN, WebhookUrl};
 /// How long a name lookup may take.
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -47,65 +46,13 @@ pub enum DestinationError {
     },
 }
 
-/// A webhook address: `http` or `https`, a host, at most [`MAX_URL_LEN`] characters, in the
-/// URL standard's normal form (so `http://0x7f000001/` reads `http://127.0.0.1/`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookUrl(Url);
-
-impl WebhookUrl {
-    /// Checks the shape of an address; whether it may be reached is [`AllowedHosts::check`].
-    pub fn parse(raw: &str) -> Result<WebhookUrl, DestinationError> {
-        let raw = raw.trim();
-        // The URL standard drops tabs and newlines inside an address silently; a pasted
-        // address with such characters is more likely a mistake than meant.
-        if raw.len() > MAX_URL_LEN || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(DestinationError::Malformed);
-        }
-        // The URL standard forgives `https:host` and `https:///host`; an address typed like
-        // that is a mistake to point out, not to guess at.
-        let lower = raw.get(..8).unwrap_or(raw).to_ascii_lowercase();
-        let rest = if lower.starts_with("https://") {
-            &raw[8..]
-        } else if lower.starts_with("http://") {
-            &raw[7..]
-        } else {
-            return Err(DestinationError::Malformed);
-        };
-        if rest.starts_with(['/', '\\']) {
-            return Err(DestinationError::Malformed);
-        }
-        let url = Url::parse(raw).map_err(|_| DestinationError::Malformed)?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-            return Err(DestinationError::Malformed);
-        }
-        Ok(WebhookUrl(url))
-    }
-
-    /// The address in normal form.
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-
-    /// The host as written in the normal form (IPv6 in brackets).
-    pub fn host_str(&self) -> &str {
-        self.0.host_str().unwrap_or_default()
-    }
-
-    /// The host: a name, or an IP address when the URL gives one.
-    fn host(&self) -> Option<Host<&str>> {
-        self.0.host()
+impl From<ricevo_core::webhook::MalformedUrl> for DestinationError {
+    fn from(_: ricevo_core::webhook::MalformedUrl) -> Self {
+        DestinationError::Malformed
     }
 }
 
 // ---- webpush ----
-impl WebhookUrl {
-    /// The origin (`https://push.example.net:8443`, the port only when not the scheme's
-    /// default): a VAPID signature's audience.
-    pub fn origin(&self) -> String {
-        self.0.origin().ascii_serialization()
-    }
-}
-
 impl AllowedHosts {
     /// Whether the configuration names this address's host (as a name or an IP address).
     pub fn allows_host_of(&self, url: &WebhookUrl) -> bool {
@@ -118,12 +65,6 @@ impl AllowedHosts {
     }
 }
 // ---- end webpush ----
-
-impl std::fmt::Display for WebhookUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Whether an address belongs to a network that is not the public Internet: loopback,
 /// private (RFC 1918), carrier-grade NAT, link-local, unique local, unspecified, multicast,
@@ -356,7 +297,11 @@ mod tests {
             "https://a.it/\tx",
             "file:///etc/passwd",
         ] {
-            assert_eq!(WebhookUrl::parse(bad), Err(DestinationError::Malformed), "{bad:?}");
+            assert_eq!(
+                WebhookUrl::parse(bad).map_err(DestinationError::from),
+                Err(DestinationError::Malformed),
+                "{bad:?}"
+            );
         }
         assert!(WebhookUrl::parse(&format!("https://a.it/{}", "x".repeat(500))).is_err());
     }

@@ -337,7 +337,7 @@ impl PushSender {
         notice: &PushNotice,
         now: Timestamp,
     ) -> Result<PushOutcome, NotifyError> {
-        let endpoint = WebhookUrl::parse(&subscription.endpoint)?;
+        let endpoint = WebhookUrl::parse(&subscription.endpoint).map_err(DestinationError::from)?;
         self.allowed.check_literal(&endpoint)?;
         let bad_key = || NotifyError::Invalid("the subscription's keys are not valid".into());
         let public = decode_b64url(&subscription.p256dh).ok_or_else(bad_key)?;

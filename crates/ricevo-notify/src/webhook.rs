@@ -114,7 +114,7 @@ impl WebhookSender {
         now: Timestamp,
         timeout: Duration,
     ) -> Result<(), NotifyError> {
-        let url = WebhookUrl::parse(url)?;
+        let url = WebhookUrl::parse(url).map_err(DestinationError::from)?;
         // The client resolves names through the checking resolver; an IP address in the URL
         // is connected to without resolving, so it is checked here.
         self.allowed.check_literal(&url)?;

@@ -9,8 +9,6 @@ pub mod assets;
 pub mod audit_api;
 pub mod demo;
 pub mod error;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod gdpr;
 pub mod lang;
 pub mod limits;

@@ -1,64 +1,13 @@
 //! The booking form: its fields with their values and errors, and the parsing of what was posted.
 
-use std::collections::BTreeMap;
-
-use ricevo_core::citizen::{BookingInput, FieldError};
+use ricevo_core::citizen::FieldError;
 use ricevo_core::service::{IntakeQuestion, QuestionKind};
 use ricevo_core::{Lang, Mode};
 use ricevo_store::Service;
 
 use super::texts::{self, Texts};
 
-/// The posted form's field prefix for intake answers: `answer.<key>`.
-pub(crate) const ANSWER_PREFIX: &str = "answer.";
-
-/// What the citizen typed, kept to fill the form again.
-#[derive(Default)]
-pub(crate) struct Values {
-    pairs: Vec<(String, String)>,
-}
-
-impl Values {
-    /// The posted pairs.
-    pub(crate) fn new(pairs: Vec<(String, String)>) -> Values {
-        Values { pairs }
-    }
-
-    /// Every posted pair, in order.
-    pub(crate) fn pairs(&self) -> &[(String, String)] {
-        &self.pairs
-    }
-
-    /// The first value of a field.
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self, name: &str) -> String {
-        self.get(name).unwrap_or("").to_owned()
-    }
-
-    /// The booking input these values make; `lang` is the page's language.
-    pub(crate) fn input(&self, lang: Lang) -> BookingInput {
-        let optional = |name: &str| self.get(name).map(str::to_owned);
-        let answers: BTreeMap<String, String> = self
-            .pairs
-            .iter()
-            .filter_map(|(k, v)| k.strip_prefix(ANSWER_PREFIX).map(|key| (key.to_owned(), v.clone())))
-            .collect();
-        BookingInput {
-            name: self.text("name"),
-            email: self.text("email"),
-            phone: optional("phone"),
-            fiscal_code: optional("fiscal_code"),
-            mode: self.text("mode"),
-            notes: optional("notes"),
-            answers,
-            privacy_accepted: self.get("privacy_accepted").is_some_and(|v| !v.is_empty()),
-            lang: self.get("email_lang").and_then(Lang::parse).unwrap_or(lang),
-        }
-    }
-}
+pub(crate) use ricevo_input::form::{ANSWER_PREFIX, Values};
 
 /// A text field.
 pub(crate) struct Field {

@@ -15,7 +15,6 @@ use ricevo_core::lobby::{Entry, EntryStatus, Punctuality};
 use ricevo_core::{EntryId, Lang, MeetingId};
 use ricevo_media::{MediaEvent, ParticipantId, Permissions, RoomId};
 use ricevo_store::{Meeting, Tenant};
-use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -35,23 +34,7 @@ const BURST: f64 = 60.0;
 /// Bad messages tolerated before the socket is closed.
 const MAX_ERRORS: u32 = 10;
 
-/// A message from the browser.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub(crate) enum FromBrowser {
-    Offer { sdp: String },
-    Answer { sdp: String },
-    Chat { text: String },
-    Leave,
-    AudioOnly { on: bool },
-    Mute { entry_id: i64 },
-    Unmute { entry_id: i64 },
-    Remove { entry_id: i64 },
-    Readmit { entry_id: i64 },
-    AskToSpeak,
-    End,
-    Ping,
-}
+pub(crate) use ricevo_input::socket::FromBrowser;
 
 /// Why the loop stops.
 enum Stop {
