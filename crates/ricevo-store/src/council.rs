@@ -49,6 +49,8 @@ pub struct NewCouncilSession {
     pub quorum: Option<u16>,
     /// Minutes per speech; `None`: no limit.
     pub speech_minutes: Option<u16>,
+    /// Messages to queue in the same transaction (the members' links by e-mail).
+    pub outbox: Vec<NewOutboxMessage>,
     /// Now.
     pub now: Timestamp,
 }
@@ -265,6 +267,7 @@ macro_rules! impl_council {
                         email: m.email.clone(),
                     });
                 }
+                Self::insert_outbox(&mut tx, s.tenant_id, None, &s.outbox, s.now).await?;
                 tx.commit().await?;
                 Ok($crate::CouncilSessionFull { session, items, members })
             }

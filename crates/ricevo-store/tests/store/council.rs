@@ -69,6 +69,7 @@ fn draft(tenant: &Tenant, tag: &str) -> NewCouncilSession {
         ],
         quorum: Some(2),
         speech_minutes: Some(5),
+        outbox: Vec::new(),
         now: now(),
     }
 }
