@@ -297,9 +297,21 @@ proptest! {
     /// absent, without a voting role or outside an open vote, and each result's counts are
     /// its recorded ballots; the log replays to the same session.
     #[test]
-    fn votes_are_never_cast_twice_absent_or_after_closing(commands in prop::collection::vec(any_command(), 0..200)) {
+    fn votes_are_never_cast_twice_absent_or_after_closing(
+        start_running in any::<bool>(),
+        commands in prop::collection::vec(any_command(), 0..200),
+    ) {
         let mut s = Session::new(setup());
         let mut log = Vec::new();
+        // Half the cases start with the session open and everyone present, so votes happen.
+        if start_running {
+            for m in [CHAIR, MAYOR, ROSSI, SECRETARY] {
+                log.extend(s.apply(at(0), m, Command::Connected { member: m }).unwrap());
+            }
+            log.extend(s.apply(at(0), CHAIR, Command::Open).unwrap());
+            log.extend(s.apply(at(0), CHAIR, Command::CallRoll).unwrap());
+            log.extend(s.apply(at(0), CHAIR, Command::SetItem { item: ItemNo(1) }).unwrap());
+        }
         for (i, (actor, command)) in commands.into_iter().enumerate() {
             let now = at(i64::try_from(i).unwrap());
             let actor = MemberId(actor);
