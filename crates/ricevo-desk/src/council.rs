@@ -143,6 +143,33 @@ const MAX_SPEECH_MINUTES: u16 = 240;
 /// Longest recording retention, in days (100 years).
 const MAX_KEEP_DAYS: u16 = 36_500;
 
+/// How many sessions a node keeps replayed (a town holds a few at a time; more is a flood, and
+/// the cache starts over).
+const CACHED_SESSIONS: usize = 256;
+
+/// The sessions this node replayed, each caught up from the log's newer events on every read,
+/// so an act reads a few rows rather than the whole log. The log stays the truth: a stale
+/// entry only means more events to read.
+#[derive(Debug, Default)]
+pub struct SessionCache(std::sync::Mutex<std::collections::HashMap<(TenantId, CouncilSessionId), Session>>);
+
+impl SessionCache {
+    fn get(&self, key: (TenantId, CouncilSessionId)) -> Option<Session> {
+        self.0.lock().ok()?.get(&key).cloned()
+    }
+
+    fn put(&self, key: (TenantId, CouncilSessionId), session: &Session) {
+        let Ok(mut map) = self.0.lock() else { return };
+        if map.get(&key).is_some_and(|old| old.seq() >= session.seq()) {
+            return;
+        }
+        if map.len() >= CACHED_SESSIONS && !map.contains_key(&key) {
+            map.clear();
+        }
+        map.insert(key, session.clone());
+    }
+}
+
 /// Who may schedule sessions and change the council settings: the town's administrators and
 /// managers.
 pub fn may_schedule(tenant: &Tenant, grant: &Grant) -> bool {
@@ -463,21 +490,27 @@ impl Desk {
         Ok(self.store.council_sessions(tenant.id).await?.iter().map(summary_of).collect())
     }
 
-    /// A session and its state rebuilt from its log.
-    async fn council_load(
-        &self,
-        tenant: TenantId,
-        id: CouncilSessionId,
-    ) -> Result<(CouncilSessionFull, Session), DeskError> {
-        let full = self.store.council_session(tenant, id).await?.ok_or(DeskError::NotFound)?;
-        let events = self.store.council_events(tenant, id).await?;
-        let session = Session::replay(setup_of(&full), &events);
-        Ok((full, session))
+    /// A session's state now: this node's replay caught up with the log (`NotFound` for no
+    /// such session in the town).
+    async fn council_state(&self, tenant: TenantId, id: CouncilSessionId) -> Result<Session, DeskError> {
+        let key = (tenant, id);
+        let mut session = match self.council_cache.get(key) {
+            Some(s) => s,
+            None => {
+                let full = self.store.council_session(tenant, id).await?.ok_or(DeskError::NotFound)?;
+                Session::new(setup_of(&full))
+            }
+        };
+        let newer = self.store.council_events_after(tenant, id, session.seq()).await?;
+        session.catch_up(&newer);
+        self.council_cache.put(key, &session);
+        Ok(session)
     }
 
     /// One session as staff see it.
     pub async fn council_session(&self, tenant: &Tenant, id: CouncilSessionId) -> Result<CouncilView, DeskError> {
-        let (full, session) = self.council_load(tenant.id, id).await?;
+        let full = self.store.council_session(tenant.id, id).await?.ok_or(DeskError::NotFound)?;
+        let session = self.council_state(tenant.id, id).await?;
         Ok(CouncilView {
             summary: summary_of(&full.session),
             setup: session.setup().clone(),
@@ -502,7 +535,7 @@ impl Desk {
 
     /// The session now, as members see it.
     pub async fn council_snapshot(&self, seat: &CouncilSeat) -> Result<Snapshot, DeskError> {
-        Ok(self.council_load(seat.tenant, seat.session).await?.1.snapshot())
+        Ok(self.council_state(seat.tenant, seat.session).await?.snapshot())
     }
 
     /// Applies `command` from `actor` and appends its events; when another node appended
@@ -515,11 +548,8 @@ impl Desk {
         actor: MemberId,
         command: Command,
     ) -> Result<Session, DeskError> {
-        let full = self.store.council_session(tenant, id).await?.ok_or(DeskError::NotFound)?;
-        let setup = setup_of(&full);
         for _ in 0..APPEND_RETRIES {
-            let log = self.store.council_events(tenant, id).await?;
-            let mut session = Session::replay(setup.clone(), &log);
+            let mut session = self.council_state(tenant, id).await?;
             let after = session.seq();
             let now = self.now();
             let events = session.apply(now, actor, command).map_err(DeskError::Council)?;
@@ -529,9 +559,11 @@ impl Desk {
             let append = CouncilAppend { tenant_id: tenant, session_id: id, after, events: &events, outbox: &[], now };
             match self.store.append_council_events(&append).await {
                 Ok(()) => {
+                    self.council_cache.put((tenant, id), &session);
                     self.announce(format!("council:{}:{}", tenant.0, id.0));
                     return Ok(session);
                 }
+                // Another node (or task) appended first: catch up and decide again.
                 Err(StoreError::Stale) => tokio::task::yield_now().await,
                 // The votes table's key: the member voted already (through another node).
                 Err(StoreError::Duplicate) => return Err(DeskError::Council(Refusal::AlreadyVoted)),
@@ -562,12 +594,12 @@ impl Desk {
 
     /// The skeleton of a session's minutes.
     pub async fn council_minutes(&self, tenant: &Tenant, id: CouncilSessionId) -> Result<Minutes, DeskError> {
-        Ok(self.council_load(tenant.id, id).await?.1.minutes())
+        Ok(self.council_state(tenant.id, id).await?.minutes())
     }
 
     /// A session as viewers see it.
     pub async fn council_public(&self, tenant: &Tenant, id: CouncilSessionId) -> Result<PublicSnapshot, DeskError> {
-        Ok(self.council_load(tenant.id, id).await?.1.public())
+        Ok(self.council_state(tenant.id, id).await?.public())
     }
 
     /// The town's council settings.

@@ -209,6 +209,9 @@ pub struct Desk {
     // ---- waitlist ----
     waitlist_hold: ricevo_core::waitlist::HoldLength,
     // ---- end waitlist ----
+    // ---- council ----
+    council_cache: Arc<council::SessionCache>,
+    // ---- end council ----
 }
 
 impl fmt::Debug for Desk {
@@ -238,6 +241,9 @@ impl Desk {
             // ---- waitlist ----
             waitlist_hold: ricevo_core::waitlist::HoldLength::default(),
             // ---- end waitlist ----
+            // ---- council ----
+            council_cache: Arc::default(),
+            // ---- end council ----
         }
     }
 

@@ -361,12 +361,15 @@ macro_rules! impl_council {
                 &self,
                 tenant: TenantId,
                 session: ricevo_core::council::CouncilSessionId,
+                after: u64,
             ) -> Result<Vec<ricevo_core::council::Event>> {
                 let rows: Vec<(i64, String)> = sqlx::query_as(
-                    "SELECT seq, event FROM council_events WHERE tenant_id = $1 AND session_id = $2 ORDER BY seq",
+                    "SELECT seq, event FROM council_events WHERE tenant_id = $1 AND session_id = $2 AND seq > $3 \
+                     ORDER BY seq",
                 )
                 .bind(tenant.0)
                 .bind(session.0)
+                .bind(i64::try_from(after).unwrap_or(i64::MAX))
                 .fetch_all(&self.reader)
                 .await?;
                 rows.into_iter().map($crate::council::event_from).collect()

@@ -858,6 +858,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         tenant: TenantId,
         session: ricevo_core::council::CouncilSessionId,
     ) -> Result<Vec<ricevo_core::council::Event>>;
+    /// The events of a session's log numbered after `after`, oldest first (what a session
+    /// replayed up to `after` lacks).
+    async fn council_events_after(
+        &self,
+        tenant: TenantId,
+        session: ricevo_core::council::CouncilSessionId,
+        after: u64,
+    ) -> Result<Vec<ricevo_core::council::Event>>;
     /// Appends events after the `after`-th, in one transaction with their votes, the session's
     /// state and messages: `Stale` when another writer appended after it first (replay and
     /// retry), `Duplicate` for a member's second vote in one vote, `NotFound` for another

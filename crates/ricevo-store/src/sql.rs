@@ -2995,7 +2995,15 @@ macro_rules! impl_store {
                 tenant: TenantId,
                 session: ricevo_core::council::CouncilSessionId,
             ) -> Result<Vec<ricevo_core::council::Event>> {
-                self.council_log(tenant, session).await
+                self.council_log(tenant, session, 0).await
+            }
+            async fn council_events_after(
+                &self,
+                tenant: TenantId,
+                session: ricevo_core::council::CouncilSessionId,
+                after: u64,
+            ) -> Result<Vec<ricevo_core::council::Event>> {
+                self.council_log(tenant, session, after).await
             }
             async fn append_council_events(&self, a: &$crate::CouncilAppend<'_>) -> Result<()> {
                 self.council_append(a).await

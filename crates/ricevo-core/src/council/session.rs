@@ -95,6 +95,14 @@ impl Session {
         session
     }
 
+    /// Moves the session on by events that followed the ones it has (the log read after
+    /// [`Session::seq`]), as if it had been replayed from the start.
+    pub fn catch_up<'a>(&mut self, events: impl IntoIterator<Item = &'a Event>) {
+        for event in events {
+            self.record(event);
+        }
+    }
+
     /// Checks `command` sent by `actor` (for the system's commands, whoever) against the rules
     /// at `now`. On success the session has moved on, and the events to persist are returned
     /// (possibly none: connecting twice changes nothing).

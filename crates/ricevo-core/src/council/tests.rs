@@ -258,6 +258,10 @@ fn replaying_the_log_gives_the_same_session() {
     assert_eq!(replayed, s);
     assert_eq!(replayed.seq(), u64::try_from(log.len()).unwrap());
     assert_eq!(replayed.snapshot(), s.snapshot());
+    // Caught up from a replay of the first half: the same.
+    let mut half = Session::replay(setup(), &log[..log.len() / 2]);
+    half.catch_up(&log[log.len() / 2..]);
+    assert_eq!(half, s);
 }
 
 #[test]

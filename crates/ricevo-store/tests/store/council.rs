@@ -164,6 +164,8 @@ async fn the_log_takes_one_append_after_an_event_and_one_vote_per_member(f: Fixt
     let log = store.council_events(a.id, id).await.unwrap();
     assert_eq!(log.len(), 7);
     assert_eq!(log[0].kind, EventKind::Opened);
+    assert_eq!(store.council_events_after(a.id, id, 5).await.unwrap(), log[5..].to_vec());
+    assert!(store.council_events_after(a.id, id, 7).await.unwrap().is_empty());
     assert_eq!(log[4].kind, EventKind::VoteCast { number: 1, member: bruno, choice: Choice::InFavour });
     assert_eq!(store.council_votes(a.id, id).await.unwrap(), vec![(1, bruno, Choice::InFavour)]);
     let record = store.council_session(a.id, id).await.unwrap().unwrap().session;
