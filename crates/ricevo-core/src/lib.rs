@@ -49,6 +49,9 @@ pub mod document;
 pub mod webhook;
 // ---- end fuzzlean ----
 // ---- end telegram ----
+// ---- council ----
+pub mod council;
+// ---- end council ----
 
 pub use appointment::AppointmentStatus;
 pub use fiscal_code::FiscalCode;

@@ -80,6 +80,9 @@ pub mod staff_sign_in;
 // ---- citizen ----
 pub mod signed_in;
 // ---- end citizen ----
+// ---- council ----
+pub mod council;
+// ---- end council ----
 
 use std::fmt;
 use std::sync::Arc;
@@ -206,6 +209,9 @@ pub struct Desk {
     // ---- waitlist ----
     waitlist_hold: ricevo_core::waitlist::HoldLength,
     // ---- end waitlist ----
+    // ---- council ----
+    council_cache: Arc<council::SessionCache>,
+    // ---- end council ----
 }
 
 impl fmt::Debug for Desk {
@@ -235,6 +241,9 @@ impl Desk {
             // ---- waitlist ----
             waitlist_hold: ricevo_core::waitlist::HoldLength::default(),
             // ---- end waitlist ----
+            // ---- council ----
+            council_cache: Arc::default(),
+            // ---- end council ----
         }
     }
 
