@@ -115,7 +115,6 @@ pub(crate) struct Packager {
     /// Seconds since the origin where the open segment and part began.
     segment_start: Option<f64>,
     part_start: f64,
-    part_independent: bool,
     latest: f64,
     msn: u64,
     part: u32,
@@ -145,7 +144,6 @@ impl Packager {
             part_audio: Vec::new(),
             segment_start: None,
             part_start: 0.0,
-            part_independent: false,
             latest: 0.0,
             msn: 0,
             part: 0,
@@ -291,7 +289,6 @@ impl Packager {
                 }
                 self.segment_start = Some(t);
                 self.part_start = t;
-                self.part_independent = true;
             }
             Some(start) => {
                 let due = t - start >= self.timing.segment_min();
@@ -303,16 +300,11 @@ impl Packager {
                     self.part = 0;
                     self.segment_start = Some(t);
                     self.part_start = t;
-                    self.part_independent = held.sync;
                 } else if end - self.part_start > self.timing.part_target + 1e-6 {
                     self.close_part(t, out);
                     self.part_start = t;
-                    self.part_independent = held.sync;
                 }
             }
-        }
-        if self.part_video.is_empty() && held.sync {
-            self.part_independent |= self.part_audio.is_empty();
         }
         self.part_video.push(Sample { dts: held.dts, duration, sync: held.sync, data: held.data });
     }
@@ -338,7 +330,7 @@ impl Packager {
                     part: self.part,
                     data,
                     duration: (until - self.part_start).max(0.001),
-                    independent: self.part_independent && video.first().is_some_and(|s| s.sync),
+                    independent: video.first().is_some_and(|s| s.sync),
                     started: started.unwrap_or_else(Instant::now),
                 });
                 self.part += 1;
@@ -403,11 +395,20 @@ impl Packager {
         self.audio_end += u64::from(duration);
         let t = dts as f64 / f64::from(AUDIO_TIMESCALE);
         let sample_end = self.audio_end as f64 / f64::from(AUDIO_TIMESCALE);
-        if sample_end - self.part_start > self.timing.part_target + 1e-6 && !self.part_video.is_empty() {
-            // The part ends where video goes on; audio leads at most by one packet.
+        if let Some(start) = self.segment_start
+            && sample_end - start > self.timing.target_duration as f64
+        {
+            // No keyframe for too long (or no video at all): the segment ends anyway.
+            self.close_part(t, out);
+            out.push(Output::SegmentEnd { msn: self.msn });
+            self.msn += 1;
+            self.part = 0;
+            self.segment_start = Some(t);
+            self.part_start = t;
+        } else if sample_end - self.part_start > self.timing.part_target + 1e-6 {
+            // Audio may close a part too, so the stream goes on when video pauses.
             self.close_part(t, out);
             self.part_start = t;
-            self.part_independent = false;
         }
         self.part_audio.push(Sample { dts, duration, sync: true, data: packet.payload.clone() });
     }

@@ -258,6 +258,25 @@ fn audio_follows_the_loudest_source_and_silence_fills_gaps() {
 }
 
 #[test]
+fn when_video_stops_audio_keeps_the_stream_going_within_the_target_duration() {
+    let mut sim = Sim::new(1, 1);
+    sim.run(2000);
+    sim.cameras.clear();
+    sim.pending.clear();
+    let before = sim.parts().len();
+    sim.run(6000);
+    let parts = sim.parts();
+    assert!(parts.len() >= before + 10, "{} parts after the camera stopped", parts.len() - before);
+    let mut durations = std::collections::BTreeMap::<u64, f64>::new();
+    for (msn, _, data, duration, _) in &parts {
+        *durations.entry(*msn).or_default() += duration;
+        assert!(!decode_fragment(data).1.samples.is_empty());
+    }
+    assert!(durations.values().all(|d| *d <= 3.0 + 1e-6), "{durations:?}");
+    assert!(durations.len() >= 3, "{durations:?}");
+}
+
+#[test]
 fn end_flushes_the_last_segment() {
     let mut sim = Sim::new(1, 1);
     sim.run(2500);
