@@ -209,6 +209,8 @@ struct Listed {
     msn: u64,
     index: u64,
     duration: f64,
+    /// Wall-clock time of the part's first sample (Unix seconds, from EXT-X-PROGRAM-DATE-TIME).
+    start: f64,
 }
 
 #[derive(Debug, Default)]
@@ -222,8 +224,11 @@ struct Parsed {
 fn parse_playlist(text: &str) -> Parsed {
     let mut parsed = Parsed::default();
     let (mut extinf_total, mut extinf_count) = (0.0, 0);
+    let mut clock = 0.0;
     for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("#EXT-X-PART:") {
+        if let Some(rest) = line.strip_prefix("#EXT-X-PROGRAM-DATE-TIME:") {
+            clock = rest.parse::<jiff::Timestamp>().map(|t| t.as_millisecond() as f64 / 1000.0).unwrap_or(0.0);
+        } else if let Some(rest) = line.strip_prefix("#EXT-X-PART:") {
             let duration = attribute(rest, "DURATION").and_then(|d| d.parse().ok()).unwrap_or(0.0);
             if let Some(HlsFile::Part(msn, index)) = attribute(rest, "URI").and_then(HlsFile::parse) {
                 parsed.parts.push(Listed { msn, index: u64::from(index), duration });
@@ -253,6 +258,8 @@ fn attribute<'a>(list: &'a str, name: &str) -> Option<&'a str> {
 #[derive(Debug, Default)]
 struct Results {
     part_latency: Vec<f64>,
+    /// How old a part's first sample is when a viewer has received the part (seconds).
+    part_age: Vec<f64>,
     playlist_latency: Vec<f64>,
     /// Per viewer, the most it was behind the live edge, in segments.
     behind: Vec<f64>,
@@ -265,6 +272,7 @@ struct Results {
 async fn viewer(client: reqwest::Client, url: String, deadline: Instant, results: Arc<Mutex<Results>>) {
     let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or_default();
     let mut part_latency = Vec::new();
+    let mut part_age = Vec::new();
     let mut playlist_latency = Vec::new();
     let (mut errors, mut jumps, mut bytes, mut requests) = (0u64, 0u64, 0u64, 0u64);
     let mut behind_max: f64 = 0.0;
@@ -311,6 +319,10 @@ async fn viewer(client: reqwest::Client, url: String, deadline: Instant, results
             match get(format!("{base}/s{}.{}.m4s", next.msn, next.index)).await {
                 Ok(body) => {
                     part_latency.push(started.elapsed().as_secs_f64());
+                    if next.start > 0.0 {
+                        let now = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+                        part_age.push(now - next.start);
+                    }
                     bytes += body.len() as u64;
                     next_key = playlist
                         .parts
@@ -354,6 +366,7 @@ async fn viewer(client: reqwest::Client, url: String, deadline: Instant, results
     }
     let mut r = results.lock().await;
     r.part_latency.extend(part_latency);
+    r.part_age.extend(part_age);
     r.playlist_latency.extend(playlist_latency);
     r.behind.push(behind_max);
     r.errors += errors;
@@ -444,7 +457,7 @@ async fn bench(o: &Options, url: &str, hosted: Option<&SelfHosted>) {
     let viewers_cpu = thread_cpu(&["viewers"]) - viewers_cpu_before;
     let mut guard = results.lock().await;
     let r = &mut *guard;
-    for v in [&mut r.part_latency, &mut r.playlist_latency, &mut r.behind] {
+    for v in [&mut r.part_latency, &mut r.part_age, &mut r.playlist_latency, &mut r.behind] {
         v.sort_by(f64::total_cmp);
     }
     let ms = |v: &[f64], q: f64| crate::quantile(v, q) * 1000.0;
@@ -470,6 +483,13 @@ async fn bench(o: &Options, url: &str, hosted: Option<&SelfHosted>) {
         ms(&r.playlist_latency, 0.9),
         ms(&r.playlist_latency, 0.99),
         ms(&r.playlist_latency, 1.0)
+    );
+    println!(
+        "age of a part's first frame when the viewer has the part, ms (packaging + serving, \
+         before the player's buffer): p50 {:.0} p99 {:.0} max {:.0}",
+        ms(&r.part_age, 0.5),
+        ms(&r.part_age, 0.99),
+        ms(&r.part_age, 1.0)
     );
     let over_one = r.behind.iter().filter(|b| **b > 1.0).count();
     println!(

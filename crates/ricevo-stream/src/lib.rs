@@ -1,6 +1,18 @@
 //! The public stream of a council session: RTP packets forwarded by the SFU (H.264 video,
 //! Opus audio) are packaged into fragmented MP4 and served as HLS with low-latency parts,
 //! without decoding video. See CONTRACT in the issue-17 work notes.
+//!
+//! [`start`] spawns the packager thread and returns a [`Feed`] (for the SFU: `send` never
+//! blocks, `keyframe_wanted` says when to ask the shown source for a keyframe) and a [`Live`]
+//! (for the HTTP routes: the playlist with LL-HLS blocking reload, `init.mp4`, `s{msn}.m4s`,
+//! `s{msn}.{part}.m4s`; [`HlsFile::parse`] maps a file name to one of them and
+//! [`StreamError::status`] an error to its HTTP status). With `LiveOptions::recording` the init
+//! segment, every complete segment and a playlist (VOD once ended) are written to a directory
+//! that [`Recording::open`] serves later and [`remove_recording`] deletes.
+//!
+//! Inside: `h264` reassembles RTP into access units (RFC 6184), `mux` writes fragmented MP4
+//! with mp4-atom, `packager` is the pure core (timelines, source switching, parts and
+//! segments), `playlist` what is published and its playlists.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

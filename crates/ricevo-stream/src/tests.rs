@@ -449,6 +449,14 @@ async fn the_recording_is_written_and_served_after_the_end() {
 }
 
 #[test]
+fn handles_are_shareable_across_threads() {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<Feed>();
+    shareable::<Live>();
+    shareable::<Recording>();
+}
+
+#[test]
 fn feed_never_blocks_and_counts_drops() {
     let (sender, _receiver) = std::sync::mpsc::sync_channel(2);
     let feed = Feed {
