@@ -231,8 +231,9 @@ fn parse_playlist(text: &str) -> Parsed {
         } else if let Some(rest) = line.strip_prefix("#EXT-X-PART:") {
             let duration = attribute(rest, "DURATION").and_then(|d| d.parse().ok()).unwrap_or(0.0);
             if let Some(HlsFile::Part(msn, index)) = attribute(rest, "URI").and_then(HlsFile::parse) {
-                parsed.parts.push(Listed { msn, index: u64::from(index), duration });
+                parsed.parts.push(Listed { msn, index: u64::from(index), duration, start: clock });
             }
+            clock += duration;
         } else if let Some(rest) = line.strip_prefix("#EXT-X-PRELOAD-HINT:") {
             if let Some(HlsFile::Part(msn, index)) = attribute(rest, "URI").and_then(HlsFile::parse) {
                 parsed.hint = Some((msn, u64::from(index)));
