@@ -24,6 +24,10 @@
 //! reports forwarded packets per second, loss, server CPU per forwarded packet and memory. With
 //! `--url URL --api-token T --pid P` it targets a running Ricevo, with `--janus ws://HOST:8188
 //! --pid P` a running Janus (VideoRoom); `--bind IP` is the clients' local address.
+//! `ricevo-bench stream-viewers [--url http://127.0.0.1:PORT/.../index.m3u8 [--pid P]]
+//! [--viewers N] [--seconds S]`: LL-HLS players of one live stream on loopback (blocking
+//! playlist reloads, parts); reports distance behind the live edge, latency and errors. Without
+//! `--url` it hosts ricevo-stream fed with synthetic packets itself.
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
 
@@ -36,6 +40,9 @@ mod reminders;
 mod reports;
 mod scratch;
 mod slots;
+// ---- stream ----
+mod stream;
+// ---- end stream ----
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -48,9 +55,12 @@ fn main() {
         Some("campaigns") => campaigns::run(&args[2..]),
         Some("reports") => reports::run(&args[2..]),
         Some("reminders") => reminders::run(&args[2..]),
+        // ---- stream ----
+        Some("stream-viewers") => stream::run(&args[2..]),
+        // ---- end stream ----
         _ => {
             eprintln!(
-                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench pages --server PATH [--database-url URL] [--appointments N] [--audit-entries N] [--requests R]\n       ricevo-bench reports --server PATH [--database-url URL] [--appointments N] [--answers N] [--requests R]\n       ricevo-bench campaigns [--database-url URL] [--contacts N] [--runs R]\n       ricevo-bench reminders [--database-url URL] [--count N]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
+                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench pages --server PATH [--database-url URL] [--appointments N] [--audit-entries N] [--requests R]\n       ricevo-bench reports --server PATH [--database-url URL] [--appointments N] [--answers N] [--requests R]\n       ricevo-bench campaigns [--database-url URL] [--contacts N] [--runs R]\n       ricevo-bench reminders [--database-url URL] [--count N]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]\n       ricevo-bench stream-viewers [--url URL [--pid P]] [--viewers N] [--seconds S] [--video-kbps K]"
             );
             std::process::exit(2);
         }
