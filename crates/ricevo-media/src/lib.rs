@@ -10,6 +10,9 @@ mod bandwidth;
 mod participant;
 mod server;
 mod sfu;
+// ---- sfu ----
+mod simulcast;
+// ---- end sfu ----
 mod tcp;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
