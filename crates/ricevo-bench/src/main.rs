@@ -24,11 +24,17 @@
 //! reports forwarded packets per second, loss, server CPU per forwarded packet and memory. With
 //! `--url URL --api-token T --pid P` it targets a running Ricevo, with `--janus ws://HOST:8188
 //! --pid P` a running Janus (VideoRoom); `--bind IP` is the clients' local address.
+//! `ricevo-bench council [--pairs N] [--members M] [--tiles T] [--seconds S]`: the media server
+//! in process; today's two-person meetings, then a council of M members sending three H.264
+//! simulcast layers; reports forwarded packets, loss and media-thread CPU per forwarded packet.
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
 
 mod booking;
 mod campaigns;
+// ---- sfu ----
+mod council;
+// ---- end sfu ----
 mod media;
 mod mix;
 mod pages;
@@ -43,6 +49,9 @@ fn main() {
         Some("slots") => slots::run(),
         Some("booking") => booking::run(&args[2..]),
         Some("media") => media::run(&args[2..]),
+        // ---- sfu ----
+        Some("council") => council::run(&args[2..]),
+        // ---- end sfu ----
         Some("mix") => mix::run(&args[2..]),
         Some("pages") => pages::run(&args[2..]),
         Some("campaigns") => campaigns::run(&args[2..]),
@@ -50,7 +59,7 @@ fn main() {
         Some("reminders") => reminders::run(&args[2..]),
         _ => {
             eprintln!(
-                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench pages --server PATH [--database-url URL] [--appointments N] [--audit-entries N] [--requests R]\n       ricevo-bench reports --server PATH [--database-url URL] [--appointments N] [--answers N] [--requests R]\n       ricevo-bench campaigns [--database-url URL] [--contacts N] [--runs R]\n       ricevo-bench reminders [--database-url URL] [--count N]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
+                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench pages --server PATH [--database-url URL] [--appointments N] [--audit-entries N] [--requests R]\n       ricevo-bench reports --server PATH [--database-url URL] [--appointments N] [--answers N] [--requests R]\n       ricevo-bench campaigns [--database-url URL] [--contacts N] [--runs R]\n       ricevo-bench reminders [--database-url URL] [--count N]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]\n       ricevo-bench council [--pairs N] [--members M] [--tiles T] [--seconds S] [--warmup S] [--council-warmup S] [--video-kbps K] [--low-kbps K] [--mid-kbps K] [--high-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
             );
             std::process::exit(2);
         }

@@ -21,7 +21,7 @@ mod tcp;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-pub use ricevo_stream::{Feed, FeedMessage, StreamPacket};
+pub use ricevo_stream::{Feed, FeedMessage, MediaKind as StreamKind, StreamPacket};
 pub use server::{Joined, MediaServer};
 pub use sfu::{Footprint, Sfu, SfuConfig, SfuInput, SfuOutput};
 
