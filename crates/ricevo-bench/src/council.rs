@@ -349,6 +349,8 @@ async fn run_phase(
     let flowing = counters.iter().filter(|c| flows(c)).count();
     tokio::time::sleep(Duration::from_secs(warmup)).await;
 
+    // The media thread names itself once it runs: looked up now, not at start.
+    let media_tid = media_tid.or_else(media_thread);
     let clk = clock_ticks();
     let media = |tid: Option<u32>| tid.map(|t| cpu_ticks(&format!("/proc/self/task/{t}/stat")));
     let snap = |counters: &[Arc<Counters>]| total(&counters.iter().map(|c| c.snapshot()).collect::<Vec<_>>());
