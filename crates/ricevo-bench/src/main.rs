@@ -28,11 +28,17 @@
 //! [--viewers N] [--seconds S]`: LL-HLS players of one live stream on loopback (blocking
 //! playlist reloads, parts); reports distance behind the live edge, latency and errors. Without
 //! `--url` it hosts ricevo-stream fed with synthetic packets itself.
+//! `ricevo-bench council [--pairs N] [--members M] [--tiles T] [--seconds S]`: the media server
+//! in process; today's two-person meetings, then a council of M members sending three H.264
+//! simulcast layers; reports forwarded packets, loss and media-thread CPU per forwarded packet.
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
 
 mod booking;
 mod campaigns;
+// ---- sfu ----
+mod council;
+// ---- end sfu ----
 mod media;
 mod mix;
 mod pages;
@@ -50,6 +56,9 @@ fn main() {
         Some("slots") => slots::run(),
         Some("booking") => booking::run(&args[2..]),
         Some("media") => media::run(&args[2..]),
+        // ---- sfu ----
+        Some("council") => council::run(&args[2..]),
+        // ---- end sfu ----
         Some("mix") => mix::run(&args[2..]),
         Some("pages") => pages::run(&args[2..]),
         Some("campaigns") => campaigns::run(&args[2..]),
@@ -60,7 +69,7 @@ fn main() {
         // ---- end stream ----
         _ => {
             eprintln!(
-                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench pages --server PATH [--database-url URL] [--appointments N] [--audit-entries N] [--requests R]\n       ricevo-bench reports --server PATH [--database-url URL] [--appointments N] [--answers N] [--requests R]\n       ricevo-bench campaigns [--database-url URL] [--contacts N] [--runs R]\n       ricevo-bench reminders [--database-url URL] [--count N]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]\n       ricevo-bench stream-viewers [--url URL [--pid P]] [--viewers N] [--seconds S] [--video-kbps K]"
+                "usage: ricevo-bench slots\n       ricevo-bench booking --server PATH [--database-url URL] [--clients N] [--requests N] [--seats N]\n       ricevo-bench pages --server PATH [--database-url URL] [--appointments N] [--audit-entries N] [--requests R]\n       ricevo-bench reports --server PATH [--database-url URL] [--appointments N] [--answers N] [--requests R]\n       ricevo-bench campaigns [--database-url URL] [--contacts N] [--runs R]\n       ricevo-bench reminders [--database-url URL] [--count N]\n       ricevo-bench mix --server PATH [--seconds S] [--warmup S] [--guessers G] [--bookers B] [--sockets W] [--max-bookings N] [--max-peak-rise-mib M] [--max-growth-mib M]\n       ricevo-bench media (--server PATH | --url URL --api-token T --pid P | --janus WS_URL --pid P) [--bind IP] [--meetings M] [--participants N] [--seconds S] [--warmup S] [--video-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]\n       ricevo-bench stream-viewers [--url URL [--pid P]] [--viewers N] [--seconds S] [--video-kbps K]\n       ricevo-bench council [--pairs N] [--members M] [--tiles T] [--seconds S] [--warmup S] [--council-warmup S] [--video-kbps K] [--low-kbps K] [--mid-kbps K] [--high-kbps K] [--fps F] [--keyframe-seconds S] [--threads T]"
             );
             std::process::exit(2);
         }

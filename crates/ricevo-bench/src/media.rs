@@ -733,7 +733,7 @@ async fn metrics(http: &reqwest::Client, base: &str) -> Option<f64> {
 }
 
 /// utime + stime (clock ticks) from a `/proc/.../stat` file.
-fn cpu_ticks(path: &str) -> u64 {
+pub(crate) fn cpu_ticks(path: &str) -> u64 {
     let stat = std::fs::read_to_string(path).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start at field 3.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
@@ -743,7 +743,7 @@ fn cpu_ticks(path: &str) -> u64 {
 }
 
 /// Busy clock ticks of all CPUs (everything but idle and iowait), from `/proc/stat`.
-fn machine_busy_ticks() -> u64 {
+pub(crate) fn machine_busy_ticks() -> u64 {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let cpu: Vec<u64> =
         stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
@@ -775,7 +775,7 @@ fn socket_drops(pid: u32) -> [u64; 2] {
 }
 
 /// The kernel's UDP `RcvbufErrors` and `SndbufErrors` (datagrams dropped for full socket buffers).
-fn udp_errors() -> [u64; 2] {
+pub(crate) fn udp_errors() -> [u64; 2] {
     let snmp = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
     let mut udp = snmp.lines().filter(|l| l.starts_with("Udp: "));
     let (Some(names), Some(values)) = (udp.next(), udp.next()) else { return [0, 0] };
@@ -785,7 +785,7 @@ fn udp_errors() -> [u64; 2] {
     [find("RcvbufErrors").unwrap_or(0), find("SndbufErrors").unwrap_or(0)]
 }
 
-fn clock_ticks() -> f64 {
+pub(crate) fn clock_ticks() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()

@@ -33,6 +33,11 @@ mod playlist;
 pub mod synthetic;
 #[cfg(test)]
 mod tests;
+// ---- sfu ----
+mod tap;
+
+pub use tap::FeedReceiver;
+// ---- end sfu ----
 
 /// Messages queued for the packager before `Feed::send` starts dropping (about 10 s of a
 /// 1 Mbit/s video plus audio).
