@@ -9,8 +9,16 @@ use crate::AppState;
 mod hls;
 pub mod live;
 mod public;
+// ---- public ----
+mod recordings;
+// ---- end public ----
 mod room;
 mod staff;
+
+// ---- public ----
+pub use hls::{is_stream_path, recording_dir};
+pub use recordings::{SWEEP_EVERY, run_recording_sweeper, sweep_recordings};
+// ---- end public ----
 
 /// Every council route.
 pub(crate) fn routes() -> Router<AppState> {
