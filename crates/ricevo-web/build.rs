@@ -37,17 +37,16 @@ fn main() -> ExitCode {
 
 /// Installs the npm packages the binary ships (not the test tools) at `root`.
 fn npm_ci(root: &Path) -> Result<(), String> {
-    let status = Command::new("npm")
-        .args(["ci", "--omit=dev", "--no-audit", "--no-fund"])
-        .current_dir(root)
-        .status()
-        .map_err(|e| {
-            format!(
-                "{PLAYER} is missing and npm could not be run ({e}). Ricevo ships hls.js from npm: \
+    let status =
+        Command::new("npm").args(["ci", "--omit=dev", "--no-audit", "--no-fund"]).current_dir(root).status().map_err(
+            |e| {
+                format!(
+                    "{PLAYER} is missing and npm could not be run ({e}). Ricevo ships hls.js from npm: \
                  install Node.js with npm (Debian: apt-get install npm), then run `npm ci` in {}",
-                root.display()
-            )
-        })?;
+                    root.display()
+                )
+            },
+        )?;
     if !status.success() {
         return Err(format!("`npm ci --omit=dev` failed in {} ({status}): hls.js is needed to build", root.display()));
     }

@@ -280,6 +280,7 @@ pub(crate) fn player_url() -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -317,7 +318,14 @@ mod tests {
         assert_eq!(parse_reload(None), Ok(Reload::default()));
         assert_eq!(parse_reload(Some("_HLS_msn=5")), Ok(Reload { msn: Some(5), part: None }));
         assert_eq!(parse_reload(Some("_HLS_msn=5&_HLS_part=2&t=99")), Ok(Reload { msn: Some(5), part: Some(2) }));
-        for bad in ["_HLS_part=2", "_HLS_msn=x", "_HLS_msn=", "_HLS_msn=-1", "_HLS_msn=1&_HLS_msn=2", "_HLS_msn=1&_HLS_part=4294967296"] {
+        for bad in [
+            "_HLS_part=2",
+            "_HLS_msn=x",
+            "_HLS_msn=",
+            "_HLS_msn=-1",
+            "_HLS_msn=1&_HLS_msn=2",
+            "_HLS_msn=1&_HLS_part=4294967296",
+        ] {
             assert_eq!(parse_reload(Some(bad)), Err(BadReload), "{bad}");
         }
     }

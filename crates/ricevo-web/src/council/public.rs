@@ -175,7 +175,7 @@ async fn list(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>)
         };
         let title = tr(ctx.lang, "Sedute del consiglio", "Council sessions");
         let mut l = ctx.layout(format!("{title} – {}", tenant.name), crumbs(&ctx, &tenant, None), Some(&tenant), false);
-        l.extra_css = Some(asset_url("council.css"));
+        l.extra_css = Some(asset_url("public.css"));
         let page = ListPage {
             l,
             t: ctx.t,
@@ -206,8 +206,13 @@ async fn show(State(state): State<AppState>, ctx: Ctx, Path((slug, id)): Path<(S
         let live = public.state == Phase::Open && hls::live_stream(&state, tenant.id, id.0).is_some();
         let recorded = public.state == Phase::Closed && hls::has_recording(&state, tenant.id, id.0);
         let heading = session_name(&public.body_name, &public.title);
-        let mut l = ctx.layout(format!("{heading} – {}", tenant.name), crumbs(&ctx, &tenant, Some(heading.clone())), Some(&tenant), false);
-        l.extra_css = Some(asset_url("council.css"));
+        let mut l = ctx.layout(
+            format!("{heading} – {}", tenant.name),
+            crumbs(&ctx, &tenant, Some(heading.clone())),
+            Some(&tenant),
+            false,
+        );
+        l.extra_css = Some(asset_url("public.css"));
         let page = ShowPage {
             l,
             t: ctx.t,
@@ -226,7 +231,7 @@ async fn show(State(state): State<AppState>, ctx: Ctx, Path((slug, id)): Path<(S
             agenda: public.items.iter().map(|i| (i.number.0, i.title.clone())).collect(),
             state_url: format!("{base}/stato.json"),
             player_url: hls::player_url(),
-            script_url: asset_url("council.js"),
+            script_url: asset_url("public.js"),
         };
         Ok::<_, ApiError>(ctx.page(StatusCode::OK, &page))
     };
@@ -276,8 +281,8 @@ async fn state_json(
 
 /// The council pages' own files: (name, content type, bytes).
 const ASSETS: [(&str, &str, &[u8]); 3] = [
-    ("council.css", "text/css; charset=utf-8", include_bytes!("../../static/council.css")),
-    ("council.js", "text/javascript; charset=utf-8", include_bytes!("../../static/council.js")),
+    ("public.css", "text/css; charset=utf-8", include_bytes!("../../static/council-public.css")),
+    ("public.js", "text/javascript; charset=utf-8", include_bytes!("../../static/council-public.js")),
     ("hls.light.min.js", "text/javascript; charset=utf-8", hls::PLAYER),
 ];
 

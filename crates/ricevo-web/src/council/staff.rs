@@ -127,7 +127,14 @@ fn optional_number(form: &Fields, name: &str, min: u16, max: u16, lang: Lang, er
     match raw.parse::<u16>() {
         Ok(n) if (min..=max).contains(&n) => Some(n),
         _ => {
-            errors.add(name, format!("{} {min} {} {max}.", tr(lang, "Indica un numero tra", "Enter a number from"), tr(lang, "e", "to")));
+            errors.add(
+                name,
+                format!(
+                    "{} {min} {} {max}.",
+                    tr(lang, "Indica un numero tra", "Enter a number from"),
+                    tr(lang, "e", "to")
+                ),
+            );
             None
         }
     }
@@ -162,7 +169,8 @@ pub(crate) fn read_draft(form: &Fields, tenant: &ricevo_store::Tenant, lang: Lan
     };
     let items: Vec<String> = lines(form, "items", lang, &mut errors).into_iter().map(|(_, l)| l.to_owned()).collect();
     if items.is_empty() {
-        errors.add("items", tr(lang, "Scrivi almeno un punto all'ordine del giorno.", "Write at least one agenda item."));
+        errors
+            .add("items", tr(lang, "Scrivi almeno un punto all'ordine del giorno.", "Write at least one agenda item."));
     }
     let mut members = Vec::new();
     for (n, line) in lines(form, "members", lang, &mut errors) {
@@ -230,7 +238,6 @@ struct SessionPage {
     p: Page,
     css: String,
     id: i64,
-    name: String,
     when: String,
     state: &'static str,
     members: Vec<MemberRow>,
@@ -330,7 +337,7 @@ async fn render_list(
         .collect();
     let page = ListPage {
         p: staff.page(staff.t("Sedute del consiglio", "Council sessions")),
-        css: asset_url("council.css"),
+        css: asset_url("public.css"),
         rows,
         can_schedule: can_manage(staff),
         form,
@@ -365,13 +372,14 @@ async fn schedule(State(state): State<AppState>, Posted { staff, form }: Posted)
             for f in fields {
                 // The desk names fields as the form does, or by list entry ("members.3").
                 let field = f.field.split('.').next().unwrap_or("").to_owned();
-                let field = if ["body", "body_name", "title", "date", "time", "items", "members", "quorum", "speech_minutes"]
-                    .contains(&field.as_str())
-                {
-                    field
-                } else {
-                    "title".to_owned()
-                };
+                let field =
+                    if ["body", "body_name", "title", "date", "time", "items", "members", "quorum", "speech_minutes"]
+                        .contains(&field.as_str())
+                    {
+                        field
+                    } else {
+                        "title".to_owned()
+                    };
                 errors.add(&field, f.message);
             }
             render_list(&state, &staff, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
@@ -409,9 +417,8 @@ async fn render_session(
     let q = &view.snapshot.quorum;
     let page = SessionPage {
         p: staff.page(&name),
-        css: asset_url("council.css"),
+        css: asset_url("public.css"),
         id: id.0,
-        name: name.clone(),
         when: when(&staff.tenant, s.starts_at, lang),
         state: s.state.label(lang),
         members,
@@ -488,7 +495,7 @@ async fn minutes_page(
     let name = if m.title.is_empty() { m.body_name.clone() } else { format!("{} – {}", m.body_name, m.title) };
     let page = MinutesPage {
         p: staff.page(staff.t("Verbale della seduta", "Minutes of the session")),
-        css: asset_url("council.css"),
+        css: asset_url("public.css"),
         id: id.0,
         town: t.name.clone(),
         name,
@@ -552,7 +559,10 @@ pub(crate) fn read_settings(form: &Fields, lang: Lang) -> Result<CouncilSettings
         "remove" => Ok(CouncilSettings { recording_keep_days: Some(0) }),
         "days" => match form.get("days").trim().parse::<u16>() {
             Ok(n) if (1..=3650).contains(&n) => Ok(CouncilSettings { recording_keep_days: Some(n) }),
-            _ => Err(tr(lang, "Indica un numero di giorni tra 1 e 3650.", "Enter a number of days from 1 to 3650.").into()),
+            _ => {
+                Err(tr(lang, "Indica un numero di giorni tra 1 e 3650.", "Enter a number of days from 1 to 3650.")
+                    .into())
+            }
         },
         _ => Err(tr(lang, "Scegli per quanto tenere le registrazioni.", "Choose how long recordings are kept.").into()),
     }
@@ -561,7 +571,7 @@ pub(crate) fn read_settings(form: &Fields, lang: Lang) -> Result<CouncilSettings
 fn settings_page(staff: &Staff, keep: &'static str, days: String, error: Option<String>, saved: bool) -> Response {
     let page = SettingsPage {
         p: staff.page(staff.t("Registrazioni delle sedute", "Recordings of sessions")),
-        css: asset_url("council.css"),
+        css: asset_url("public.css"),
         keep,
         days,
         error,
@@ -587,7 +597,11 @@ async fn save_settings(State(state): State<AppState>, Posted { staff, form }: Po
     }
     match read_settings(&form, staff.lang) {
         Ok(s) => {
-            state.desk.set_council_settings(&staff.tenant, &staff.grant(), s).await.map_err(|e| desk_error(&staff, e))?;
+            state
+                .desk
+                .set_council_settings(&staff.tenant, &staff.grant(), s)
+                .await
+                .map_err(|e| desk_error(&staff, e))?;
             let (keep, days) = keep_choice(s);
             Ok(settings_page(&staff, keep, days, None, true))
         }
@@ -603,13 +617,17 @@ async fn save_settings(State(state): State<AppState>, Posted { staff, form }: Po
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_member_line_reads_name_role_and_optional_e_mail() {
         let m = member_line("Maria Rossi; presidente; maria@comune.it", Lang::It).unwrap();
-        assert_eq!((m.name.as_str(), m.role, m.email.as_deref()), ("Maria Rossi", Role::Chair, Some("maria@comune.it")));
+        assert_eq!(
+            (m.name.as_str(), m.role, m.email.as_deref()),
+            ("Maria Rossi", Role::Chair, Some("maria@comune.it"))
+        );
         let m = member_line("  Luca Bianchi ;Consigliere ", Lang::It).unwrap();
         assert_eq!((m.name.as_str(), m.role, m.email), ("Luca Bianchi", Role::Councillor, None));
         assert!(member_line("Luca Bianchi", Lang::It).unwrap_err().contains("manca il ruolo"));
@@ -620,10 +638,14 @@ mod tests {
 
     #[test]
     fn the_retention_form_reads_forever_days_or_removal() {
-        let form = |pairs: &[(&str, &str)]| Fields(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect());
+        let form =
+            |pairs: &[(&str, &str)]| Fields(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect());
         assert_eq!(read_settings(&form(&[("keep", "forever")]), Lang::It).unwrap().recording_keep_days, None);
         assert_eq!(read_settings(&form(&[("keep", "remove")]), Lang::It).unwrap().recording_keep_days, Some(0));
-        assert_eq!(read_settings(&form(&[("keep", "days"), ("days", "30")]), Lang::It).unwrap().recording_keep_days, Some(30));
+        assert_eq!(
+            read_settings(&form(&[("keep", "days"), ("days", "30")]), Lang::It).unwrap().recording_keep_days,
+            Some(30)
+        );
         assert!(read_settings(&form(&[("keep", "days"), ("days", "0")]), Lang::En).is_err());
         assert!(read_settings(&form(&[("keep", "days"), ("days", "x")]), Lang::En).is_err());
         assert!(read_settings(&form(&[]), Lang::En).is_err());

@@ -29,3 +29,6 @@ mod staff_oidc;
 // ---- citizen ----
 mod signed_in;
 // ---- end citizen ----
+// ---- public ----
+mod council_public;
+// ---- end public ----
