@@ -45,6 +45,9 @@ pub mod waitlist;
 // ---- telegram ----
 pub mod chat_booking;
 // ---- end telegram ----
+// ---- council ----
+pub mod council;
+// ---- end council ----
 
 pub use appointment::AppointmentStatus;
 pub use fiscal_code::FiscalCode;

@@ -95,6 +95,11 @@ pub enum DeskError {
     #[error("a verified identity is required")]
     IdentityRequired,
     // ---- end citizen ----
+    // ---- council ----
+    /// A council session refused a command (a 4xx: `Refusal::message` words it).
+    #[error("council: {0}")]
+    Council(ricevo_core::council::Refusal),
+    // ---- end council ----
     /// The database failed; logged, never shown.
     #[error("storage: {0}")]
     Storage(String),

@@ -80,6 +80,9 @@ pub mod staff_sign_in;
 // ---- citizen ----
 pub mod signed_in;
 // ---- end citizen ----
+// ---- council ----
+pub mod council;
+// ---- end council ----
 
 use std::fmt;
 use std::sync::Arc;
