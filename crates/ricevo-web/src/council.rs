@@ -16,3 +16,11 @@ mod staff;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().merge(room::routes()).merge(public::routes()).merge(staff::routes()).merge(hls::routes())
 }
+
+// ---- room ----
+/// Where the stream of the member's session is recorded on this node, if anywhere.
+fn recording_for(state: &AppState, seat: &ricevo_desk::council::CouncilSeat) -> Option<std::path::PathBuf> {
+    let _ = (state, seat);
+    None
+}
+// ---- end room ----

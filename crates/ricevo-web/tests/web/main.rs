@@ -29,3 +29,6 @@ mod staff_oidc;
 // ---- citizen ----
 mod signed_in;
 // ---- end citizen ----
+// ---- room ----
+mod council_room;
+// ---- end room ----
