@@ -31,3 +31,6 @@ pub use views::{
     Ballot, FloorView, ItemView, MemberView, Minutes, MinutesItem, MinutesPresence, MinutesSpeech, OpenVoteView,
     Outcome, PublicSnapshot, Quorum, Snapshot, Span, VoteResult,
 };
+
+#[cfg(test)]
+mod tests;

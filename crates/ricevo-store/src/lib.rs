@@ -55,6 +55,12 @@ pub use staff_sign_in::{PendingProviderSignIn, RoleMapping, TownIdentityProvider
 pub mod citizen_identity;
 pub use citizen_identity::{CitizenSession, NewCitizenSession, NewSignIn, SessionIdentity, StoredSignIn};
 // ---- end citizen ----
+// ---- council ----
+pub mod council;
+pub use council::{
+    CouncilAppend, CouncilMemberRecord, CouncilSessionFull, CouncilSessionRecord, NewCouncilMember, NewCouncilSession,
+};
+// ---- end council ----
 // Backup and restore (operating it): the SQLite file as a whole.
 pub mod sqlite_file;
 #[cfg(feature = "testing")]
@@ -822,6 +828,64 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The town's own limit for verified citizens, if it set one.
     async fn verified_max_active(&self, tenant: TenantId) -> Result<Option<u16>>;
     // ---- end citizen ----
+    // ---- council ----
+    /// Stores a new council session with its agenda and members (tokens as hashes); returns it
+    /// with the members' seats in order. `NotFound` for no such town, `Duplicate` for a token
+    /// hash already used.
+    async fn create_council_session(&self, s: &NewCouncilSession) -> Result<CouncilSessionFull>;
+    /// The town's council sessions, the latest called for first.
+    async fn council_sessions(&self, tenant: TenantId) -> Result<Vec<CouncilSessionRecord>>;
+    /// One of the town's council sessions with its agenda and members.
+    async fn council_session(
+        &self,
+        tenant: TenantId,
+        id: ricevo_core::council::CouncilSessionId,
+    ) -> Result<Option<CouncilSessionFull>>;
+    /// The seat a member's link token (its hash) opens in this town.
+    async fn council_member_by_token(&self, tenant: TenantId, token_hash: &str) -> Result<Option<CouncilMemberRecord>>;
+    /// Replaces a member's link token (the old link stops working); `NotFound` for no such
+    /// seat in the town's session.
+    async fn set_council_member_token(
+        &self,
+        tenant: TenantId,
+        session: ricevo_core::council::CouncilSessionId,
+        member: ricevo_core::council::MemberId,
+        token_hash: &str,
+    ) -> Result<()>;
+    /// A session's event log, oldest first (empty for another town's session).
+    async fn council_events(
+        &self,
+        tenant: TenantId,
+        session: ricevo_core::council::CouncilSessionId,
+    ) -> Result<Vec<ricevo_core::council::Event>>;
+    /// Appends events after the `after`-th, in one transaction with their votes, the session's
+    /// state and messages: `Stale` when another writer appended after it first (replay and
+    /// retry), `Duplicate` for a member's second vote in one vote, `NotFound` for another
+    /// town's session.
+    async fn append_council_events(&self, a: &CouncilAppend<'_>) -> Result<()>;
+    /// The votes cast in a session: (vote number, member, choice), by vote and member.
+    async fn council_votes(
+        &self,
+        tenant: TenantId,
+        session: ricevo_core::council::CouncilSessionId,
+    ) -> Result<Vec<(u32, ricevo_core::council::MemberId, ricevo_core::council::Choice)>>;
+    /// Days the town keeps a session's recording after it closes (`None`: forever).
+    async fn council_recording_keep_days(&self, tenant: TenantId) -> Result<Option<u16>>;
+    /// Sets the days the town keeps recordings; `NotFound` for no such town.
+    async fn set_council_recording_keep_days(&self, tenant: TenantId, days: Option<u16>) -> Result<()>;
+    /// Closed sessions (any town) whose recording is due for removal at `now` and still kept.
+    async fn council_recordings_due(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<(TenantId, ricevo_core::council::CouncilSessionId)>>;
+    /// Records that a session's recording was removed (the first time counts).
+    async fn mark_council_recording_removed(
+        &self,
+        tenant: TenantId,
+        session: ricevo_core::council::CouncilSessionId,
+        now: Timestamp,
+    ) -> Result<()>;
+    // ---- end council ----
 }
 
 /// Opens the store a URL names (`sqlite://...` or `postgres://...`) and migrates it.

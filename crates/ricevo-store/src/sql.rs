@@ -382,6 +382,9 @@ macro_rules! impl_store {
         // ---- citizen ----
         $crate::citizen_identity::impl_citizen_identity!($store, $db);
         // ---- end citizen ----
+        // ---- council ----
+        $crate::council::impl_council!($store, $db);
+        // ---- end council ----
 
         impl $store {
             /// Whether the town still has an enabled administrator, as the transaction sees it
@@ -2958,6 +2961,70 @@ macro_rules! impl_store {
                 self.identity_verified_max(tenant).await
             }
             // ---- end citizen ----
+            // ---- council (the statements are in council.rs) ----
+            async fn create_council_session(&self, s: &$crate::NewCouncilSession) -> Result<$crate::CouncilSessionFull> {
+                self.council_create(s).await
+            }
+            async fn council_sessions(&self, tenant: TenantId) -> Result<Vec<$crate::CouncilSessionRecord>> {
+                self.council_list(tenant).await
+            }
+            async fn council_session(
+                &self,
+                tenant: TenantId,
+                id: ricevo_core::council::CouncilSessionId,
+            ) -> Result<Option<$crate::CouncilSessionFull>> {
+                self.council_full(tenant, id).await
+            }
+            async fn council_member_by_token(&self, tenant: TenantId, token_hash: &str) -> Result<Option<$crate::CouncilMemberRecord>> {
+                if token_hash.is_empty() {
+                    return Ok(None);
+                }
+                self.council_member_of_token(tenant, token_hash).await
+            }
+            async fn set_council_member_token(
+                &self,
+                tenant: TenantId,
+                session: ricevo_core::council::CouncilSessionId,
+                member: ricevo_core::council::MemberId,
+                token_hash: &str,
+            ) -> Result<()> {
+                self.council_set_token(tenant, session, member, token_hash).await
+            }
+            async fn council_events(
+                &self,
+                tenant: TenantId,
+                session: ricevo_core::council::CouncilSessionId,
+            ) -> Result<Vec<ricevo_core::council::Event>> {
+                self.council_log(tenant, session).await
+            }
+            async fn append_council_events(&self, a: &$crate::CouncilAppend<'_>) -> Result<()> {
+                self.council_append(a).await
+            }
+            async fn council_votes(
+                &self,
+                tenant: TenantId,
+                session: ricevo_core::council::CouncilSessionId,
+            ) -> Result<Vec<(u32, ricevo_core::council::MemberId, ricevo_core::council::Choice)>> {
+                self.council_vote_rows(tenant, session).await
+            }
+            async fn council_recording_keep_days(&self, tenant: TenantId) -> Result<Option<u16>> {
+                self.council_keep_days(tenant).await
+            }
+            async fn set_council_recording_keep_days(&self, tenant: TenantId, days: Option<u16>) -> Result<()> {
+                self.council_set_keep_days(tenant, days).await
+            }
+            async fn council_recordings_due(&self, now: Timestamp) -> Result<Vec<(TenantId, ricevo_core::council::CouncilSessionId)>> {
+                self.council_due(now).await
+            }
+            async fn mark_council_recording_removed(
+                &self,
+                tenant: TenantId,
+                session: ricevo_core::council::CouncilSessionId,
+                now: Timestamp,
+            ) -> Result<()> {
+                self.council_removed(tenant, session, now).await
+            }
+            // ---- end council ----
         }
     };
 }

@@ -20,3 +20,6 @@ mod waitlist;
 // ---- citizen ----
 mod signed_in;
 // ---- end citizen ----
+// ---- council ----
+mod council;
+// ---- end council ----

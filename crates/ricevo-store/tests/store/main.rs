@@ -14,3 +14,6 @@ mod surveys;
 // ---- staffoidc ----
 mod staff_sign_in;
 // ---- end staffoidc ----
+// ---- council ----
+mod council;
+// ---- end council ----
