@@ -7,6 +7,10 @@
 //! mode (DTLS-SRTP, Opus, VP8, H.264, NACK/RTX, a downlink estimate from receiver reports).
 
 mod bandwidth;
+// ---- sfu ----
+#[cfg(test)]
+mod council_tests;
+// ---- end sfu ----
 mod participant;
 mod server;
 mod sfu;

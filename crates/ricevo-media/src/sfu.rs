@@ -351,7 +351,7 @@ impl Sfu {
             self.views.remove(member);
         }
         if let Some(tap) = self.room_states.remove(&room).and_then(|s| s.stream) {
-            let _ = tap.feed.send(FeedMessage::End);
+            tap.feed.send(FeedMessage::End);
         }
         members
     }
@@ -370,7 +370,7 @@ impl Sfu {
         });
         let state = RoomState { capacity, simulcast_h264, stream };
         if let Some(old) = self.room_states.insert(room, state).and_then(|s| s.stream) {
-            let _ = old.feed.send(FeedMessage::End);
+            old.feed.send(FeedMessage::End);
         }
     }
 
@@ -404,7 +404,7 @@ impl Sfu {
             tap.previous = None;
             return;
         };
-        let _ = tap.feed.send(FeedMessage::Show { video: shown.0 as u64 });
+        tap.feed.send(FeedMessage::Show { video: shown.0 as u64 });
         let now = self.now;
         let cameras: Vec<(Mid, Option<usize>)> = self
             .participants
@@ -1024,7 +1024,7 @@ impl StreamTap {
         };
         match source {
             Source::Microphone if self.audio.contains(&from) => {
-                let _ = self.feed.send(packet_of(ricevo_stream::MediaKind::Audio, *packet.seq_no, header.timestamp));
+                self.feed.send(packet_of(ricevo_stream::MediaKind::Audio, *packet.seq_no, header.timestamp));
                 None
             }
             Source::Camera if self.video == Some(from) => {
@@ -1044,7 +1044,7 @@ impl StreamTap {
                     // The new camera shows: the old one stops.
                     self.previous = None;
                 }
-                let _ = self.feed.send(packet_of(ricevo_stream::MediaKind::Video, seq, timestamp));
+                self.feed.send(packet_of(ricevo_stream::MediaKind::Video, seq, timestamp));
                 if ask.is_none() && self.feed.keyframe_wanted() {
                     ask = Some(self.layer.current().or(top));
                 }
@@ -1060,7 +1060,7 @@ impl StreamTap {
                     }
                     None => (*packet.seq_no, header.timestamp),
                 };
-                let _ = self.feed.send(packet_of(ricevo_stream::MediaKind::Video, seq, timestamp));
+                self.feed.send(packet_of(ricevo_stream::MediaKind::Video, seq, timestamp));
                 None
             }
             _ => None,
