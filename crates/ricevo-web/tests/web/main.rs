@@ -32,3 +32,6 @@ mod signed_in;
 // ---- room ----
 mod council_room;
 // ---- end room ----
+// ---- public ----
+mod council_public;
+// ---- end public ----
