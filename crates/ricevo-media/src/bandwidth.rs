@@ -94,11 +94,111 @@ impl DownlinkEstimate {
     }
 }
 
+/// The share of a receiver's estimate that simulcast video may take (the rest: audio, RTCP,
+/// retransmissions).
+const VIDEO_SHARE_PERCENT: u64 = 90;
+
+/// One source a receiver is to get, for [`allocate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Demand {
+    /// The layer the view asks for (0 the lowest).
+    pub(crate) wanted: usize,
+    /// Each layer's bit rate, lowest layer first (0: not measured yet).
+    pub(crate) rates: Vec<u64>,
+    /// Which layers flow now.
+    pub(crate) active: Vec<bool>,
+}
+
+impl Demand {
+    /// The wanted layer if it flows, else the nearest lower one that does, else the nearest
+    /// higher one; the wanted one when none flows yet.
+    fn available(&self) -> usize {
+        let top = self.rates.len().saturating_sub(1);
+        let wanted = self.wanted.min(top);
+        let active = |i: &usize| self.active.get(*i).copied().unwrap_or(false);
+        (0..=wanted).rev().find(active).or_else(|| (wanted..=top).find(active)).unwrap_or(wanted)
+    }
+
+    fn lower(&self, layer: usize) -> Option<usize> {
+        (0..layer).rev().find(|i| self.active.get(*i).copied().unwrap_or(false))
+    }
+
+    fn rate(&self, layer: Option<usize>) -> u64 {
+        layer.and_then(|l| self.rates.get(l)).copied().unwrap_or(0)
+    }
+}
+
+/// Chooses a layer for each of a receiver's simulcast sources within its downlink estimate:
+/// each gets the layer its view asks for, then, while the sum is over the estimate, the
+/// dearest source steps down a layer; when none can step down any more, sources are left out
+/// from the end of the list (the caller lists the large ones first, so the last small tiles go
+/// first). A weak link thus gets lower layers before it loses video.
+pub(crate) fn allocate(estimate_bps: u64, demands: &[Demand]) -> Vec<Option<usize>> {
+    let budget = estimate_bps.saturating_mul(VIDEO_SHARE_PERCENT) / 100;
+    let mut chosen: Vec<Option<usize>> = demands.iter().map(|d| Some(d.available())).collect();
+    loop {
+        let total: u64 = demands.iter().zip(&chosen).map(|(d, c)| d.rate(*c)).sum();
+        if total <= budget {
+            return chosen;
+        }
+        let dearest = demands
+            .iter()
+            .zip(&chosen)
+            .enumerate()
+            .filter_map(|(i, (d, c))| Some((i, d.lower((*c)?)?, d.rate(*c))))
+            // Of equally dear ones, the first listed.
+            .rev()
+            .max_by_key(|(_, _, rate)| *rate);
+        if let Some((i, lower, _)) = dearest
+            && let Some(slot) = chosen.get_mut(i)
+        {
+            *slot = Some(lower);
+            continue;
+        }
+        match chosen.iter_mut().rev().find(|c| c.is_some()) {
+            Some(last) => *last = None,
+            None => return chosen,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
 
-    use super::{DownlinkEstimate, VideoGate};
+    use super::{Demand, DownlinkEstimate, VideoGate, allocate};
+
+    fn demand(wanted: usize) -> Demand {
+        Demand { wanted, rates: vec![100_000, 300_000, 1_000_000], active: vec![true; 3] }
+    }
+
+    #[test]
+    fn a_weak_downlink_steps_the_large_video_down_before_dropping_small_tiles() {
+        // Two large (top layer) and four small tiles (lowest layer).
+        let demands = [demand(2), demand(2), demand(0), demand(0), demand(0), demand(0)];
+        let layers = |estimate| allocate(estimate, &demands);
+        let all = [Some(2), Some(2), Some(0), Some(0), Some(0), Some(0)];
+        assert_eq!(layers(4_000_000), all);
+        // 2.4 Mbit/s wanted; with 2 Mbit/s one large video steps down to the middle layer.
+        assert_eq!(layers(2_000_000), [Some(1), Some(2), Some(0), Some(0), Some(0), Some(0)]);
+        assert_eq!(layers(1_200_000), [Some(1), Some(1), Some(0), Some(0), Some(0), Some(0)]);
+        // Both large ones at the lowest layer, then the last small tiles are left out.
+        assert_eq!(layers(700_000), [Some(0), Some(0), Some(0), Some(0), Some(0), Some(0)]);
+        assert_eq!(layers(400_000), [Some(0), Some(0), Some(0), None, None, None]);
+        assert_eq!(layers(50_000), [None; 6]);
+    }
+
+    #[test]
+    fn layers_that_do_not_flow_are_not_chosen_and_unmeasured_ones_cost_nothing() {
+        let mut top_off = demand(2);
+        top_off.active[2] = false;
+        assert_eq!(allocate(4_000_000, &[top_off]), [Some(1)]);
+        let mut only_top = demand(0);
+        only_top.active = vec![false, false, true];
+        assert_eq!(allocate(4_000_000, &[only_top]), [Some(2)]);
+        let fresh = Demand { wanted: 2, rates: vec![0, 0, 0], active: vec![false; 3] };
+        assert_eq!(allocate(100_000, &[fresh]), [Some(2)]);
+    }
 
     #[test]
     fn heavy_loss_cuts_the_estimate_below_the_video_mark_within_a_few_reports() {

@@ -7,18 +7,59 @@
 //! mode (DTLS-SRTP, Opus, VP8, H.264, NACK/RTX, a downlink estimate from receiver reports).
 
 mod bandwidth;
+// ---- sfu ----
+#[cfg(test)]
+mod council_tests;
+// ---- end sfu ----
 mod participant;
 mod server;
 mod sfu;
+// ---- sfu ----
+mod simulcast;
+// ---- end sfu ----
 mod tcp;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+pub use ricevo_stream::{Feed, FeedMessage, StreamPacket};
 pub use server::{Joined, MediaServer};
 pub use sfu::{Footprint, Sfu, SfuConfig, SfuInput, SfuOutput};
 
 /// Most participants one room admits; the eleventh join is refused.
 pub const MAX_PARTICIPANTS_PER_ROOM: usize = 10;
+
+// ---- sfu ----
+/// How a room is set up, given to [`MediaServer::open_room`] before anyone joins. A room that
+/// was never opened behaves as before: at most [`MAX_PARTICIPANTS_PER_ROOM`], VP8 and H.264,
+/// no simulcast layers chosen, no stream.
+#[derive(Debug, Clone)]
+pub struct RoomOptions {
+    /// Most participants the room admits.
+    pub capacity: usize,
+    /// Offer Opus and H.264 (packetization-mode 1) only, and forward simulcast layers
+    /// one per receiver and source as [`View`]s and bandwidth allow.
+    pub simulcast_h264: bool,
+    /// Where the stream's sources go (see [`MediaServer::set_stream_sources`]).
+    pub stream: Option<ricevo_stream::Feed>,
+}
+
+impl Default for RoomOptions {
+    fn default() -> Self {
+        RoomOptions { capacity: MAX_PARTICIPANTS_PER_ROOM, simulcast_h264: false, stream: None }
+    }
+}
+
+/// Whose video a participant sees, and how large. Video of anyone not listed is not forwarded
+/// to it; `large` get the highest simulcast layer, `small` the lowest (a weak downlink may
+/// lower both further).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct View {
+    /// Shown large: the highest layer.
+    pub large: Vec<ParticipantId>,
+    /// Shown as small tiles: the lowest layer.
+    pub small: Vec<ParticipantId>,
+}
+// ---- end sfu ----
 
 /// A meeting's media room (the value of the meeting's id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

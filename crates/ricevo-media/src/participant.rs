@@ -6,12 +6,13 @@ use std::time::{Duration, Instant};
 
 use str0m::change::SdpPendingOffer;
 use str0m::media::Pt;
-use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Rid, Rids};
 use str0m::rtp::{SeqNo, Ssrc};
 use str0m::{Reason, Rtc};
 
 use crate::bandwidth::DownlinkEstimate;
-use crate::{MediaEvent, ParticipantId, Permissions, RoomId, Source, TrackKind};
+use crate::simulcast::{LayerForward, LayerStats, available_layer, order_rids};
+use crate::{MediaEvent, ParticipantId, Permissions, RoomId, Source, TrackKind, View};
 
 /// Keyframe requests to one sender's track are sent at most this often; a burst of PLIs from
 /// several receivers (or from one receiver after a loss) costs the sender only one keyframe.
@@ -74,6 +75,25 @@ pub(crate) struct TrackIn {
     pub(crate) kind: TrackKind,
     pub(crate) source: Source,
     last_keyframe_request: Option<Instant>,
+    /// Simulcast layers (lowest first), by the rids the browser announced; empty when the
+    /// track is a single stream.
+    pub(crate) layers: Vec<LayerStats>,
+    /// When a keyframe of each layer was last asked for.
+    layer_keyframe_requests: Vec<Option<Instant>>,
+}
+
+impl TrackIn {
+    /// The layer a rid names.
+    pub(crate) fn layer_of(&self, rid: Rid) -> Option<usize> {
+        self.layers.iter().position(|l| l.rid == rid)
+    }
+
+    /// The highest layer that flows (the top one when none flows yet); `None` for a track
+    /// without layers.
+    pub(crate) fn top_layer(&self, now: Instant) -> Option<usize> {
+        let top = self.layers.len().checked_sub(1)?;
+        Some(available_layer(&self.layers, top, now))
+    }
 }
 
 /// Where an outgoing track stands in the offer/answer dance with this participant's browser.
@@ -127,6 +147,8 @@ pub(crate) struct TrackOut {
     /// The last payload type mapping used: the sender's, this receiver's (saves matching
     /// codec parameters for every packet).
     pub(crate) pt: Option<(Pt, Pt)>,
+    /// For a simulcast source: the layer forwarded and the numbers of the receiver's stream.
+    pub(crate) layer: LayerForward,
 }
 
 /// Sequence numbers of a forwarded stream: the sender's, shifted so that packets the router
@@ -200,8 +222,12 @@ pub(crate) struct Participant {
     /// str0m looked at the send queues (a timer run), and since then nothing was written and
     /// no RTP left.
     queues_fresh: bool,
-    /// The mid of each incoming SSRC seen so far.
-    ssrc_mids: IdMap<Ssrc, Mid>,
+    /// The mid (and rid, for a simulcast layer) of each incoming SSRC seen so far.
+    ssrc_mids: IdMap<Ssrc, (Mid, Option<Rid>)>,
+    /// Whose video this participant sees, and how large (`None`: everyone's, at the top layer).
+    pub(crate) view: Option<View>,
+    /// When the simulcast layers this participant receives are next chosen again.
+    pub(crate) next_allocation: Instant,
 }
 
 impl Participant {
@@ -235,6 +261,8 @@ impl Participant {
             unsent: 0,
             queues_fresh: false,
             ssrc_mids: IdMap::default(),
+            view: None,
+            next_allocation: now,
         }
     }
 
@@ -329,45 +357,82 @@ impl Participant {
         if self.tracks_in.iter().any(|t| t.mid == mid) {
             return None;
         }
-        self.tracks_in.push(TrackIn { mid, kind, source, last_keyframe_request: None });
+        let rids = match self.rtc.media(mid).map(|m| m.rids_rx()) {
+            Some(Rids::Specific(rids)) if kind == TrackKind::Video => order_rids(rids),
+            _ => Vec::new(),
+        };
+        let layers: Vec<LayerStats> = rids.into_iter().map(LayerStats::new).collect();
+        let layer_keyframe_requests = vec![None; layers.len()];
+        self.tracks_in.push(TrackIn {
+            mid,
+            kind,
+            source,
+            last_keyframe_request: None,
+            layers,
+            layer_keyframe_requests,
+        });
         self.tracks_in.last()
     }
 
-    /// The mid an incoming RTP stream belongs to.
-    pub(crate) fn mid_of_ssrc(&mut self, ssrc: Ssrc) -> Option<Mid> {
-        if let Some(mid) = self.ssrc_mids.get(&ssrc) {
-            return Some(*mid);
+    /// The mid (and the rid of a simulcast layer) an incoming RTP stream belongs to.
+    pub(crate) fn stream_of_ssrc(&mut self, ssrc: Ssrc) -> Option<(Mid, Option<Rid>)> {
+        if let Some(found) = self.ssrc_mids.get(&ssrc) {
+            return Some(*found);
         }
-        let mid = self.rtc.direct_api().stream_rx(&ssrc)?.mid();
-        self.ssrc_mids.insert(ssrc, mid);
-        Some(mid)
+        let mut api = self.rtc.direct_api();
+        let stream = api.stream_rx(&ssrc)?;
+        let found = (stream.mid(), stream.rid());
+        self.ssrc_mids.insert(ssrc, found);
+        Some(found)
     }
 
     pub(crate) fn track_in(&self, mid: Mid) -> Option<&TrackIn> {
         self.tracks_in.iter().find(|t| t.mid == mid)
     }
 
+    pub(crate) fn track_in_mut(&mut self, mid: Mid) -> Option<&mut TrackIn> {
+        self.tracks_in.iter_mut().find(|t| t.mid == mid)
+    }
+
+    /// Whether this participant's view lets `from`'s video through (no view: everyone's).
+    pub(crate) fn sees(&self, from: ParticipantId) -> bool {
+        self.view.as_ref().is_none_or(|v| v.large.contains(&from) || v.small.contains(&from))
+    }
+
     /// Asks this participant's browser for a keyframe on one of its tracks, unless one was
     /// asked for very recently. Returns whether a request went out.
-    pub(crate) fn request_keyframe(&mut self, mid: Mid, now: Instant) -> bool {
+    ///
+    /// On a simulcast track the request goes to `layer` (the top one when `None`).
+    pub(crate) fn request_keyframe(&mut self, mid: Mid, layer: Option<usize>, now: Instant) -> bool {
         let Some(track) = self.tracks_in.iter_mut().find(|t| t.mid == mid) else {
             return false;
         };
         if track.kind != TrackKind::Video {
             return false;
         }
-        if track.last_keyframe_request.is_some_and(|at| now.saturating_duration_since(at) < KEYFRAME_REQUEST_INTERVAL) {
+        let (rid, last) = if track.layers.is_empty() {
+            (None, &mut track.last_keyframe_request)
+        } else {
+            let top = track.layers.len() - 1;
+            let layer = layer.unwrap_or(top).min(top);
+            let rid = track.layers.get(layer).map(|l| l.rid);
+            let Some(last) = track.layer_keyframe_requests.get_mut(layer) else {
+                return false;
+            };
+            (rid, last)
+        };
+        if last.is_some_and(|at| now.saturating_duration_since(at) < KEYFRAME_REQUEST_INTERVAL) {
             return false;
         }
         let mut api = self.rtc.direct_api();
-        let Some(stream) = api.stream_rx_by_mid(mid, None) else {
+        let Some(stream) = api.stream_rx_by_mid(mid, rid) else {
             // No packet has arrived yet on that track: nothing to ask for.
             return false;
         };
         // Browsers negotiate PLI everywhere and FIR not always: a receiver's FIR is passed on
         // as a PLI.
         stream.request_keyframe(KeyframeRequestKind::Pli);
-        track.last_keyframe_request = Some(now);
+        *last = Some(now);
         true
     }
 }

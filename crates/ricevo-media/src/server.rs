@@ -17,7 +17,7 @@ use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
 use crate::sfu::SfuInput;
 use crate::tcp::TcpMedia;
-use crate::{MediaConfig, MediaError, MediaEvent, MediaStats, ParticipantId, Permissions, RoomId};
+use crate::{MediaConfig, MediaError, MediaEvent, MediaStats, ParticipantId, Permissions, RoomId, RoomOptions, View};
 use crate::{Sfu, SfuConfig, SfuOutput};
 
 /// The longest the media thread sleeps; commands also wake it at once (see `wake`).
@@ -70,6 +70,11 @@ enum Command {
     CloseRoom(RoomId),
     SetMuted(ParticipantId, bool),
     SetAudioOnly(ParticipantId, bool),
+    // ---- sfu ----
+    OpenRoom(RoomId, Box<RoomOptions>),
+    SetView(ParticipantId, View),
+    SetStreamSources(RoomId, Option<ParticipantId>, Vec<ParticipantId>),
+    // ---- end sfu ----
 }
 
 /// The media server's counters, written by the media thread and read by anyone.
@@ -139,6 +144,9 @@ impl std::fmt::Debug for Command {
             Command::CloseRoom(_) => "CloseRoom",
             Command::SetMuted(..) => "SetMuted",
             Command::SetAudioOnly(..) => "SetAudioOnly",
+            Command::OpenRoom(..) => "OpenRoom",
+            Command::SetView(..) => "SetView",
+            Command::SetStreamSources(..) => "SetStreamSources",
         };
         f.write_str(name)
     }
@@ -275,7 +283,26 @@ impl MediaServer {
         self.send_quietly(Command::Leave(who));
     }
 
-    /// Removes everyone from the room.
+    // ---- sfu ----
+    /// Sets up a room before anyone joins it (capacity, simulcast H.264, the stream's feed).
+    /// Opening a room that has participants changes its options for those who join next.
+    pub fn open_room(&self, room: RoomId, options: RoomOptions) {
+        self.send_quietly(Command::OpenRoom(room, Box::new(options)));
+    }
+
+    /// Chooses whose video `who` receives and at which layer (see [`View`]).
+    pub fn set_view(&self, who: ParticipantId, view: View) {
+        self.send_quietly(Command::SetView(who, view));
+    }
+
+    /// Chooses the stream's sources in an opened room with a feed: the video shown and the
+    /// microphones heard.
+    pub fn set_stream_sources(&self, room: RoomId, video: Option<ParticipantId>, audio: Vec<ParticipantId>) {
+        self.send_quietly(Command::SetStreamSources(room, video, audio));
+    }
+    // ---- end sfu ----
+
+    /// Removes everyone from the room (and forgets its options: the stream's feed ends).
     pub fn close_room(&self, room: RoomId) {
         self.send_quietly(Command::CloseRoom(room));
     }
@@ -667,6 +694,9 @@ impl Driver {
             }
             Command::SetMuted(who, muted) => self.sfu.set_muted(who, muted),
             Command::SetAudioOnly(who, on) => self.sfu.set_audio_only(who, on),
+            Command::OpenRoom(room, options) => self.sfu.open_room(room, *options),
+            Command::SetView(who, view) => self.sfu.set_view(who, view),
+            Command::SetStreamSources(room, video, audio) => self.sfu.set_stream_sources(room, video, &audio),
         }
     }
 }

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ricevo_stream::{Feed, FeedMessage, StreamPacket};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::{CryptoProvider, DtlsCert};
 use str0m::media::{Direction, MediaKind, Mid};
@@ -18,14 +19,15 @@ use str0m::net::{Receive, TcpType, Transmit};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
-use crate::bandwidth::VideoGate;
+use crate::bandwidth::{Demand, VideoGate, allocate};
 use crate::participant::{
     IdMap, OutState, Participant, SequenceRewrite, Slot, SlotState, TrackOut, offered_slots, offered_sources,
     rtp_payload_type,
 };
+use crate::simulcast::{LayerForward, is_keyframe_start};
 use crate::{
-    MAX_PARTICIPANTS_PER_ROOM, MediaError, MediaEvent, MediaStats, ParticipantId, Permissions, RoomId, Source,
-    TrackKind,
+    MAX_PARTICIPANTS_PER_ROOM, MediaError, MediaEvent, MediaStats, ParticipantId, Permissions, RoomId, RoomOptions,
+    Source, TrackKind, View,
 };
 
 /// How often each session reports what it sent and what its receiver reports said (the
@@ -33,6 +35,31 @@ use crate::{
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
 /// Wake-up when nothing at all is scheduled.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
+/// How often the simulcast layers each receiver gets are chosen again (its bandwidth estimate
+/// and the senders' layers change), at most.
+const ALLOCATION_INTERVAL: Duration = Duration::from_millis(500);
+
+/// An opened room: its options and the stream's state.
+#[derive(Debug)]
+struct RoomState {
+    capacity: usize,
+    simulcast_h264: bool,
+    stream: Option<StreamTap>,
+}
+
+/// What goes to the room's stream.
+#[derive(Debug)]
+struct StreamTap {
+    feed: Feed,
+    /// Whose camera the stream shows.
+    video: Option<ParticipantId>,
+    /// The layer of the shown camera forwarded (its top layer) and the stream's numbers.
+    layer: LayerForward,
+    /// The camera shown before, still forwarded until the new one's first keyframe.
+    previous: Option<(ParticipantId, LayerForward)>,
+    /// Whose microphones the stream carries.
+    audio: Vec<ParticipantId>,
+}
 
 /// How the router presents itself to browsers.
 #[derive(Debug, Clone)]
@@ -88,6 +115,10 @@ pub struct Sfu {
     gate: VideoGate,
     participants: IdMap<ParticipantId, Participant>,
     rooms: IdMap<RoomId, Vec<ParticipantId>>,
+    /// Rooms opened with options (see [`Sfu::open_room`]), until closed.
+    room_states: IdMap<RoomId, RoomState>,
+    /// Views set for participants; like mutes, they outlive a new session.
+    views: HashMap<ParticipantId, View>,
     /// Participants the official muted. Kept apart from their session, so a new offer (a
     /// renegotiation, a reload: `join` replaces the session) does not lift the mute; only
     /// `set_muted(.., false)` or the room's closing does.
@@ -118,6 +149,8 @@ impl Sfu {
             gate: VideoGate::default(),
             participants: IdMap::default(),
             rooms: IdMap::default(),
+            room_states: IdMap::default(),
+            views: HashMap::new(),
             muted: HashSet::new(),
             addresses: HashMap::new(),
             ready: Vec::new(),
@@ -148,11 +181,13 @@ impl Sfu {
         let offer =
             browser_sdp(|| SdpOffer::from_sdp_string(offer_sdp))?.map_err(|e| MediaError::Sdp(e.to_string()))?;
         let others = self.rooms.get(&room).map_or(0, |members| members.iter().filter(|m| **m != who).count());
-        if others >= MAX_PARTICIPANTS_PER_ROOM {
+        let state = self.room_states.get(&room);
+        let capacity = state.map_or(MAX_PARTICIPANTS_PER_ROOM, |s| s.capacity);
+        if others >= capacity {
             return Err(MediaError::RoomFull);
         }
 
-        let mut rtc = self.new_rtc(now);
+        let mut rtc = self.new_rtc(now, state.is_some_and(|s| s.simulcast_h264));
         let udp = self.config.candidates.iter().map(|addr| (*addr, Candidate::host(*addr, "udp")));
         let tcp = self
             .config
@@ -189,6 +224,7 @@ impl Sfu {
             .collect();
         let mut participant = Participant::new(who, room, rtc, permissions, offered_sources(offer_sdp), slots, now);
         participant.muted = self.muted.contains(&who);
+        participant.view = self.views.get(&who).cloned();
         let members = self.rooms.entry(room).or_default();
         for other in members.iter() {
             let Some(other) = self.participants.get(other) else {
@@ -205,6 +241,7 @@ impl Sfu {
         }
         members.push(who);
         self.participants.insert(who, participant);
+        self.allocate_layers(who);
         self.mark_ready(who);
         tracing::info!(room = room.0, participant = who.0, "joined");
         Ok(answer)
@@ -255,8 +292,9 @@ impl Sfu {
         self.mark_ready(who);
         // A receiver that just opened a video track needs a keyframe to start decoding.
         for (from, mid) in opened {
-            self.request_keyframe(from, mid);
+            self.request_keyframe(from, mid, None);
         }
+        self.allocate_layers(who);
         Ok(())
     }
 
@@ -303,14 +341,158 @@ impl Sfu {
         tracing::info!(room = room.0, participant = who.0, "left");
     }
 
-    /// Removes everyone from `room`; returns who was in it.
+    /// Removes everyone from `room` and forgets its options (the stream's feed is told the
+    /// end); returns who was in it.
     pub fn close_room(&mut self, now: Instant, room: RoomId) -> Vec<ParticipantId> {
         let members = self.rooms.get(&room).cloned().unwrap_or_default();
         for member in &members {
             self.leave(now, *member);
             self.muted.remove(member);
+            self.views.remove(member);
+        }
+        if let Some(tap) = self.room_states.remove(&room).and_then(|s| s.stream) {
+            tap.feed.send(FeedMessage::End);
         }
         members
+    }
+
+    /// Sets up `room` (see [`RoomOptions`]), before anyone joins it; kept until
+    /// [`Sfu::close_room`]. Opening it again replaces the options; the stream then starts
+    /// with no sources (and the feed replaced is told the end).
+    pub fn open_room(&mut self, room: RoomId, options: RoomOptions) {
+        let RoomOptions { capacity, simulcast_h264, stream } = options;
+        let stream = stream.map(|feed| StreamTap {
+            feed,
+            video: None,
+            layer: LayerForward::default(),
+            previous: None,
+            audio: Vec::new(),
+        });
+        let state = RoomState { capacity, simulcast_h264, stream };
+        if let Some(old) = self.room_states.insert(room, state).and_then(|s| s.stream) {
+            old.feed.send(FeedMessage::End);
+        }
+    }
+
+    /// Chooses whose video `who` receives and at which layer (see [`View`]); kept across a new
+    /// session of `who` until its room closes.
+    pub fn set_view(&mut self, who: ParticipantId, view: View) {
+        if let Some(participant) = self.participants.get_mut(&who) {
+            participant.view = Some(view.clone());
+        }
+        self.views.insert(who, view);
+        self.allocate_layers(who);
+    }
+
+    /// Chooses the stream's video source (its camera's top layer) and audio sources (their
+    /// microphones, unless muted) in an opened `room` with a feed. A new video source is
+    /// announced to the packager with [`FeedMessage::Show`] and asked for a keyframe; the one
+    /// before goes on until that keyframe arrives.
+    pub fn set_stream_sources(&mut self, room: RoomId, video: Option<ParticipantId>, audio: &[ParticipantId]) {
+        let Some(tap) = self.room_states.get_mut(&room).and_then(|s| s.stream.as_mut()) else {
+            return;
+        };
+        tap.audio = audio.to_vec();
+        if tap.video == video {
+            return;
+        }
+        let old = tap.video.take().map(|old| (old, std::mem::take(&mut tap.layer)));
+        // Keep showing the old camera only while it has shown something.
+        tap.previous = old.filter(|(_, layer)| layer.current().is_some());
+        tap.video = video;
+        let Some(shown) = video else {
+            tap.previous = None;
+            return;
+        };
+        tap.feed.send(FeedMessage::Show { video: shown.0 as u64 });
+        let now = self.now;
+        let cameras: Vec<(Mid, Option<usize>)> = self
+            .participants
+            .get(&shown)
+            .map(|p| {
+                p.tracks_in.iter().filter(|t| t.source == Source::Camera).map(|t| (t.mid, t.top_layer(now))).collect()
+            })
+            .unwrap_or_default();
+        for (mid, layer) in cameras {
+            if let Some(tap) = self.room_states.get_mut(&room).and_then(|s| s.stream.as_mut()) {
+                tap.layer.set_target(layer.or(Some(0)));
+            }
+            self.request_keyframe(shown, mid, layer);
+        }
+    }
+
+    /// Chooses the simulcast layer of each source `who` receives: the view's wish (large: the
+    /// top layer; small: the lowest; not listed: none), within its downlink estimate (see
+    /// [`allocate`]), among the layers that flow. A track whose layer changes asks its sender
+    /// for a keyframe of the new layer; the switch happens there.
+    fn allocate_layers(&mut self, who: ParticipantId) {
+        let now = self.now;
+        let Some(receiver) = self.participants.get(&who) else {
+            return;
+        };
+        // (index in tracks_out, rank in the view, demand)
+        let mut wants: Vec<(usize, usize, Demand)> = Vec::new();
+        let mut unseen: Vec<usize> = Vec::new();
+        for (i, track) in receiver.tracks_out.iter().enumerate() {
+            if track.kind != TrackKind::Video || track.gone {
+                continue;
+            }
+            let Some(source) = self.participants.get(&track.from).and_then(|p| p.track_in(track.from_mid)) else {
+                continue;
+            };
+            if source.layers.is_empty() {
+                continue;
+            }
+            let top = source.layers.len() - 1;
+            let rank_and_layer = match &receiver.view {
+                None => Some((0, top)),
+                Some(view) => {
+                    let large = view.large.iter().position(|p| *p == track.from);
+                    let small = view.small.iter().position(|p| *p == track.from);
+                    match (large, small) {
+                        (Some(rank), _) => Some((rank, top)),
+                        (None, Some(rank)) => Some((view.large.len() + rank, 0)),
+                        (None, None) => None,
+                    }
+                }
+            };
+            let Some((rank, wanted)) = rank_and_layer else {
+                unseen.push(i);
+                continue;
+            };
+            let demand = Demand {
+                wanted,
+                rates: source.layers.iter().map(|l| l.bps()).collect(),
+                active: source.layers.iter().map(|l| l.active(now)).collect(),
+            };
+            wants.push((i, rank, demand));
+        }
+        wants.sort_by_key(|(_, rank, _)| *rank);
+        let demands: Vec<Demand> = wants.iter().map(|(_, _, d)| d.clone()).collect();
+        let chosen = if receiver.receives_video() {
+            allocate(receiver.downlink.bps(), &demands)
+        } else {
+            vec![None; demands.len()]
+        };
+        let targets = wants.iter().map(|(i, _, _)| *i).zip(chosen).chain(unseen.into_iter().map(|i| (i, None)));
+        let mut asks = Vec::new();
+        let Some(receiver) = self.participants.get_mut(&who) else {
+            return;
+        };
+        receiver.next_allocation = now + ALLOCATION_INTERVAL;
+        for (i, target) in targets {
+            let Some(track) = receiver.tracks_out.get_mut(i) else {
+                continue;
+            };
+            // A switch still waiting for its keyframe asks again (the first request may have
+            // gone before the layer's first packet).
+            if track.layer.set_target(target) || track.layer.switching() {
+                asks.push((track.from, track.from_mid, target));
+            }
+        }
+        for (from, mid, layer) in asks {
+            self.request_keyframe(from, mid, layer);
+        }
     }
 
     /// Stops (or resumes) forwarding `who`'s microphone to the others, until told otherwise:
@@ -494,14 +676,25 @@ impl Sfu {
         self.now = self.now.max(now);
     }
 
-    fn new_rtc(&self, now: Instant) -> Rtc {
-        let mut builder = Rtc::builder()
-            .set_ice_lite(true)
-            .set_crypto_provider(self.crypto.clone())
-            .clear_codecs()
-            .enable_opus(true)
-            .enable_vp8(true)
-            .enable_h264(true)
+    /// A session for a browser: Opus, VP8 and H.264; or, for `h264_only` (a council room
+    /// whose stream is packaged without decoding), Opus and H.264 in packetization mode 1 only.
+    fn new_rtc(&self, now: Instant, h264_only: bool) -> Rtc {
+        let mut builder =
+            Rtc::builder().set_ice_lite(true).set_crypto_provider(self.crypto.clone()).clear_codecs().enable_opus(true);
+        builder = if h264_only {
+            let codecs = builder.codec_config();
+            // The browsers' usual H.264 profiles (constrained baseline first), each with its
+            // retransmission type, as str0m numbers them, non-interleaved mode only.
+            for (pt, rtx, profile) in
+                [(108, 109, 0x42e01f), (127, 121, 0x42001f), (123, 119, 0x4d001f), (114, 115, 0x64001f)]
+            {
+                codecs.add_h264(pt.into(), Some(rtx.into()), true, profile);
+            }
+            builder
+        } else {
+            builder.enable_vp8(true).enable_h264(true)
+        };
+        builder = builder
             // The downlink estimate comes from receiver reports (see `bandwidth`), not from
             // str0m's TWCC estimator, whose pacer costs a timer run per forwarded packet.
             .set_stats_interval(Some(STATS_INTERVAL))
@@ -570,9 +763,14 @@ impl Sfu {
                     return;
                 };
                 let (from, from_mid) = (track.from, track.from_mid);
-                self.request_keyframe(from, from_mid);
+                // A simulcast source: the layer this receiver gets (or is switching to).
+                let layer = track.layer.target().or(track.layer.current());
+                self.request_keyframe(from, from_mid, layer);
             }
             Event::MediaEgressStats(stats) => {
+                if self.participants.get(&id).is_some_and(|p| p.next_allocation <= self.now) {
+                    self.allocate_layers(id);
+                }
                 let Some(loss) = stats.loss else {
                     return;
                 };
@@ -596,6 +794,7 @@ impl Sfu {
                     if participant.receives_video() {
                         self.request_keyframes_for(id);
                     }
+                    self.allocate_layers(id);
                 }
             }
             _ => {}
@@ -626,37 +825,59 @@ impl Sfu {
                     self.events.push_back((member, event));
                 }
                 self.mark_ready(member);
+                if kind == TrackKind::Video {
+                    self.allocate_layers(member);
+                }
             }
         }
     }
 
     /// Passes one RTP packet from `from` to everyone in its room who receives that track. The
     /// payload goes out as it arrived (no depacketizing and packetizing per receiver); only the
-    /// payload type, SSRC and sequence number are the receiver's own. Each receiver's `Rtc`
-    /// keeps what it sent for retransmissions (NACK) and bandwidth probing.
+    /// payload type, SSRC and sequence number are the receiver's own (and, for a simulcast
+    /// layer, the timestamp: see [`LayerForward`]). Each receiver's `Rtc` keeps what it sent
+    /// for retransmissions (NACK) and bandwidth probing.
     fn forward(&mut self, from: ParticipantId, packet: &RtpPacket) {
+        let now = self.now;
         let Some(sender) = self.participants.get_mut(&from) else {
             return;
         };
-        let Some(mid) = sender.mid_of_ssrc(packet.header.ssrc) else {
+        let Some((mid, rid)) = sender.stream_of_ssrc(packet.header.ssrc) else {
             return;
         };
-        let Some(track) = sender.track_in(mid) else {
-            return;
-        };
-        let (kind, source) = (track.kind, track.source);
-        if !sender.forwards(source) {
-            return;
-        }
         let Some(params) = sender.rtc.codec_config().find(|p| p.pt() == packet.header.payload_type).copied() else {
             return;
         };
+        let Some(track) = sender.track_in_mut(mid) else {
+            return;
+        };
+        let (kind, source) = (track.kind, track.source);
+        // A simulcast layer: counted for the bandwidth allocation.
+        let layer = rid.and_then(|rid| track.layer_of(rid));
+        if let Some(stats) = layer.and_then(|l| track.layers.get_mut(l)) {
+            stats.packet(now, packet.payload.len());
+        }
+        let layered = !track.layers.is_empty();
+        let top = track.top_layer(now);
+        if layered && layer.is_none() {
+            return;
+        }
+        if !sender.forwards(source) {
+            return;
+        }
         let room = sender.room;
+        let video = kind == TrackKind::Video;
+        let keyframe = video && is_keyframe_start(params.spec().codec, &packet.payload);
+        if let Some(tap) = self.room_states.get_mut(&room).and_then(|s| s.stream.as_mut())
+            && let Some(ask) = tap.take(from, source, layer, top, keyframe, packet, now)
+        {
+            self.request_keyframe(from, mid, ask);
+        }
         let Some(members) = self.rooms.get(&room) else {
             return;
         };
-        let video = kind == TrackKind::Video;
         let header = &packet.header;
+        let clock_rate = params.spec().clock_rate.get();
         let mut ext_vals = ExtensionValues::default();
         ext_vals.audio_level = header.ext_vals.audio_level;
         ext_vals.voice_activity = header.ext_vals.voice_activity;
@@ -668,7 +889,7 @@ impl Sfu {
             let Some(receiver) = self.participants.get_mut(member) else {
                 continue;
             };
-            let receives = !video || receiver.receives_video();
+            let receives = !video || (receiver.receives_video() && receiver.sees(from));
             let Some(track) = receiver
                 .tracks_out
                 .iter_mut()
@@ -676,16 +897,30 @@ impl Sfu {
             else {
                 continue;
             };
-            if !receives {
-                // The receiver's stream goes on without a gap when video resumes.
-                track.sequence.skip();
-                continue;
-            }
             let Some(out_mid) = track.mid else {
                 continue;
             };
-            let Some(seq_no) = track.sequence.rewrite(packet.seq_no) else {
-                continue;
+            let (seq_no, timestamp) = match layer {
+                // One layer per receiver, chosen by `allocate_layers`.
+                Some(layer) => {
+                    let Some(out) =
+                        track.layer.accept(layer, keyframe, *packet.seq_no, header.timestamp, now, clock_rate)
+                    else {
+                        continue;
+                    };
+                    (out.seq.into(), out.timestamp)
+                }
+                None => {
+                    if !receives {
+                        // The receiver's stream goes on without a gap when video resumes.
+                        track.sequence.skip();
+                        continue;
+                    }
+                    let Some(seq_no) = track.sequence.rewrite(packet.seq_no) else {
+                        continue;
+                    };
+                    (seq_no, header.timestamp)
+                }
             };
             let pt = match track.pt {
                 Some((incoming, outgoing)) if incoming == header.payload_type => outgoing,
@@ -702,7 +937,7 @@ impl Sfu {
                 continue;
             };
             stream.write_rtp(
-                RtpWrite::new(pt, seq_no, header.timestamp, packet.timestamp, packet.payload.clone())
+                RtpWrite::new(pt, seq_no, timestamp, packet.timestamp, packet.payload.clone())
                     .marker(header.marker)
                     .ext_vals(ext_vals.clone())
                     .nackable(video),
@@ -719,10 +954,12 @@ impl Sfu {
         }
     }
 
-    fn request_keyframe(&mut self, from: ParticipantId, mid: Mid) {
+    /// Asks `from` for a keyframe of its track `mid` (of `layer`, on a simulcast track; the
+    /// top one when `None`).
+    fn request_keyframe(&mut self, from: ParticipantId, mid: Mid, layer: Option<usize>) {
         let now = self.now;
         if let Some(sender) = self.participants.get_mut(&from)
-            && sender.request_keyframe(mid, now)
+            && sender.request_keyframe(mid, layer, now)
         {
             self.mark_ready(from);
         }
@@ -733,14 +970,14 @@ impl Sfu {
         let Some(participant) = self.participants.get(&who) else {
             return;
         };
-        let sources: Vec<(ParticipantId, Mid)> = participant
+        let sources: Vec<(ParticipantId, Mid, Option<usize>)> = participant
             .tracks_out
             .iter()
             .filter(|t| t.kind == TrackKind::Video && t.state == OutState::Open)
-            .map(|t| (t.from, t.from_mid))
+            .map(|t| (t.from, t.from_mid, t.layer.target()))
             .collect();
-        for (from, mid) in sources {
-            self.request_keyframe(from, mid);
+        for (from, mid, layer) in sources {
+            self.request_keyframe(from, mid, layer);
         }
     }
 
@@ -755,6 +992,85 @@ impl Sfu {
     }
 }
 
+impl StreamTap {
+    /// Passes a packet of `from`'s `source` to the feed if the stream carries it: the shown
+    /// camera's top layer (`layer` of the packet, `top` of its track; a layer switch waits for
+    /// a keyframe, and the numbers stay continuous), the camera shown before until then, and
+    /// the chosen microphones. Returns the layer to ask a keyframe of, if one is wanted (a
+    /// layer switch, or the packager waiting for one).
+    #[allow(clippy::too_many_arguments)]
+    fn take(
+        &mut self,
+        from: ParticipantId,
+        source: Source,
+        layer: Option<usize>,
+        top: Option<usize>,
+        keyframe: bool,
+        packet: &RtpPacket,
+        now: Instant,
+    ) -> Option<Option<usize>> {
+        let header = &packet.header;
+        let packet_of = |kind, sequence: u64, rtp_timestamp| {
+            FeedMessage::Packet(StreamPacket {
+                kind,
+                source: from.0 as u64,
+                rtp_timestamp,
+                sequence: sequence as u16,
+                marker: header.marker,
+                payload: packet.payload.to_vec(),
+                arrived: packet.timestamp,
+                audio_level: header.ext_vals.audio_level,
+            })
+        };
+        match source {
+            Source::Microphone if self.audio.contains(&from) => {
+                self.feed.send(packet_of(ricevo_stream::MediaKind::Audio, *packet.seq_no, header.timestamp));
+                None
+            }
+            Source::Camera if self.video == Some(from) => {
+                let mut ask = None;
+                let (seq, timestamp) = match layer {
+                    Some(layer) => {
+                        if self.layer.target() != top && self.layer.set_target(top) {
+                            ask = Some(top);
+                        }
+                        let out =
+                            self.layer.accept(layer, keyframe, *packet.seq_no, header.timestamp, now, VIDEO_CLOCK)?;
+                        (out.seq, out.timestamp)
+                    }
+                    None => (*packet.seq_no, header.timestamp),
+                };
+                if keyframe {
+                    // The new camera shows: the old one stops.
+                    self.previous = None;
+                }
+                self.feed.send(packet_of(ricevo_stream::MediaKind::Video, seq, timestamp));
+                if ask.is_none() && self.feed.keyframe_wanted() {
+                    ask = Some(self.layer.current().or(top));
+                }
+                ask
+            }
+            Source::Camera => {
+                let (previous, forward) = self.previous.as_mut().filter(|(p, _)| *p == from)?;
+                let _ = previous;
+                let (seq, timestamp) = match layer {
+                    Some(layer) => {
+                        let out = forward.accept(layer, false, *packet.seq_no, header.timestamp, now, VIDEO_CLOCK)?;
+                        (out.seq, out.timestamp)
+                    }
+                    None => (*packet.seq_no, header.timestamp),
+                };
+                self.feed.send(packet_of(ricevo_stream::MediaKind::Video, seq, timestamp));
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The RTP clock of video (every video codec WebRTC uses).
+const VIDEO_CLOCK: u32 = 90_000;
+
 fn new_track_out(from: ParticipantId, from_mid: Mid, kind: TrackKind, source: Source) -> TrackOut {
     TrackOut {
         mid: None,
@@ -766,6 +1082,7 @@ fn new_track_out(from: ParticipantId, from_mid: Mid, kind: TrackKind, source: So
         gone: false,
         sequence: SequenceRewrite::default(),
         pt: None,
+        layer: LayerForward::default(),
     }
 }
 
