@@ -214,9 +214,7 @@ fn file_text(text: String, cache: &'static str) -> Response {
 
 /// The live stream of a town's session, if it runs on this node.
 pub(crate) fn live_stream(state: &AppState, tenant: TenantId, session: i64) -> Option<Live> {
-    // Wired to `council::live::Sessions::live` once the registry lands (helper "room").
-    let _ = (&state.council, tenant, session);
-    None
+    state.council.live(tenant, ricevo_core::council::CouncilSessionId(session))
 }
 
 /// `GET /{town}/consiglio/{id}/registrazione/{file}`: the recording of a session that ended.
