@@ -28,7 +28,7 @@ pub struct Asset {
 }
 
 /// Every static file.
-pub const ASSETS: [Asset; 9] = [
+pub const ASSETS: [Asset; 11] = [
     Asset { name: "ricevo.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../static/ricevo.css") },
     Asset { name: "room.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../static/room.css") },
     Asset { name: "staff.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../static/staff.css") },
@@ -58,6 +58,19 @@ pub const ASSETS: [Asset; 9] = [
         body: include_bytes!("../static/staff.js"),
     },
     Asset { name: "favicon.svg", content_type: "image/svg+xml", body: include_bytes!("../static/favicon.svg") },
+    // ---- room ----
+    // The members' session room of a council session.
+    Asset {
+        name: "council.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../static/council.css"),
+    },
+    Asset {
+        name: "council.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../static/council.js"),
+    },
+    // ---- end room ----
 ];
 
 // A year for versioned links, an hour for bare ones.

@@ -428,6 +428,10 @@ impl ApiError {
             // ---- citizen ----
             DeskError::IdentityRequired => ApiError::Forbidden(lang),
             // ---- end citizen ----
+            // ---- public ----
+            // A council session refused a command: said in the user's words (a 4xx, not a failure).
+            DeskError::Council(refusal) => ApiError::BadRequest(lang, refusal.message(lang).to_owned()),
+            // ---- end public ----
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -63,6 +63,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
+// ---- public ----
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+// ---- end public ----
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use state::{AppState, TurnConfig, WebConfig};
@@ -119,7 +122,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), deadline))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(CompressionLayer::new())
+        // ---- public ----
+        // Video segments are compressed already: gzip would spend CPU per viewer for nothing.
+        .layer(
+            CompressionLayer::new().compress_when(DefaultPredicate::new().and(NotForContentType::const_new("video/"))),
+        )
+        // ---- end public ----
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             // Nothing from another origin, ever; no framing at all (clickjacking on staff pages):
@@ -245,6 +253,9 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
     let path = req.uri().path();
     // Health and metrics are for the operator's probes; static files are cached anyway.
     let exempt = path == "/healthz" || path == "/metrics" || path.starts_with("/static/");
+    // ---- public ----
+    let exempt = exempt || council::is_stream_path(path);
+    // ---- end public ----
     if !exempt && !state.limiter.allow(&request::client_key(&state, &req), state.now()) {
         let lang = lang::detect(&req.into_parts().0);
         let mut resp = error::ApiError::TooManyRequests(lang).into_response();

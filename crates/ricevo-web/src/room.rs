@@ -347,7 +347,7 @@ fn preview_entry(tenant: &Tenant, a: &Appointment) -> Entry {
 
 /// Whether a WebSocket handshake comes from one of our own pages (or from a non-browser
 /// client, which sends no Origin).
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     origin.split_once("://").is_some_and(|(_, rest)| rest == host)

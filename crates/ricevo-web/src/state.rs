@@ -75,6 +75,11 @@ pub struct WebConfig {
     /// The Bot API's address and the instance's own bot, if any.
     pub telegram: ricevo_notify::telegram::TelegramConfig,
     // ---- end telegram ----
+    // ---- public ----
+    /// Where council sessions' recordings are written and read, one folder per town and
+    /// session (see `council::recording_dir`); `ricevo serve` uses `<data_dir>/council-recordings`.
+    pub council_recordings_dir: PathBuf,
+    // ---- end public ----
 }
 
 impl WebConfig {
@@ -144,6 +149,9 @@ impl Default for WebConfig {
             // ---- telegram ----
             telegram: ricevo_notify::telegram::TelegramConfig::default(),
             // ---- end telegram ----
+            // ---- public ----
+            council_recordings_dir: std::env::temp_dir().join("ricevo-council-recordings"),
+            // ---- end public ----
         }
     }
 }

@@ -123,7 +123,22 @@ pub(crate) struct Config {
     /// SPID/CIE sign-in for citizens (`[identity]`).
     pub(crate) identity: crate::identity::IdentityConfig,
     // ---- end ident ----
+    // ---- public ----
+    /// Council sessions (`[council]`).
+    pub(crate) council: CouncilConfig,
+    // ---- end public ----
 }
+
+// ---- public ----
+/// Council sessions (`[council]`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct CouncilConfig {
+    /// Where sessions' recordings are written (one folder per town and session); default
+    /// `<data_dir>/council-recordings`. Several nodes: a folder they share.
+    pub(crate) recordings_dir: Option<PathBuf>,
+}
+// ---- end public ----
 
 // ---- waitlist ----
 /// The waitlist's offers (`[waitlist]`).
@@ -347,6 +362,9 @@ impl Default for Config {
             // ---- ident ----
             identity: crate::identity::IdentityConfig::default(),
             // ---- end ident ----
+            // ---- public ----
+            council: CouncilConfig::default(),
+            // ---- end public ----
         }
     }
 }
@@ -522,6 +540,11 @@ impl Config {
         // ---- ident ----
         c.identity.apply_env(&env)?;
         // ---- end ident ----
+        // ---- public ----
+        if let Some(v) = env("RICEVO_COUNCIL_RECORDINGS_DIR") {
+            c.council.recordings_dir = Some(PathBuf::from(v));
+        }
+        // ---- end public ----
         c.check()?;
         Ok(c)
     }
@@ -686,6 +709,16 @@ impl Config {
         self.data_dir.join("outbox")
     }
 
+    // ---- public ----
+    /// Where council sessions' recordings are written and read.
+    pub(crate) fn council_recordings_dir(&self) -> PathBuf {
+        match &self.council.recordings_dir {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.clone(),
+            _ => self.data_dir.join("council-recordings"),
+        }
+    }
+    // ---- end public ----
+
     /// Where uploads are written while they arrive: on disk under the data dir (a system temp
     /// dir may be a RAM-backed tmpfs, which would hold uploads in memory after all).
     pub(crate) fn spool_dir(&self) -> PathBuf {
@@ -753,6 +786,21 @@ mod tests {
         assert_eq!((smtp.host.as_str(), smtp.port, smtp.security), ("mail.comune.it", 587, SmtpSecurity::Tls));
         assert!(c.secure_cookies(), "an https public URL implies Secure cookies");
     }
+
+    // ---- public ----
+    #[test]
+    fn council_recordings_go_under_the_data_dir_unless_the_file_or_environment_says_otherwise() {
+        let c = Config::load(None, env(&[("RICEVO_DATA_DIR", "/var/lib/ricevo")])).unwrap();
+        assert_eq!(c.council_recordings_dir(), PathBuf::from("/var/lib/ricevo/council-recordings"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ricevo.toml");
+        std::fs::write(&path, "[council]\nrecordings_dir = \"/srv/sedute\"\n").unwrap();
+        let c = Config::load(Some(&path), env(&[])).unwrap();
+        assert_eq!(c.council_recordings_dir(), PathBuf::from("/srv/sedute"));
+        let c = Config::load(Some(&path), env(&[("RICEVO_COUNCIL_RECORDINGS_DIR", "/mnt/nfs/sedute")])).unwrap();
+        assert_eq!(c.council_recordings_dir(), PathBuf::from("/mnt/nfs/sedute"));
+    }
+    // ---- end public ----
 
     #[test]
     fn survey_settings_have_defaults_come_from_the_environment_and_refuse_nonsense() {

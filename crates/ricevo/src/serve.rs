@@ -41,6 +41,10 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     };
     std::fs::create_dir_all(config.spool_dir())
         .map_err(|e| format!("cannot create {}: {e}", config.spool_dir().display()))?;
+    // ---- public ----
+    std::fs::create_dir_all(config.council_recordings_dir())
+        .map_err(|e| format!("cannot create {}: {e}", config.council_recordings_dir().display()))?;
+    // ---- end public ----
     let (stop_tx, stop_rx) = watch::channel(false);
     let webhook_allow_hosts = config.webhook_allow_hosts().map_err(|e| e.to_string())?;
     let webhooks = WebhookSender::new(webhook_allow_hosts.clone()).map_err(|e| e.to_string())?;
@@ -118,6 +122,9 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         // ---- telegram ----
         telegram: config.telegram.to_config(),
         // ---- end telegram ----
+        // ---- public ----
+        council_recordings_dir: config.council_recordings_dir(),
+        // ---- end public ----
     };
     let media_config = ricevo_media::MediaConfig {
         udp_listen: config.media_udp().map_err(|e| e.to_string())?,
@@ -162,6 +169,14 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
     // The towns' and the instance's Telegram bots: webhooks set, or long polling for the others.
     let telegram_task = tokio::spawn(ricevo_web::telegram::run_bots(state.clone(), stop_rx.clone()));
     // ---- end telegram ----
+    // ---- public ----
+    // Council recordings past their town's retention are removed (and no longer offered).
+    let recordings_task = tokio::spawn(ricevo_web::council::run_recording_sweeper(
+        state.desk.clone(),
+        config.council_recordings_dir(),
+        stop_rx.clone(),
+    ));
+    // ---- end public ----
     let app = ricevo_web::router(state);
     let addr = config.listen_addr().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -235,6 +250,9 @@ pub(crate) async fn serve(config: Config) -> Result<(), String> {
         // ---- telegram ----
         let _ = telegram_task.await;
         // ---- end telegram ----
+        // ---- public ----
+        let _ = recordings_task.await;
+        // ---- end public ----
     })
     .await;
     if done.is_err() {

@@ -119,6 +119,9 @@ impl Page {
             links.push((format!("{b}/channels"), self.t("Canali", "Channels")));
         }
         // ---- end channels ----
+        // ---- public ----
+        links.push((format!("{b}/consiglio"), self.t("Consiglio", "Council")));
+        // ---- end public ----
         // ---- staffoidc ----
         if self.is_admin() {
             links.push((format!("{b}/sign-in"), self.t("Accesso", "Sign-in")));

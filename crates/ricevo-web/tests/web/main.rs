@@ -29,3 +29,9 @@ mod staff_oidc;
 // ---- citizen ----
 mod signed_in;
 // ---- end citizen ----
+// ---- room ----
+mod council_room;
+// ---- end room ----
+// ---- public ----
+mod council_public;
+// ---- end public ----

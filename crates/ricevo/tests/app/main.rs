@@ -25,3 +25,6 @@ mod surveys;
 // ---- ident ----
 mod identity_cli;
 // ---- end ident ----
+// ---- room ----
+mod council;
+// ---- end room ----
