@@ -133,6 +133,20 @@ async fn next_of(ws: &mut Socket, kind: &str) -> Value {
     tokio::time::timeout(WITHIN, wait).await.unwrap_or_else(|_| panic!("no {kind} message"))
 }
 
+/// The next JSON message, whatever its type, within [`WITHIN`].
+async fn next_any(ws: &mut Socket) -> Value {
+    let wait = async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => return serde_json::from_str::<Value>(&t).unwrap(),
+                Some(Ok(_)) => {}
+                other => panic!("the socket ended: {other:?}"),
+            }
+        }
+    };
+    tokio::time::timeout(WITHIN, wait).await.expect("a message")
+}
+
 /// The next snapshot whose `check` holds (earlier ones are skipped).
 async fn snapshot_where(ws: &mut Socket, check: impl Fn(&Value) -> bool) -> Value {
     loop {
@@ -161,11 +175,11 @@ async fn a_member_link_opens_its_own_session_in_its_own_town_only() {
     let (status, page) = app.get(&chair).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Seduta ordinaria di novembre"), "{page}");
-    assert!(page.contains("Comandi del presidente"), "the chair sees the controls");
+    assert!(page.contains("id=\"chair-h\""), "the chair sees the controls");
     let (status, page) = app.get(&bruno).await;
     assert_eq!(status, 200);
     assert!(page.contains("Bruno Consigliere"));
-    assert!(!page.contains("Comandi del presidente"), "a member sees no chair's controls");
+    assert!(!page.contains("id=\"chair-h\""), "a member sees no chair's controls");
     assert!(page.contains("Chiedi la parola"));
 
     // The same token under another town's slug, a token that does not exist, a broken one: 404,
@@ -241,12 +255,12 @@ async fn the_socket_refuses_hostile_input_and_pushes_changes_to_the_session_only
     let s = snapshot_where(&mut bruno, |s| !s["floor"].is_null()).await;
     assert_eq!(s["floor"]["name"], "Bruno Consigliere");
 
-    // The other session's member heard none of it: the next snapshot it receives is its own
-    // session's, caused by its own act.
+    // The other session's member heard none of it: the next message it receives answers its
+    // own act, refused by its own
+    // session's rules (it is not open), not a snapshot of the first session.
     say(&mut stranger, json!({"do": "request_floor"})).await;
-    let m = next_of(&mut stranger, "snapshot").await;
-    assert_eq!(m["snapshot"]["session"], second.0, "a socket hears only its own session");
-    assert_eq!(m["snapshot"]["state"], "scheduled");
+    let m = next_any(&mut stranger).await;
+    assert_eq!(m["type"], "error", "a socket hears only its own session: {m}");
 }
 
 #[tokio::test]
