@@ -4,8 +4,11 @@
 //! (subtitles, alternate audio, DRM, CMCD). The public council page loads it from our own
 //! origin, and only where the browser cannot play HLS itself.
 //!
-//! When `node_modules/hls.js` is missing at the workspace root this runs `npm ci --omit=dev`
-//! there (the exact versions of the lock file); without npm the build stops and says so.
+//! When `node_modules/hls.js` is missing at the workspace root this runs `npm ci` there (the
+//! exact versions of the lock file): with `--omit=dev` when there is no `node_modules` yet (a
+//! machine that only builds the product), and in full when there is one, since `npm ci` empties
+//! it first and the test tools in it (axe-core, oidc-provider) must come back too. Without npm
+//! the build stops and says so.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -37,18 +40,23 @@ fn main() -> ExitCode {
 
 /// Installs the npm packages the binary ships (not the test tools) at `root`.
 fn npm_ci(root: &Path) -> Result<(), String> {
-    let status =
-        Command::new("npm").args(["ci", "--omit=dev", "--no-audit", "--no-fund"]).current_dir(root).status().map_err(
-            |e| {
-                format!(
-                    "{PLAYER} is missing and npm could not be run ({e}). Ricevo ships hls.js from npm: \
+    let mut args = vec!["ci", "--no-audit", "--no-fund"];
+    if !root.join("node_modules").exists() {
+        args.push("--omit=dev");
+    }
+    let status = Command::new("npm").args(&args).current_dir(root).status().map_err(|e| {
+        format!(
+            "{PLAYER} is missing and npm could not be run ({e}). Ricevo ships hls.js from npm: \
                  install Node.js with npm (Debian: apt-get install npm), then run `npm ci` in {}",
-                    root.display()
-                )
-            },
-        )?;
+            root.display()
+        )
+    })?;
     if !status.success() {
-        return Err(format!("`npm ci --omit=dev` failed in {} ({status}): hls.js is needed to build", root.display()));
+        return Err(format!(
+            "`npm {}` failed in {} ({status}): hls.js is needed to build",
+            args.join(" "),
+            root.display()
+        ));
     }
     if !root.join(PLAYER).is_file() {
         return Err(format!("`npm ci` ran but {PLAYER} is still missing: is hls.js in package.json?"));

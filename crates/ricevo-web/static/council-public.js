@@ -1,5 +1,5 @@
-// The public council page: plays the stream (natively where the browser can play HLS, with
-// hls.js from our own origin elsewhere) and keeps the item, the speaker and the closed votes
+// The public council page: plays the stream (with hls.js from our own origin where the browser
+// has Media Source Extensions, natively elsewhere) and keeps the item, the speaker and the closed votes
 // beside it up to date from the session's state (stato.json, cached for about a second).
 // Without this script the page shows the state at load and Safari still plays the stream.
 (function () {
@@ -11,13 +11,19 @@
 
   function play(src) {
     if (!video || !src) return;
-    if (video.canPlayType('application/vnd.apple.mpegurl')) return; // native HLS: the <source> plays
+    // Where the browser has no Media Source Extensions (Safari on the iPhone) its own HLS
+    // player plays the <source>, low-latency parts included. Elsewhere hls.js plays it: the
+    // built-in HLS of some browsers (Chromium's) does not play low-latency fMP4 streams.
     if (!window.MediaSource && !window.ManagedMediaSource) return;
     var s = document.createElement('script');
     s.src = texts.player;
     s.onload = function () {
       if (!window.Hls || !window.Hls.isSupported()) return;
       var live = texts.phase === 'open';
+      // The <source> is for browsers without hls.js: hls.js attaches the stream itself.
+      Array.prototype.slice.call(video.querySelectorAll('source')).forEach(function (el) { el.remove(); });
+      video.removeAttribute('src');
+      video.load();
       var hls = new window.Hls({ lowLatencyMode: live, enableWorker: false, backBufferLength: 30 });
       hls.loadSource(src);
       hls.attachMedia(video);

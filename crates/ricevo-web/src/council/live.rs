@@ -34,6 +34,11 @@ pub fn member_of(participant: ParticipantId) -> MemberId {
     MemberId(-participant.0)
 }
 
+/// A council room's options in the SFU, with the stream's feed once the session is open.
+fn room_options(stream: Option<ricevo_stream::Feed>) -> RoomOptions {
+    RoomOptions { capacity: ROOM_CAPACITY, simulcast_h264: true, stream }
+}
+
 /// One session's live parts on this node.
 struct Running {
     live: ricevo_stream::Live,
@@ -59,6 +64,8 @@ type Key = (TenantId, CouncilSessionId);
 
 #[derive(Default)]
 struct Inner {
+    /// Sessions whose media room is opened (with its options) on this node.
+    rooms: std::collections::HashSet<Key>,
     running: HashMap<Key, Running>,
     sockets: HashMap<Key, HashMap<MemberId, Socket>>,
     next_connection: u64,
@@ -83,9 +90,21 @@ impl Sessions {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts the session's live parts on this node, if not running yet: the media room
-    /// (capacity 50, simulcast H.264, the stream's feed) and the stream, recorded into
-    /// `recording` when given. Without an SFU there is no stream either.
+    /// Opens the session's media room on this node, if not open yet: up to 50 people, simulcast
+    /// H.264, no stream yet. Called before any member's media joins (the room's options decide
+    /// the codecs each member's connection is set up with) and while the session is only
+    /// scheduled: members may try their camera, but nothing is streamed or recorded.
+    pub fn open_room(&self, media: Option<&MediaServer>, tenant: TenantId, session: CouncilSessionId) {
+        let Some(media) = media else { return };
+        let mut inner = self.lock();
+        if inner.rooms.insert((tenant, session)) && !inner.running.contains_key(&(tenant, session)) {
+            media.open_room(room_id(session), room_options(None));
+        }
+    }
+
+    /// Starts the session's public stream on this node, if not running yet (the session is
+    /// open), recorded into `recording` when given; the media room gets the stream's feed.
+    /// Without an SFU there is no stream either.
     pub fn start(
         &self,
         media: Option<&MediaServer>,
@@ -107,10 +126,10 @@ impl Sessions {
         });
         let (feed, live) =
             ricevo_stream::start(ricevo_stream::LiveOptions { recording, ..ricevo_stream::LiveOptions::default() })?;
-        media.open_room(
-            room_id(session),
-            RoomOptions { capacity: ROOM_CAPACITY, simulcast_h264: true, stream: Some(feed.clone()) },
-        );
+        // Same capacity and codecs as when the room was opened: members already in keep
+        // their connections; only the feed is new.
+        media.open_room(room_id(session), room_options(Some(feed.clone())));
+        inner.rooms.insert((tenant, session));
         inner.running.insert((tenant, session), Running { live, feed });
         Ok(())
     }
@@ -136,6 +155,7 @@ impl Sessions {
         if let Some(media) = media {
             media.close_room(room_id(session));
         }
+        self.lock().rooms.remove(&(tenant, session));
     }
 
     /// Registers a member's socket; an older socket of the same member is told to close.

@@ -319,10 +319,11 @@ impl Conn {
         }
     }
 
-    /// This socket's own change went through: everyone hears of it, and a session that runs
-    /// gets its live parts on this node.
+    /// This socket's own change went through: everyone hears of it, the media room is opened,
+    /// and a session that is open gets its public stream on this node.
     async fn changed(&mut self, snapshot: Snapshot, _socket: &mut WebSocket) -> Result<(), Stop> {
-        if snapshot.state != Phase::Closed {
+        self.state.council.open_room(self.state.media.as_ref(), self.seat.tenant, self.seat.session);
+        if snapshot.state == Phase::Open {
             let recording = super::recording_for(&self.state, &self.seat);
             if let Err(e) =
                 self.state.council.start(self.state.media.as_ref(), recording, self.seat.tenant, self.seat.session)
@@ -424,6 +425,8 @@ impl Conn {
         if snapshot.state == Phase::Closed {
             return self.complain(socket, "la seduta è chiusa", "the session is closed").await;
         }
+        // The room's options (capacity, codecs) are set before anyone's media joins.
+        self.state.council.open_room(Some(&media), self.seat.tenant, self.seat.session);
         let me = participant_id(self.seat.member);
         let permissions = Permissions { send_audio: true, send_video: true, share_screen: false };
         match media.join(room_id(self.seat.session), me, sdp, permissions).await {

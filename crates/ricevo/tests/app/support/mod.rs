@@ -151,7 +151,8 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_ricevo"))
             .env("RICEVO_DATA_DIR", &data)
             .env("RICEVO_LISTEN", format!("127.0.0.1:{port}"))
-            .env("RICEVO_LOG", "warn")
+            // RICEVO_TEST_SERVER_LOG=info (or a filter) to see more of the server when a test fails.
+            .env("RICEVO_LOG", std::env::var("RICEVO_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             // Each server its own media port: tests run side by side.
             .env("RICEVO_MEDIA_UDP", "127.0.0.1:0")
             .env("RICEVO_METRICS_TOKEN", METRICS_TOKEN)
