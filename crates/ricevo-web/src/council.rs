@@ -4,7 +4,7 @@
 
 use axum::Router;
 
-use crate::AppState;
+use crate::state::AppState;
 
 mod hls;
 pub mod live;
@@ -24,11 +24,3 @@ pub use recordings::{SWEEP_EVERY, run_recording_sweeper, sweep_recordings};
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().merge(room::routes()).merge(public::routes()).merge(staff::routes()).merge(hls::routes())
 }
-
-// ---- room ----
-/// Where the stream of the member's session is recorded on this node (read back by the
-/// public page's recording routes).
-fn recording_for(state: &AppState, seat: &ricevo_desk::council::CouncilSeat) -> Option<std::path::PathBuf> {
-    Some(recording_dir(&state.config.council_recordings_dir, seat.tenant, seat.session.0))
-}
-// ---- end room ----

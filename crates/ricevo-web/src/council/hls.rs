@@ -21,7 +21,7 @@ use bytes::Bytes;
 use ricevo_core::TenantId;
 use ricevo_stream::{HlsFile, Live, Recording, StreamError};
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// The live playlist's and recordings' file names' parser, stricter than
 /// [`HlsFile::parse`]: numbers are written without leading zeros, so one file has one URL
@@ -271,11 +271,6 @@ pub(crate) fn has_recording(state: &AppState, tenant: TenantId, session: i64) ->
 /// hls.js's light build (low-latency HLS, fMP4), from npm through `build.rs`; served with the
 /// council pages' other files (see `public::asset_url`).
 pub(crate) const PLAYER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hls.light.min.js"));
-
-/// The player's URL on our origin, with its content hash.
-pub(crate) fn player_url() -> String {
-    super::public::asset_url("hls.light.min.js")
-}
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -24,12 +24,12 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::hls;
-use crate::AppState;
 use crate::error::{ApiError, InLang};
 use crate::lang::tr;
 use crate::pages::layout::{Crumb, Ctx, Layout};
 use crate::pages::texts::Texts;
 use crate::staff::views::long_date;
+use crate::state::AppState;
 
 /// The routes of the public pages and their static files.
 pub(super) fn routes() -> Router<AppState> {
@@ -230,7 +230,7 @@ async fn show(State(state): State<AppState>, ctx: Ctx, Path((slug, id)): Path<(S
             results: public.results.iter().map(|r| ResultRow::of(r, lang)).collect(),
             agenda: public.items.iter().map(|i| (i.number.0, i.title.clone())).collect(),
             state_url: format!("{base}/stato.json"),
-            player_url: hls::player_url(),
+            player_url: asset_url("hls.light.min.js"),
             script_url: asset_url("public.js"),
         };
         Ok::<_, ApiError>(ctx.page(StatusCode::OK, &page))

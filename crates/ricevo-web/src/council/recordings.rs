@@ -48,3 +48,11 @@ pub async fn run_recording_sweeper(desk: Desk, root: std::path::PathBuf, mut sto
         }
     }
 }
+
+/// Where a running session's stream is recorded.
+pub(super) fn recording_for(
+    state: &crate::state::AppState,
+    seat: &ricevo_desk::council::CouncilSeat,
+) -> Option<std::path::PathBuf> {
+    Some(recording_dir(&state.config.council_recordings_dir, seat.tenant, seat.session.0))
+}

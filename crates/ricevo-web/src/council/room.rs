@@ -324,7 +324,7 @@ impl Conn {
     async fn changed(&mut self, snapshot: Snapshot, _socket: &mut WebSocket) -> Result<(), Stop> {
         self.state.council.open_room(self.state.media.as_ref(), self.seat.tenant, self.seat.session);
         if snapshot.state == Phase::Open {
-            let recording = super::recording_for(&self.state, &self.seat);
+            let recording = super::recordings::recording_for(&self.state, &self.seat);
             if let Err(e) =
                 self.state.council.start(self.state.media.as_ref(), recording, self.seat.tenant, self.seat.session)
             {

@@ -21,10 +21,10 @@ use ricevo_desk::town::zone_of;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::public::{ResultRow, asset_url, when};
-use crate::AppState;
 use crate::error::ApiError;
 use crate::staff::common::{Errors, Fields, PageError, Posted, Staff, render, tr};
 use crate::staff::views::Page;
+use crate::state::AppState;
 
 /// The routes of the staff's council pages.
 pub(super) fn routes() -> Router<AppState> {

@@ -25,19 +25,42 @@ fn the_crates_depend_on_each_other_only_along_the_arrows() {
         ("ricevo-core", &[][..]),
         ("ricevo-store", &["ricevo-core"][..]),
         ("ricevo-notify", &["ricevo-core", "ricevo-store"][..]),
-        ("ricevo-media", &[][..]),
+        // (council) The SFU hands the public stream's packager the packets it forwards.
+        ("ricevo-media", &["ricevo-stream"][..]),
+        // The council's public stream: RTP in, HLS out; none of our crates.
+        ("ricevo-stream", &[][..]),
+        // What browsers and API clients send, read into the core's types (fuzzed on its own).
+        ("ricevo-input", &["ricevo-core"][..]),
         // (citizen) The desk receives the identity a SPID/CIE provider verified; the web edge
         // runs the relying party's sign-in.
         ("ricevo-desk", &["ricevo-core", "ricevo-store", "ricevo-notify", "ricevo-identity"][..]),
         (
             "ricevo-web",
-            &["ricevo-core", "ricevo-store", "ricevo-notify", "ricevo-desk", "ricevo-media", "ricevo-identity"][..],
+            &[
+                "ricevo-core",
+                "ricevo-input",
+                "ricevo-store",
+                "ricevo-notify",
+                "ricevo-desk",
+                "ricevo-media",
+                "ricevo-stream",
+                "ricevo-identity",
+            ][..],
         ),
         // The campaign bench drives the desk's use cases, as a channel would; the reminders
-        // bench runs the outbox worker against the fake SMS gateway.
+        // bench runs the outbox worker against the fake SMS gateway; the stream bench hosts the
+        // packager itself.
         (
             "ricevo-bench",
-            &["ricevo-core", "ricevo-store", "ricevo-notify", "ricevo-desk", "ricevo-media", "ricevo-fakes"][..],
+            &[
+                "ricevo-core",
+                "ricevo-store",
+                "ricevo-notify",
+                "ricevo-desk",
+                "ricevo-media",
+                "ricevo-stream",
+                "ricevo-fakes",
+            ][..],
         ),
         (
             "ricevo",
