@@ -290,6 +290,7 @@ async fn a_viewer_watches_the_floor_holder_on_the_public_page() {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+        shots(&viewer, "council-viewer").await;
         let started = Instant::now();
         while !body_text(&viewer).await.contains("Bruno Consigliere") {
             assert!(started.elapsed() < ELEMENT_WITHIN, "the viewer's page never named the floor holder");
