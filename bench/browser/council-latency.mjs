@@ -93,7 +93,12 @@ async function until(what, check, within) {
 }
 
 const served = o.server ? await setUp(o.server) : null;
-if (served) { o.chair = served.chair; o.viewer = served.viewer; }
+if (served) {
+  o.chair = served.chair;
+  o.viewer = served.viewer;
+  // For a load generator run beside this one (BENCHMARKS.md, the public stream's viewers).
+  console.error(`serving: ${JSON.stringify({ viewer: o.viewer, playlist: `${o.viewer}/live/index.m3u8`, pid: served.child.pid })}`);
+}
 const profile = mkdtempSync(join(tmpdir(), "ricevo-latency-"));
 const browser = await puppeteer.launch({
   executablePath: o.chromium,

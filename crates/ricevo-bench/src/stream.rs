@@ -270,6 +270,9 @@ struct Results {
     requests: u64,
 }
 
+/// Viewers sharing one source address (below Ricevo's 128 connections per address).
+const VIEWERS_PER_ADDRESS: usize = 100;
+
 async fn viewer(client: reqwest::Client, url: String, deadline: Instant, results: Arc<Mutex<Results>>) {
     let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or_default();
     let mut part_latency = Vec::new();
@@ -417,8 +420,23 @@ async fn bench(o: &Options, url: &str, hosted: Option<&SelfHosted>) {
     if hosted.is_some() {
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
-    let client =
-        reqwest::Client::builder().timeout(Duration::from_secs(15)).pool_max_idle_per_host(usize::MAX).build().unwrap();
+    // Viewers come from many addresses, as a town's citizens do (Ricevo holds at most 128
+    // connections per client address): on loopback, 100 viewers per source address
+    // 127.0.0.2, 127.0.0.3, ... (all of 127.0.0.0/8 is this machine).
+    let loopback = url.starts_with("http://127.") || url.starts_with("http://localhost");
+    let clients: Vec<reqwest::Client> = (0..o.viewers.div_ceil(VIEWERS_PER_ADDRESS).max(1))
+        .map(|i| {
+            let builder =
+                reqwest::Client::builder().timeout(Duration::from_secs(15)).pool_max_idle_per_host(usize::MAX);
+            let builder = if loopback {
+                let host = u8::try_from(2 + i).unwrap_or(u8::MAX);
+                builder.local_address(Some(std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, host))))
+            } else {
+                builder
+            };
+            builder.build().unwrap()
+        })
+        .collect();
     let results = Arc::new(Mutex::new(Results::default()));
     let server_threads = ["stream-server", "ricevo-stream", "feeder"];
     let server_pid = o.pid.map(|p| p.to_string());
@@ -443,7 +461,8 @@ async fn bench(o: &Options, url: &str, hosted: Option<&SelfHosted>) {
     });
     let mut tasks = Vec::with_capacity(o.viewers);
     for i in 0..o.viewers {
-        tasks.push(tokio::spawn(viewer(client.clone(), url.to_string(), deadline, results.clone())));
+        let client = clients[i / VIEWERS_PER_ADDRESS].clone();
+        tasks.push(tokio::spawn(viewer(client, url.to_string(), deadline, results.clone())));
         // Viewers arrive over the first second rather than all in one instant.
         if i % 50 == 49 {
             tokio::time::sleep(Duration::from_millis(50)).await;
